@@ -1,0 +1,65 @@
+import { parseArgs } from 'node:util';
+
+/** One flag: its name, the environment variable it falls back to, and help text. */
+interface Flag {
+  name: string;
+  env: string;
+  help: string;
+}
+
+const F = (name: string, help: string): Flag => ({
+  name,
+  env: `OUTPOST_${name.toUpperCase().replace(/-/g, '_')}`,
+  help,
+});
+
+export const COMMON_FLAGS: Flag[] = [
+  F('host', 'address to listen on'),
+  F('port', 'port to listen on'),
+  F('log-level', 'fatal … trace, or silent'),
+];
+
+export const MASTER_FLAGS: Flag[] = [
+  F('content', 'the content directory to publish'),
+  F('data', 'where the master keeps its store'),
+  ...COMMON_FLAGS,
+  F('quiet-ms', 'publish a burst of edits once quiet this long (default 30)'),
+  F('max-delay-ms', 'publish a steady stream of edits at least this often (default 1000)'),
+  F('heartbeat-ms', 'expected replica heartbeat interval (default 5000)'),
+];
+
+export const REPLICA_FLAGS: Flag[] = [
+  F('name', 'this replica, e.g. uk-london'),
+  F('region', 'its region, e.g. uk'),
+  F('master', 'the master URL, e.g. http://hq.example:7070'),
+  F('data', 'where the replica keeps its store'),
+  ...COMMON_FLAGS,
+  F('advertise', 'host:port readers should use to reach this replica'),
+  F('poll-ms', 'pull interval while the push link is down (default 2000)'),
+  F('heartbeat-ms', 'heartbeat interval (default 5000)'),
+];
+
+export const STATUS_FLAGS: Flag[] = [F('master', 'the master URL'), F('json', 'print the raw JSON')];
+
+/** Reads flags, falling back to OUTPOST_* environment variables; returns camelCased values. */
+export function readFlags(argv: string[], flags: Flag[], env: NodeJS.ProcessEnv): Record<string, string> {
+  const options = Object.fromEntries(
+    flags.map((f) => [f.name, { type: f.name === 'json' ? ('boolean' as const) : ('string' as const) }]),
+  );
+  const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+  const out: Record<string, string> = {};
+  for (const f of flags) {
+    const v = values[f.name] ?? env[f.env];
+    if (v !== undefined && v !== false) out[camel(f.name)] = String(v);
+  }
+  return out;
+}
+
+/** Help text for a command's flags. */
+export function describeFlags(flags: Flag[]): string {
+  return flags.map((f) => `  --${f.name.padEnd(14)} ${f.help} [${f.env}]`).join('\n');
+}
+
+function camel(name: string): string {
+  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}

@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+import { buildMaster } from '@outpost/master';
+import { API_PREFIX, MasterStatusSchema } from '@outpost/protocol';
+import { buildReplica } from '@outpost/replica';
+import { request } from 'undici';
+import { ZodError } from 'zod';
+import { describeFlags, MASTER_FLAGS, REPLICA_FLAGS, readFlags, STATUS_FLAGS } from './args.js';
+import { renderStatus, UNHEALTHY } from './status-table.js';
+
+const USAGE = `outpost — verified copies of a content tree, from a master to regional replicas
+
+usage:
+  outpost master  --content DIR --data DIR [--host 127.0.0.1] [--port 7070]
+${describeFlags(MASTER_FLAGS)}
+
+  outpost replica --name NAME --region REGION --master URL --data DIR [--host ..] [--port 7080]
+${describeFlags(REPLICA_FLAGS)}
+
+  outpost status  --master URL [--json]     sync status of every replica; exits 1 if one is behind, offline or failing
+${describeFlags(STATUS_FLAGS)}
+
+secrets come only from the environment:
+  OUTPOST_TOKEN        replication token replicas present to the master
+  OUTPOST_ADMIN_TOKEN  bearer token of the admin REST API (and of 'outpost status')
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const env = process.env;
+  const secrets = { token: env.OUTPOST_TOKEN || undefined, adminToken: env.OUTPOST_ADMIN_TOKEN || undefined };
+  switch (command) {
+    case 'master': {
+      const master = buildMaster({ ...readFlags(rest, MASTER_FLAGS, env), ...secrets } as never);
+      await master.start();
+      await untilSignal(master.log, () => master.stop());
+      return 0;
+    }
+    case 'replica': {
+      const replica = buildReplica({ ...readFlags(rest, REPLICA_FLAGS, env), ...secrets } as never);
+      await replica.start();
+      await untilSignal(replica.log, () => replica.stop());
+      return 0;
+    }
+    case 'status':
+      return status(readFlags(rest, STATUS_FLAGS, env), secrets.adminToken);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`outpost: unknown command '${command}'\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+async function status(flags: Record<string, string>, adminToken: string | undefined): Promise<number> {
+  if (!flags.master) throw new UsageError('status needs --master URL (or OUTPOST_MASTER)');
+  const url = `${flags.master.replace(/\/+$/, '')}${API_PREFIX}/status`;
+  const res = await request(url, { headers: adminToken ? { authorization: `Bearer ${adminToken}` } : {} });
+  const body = await res.body.json();
+  if (res.statusCode !== 200) {
+    process.stderr.write(`outpost: master answered ${res.statusCode}: ${JSON.stringify(body)}\n`);
+    return 2;
+  }
+  const s = MasterStatusSchema.parse(body);
+  process.stdout.write(flags.json ? `${JSON.stringify(body, null, 2)}\n` : `${renderStatus(s)}\n`);
+  return s.replicas.some((r) => UNHEALTHY.has(r.state)) ? 1 : 0;
+}
+
+/** Runs until SIGINT or SIGTERM, then stops cleanly (a second signal exits at once). */
+function untilSignal(
+  log: { info: (o: object, m: string) => void },
+  stop: () => Promise<void>,
+): Promise<void> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) process.exit(130);
+      stopping = true;
+      log.info({ signal }, 'stopping');
+      stop().then(resolve, (err) => {
+        process.stderr.write(`outpost: error while stopping: ${(err as Error).message}\n`);
+        resolve();
+      });
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+class UsageError extends Error {}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof ZodError) {
+      const lines = err.issues.map(
+        (i) =>
+          `  --${String(i.path[0] ?? '?').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${i.message}`,
+      );
+      process.stderr.write(`outpost: invalid options:\n${lines.join('\n')}\n`);
+      process.exit(2);
+    }
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`outpost: ${(err as Error).message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`outpost: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,38 @@
+import type { MasterStatus } from '@outpost/protocol';
+
+/** States that make `outpost status` exit non-zero. */
+export const UNHEALTHY = new Set(['behind', 'offline', 'error']);
+
+/** Renders the fleet as an aligned text table. */
+export function renderStatus(s: MasterStatus, now = Date.now()): string {
+  const head = `master: version ${s.version}  root ${s.root.slice(0, 12)}  files ${s.files}  bytes ${s.bytes}`;
+  if (s.replicas.length === 0) return `${head}\n(no replica has connected yet)`;
+  const rows = [
+    ['NAME', 'REGION', 'STATE', 'LINK', 'VERSION', 'LAG', 'LAST SEEN', 'ERROR'],
+    ...s.replicas.map((r) => [
+      r.name,
+      r.region,
+      r.state,
+      r.link,
+      String(r.version),
+      String(r.lagVersions),
+      r.lastSeenAt ? ago(now - Date.parse(r.lastSeenAt)) : 'never',
+      r.error ?? '',
+    ]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  const lines = rows.map((row) =>
+    row
+      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
+  return `${head}\n${lines.join('\n')}`;
+}
+
+function ago(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.round(s / 60)}m ago`;
+  return `${Math.round(s / 3600)}h ago`;
+}

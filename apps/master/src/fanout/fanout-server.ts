@@ -1,0 +1,122 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { CloseCodes, LIMITS, WS_PATH } from '@outpost/protocol';
+import { bearerMatches } from '@outpost/service';
+import type { Store } from '@outpost/store';
+import type { Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import { buildManifest } from './build-manifest.js';
+import type { Fleet } from './fleet.js';
+import { ReplicaSession } from './replica-session.js';
+
+export interface FanoutOptions {
+  store: Store;
+  fleet: Fleet;
+  log: Logger;
+  token: string | undefined;
+  heartbeatMs: number;
+}
+
+/** The master's WebSocket side: authenticates upgrades, runs one session per replica, pushes versions. */
+export class FanoutServer {
+  readonly #o: FanoutOptions;
+  readonly #wss: WebSocketServer;
+  readonly #sessions = new Set<ReplicaSession>();
+  readonly #byName = new Map<string, ReplicaSession>();
+  readonly #publishCache = new Map<string, string>();
+  #sweep: NodeJS.Timeout;
+
+  constructor(opts: FanoutOptions) {
+    this.#o = opts;
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.maxReplicaMessageBytes });
+    this.#sweep = setInterval(() => this.#dropSilent(), opts.heartbeatMs);
+    this.#sweep.unref();
+  }
+
+  /** Handles an HTTP upgrade: the token is checked before the WebSocket handshake completes. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== WS_PATH) {
+      rejectUpgrade(socket, 404, 'Not Found', 'no WebSocket endpoint at this path');
+      return;
+    }
+    if (this.#o.token !== undefined && !bearerMatches(req.headers.authorization, this.#o.token)) {
+      this.#o.log.warn({ remote: req.socket.remoteAddress }, 'replica refused: wrong or missing token');
+      rejectUpgrade(socket, 401, 'Unauthorized', 'a valid replication token is required');
+      return;
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      const session = new ReplicaSession(ws, {
+        fleet: this.#o.fleet,
+        log: this.#o.log,
+        latest: () => this.#o.store.versions.current(),
+        rootOf: (v) => (v === 0 ? undefined : this.#o.store.versions.get(v)?.root),
+        publishFrom: (from, root) => this.#publishFrom(from, root),
+        claim: (name, s) => {
+          const old = this.#byName.get(name);
+          if (old && old !== s)
+            old.close(CloseCodes.replaced, 'replaced by a newer connection of the same replica');
+          this.#byName.set(name, s);
+        },
+        release: (name, s) => {
+          this.#sessions.delete(s);
+          if (this.#byName.get(name) === s) {
+            this.#byName.delete(name);
+            this.#o.fleet.disconnected(name);
+            this.#o.log.info({ replica: name }, 'replica disconnected');
+          }
+        },
+      });
+      this.#sessions.add(session);
+      ws.on('close', () => this.#sessions.delete(session));
+    });
+  }
+
+  /** Pushes the latest version to every connected replica. */
+  broadcast(): void {
+    this.#publishCache.clear();
+    for (const s of this.#sessions) s.push();
+  }
+
+  /** Closes every link and stops the server. */
+  async close(): Promise<void> {
+    clearInterval(this.#sweep);
+    for (const s of this.#sessions) s.close(CloseCodes.goingAway, 'master is shutting down');
+    // A peer that does not answer the close handshake must not hold the shutdown for ws's 30 s.
+    const deadline = Date.now() + 1000;
+    while (this.#wss.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    for (const ws of this.#wss.clients) ws.terminate();
+    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+  }
+
+  #publishFrom(from: number, root: string | undefined): string {
+    const latest = this.#o.store.versions.current();
+    const key = `${latest.version}:${from}:${root ?? ''}`;
+    let msg = this.#publishCache.get(key);
+    if (!msg) {
+      msg = JSON.stringify({ type: 'publish', ...buildManifest(this.#o.store, from, root) });
+      // Many replicas at the same version get the very same message: build it once.
+      if (this.#publishCache.size > 64) this.#publishCache.clear();
+      this.#publishCache.set(key, msg);
+    }
+    return msg;
+  }
+
+  #dropSilent() {
+    const limit = Date.now() - 3 * this.#o.heartbeatMs;
+    for (const s of this.#sessions) {
+      if (s.lastMessageAt < limit) {
+        this.#o.log.warn({ replica: s.name }, 'replica went silent; dropping its link');
+        s.terminate();
+      }
+    }
+  }
+}
+
+function rejectUpgrade(socket: Duplex, status: number, title: string, detail: string): void {
+  const body = JSON.stringify({ type: 'about:blank', title, status, detail });
+  socket.end(
+    `HTTP/1.1 ${status} ${title}\r\nConnection: close\r\nContent-Type: application/problem+json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,182 @@
+import { EMPTY_ROOT } from '@outpost/core';
+import type { FleetReplica, Load, ReplicaState } from '@outpost/protocol';
+import type { ReplicaRecord, Store } from '@outpost/store';
+
+interface Member {
+  record: ReplicaRecord;
+  connected: boolean;
+  load: Load | null;
+}
+
+export interface FleetOptions {
+  store: Store;
+  /** A replica not heard from in this long is offline. */
+  offlineAfterMs: number;
+  /** A replica lagging behind a version older than this is "behind" rather than "syncing". */
+  behindAfterMs: number;
+}
+
+/**
+ * What the master knows of every replica it has ever seen: kept in memory for speed and
+ * written through to the store on every change of substance, so status survives restarts.
+ */
+export class Fleet {
+  readonly #o: FleetOptions;
+  readonly #members = new Map<string, Member>();
+
+  constructor(opts: FleetOptions) {
+    this.#o = opts;
+    for (const record of opts.store.replicas.all()) {
+      this.#members.set(record.name, {
+        record: { ...record, link: 'offline' },
+        connected: false,
+        load: null,
+      });
+    }
+  }
+
+  /** A replica said hello over the push link. */
+  connected(info: { name: string; region: string; version: number; root: string; advertise?: string }): void {
+    const m = this.#member(info.name, info.region);
+    Object.assign(m.record, {
+      region: info.region,
+      version: info.version,
+      root: info.root,
+      advertise: info.advertise ?? m.record.advertise,
+      link: 'push',
+      lastSeenAt: Date.now(),
+    });
+    m.connected = true;
+    this.#save(m);
+  }
+
+  /** The push link of a replica closed. */
+  disconnected(name: string): void {
+    const m = this.#members.get(name);
+    if (!m) return;
+    m.connected = false;
+    m.record.link = 'offline';
+    m.record.lastSeenAt = Date.now();
+    this.#save(m);
+  }
+
+  /** A replica pulled a manifest over HTTP, saying what it holds. */
+  pulled(info: { name: string; region: string; version: number; root: string }): void {
+    const m = this.#member(info.name, info.region);
+    const changed = m.record.version !== info.version || m.record.root !== info.root;
+    Object.assign(m.record, {
+      region: info.region,
+      version: info.version,
+      root: info.root,
+      lastSeenAt: Date.now(),
+    });
+    if (!m.connected) m.record.link = 'pull';
+    if (changed) m.record.error = null;
+    this.#save(m);
+  }
+
+  /** A replica applied a version. */
+  acked(name: string, version: number, root: string, expectedRoot: string | undefined): void {
+    const m = this.#members.get(name);
+    if (!m) return;
+    m.record.version = version;
+    m.record.root = root;
+    m.record.lastSeenAt = Date.now();
+    m.record.error =
+      expectedRoot !== undefined && expectedRoot !== root
+        ? `acknowledged version ${version} with root ${root}, expected ${expectedRoot}`
+        : null;
+    this.#save(m);
+  }
+
+  /** A replica refused a version, and why. */
+  nacked(name: string, version: number, reason: string): void {
+    const m = this.#members.get(name);
+    if (!m) return;
+    m.record.error = `version ${version} refused: ${reason}`;
+    m.record.lastSeenAt = Date.now();
+    this.#save(m);
+  }
+
+  /** A heartbeat: the replica is alive, and this is its load. */
+  heartbeat(name: string, load: Load | undefined): void {
+    const m = this.#members.get(name);
+    if (!m) return;
+    m.record.lastSeenAt = Date.now();
+    if (load) m.load = load;
+  }
+
+  /** The version a replica last reported holding. */
+  versionOf(name: string): number | undefined {
+    return this.#members.get(name)?.record.version;
+  }
+
+  /** Every replica's status, relative to the latest version. */
+  status(
+    latest: number,
+    versionCreatedAt: (v: number) => number | undefined,
+    now = Date.now(),
+  ): FleetReplica[] {
+    return [...this.#members.values()]
+      .map((m) => this.#describe(m, latest, versionCreatedAt, now))
+      .sort((a, b) => a.region.localeCompare(b.region) || a.name.localeCompare(b.name));
+  }
+
+  #describe(
+    m: Member,
+    latest: number,
+    createdAt: (v: number) => number | undefined,
+    now: number,
+  ): FleetReplica {
+    const r = m.record;
+    const alive = m.connected || (r.lastSeenAt !== null && now - r.lastSeenAt < this.#o.offlineAfterMs);
+    const lag = Math.max(0, latest - r.version);
+    let state: ReplicaState;
+    if (!alive) state = 'offline';
+    else if (r.error) state = 'error';
+    else if (lag === 0) state = 'in-sync';
+    else {
+      const waitingSince = createdAt(r.version + 1);
+      state = waitingSince !== undefined && now - waitingSince > this.#o.behindAfterMs ? 'behind' : 'syncing';
+    }
+    return {
+      name: r.name,
+      region: r.region,
+      connected: m.connected,
+      link: m.connected ? 'push' : alive ? 'pull' : 'offline',
+      version: r.version,
+      root: r.root,
+      lagVersions: lag,
+      lastSeenAt: r.lastSeenAt === null ? null : new Date(r.lastSeenAt).toISOString(),
+      state,
+      error: r.error,
+      advertise: r.advertise,
+    };
+  }
+
+  #member(name: string, region: string): Member {
+    let m = this.#members.get(name);
+    if (!m) {
+      m = {
+        record: {
+          name,
+          region,
+          version: 0,
+          root: EMPTY_ROOT,
+          lastSeenAt: null,
+          error: null,
+          advertise: null,
+          link: 'offline',
+        },
+        connected: false,
+        load: null,
+      };
+      this.#members.set(name, m);
+    }
+    return m;
+  }
+
+  #save(m: Member): void {
+    this.#o.store.replicas.save(m.record);
+  }
+}

@@ -1,0 +1,151 @@
+import {
+  CloseCodes,
+  type Hello,
+  LIMITS,
+  PROTOCOL_VERSION,
+  type ReplicaMessage,
+  ReplicaMessageSchema,
+} from '@outpost/protocol';
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import type { Fleet } from './fleet.js';
+
+/** What a session needs from the master around it. */
+export interface SessionDeps {
+  fleet: Fleet;
+  log: Logger;
+  latest(): { version: number; root: string };
+  rootOf(version: number): string | undefined;
+  /** The serialized publish message that takes (from, root) to the latest version. */
+  publishFrom(from: number, root: string | undefined): string;
+  /** A newer session for the same replica name takes over from this one. */
+  claim(name: string, session: ReplicaSession): void;
+  release(name: string, session: ReplicaSession): void;
+}
+
+/** One replica's push link: hello, then manifests out and ACK/NACK/ping in. */
+export class ReplicaSession {
+  readonly #ws: WebSocket;
+  readonly #d: SessionDeps;
+  #hello: Hello | null = null;
+  /** The version this replica will hold once it has applied everything sent to it. */
+  #sentVersion = -1;
+  lastMessageAt = Date.now();
+
+  constructor(ws: WebSocket, deps: SessionDeps) {
+    this.#ws = ws;
+    this.#d = deps;
+    ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
+    ws.on('close', () => {
+      if (this.#hello) this.#d.release(this.#hello.name, this);
+    });
+    ws.on('error', (err) => this.#d.log.warn({ err, replica: this.name }, 'replica socket error'));
+  }
+
+  get name(): string | undefined {
+    return this.#hello?.name;
+  }
+
+  /** Sends the newest version if this replica has not been sent it yet. */
+  push(): void {
+    if (!this.#hello || this.#ws.readyState !== this.#ws.OPEN) return;
+    const latest = this.#d.latest();
+    if (this.#sentVersion >= latest.version) return;
+    const from = Math.max(this.#sentVersion, 0);
+    this.#ws.send(this.#d.publishFrom(from, this.#d.rootOf(from)));
+    this.#sentVersion = latest.version;
+  }
+
+  /** Closes the link with a code and a reason a human can read. */
+  close(code: number, reason: string): void {
+    // A close reason must fit in 123 bytes.
+    this.#ws.close(code, Buffer.from(reason).subarray(0, 123).toString());
+  }
+
+  /** Drops a link that stopped talking. */
+  terminate(): void {
+    this.#ws.terminate();
+  }
+
+  #onMessage(data: Buffer, isBinary: boolean) {
+    this.lastMessageAt = Date.now();
+    const msg = this.#parse(data, isBinary);
+    if (!msg) return;
+    if (msg.type === 'hello') return this.#onHello(msg);
+    if (!this.#hello) return this.#refuse('hello must come first');
+    const name = this.#hello.name;
+    switch (msg.type) {
+      case 'ack':
+        this.#d.fleet.acked(name, msg.version, msg.root, this.#d.rootOf(msg.version));
+        this.#d.log.info({ replica: name, version: msg.version }, 'replica acknowledged version');
+        return;
+      case 'nack':
+        this.#d.fleet.nacked(name, msg.version, msg.reason);
+        this.#d.log.warn(
+          { replica: name, version: msg.version, reason: msg.reason },
+          'replica refused version',
+        );
+        // It still holds what it acknowledged last; the next push starts from there.
+        this.#sentVersion = this.#d.fleet.versionOf(name) ?? 0;
+        return;
+      case 'ping': {
+        this.#d.fleet.heartbeat(name, msg.load);
+        const latest = this.#d.latest();
+        this.#ws.send(JSON.stringify({ type: 'pong', version: latest.version, root: latest.root }));
+        return;
+      }
+    }
+  }
+
+  #parse(data: Buffer, isBinary: boolean): ReplicaMessage | null {
+    if (isBinary) return this.#refuse('binary messages are not part of the protocol');
+    let json: unknown;
+    try {
+      json = JSON.parse(data.toString('utf8'));
+    } catch {
+      return this.#refuse('message is not JSON');
+    }
+    const parsed = ReplicaMessageSchema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return this.#refuse(`invalid message: ${issue?.path.join('.') || '(root)'} ${issue?.message ?? ''}`);
+    }
+    return parsed.data;
+  }
+
+  #onHello(hello: Hello) {
+    if (this.#hello) return this.#refuse('hello was already said');
+    if (hello.protocol !== PROTOCOL_VERSION) {
+      this.#d.log.warn({ replica: hello.name, protocol: hello.protocol }, 'replica speaks another protocol');
+      this.close(
+        CloseCodes.protocolMismatch,
+        `protocol ${hello.protocol} not supported; master speaks ${PROTOCOL_VERSION}`,
+      );
+      return;
+    }
+    this.#hello = hello;
+    this.#d.claim(hello.name, this);
+    this.#d.fleet.connected(hello);
+    const latest = this.#d.latest();
+    this.#ws.send(JSON.stringify({ type: 'welcome', protocol: PROTOCOL_VERSION, ...latest }));
+    this.#d.log.info(
+      { replica: hello.name, region: hello.region, version: hello.version },
+      'replica connected',
+    );
+    if (hello.version === latest.version && hello.root === latest.root) {
+      this.#sentVersion = latest.version;
+      return;
+    }
+    this.#ws.send(this.#d.publishFrom(hello.version, hello.root));
+    this.#sentVersion = latest.version;
+  }
+
+  #refuse(reason: string): null {
+    this.#d.log.warn(
+      { replica: this.name, reason: reason.slice(0, LIMITS.maxReasonLength) },
+      'bad message from replica',
+    );
+    this.close(CloseCodes.badMessage, reason);
+    return null;
+  }
+}

@@ -1,0 +1,59 @@
+import { API_PREFIX, type MasterStatus, VersionParamsSchema } from '@outpost/protocol';
+import { requireBearer, sendProblem } from '@outpost/service';
+import type { Store } from '@outpost/store';
+import type { FastifyInstance } from 'fastify';
+import type { Fleet } from '../fanout/fleet.js';
+import type { Publisher } from '../publish/publisher.js';
+
+export interface AdminDeps {
+  store: Store;
+  fleet: Fleet;
+  publisher: Publisher;
+  adminToken: string | undefined;
+  ready: () => boolean;
+}
+
+/** Health, readiness, status and versions: what an admin asks the master. */
+export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
+  app.get('/_outpost/healthz', async () => ({ status: 'ok' }));
+  app.get('/_outpost/readyz', async (_req, reply) =>
+    d.ready()
+      ? { status: 'ready' }
+      : sendProblem(reply, 503, 'Service Unavailable', 'initial scan in progress'),
+  );
+
+  const admin = requireBearer(d.adminToken, 'admin');
+  app.get(
+    `${API_PREFIX}/status`,
+    { preHandler: admin },
+    async (): Promise<MasterStatus & { problems: unknown[] }> => {
+      const cur = d.publisher.current;
+      return {
+        role: 'master',
+        version: cur.version,
+        root: cur.root,
+        files: cur.files,
+        bytes: cur.bytes,
+        replicas: d.fleet.status(cur.version, (v) => d.store.versions.get(v)?.createdAt),
+        problems: [...d.publisher.problems].map(([path, problem]) => ({ path, problem })),
+      };
+    },
+  );
+
+  app.get(`${API_PREFIX}/versions`, { preHandler: admin }, async () =>
+    d.store.versions.list().map((v) => ({ ...v, createdAt: new Date(v.createdAt).toISOString() })),
+  );
+
+  app.get(`${API_PREFIX}/versions/:n`, { preHandler: admin }, async (req, reply) => {
+    const params = VersionParamsSchema.safeParse(req.params);
+    if (!params.success)
+      return sendProblem(reply, 400, 'Bad Request', 'version must be a non-negative integer');
+    const v = d.store.versions.get(params.data.n);
+    const tree = v && d.store.versions.treeAt(v.version);
+    if (!v || !tree) return sendProblem(reply, 404, 'Not Found', `version ${params.data.n} is not kept`);
+    const entries = [...tree.values()]
+      .map(({ path, hash, size }) => ({ path, hash, size }))
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return { version: v.version, root: v.root, entries };
+  });
+}

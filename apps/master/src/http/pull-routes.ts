@@ -1,0 +1,39 @@
+import { API_PREFIX, ChunkParamsSchema, ManifestQuerySchema } from '@outpost/protocol';
+import { requireBearer, sendProblem } from '@outpost/service';
+import type { Store } from '@outpost/store';
+import type { FastifyInstance } from 'fastify';
+import { buildManifest } from '../fanout/build-manifest.js';
+import type { Fleet } from '../fanout/fleet.js';
+
+export interface PullDeps {
+  store: Store;
+  fleet: Fleet;
+  token: string | undefined;
+}
+
+/** The pull API: the same manifests and chunks as the push link, over plain HTTP. */
+export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
+  const replication = requireBearer(d.token, 'replication');
+
+  app.get(`${API_PREFIX}/manifest`, { preHandler: replication }, async (req, reply) => {
+    const q = ManifestQuerySchema.safeParse(req.query);
+    if (!q.success) return sendProblem(reply, 400, 'Bad Request', q.error.issues[0]?.message ?? 'bad query');
+    const { from, root, name, region } = q.data;
+    if (name && region && root) d.fleet.pulled({ name, region, version: from, root });
+    return buildManifest(d.store, from, root);
+  });
+
+  app.get(`${API_PREFIX}/chunks/:hash`, { preHandler: replication }, async (req, reply) => {
+    const p = ChunkParamsSchema.safeParse(req.params);
+    if (!p.success)
+      return sendProblem(reply, 400, 'Bad Request', 'chunk address must be a lowercase hex SHA-256');
+    const data = d.store.chunks.get(p.data.hash);
+    if (!data) return sendProblem(reply, 404, 'Not Found', `no chunk ${p.data.hash}`);
+    // Chunks are immutable by address: cacheable forever.
+    return reply
+      .type('application/octet-stream')
+      .header('Cache-Control', 'public, max-age=31536000, immutable')
+      .header('ETag', `"${p.data.hash}"`)
+      .send(data);
+  });
+}

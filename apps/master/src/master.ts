@@ -1,0 +1,100 @@
+import { join, resolve } from 'node:path';
+import { type MasterConfig, type MasterConfigInput, MasterConfigSchema } from '@outpost/protocol';
+import { baseFastifyOptions, createLogger, installProblemHandlers, type Logger } from '@outpost/service';
+import { openStore, type Store } from '@outpost/store';
+import type { FSWatcher } from 'chokidar';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { FanoutServer } from './fanout/fanout-server.js';
+import { Fleet } from './fanout/fleet.js';
+import { registerAdminRoutes } from './http/admin-routes.js';
+import { registerPullRoutes } from './http/pull-routes.js';
+import { type PublishedVersion, Publisher } from './publish/publisher.js';
+import { createBatcher } from './watch/batcher.js';
+import { watchTree } from './watch/watcher.js';
+
+export interface Master {
+  readonly config: MasterConfig;
+  readonly app: FastifyInstance;
+  readonly store: Store;
+  readonly publisher: Publisher;
+  readonly log: Logger;
+  /** Watches the content directory, reconciles it with the store, and listens; resolves to the URL. */
+  start(): Promise<string>;
+  /** Stops watching, closes every link and the store. */
+  stop(): Promise<void>;
+  /** Resolves after the next version is published (for tools and tests). */
+  onPublished(listener: (v: PublishedVersion) => void): () => void;
+}
+
+/** Builds a master from its configuration; nothing listens or watches until start(). */
+export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {}): Master {
+  const config = MasterConfigSchema.parse(input);
+  const log = opts.log ?? createLogger('master', config.logLevel);
+  const contentDir = resolve(config.content);
+  const store = openStore(join(resolve(config.data), 'master.sqlite'));
+  const fleet = new Fleet({ store, offlineAfterMs: 3 * config.heartbeatMs, behindAfterMs: 30_000 });
+  const fanout = new FanoutServer({
+    store,
+    fleet,
+    log,
+    token: config.token,
+    heartbeatMs: config.heartbeatMs,
+  });
+  const listeners = new Set<(v: PublishedVersion) => void>();
+  const publisher = new Publisher({
+    contentDir,
+    store,
+    log,
+    onPublished: (v) => {
+      fanout.broadcast();
+      for (const l of listeners) l(v);
+    },
+  });
+  const batcher = createBatcher({
+    quietMs: config.quietMs,
+    maxDelayMs: config.maxDelayMs,
+    onBatch: (paths) => void publisher.submit(paths),
+  });
+
+  const app: FastifyInstance = Fastify(baseFastifyOptions(log));
+  installProblemHandlers(app);
+  let ready = false;
+  registerAdminRoutes(app, { store, fleet, publisher, adminToken: config.adminToken, ready: () => ready });
+  registerPullRoutes(app, { store, fleet, token: config.token });
+  app.server.on('upgrade', (req, socket, head) => fanout.handleUpgrade(req, socket, head));
+
+  let watcher: FSWatcher | undefined;
+
+  return {
+    config,
+    app,
+    store,
+    publisher,
+    log,
+    async start() {
+      // Watch first, then walk: an edit made during the walk is caught by one or the other.
+      watcher = await watchTree(
+        contentDir,
+        (rel) => batcher.add(rel),
+        (err) => log.error({ err }, 'watcher error'),
+      );
+      await publisher.reconcile();
+      ready = true;
+      const url = await app.listen({ host: config.host, port: config.port });
+      log.info({ url, version: publisher.current.version, content: contentDir }, 'outpost master listening');
+      return url;
+    },
+    async stop() {
+      batcher.close();
+      await watcher?.close();
+      await publisher.close();
+      await fanout.close();
+      await app.close();
+      store.close();
+    },
+    onPublished(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}

@@ -1,0 +1,228 @@
+import { lstat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Change, contentPathProblem, merkleRoot, type TreeEntry } from '@outpost/core';
+import type { Store } from '@outpost/store';
+import type { Logger } from 'pino';
+import { isIgnoredPath } from '../watch/ignore-rules.js';
+import { isNotFound, readFileIntoStore } from './read-file.js';
+import { walkFiles } from './walk-tree.js';
+
+/** A version the publisher just cut. */
+export interface PublishedVersion {
+  version: number;
+  root: string;
+  files: number;
+  bytes: number;
+  changes: number;
+}
+
+export interface PublisherOptions {
+  contentDir: string;
+  store: Store;
+  log: Logger;
+  onPublished: (v: PublishedVersion) => void;
+  /** First delay before a file caught mid-write is read again; it doubles up to 5 s. */
+  retryMs?: number;
+}
+
+// A file modified this close to the scan that recorded it may have changed again within the
+// same timestamp tick, so the index alone cannot vouch for it (git's "racy" entries).
+const RACY_MS = 2000;
+
+/**
+ * Turns batches of changed paths into versions: reads each path once, stores its chunks,
+ * and commits all changes of a batch as one new version in one transaction. Batches run one
+ * at a time, in order.
+ */
+export class Publisher {
+  readonly #o: PublisherOptions;
+  #tree: Map<string, TreeEntry>;
+  #bytes: number;
+  #chain: Promise<void> = Promise.resolve();
+  #retryAttempts = new Map<string, number>();
+  #retryTimers = new Set<NodeJS.Timeout>();
+  #closed = false;
+  /** Files read and hashed since start: a restart over an unchanged tree should read none. */
+  filesRead = 0;
+  /** Paths refused for publication, and why. */
+  readonly problems = new Map<string, string>();
+
+  constructor(opts: PublisherOptions) {
+    this.#o = opts;
+    this.#tree = opts.store.versions.liveTree();
+    this.#bytes = 0;
+    for (const e of this.#tree.values()) this.#bytes += e.size;
+  }
+
+  /** The latest published version. */
+  get current(): { version: number; root: string; files: number; bytes: number } {
+    const { version, root } = this.#o.store.versions.current();
+    return { version, root, files: this.#tree.size, bytes: this.#bytes };
+  }
+
+  /** Queues a batch of changed paths; resolves when it has been published (or found empty). */
+  submit(paths: Iterable<string>, opts: { trustIndex?: boolean } = {}): Promise<void> {
+    const batch = [...paths];
+    const run = this.#chain.then(() =>
+      this.#closed ? undefined : this.#process(batch, opts.trustIndex ?? false),
+    );
+    this.#chain = run.catch((err) => this.#o.log.error({ err }, 'publishing a batch failed'));
+    return run;
+  }
+
+  /** Brings the store in line with the directory: changes made while the master was down become a version. */
+  async reconcile(): Promise<void> {
+    const paths = new Set<string>(this.#tree.keys());
+    for await (const rel of walkFiles(this.#o.contentDir)) paths.add(rel);
+    const readBefore = this.filesRead;
+    const started = Date.now();
+    await this.submit(paths, { trustIndex: true });
+    this.#o.log.info(
+      { checked: paths.size, read: this.filesRead - readBefore, ms: Date.now() - started, ...this.current },
+      'reconciled content directory',
+    );
+  }
+
+  /** Waits for queued batches and stops retries. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const t of this.#retryTimers) clearTimeout(t);
+    this.#retryTimers.clear();
+    await this.#chain;
+  }
+
+  async #process(paths: string[], trustIndex: boolean): Promise<void> {
+    const changes = new Map<string, Change>();
+    const unstable = new Set<string>();
+    for (const rel of paths) await this.#examine(rel, trustIndex, changes, unstable);
+    for (const rel of unstable) this.#scheduleRetry(rel);
+    if (changes.size > 0) this.#commit([...changes.values()]);
+  }
+
+  async #examine(rel: string, trustIndex: boolean, changes: Map<string, Change>, unstable: Set<string>) {
+    if (isIgnoredPath(rel)) return;
+    const problem = contentPathProblem(rel);
+    if (problem) {
+      if (!this.problems.has(rel)) this.#o.log.warn({ path: rel, problem }, 'refusing to publish path');
+      this.problems.set(rel, problem);
+      return;
+    }
+    this.problems.delete(rel);
+    const abs = join(this.#o.contentDir, rel);
+    const st = await lstat(abs).catch((err) => {
+      if (isNotFound(err)) return null;
+      throw err;
+    });
+    if (st?.isDirectory()) {
+      const onDisk = new Set<string>();
+      for await (const file of walkFiles(this.#o.contentDir, rel)) {
+        onDisk.add(file);
+        await this.#examineFile(file, trustIndex, changes, unstable);
+      }
+      for (const path of this.#under(rel)) if (!onDisk.has(path)) this.#markDeleted(path, changes);
+      return;
+    }
+    if (st?.isFile()) {
+      await this.#examineFile(rel, trustIndex, changes, unstable);
+      return;
+    }
+    // Gone, a symlink (never followed) or not a regular file: the path and all under it leave the tree.
+    this.#markDeleted(rel, changes);
+    for (const path of this.#under(rel)) this.#markDeleted(path, changes);
+  }
+
+  async #examineFile(rel: string, trustIndex: boolean, changes: Map<string, Change>, unstable: Set<string>) {
+    const abs = join(this.#o.contentDir, rel);
+    if (trustIndex && (await this.#unchangedByIndex(rel, abs))) return;
+    const result = await readFileIntoStore(abs, rel, this.#o.store.chunks);
+    this.filesRead++;
+    if (result.kind === 'gone') {
+      this.#markDeleted(rel, changes);
+      return;
+    }
+    if (result.kind === 'unstable') {
+      this.#o.log.debug({ path: rel, reason: result.reason }, 'file is being written; will read it again');
+      unstable.add(rel);
+      return;
+    }
+    this.#retryAttempts.delete(rel);
+    this.#o.store.scanIndex.put({
+      path: rel,
+      size: result.entry.size,
+      mtimeMs: result.mtimeMs,
+      ino: result.ino,
+      hash: result.entry.hash,
+      scannedAt: result.startedAt,
+    });
+    const old = this.#tree.get(rel);
+    // Same bytes under a new mtime is not a new version: what readers get has not changed.
+    if (old && old.hash === result.entry.hash && old.size === result.entry.size) {
+      changes.delete(rel);
+      return;
+    }
+    changes.set(rel, { op: 'put', entry: result.entry });
+  }
+
+  async #unchangedByIndex(rel: string, abs: string): Promise<boolean> {
+    const rec = this.#o.store.scanIndex.get(rel);
+    const inTree = this.#tree.get(rel);
+    if (!rec || !inTree || inTree.hash !== rec.hash) return false;
+    const st = await lstat(abs).catch(() => null);
+    if (!st?.isFile()) return false;
+    return (
+      st.size === rec.size &&
+      st.mtimeMs === rec.mtimeMs &&
+      st.ino === rec.ino &&
+      st.mtimeMs < rec.scannedAt - RACY_MS
+    );
+  }
+
+  #markDeleted(rel: string, changes: Map<string, Change>) {
+    if (this.#tree.has(rel)) changes.set(rel, { op: 'delete', path: rel });
+    else changes.delete(rel);
+    this.#o.store.scanIndex.delete(rel);
+  }
+
+  /** Paths in the tree under a directory. */
+  #under(dir: string): string[] {
+    // A directory event is rare next to file events; a pass over the keys is acceptable here.
+    const prefix = `${dir}/`;
+    const out: string[] = [];
+    for (const path of this.#tree.keys()) if (path.startsWith(prefix)) out.push(path);
+    return out;
+  }
+
+  #scheduleRetry(rel: string) {
+    if (this.#closed) return;
+    const attempt = (this.#retryAttempts.get(rel) ?? 0) + 1;
+    this.#retryAttempts.set(rel, attempt);
+    const delay = Math.min(5000, (this.#o.retryMs ?? 100) * 2 ** (attempt - 1));
+    const timer = setTimeout(() => {
+      this.#retryTimers.delete(timer);
+      void this.submit([rel]);
+    }, delay);
+    this.#retryTimers.add(timer);
+  }
+
+  #commit(changes: Change[]) {
+    const next = new Map(this.#tree);
+    let bytes = this.#bytes;
+    for (const change of changes) {
+      const path = change.op === 'put' ? change.entry.path : change.path;
+      const old = next.get(path);
+      if (old) bytes -= old.size;
+      if (change.op === 'put') {
+        next.set(path, change.entry);
+        bytes += change.entry.size;
+      } else next.delete(path);
+    }
+    const root = merkleRoot(next.values());
+    const version = this.#o.store.versions.current().version + 1;
+    this.#o.store.versions.commit({ version, root, createdAt: Date.now(), files: next.size, bytes, changes });
+    this.#tree = next;
+    this.#bytes = bytes;
+    const published = { version, root, files: next.size, bytes, changes: changes.length };
+    this.#o.log.info(published, 'published version');
+    this.#o.onPublished(published);
+  }
+}

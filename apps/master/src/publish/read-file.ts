@@ -1,0 +1,89 @@
+import { constants } from 'node:fs';
+import { lstat, open } from 'node:fs/promises';
+import { type ChunkRef, createFixedChunker, createSha256, sha256Hex, type TreeEntry } from '@outpost/core';
+import type { ChunkStore } from '@outpost/store';
+
+/** What reading one file gave. */
+export type ReadResult =
+  | { kind: 'file'; entry: TreeEntry; ino: number; mtimeMs: number; startedAt: number }
+  | { kind: 'gone' }
+  | { kind: 'unstable'; reason: string };
+
+/**
+ * Reads a regular file once, chunking and storing its bytes as it goes, and reports it only
+ * if its size and mtime did not move while it was read: a file caught half-written is
+ * reported unstable, to be tried again later, never published.
+ */
+export async function readFileIntoStore(
+  abs: string,
+  relPath: string,
+  chunks: ChunkStore,
+): Promise<ReadResult> {
+  const startedAt = Date.now();
+  const before = await lstatOrNull(abs);
+  if (!before?.isFile()) return { kind: 'gone' };
+
+  const chunker = createFixedChunker();
+  const whole = createSha256();
+  const refs: ChunkRef[] = [];
+  let bytes = 0;
+  const keep = (chunk: Buffer) => {
+    const hash = sha256Hex(chunk);
+    chunks.put(hash, chunk);
+    refs.push({ hash, size: chunk.length });
+  };
+  try {
+    // O_NOFOLLOW: a file swapped for a symlink between lstat and open is refused, not followed.
+    const handle = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      if ((await handle.stat()).ino !== before.ino)
+        return { kind: 'unstable', reason: 'replaced while opening' };
+      for await (const piece of handle.createReadStream({ highWaterMark: 256 * 1024, autoClose: false })) {
+        whole.update(piece as Buffer);
+        bytes += piece.length;
+        for (const chunk of chunker.push(piece as Buffer)) keep(chunk);
+      }
+      for (const chunk of chunker.finish()) keep(chunk);
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    if (isNotFound(err) || (err as NodeJS.ErrnoException).code === 'ELOOP') return { kind: 'gone' };
+    throw err;
+  }
+
+  const after = await lstatOrNull(abs);
+  if (!after?.isFile()) return { kind: 'gone' };
+  if (after.size !== before.size || after.mtimeMs !== before.mtimeMs || after.ino !== before.ino) {
+    return { kind: 'unstable', reason: 'changed while it was read' };
+  }
+  if (bytes !== before.size) return { kind: 'unstable', reason: 'size differs from bytes read' };
+  return {
+    kind: 'file',
+    entry: {
+      path: relPath,
+      size: bytes,
+      hash: whole.digest('hex'),
+      mtime: Math.floor(before.mtimeMs),
+      chunks: refs,
+    },
+    ino: before.ino,
+    mtimeMs: before.mtimeMs,
+    startedAt,
+  };
+}
+
+async function lstatOrNull(abs: string) {
+  try {
+    return await lstat(abs);
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
+}
+
+/** True for the errors that mean "the path is not there (any more)". */
+export function isNotFound(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}

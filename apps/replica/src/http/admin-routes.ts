@@ -1,0 +1,44 @@
+import { API_PREFIX, type ReplicaStatus } from '@outpost/protocol';
+import { requireBearer, sendProblem } from '@outpost/service';
+import type { FastifyInstance } from 'fastify';
+import type { SyncEngine } from '../sync/sync-engine.js';
+
+export interface ReplicaAdminDeps {
+  name: string;
+  region: string;
+  engine: SyncEngine;
+  adminToken: string | undefined;
+}
+
+/** Health, readiness and sync status of a replica. */
+export function registerAdminRoutes(app: FastifyInstance, d: ReplicaAdminDeps): void {
+  app.get('/_outpost/healthz', async () => ({ status: 'ok' }));
+  app.get('/_outpost/readyz', async (_req, reply) => {
+    const v = d.engine.snapshot.version;
+    return v > 0
+      ? { status: 'ready', version: v }
+      : sendProblem(reply, 503, 'Service Unavailable', 'no complete version held yet');
+  });
+  app.get(
+    `${API_PREFIX}/status`,
+    { preHandler: requireBearer(d.adminToken, 'admin') },
+    async (): Promise<ReplicaStatus> => {
+      const e = d.engine;
+      const s = e.snapshot;
+      return {
+        role: 'replica',
+        name: d.name,
+        region: d.region,
+        version: s.version,
+        root: s.root,
+        masterVersion: e.masterVersion,
+        state: e.state,
+        link: e.link,
+        lastSyncAt: e.lastSyncAt === null ? null : new Date(e.lastSyncAt).toISOString(),
+        error: e.error,
+        files: s.files,
+        bytes: s.bytes,
+      };
+    },
+  );
+}

@@ -1,0 +1,1 @@
+export { buildReplica, type Replica } from './replica.js';

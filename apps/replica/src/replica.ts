@@ -1,0 +1,184 @@
+import { createServer, type Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import { type ReplicaConfig, type ReplicaConfigInput, ReplicaConfigSchema } from '@outpost/protocol';
+import { baseFastifyOptions, createLogger, installProblemHandlers, type Logger } from '@outpost/service';
+import { openStore, type Store } from '@outpost/store';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { registerAdminRoutes } from './http/admin-routes.js';
+import { createContentHandler } from './http/content-handler.js';
+import { LoadMeter } from './http/load-meter.js';
+import { makeSnapshot, type Snapshot } from './serve/snapshot.js';
+import { backoffDelay } from './sync/backoff.js';
+import { fetchVerifiedChunk } from './sync/chunk-fetcher.js';
+import { PullError, pullManifest } from './sync/pull-client.js';
+import { PushLink } from './sync/push-link.js';
+import { type ApplyOutcome, SyncEngine } from './sync/sync-engine.js';
+
+export interface Replica {
+  readonly config: ReplicaConfig;
+  readonly app: FastifyInstance;
+  readonly store: Store;
+  readonly engine: SyncEngine;
+  readonly log: Logger;
+  /** Starts serving and syncing; resolves to the URL readers use. */
+  start(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+const ADMIN_PREFIX = '/_outpost/';
+
+/** Builds a replica from its configuration; nothing listens or connects until start(). */
+export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } = {}): Replica {
+  const config = ReplicaConfigSchema.parse(input);
+  const master = config.master.replace(/\/+$/, '');
+  const log = opts.log ?? createLogger('replica', config.logLevel).child({ replica: config.name });
+  const store = openStore(join(resolve(config.data), 'replica.sqlite'));
+  const held = store.versions.current();
+  let current: Snapshot = makeSnapshot(held.version, held.root, store.versions.liveTree());
+  const meter = new LoadMeter();
+
+  const engine = new SyncEngine({
+    store,
+    log,
+    initial: current,
+    fetchChunk: (hash, size) => fetchVerifiedChunk(hash, size, { master, token: config.token }),
+    // The atomic switch: one assignment, and every later request reads the new version whole.
+    onSwitch: (s) => {
+      current = s;
+    },
+  });
+
+  const content = createContentHandler({ name: config.name, store, log, current: () => current });
+  let server: Server | undefined;
+  const app: FastifyInstance = Fastify({
+    ...baseFastifyOptions(log),
+    // Everything outside /_outpost/ is the content tree and bypasses fastify's routing.
+    serverFactory: (handler) => {
+      server = createServer((req, res) => {
+        meter.request();
+        if (req.url?.startsWith(ADMIN_PREFIX)) handler(req, res);
+        else content(req, res);
+      });
+      return server;
+    },
+  });
+  installProblemHandlers(app);
+  registerAdminRoutes(app, {
+    name: config.name,
+    region: config.region,
+    engine,
+    adminToken: config.adminToken,
+  });
+
+  // --- keeping in sync: push when the link is up, pull while it is not, retry on failure ---
+  let pullTimer: NodeJS.Timeout | undefined;
+  let pulling: Promise<void> | null = null;
+  let failures = 0;
+  let stopped = false;
+
+  const afterOutcome = (o: ApplyOutcome) => {
+    if (o.kind === 'applied') {
+      failures = 0;
+      push.send({ type: 'ack', version: o.version, root: o.root });
+    } else if (o.kind === 'failed') {
+      push.send({ type: 'nack', version: o.version, reason: o.reason.slice(0, 2000) });
+      schedulePull(backoffDelay(failures++, config.reconnectMinMs, config.reconnectMaxMs));
+    } else if (o.kind === 'gap') {
+      schedulePull(0);
+    }
+  };
+
+  const pullOnce = async () => {
+    try {
+      const m = await pullManifest(
+        { master, token: config.token, name: config.name, region: config.region },
+        {
+          version: current.version,
+          root: current.root,
+        },
+      );
+      if (!push.up) engine.link = 'pull';
+      afterOutcome(await engine.offer(m));
+    } catch (err) {
+      if (!push.up) engine.link = 'offline';
+      if (err instanceof PullError && err.status === 401) engine.error = 'master refused our token (401)';
+      log.debug({ err: (err as Error).message }, 'pull failed');
+    }
+  };
+
+  /** Pulls after a delay; unless `replace`, a pull already scheduled (say, a backoff) stands. */
+  function schedulePull(delayMs: number, replace = true) {
+    if (stopped || (!replace && pullTimer !== undefined)) return;
+    clearTimeout(pullTimer);
+    pullTimer = setTimeout(() => {
+      pullTimer = undefined;
+      if (pulling) return schedulePull(50);
+      pulling = pullOnce().finally(() => {
+        pulling = null;
+        // While the push link is down, pulling is how we keep up.
+        if (!push.up) schedulePull(config.pollMs);
+      });
+    }, delayMs);
+  }
+
+  const push: PushLink = new PushLink({
+    master,
+    token: config.token,
+    log,
+    heartbeatMs: config.heartbeatMs,
+    reconnectMinMs: config.reconnectMinMs,
+    reconnectMaxMs: config.reconnectMaxMs,
+    hello: () => ({
+      protocol: 1,
+      name: config.name,
+      region: config.region,
+      version: current.version,
+      root: current.root,
+      ...(config.advertise ? { advertise: config.advertise } : {}),
+    }),
+    load: () => meter.read(),
+    onUp: (welcome) => {
+      engine.link = 'push';
+      engine.heard(welcome.version);
+      if (welcome.version === current.version && welcome.root === current.root) engine.error = null;
+    },
+    onDown: (reason) => {
+      if (reason.includes('401')) engine.error = 'master refused our token (401)';
+      // Pull at once: maybe only the WebSocket is blocked, and the pull API still answers.
+      if (!pulling) schedulePull(0);
+    },
+    onMessage: (msg) => {
+      if (msg.type === 'publish') {
+        void engine.offer(msg).then(afterOutcome);
+      } else if (msg.type === 'pong') {
+        engine.heard(msg.version);
+        // A push we never got (or one that failed): catch up by pull once idle.
+        if (msg.version > current.version && !pulling && !engine.busy)
+          schedulePull(config.heartbeatMs, false);
+      }
+    },
+  });
+
+  return {
+    config,
+    app,
+    store,
+    engine,
+    log,
+    async start() {
+      const url = await app.listen({ host: config.host, port: config.port });
+      if (server) meter.attach(server);
+      log.info({ url, version: current.version, master }, 'outpost replica listening');
+      push.start();
+      return url;
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(pullTimer);
+      await push.stop();
+      await pulling;
+      await app.close();
+      store.close();
+    },
+  };
+}

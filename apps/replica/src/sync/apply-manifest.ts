@@ -1,0 +1,126 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { type Change, createSha256, diffTrees, merkleRoot, sha256Hex, type TreeEntry } from '@outpost/core';
+import type { Manifest, PutChange } from '@outpost/protocol';
+import type { Store } from '@outpost/store';
+import { makeSnapshot, type Snapshot } from '../serve/snapshot.js';
+
+/** Why a manifest was not applied; the reason goes into the NACK and the status. */
+export class ApplyError extends Error {
+  override name = 'ApplyError';
+}
+
+export interface ApplyDeps {
+  store: Store;
+  /** Fetches a chunk the store lacks, verified against its address. */
+  fetchChunk: (hash: string, size: number) => Promise<Buffer>;
+  /** Chunks fetched at once. */
+  concurrency?: number;
+}
+
+/**
+ * Applies a manifest on top of the current snapshot, whole or not at all: builds the target
+ * tree, checks its root against the one the master published, gets every missing chunk
+ * (verified), checks every new file's hash, then commits the version in one transaction.
+ * Returns the new snapshot; the caller switches readers to it.
+ */
+export async function applyManifest(current: Snapshot, m: Manifest, d: ApplyDeps): Promise<Snapshot> {
+  if (m.version <= current.version) {
+    throw new ApplyError(`version ${m.version} is not newer than the version held (${current.version})`);
+  }
+  if (!m.full && m.from !== current.version) {
+    throw new ApplyError(`manifest starts at version ${m.from}, but version ${current.version} is held`);
+  }
+  const puts = new Map<string, PutChange>();
+  const target = new Map<string, TreeEntry>(m.full ? [] : current.tree);
+  for (const change of m.changes) {
+    if (change.op === 'delete') {
+      target.delete(change.path);
+      puts.delete(change.path);
+      continue;
+    }
+    const { path, size, hash, mtime, chunks } = change;
+    target.set(path, { path, size, hash, mtime, chunks });
+    puts.set(path, change);
+  }
+  const root = merkleRoot(target.values());
+  if (root !== m.root)
+    throw new ApplyError(`root mismatch: the changes give ${root}, the master published ${m.root}`);
+
+  storeInline(puts.values(), d.store);
+  await fetchMissing(puts.values(), d);
+  await verifyContents(puts.values(), d.store);
+
+  const changes: Change[] = m.full ? diffTrees(current.tree, target).changes : toCoreChanges(m, target);
+  let bytes = 0;
+  for (const e of target.values()) bytes += e.size;
+  try {
+    d.store.versions.commit({
+      version: m.version,
+      root,
+      createdAt: Date.now(),
+      files: target.size,
+      bytes,
+      changes,
+    });
+  } catch (err) {
+    throw new ApplyError(`could not store version ${m.version}: ${(err as Error).message}`);
+  }
+  return makeSnapshot(m.version, root, target);
+}
+
+function toCoreChanges(m: Manifest, target: Map<string, TreeEntry>): Change[] {
+  return m.changes.map((c): Change => (c.op === 'delete' ? c : { op: 'put', entry: target.get(c.path)! }));
+}
+
+/** Inline content saves a round trip; it is checked like any fetched chunk before it is kept. */
+function storeInline(puts: Iterable<PutChange>, store: Store) {
+  for (const put of puts) {
+    if (put.data === undefined || put.chunks.length !== 1) continue;
+    const chunk = put.chunks[0]!;
+    if (store.chunks.has(chunk.hash)) continue;
+    const data = Buffer.from(put.data, 'base64');
+    // A bad inline copy is simply not kept; the chunk is then fetched like any other.
+    if (data.length === chunk.size && sha256Hex(data) === chunk.hash) store.chunks.put(chunk.hash, data);
+  }
+}
+
+async function fetchMissing(puts: Iterable<PutChange>, d: ApplyDeps) {
+  const sizes = new Map<string, number>();
+  for (const put of puts) for (const c of put.chunks) sizes.set(c.hash, c.size);
+  const missing = d.store.chunks.missing(sizes.keys());
+  let next = 0;
+  const worker = async () => {
+    while (next < missing.length) {
+      const hash = missing[next++]!;
+      const data = await d.fetchChunk(hash, sizes.get(hash)!);
+      d.store.chunks.put(hash, data);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(d.concurrency ?? 4, missing.length) }, worker));
+  } catch (err) {
+    throw new ApplyError((err as Error).message);
+  }
+}
+
+/** Every new file must hash, chunk by chunk from the store, to the hash the master published. */
+async function verifyContents(puts: Iterable<PutChange>, store: Store) {
+  const checked = new Set<string>();
+  for (const put of puts) {
+    if (checked.has(put.hash) || store.versions.contentChunks(put.hash)) continue;
+    checked.add(put.hash);
+    const hash = createSha256();
+    let size = 0;
+    for (const [i, c] of put.chunks.entries()) {
+      const data = store.chunks.get(c.hash);
+      if (!data) throw new ApplyError(`chunk ${c.hash} of ${put.path} is missing`);
+      hash.update(data);
+      size += data.length;
+      // Keep readers served while a large file is checked.
+      if (i % 16 === 15) await yieldToLoop();
+    }
+    if (size !== put.size || hash.digest('hex') !== put.hash) {
+      throw new ApplyError(`${put.path}: content does not match its published hash`);
+    }
+  }
+}

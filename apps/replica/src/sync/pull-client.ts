@@ -1,0 +1,45 @@
+import { API_PREFIX, type Manifest, ManifestSchema } from '@outpost/protocol';
+import { request } from 'undici';
+
+/** Thrown when the pull API did not give a usable manifest. */
+export class PullError extends Error {
+  override name = 'PullError';
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface PullTarget {
+  master: string;
+  token: string | undefined;
+  name: string;
+  region: string;
+}
+
+/** Asks the master's pull API for the manifest from what this replica holds. */
+export async function pullManifest(
+  t: PullTarget,
+  held: { version: number; root: string },
+): Promise<Manifest> {
+  const q = new URLSearchParams({
+    from: String(held.version),
+    root: held.root,
+    name: t.name,
+    region: t.region,
+  });
+  const res = await request(`${t.master}${API_PREFIX}/manifest?${q}`, {
+    headers: t.token ? { authorization: `Bearer ${t.token}` } : {},
+    headersTimeout: 15_000,
+    bodyTimeout: 120_000,
+  });
+  if (res.statusCode !== 200) {
+    const text = await res.body.text().catch(() => '');
+    throw new PullError(`master answered ${res.statusCode}: ${text.slice(0, 200)}`, res.statusCode);
+  }
+  const parsed = ManifestSchema.safeParse(await res.body.json());
+  if (!parsed.success) throw new PullError(`malformed manifest: ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
+}

@@ -1,0 +1,150 @@
+import {
+  CloseCodes,
+  type Hello,
+  LIMITS,
+  type Load,
+  type MasterMessage,
+  MasterMessageSchema,
+  type ReplicaMessage,
+  WS_PATH,
+} from '@outpost/protocol';
+import type { Logger } from 'pino';
+import WebSocket from 'ws';
+import { backoffDelay } from './backoff.js';
+
+export interface PushLinkOptions {
+  master: string;
+  token: string | undefined;
+  log: Logger;
+  heartbeatMs: number;
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+  hello: () => Omit<Hello, 'type'>;
+  load: () => Load;
+  /** Every message after the welcome. */
+  onMessage: (msg: MasterMessage) => void;
+  /** The master welcomed us: pushes will flow. */
+  onUp: (welcome: Extract<MasterMessage, { type: 'welcome' }>) => void;
+  /** The link is down (or never came up); `reason` says why. */
+  onDown: (reason: string) => void;
+}
+
+/** The replica's WebSocket to the master: hello, heartbeats, and reconnects with backoff and jitter. */
+export class PushLink {
+  readonly #o: PushLinkOptions;
+  #ws: WebSocket | null = null;
+  #up = false;
+  #attempt = 0;
+  #lastHeard = 0;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #reconnect: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(o: PushLinkOptions) {
+    this.#o = o;
+  }
+
+  /** True while the master has welcomed us and the socket is open. */
+  get up(): boolean {
+    return this.#up;
+  }
+
+  start(): void {
+    this.#stopped = false;
+    this.#connect();
+  }
+
+  /** Sends a message if the link is up; returns whether it was sent. */
+  send(msg: ReplicaMessage): boolean {
+    if (!this.#up || this.#ws?.readyState !== WebSocket.OPEN) return false;
+    this.#ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#reconnect);
+    clearInterval(this.#heartbeat);
+    const ws = this.#ws;
+    if (!ws || ws.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      ws.once('close', () => resolve());
+      ws.close(CloseCodes.goingAway, 'replica is shutting down');
+      setTimeout(() => ws.terminate(), 1000).unref();
+    });
+  }
+
+  #connect() {
+    const url = `${this.#o.master.replace(/^http/, 'ws')}${WS_PATH}`;
+    const ws = new WebSocket(url, {
+      headers: this.#o.token ? { authorization: `Bearer ${this.#o.token}` } : {},
+      maxPayload: LIMITS.maxMasterMessageBytes,
+      handshakeTimeout: 10_000,
+    });
+    this.#ws = ws;
+    let failure = 'connection closed';
+    ws.on('open', () => {
+      this.#lastHeard = Date.now();
+      ws.send(JSON.stringify({ type: 'hello', ...this.#o.hello() }));
+      this.#heartbeat = setInterval(() => this.#beat(ws), this.#o.heartbeatMs);
+    });
+    ws.on('message', (data, isBinary) => this.#onMessage(ws, data as Buffer, isBinary));
+    ws.on('error', (err) => {
+      failure = err.message;
+    });
+    ws.on('close', (code, reason) => {
+      clearInterval(this.#heartbeat);
+      const why = code === 1006 ? failure : `closed ${code}${reason.length ? `: ${reason}` : ''}`;
+      const wasUp = this.#up;
+      this.#up = false;
+      if (this.#ws === ws) this.#ws = null;
+      if (wasUp) this.#o.log.warn({ reason: why }, 'push link down');
+      else this.#o.log.debug({ reason: why }, 'push link could not be set up');
+      this.#o.onDown(why);
+      if (!this.#stopped) this.#scheduleReconnect(code);
+    });
+  }
+
+  #onMessage(ws: WebSocket, data: Buffer, isBinary: boolean) {
+    this.#lastHeard = Date.now();
+    let msg: MasterMessage;
+    try {
+      if (isBinary) throw new Error('binary message');
+      const parsed = MasterMessageSchema.safeParse(JSON.parse(data.toString('utf8')));
+      if (!parsed.success) throw new Error(parsed.error.issues[0]?.message ?? 'invalid');
+      msg = parsed.data;
+    } catch (err) {
+      this.#o.log.warn({ err: (err as Error).message }, 'bad message from master; dropping link');
+      ws.close(CloseCodes.badMessage, 'invalid message');
+      return;
+    }
+    if (msg.type === 'welcome') {
+      this.#up = true;
+      this.#attempt = 0;
+      this.#o.log.info({ version: msg.version }, 'push link up');
+      this.#o.onUp(msg);
+      return;
+    }
+    if (!this.#up) {
+      ws.close(CloseCodes.badMessage, 'welcome must come first');
+      return;
+    }
+    this.#o.onMessage(msg);
+  }
+
+  #beat(ws: WebSocket) {
+    if (Date.now() - this.#lastHeard > 3 * this.#o.heartbeatMs) {
+      this.#o.log.warn('master went silent; dropping the push link');
+      ws.terminate();
+      return;
+    }
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'ping', load: this.#o.load() }));
+  }
+
+  #scheduleReconnect(code: number) {
+    // Replaced by another process with our name: back off fully rather than fight over the slot.
+    const attempt = code === CloseCodes.replaced ? 30 : this.#attempt++;
+    const delay = backoffDelay(attempt, this.#o.reconnectMinMs, this.#o.reconnectMaxMs);
+    this.#reconnect = setTimeout(() => this.#connect(), delay);
+  }
+}

@@ -1,0 +1,6 @@
+export * from './chunker.js';
+export * from './diff.js';
+export * from './entry.js';
+export * from './hash.js';
+export * from './merkle.js';
+export * from './paths.js';

@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { MasterConfigSchema, ReplicaConfigSchema } from './config.js';
+
+const replica = {
+  name: 'uk-london',
+  region: 'uk',
+  master: 'http://hq.example.com:7070',
+  data: '/var/lib/outpost',
+};
+
+describe('MasterConfigSchema', () => {
+  it('applies the defaults', () => {
+    expect(MasterConfigSchema.parse({ content: '/srv/content', data: '/var/lib/outpost' })).toEqual({
+      content: '/srv/content',
+      data: '/var/lib/outpost',
+      host: '127.0.0.1',
+      port: 7070,
+      quietMs: 30,
+      maxDelayMs: 1000,
+      heartbeatMs: 5000,
+      logLevel: 'info',
+    });
+  });
+
+  it('keeps given values and coerces numbers from strings (environment variables)', () => {
+    const config = MasterConfigSchema.parse({
+      content: 'c',
+      data: 'd',
+      host: '0.0.0.0',
+      port: '8080',
+      quietMs: '50',
+      token: 's3cret',
+      adminToken: 'admin',
+      logLevel: 'debug',
+    });
+    expect(config).toMatchObject({
+      host: '0.0.0.0',
+      port: 8080,
+      quietMs: 50,
+      token: 's3cret',
+      adminToken: 'admin',
+    });
+    expect(config.logLevel).toBe('debug');
+  });
+
+  it.each([
+    ['missing content', { data: 'd' }],
+    ['missing data', { content: 'c' }],
+    ['empty content', { content: '', data: 'd' }],
+    ['port too high', { content: 'c', data: 'd', port: 65536 }],
+    ['negative port', { content: 'c', data: 'd', port: -1 }],
+    ['port not a number', { content: 'c', data: 'd', port: 'http' }],
+    ['fractional port', { content: 'c', data: 'd', port: 80.5 }],
+    ['zero quiet window', { content: 'c', data: 'd', quietMs: 0 }],
+    ['heartbeat over an hour', { content: 'c', data: 'd', heartbeatMs: 3_600_001 }],
+    ['empty token', { content: 'c', data: 'd', token: '' }],
+    ['unknown log level', { content: 'c', data: 'd', logLevel: 'verbose' }],
+    ['empty host', { content: 'c', data: 'd', host: '' }],
+  ])('refuses %s', (_name, input) => {
+    expect(MasterConfigSchema.safeParse(input).success).toBe(false);
+  });
+});
+
+describe('ReplicaConfigSchema', () => {
+  it('applies the defaults', () => {
+    expect(ReplicaConfigSchema.parse(replica)).toEqual({
+      ...replica,
+      host: '127.0.0.1',
+      port: 7080,
+      pollMs: 2000,
+      heartbeatMs: 5000,
+      reconnectMinMs: 250,
+      reconnectMaxMs: 30_000,
+      logLevel: 'info',
+    });
+  });
+
+  it.each(['http://hq:7070', 'https://hq.example.com', 'https://10.0.0.1:8443/base/', 'http://[::1]:7070'])(
+    'accepts master URL %s',
+    (master) => {
+      expect(ReplicaConfigSchema.parse({ ...replica, master }).master).toBe(master);
+    },
+  );
+
+  it.each([
+    '',
+    'hq.example.com:7070',
+    'not a url',
+    'ftp://hq.example.com',
+    'ws://hq.example.com:7070',
+    'file:///etc/passwd',
+    'javascript:alert(1)',
+    'http://',
+    'http:/hq',
+  ])('refuses master URL %j', (master) => {
+    expect(ReplicaConfigSchema.safeParse({ ...replica, master }).success).toBe(false);
+  });
+
+  it('refuses a missing master', () => {
+    const { master: _master, ...rest } = replica;
+    expect(ReplicaConfigSchema.safeParse(rest).success).toBe(false);
+  });
+
+  it.each([
+    ['uppercase name', { name: 'UK-London' }],
+    ['underscore in name', { name: 'uk_london' }],
+    ['uppercase region', { region: 'UK' }],
+    ['underscore in region', { region: 'north_america' }],
+    ['empty region', { region: '' }],
+    ['advertise too long', { advertise: 'a'.repeat(301) }],
+    ['port too high', { port: 99_999 }],
+    ['zero poll interval', { pollMs: 0 }],
+  ])('refuses %s', (_name, over) => {
+    expect(ReplicaConfigSchema.safeParse({ ...replica, ...over }).success).toBe(false);
+  });
+
+  it('coerces ports and intervals given as strings', () => {
+    expect(ReplicaConfigSchema.parse({ ...replica, port: '9000', pollMs: '500' })).toMatchObject({
+      port: 9000,
+      pollMs: 500,
+    });
+  });
+});

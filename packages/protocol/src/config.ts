@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { Label } from './scalars.js';
+
+const Port = z.coerce.number().int().min(0).max(65535);
+const Secret = z.string().min(1).max(4096).optional();
+const Millis = z.coerce.number().int().min(1).max(3_600_000);
+
+export const MasterConfigSchema = z.object({
+  content: z.string().min(1),
+  data: z.string().min(1),
+  host: z.string().min(1).default('127.0.0.1'),
+  port: Port.default(7070),
+  token: Secret,
+  adminToken: Secret,
+  /** A burst of file events is published once it has been quiet this long. */
+  quietMs: Millis.default(30),
+  /** A steady stream of events still publishes at least this often. */
+  maxDelayMs: Millis.default(1000),
+  /** How often a replica is expected to say ping; it is offline after missing three. */
+  heartbeatMs: Millis.default(5000),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export const ReplicaConfigSchema = z.object({
+  name: Label,
+  region: Label,
+  master: z.url({ protocol: /^https?$/ }),
+  data: z.string().min(1),
+  host: z.string().min(1).default('127.0.0.1'),
+  port: Port.default(7080),
+  token: Secret,
+  adminToken: Secret,
+  /** Where readers should reach this replica (host:port), told to the master. */
+  advertise: z.string().max(300).optional(),
+  /** How often to pull while the push link is down. */
+  pollMs: Millis.default(2000),
+  heartbeatMs: Millis.default(5000),
+  /** Backoff between reconnects grows from min to max, with full jitter. */
+  reconnectMinMs: Millis.default(250),
+  reconnectMaxMs: Millis.default(30_000),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type MasterConfigInput = z.input<typeof MasterConfigSchema>;
+export type MasterConfig = z.infer<typeof MasterConfigSchema>;
+export type ReplicaConfigInput = z.input<typeof ReplicaConfigSchema>;
+export type ReplicaConfig = z.infer<typeof ReplicaConfigSchema>;

@@ -1,0 +1,19 @@
+/** Size and count limits that every boundary enforces. */
+export const LIMITS = {
+  /** Most changes in one manifest message or response. */
+  maxChanges: 1_000_000,
+  /** Most chunks listed for one file (1 TiB at 64 KiB). */
+  maxChunksPerFile: 16 * 1024 * 1024,
+  /** Largest chunk a peer may declare. */
+  maxChunkBytes: 16 * 1024 * 1024,
+  /** Files up to this size travel inline in a push. */
+  inlineFileBytes: 8 * 1024,
+  /** Inline data in one push stops growing past this. */
+  inlineBudgetBytes: 1024 * 1024,
+  /** Largest message the master accepts from a replica. */
+  maxReplicaMessageBytes: 64 * 1024,
+  /** Largest message a replica accepts from the master. */
+  maxMasterMessageBytes: 256 * 1024 * 1024,
+  /** Longest reason in a NACK or error. */
+  maxReasonLength: 2000,
+} as const;

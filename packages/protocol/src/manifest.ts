@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { LIMITS } from './limits.js';
+import { ContentPath, EpochMs, Sha256, VersionNumber } from './scalars.js';
+
+export const ChunkRefSchema = z.object({
+  hash: Sha256,
+  size: z.number().int().min(1).max(LIMITS.maxChunkBytes),
+});
+
+export const PutChangeSchema = z.object({
+  op: z.literal('put'),
+  path: ContentPath,
+  size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  hash: Sha256,
+  mtime: EpochMs,
+  chunks: z.array(ChunkRefSchema).max(LIMITS.maxChunksPerFile),
+  /** The whole file, base64, for small files. */
+  data: z
+    .base64()
+    .max(Math.ceil((LIMITS.inlineFileBytes * 4) / 3) + 4)
+    .optional(),
+});
+
+export const DeleteChangeSchema = z.object({ op: z.literal('delete'), path: ContentPath });
+
+export const ChangeSchema = z.discriminatedUnion('op', [PutChangeSchema, DeleteChangeSchema]);
+
+/** The changes from version `from` to `version`; `full` means "replace everything you hold". */
+export const ManifestSchema = z.object({
+  version: VersionNumber,
+  root: Sha256,
+  from: VersionNumber,
+  full: z.boolean(),
+  changes: z.array(ChangeSchema).max(LIMITS.maxChanges),
+});
+
+export type ChunkRefWire = z.infer<typeof ChunkRefSchema>;
+export type PutChange = z.infer<typeof PutChangeSchema>;
+export type DeleteChange = z.infer<typeof DeleteChangeSchema>;
+export type WireChange = z.infer<typeof ChangeSchema>;
+export type Manifest = z.infer<typeof ManifestSchema>;

@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import {
+  API_PREFIX,
+  ChunkParamsSchema,
+  FleetReplicaSchema,
+  ManifestQuerySchema,
+  MasterStatusSchema,
+  ProblemSchema,
+  ReplicaStatusSchema,
+  VersionListSchema,
+  VersionParamsSchema,
+} from './rest.js';
+
+const ROOT = 'f'.repeat(64);
+
+const fleetReplica = {
+  name: 'uk-london',
+  region: 'uk',
+  connected: true,
+  link: 'push',
+  version: 4,
+  root: ROOT,
+  lagVersions: 0,
+  lastSeenAt: '2025-01-02T03:04:05.000Z',
+  state: 'in-sync',
+  error: null,
+  advertise: 'london.example.com:7080',
+};
+
+describe('REST schemas', () => {
+  it('uses the versioned API prefix', () => {
+    expect(API_PREFIX).toBe('/_outpost/api/v1');
+  });
+
+  it('parses a problem body', () => {
+    const problem = { type: 'about:blank', title: 'Not Found', status: 404, detail: 'no chunk' };
+    expect(ProblemSchema.parse(problem)).toEqual(problem);
+    expect(ProblemSchema.safeParse({ type: 'x', title: 'y', status: '404' }).success).toBe(false);
+  });
+
+  it('parses master and replica status', () => {
+    const master = {
+      role: 'master',
+      version: 4,
+      root: ROOT,
+      files: 10,
+      bytes: 1234,
+      replicas: [fleetReplica],
+    };
+    expect(MasterStatusSchema.parse(master)).toEqual(master);
+    const status = {
+      role: 'replica',
+      name: 'uk-london',
+      region: 'uk',
+      version: 4,
+      root: ROOT,
+      masterVersion: null,
+      state: 'offline',
+      link: 'offline',
+      lastSyncAt: null,
+      error: null,
+      files: 0,
+      bytes: 0,
+    };
+    expect(ReplicaStatusSchema.parse(status)).toEqual(status);
+    expect(ReplicaStatusSchema.safeParse({ ...status, role: 'master' }).success).toBe(false);
+  });
+
+  it.each([
+    ['an unknown state', { state: 'happy' }],
+    ['an unknown link', { link: 'carrier-pigeon' }],
+    ['a negative lag', { lagVersions: -1 }],
+    ['a time that is not ISO', { lastSeenAt: 'yesterday' }],
+    ['an uppercase name', { name: 'UK' }],
+  ])('refuses a fleet replica with %s', (_name, over) => {
+    expect(FleetReplicaSchema.safeParse({ ...fleetReplica, ...over }).success).toBe(false);
+  });
+
+  it('parses a version list', () => {
+    const list = [{ version: 2, root: ROOT, createdAt: '2025-01-02T03:04:05Z', files: 1, bytes: 2 }];
+    expect(VersionListSchema.parse(list)).toEqual(list);
+    expect(VersionListSchema.safeParse([{ ...list[0], createdAt: 1_700_000_000_000 }]).success).toBe(false);
+  });
+
+  it('reads the manifest query from strings, defaulting from to 0', () => {
+    expect(ManifestQuerySchema.parse({})).toEqual({ from: 0 });
+    expect(ManifestQuerySchema.parse({ from: '17', root: ROOT, name: 'uk-london', region: 'uk' })).toEqual({
+      from: 17,
+      root: ROOT,
+      name: 'uk-london',
+      region: 'uk',
+    });
+  });
+
+  it.each([
+    ['a non-number from', { from: 'abc' }],
+    ['a negative from', { from: '-1' }],
+    ['a fractional from', { from: '1.5' }],
+    ['an infinite from', { from: 'Infinity' }],
+    ['a bad root', { from: '1', root: 'xyz' }],
+    ['a bad name', { from: '1', name: 'Bad_Name' }],
+  ])('refuses a manifest query with %s', (_name, query) => {
+    expect(ManifestQuerySchema.safeParse(query).success).toBe(false);
+  });
+
+  it('checks chunk and version path parameters', () => {
+    expect(ChunkParamsSchema.parse({ hash: ROOT })).toEqual({ hash: ROOT });
+    expect(ChunkParamsSchema.safeParse({ hash: '../../etc/passwd' }).success).toBe(false);
+    expect(ChunkParamsSchema.safeParse({ hash: ROOT.toUpperCase() }).success).toBe(false);
+    expect(VersionParamsSchema.parse({ n: '3' })).toEqual({ n: 3 });
+    expect(VersionParamsSchema.safeParse({ n: 'latest' }).success).toBe(false);
+    expect(VersionParamsSchema.safeParse({ n: '-2' }).success).toBe(false);
+  });
+});

@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { EpochMs, Label, Sha256, VersionNumber } from './scalars.js';
+
+/** The admin and pull API prefix on both services. */
+export const API_PREFIX = '/_outpost/api/v1';
+
+/** An RFC 9457 problem body. */
+export const ProblemSchema = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string().optional(),
+});
+
+export const ReplicaStateSchema = z.enum(['in-sync', 'syncing', 'behind', 'error', 'offline']);
+
+export const FleetReplicaSchema = z.object({
+  name: Label,
+  region: Label,
+  connected: z.boolean(),
+  link: z.enum(['push', 'pull', 'offline']),
+  version: VersionNumber,
+  root: Sha256,
+  lagVersions: z.number().int().min(0),
+  lastSeenAt: z.iso.datetime().nullable(),
+  state: ReplicaStateSchema,
+  error: z.string().nullable(),
+  advertise: z.string().nullable(),
+});
+
+export const MasterStatusSchema = z.object({
+  role: z.literal('master'),
+  version: VersionNumber,
+  root: Sha256,
+  files: z.number().int().min(0),
+  bytes: z.number().int().min(0),
+  replicas: z.array(FleetReplicaSchema),
+});
+
+export const ReplicaLinkSchema = z.enum(['push', 'pull', 'offline']);
+
+export const ReplicaStatusSchema = z.object({
+  role: z.literal('replica'),
+  name: Label,
+  region: Label,
+  version: VersionNumber,
+  root: Sha256,
+  masterVersion: VersionNumber.nullable(),
+  state: ReplicaStateSchema,
+  link: ReplicaLinkSchema,
+  lastSyncAt: z.iso.datetime().nullable(),
+  error: z.string().nullable(),
+  files: z.number().int().min(0),
+  bytes: z.number().int().min(0),
+});
+
+export const VersionSummarySchema = z.object({
+  version: VersionNumber,
+  root: Sha256,
+  createdAt: z.iso.datetime(),
+  files: z.number().int().min(0),
+  bytes: z.number().int().min(0),
+});
+
+export const VersionListSchema = z.array(VersionSummarySchema);
+
+export const VersionDetailSchema = z.object({
+  version: VersionNumber,
+  root: Sha256,
+  entries: z.array(z.object({ path: z.string(), hash: Sha256, size: z.number().int().min(0) })),
+});
+
+/** Query of the pull API's manifest endpoint; name/region/root tell the master who pulls. */
+export const ManifestQuerySchema = z.object({
+  from: z.coerce.number().pipe(VersionNumber).default(0),
+  root: Sha256.optional(),
+  name: Label.optional(),
+  region: Label.optional(),
+});
+
+export const ChunkParamsSchema = z.object({ hash: Sha256 });
+export const VersionParamsSchema = z.object({ n: z.coerce.number().pipe(VersionNumber) });
+
+export type Problem = z.infer<typeof ProblemSchema>;
+export type ReplicaState = z.infer<typeof ReplicaStateSchema>;
+export type FleetReplica = z.infer<typeof FleetReplicaSchema>;
+export type MasterStatus = z.infer<typeof MasterStatusSchema>;
+export type ReplicaLink = z.infer<typeof ReplicaLinkSchema>;
+export type ReplicaStatus = z.infer<typeof ReplicaStatusSchema>;
+export type VersionSummary = z.infer<typeof VersionSummarySchema>;
+export type VersionDetail = z.infer<typeof VersionDetailSchema>;
+export type ManifestQuery = z.infer<typeof ManifestQuerySchema>;
+export { EpochMs };

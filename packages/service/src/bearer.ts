@@ -1,0 +1,11 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+/** True when the Authorization header carries `Bearer <expected>`; compares in constant time. */
+export function bearerMatches(header: string | undefined, expected: string): boolean {
+  const match = /^Bearer[ ]+(\S.*)$/i.exec(header ?? '');
+  // Comparing fixed-length digests keeps the time independent of where, or whether, they differ.
+  const same = timingSafeEqual(digest(match?.[1]?.trim() ?? ''), digest(expected));
+  return match !== null && same;
+}

@@ -1,0 +1,5 @@
+export * from './auth.js';
+export * from './bearer.js';
+export * from './fastify-options.js';
+export * from './logger.js';
+export * from './problem.js';

@@ -1,0 +1,41 @@
+import type { Database, Statement } from 'better-sqlite3';
+
+/** Content-addressed chunk bytes. Callers verify hashes before they put. */
+export class ChunkStore {
+  readonly #has: Statement<[string]>;
+  readonly #get: Statement<[string]>;
+  readonly #put: Statement<[string, number, Buffer]>;
+
+  constructor(db: Database) {
+    this.#has = db.prepare('SELECT 1 FROM chunks WHERE hash = ?').pluck();
+    this.#get = db.prepare('SELECT data FROM chunks WHERE hash = ?').pluck();
+    this.#put = db.prepare('INSERT OR IGNORE INTO chunks (hash, size, data) VALUES (?, ?, ?)');
+  }
+
+  /** True when the chunk is stored. */
+  has(hash: string): boolean {
+    return this.#has.get(hash) !== undefined;
+  }
+
+  /** The chunk's bytes, or undefined. */
+  get(hash: string): Buffer | undefined {
+    return this.#get.get(hash) as Buffer | undefined;
+  }
+
+  /** Stores a chunk once; a second put of the same hash is a no-op. */
+  put(hash: string, data: Buffer): void {
+    this.#put.run(hash, data.length, data);
+  }
+
+  /** The hashes of the list that are not stored, without duplicates, in first-seen order. */
+  missing(hashes: Iterable<string>): string[] {
+    const out: string[] = [];
+    const seen = new Set<string>();
+    for (const hash of hashes) {
+      if (seen.has(hash)) continue;
+      seen.add(hash);
+      if (!this.has(hash)) out.push(hash);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,45 @@
+import type { Database, Statement } from 'better-sqlite3';
+
+/** What the master last saw of a file on disk. */
+export interface ScanRecord {
+  path: string;
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  hash: string;
+  scannedAt: number;
+}
+
+/** The master's persistent record of files it has hashed, so that unchanged files are not hashed again. */
+export class ScanIndex {
+  readonly #get: Statement<[string]>;
+  readonly #put: Statement<[string, number, number, number, string, number]>;
+  readonly #delete: Statement<[string]>;
+
+  constructor(db: Database) {
+    this.#get = db.prepare(
+      'SELECT path, size, mtime_ms AS mtimeMs, ino, hash, scanned_at AS scannedAt FROM scan_index WHERE path = ?',
+    );
+    this.#put = db.prepare(
+      `INSERT INTO scan_index (path, size, mtime_ms, ino, hash, scanned_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms,
+         ino = excluded.ino, hash = excluded.hash, scanned_at = excluded.scanned_at`,
+    );
+    this.#delete = db.prepare('DELETE FROM scan_index WHERE path = ?');
+  }
+
+  /** The record for a path, or undefined. */
+  get(path: string): ScanRecord | undefined {
+    return this.#get.get(path) as ScanRecord | undefined;
+  }
+
+  /** Records what was seen. */
+  put(r: ScanRecord): void {
+    this.#put.run(r.path, r.size, r.mtimeMs, r.ino, r.hash, r.scannedAt);
+  }
+
+  /** Forgets a path. */
+  delete(path: string): void {
+    this.#delete.run(path);
+  }
+}

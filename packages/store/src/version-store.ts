@@ -1,0 +1,213 @@
+import { type Change, type ChunkRef, EMPTY_ROOT, type TreeEntry } from '@outpost/core';
+import type { Database, Statement } from 'better-sqlite3';
+
+/** A version as the store keeps it. */
+export interface StoredVersion {
+  version: number;
+  root: string;
+  createdAt: number;
+  files: number;
+  bytes: number;
+}
+
+/** A chunk of a file's content with its place in the file. */
+export interface PlacedChunk extends ChunkRef {
+  offset: number;
+}
+
+/** What commit() needs: the version, its root and totals, and the changes from the current one. */
+export interface CommitInput {
+  version: number;
+  root: string;
+  createdAt: number;
+  files: number;
+  bytes: number;
+  changes: readonly Change[];
+}
+
+/** Thrown when a commit would not leave a complete, forward-moving version. */
+export class CommitRefusedError extends Error {
+  override name = 'CommitRefusedError';
+}
+
+interface EntryRow {
+  path: string;
+  size: number;
+  hash: string;
+  mtime: number;
+}
+
+/** Versions, their entries and which one is current. Every change is one transaction. */
+export class VersionStore {
+  readonly #db: Database;
+  readonly #stmts: ReturnType<typeof prepare>;
+
+  constructor(db: Database) {
+    this.#db = db;
+    this.#stmts = prepare(db);
+  }
+
+  /** The current version and root; version 0 with the empty root before the first commit. */
+  current(): { version: number; root: string } {
+    const version = this.#stmts.getMeta.get('current_version') as string | undefined;
+    const root = this.#stmts.getMeta.get('current_root') as string | undefined;
+    return { version: version === undefined ? 0 : Number(version), root: root ?? EMPTY_ROOT };
+  }
+
+  /** Records a new version and makes it current, all or nothing. */
+  commit(input: CommitInput): void {
+    this.#db.transaction(() => {
+      const cur = this.current();
+      if (input.version <= cur.version) {
+        throw new CommitRefusedError(`version ${input.version} is not newer than ${cur.version}`);
+      }
+      const s = this.#stmts;
+      for (const change of input.changes) {
+        if (change.op === 'delete') {
+          s.retire.run(input.version, change.path);
+          continue;
+        }
+        const entry = change.entry;
+        this.#ensureContent(entry);
+        s.retire.run(input.version, entry.path);
+        s.insertEntry.run(entry.path, input.version, entry.size, entry.hash, entry.mtime);
+      }
+      s.insertVersion.run(input.version, input.root, input.createdAt, input.files, input.bytes);
+      s.setMeta.run('current_version', String(input.version));
+      s.setMeta.run('current_root', input.root);
+    })();
+  }
+
+  #ensureContent(entry: TreeEntry): void {
+    const s = this.#stmts;
+    const knownSize = s.contentSize.get(entry.hash) as number | undefined;
+    if (knownSize !== undefined) {
+      // Known content: its chunks were checked when it was first stored, but the size must agree.
+      if (knownSize !== entry.size) {
+        throw new CommitRefusedError(`${entry.path} says ${entry.size} bytes, its content has ${knownSize}`);
+      }
+      return;
+    }
+    let offset = 0;
+    entry.chunks.forEach((chunk, seq) => {
+      const size = s.chunkSize.get(chunk.hash) as number | undefined;
+      if (size === undefined)
+        throw new CommitRefusedError(`chunk ${chunk.hash} of ${entry.path} is not stored`);
+      if (size !== chunk.size)
+        throw new CommitRefusedError(`chunk ${chunk.hash} of ${entry.path} has the wrong size`);
+      s.insertContentChunk.run(entry.hash, seq, offset, chunk.hash, chunk.size);
+      offset += chunk.size;
+    });
+    if (offset !== entry.size) {
+      throw new CommitRefusedError(`chunks of ${entry.path} add up to ${offset} bytes, not ${entry.size}`);
+    }
+    s.insertContent.run(entry.hash, entry.size, entry.chunks.length);
+  }
+
+  /** The current version's tree with chunk lists. */
+  liveTree(): Map<string, TreeEntry> {
+    return this.#withChunks(this.#stmts.live.all() as EntryRow[]);
+  }
+
+  /** The tree of a version this store holds, or undefined. */
+  treeAt(version: number): Map<string, TreeEntry> | undefined {
+    if (!this.get(version)) return undefined;
+    return this.#withChunks(this.#stmts.at.all({ v: version }) as EntryRow[]);
+  }
+
+  /** The changes that turn held version `from` into held version `to` (from < to). */
+  changesBetween(from: number, to: number): Change[] {
+    if (from >= to) return [];
+    const puts = this.#withChunks(this.#stmts.putsBetween.all({ from, to }) as EntryRow[]);
+    const deletes = this.#stmts.deletesBetween.all({ from, to }) as string[];
+    const changes: Change[] = deletes.map((path) => ({ op: 'delete', path }));
+    for (const entry of puts.values()) changes.push({ op: 'put', entry });
+    return changes;
+  }
+
+  /** Every version held, newest first. */
+  list(): StoredVersion[] {
+    return this.#stmts.list.all() as StoredVersion[];
+  }
+
+  /** One version's record, or undefined. */
+  get(version: number): StoredVersion | undefined {
+    return this.#stmts.getVersion.get(version) as StoredVersion | undefined;
+  }
+
+  /** A content's chunks in order, with offsets, or undefined when the content is unknown. */
+  contentChunks(hash: string): PlacedChunk[] | undefined {
+    if (this.#stmts.hasContent.get(hash) === undefined) return undefined;
+    return this.#stmts.contentChunks.all(hash) as PlacedChunk[];
+  }
+
+  #withChunks(rows: EntryRow[]): Map<string, TreeEntry> {
+    const tree = new Map<string, TreeEntry>();
+    const chunkCache = new Map<string, ChunkRef[]>();
+    for (const row of rows) {
+      let chunks = chunkCache.get(row.hash);
+      if (!chunks) {
+        chunks = (this.#stmts.contentChunks.all(row.hash) as PlacedChunk[]).map(({ hash, size }) => ({
+          hash,
+          size,
+        }));
+        chunkCache.set(row.hash, chunks);
+      }
+      tree.set(row.path, { path: row.path, size: row.size, hash: row.hash, mtime: row.mtime, chunks });
+    }
+    return tree;
+  }
+}
+
+function prepare(db: Database) {
+  const entryCols = 'path, size, hash, mtime';
+  return {
+    getMeta: db.prepare('SELECT value FROM meta WHERE key = ?').pluck() as Statement<[string]>,
+    setMeta: db.prepare(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    ) as Statement<[string, string]>,
+    retire: db.prepare(
+      'UPDATE entries SET removed_in = ? WHERE path = ? AND removed_in IS NULL',
+    ) as Statement<[number, string]>,
+    insertEntry: db.prepare(
+      'INSERT INTO entries (path, added_in, size, hash, mtime) VALUES (?, ?, ?, ?, ?)',
+    ) as Statement<[string, number, number, string, number]>,
+    insertVersion: db.prepare(
+      'INSERT INTO versions (version, root, created_at, files, bytes) VALUES (?, ?, ?, ?, ?)',
+    ) as Statement<[number, string, number, number, number]>,
+    hasContent: db.prepare('SELECT 1 FROM contents WHERE hash = ?').pluck() as Statement<[string]>,
+    contentSize: db.prepare('SELECT size FROM contents WHERE hash = ?').pluck() as Statement<[string]>,
+    chunkSize: db.prepare('SELECT size FROM chunks WHERE hash = ?').pluck() as Statement<[string]>,
+    insertContent: db.prepare('INSERT INTO contents (hash, size, chunk_count) VALUES (?, ?, ?)') as Statement<
+      [string, number, number]
+    >,
+    insertContentChunk: db.prepare(
+      'INSERT INTO content_chunks (content_hash, seq, "offset", chunk_hash, size) VALUES (?, ?, ?, ?, ?)',
+    ) as Statement<[string, number, number, string, number]>,
+    contentChunks: db.prepare(
+      'SELECT chunk_hash AS hash, size, "offset" FROM content_chunks WHERE content_hash = ? ORDER BY seq',
+    ) as Statement<[string]>,
+    live: db.prepare(`SELECT ${entryCols} FROM entries WHERE removed_in IS NULL`),
+    at: db.prepare(
+      `SELECT ${entryCols} FROM entries WHERE added_in <= @v AND (removed_in IS NULL OR removed_in > @v)`,
+    ),
+    putsBetween: db.prepare(
+      `SELECT ${entryCols} FROM entries
+       WHERE added_in > @from AND added_in <= @to AND (removed_in IS NULL OR removed_in > @to)`,
+    ),
+    deletesBetween: db
+      .prepare(
+        `SELECT DISTINCT e.path FROM entries e
+         WHERE e.removed_in > @from AND e.removed_in <= @to AND e.added_in <= @from
+           AND NOT EXISTS (SELECT 1 FROM entries l WHERE l.path = e.path
+                           AND l.added_in <= @to AND (l.removed_in IS NULL OR l.removed_in > @to))`,
+      )
+      .pluck(),
+    list: db.prepare(
+      'SELECT version, root, created_at AS createdAt, files, bytes FROM versions ORDER BY version DESC',
+    ),
+    getVersion: db.prepare(
+      'SELECT version, root, created_at AS createdAt, files, bytes FROM versions WHERE version = ?',
+    ) as Statement<[number]>,
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * `pnpm start`: a master and two replicas (uk-london, asia-tokyo) on 127.0.0.1 with sample
+ * content in .demo/content. Edit a file there and watch it reach both replicas. Ctrl-C stops all.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const DEMO = join(ROOT, '.demo');
+const CONTENT = join(DEMO, 'content');
+const CLI = join(ROOT, 'apps/cli/src/main.ts');
+const MASTER_PORT = Number(process.env.OUTPOST_DEMO_PORT ?? 7070);
+const REPLICAS = [
+  { name: 'uk-london', region: 'uk', port: MASTER_PORT + 11 },
+  { name: 'asia-tokyo', region: 'asia', port: MASTER_PORT + 12 },
+];
+
+const colours = { master: 35, 'uk-london': 36, 'asia-tokyo': 33 } as Record<string, number>;
+const children: ChildProcess[] = [];
+
+function run(label: string, args: string[]): Promise<string> {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CLI, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, OUTPOST_LOG_LEVEL: process.env.OUTPOST_LOG_LEVEL ?? 'info' },
+  });
+  children.push(child);
+  return new Promise((resolveUrl, reject) => {
+    child.once('exit', (code) => reject(new Error(`${label} exited with ${code} before it was ready`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line);
+      } catch {
+        console.log(`[${label}] ${line}`);
+        return;
+      }
+      const { level, time, service, replica, msg, pid, hostname, ...rest } = entry;
+      const extras = Object.entries(rest)
+        .filter(([k]) => k !== 'root')
+        .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`)
+        .join(' ');
+      const c = colours[label] ?? 37;
+      console.log(`\x1b[${c}m${label.padEnd(10)}\x1b[0m ${String(time).slice(11, 23)} ${msg} ${extras}`);
+      if (typeof msg === 'string' && msg.endsWith('listening')) resolveUrl(String(entry.url));
+    });
+  });
+}
+
+async function main() {
+  if (!existsSync(CONTENT)) {
+    mkdirSync(DEMO, { recursive: true });
+    cpSync(join(ROOT, 'scripts/demo-content'), CONTENT, { recursive: true });
+  }
+  const master = await run('master', [
+    'master',
+    '--content',
+    CONTENT,
+    '--data',
+    join(DEMO, 'master'),
+    '--port',
+    String(MASTER_PORT),
+  ]);
+  const urls = await Promise.all(
+    REPLICAS.map((r) =>
+      run(r.name, [
+        'replica',
+        '--name',
+        r.name,
+        '--region',
+        r.region,
+        '--master',
+        master,
+        '--data',
+        join(DEMO, r.name),
+        '--port',
+        String(r.port),
+      ]),
+    ),
+  );
+  console.log(`
+  Outpost demo is running.
+
+    master       ${master}/_outpost/api/v1/status
+    uk-london    ${urls[0]}/            (content)   ${urls[0]}/_outpost/api/v1/status
+    asia-tokyo   ${urls[1]}/            (content)   ${urls[1]}/_outpost/api/v1/status
+
+  Edit ${join('.demo', 'content', 'index.html')} (or add any file under .demo/content) and reload a replica:
+  the change reaches both within a moment. Fleet status: pnpm outpost status --master ${master}
+  Ctrl-C stops everything.
+`);
+}
+
+let stopping = false;
+function stopAll() {
+  if (stopping) process.exit(130);
+  stopping = true;
+  for (const c of children) c.kill('SIGTERM');
+  Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null))).then(() =>
+    process.exit(0),
+  );
+}
+process.on('SIGINT', stopAll);
+process.on('SIGTERM', stopAll);
+
+main().catch((err) => {
+  console.error(`demo failed: ${(err as Error).message}`);
+  for (const c of children) c.kill('SIGTERM');
+  process.exit(1);
+});
