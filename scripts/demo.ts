@@ -98,8 +98,8 @@ function stopAll() {
   if (stopping) process.exit(130);
   stopping = true;
   for (const c of children) c.kill('SIGTERM');
-  Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null))).then(() =>
-    process.exit(0),
+  Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null))).then(
+    () => process.exit(0),
   );
 }
 process.on('SIGINT', stopAll);

@@ -1,8 +1,10 @@
-import { utimesSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Fleet } from './helpers/fleet.js';
-import { get } from './helpers/http.js';
+import { get, getJson } from './helpers/http.js';
 import { waitFor } from './helpers/wait-for.js';
 
 describe('cuts, crashes and restarts', () => {
@@ -77,6 +79,33 @@ describe('cuts, crashes and restarts', () => {
         what: `${name} back on push`,
       });
     }
+  });
+
+  it('never publishes a file caught half-written', async () => {
+    fleet = await Fleet.start({ files: { 'seed.txt': 'seed\n' }, masterArgs: ['--settle-ms', '300'] });
+    await fleet.masterCaughtUp();
+    // Another process appends to a file every few milliseconds for about half a second.
+    const target = join(fleet.content, 'report.csv');
+    const writer = spawn(process.execPath, [
+      '-e',
+      `const fs = require('fs'); const fd = fs.openSync(process.argv[1], 'w');
+       const pause = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+       for (let i = 0; i < 100; i++) { fs.writeSync(fd, 'row ' + i + ',' + 'x'.repeat(500) + '\\n'); pause(5); }
+       fs.closeSync(fd);`,
+      target,
+    ]);
+    await new Promise((r) => writer.once('exit', r));
+    const final = createHash('sha256').update(readFileSync(target)).digest('hex');
+    const v = await fleet.masterCaughtUp();
+    const versions = await getJson(`${fleet.master.url}/_outpost/api/v1/versions`);
+    const seen = new Set<string>();
+    for (const { version } of versions) {
+      const detail = await getJson(`${fleet.master.url}/_outpost/api/v1/versions/${version}`);
+      const entry = detail.entries.find((e: any) => e.path === 'report.csv');
+      if (entry) seen.add(entry.hash);
+    }
+    expect([...seen]).toEqual([final]);
+    expect(v.entries.find((e) => e.path === 'report.csv')?.hash).toBe(final);
   });
 
   it('a master restarted over an unchanged tree keeps its version and re-hashes nothing', async () => {

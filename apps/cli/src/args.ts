@@ -25,6 +25,7 @@ export const MASTER_FLAGS: Flag[] = [
   ...COMMON_FLAGS,
   F('quiet-ms', 'publish a burst of edits once quiet this long (default 30)'),
   F('max-delay-ms', 'publish a steady stream of edits at least this often (default 1000)'),
+  F('settle-ms', 'publish a file only once unmodified this long (default 50)'),
   F('heartbeat-ms', 'expected replica heartbeat interval (default 5000)'),
 ];
 

@@ -41,10 +41,12 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     heartbeatMs: config.heartbeatMs,
   });
   const listeners = new Set<(v: PublishedVersion) => void>();
-  const publisher = new Publisher({
+  const publisher: Publisher = new Publisher({
     contentDir,
     store,
     log,
+    settleMs: config.settleMs,
+    requeue: (path) => batcher.add(path),
     onPublished: (v) => {
       fanout.broadcast();
       for (const l of listeners) l(v);

@@ -17,6 +17,7 @@ describe('MasterConfigSchema', () => {
       port: 7070,
       quietMs: 30,
       maxDelayMs: 1000,
+      settleMs: 50,
       heartbeatMs: 5000,
       logLevel: 'info',
     });

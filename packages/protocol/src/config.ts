@@ -16,6 +16,8 @@ export const MasterConfigSchema = z.object({
   quietMs: Millis.default(30),
   /** A steady stream of events still publishes at least this often. */
   maxDelayMs: Millis.default(1000),
+  /** A file is published only once it has not been modified for this long (0: at once). */
+  settleMs: z.coerce.number().int().min(0).max(60_000).default(50),
   /** How often a replica is expected to say ping; it is offline after missing three. */
   heartbeatMs: Millis.default(5000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -23,6 +23,10 @@ export interface PublisherOptions {
   onPublished: (v: PublishedVersion) => void;
   /** First delay before a file caught mid-write is read again; it doubles up to 5 s. */
   retryMs?: number;
+  /** A file is read only once it has not been modified for this long. */
+  settleMs?: number;
+  /** Where a path to be looked at again goes (the watcher's batcher); default: straight back in. */
+  requeue?: (path: string) => void;
 }
 
 // A file modified this close to the scan that recorded it may have changed again within the
@@ -40,7 +44,7 @@ export class Publisher {
   #bytes: number;
   #chain: Promise<void> = Promise.resolve();
   #retryAttempts = new Map<string, number>();
-  #retryTimers = new Set<NodeJS.Timeout>();
+  #retryTimers = new Map<string, NodeJS.Timeout>();
   #closed = false;
   /** Files read and hashed since start: a restart over an unchanged tree should read none. */
   filesRead = 0;
@@ -86,20 +90,25 @@ export class Publisher {
   /** Waits for queued batches and stops retries. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const t of this.#retryTimers) clearTimeout(t);
+    for (const t of this.#retryTimers.values()) clearTimeout(t);
     this.#retryTimers.clear();
     await this.#chain;
   }
 
   async #process(paths: string[], trustIndex: boolean): Promise<void> {
     const changes = new Map<string, Change>();
-    const unstable = new Set<string>();
+    const unstable = new Map<string, number | undefined>();
     for (const rel of paths) await this.#examine(rel, trustIndex, changes, unstable);
-    for (const rel of unstable) this.#scheduleRetry(rel);
+    for (const [rel, delay] of unstable) this.#scheduleRetry(rel, delay);
     if (changes.size > 0) this.#commit([...changes.values()]);
   }
 
-  async #examine(rel: string, trustIndex: boolean, changes: Map<string, Change>, unstable: Set<string>) {
+  async #examine(
+    rel: string,
+    trustIndex: boolean,
+    changes: Map<string, Change>,
+    unstable: Map<string, number | undefined>,
+  ) {
     if (isIgnoredPath(rel)) return;
     const problem = contentPathProblem(rel);
     if (problem) {
@@ -131,10 +140,15 @@ export class Publisher {
     for (const path of this.#under(rel)) this.#markDeleted(path, changes);
   }
 
-  async #examineFile(rel: string, trustIndex: boolean, changes: Map<string, Change>, unstable: Set<string>) {
+  async #examineFile(
+    rel: string,
+    trustIndex: boolean,
+    changes: Map<string, Change>,
+    unstable: Map<string, number | undefined>,
+  ) {
     const abs = join(this.#o.contentDir, rel);
     if (trustIndex && (await this.#unchangedByIndex(rel, abs))) return;
-    const result = await readFileIntoStore(abs, rel, this.#o.store.chunks);
+    const result = await readFileIntoStore(abs, rel, this.#o.store.chunks, this.#o.settleMs ?? 0);
     this.filesRead++;
     if (result.kind === 'gone') {
       this.#markDeleted(rel, changes);
@@ -142,7 +156,7 @@ export class Publisher {
     }
     if (result.kind === 'unstable') {
       this.#o.log.debug({ path: rel, reason: result.reason }, 'file is being written; will read it again');
-      unstable.add(rel);
+      unstable.set(rel, result.retryInMs);
       return;
     }
     this.#retryAttempts.delete(rel);
@@ -192,16 +206,21 @@ export class Publisher {
     return out;
   }
 
-  #scheduleRetry(rel: string) {
-    if (this.#closed) return;
-    const attempt = (this.#retryAttempts.get(rel) ?? 0) + 1;
-    this.#retryAttempts.set(rel, attempt);
-    const delay = Math.min(5000, (this.#o.retryMs ?? 100) * 2 ** (attempt - 1));
+  /** Looks at a path again later: after `delayMs`, or with a backoff while it keeps moving. */
+  #scheduleRetry(rel: string, delayMs: number | undefined) {
+    if (this.#closed || this.#retryTimers.has(rel)) return;
+    let delay = delayMs;
+    if (delay === undefined) {
+      const attempt = (this.#retryAttempts.get(rel) ?? 0) + 1;
+      this.#retryAttempts.set(rel, attempt);
+      delay = Math.min(5000, (this.#o.retryMs ?? 100) * 2 ** (attempt - 1));
+    }
     const timer = setTimeout(() => {
-      this.#retryTimers.delete(timer);
-      void this.submit([rel]);
+      this.#retryTimers.delete(rel);
+      if (this.#o.requeue) this.#o.requeue(rel);
+      else void this.submit([rel]);
     }, delay);
-    this.#retryTimers.add(timer);
+    this.#retryTimers.set(rel, timer);
   }
 
   #commit(changes: Change[]) {

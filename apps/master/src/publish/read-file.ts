@@ -7,21 +7,31 @@ import type { ChunkStore } from '@outpost/store';
 export type ReadResult =
   | { kind: 'file'; entry: TreeEntry; ino: number; mtimeMs: number; startedAt: number }
   | { kind: 'gone' }
-  | { kind: 'unstable'; reason: string };
+  | { kind: 'unstable'; reason: string; retryInMs?: number };
 
 /**
  * Reads a regular file once, chunking and storing its bytes as it goes, and reports it only
- * if its size and mtime did not move while it was read: a file caught half-written is
- * reported unstable, to be tried again later, never published.
+ * if it had been left alone for `settleMs` and its size, mtime and inode did not move while
+ * it was read: a file caught half-written is reported unstable, to be tried again later,
+ * never published.
  */
 export async function readFileIntoStore(
   abs: string,
   relPath: string,
   chunks: ChunkStore,
+  settleMs = 0,
 ): Promise<ReadResult> {
   const startedAt = Date.now();
   const before = await lstatOrNull(abs);
   if (!before?.isFile()) return { kind: 'gone' };
+  // A file written moments ago may be mid-write, between two writes: look again once it has
+  // been left alone for settleMs. Unless its ctime moved after its last write: a rename (the
+  // way careful writers publish a finished file) bumps ctime but not mtime, so such a file
+  // is done. A future mtime, from a skewed clock, cannot be judged and is taken as settled.
+  const age = startedAt - before.mtimeMs;
+  if (age >= 0 && age < settleMs && before.ctimeMs <= before.mtimeMs) {
+    return { kind: 'unstable', reason: 'modified moments ago', retryInMs: Math.ceil(settleMs - age) + 1 };
+  }
 
   const chunker = createFixedChunker();
   const whole = createSha256();

@@ -16,25 +16,30 @@ export interface Batcher {
 }
 
 /**
- * Coalesces a burst of change events into one batch: the batch goes out once events have
- * been quiet for `quietMs`, or `maxDelayMs` after the first one, whichever comes first, so a
- * lone change goes out almost at once and a steady stream still publishes.
+ * Coalesces bursts of change events into batches. The first event after a quiet spell goes
+ * out at once (with whatever arrives in the same tick), so a lone change is not delayed;
+ * events that follow are gathered until they have been quiet for `quietMs`, or until
+ * `maxDelayMs` after the first of them, so a steady stream still publishes.
  */
 export function createBatcher(opts: BatcherOptions): Batcher {
   let paths = new Set<string>();
   let quietTimer: NodeJS.Timeout | undefined;
   let maxTimer: NodeJS.Timeout | undefined;
+  let lastFlushAt = Number.NEGATIVE_INFINITY;
+  let leading = false;
 
   const clear = () => {
     if (quietTimer) clearTimeout(quietTimer);
     if (maxTimer) clearTimeout(maxTimer);
     quietTimer = undefined;
     maxTimer = undefined;
+    leading = false;
   };
 
   const flush = () => {
     clear();
     if (paths.size === 0) return;
+    lastFlushAt = Date.now();
     const batch = paths;
     paths = new Set();
     opts.onBatch(batch);
@@ -43,6 +48,13 @@ export function createBatcher(opts: BatcherOptions): Batcher {
   return {
     add(path) {
       paths.add(path);
+      if (leading) return;
+      if (quietTimer === undefined && Date.now() - lastFlushAt >= opts.quietMs) {
+        // Leading edge: a zero timer still gathers the events of this same tick.
+        leading = true;
+        quietTimer = setTimeout(flush, 0);
+        return;
+      }
       if (quietTimer) clearTimeout(quietTimer);
       quietTimer = setTimeout(flush, opts.quietMs);
       maxTimer ??= setTimeout(flush, opts.maxDelayMs);

@@ -1,0 +1,134 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { Fleet } from './helpers/fleet.js';
+import { get } from './helpers/http.js';
+import { runCli } from './helpers/services.js';
+import { waitFor } from './helpers/wait-for.js';
+
+/** Opens a raw WebSocket to the master and resolves with how the master closed it. */
+function closeOf(url: string, send: (ws: WebSocket) => void): Promise<{ code: number; reason: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/_outpost/ws`);
+    ws.on('open', () => send(ws));
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+    ws.on('error', reject);
+  });
+}
+
+const hello = (extra: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    type: 'hello',
+    protocol: 1,
+    name: 'probe',
+    region: 'lab',
+    version: 0,
+    root: '0'.repeat(64),
+    ...extra,
+  });
+
+describe('outpost status and the protocol edges', () => {
+  let fleet: Fleet;
+  beforeAll(async () => {
+    fleet = await Fleet.start({
+      files: { 'a.txt': 'a\n' },
+      replicas: [
+        { name: 'uk-london', region: 'uk' },
+        { name: 'asia-tokyo', region: 'asia' },
+      ],
+    });
+    await fleet.expectConverged();
+  });
+  afterAll(() => fleet?.stop());
+
+  it('prints the fleet as a table and exits 0 when every replica is in sync', async () => {
+    const r = await runCli(['status', '--master', fleet.master.url]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^master: version \d+/);
+    expect(lines[1]).toMatch(/^NAME\s+REGION\s+STATE\s+LINK\s+VERSION\s+LAG\s+LAST SEEN\s+ERROR$/);
+    expect(lines[2]).toMatch(/^asia-tokyo\s+asia\s+in-sync\s+push\s+\d+\s+0\s+\d+s ago$/);
+    expect(lines[3]).toMatch(/^uk-london\s+uk\s+in-sync\s+push\s+\d+\s+0\s+\d+s ago$/);
+    const json = await runCli(['status', '--json'], { OUTPOST_MASTER: fleet.master.url });
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout).replicas).toHaveLength(2);
+  });
+
+  it('exits non-zero when a replica is offline, and says which', async () => {
+    await fleet.replica('asia-tokyo').kill();
+    // Offline once not heard from for three heartbeats (500 ms each in tests).
+    await waitFor(
+      async () =>
+        (await fleet.masterStatus()).replicas.find((r: any) => r.name === 'asia-tokyo').state === 'offline',
+      { what: 'asia-tokyo offline' },
+    );
+    const r = await runCli(['status', '--master', fleet.master.url]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/asia-tokyo\s+asia\s+offline\s+offline/);
+    await fleet.startReplica('asia-tokyo', 'asia');
+    await fleet.expectConverged();
+    expect((await runCli(['status', '--master', fleet.master.url])).code).toBe(0);
+  });
+
+  it('refuses bad usage with exit code 2 and a message', async () => {
+    const missing = await runCli(['status']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--master');
+    const unknown = await runCli(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown command 'frobnicate'");
+    const badName = await runCli([
+      'replica',
+      '--name',
+      'Bad_Name',
+      '--region',
+      'uk',
+      '--master',
+      'http://127.0.0.1:1',
+      '--data',
+      '/tmp/x',
+    ]);
+    expect(badName.code).toBe(2);
+    expect(badName.stderr).toContain('--name');
+  });
+
+  it('closes a WebSocket that sends garbage with 4000 and a reason, and keeps serving', async () => {
+    const notJson = await closeOf(fleet.master.url, (ws) => ws.send('{not json'));
+    expect(notJson).toEqual({ code: 4000, reason: 'message is not JSON' });
+    const noHello = await closeOf(fleet.master.url, (ws) => ws.send(JSON.stringify({ type: 'ping' })));
+    expect(noHello).toEqual({ code: 4000, reason: 'hello must come first' });
+    const badPath = await closeOf(fleet.master.url, (ws) => ws.send(hello({ name: '../../etc' })));
+    expect(badPath.code).toBe(4000);
+    expect(badPath.reason).toMatch(/^invalid message: name/);
+    const binary = await closeOf(fleet.master.url, (ws) => ws.send(Buffer.from([1, 2, 3])));
+    expect(binary.code).toBe(4000);
+    const huge = await closeOf(fleet.master.url, (ws) => ws.send('x'.repeat(1024 * 1024)));
+    expect(huge.code).toBe(1009);
+    const protocol = await closeOf(fleet.master.url, (ws) => ws.send(hello({ protocol: 99 })));
+    expect(protocol.code).toBe(4002);
+    expect(protocol.reason).toContain('protocol 99 not supported');
+    // None of it disturbed the master or its replicas.
+    expect((await get(`${fleet.master.url}/_outpost/healthz`)).status).toBe(200);
+    const s = await fleet.masterStatus();
+    expect(s.replicas.map((r: any) => r.name)).toEqual(['asia-tokyo', 'uk-london']);
+  });
+
+  it('answers bad REST input with a 400 problem body', async () => {
+    for (const path of [
+      '/_outpost/api/v1/chunks/nothex',
+      '/_outpost/api/v1/manifest?from=-1',
+      '/_outpost/api/v1/versions/abc',
+    ]) {
+      const res = await get(`${fleet.master.url}${path}`);
+      expect(res.status, path).toBe(400);
+      expect(res.headers['content-type']).toContain('application/problem+json');
+      expect(JSON.parse(res.body.toString())).toMatchObject({ status: 400 });
+    }
+    const missing = await get(`${fleet.master.url}/_outpost/api/v1/chunks/${'0'.repeat(64)}`);
+    expect(missing.status).toBe(404);
+    const unknownVersion = await get(`${fleet.master.url}/_outpost/api/v1/versions/999999`);
+    expect(unknownVersion.status).toBe(404);
+    const route = await get(`${fleet.master.url}/_outpost/nope`);
+    expect(route.status).toBe(404);
+    expect(JSON.parse(route.body.toString())).toMatchObject({ status: 404, title: 'Not Found' });
+  });
+});
