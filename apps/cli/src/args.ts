@@ -50,8 +50,11 @@ export function readFlags(argv: string[], flags: Flag[], env: NodeJS.ProcessEnv)
   const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
   const out: Record<string, string> = {};
   for (const f of flags) {
-    const v = values[f.name] ?? env[f.env];
-    if (v !== undefined && v !== false) out[camel(f.name)] = String(v);
+    // An empty variable is unset, as a shell user means by `OUTPOST_PORT=`.
+    const v = values[f.name] ?? (env[f.env] || undefined);
+    if (v === undefined || v === false) continue;
+    if (v === true || f.name !== 'json') out[camel(f.name)] = String(v);
+    else if (/^(1|true|yes)$/i.test(v)) out[camel(f.name)] = 'true';
   }
   return out;
 }

@@ -45,6 +45,8 @@ export class Fleet {
       advertise: info.advertise ?? m.record.advertise,
       link: 'push',
       lastSeenAt: Date.now(),
+      // A fresh link starts afresh: a version that fails again is NACKed again.
+      error: null,
     });
     m.connected = true;
     this.#save(m);
@@ -113,7 +115,7 @@ export class Fleet {
 
   /** Every replica's status, relative to the latest version. */
   status(
-    latest: number,
+    latest: { version: number; root: string },
     versionCreatedAt: (v: number) => number | undefined,
     now = Date.now(),
   ): FleetReplica[] {
@@ -124,16 +126,20 @@ export class Fleet {
 
   #describe(
     m: Member,
-    latest: number,
+    latest: { version: number; root: string },
     createdAt: (v: number) => number | undefined,
     now: number,
   ): FleetReplica {
     const r = m.record;
-    const alive = m.connected || (r.lastSeenAt !== null && now - r.lastSeenAt < this.#o.offlineAfterMs);
-    const lag = Math.max(0, latest - r.version);
+    // Alive: on the push link, or pulling and heard from lately.
+    const alive =
+      m.connected ||
+      (r.link === 'pull' && r.lastSeenAt !== null && now - r.lastSeenAt < this.#o.offlineAfterMs);
+    const lag = Math.max(0, latest.version - r.version);
+    const wrongRoot = lag === 0 && r.root !== latest.root;
     let state: ReplicaState;
     if (!alive) state = 'offline';
-    else if (r.error) state = 'error';
+    else if (r.error || wrongRoot) state = 'error';
     else if (lag === 0) state = 'in-sync';
     else {
       const waitingSince = createdAt(r.version + 1);
@@ -149,7 +155,9 @@ export class Fleet {
       lagVersions: lag,
       lastSeenAt: r.lastSeenAt === null ? null : new Date(r.lastSeenAt).toISOString(),
       state,
-      error: r.error,
+      error:
+        r.error ??
+        (wrongRoot ? `holds root ${r.root} for version ${r.version}, expected ${latest.root}` : null),
       advertise: r.advertise,
     };
   }

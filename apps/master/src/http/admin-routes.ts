@@ -34,7 +34,7 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
         root: cur.root,
         files: cur.files,
         bytes: cur.bytes,
-        replicas: d.fleet.status(cur.version, (v) => d.store.versions.get(v)?.createdAt),
+        replicas: d.fleet.status(cur, (v) => d.store.versions.get(v)?.createdAt),
         problems: [...d.publisher.problems].map(([path, problem]) => ({ path, problem })),
       };
     },

@@ -4,7 +4,7 @@ export type RangeResult =
   | { kind: 'range'; start: number; end: number }
   | { kind: 'unsatisfiable' };
 
-const SINGLE = /^bytes=(\d*)-(\d*)$/;
+const SINGLE = /^bytes=(\d*)-(\d*)$/i;
 
 /**
  * Reads a single byte range (`a-b`, `a-`, `-n`). Several ranges, or a header this does not

@@ -92,7 +92,11 @@ async function fetchMissing(puts: Iterable<PutChange>, d: ApplyDeps) {
   const worker = async () => {
     while (next < missing.length) {
       const hash = missing[next++]!;
-      const data = await d.fetchChunk(hash, sizes.get(hash)!);
+      const size = sizes.get(hash)!;
+      const data = await d.fetchChunk(hash, size);
+      // Whatever the fetcher did, only bytes that hash to their address enter the store.
+      if (data.length !== size || sha256Hex(data) !== hash)
+        throw new ApplyError(`chunk ${hash} failed verification`);
       d.store.chunks.put(hash, data);
     }
   };

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { COMMON_FLAGS, describeFlags, MASTER_FLAGS, REPLICA_FLAGS, readFlags, STATUS_FLAGS } from './args.js';
+
+describe('readFlags', () => {
+  it('reads flags into camelCased keys', () => {
+    expect(
+      readFlags(
+        [
+          '--content',
+          '/srv/content',
+          '--data=/var/lib/outpost',
+          '--quiet-ms',
+          '50',
+          '--max-delay-ms',
+          '2000',
+          '--log-level',
+          'debug',
+        ],
+        MASTER_FLAGS,
+        {},
+      ),
+    ).toEqual({
+      content: '/srv/content',
+      data: '/var/lib/outpost',
+      quietMs: '50',
+      maxDelayMs: '2000',
+      logLevel: 'debug',
+    });
+  });
+
+  it('falls back to OUTPOST_* environment variables', () => {
+    const env = {
+      OUTPOST_NAME: 'uk-london',
+      OUTPOST_REGION: 'uk',
+      OUTPOST_MASTER: 'http://hq.example:7070',
+      OUTPOST_POLL_MS: '500',
+      OUTPOST_LOG_LEVEL: 'warn',
+      OUTPOST_HEARTBEAT_MS: '1000',
+    };
+    expect(readFlags([], REPLICA_FLAGS, env)).toEqual({
+      name: 'uk-london',
+      region: 'uk',
+      master: 'http://hq.example:7070',
+      pollMs: '500',
+      logLevel: 'warn',
+      heartbeatMs: '1000',
+    });
+  });
+
+  it('prefers a flag to the environment', () => {
+    const env = { OUTPOST_PORT: '9999', OUTPOST_HOST: '0.0.0.0' };
+    expect(readFlags(['--port', '7081'], REPLICA_FLAGS, env)).toEqual({ port: '7081', host: '0.0.0.0' });
+  });
+
+  it('reads only the variables of its own flags', () => {
+    const env = {
+      OUTPOST_TOKEN: 'secret',
+      OUTPOST_CONTENT: '/srv',
+      OUTPOST_MASTER: 'http://hq:7070',
+      PORT: '1',
+    };
+    expect(readFlags([], STATUS_FLAGS, env)).toEqual({ master: 'http://hq:7070' });
+  });
+
+  it('leaves out flags given nowhere', () => {
+    expect(readFlags([], MASTER_FLAGS, {})).toEqual({});
+  });
+
+  it('reads --json as a switch', () => {
+    expect(readFlags(['--json'], STATUS_FLAGS, {})).toEqual({ json: 'true' });
+    expect(readFlags(['--master', 'http://hq:7070'], STATUS_FLAGS, {})).toEqual({ master: 'http://hq:7070' });
+    expect(readFlags([], STATUS_FLAGS, { OUTPOST_JSON: '1' })).toEqual({ json: 'true' });
+    expect(readFlags([], STATUS_FLAGS, { OUTPOST_JSON: 'false' })).toEqual({});
+    expect(readFlags([], MASTER_FLAGS, { OUTPOST_PORT: '' })).toEqual({});
+    expect(() => readFlags(['--json=yes'], STATUS_FLAGS, {})).toThrow();
+  });
+
+  it('throws on an unknown flag', () => {
+    expect(() => readFlags(['--nope'], MASTER_FLAGS, {})).toThrow(/nope/);
+    expect(() => readFlags(['--tokn', 'x'], MASTER_FLAGS, {})).toThrow(/tokn/);
+    // Flags of another command are unknown here.
+    expect(() => readFlags(['--content', '/srv'], REPLICA_FLAGS, {})).toThrow(/content/);
+    expect(() => readFlags(['--json'], MASTER_FLAGS, {})).toThrow(/json/);
+    // Secrets are never flags: they would show in `ps`.
+    expect(() => readFlags(['--token', 'secret'], MASTER_FLAGS, {})).toThrow(/token/);
+    expect(() => readFlags(['--admin-token', 'secret'], STATUS_FLAGS, {})).toThrow(/admin-token/);
+  });
+
+  it('throws on a positional argument or a flag without its value', () => {
+    expect(() => readFlags(['extra'], MASTER_FLAGS, {})).toThrow();
+    expect(() => readFlags(['--port'], MASTER_FLAGS, {})).toThrow(/port/);
+  });
+});
+
+describe('flag tables', () => {
+  it('names every variable OUTPOST_ and the flag in upper snake case', () => {
+    for (const f of [...MASTER_FLAGS, ...REPLICA_FLAGS, ...STATUS_FLAGS, ...COMMON_FLAGS]) {
+      expect(f.env).toBe(`OUTPOST_${f.name.toUpperCase().replaceAll('-', '_')}`);
+      expect(f.help.length).toBeGreaterThan(0);
+    }
+    expect(MASTER_FLAGS.find((f) => f.name === 'max-delay-ms')!.env).toBe('OUTPOST_MAX_DELAY_MS');
+  });
+
+  it('has no flag twice in a command', () => {
+    for (const flags of [MASTER_FLAGS, REPLICA_FLAGS, STATUS_FLAGS]) {
+      const names = flags.map((f) => f.name);
+      expect(new Set(names).size).toBe(names.length);
+    }
+  });
+
+  it('describes flags one a line with their variable', () => {
+    expect(describeFlags(STATUS_FLAGS)).toBe(
+      '  --master         the master URL [OUTPOST_MASTER]\n  --json           print the raw JSON [OUTPOST_JSON]',
+    );
+  });
+});

@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto';
+import { type FleetReplica, type MasterStatus, MasterStatusSchema } from '@outpost/protocol';
+import { describe, expect, it } from 'vitest';
+import { renderStatus, UNHEALTHY } from './status-table.js';
+
+const NOW = Date.UTC(2025, 5, 1, 12, 0, 0);
+const ROOT = createHash('sha256').update('root of version 12').digest('hex');
+
+const replica = (r: Partial<FleetReplica> & Pick<FleetReplica, 'name' | 'region'>): FleetReplica => ({
+  connected: false,
+  link: 'offline',
+  version: 12,
+  root: ROOT,
+  lagVersions: 0,
+  lastSeenAt: null,
+  state: 'in-sync',
+  error: null,
+  advertise: null,
+  ...r,
+});
+
+const status = (replicas: FleetReplica[]): MasterStatus =>
+  MasterStatusSchema.parse({ role: 'master', version: 12, root: ROOT, files: 3, bytes: 1024, replicas });
+
+const ago = (ms: number) => new Date(NOW - ms).toISOString();
+
+describe('renderStatus', () => {
+  it('says so when no replica has connected', () => {
+    expect(renderStatus(status([]), NOW)).toBe(
+      `master: version 12  root ${ROOT.slice(0, 12)}  files 3  bytes 1024\n(no replica has connected yet)`,
+    );
+  });
+
+  it('renders one aligned row per replica', () => {
+    const out = renderStatus(
+      status([
+        replica({
+          name: 'asia-tokyo',
+          region: 'asia',
+          state: 'behind',
+          link: 'pull',
+          version: 9,
+          lagVersions: 3,
+          lastSeenAt: ago(125_000),
+        }),
+        replica({ name: 'uk-london', region: 'uk', connected: true, link: 'push', lastSeenAt: ago(5_000) }),
+        replica({
+          name: 'us-ohio',
+          region: 'us',
+          state: 'error',
+          version: 11,
+          lagVersions: 1,
+          error: 'version 12 refused: disk full',
+        }),
+      ]),
+      NOW,
+    );
+    expect(out.split('\n')).toEqual([
+      `master: version 12  root ${ROOT.slice(0, 12)}  files 3  bytes 1024`,
+      'NAME        REGION  STATE    LINK     VERSION  LAG  LAST SEEN  ERROR',
+      'asia-tokyo  asia    behind   pull     9        3    2m ago',
+      'uk-london   uk      in-sync  push     12       0    5s ago',
+      'us-ohio     us      error    offline  11       1    never      version 12 refused: disk full',
+    ]);
+  });
+
+  it('says how long ago each replica was seen', () => {
+    const lastSeen = (ms: number) => {
+      const row = renderStatus(status([replica({ name: 'r', region: 'uk', lastSeenAt: ago(ms) })]), NOW)
+        .split('\n')
+        .at(-1)!;
+      return row.split(/ {2,}/).at(-1);
+    };
+    expect(lastSeen(0)).toBe('0s ago');
+    expect(lastSeen(1_400)).toBe('1s ago');
+    expect(lastSeen(59_000)).toBe('59s ago');
+    expect(lastSeen(60_000)).toBe('1m ago');
+    expect(lastSeen(150_000)).toBe('2m ago');
+    expect(lastSeen(3_599_000)).toBe('59m ago');
+    expect(lastSeen(45 * 60_000)).toBe('45m ago');
+    expect(lastSeen(3_600_000)).toBe('1h ago');
+    expect(lastSeen(26 * 3_600_000)).toBe('26h ago');
+    // A clock a little ahead of ours is not "in the future".
+    expect(lastSeen(-5_000)).toBe('0s ago');
+  });
+
+  it('uses the current time by default', () => {
+    const out = renderStatus(
+      status([replica({ name: 'r', region: 'uk', lastSeenAt: new Date().toISOString() })]),
+    );
+    expect(out.split('\n').at(-1)).toMatch(/ {2}[01]s ago$/);
+  });
+});
+
+describe('UNHEALTHY', () => {
+  it('holds exactly the states that fail `outpost status`', () => {
+    expect([...UNHEALTHY].sort()).toEqual(['behind', 'error', 'offline']);
+    expect(UNHEALTHY.has('in-sync')).toBe(false);
+    expect(UNHEALTHY.has('syncing')).toBe(false);
+  });
+});

@@ -1,0 +1,275 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  applyChanges,
+  type Change,
+  chunkBuffer,
+  comparePaths,
+  DEFAULT_CHUNK_SIZE,
+  diffTrees,
+  EMPTY_ROOT,
+  merkleRoot,
+  sha256Hex,
+  type Tree,
+  type TreeEntry,
+} from '@outpost/core';
+import { LIMITS, type Manifest, ManifestSchema, type WireChange } from '@outpost/protocol';
+import { openStore, type Store } from '@outpost/store';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildManifest } from './build-manifest.js';
+
+let dir: string;
+let store: Store;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'outpost-build-manifest-'));
+  store = openStore(join(dir, 'master.db'));
+});
+
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Stores the content's chunks, as the publisher does, and returns its entry. */
+function put(path: string, content: Buffer | string, mtime = 1_700_000_000_000): TreeEntry {
+  const data = Buffer.from(content);
+  const chunks = chunkBuffer(data);
+  for (const c of chunks) store.chunks.put(sha256Hex(c), c);
+  return {
+    path,
+    size: data.length,
+    hash: sha256Hex(data),
+    mtime,
+    chunks: chunks.map((c) => ({ hash: sha256Hex(c), size: c.length })),
+  };
+}
+
+const tree = (...entries: TreeEntry[]) => new Map(entries.map((e) => [e.path, e]));
+
+/** Commits `target` as `version` with the diff from the live tree; returns its root. */
+function commit(version: number, target: Tree): string {
+  let bytes = 0;
+  for (const e of target.values()) bytes += e.size;
+  const root = merkleRoot(target.values());
+  store.versions.commit({
+    version,
+    root,
+    createdAt: 1_700_000_000_000 + version,
+    files: target.size,
+    bytes,
+    changes: diffTrees(store.versions.liveTree(), target).changes,
+  });
+  return root;
+}
+
+/** Valid by the wire schema, and returned as parsed. */
+function valid(m: Manifest): Manifest {
+  const parsed = ManifestSchema.safeParse(m);
+  expect(parsed.success, parsed.success ? '' : JSON.stringify(parsed.error.issues)).toBe(true);
+  return m;
+}
+
+const toCore = (changes: WireChange[]): Change[] =>
+  changes.map((c): Change => {
+    if (c.op === 'delete') return c;
+    const { path, size, hash, mtime, chunks } = c;
+    return { op: 'put', entry: { path, size, hash, mtime, chunks } };
+  });
+
+const summary = (changes: WireChange[]) =>
+  changes.map((c) => (c.op === 'put' ? `put ${c.path}` : `delete ${c.path}`)).sort();
+
+const sorted = (t: Tree) => [...t.values()].sort((a, b) => comparePaths(a.path, b.path));
+
+const big = Buffer.alloc(DEFAULT_CHUNK_SIZE + 5_000, 7);
+for (let i = 0; i < big.length; i++) big[i] = (i * 31) % 251;
+
+/**
+ * v1: a.txt, b.txt, dir/c.txt
+ * v2: a.txt edited, b.txt deleted, d.txt added
+ * v4: empty.txt and big.bin (two chunks) added (there is no version 3)
+ */
+function history() {
+  const v1 = tree(put('a.txt', 'alpha'), put('b.txt', 'bravo'), put('dir/c.txt', 'charlie'));
+  const v2 = tree(put('a.txt', 'alpha, edited'), v1.get('dir/c.txt')!, put('d.txt', 'delta'));
+  const v4 = tree(...v2.values(), put('empty.txt', ''), put('big.bin', big));
+  const roots = { 1: commit(1, v1), 2: commit(2, v2), 4: commit(4, v4) };
+  return { trees: { 1: v1, 2: v2, 4: v4 } as Record<number, Tree>, roots };
+}
+
+describe('buildManifest', () => {
+  it('gives an empty manifest from an empty master', () => {
+    for (const root of [undefined, EMPTY_ROOT]) {
+      expect(valid(buildManifest(store, 0, root))).toEqual({
+        version: 0,
+        root: EMPTY_ROOT,
+        from: 0,
+        full: false,
+        changes: [],
+      });
+    }
+  });
+
+  it('gives no changes to a replica at the latest version', () => {
+    const { roots } = history();
+    for (const root of [roots[4], undefined]) {
+      expect(valid(buildManifest(store, 4, root))).toEqual({
+        version: 4,
+        root: roots[4],
+        from: 4,
+        full: false,
+        changes: [],
+      });
+    }
+  });
+
+  it('gives the changes since an older version the master holds', () => {
+    const { trees, roots } = history();
+    const from2 = valid(buildManifest(store, 2, roots[2]));
+    expect(from2).toMatchObject({ version: 4, root: roots[4], from: 2, full: false });
+    expect(summary(from2.changes)).toEqual(['put big.bin', 'put empty.txt']);
+
+    const from1 = valid(buildManifest(store, 1, roots[1]));
+    expect(from1).toMatchObject({ version: 4, root: roots[4], from: 1, full: false });
+    expect(summary(from1.changes)).toEqual([
+      'delete b.txt',
+      'put a.txt',
+      'put big.bin',
+      'put d.txt',
+      'put empty.txt',
+    ]);
+
+    // Without a root to check, the master trusts the version number.
+    expect(buildManifest(store, 1, undefined)).toEqual(from1);
+
+    for (const [from, m] of [
+      [1, from1],
+      [2, from2],
+    ] as const) {
+      const next = applyChanges(trees[from]!, toCore(m.changes));
+      expect(sorted(next)).toEqual(sorted(trees[4]!));
+      expect(merkleRoot(next.values())).toBe(m.root);
+    }
+  });
+
+  it('gives every live entry from version 0', () => {
+    const { trees, roots } = history();
+    const m = valid(buildManifest(store, 0, EMPTY_ROOT));
+    expect(m).toMatchObject({ version: 4, root: roots[4], from: 0, full: false });
+    expect(m.changes.every((c) => c.op === 'put')).toBe(true);
+    expect(sorted(applyChanges(new Map(), toCore(m.changes)))).toEqual(sorted(trees[4]!));
+  });
+
+  it('gives a full manifest when the replica does not share the history', () => {
+    const { trees, roots } = history();
+    const expectFull = (m: Manifest) => {
+      valid(m);
+      expect(m).toMatchObject({ version: 4, root: roots[4], from: 0, full: true });
+      expect(m.changes.every((c) => c.op === 'put')).toBe(true);
+      expect(summary(m.changes)).toEqual([
+        'put a.txt',
+        'put big.bin',
+        'put d.txt',
+        'put dir/c.txt',
+        'put empty.txt',
+      ]);
+      expect(sorted(applyChanges(new Map(), toCore(m.changes)))).toEqual(sorted(trees[4]!));
+    };
+    // A held version, but the replica's root is another one.
+    expectFull(buildManifest(store, 2, roots[1]));
+    // The latest version number, with another root.
+    expectFull(buildManifest(store, 4, roots[2]));
+    // Version 0 that claims to hold something.
+    expectFull(buildManifest(store, 0, roots[1]));
+    // A version the master never had.
+    expectFull(buildManifest(store, 3, undefined));
+    expectFull(buildManifest(store, 3, roots[2]));
+    // A version newer than anything the master has.
+    expectFull(buildManifest(store, 5, undefined));
+    expectFull(buildManifest(store, 99, roots[4]));
+  });
+
+  it('carries small contents inline and large ones by reference', () => {
+    history();
+    const m = valid(buildManifest(store, 0, undefined));
+    const byPath = new Map(m.changes.map((c) => [c.path, c]));
+    const dataOf = (path: string) => {
+      const c = byPath.get(path);
+      expect(c?.op).toBe('put');
+      return c?.op === 'put' ? c.data : 'not a put';
+    };
+    expect(dataOf('a.txt')).toBe(Buffer.from('alpha, edited').toString('base64'));
+    expect(dataOf('dir/c.txt')).toBe(Buffer.from('charlie').toString('base64'));
+    expect(dataOf('d.txt')).toBe(Buffer.from('delta').toString('base64'));
+    expect(dataOf('empty.txt')).toBe('');
+    expect(byPath.get('empty.txt')).toMatchObject({ size: 0, chunks: [] });
+    expect(dataOf('big.bin')).toBeUndefined();
+    expect(byPath.get('big.bin')).not.toHaveProperty('data');
+    expect(byPath.get('big.bin')).toMatchObject({ size: big.length });
+    const bigPut = byPath.get('big.bin');
+    expect(bigPut?.op === 'put' && bigPut.chunks.length).toBe(2);
+  });
+
+  it('inlines up to 8 KiB, not a byte more', () => {
+    const atLimit = Buffer.alloc(LIMITS.inlineFileBytes, 1);
+    const over = Buffer.alloc(LIMITS.inlineFileBytes + 1, 2);
+    commit(1, tree(put('at-limit.bin', atLimit), put('over.bin', over)));
+    const m = valid(buildManifest(store, 0, undefined));
+    const byPath = new Map(m.changes.map((c) => [c.path, c]));
+    const at = byPath.get('at-limit.bin');
+    const o = byPath.get('over.bin');
+    expect(at?.op === 'put' && Buffer.from(at.data ?? 'missing', 'base64').equals(atLimit)).toBe(true);
+    // One chunk, but too large to ride inline.
+    expect(o?.op === 'put' && o.chunks.length).toBe(1);
+    expect(o).not.toHaveProperty('data');
+  });
+
+  it('stops inlining once the budget of one manifest is spent', () => {
+    const size = LIMITS.inlineFileBytes;
+    const count = Math.ceil(LIMITS.inlineBudgetBytes / size) + 10;
+    const files = Array.from({ length: count }, (_, i) => {
+      const content = Buffer.alloc(size, i % 256);
+      content.writeUInt32BE(i);
+      return { content, entry: put(`f/${String(i).padStart(4, '0')}.bin`, content) };
+    });
+    commit(1, tree(...files.map((f) => f.entry)));
+    const m = valid(buildManifest(store, 0, undefined));
+    expect(m.changes).toHaveLength(count);
+    const contents = new Map(files.map((f) => [f.entry.path, f.content]));
+    let inlined = 0;
+    for (const c of m.changes) {
+      if (c.op !== 'put' || c.data === undefined) continue;
+      // Whatever rides inline is exactly the file.
+      expect(Buffer.from(c.data, 'base64').equals(contents.get(c.path)!), c.path).toBe(true);
+      inlined += c.size;
+    }
+    expect(inlined).toBe(LIMITS.inlineBudgetBytes);
+    expect(m.changes.filter((c) => c.op === 'put' && c.data === undefined)).toHaveLength(
+      count - LIMITS.inlineBudgetBytes / size,
+    );
+  });
+
+  it('keeps the wire fields of each entry', () => {
+    const e = put('x/y.txt', 'why', 1_234_567);
+    const root = commit(1, tree(e));
+    expect(valid(buildManifest(store, 0, undefined))).toEqual({
+      version: 1,
+      root,
+      from: 0,
+      full: false,
+      changes: [
+        {
+          op: 'put',
+          path: 'x/y.txt',
+          size: 3,
+          hash: sha256Hex('why'),
+          mtime: 1_234_567,
+          chunks: [{ hash: sha256Hex('why'), size: 3 }],
+          data: Buffer.from('why').toString('base64'),
+        },
+      ],
+    });
+  });
+});

@@ -1,0 +1,324 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EMPTY_ROOT, sha256Hex } from '@outpost/core';
+import { type FleetReplica, FleetReplicaSchema } from '@outpost/protocol';
+import { openStore, type Store } from '@outpost/store';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Fleet } from './fleet.js';
+
+const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
+const OFFLINE = 15_000;
+const BEHIND = 30_000;
+const ROOT = (v: number) => sha256Hex(`root ${v}`);
+
+let dir: string;
+let store: Store;
+let fleet: Fleet;
+
+/** Versions 1..10 were created one minute apart, version 10 at T0. */
+const createdAt = (v: number) => (v >= 1 && v <= 10 ? T0 - (10 - v) * 60_000 : undefined);
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.setSystemTime(T0);
+  dir = mkdtempSync(join(tmpdir(), 'outpost-fleet-'));
+  store = openStore(join(dir, 'master.db'));
+  fleet = new Fleet({ store, offlineAfterMs: OFFLINE, behindAfterMs: BEHIND });
+});
+
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+  vi.useRealTimers();
+});
+
+function status(latest: number, now = Date.now(), f = fleet, at = createdAt): FleetReplica[] {
+  const list = f.status({ version: latest, root: ROOT(latest) }, at, now);
+  for (const r of list) expect(FleetReplicaSchema.safeParse(r).success, JSON.stringify(r)).toBe(true);
+  return list;
+}
+
+function one(name: string, latest: number, now = Date.now(), f = fleet): FleetReplica {
+  const r = status(latest, now, f).find((x) => x.name === name);
+  expect(r, name).toBeDefined();
+  return r!;
+}
+
+const hello = (name: string, version: number, extra: { region?: string; advertise?: string } = {}) => ({
+  name,
+  region: extra.region ?? 'uk',
+  version,
+  root: ROOT(version),
+  ...(extra.advertise ? { advertise: extra.advertise } : {}),
+});
+
+describe('Fleet', () => {
+  it('knows no replica at first', () => {
+    expect(status(10)).toEqual([]);
+    expect(fleet.versionOf('uk-london')).toBeUndefined();
+  });
+
+  it('shows a connected replica at the latest version as in sync over push', () => {
+    fleet.connected(hello('uk-london', 10, { advertise: 'uk-london.example:7080' }));
+    expect(status(10)).toEqual([
+      {
+        name: 'uk-london',
+        region: 'uk',
+        connected: true,
+        link: 'push',
+        version: 10,
+        root: ROOT(10),
+        lagVersions: 0,
+        lastSeenAt: new Date(T0).toISOString(),
+        state: 'in-sync',
+        error: null,
+        advertise: 'uk-london.example:7080',
+      },
+    ]);
+    expect(fleet.versionOf('uk-london')).toBe(10);
+    expect(store.replicas.all()).toEqual([
+      {
+        name: 'uk-london',
+        region: 'uk',
+        version: 10,
+        root: ROOT(10),
+        lastSeenAt: T0,
+        error: null,
+        advertise: 'uk-london.example:7080',
+        link: 'push',
+      },
+    ]);
+  });
+
+  it('is syncing while the next version is young, behind once it is older than behindAfterMs', () => {
+    fleet.connected(hello('uk-london', 7));
+    // Version 8 was created three minutes before T0.
+    const since8 = createdAt(8)!;
+    expect(one('uk-london', 10, since8 + BEHIND)).toMatchObject({ state: 'syncing', lagVersions: 3 });
+    expect(one('uk-london', 10, since8 + BEHIND + 1)).toMatchObject({ state: 'behind', lagVersions: 3 });
+    expect(one('uk-london', 10)).toMatchObject({ state: 'behind', connected: true, link: 'push' });
+
+    // One version behind, published just now: syncing.
+    fleet.acked('uk-london', 9, ROOT(9), ROOT(9));
+    expect(one('uk-london', 10)).toMatchObject({ state: 'syncing', lagVersions: 1, version: 9 });
+    expect(one('uk-london', 10, T0 + BEHIND + 1)).toMatchObject({ state: 'behind' });
+  });
+
+  it('is syncing when the creation time of the next version is unknown', () => {
+    fleet.connected(hello('uk-london', 3));
+    expect(fleet.status({ version: 10, root: ROOT(10) }, () => undefined, T0 + 10 * BEHIND)[0]).toMatchObject(
+      {
+        state: 'syncing',
+        lagVersions: 7,
+      },
+    );
+  });
+
+  it('never has a negative lag, and flags a replica claiming a version the master has not published', () => {
+    fleet.connected(hello('uk-london', 12));
+    expect(one('uk-london', 10)).toMatchObject({ lagVersions: 0, state: 'error' });
+    expect(one('uk-london', 10).error).toContain('expected');
+  });
+
+  it('records an ACK, and an error when the root is not the one published', () => {
+    fleet.connected(hello('uk-london', 7));
+    vi.setSystemTime(T0 + 1_000);
+    fleet.acked('uk-london', 10, ROOT(10), ROOT(10));
+    expect(one('uk-london', 10)).toMatchObject({
+      version: 10,
+      root: ROOT(10),
+      state: 'in-sync',
+      error: null,
+      lastSeenAt: new Date(T0 + 1_000).toISOString(),
+    });
+
+    fleet.acked('uk-london', 10, ROOT(99), ROOT(10));
+    const r = one('uk-london', 10);
+    expect(r.state).toBe('error');
+    expect(r.root).toBe(ROOT(99));
+    expect(r.error).toBe(`acknowledged version 10 with root ${ROOT(99)}, expected ${ROOT(10)}`);
+    expect(store.replicas.all()[0]!.error).toBe(r.error);
+
+    // A root the master cannot check is taken as it is.
+    fleet.acked('uk-london', 10, ROOT(10), undefined);
+    expect(one('uk-london', 10)).toMatchObject({ state: 'in-sync', error: null });
+  });
+
+  it('records a NACK as an error until a good ACK', () => {
+    fleet.connected(hello('uk-london', 9));
+    vi.setSystemTime(T0 + 500);
+    fleet.nacked('uk-london', 10, 'chunk abc: timeout');
+    const r = one('uk-london', 10);
+    expect(r).toMatchObject({
+      state: 'error',
+      version: 9,
+      lagVersions: 1,
+      error: 'version 10 refused: chunk abc: timeout',
+      lastSeenAt: new Date(T0 + 500).toISOString(),
+    });
+    expect(store.replicas.all()[0]).toMatchObject({ error: 'version 10 refused: chunk abc: timeout' });
+    // An error outranks lag: still 'error' long after.
+    expect(one('uk-london', 10, T0 + OFFLINE - 1)).toMatchObject({ state: 'error' });
+
+    fleet.acked('uk-london', 10, ROOT(10), ROOT(10));
+    expect(one('uk-london', 10)).toMatchObject({ state: 'in-sync', error: null });
+    expect(store.replicas.all()[0]).toMatchObject({ error: null, version: 10 });
+  });
+
+  it('goes offline at a disconnect, and is alive again once it pulls', () => {
+    fleet.connected(hello('uk-london', 10));
+    vi.setSystemTime(T0 + 2_000);
+    fleet.disconnected('uk-london');
+    expect(store.replicas.all()[0]).toMatchObject({ link: 'offline', lastSeenAt: T0 + 2_000 });
+    expect(one('uk-london', 10, T0 + 2_001)).toMatchObject({
+      connected: false,
+      link: 'offline',
+      state: 'offline',
+    });
+    fleet.pulled({ name: 'uk-london', region: 'uk', version: 10, root: ROOT(10) });
+    expect(one('uk-london', 10, T0 + 2_000 + OFFLINE - 1)).toMatchObject({
+      connected: false,
+      link: 'pull',
+      state: 'in-sync',
+    });
+    expect(one('uk-london', 10, T0 + 2_000 + OFFLINE)).toMatchObject({
+      connected: false,
+      link: 'offline',
+      state: 'offline',
+      version: 10,
+      lastSeenAt: new Date(T0 + 2_000).toISOString(),
+    });
+  });
+
+  it('shows offline rather than error or lag for a replica not heard from', () => {
+    fleet.connected(hello('uk-london', 3));
+    fleet.nacked('uk-london', 10, 'disk full');
+    fleet.disconnected('uk-london');
+    expect(one('uk-london', 10, T0 + OFFLINE)).toMatchObject({
+      state: 'offline',
+      error: 'version 10 refused: disk full',
+      lagVersions: 7,
+    });
+  });
+
+  it('keeps a connected replica alive however long it is silent', () => {
+    fleet.connected(hello('uk-london', 10));
+    expect(one('uk-london', 10, T0 + 100 * OFFLINE)).toMatchObject({
+      connected: true,
+      link: 'push',
+      state: 'in-sync',
+    });
+  });
+
+  it('shows a replica that pulls over HTTP, and clears its error once it moves', () => {
+    fleet.pulled({ name: 'asia-tokyo', region: 'asia', version: 8, root: ROOT(8) });
+    expect(one('asia-tokyo', 10)).toMatchObject({
+      region: 'asia',
+      connected: false,
+      link: 'pull',
+      version: 8,
+      lagVersions: 2,
+      state: 'behind',
+      advertise: null,
+    });
+    expect(store.replicas.all()[0]).toMatchObject({ name: 'asia-tokyo', link: 'pull', version: 8 });
+    expect(one('asia-tokyo', 10, T0 + OFFLINE)).toMatchObject({ state: 'offline', link: 'offline' });
+
+    fleet.nacked('asia-tokyo', 9, 'bad chunk');
+    // The same version and root again: the error stands.
+    fleet.pulled({ name: 'asia-tokyo', region: 'asia', version: 8, root: ROOT(8) });
+    expect(one('asia-tokyo', 10)).toMatchObject({ state: 'error', error: 'version 9 refused: bad chunk' });
+    // It moved on: the error is old news.
+    fleet.pulled({ name: 'asia-tokyo', region: 'asia', version: 10, root: ROOT(10) });
+    expect(one('asia-tokyo', 10)).toMatchObject({ state: 'in-sync', error: null, version: 10 });
+  });
+
+  it('keeps the push link of a connected replica that also pulls', () => {
+    fleet.connected(hello('uk-london', 9));
+    fleet.pulled({ name: 'uk-london', region: 'uk', version: 10, root: ROOT(10) });
+    expect(one('uk-london', 10)).toMatchObject({ connected: true, link: 'push', version: 10 });
+    expect(store.replicas.all()[0]).toMatchObject({ link: 'push' });
+  });
+
+  it('keeps the advertised address across a hello without one, and takes a new region', () => {
+    fleet.connected(hello('uk-london', 9, { advertise: 'a.example:1' }));
+    fleet.disconnected('uk-london');
+    fleet.connected(hello('uk-london', 10, { region: 'eu' }));
+    expect(one('uk-london', 10)).toMatchObject({ advertise: 'a.example:1', region: 'eu', version: 10 });
+    fleet.connected(hello('uk-london', 10, { advertise: 'b.example:2' }));
+    expect(one('uk-london', 10).advertise).toBe('b.example:2');
+  });
+
+  it('takes a heartbeat as a sign of life', () => {
+    fleet.pulled({ name: 'uk-london', region: 'uk', version: 10, root: ROOT(10) });
+    vi.setSystemTime(T0 + OFFLINE - 1);
+    fleet.heartbeat('uk-london', { requestsPerSecond: 3, openConnections: 1 });
+    expect(one('uk-london', 10, T0 + OFFLINE + 1)).toMatchObject({
+      state: 'in-sync',
+      lastSeenAt: new Date(T0 + OFFLINE - 1).toISOString(),
+    });
+    expect(one('uk-london', 10, T0 + 2 * OFFLINE - 2).state).toBe('in-sync');
+    expect(one('uk-london', 10, T0 + 2 * OFFLINE - 1).state).toBe('offline');
+  });
+
+  it('ignores news of replicas it never met', () => {
+    fleet.disconnected('ghost');
+    fleet.acked('ghost', 1, ROOT(1), ROOT(1));
+    fleet.nacked('ghost', 1, 'no');
+    fleet.heartbeat('ghost', undefined);
+    expect(status(10)).toEqual([]);
+    expect(store.replicas.all()).toEqual([]);
+    expect(fleet.versionOf('ghost')).toBeUndefined();
+  });
+
+  it('lists replicas by region, then name', () => {
+    fleet.connected(hello('uk-london', 10, { region: 'uk' }));
+    fleet.connected(hello('asia-tokyo', 10, { region: 'asia' }));
+    fleet.connected(hello('uk-edinburgh', 10, { region: 'uk' }));
+    fleet.pulled({ name: 'asia-delhi', region: 'asia', version: 10, root: ROOT(10) });
+    expect(status(10).map((r) => r.name)).toEqual(['asia-delhi', 'asia-tokyo', 'uk-edinburgh', 'uk-london']);
+  });
+
+  it('starts a replica met by a pull at version 0 defaults before taking its report', () => {
+    fleet.pulled({ name: 'uk-new', region: 'uk', version: 0, root: EMPTY_ROOT });
+    expect(one('uk-new', 2)).toMatchObject({ version: 0, root: EMPTY_ROOT, lagVersions: 2, error: null });
+  });
+
+  it('reloads every replica from the store after a restart, none connected', () => {
+    fleet.connected(hello('uk-london', 10, { advertise: 'l.example:7080' }));
+    fleet.connected(hello('asia-tokyo', 8, { region: 'asia' }));
+    fleet.nacked('asia-tokyo', 9, 'disk full');
+    fleet.pulled({ name: 'us-ohio', region: 'us', version: 10, root: ROOT(10) });
+    const before = status(10);
+
+    vi.setSystemTime(T0 + 60_000);
+    const again = new Fleet({ store, offlineAfterMs: OFFLINE, behindAfterMs: BEHIND });
+    expect(again.versionOf('uk-london')).toBe(10);
+    expect(again.versionOf('asia-tokyo')).toBe(8);
+    const after = status(10, Date.now(), again);
+    expect(after.map((r) => r.name)).toEqual(before.map((r) => r.name));
+    for (const r of after) {
+      const b = before.find((x) => x.name === r.name)!;
+      expect(r).toEqual({ ...b, connected: false, link: 'offline', state: 'offline' });
+    }
+    expect(after.find((r) => r.name === 'asia-tokyo')).toMatchObject({
+      error: 'version 9 refused: disk full',
+      lagVersions: 2,
+    });
+    expect(after.find((r) => r.name === 'uk-london')!.advertise).toBe('l.example:7080');
+
+    // It comes back: the reloaded record is brought up to date and written through.
+    again.connected(hello('uk-london', 10));
+    expect(one('uk-london', 10, Date.now(), again)).toMatchObject({
+      connected: true,
+      link: 'push',
+      state: 'in-sync',
+      advertise: 'l.example:7080',
+    });
+    expect(store.replicas.all().find((r) => r.name === 'uk-london')).toMatchObject({
+      link: 'push',
+      lastSeenAt: T0 + 60_000,
+    });
+  });
+});

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { parseRange } from './range.js';
+
+const range = (start: number, end: number) => ({ kind: 'range', start, end });
+const NONE = { kind: 'none' };
+const UNSATISFIABLE = { kind: 'unsatisfiable' };
+
+describe('parseRange', () => {
+  it('gives none without a header', () => {
+    expect(parseRange(undefined, 1000)).toEqual(NONE);
+  });
+
+  it.each([
+    ['bytes=0-499', range(0, 499)],
+    ['bytes=0-0', range(0, 0)],
+    ['bytes=500-999', range(500, 999)],
+    ['bytes=999-999', range(999, 999)],
+    ['bytes=500-', range(500, 999)],
+    ['bytes=0-', range(0, 999)],
+    ['bytes=-200', range(800, 999)],
+    ['bytes=-1', range(999, 999)],
+    ['bytes=-1000', range(0, 999)],
+    ['bytes=-5000', range(0, 999)],
+    ['bytes=900-5000', range(900, 999)],
+    ['bytes=0-99999999999999999999', range(0, 999)],
+    ['  bytes=10-19  ', range(10, 19)],
+  ])('reads %j of 1000 bytes', (header, expected) => {
+    expect(parseRange(header, 1000)).toEqual(expected);
+  });
+
+  it.each(['bytes=1000-', 'bytes=1000-1000', 'bytes=1000-2000', 'bytes=99999999999999999999-', 'bytes=-0'])(
+    'finds %j of 1000 bytes unsatisfiable',
+    (header) => {
+      expect(parseRange(header, 1000)).toEqual(UNSATISFIABLE);
+    },
+  );
+
+  it('finds every range of an empty body unsatisfiable', () => {
+    for (const header of ['bytes=0-', 'bytes=0-0', 'bytes=-1', 'bytes=-100', 'bytes=5-10']) {
+      expect(parseRange(header, 0), header).toEqual(UNSATISFIABLE);
+    }
+  });
+
+  it.each([
+    '',
+    'bytes=',
+    'bytes=-',
+    'bytes=5-3',
+    'bytes=0-1,5-6',
+    'bytes=0-1, 5-6',
+    'items=0-1',
+    'bytes = 0-1',
+    'bytes=a-b',
+    'bytes=1.5-2',
+    'bytes=+1-2',
+    'bytes=0x10-',
+    'bytes=--1',
+  ])('ignores %j (the whole body is served)', (header) => {
+    expect(parseRange(header, 1000)).toEqual(NONE);
+  });
+
+  it('keeps every range inside the body', () => {
+    for (const size of [1, 2, 7, 1000]) {
+      for (const header of ['bytes=0-', 'bytes=-3', 'bytes=0-5', 'bytes=3-', 'bytes=1-1', 'bytes=-999']) {
+        const r = parseRange(header, size);
+        if (r.kind !== 'range') continue;
+        expect(r.start, `${header} of ${size}`).toBeGreaterThanOrEqual(0);
+        expect(r.end, `${header} of ${size}`).toBeLessThan(size);
+        expect(r.start, `${header} of ${size}`).toBeLessThanOrEqual(r.end);
+      }
+    }
+  });
+});

@@ -1,0 +1,414 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chunkBuffer, comparePaths, EMPTY_ROOT, merkleRoot, sha256Hex, type TreeEntry } from '@outpost/core';
+import { type Manifest, ManifestSchema, type WireChange } from '@outpost/protocol';
+import { openStore, type Store } from '@outpost/store';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EMPTY_SNAPSHOT, makeSnapshot, type Snapshot } from '../serve/snapshot.js';
+import { ApplyError, applyManifest } from './apply-manifest.js';
+
+/** Small chunks, so that ordinary test files have several. */
+const CHUNK = 8;
+
+let dir: string;
+let store: Store;
+/** The master's chunks, by address. */
+let source: Map<string, Buffer>;
+/** Every chunk fetched, in order. */
+let fetched: string[];
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'outpost-apply-'));
+  store = openStore(join(dir, 'replica.db'));
+  source = new Map();
+  fetched = [];
+});
+
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface File {
+  entry: TreeEntry;
+  content: Buffer;
+}
+
+/** A file as the master would publish it; its chunks become fetchable. */
+function file(path: string, content: string | Buffer, mtime = 1_700_000_000_000): File {
+  const data = Buffer.from(content);
+  const chunks = chunkBuffer(data, CHUNK);
+  for (const c of chunks) source.set(sha256Hex(c), c);
+  return {
+    content: data,
+    entry: {
+      path,
+      size: data.length,
+      hash: sha256Hex(data),
+      mtime,
+      chunks: chunks.map((c) => ({ hash: sha256Hex(c), size: c.length })),
+    },
+  };
+}
+
+const put = (f: File, data?: string): WireChange => {
+  const { path, size, hash, mtime, chunks } = f.entry;
+  return { op: 'put', path, size, hash, mtime, chunks, ...(data === undefined ? {} : { data }) };
+};
+
+const del = (path: string): WireChange => ({ op: 'delete', path });
+
+/** A manifest valid on the wire, whose root is that of `target`. */
+function manifest(
+  version: number,
+  from: number,
+  target: Iterable<File>,
+  changes: WireChange[],
+  full = false,
+): Manifest {
+  const m = { version, root: merkleRoot([...target].map((f) => f.entry)), from, full, changes };
+  return ManifestSchema.parse(m);
+}
+
+const fetchChunk = async (hash: string, size: number): Promise<Buffer> => {
+  fetched.push(hash);
+  const data = source.get(hash);
+  if (!data) throw new Error(`master answered 404 for chunk ${hash}`);
+  expect(data.length).toBe(size);
+  return data;
+};
+
+const deps = () => ({ store, fetchChunk });
+
+/** What the store holds now, as the replica would load it at start. */
+const held = (): Snapshot => {
+  const cur = store.versions.current();
+  return makeSnapshot(cur.version, cur.root, store.versions.liveTree());
+};
+
+const sorted = (t: ReadonlyMap<string, TreeEntry>) =>
+  [...t.values()].sort((a, b) => comparePaths(a.path, b.path));
+
+/** The bytes of a path as the store would serve them. */
+function served(path: string): Buffer {
+  const entry = store.versions.liveTree().get(path);
+  expect(entry, path).toBeDefined();
+  const chunks = store.versions.contentChunks(entry!.hash)!;
+  return Buffer.concat(chunks.map((c) => store.chunks.get(c.hash)!));
+}
+
+async function refused(p: Promise<unknown>, message: RegExp): Promise<ApplyError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ApplyError);
+  expect((err as Error).message).toMatch(message);
+  return err as ApplyError;
+}
+
+/** Version 1: three files, one of them empty, one split in several chunks (one repeated). */
+function v1() {
+  const files = [
+    file('a.txt', 'alpha alpha alpha alpha '),
+    file('dir/b.txt', 'bravo'),
+    file('dir/sub/empty.txt', ''),
+  ];
+  return {
+    files,
+    m: manifest(
+      1,
+      0,
+      files,
+      files.map((f) => put(f)),
+      true,
+    ),
+  };
+}
+
+describe('applyManifest', () => {
+  it('applies a full manifest onto an empty replica and commits it', async () => {
+    const { files, m } = v1();
+    const s = await applyManifest(EMPTY_SNAPSHOT, m, deps());
+
+    expect(s.version).toBe(1);
+    expect(s.root).toBe(m.root);
+    expect(sorted(s.tree)).toEqual(sorted(new Map(files.map((f) => [f.entry.path, f.entry]))));
+    expect(s.files).toBe(3);
+    expect(s.bytes).toBe(29);
+    expect([...s.dirs].sort()).toEqual(['dir', 'dir/sub']);
+
+    expect(store.versions.current()).toEqual({ version: 1, root: m.root });
+    expect(sorted(store.versions.liveTree())).toEqual(sorted(s.tree));
+    expect(store.versions.get(1)).toMatchObject({ version: 1, root: m.root, files: 3, bytes: 29 });
+    for (const f of files) expect(served(f.entry.path).equals(f.content), f.entry.path).toBe(true);
+
+    // 'alpha al', 'pha alph', 'a alpha ' and 'bravo': each distinct chunk once, none for the empty file.
+    expect(fetched.sort()).toEqual([...source.keys()].sort());
+    expect(fetched).toHaveLength(4);
+  });
+
+  it('applies an incremental manifest, fetching only the chunks it lacks', async () => {
+    const first = v1();
+    const s1 = await applyManifest(EMPTY_SNAPSHOT, first.m, deps());
+    fetched = [];
+
+    const [a, b, empty] = first.files as [File, File, File];
+    // Shares its first two chunks with the old a.txt.
+    const a2 = file('a.txt', 'alpha alpha alpha alpha, and more');
+    const c = file('c/new.txt', 'charlie');
+    const target = [a2, empty, c];
+    const m = manifest(2, 1, target, [put(a2), del('dir/b.txt'), put(c)]);
+    const s2 = await applyManifest(s1, m, deps());
+
+    expect(s2.version).toBe(2);
+    expect(s2.root).toBe(m.root);
+    expect([...s2.tree.keys()].sort()).toEqual(['a.txt', 'c/new.txt', 'dir/sub/empty.txt']);
+    expect(s2.tree.get('a.txt')).toEqual(a2.entry);
+    expect([...s2.dirs].sort()).toEqual(['c', 'dir', 'dir/sub']);
+    expect(s2.files).toBe(3);
+    expect(s2.bytes).toBe(a2.content.length + c.content.length);
+
+    expect(store.versions.current()).toEqual({ version: 2, root: m.root });
+    expect(sorted(store.versions.liveTree())).toEqual(sorted(s2.tree));
+    // A restart would load the very same snapshot.
+    const reloaded = held();
+    expect({ ...reloaded, tree: sorted(reloaded.tree) }).toEqual({ ...s2, tree: sorted(s2.tree) });
+    expect(served('a.txt').equals(a2.content)).toBe(true);
+    expect(served('c/new.txt').equals(c.content)).toBe(true);
+    // The old version is still whole in the store.
+    expect(store.versions.treeAt(1)!.get('dir/b.txt')).toEqual(b.entry);
+    expect(store.versions.treeAt(1)!.get('a.txt')).toEqual(a.entry);
+
+    const known = new Set(a.entry.chunks.map((ch) => ch.hash));
+    const needed = [...a2.entry.chunks, ...c.entry.chunks].map((ch) => ch.hash).filter((h) => !known.has(h));
+    expect(fetched.sort()).toEqual([...new Set(needed)].sort());
+    // 'a alpha,', ' and mor', 'e' and 'charlie'.
+    expect(fetched).toHaveLength(4);
+  });
+
+  it('applies a full manifest over a replica that held another history', async () => {
+    const first = v1();
+    const s1 = await applyManifest(EMPTY_SNAPSHOT, first.m, deps());
+    const x = file('x.txt', 'x marks the spot');
+    const b = first.files[1]!;
+    // Version 5 of another history: only x.txt and b.txt.
+    const m = manifest(5, 0, [x, b], [put(x), put(b)], true);
+    const s = await applyManifest(s1, m, deps());
+    expect([...s.tree.keys()].sort()).toEqual(['dir/b.txt', 'x.txt']);
+    expect(store.versions.current()).toEqual({ version: 5, root: m.root });
+    expect([...store.versions.liveTree().keys()].sort()).toEqual(['dir/b.txt', 'x.txt']);
+    expect(served('x.txt').toString()).toBe('x marks the spot');
+    expect(
+      store.versions
+        .changesBetween(1, 5)
+        .map((ch) => (ch.op === 'put' ? `put ${ch.entry.path}` : `delete ${ch.path}`))
+        .sort(),
+    ).toEqual(['delete a.txt', 'delete dir/sub/empty.txt', 'put x.txt']);
+  });
+
+  it('refuses a manifest whose changes do not give the published root, and commits nothing', async () => {
+    const { files, m } = v1();
+    const lying = { ...m, root: sha256Hex('some other tree') };
+    await refused(applyManifest(EMPTY_SNAPSHOT, lying, deps()), /root mismatch/);
+    // A change left out gives another root too.
+    const missing = { ...m, changes: m.changes.slice(1) };
+    await refused(applyManifest(EMPTY_SNAPSHOT, missing, deps()), /root mismatch/);
+    expect(store.versions.current()).toEqual({ version: 0, root: EMPTY_ROOT });
+    expect(store.versions.list()).toEqual([]);
+    // Checked before anything is fetched or stored.
+    expect(fetched).toEqual([]);
+    for (const f of files) for (const ch of f.entry.chunks) expect(store.chunks.has(ch.hash)).toBe(false);
+  });
+
+  it('refuses an incremental manifest that starts from another version than the one held', async () => {
+    const first = v1();
+    const s1 = await applyManifest(EMPTY_SNAPSHOT, first.m, deps());
+    const c = file('c.txt', 'charlie');
+    const target = [...first.files, c];
+    for (const from of [0, 2, 3]) {
+      const m = manifest(4, from, target, [put(c)]);
+      await refused(
+        applyManifest(s1, m, deps()),
+        new RegExp(`starts at version ${from}, but version 1 is held`),
+      );
+    }
+    expect(store.versions.current()).toEqual({ version: 1, root: first.m.root });
+    expect(store.versions.list().map((v) => v.version)).toEqual([1]);
+    // The same changes from the right version apply.
+    await applyManifest(s1, manifest(4, 1, target, [put(c)]), deps());
+    expect(store.versions.current().version).toBe(4);
+  });
+
+  it('refuses a version that is not newer than the one held', async () => {
+    const first = v1();
+    const s1 = await applyManifest(EMPTY_SNAPSHOT, first.m, deps());
+    const c = file('c.txt', 'charlie');
+    const target = [...first.files, c];
+    await refused(
+      applyManifest(s1, manifest(1, 1, target, [put(c)]), deps()),
+      /version 1 is not newer than the version held \(1\)/,
+    );
+    await refused(
+      applyManifest(
+        s1,
+        manifest(
+          1,
+          0,
+          target,
+          target.map((f) => put(f)),
+          true,
+        ),
+        deps(),
+      ),
+      /not newer/,
+    );
+    await refused(applyManifest(s1, manifest(0, 0, [], [], true), deps()), /not newer/);
+    expect(store.versions.current()).toEqual({ version: 1, root: first.m.root });
+    expect(store.versions.list().map((v) => v.version)).toEqual([1]);
+  });
+
+  it('keeps good inline content without fetching it', async () => {
+    const small = file('small.txt', 'tiny'); // one chunk
+    const empty = file('empty.txt', '');
+    const m = manifest(
+      1,
+      0,
+      [small, empty],
+      [put(small, small.content.toString('base64')), put(empty, '')],
+      true,
+    );
+    source.clear();
+    const s = await applyManifest(EMPTY_SNAPSHOT, m, deps());
+    expect(fetched).toEqual([]);
+    expect(s.version).toBe(1);
+    expect(served('small.txt').toString()).toBe('tiny');
+    expect(served('empty.txt').length).toBe(0);
+  });
+
+  it('does not keep wrong inline content, and fetches the chunk instead', async () => {
+    const a = file('a.txt', 'genuine');
+    const b = file('b.txt', 'also ok');
+    // Same length, other bytes; and a truncated copy.
+    const wrongA = Buffer.from('GENUINE').toString('base64');
+    const wrongB = Buffer.from('also o').toString('base64');
+    const m = manifest(1, 0, [a, b], [put(a, wrongA), put(b, wrongB)], true);
+    const s = await applyManifest(EMPTY_SNAPSHOT, m, deps());
+    expect(fetched.sort()).toEqual([a.entry.chunks[0]!.hash, b.entry.chunks[0]!.hash].sort());
+    expect(s.version).toBe(1);
+    expect(served('a.txt').toString()).toBe('genuine');
+    expect(served('b.txt').toString()).toBe('also ok');
+    expect(store.chunks.get(a.entry.chunks[0]!.hash)!.toString()).toBe('genuine');
+  });
+
+  it('gives an ApplyError when a chunk cannot be fetched, and keeps the version held', async () => {
+    const first = v1();
+    const s1 = await applyManifest(EMPTY_SNAPSHOT, first.m, deps());
+    const c = file('c.txt', 'charlie is a long file');
+    const target = [...first.files, c];
+    const m = manifest(2, 1, target, [put(c)]);
+    const failing = async (hash: string) => {
+      throw new Error(`master answered 503 for chunk ${hash}`);
+    };
+    const err = await refused(applyManifest(s1, m, { store, fetchChunk: failing }), /master answered 503/);
+    expect(err.name).toBe('ApplyError');
+    expect(store.versions.current()).toEqual({ version: 1, root: first.m.root });
+    expect(store.versions.get(2)).toBeUndefined();
+    expect([...store.versions.liveTree().keys()].sort()).toEqual(['a.txt', 'dir/b.txt', 'dir/sub/empty.txt']);
+    expect(held()).toMatchObject({ version: 1, root: first.m.root, files: 3, bytes: s1.bytes });
+
+    // Once the master answers again, the same manifest applies.
+    const s2 = await applyManifest(s1, m, deps());
+    expect(s2.version).toBe(2);
+    expect(served('c.txt').equals(c.content)).toBe(true);
+  });
+
+  it('gives an ApplyError when fetched bytes do not hash to the file, and commits nothing', async () => {
+    const first = v1();
+    const s1 = await applyManifest(EMPTY_SNAPSHOT, first.m, deps());
+    const c = file('c.txt', 'charlie, seventeen');
+    const m = manifest(2, 1, [...first.files, c], [put(c)]);
+    const corrupt = async (hash: string, size: number) => {
+      const data = Buffer.from(source.get(hash)!);
+      data[size - 1] = data[size - 1]! ^ 0xff;
+      return data;
+    };
+    await refused(
+      applyManifest(s1, m, { store, fetchChunk: corrupt }),
+      /chunk [0-9a-f]{64} failed verification/,
+    );
+    expect(store.versions.current()).toEqual({ version: 1, root: first.m.root });
+    expect(store.versions.get(2)).toBeUndefined();
+    // The bad bytes were not kept: a later try with an honest fetcher succeeds.
+    const s2 = await applyManifest(s1, m, deps());
+    expect(s2.version).toBe(2);
+  });
+
+  it('gives an ApplyError when the chunks of a file do not make its published hash', async () => {
+    const real = file('report.txt', 'the real report');
+    // The master says the file is other content (the root agrees, so only the content check can tell).
+    const lying: File = { ...real, entry: { ...real.entry, hash: sha256Hex('some other report') } };
+    await refused(
+      applyManifest(EMPTY_SNAPSHOT, manifest(1, 0, [lying], [put(lying)], true), deps()),
+      /report\.txt: content does not match its published hash/,
+    );
+    // A size that the chunks do not add up to.
+    const tooBig: File = { ...real, entry: { ...real.entry, size: real.entry.size + 1 } };
+    await refused(
+      applyManifest(EMPTY_SNAPSHOT, manifest(1, 0, [tooBig], [put(tooBig)], true), deps()),
+      /report\.txt: content does not match its published hash/,
+    );
+    expect(store.versions.current()).toEqual({ version: 0, root: EMPTY_ROOT });
+    expect(store.versions.list()).toEqual([]);
+    expect(store.versions.contentChunks(real.entry.hash)).toBeUndefined();
+  });
+
+  it('reuses content the store already holds under a new path', async () => {
+    const first = v1();
+    const s1 = await applyManifest(EMPTY_SNAPSHOT, first.m, deps());
+    fetched = [];
+    const copy = file('copy-of-a.txt', first.files[0]!.content);
+    const s2 = await applyManifest(s1, manifest(2, 1, [...first.files, copy], [put(copy)]), {
+      store,
+      fetchChunk: async () => {
+        throw new Error('nothing should be fetched');
+      },
+    });
+    expect(s2.tree.get('copy-of-a.txt')).toEqual(copy.entry);
+    expect(served('copy-of-a.txt').equals(first.files[0]!.content)).toBe(true);
+  });
+
+  it('gives an ApplyError when the store cannot take the version', async () => {
+    const first = v1();
+    const s1 = await applyManifest(EMPTY_SNAPSHOT, first.m, deps());
+    // The store moved on to version 2 behind the snapshot's back.
+    const c = file('c.txt', 'charlie');
+    await applyManifest(s1, manifest(2, 1, [...first.files, c], [put(c)]), deps());
+    const d = file('d.txt', 'delta');
+    await refused(
+      applyManifest(s1, manifest(2, 1, [...first.files, d], [put(d)]), deps()),
+      /could not store version 2: version 2 is not newer than 2/,
+    );
+    expect(store.versions.liveTree().has('d.txt')).toBe(false);
+    expect(store.versions.liveTree().has('c.txt')).toBe(true);
+  });
+
+  it('fetches no more than `concurrency` chunks at once', async () => {
+    const big = file('big.bin', Buffer.from(Array.from({ length: 40 * CHUNK }, (_, i) => (i * 7) % 256)));
+    let inFlight = 0;
+    let most = 0;
+    const slow = async (hash: string, size: number) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((r) => setTimeout(r, 1));
+      inFlight--;
+      return fetchChunk(hash, size);
+    };
+    const m = manifest(1, 0, [big], [put(big)], true);
+    await applyManifest(EMPTY_SNAPSHOT, m, { store, fetchChunk: slow, concurrency: 3 });
+    expect(most).toBe(3);
+    expect(new Set(fetched).size).toBe(fetched.length);
+    expect(served('big.bin').equals(big.content)).toBe(true);
+  });
+});
