@@ -5,12 +5,15 @@ interface Flag {
   name: string;
   env: string;
   help: string;
+  /** A switch: no value on the command line; 1/true/yes (or 0/false/no) in the environment. */
+  boolean?: boolean;
 }
 
-const F = (name: string, help: string): Flag => ({
+const F = (name: string, help: string, boolean = false): Flag => ({
   name,
   env: `OUTPOST_${name.toUpperCase().replace(/-/g, '_')}`,
   help,
+  boolean,
 });
 
 export const COMMON_FLAGS: Flag[] = [
@@ -36,16 +39,19 @@ export const REPLICA_FLAGS: Flag[] = [
   F('data', 'where the replica keeps its store'),
   ...COMMON_FLAGS,
   F('advertise', 'host:port readers should use to reach this replica'),
+  F('cache-control', "Cache-Control by path prefix, e.g. '/static/=public, max-age=3600;/=no-cache'"),
+  F('dir-listing', 'list directories that have no index.html', true),
+  F('no-compress', 'do not serve br/gzip copies of compressible files', true),
   F('poll-ms', 'pull interval while the push link is down (default 2000)'),
   F('heartbeat-ms', 'heartbeat interval (default 5000)'),
 ];
 
-export const STATUS_FLAGS: Flag[] = [F('master', 'the master URL'), F('json', 'print the raw JSON')];
+export const STATUS_FLAGS: Flag[] = [F('master', 'the master URL'), F('json', 'print the raw JSON', true)];
 
 /** Reads flags, falling back to OUTPOST_* environment variables; returns camelCased values. */
 export function readFlags(argv: string[], flags: Flag[], env: NodeJS.ProcessEnv): Record<string, string> {
   const options = Object.fromEntries(
-    flags.map((f) => [f.name, { type: f.name === 'json' ? ('boolean' as const) : ('string' as const) }]),
+    flags.map((f) => [f.name, { type: f.boolean ? ('boolean' as const) : ('string' as const) }]),
   );
   const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
   const out: Record<string, string> = {};
@@ -53,8 +59,8 @@ export function readFlags(argv: string[], flags: Flag[], env: NodeJS.ProcessEnv)
     // An empty variable is unset, as a shell user means by `OUTPOST_PORT=`.
     const v = values[f.name] ?? (env[f.env] || undefined);
     if (v === undefined || v === false) continue;
-    if (v === true || f.name !== 'json') out[camel(f.name)] = String(v);
-    else if (/^(1|true|yes)$/i.test(v)) out[camel(f.name)] = 'true';
+    if (v === true || !f.boolean) out[camel(f.name)] = String(v);
+    else if (/^(1|true|yes|on)$/i.test(v)) out[camel(f.name)] = 'true';
   }
   return out;
 }

@@ -36,7 +36,12 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'replica': {
-      const replica = buildReplica({ ...readFlags(rest, REPLICA_FLAGS, env), ...secrets } as never);
+      const { noCompress, ...flags } = readFlags(rest, REPLICA_FLAGS, env);
+      const replica = buildReplica({
+        ...flags,
+        ...(noCompress ? { compress: false } : {}),
+        ...secrets,
+      } as never);
       await replica.start();
       await untilSignal(replica.log, () => replica.stop());
       return 0;

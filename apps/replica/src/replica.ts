@@ -7,6 +7,9 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { registerAdminRoutes } from './http/admin-routes.js';
 import { createContentHandler } from './http/content-handler.js';
 import { LoadMeter } from './http/load-meter.js';
+import { applyServerLimits, DEFAULT_LIMITS, serverOptions } from './http/server-limits.js';
+import { parseCacheRules } from './serve/cache-control.js';
+import { Precompressor } from './serve/precompressor.js';
 import { makeSnapshot, type Snapshot } from './serve/snapshot.js';
 import { backoffDelay } from './sync/backoff.js';
 import { fetchVerifiedChunk } from './sync/chunk-fetcher.js';
@@ -48,17 +51,27 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     },
   });
 
-  const content = createContentHandler({ name: config.name, store, log, current: () => current });
+  const precompressor = config.compress ? new Precompressor(store, log) : undefined;
+  const content = createContentHandler({
+    name: config.name,
+    store,
+    log,
+    current: () => current,
+    cacheRules: parseCacheRules(config.cacheControl),
+    dirListing: config.dirListing,
+    ...(precompressor ? { precompressor } : {}),
+  });
   let server: Server | undefined;
   const app: FastifyInstance = Fastify({
     ...baseFastifyOptions(log),
     // Everything outside /_outpost/ is the content tree and bypasses fastify's routing.
     serverFactory: (handler) => {
-      server = createServer((req, res) => {
+      server = createServer(serverOptions(DEFAULT_LIMITS), (req, res) => {
         meter.request();
         if (req.url?.startsWith(ADMIN_PREFIX)) handler(req, res);
         else content(req, res);
       });
+      applyServerLimits(server, DEFAULT_LIMITS);
       return server;
     },
   });
@@ -178,6 +191,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       await push.stop();
       await pulling;
       await app.close();
+      await precompressor?.close();
       store.close();
     },
   };

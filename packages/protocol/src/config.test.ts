@@ -72,6 +72,8 @@ describe('ReplicaConfigSchema', () => {
       heartbeatMs: 5000,
       reconnectMinMs: 250,
       reconnectMaxMs: 30_000,
+      dirListing: false,
+      compress: true,
       logLevel: 'info',
     });
   });

@@ -34,6 +34,12 @@ export const ReplicaConfigSchema = z.object({
   adminToken: Secret,
   /** Where readers should reach this replica (host:port), told to the master. */
   advertise: z.string().max(300).optional(),
+  /** Cache-Control by path prefix: `/static/=public, max-age=3600;/=no-cache` (default no-cache). */
+  cacheControl: z.string().max(4096).optional(),
+  /** An HTML listing for a directory without index.html (default: 404). */
+  dirListing: z.union([z.boolean(), z.stringbool()]).default(false),
+  /** Serve br/gzip copies of compressible files, computed once per file version. */
+  compress: z.union([z.boolean(), z.stringbool()]).default(true),
   /** How often to pull while the push link is down. */
   pollMs: Millis.default(2000),
   heartbeatMs: Millis.default(5000),

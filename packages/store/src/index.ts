@@ -1,4 +1,5 @@
 export * from './chunk-store.js';
+export * from './encoding-store.js';
 export * from './migrate.js';
 export * from './replica-registry.js';
 export * from './scan-index.js';

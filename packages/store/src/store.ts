@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { ChunkStore } from './chunk-store.js';
+import { EncodingStore } from './encoding-store.js';
 import { migrate } from './migrate.js';
 import { ReplicaRegistry } from './replica-registry.js';
 import { ScanIndex } from './scan-index.js';
@@ -11,6 +12,7 @@ import { VersionStore } from './version-store.js';
 export interface Store {
   readonly db: Database;
   readonly chunks: ChunkStore;
+  readonly encodings: EncodingStore;
   readonly versions: VersionStore;
   readonly scanIndex: ScanIndex;
   readonly replicas: ReplicaRegistry;
@@ -37,6 +39,7 @@ export function openStore(file: string): Store {
     db,
     path: file,
     chunks: new ChunkStore(db),
+    encodings: new EncodingStore(db),
     versions: new VersionStore(db),
     scanIndex: new ScanIndex(db),
     replicas: new ReplicaRegistry(db),

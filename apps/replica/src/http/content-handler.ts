@@ -1,11 +1,18 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { TreeEntry } from '@outpost/core';
 import type { Store } from '@outpost/store';
 import type { Logger } from 'pino';
-import { noneMatchHits, notModifiedSince } from '../serve/conditional.js';
+import { BodyCache } from '../serve/body-cache.js';
+import { type CacheRule, cacheControlFor } from '../serve/cache-control.js';
 import { contentTypeFor } from '../serve/content-type.js';
-import { parseRange } from '../serve/range.js';
+import { listDirectory, renderListing } from '../serve/dir-listing.js';
+import { type Coding, codedEtag, isCompressible, negotiateCoding } from '../serve/encoding.js';
+import { errorBody } from '../serve/error-body.js';
+import { planMultipart } from '../serve/multipart.js';
+import type { Precompressor } from '../serve/precompressor.js';
+import { evaluatePreconditions } from '../serve/preconditions.js';
+import { type ByteRange, parseRange } from '../serve/range.js';
 import { parseRequestPath } from '../serve/request-path.js';
 import type { Snapshot } from '../serve/snapshot.js';
 
@@ -15,174 +22,292 @@ export interface ContentHandlerOptions {
   log: Logger;
   /** The snapshot readers see now; read once per request so a response never mixes versions. */
   current: () => Snapshot;
-  /** Cache-Control for content: revalidate by ETag, as content changes whenever HQ publishes. */
-  cacheControl?: string;
+  /** Cache-Control by path prefix; the default revalidates by ETag. */
+  cacheRules?: CacheRule[];
+  /** Serve an HTML listing for a directory without index.html (off: 404). */
+  dirListing?: boolean;
+  /** Computes compressed copies in the background; without it, nothing is compressed. */
+  precompressor?: Precompressor;
+  /** Bytes of small bodies kept in memory. */
+  cacheBytes?: number;
 }
 
-/** Bodies up to this size are assembled and sent in one write; larger ones are streamed. */
+/** Bodies up to this size are assembled, cached and sent in one write; larger ones stream. */
 const ONE_WRITE_MAX = 256 * 1024;
 
-/** Serves the content tree of the current version: GET and HEAD, conditional requests, ranges. */
-export function createContentHandler(o: ContentHandlerOptions) {
-  const cacheControl = o.cacheControl ?? 'no-cache';
+/** The representation chosen for a response: identity bytes of the entry, or a coded copy. */
+interface Representation {
+  coding: Coding | null;
+  etag: string;
+  /** The coded bytes, when coded. */
+  coded?: Buffer;
+}
 
-  const problem = (
+/** Serves the content tree of the current version: GET and HEAD, conditional requests, ranges, codings. */
+export function createContentHandler(o: ContentHandlerOptions) {
+  const rules = o.cacheRules ?? [];
+  const cache = new BodyCache(o.cacheBytes ?? 64 * 1024 * 1024, ONE_WRITE_MAX);
+
+  const baseHeaders = (snap: Snapshot): OutgoingHttpHeaders => ({
+    'x-outpost-version': String(snap.version),
+    'x-outpost-replica': o.name,
+    'x-content-type-options': 'nosniff',
+  });
+
+  const fail = (
+    req: IncomingMessage,
     res: ServerResponse,
     snap: Snapshot,
     status: number,
     title: string,
     detail: string,
-    extra: Record<string, string> = {},
+    extra: OutgoingHttpHeaders = {},
   ) => {
-    const body = JSON.stringify({ type: 'about:blank', title, status, detail });
+    const { type, body } = errorBody(req.headers.accept, status, title, detail);
     res.writeHead(status, {
+      ...baseHeaders(snap),
       ...extra,
-      'content-type': 'application/problem+json',
+      'content-type': type,
       'content-length': Buffer.byteLength(body),
-      'x-outpost-version': String(snap.version),
-      'x-outpost-replica': o.name,
-      'x-content-type-options': 'nosniff',
+      'cache-control': 'no-store',
     });
-    res.end(body);
+    res.end(req.method === 'HEAD' ? undefined : body);
   };
 
-  return (req: IncomingMessage, res: ServerResponse): void => {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const snap = o.current();
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('allow', 'GET, HEAD');
-      problem(res, snap, 405, 'Method Not Allowed', `${req.method} is not served; use GET or HEAD`);
+      fail(req, res, snap, 405, 'Method Not Allowed', `${req.method} is not served; use GET or HEAD`, {
+        allow: 'GET, HEAD',
+      });
       return;
     }
     const target = parseRequestPath(req.url ?? '/');
     if (target.kind === 'bad') {
-      problem(res, snap, 400, 'Bad Request', `bad path: ${target.reason}`);
+      fail(req, res, snap, 400, 'Bad Request', `bad path: ${target.reason}`);
       return;
     }
-    let path = target.path;
-    if (target.kind === 'dir') path = path === '' ? 'index.html' : `${path}/index.html`;
-    const entry = snap.tree.get(path);
-    if (!entry) {
-      if (target.kind === 'file' && snap.dirs.has(path)) {
-        const location = `/${path.split('/').map(encodeURIComponent).join('/')}/`;
-        res.writeHead(301, {
-          location,
-          'x-outpost-version': String(snap.version),
-          'x-outpost-replica': o.name,
-        });
-        return void res.end();
-      }
-      problem(res, snap, 404, 'Not Found', `${target.path || '/'} is not in version ${snap.version}`);
+    if (target.kind === 'dir') {
+      const index = snap.tree.get(target.path === '' ? 'index.html' : `${target.path}/index.html`);
+      if (index) return serveEntry(req, res, snap, index);
+      const items = o.dirListing ? listDirectory(snap, target.path) : undefined;
+      if (items) return serveListing(req, res, snap, target.path, items);
+      fail(req, res, snap, 404, 'Not Found', `/${target.path}${target.path ? '/' : ''} has no index.html`);
       return;
     }
-    serveEntry(req, res, snap, entry);
+    const entry = snap.tree.get(target.path);
+    if (entry) return serveEntry(req, res, snap, entry);
+    if (snap.dirs.has(target.path)) {
+      const location = `/${target.path.split('/').map(encodeURIComponent).join('/')}/`;
+      res.writeHead(301, { ...baseHeaders(snap), location, 'content-length': 0 });
+      res.end();
+      return;
+    }
+    fail(req, res, snap, 404, 'Not Found', `/${target.path} is not in version ${snap.version}`);
   };
 
-  function serveEntry(req: IncomingMessage, res: ServerResponse, snap: Snapshot, entry: TreeEntry) {
-    const etag = `"${entry.hash}"`;
-    const headers: Record<string, string | number> = {
-      etag,
-      'last-modified': new Date(entry.mtime).toUTCString(),
-      'content-type': contentTypeFor(entry.path),
-      'accept-ranges': 'bytes',
-      'cache-control': cacheControl,
-      'x-content-type-options': 'nosniff',
-      'x-outpost-version': snap.version,
-      'x-outpost-replica': o.name,
-    };
-    const inm = req.headers['if-none-match'];
-    const ims = req.headers['if-modified-since'];
-    if (
-      inm !== undefined ? noneMatchHits(inm, etag) : ims !== undefined && notModifiedSince(ims, entry.mtime)
-    ) {
-      res.writeHead(304, headers);
-      return void res.end();
+  function serveListing(
+    req: IncomingMessage,
+    res: ServerResponse,
+    snap: Snapshot,
+    dir: string,
+    items: ReturnType<typeof listDirectory> & object,
+  ) {
+    const body = Buffer.from(renderListing(dir, items, snap.version));
+    res.writeHead(200, {
+      ...baseHeaders(snap),
+      'content-type': 'text/html; charset=utf-8',
+      'content-length': body.length,
+      'cache-control': 'no-cache',
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  function choose(req: IncomingMessage, entry: TreeEntry, type: string, ranged: boolean): Representation {
+    const identity = { coding: null, etag: codedEtag(entry.hash, null) };
+    // Ranges are always of the identity bytes: a range of a compressed stream helps no one.
+    if (ranged || !o.precompressor || !isCompressible(type, entry.size)) return identity;
+    const coding = negotiateCoding(req.headers['accept-encoding'] as string | undefined);
+    if (!coding) return identity;
+    const key = `${entry.hash}:${coding}`;
+    let coded = cache.get(key);
+    if (!coded) {
+      const stored = o.store.encodings.get(entry.hash, coding);
+      if (stored === undefined) o.precompressor.request(entry, coding);
+      if (!stored?.data) return identity;
+      coded = stored.data;
+      cache.set(key, coded);
     }
+    return { coding, etag: codedEtag(entry.hash, coding), coded };
+  }
+
+  function serveEntry(req: IncomingMessage, res: ServerResponse, snap: Snapshot, entry: TreeEntry) {
+    const type = contentTypeFor(entry.path);
+    const lastModified = new Date(entry.mtime).toUTCString();
     let range = parseRange(req.headers.range, entry.size);
     const ifRange = req.headers['if-range'];
+    // If-Range: the range only if the client's copy is this one (strong ETag or exact date).
     if (
       range.kind !== 'none' &&
       ifRange !== undefined &&
-      ifRange !== etag &&
-      ifRange !== headers['last-modified']
+      ifRange !== `"${entry.hash}"` &&
+      ifRange !== lastModified
     ) {
       range = { kind: 'none' };
     }
-    if (range.kind === 'unsatisfiable') {
-      return problem(res, snap, 416, 'Range Not Satisfiable', `the file has ${entry.size} bytes`, {
+    const rep = choose(req, entry, type, range.kind !== 'none');
+    const headers: OutgoingHttpHeaders = {
+      ...baseHeaders(snap),
+      etag: rep.etag,
+      'last-modified': lastModified,
+      'content-type': type,
+      'accept-ranges': 'bytes',
+      'cache-control': cacheControlFor(rules, entry.path),
+    };
+    if (o.precompressor && isCompressible(type, entry.size)) headers.vary = 'Accept-Encoding';
+    if (rep.coding) headers['content-encoding'] = rep.coding;
+
+    const pre = evaluatePreconditions(req.headers, { etag: rep.etag, mtimeMs: entry.mtime });
+    if (pre === 'not-modified') {
+      res.writeHead(304, headers);
+      res.end();
+      return;
+    }
+    if (pre === 'failed') {
+      fail(req, res, snap, 412, 'Precondition Failed', `the current ETag is ${rep.etag}`, { etag: rep.etag });
+      return;
+    }
+    if (range.kind === 'refused' || range.kind === 'unsatisfiable') {
+      const detail = range.kind === 'refused' ? range.reason : `the file has ${entry.size} bytes`;
+      fail(req, res, snap, 416, 'Range Not Satisfiable', detail, {
         'content-range': `bytes */${entry.size}`,
       });
+      return;
     }
-    let start = 0;
-    let end = entry.size - 1;
+    const head = req.method === 'HEAD';
+    if (rep.coded) {
+      headers['content-length'] = rep.coded.length;
+      res.writeHead(200, headers);
+      res.end(head ? undefined : rep.coded);
+      return;
+    }
+    if (range.kind === 'multi') {
+      const plan = planMultipart(range.ranges, entry.size, type);
+      headers['content-type'] = plan.contentType;
+      headers['content-length'] = plan.length;
+      res.writeHead(206, headers);
+      if (head) return void res.end();
+      void streamMultipart(res, entry, range.ranges, plan);
+      return;
+    }
+    let { start, end } = { start: 0, end: entry.size - 1 };
     let status = 200;
     if (range.kind === 'range') {
       ({ start, end } = range);
       status = 206;
       headers['content-range'] = `bytes ${start}-${end}/${entry.size}`;
     }
-    headers['content-length'] = Math.max(0, end - start + 1);
+    const length = Math.max(0, end - start + 1);
+    headers['content-length'] = length;
     res.writeHead(status, headers);
-    if (req.method === 'HEAD' || entry.size === 0) return void res.end();
-    if (end - start + 1 <= ONE_WRITE_MAX) {
-      const body = readRange(entry, start, end);
+    if (head || length === 0) return void res.end();
+    if (entry.size <= ONE_WRITE_MAX) {
+      const body = wholeBody(entry);
       if (!body) return failMissing(res, entry);
-      return void res.end(body);
+      res.end(status === 200 ? body : body.subarray(start, end + 1));
+      return;
     }
-    void streamRange(res, entry, start, end);
+    void streamRange(res, entry, start, end).then((ok) => ok && res.end());
   }
 
-  function readRange(entry: TreeEntry, start: number, end: number): Buffer | null {
+  /** A small file's bytes, from the cache or assembled from its chunks. */
+  function wholeBody(entry: TreeEntry): Buffer | null {
+    const cached = cache.get(entry.hash);
+    if (cached) return cached;
     const parts: Buffer[] = [];
-    for (const piece of piecesOf(entry, start, end)) {
-      const data = o.store.chunks.get(piece.hash);
+    for (const c of entry.chunks) {
+      const data = o.store.chunks.get(c.hash);
       if (!data) return null;
-      parts.push(data.subarray(piece.from, piece.to));
+      parts.push(data);
     }
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    const body = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    cache.set(entry.hash, body);
+    return body;
   }
 
-  async function streamRange(res: ServerResponse, entry: TreeEntry, start: number, end: number) {
-    for (const piece of piecesOf(entry, start, end)) {
-      if (res.destroyed) return;
-      const data = o.store.chunks.get(piece.hash);
-      if (!data) return failMissing(res, entry);
-      if (!res.write(data.subarray(piece.from, piece.to))) {
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            res.off('drain', done);
-            res.off('close', done);
-            resolve();
-          };
-          res.on('drain', done);
-          res.on('close', done);
-        });
-      } else {
-        // One chunk at a time: let other requests run between pieces of a large body.
-        await yieldToLoop();
-      }
+  async function streamMultipart(
+    res: ServerResponse,
+    entry: TreeEntry,
+    ranges: ByteRange[],
+    plan: ReturnType<typeof planMultipart>,
+  ) {
+    for (const [i, r] of ranges.entries()) {
+      if (!(await write(res, plan.heads[i]!))) return;
+      if (!(await streamRange(res, entry, r.start, r.end))) return;
     }
-    res.end();
+    res.end(plan.tail);
+  }
+
+  /** Streams bytes [start, end] a chunk at a time with backpressure; false if it had to stop. */
+  async function streamRange(
+    res: ServerResponse,
+    entry: TreeEntry,
+    start: number,
+    end: number,
+  ): Promise<boolean> {
+    for (const piece of piecesOf(entry, start, end)) {
+      if (res.destroyed) return false;
+      const data = o.store.chunks.get(piece.hash);
+      if (!data) {
+        failMissing(res, entry);
+        return false;
+      }
+      if (!(await write(res, data.subarray(piece.from, piece.to)))) return false;
+    }
+    return true;
   }
 
   function failMissing(res: ServerResponse, entry: TreeEntry) {
     o.log.error({ path: entry.path, hash: entry.hash }, 'a chunk of a served file is missing from the store');
     res.destroy();
   }
+
+  return handle;
+}
+
+/** Writes one piece, waiting for drain when the socket is full; yields between pieces either way. */
+async function write(res: ServerResponse, piece: Buffer): Promise<boolean> {
+  if (res.destroyed) return false;
+  if (res.write(piece)) {
+    // Let other requests run between pieces of a large body.
+    await yieldToLoop();
+    return !res.destroyed;
+  }
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+  return !res.destroyed;
 }
 
 /** The slices of chunks that cover bytes [start, end] of an entry. */
 function* piecesOf(entry: TreeEntry, start: number, end: number) {
   let offset = 0;
   for (const chunk of entry.chunks) {
+    if (offset > end) return;
     const chunkEnd = offset + chunk.size - 1;
-    if (chunkEnd >= start && offset <= end) {
+    if (chunkEnd >= start) {
       yield {
         hash: chunk.hash,
         from: Math.max(0, start - offset),
         to: Math.min(chunk.size, end - offset + 1),
       };
     }
-    if (offset > end) return;
     offset += chunk.size;
   }
 }

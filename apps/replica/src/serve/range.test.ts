@@ -46,8 +46,6 @@ describe('parseRange', () => {
     'bytes=',
     'bytes=-',
     'bytes=5-3',
-    'bytes=0-1,5-6',
-    'bytes=0-1, 5-6',
     'items=0-1',
     'bytes = 0-1',
     'bytes=a-b',
@@ -57,6 +55,43 @@ describe('parseRange', () => {
     'bytes=--1',
   ])('ignores %j (the whole body is served)', (header) => {
     expect(parseRange(header, 1000)).toEqual(NONE);
+  });
+
+  it('reads several ranges, merging overlaps and neighbours', () => {
+    expect(parseRange('bytes=0-1,5-6', 1000)).toEqual({
+      kind: 'multi',
+      ranges: [
+        { start: 0, end: 1 },
+        { start: 5, end: 6 },
+      ],
+    });
+    expect(parseRange('bytes=0-1, 5-6', 1000)).toEqual({
+      kind: 'multi',
+      ranges: [
+        { start: 0, end: 1 },
+        { start: 5, end: 6 },
+      ],
+    });
+    expect(parseRange('bytes=5-9,0-4', 1000)).toEqual({ kind: 'range', start: 0, end: 9 });
+    expect(parseRange('bytes=0-10,5-20,-5', 100)).toEqual({
+      kind: 'multi',
+      ranges: [
+        { start: 0, end: 20 },
+        { start: 95, end: 99 },
+      ],
+    });
+    // Unsatisfiable parts are dropped; if none is left, the whole header is.
+    expect(parseRange('bytes=0-1,5000-6000', 1000)).toEqual({ kind: 'range', start: 0, end: 1 });
+    expect(parseRange('bytes=5000-,6000-', 1000)).toEqual({ kind: 'unsatisfiable' });
+  });
+
+  it('refuses a flood of ranges and answers too many distinct ones with the whole body', () => {
+    const flood = `bytes=${Array.from({ length: 65 }, (_, i) => `${i * 10}-${i * 10}`).join(',')}`;
+    expect(parseRange(flood, 10_000).kind).toBe('refused');
+    const many = `bytes=${Array.from({ length: 17 }, (_, i) => `${i * 10}-${i * 10}`).join(',')}`;
+    expect(parseRange(many, 10_000)).toEqual({ kind: 'none' });
+    const merged = `bytes=${Array.from({ length: 60 }, (_, i) => `${i}-${i}`).join(',')}`;
+    expect(parseRange(merged, 10_000)).toEqual({ kind: 'range', start: 0, end: 59 });
   });
 
   it('keeps every range inside the body', () => {

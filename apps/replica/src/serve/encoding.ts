@@ -1,0 +1,44 @@
+/** Content codings the replica can serve, best first. */
+export type Coding = 'br' | 'gzip';
+
+const COMPRESSIBLE =
+  /^(?:text\/|application\/(?:json|javascript|ecmascript|xml|xhtml\+xml|rss\+xml|atom\+xml|ld\+json|manifest\+json|wasm|x-sh|x-yaml|yaml|toml|rtf|postscript|x-tar)|image\/(?:svg\+xml|x-icon|bmp)|font\/(?:ttf|otf))/;
+
+/** Bodies smaller than this are not worth a coding (headers would eat the gain). */
+export const MIN_COMPRESS_BYTES = 256;
+/** Bodies larger than this are served as they are (precomputing would cost too much). */
+export const MAX_COMPRESS_BYTES = 16 * 1024 * 1024;
+
+/** True when a type compresses well and the size is worth it. */
+export function isCompressible(contentType: string, size: number): boolean {
+  return size >= MIN_COMPRESS_BYTES && size <= MAX_COMPRESS_BYTES && COMPRESSIBLE.test(contentType);
+}
+
+/**
+ * Picks the coding to serve from Accept-Encoding (RFC 9110 §12.5.3): the highest q-value
+ * among br and gzip, br on a tie; none when neither is acceptable. `*` covers both.
+ */
+export function negotiateCoding(header: string | undefined): Coding | null {
+  if (!header) return null;
+  const q = new Map<string, number>();
+  for (const part of header.split(',')) {
+    const [name, ...params] = part.trim().toLowerCase().split(';');
+    if (!name) continue;
+    let weight = 1;
+    for (const p of params) {
+      const m = /^\s*q\s*=\s*([0-9.]+)\s*$/.exec(p);
+      if (m) weight = Number(m[1]);
+    }
+    if (!Number.isNaN(weight)) q.set(name, weight);
+  }
+  const star = q.get('*');
+  const br = q.get('br') ?? star ?? 0;
+  const gzip = q.get('gzip') ?? q.get('x-gzip') ?? star ?? 0;
+  if (br <= 0 && gzip <= 0) return null;
+  return br >= gzip ? 'br' : 'gzip';
+}
+
+/** The ETag of a coded representation: distinct from the identity one, as RFC 9110 asks. */
+export function codedEtag(hash: string, coding: Coding | null): string {
+  return coding === null ? `"${hash}"` : `"${hash}-${coding === 'br' ? 'br' : 'gz'}"`;
+}
