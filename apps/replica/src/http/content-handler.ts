@@ -32,8 +32,18 @@ export interface ContentHandlerOptions {
   cacheBytes?: number;
 }
 
+/** Request targets that must be decoded and checked before a lookup. */
+const NEEDS_DECODING = /[%?\\]/;
+
 /** Bodies up to this size are assembled, cached and sent in one write; larger ones stream. */
 const ONE_WRITE_MAX = 256 * 1024;
+
+interface EntryMeta {
+  type: string;
+  lastModified: string;
+  cacheControl: string;
+  compressible: boolean;
+}
 
 /** The representation chosen for a response: identity bytes of the entry, or a coded copy. */
 interface Representation {
@@ -82,21 +92,35 @@ export function createContentHandler(o: ContentHandlerOptions) {
       });
       return;
     }
-    const target = parseRequestPath(req.url ?? '/');
+    const url = req.url ?? '/';
+    // The hot path: a plain target that names a file of the version. Every key of the tree is
+    // a checked path, so a hit needs no more checks; anything else takes the careful way.
+    if (!NEEDS_DECODING.test(url)) {
+      const hit = snap.tree.get(url.slice(1));
+      if (hit) {
+        serveEntry(req, res, snap, hit);
+        return;
+      }
+    }
+    const target = parseRequestPath(url);
     if (target.kind === 'bad') {
       fail(req, res, snap, 400, 'Bad Request', `bad path: ${target.reason}`);
       return;
     }
     if (target.kind === 'dir') {
       const index = snap.tree.get(target.path === '' ? 'index.html' : `${target.path}/index.html`);
-      if (index) return serveEntry(req, res, snap, index);
-      const items = o.dirListing ? listDirectory(snap, target.path) : undefined;
-      if (items) return serveListing(req, res, snap, target.path, items);
-      fail(req, res, snap, 404, 'Not Found', `/${target.path}${target.path ? '/' : ''} has no index.html`);
+      const items = !index && o.dirListing ? listDirectory(snap, target.path) : undefined;
+      if (index) serveEntry(req, res, snap, index);
+      else if (items) serveListing(req, res, snap, target.path, items);
+      else
+        fail(req, res, snap, 404, 'Not Found', `/${target.path}${target.path ? '/' : ''} has no index.html`);
       return;
     }
     const entry = snap.tree.get(target.path);
-    if (entry) return serveEntry(req, res, snap, entry);
+    if (entry) {
+      serveEntry(req, res, snap, entry);
+      return;
+    }
     if (snap.dirs.has(target.path)) {
       const location = `/${target.path.split('/').map(encodeURIComponent).join('/')}/`;
       res.writeHead(301, { ...baseHeaders(snap), location, 'content-length': 0 });
@@ -123,10 +147,15 @@ export function createContentHandler(o: ContentHandlerOptions) {
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
-  function choose(req: IncomingMessage, entry: TreeEntry, type: string, ranged: boolean): Representation {
-    const identity = { coding: null, etag: codedEtag(entry.hash, null) };
+  function choose(
+    req: IncomingMessage,
+    entry: TreeEntry,
+    compressible: boolean,
+    ranged: boolean,
+  ): Representation {
+    const identity = { coding: null, etag: `"${entry.hash}"` };
     // Ranges are always of the identity bytes: a range of a compressed stream helps no one.
-    if (ranged || !o.precompressor || !isCompressible(type, entry.size)) return identity;
+    if (ranged || !compressible || !o.precompressor) return identity;
     const coding = negotiateCoding(req.headers['accept-encoding'] as string | undefined);
     if (!coding) return identity;
     const key = `${entry.hash}:${coding}`;
@@ -141,9 +170,25 @@ export function createContentHandler(o: ContentHandlerOptions) {
     return { coding, etag: codedEtag(entry.hash, coding), coded };
   }
 
+  /** What every response for an entry repeats, worked out once per entry. */
+  const metaOf = (entry: TreeEntry): EntryMeta => {
+    let meta = metas.get(entry);
+    if (!meta) {
+      const type = contentTypeFor(entry.path);
+      meta = {
+        type,
+        lastModified: new Date(entry.mtime).toUTCString(),
+        cacheControl: cacheControlFor(rules, entry.path),
+        compressible: o.precompressor !== undefined && isCompressible(type, entry.size),
+      };
+      metas.set(entry, meta);
+    }
+    return meta;
+  };
+  const metas = new WeakMap<TreeEntry, EntryMeta>();
+
   function serveEntry(req: IncomingMessage, res: ServerResponse, snap: Snapshot, entry: TreeEntry) {
-    const type = contentTypeFor(entry.path);
-    const lastModified = new Date(entry.mtime).toUTCString();
+    const { type, lastModified, cacheControl, compressible } = metaOf(entry);
     let range = parseRange(req.headers.range, entry.size);
     const ifRange = req.headers['if-range'];
     // If-Range: the range only if the client's copy is this one (strong ETag or exact date).
@@ -155,16 +200,18 @@ export function createContentHandler(o: ContentHandlerOptions) {
     ) {
       range = { kind: 'none' };
     }
-    const rep = choose(req, entry, type, range.kind !== 'none');
+    const rep = choose(req, entry, compressible, range.kind !== 'none');
     const headers: OutgoingHttpHeaders = {
-      ...baseHeaders(snap),
       etag: rep.etag,
       'last-modified': lastModified,
       'content-type': type,
       'accept-ranges': 'bytes',
-      'cache-control': cacheControlFor(rules, entry.path),
+      'cache-control': cacheControl,
+      'x-content-type-options': 'nosniff',
+      'x-outpost-version': snap.version,
+      'x-outpost-replica': o.name,
     };
-    if (o.precompressor && isCompressible(type, entry.size)) headers.vary = 'Accept-Encoding';
+    if (compressible) headers.vary = 'Accept-Encoding';
     if (rep.coding) headers['content-encoding'] = rep.coding;
 
     const pre = evaluatePreconditions(req.headers, { etag: rep.etag, mtimeMs: entry.mtime });

@@ -25,7 +25,10 @@ function buildIndex(entries: Iterable<TreeEntry>): Map<string, ListingItem[]> {
   const index = new Map<string, Map<string, ListingItem>>();
   const add = (dir: string, item: ListingItem) => {
     let children = index.get(dir);
-    if (!children) index.set(dir, (children = new Map()));
+    if (!children) {
+      children = new Map();
+      index.set(dir, children);
+    }
     if (!children.has(item.name)) children.set(item.name, item);
   };
   for (const e of entries) {

@@ -22,7 +22,9 @@ export function negotiateCoding(header: string | undefined): Coding | null {
   if (!header) return null;
   const q = new Map<string, number>();
   for (const part of header.split(',')) {
-    const [name, ...params] = part.trim().toLowerCase().split(';');
+    const [rawName, ...params] = part.trim().toLowerCase().split(';');
+    // OWS may precede the ';' of a weight (RFC 9110 §12.4.2): "br ;q=0" still names br.
+    const name = rawName?.trim();
     if (!name) continue;
     let weight = 1;
     for (const p of params) {

@@ -30,7 +30,7 @@ export function prefersHtml(accept: string | undefined): boolean {
   const q = (type: string) => {
     for (const part of accept.toLowerCase().split(',')) {
       const [t, ...params] = part.trim().split(';');
-      if (t !== type) continue;
+      if (t?.trim() !== type) continue;
       const m = params.map((p) => /^\s*q=([0-9.]+)/.exec(p)).find(Boolean);
       return m ? Number(m[1]) : 1;
     }
