@@ -1,6 +1,12 @@
 import { join, resolve } from 'node:path';
 import { type MasterConfig, type MasterConfigInput, MasterConfigSchema } from '@outpost/protocol';
-import { baseFastifyOptions, createLogger, installProblemHandlers, type Logger } from '@outpost/service';
+import {
+  answerClientError,
+  baseFastifyOptions,
+  createLogger,
+  installProblemHandlers,
+  type Logger,
+} from '@outpost/service';
 import { openStore, type Store } from '@outpost/store';
 import type { FSWatcher } from 'chokidar';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -58,7 +64,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     onBatch: (paths) => void publisher.submit(paths),
   });
 
-  const app: FastifyInstance = Fastify(baseFastifyOptions(log));
+  const app: FastifyInstance = Fastify({ ...baseFastifyOptions(log), clientErrorHandler: answerClientError });
   installProblemHandlers(app);
   let ready = false;
   registerAdminRoutes(app, { store, fleet, publisher, adminToken: config.adminToken, ready: () => ready });

@@ -1,12 +1,19 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 import { type ReplicaConfig, type ReplicaConfigInput, ReplicaConfigSchema } from '@outpost/protocol';
-import { baseFastifyOptions, createLogger, installProblemHandlers, type Logger } from '@outpost/service';
+import {
+  answerClientError,
+  baseFastifyOptions,
+  createLogger,
+  installProblemHandlers,
+  type Logger,
+} from '@outpost/service';
 import { openStore, type Store } from '@outpost/store';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { registerAdminRoutes } from './http/admin-routes.js';
 import { createContentHandler } from './http/content-handler.js';
 import { LoadMeter } from './http/load-meter.js';
+import { requestProblem } from './http/request-guard.js';
 import { applyServerLimits, DEFAULT_LIMITS, serverOptions } from './http/server-limits.js';
 import { parseCacheRules } from './serve/cache-control.js';
 import { Precompressor } from './serve/precompressor.js';
@@ -29,6 +36,18 @@ export interface Replica {
 }
 
 const ADMIN_PREFIX = '/_outpost/';
+
+/** Answers 400 with a problem body and closes the connection: what follows cannot be trusted. */
+function refuse(res: ServerResponse, detail: string): void {
+  const body = JSON.stringify({ type: 'about:blank', title: 'Bad Request', status: 400, detail });
+  res.shouldKeepAlive = false;
+  res.writeHead(400, {
+    'content-type': 'application/problem+json',
+    'content-length': Buffer.byteLength(body),
+    connection: 'close',
+  });
+  res.end(body);
+}
 
 /** Builds a replica from its configuration; nothing listens or connects until start(). */
 export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } = {}): Replica {
@@ -64,10 +83,13 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   let server: Server | undefined;
   const app: FastifyInstance = Fastify({
     ...baseFastifyOptions(log),
+    clientErrorHandler: answerClientError,
     // Everything outside /_outpost/ is the content tree and bypasses fastify's routing.
     serverFactory: (handler) => {
       server = createServer(serverOptions(DEFAULT_LIMITS), (req, res) => {
         meter.request();
+        const problem = requestProblem(req);
+        if (problem) return refuse(res, problem);
         if (req.url?.startsWith(ADMIN_PREFIX)) handler(req, res);
         else content(req, res);
       });

@@ -1,5 +1,6 @@
 export * from './auth.js';
 export * from './bearer.js';
+export * from './client-error.js';
 export * from './fastify-options.js';
 export * from './logger.js';
 export * from './problem.js';

@@ -95,7 +95,7 @@ export function createContentHandler(o: ContentHandlerOptions) {
     const url = req.url ?? '/';
     // The hot path: a plain target that names a file of the version. Every key of the tree is
     // a checked path, so a hit needs no more checks; anything else takes the careful way.
-    if (!NEEDS_DECODING.test(url)) {
+    if (url.charCodeAt(0) === 47 /* '/' */ && !NEEDS_DECODING.test(url)) {
       const hit = snap.tree.get(url.slice(1));
       if (hit) {
         serveEntry(req, res, snap, hit);
