@@ -48,6 +48,11 @@ export const REPLICA_FLAGS: Flag[] = [
 
 export const STATUS_FLAGS: Flag[] = [F('master', 'the master URL'), F('json', 'print the raw JSON', true)];
 
+export const ROLLBACK_FLAGS: Flag[] = [
+  F('master', 'the master URL'),
+  F('to', 'the kept version to roll back to'),
+];
+
 /** Reads flags, falling back to OUTPOST_* environment variables; returns camelCased values. */
 export function readFlags(argv: string[], flags: Flag[], env: NodeJS.ProcessEnv): Record<string, string> {
   const options = Object.fromEntries(

@@ -1,11 +1,18 @@
 #!/usr/bin/env node
 import { buildMaster } from '@outpost/master';
-import { API_PREFIX, MasterStatusSchema } from '@outpost/protocol';
+import { API_PREFIX, MasterStatusSchema, RollbackResponseSchema, VersionListSchema } from '@outpost/protocol';
 import { buildReplica } from '@outpost/replica';
 import { request } from 'undici';
 import { ZodError } from 'zod';
-import { describeFlags, MASTER_FLAGS, REPLICA_FLAGS, readFlags, STATUS_FLAGS } from './args.js';
-import { renderStatus, UNHEALTHY } from './status-table.js';
+import {
+  describeFlags,
+  MASTER_FLAGS,
+  REPLICA_FLAGS,
+  ROLLBACK_FLAGS,
+  readFlags,
+  STATUS_FLAGS,
+} from './args.js';
+import { renderStatus, renderVersions, UNHEALTHY } from './status-table.js';
 
 const USAGE = `outpost — verified copies of a content tree, from a master to regional replicas
 
@@ -18,6 +25,9 @@ ${describeFlags(REPLICA_FLAGS)}
 
   outpost status  --master URL [--json]     sync status of every replica; exits 1 if one is behind, offline or failing
 ${describeFlags(STATUS_FLAGS)}
+
+  outpost versions --master URL [--json]    the versions the master keeps, newest first
+  outpost rollback --master URL --to N      publish version N's content as a new version (numbers only grow)
 
 secrets come only from the environment:
   OUTPOST_TOKEN        replication token replicas present to the master
@@ -48,6 +58,10 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'status':
       return status(readFlags(rest, STATUS_FLAGS, env), secrets.adminToken);
+    case 'versions':
+      return versions(readFlags(rest, STATUS_FLAGS, env), secrets.adminToken);
+    case 'rollback':
+      return rollback(readFlags(rest, ROLLBACK_FLAGS, env), secrets.adminToken);
     case undefined:
     case 'help':
     case '--help':
@@ -60,15 +74,65 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function status(flags: Record<string, string>, adminToken: string | undefined): Promise<number> {
-  if (!flags.master) throw new UsageError('status needs --master URL (or OUTPOST_MASTER)');
-  const url = `${flags.master.replace(/\/+$/, '')}${API_PREFIX}/status`;
-  const res = await request(url, { headers: adminToken ? { authorization: `Bearer ${adminToken}` } : {} });
-  const body = await res.body.json();
-  if (res.statusCode !== 200) {
-    process.stderr.write(`outpost: master answered ${res.statusCode}: ${JSON.stringify(body)}\n`);
-    return 2;
+/** Calls the master's admin API; a non-2xx answer is printed and becomes exit code 2. */
+async function callMaster(
+  command: string,
+  flags: Record<string, string>,
+  adminToken: string | undefined,
+  path: string,
+  body?: unknown,
+): Promise<{ ok: true; body: unknown } | { ok: false }> {
+  if (!flags.master) throw new UsageError(`${command} needs --master URL (or OUTPOST_MASTER)`);
+  const url = `${flags.master.replace(/\/+$/, '')}${API_PREFIX}${path}`;
+  const headers: Record<string, string> = adminToken ? { authorization: `Bearer ${adminToken}` } : {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await request(url, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers,
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.body.text();
+  if (res.statusCode < 200 || res.statusCode >= 300) {
+    let detail = text;
+    try {
+      const problem = JSON.parse(text) as { title?: string; detail?: string };
+      detail = [problem.title, problem.detail].filter(Boolean).join(': ');
+    } catch {
+      // Not a problem body: show it as it came.
+    }
+    process.stderr.write(`outpost: master answered ${res.statusCode}: ${detail}\n`);
+    return { ok: false };
   }
+  return { ok: true, body: JSON.parse(text) };
+}
+
+async function versions(flags: Record<string, string>, adminToken: string | undefined): Promise<number> {
+  const res = await callMaster('versions', flags, adminToken, '/versions');
+  if (!res.ok) return 2;
+  const list = VersionListSchema.parse(res.body);
+  process.stdout.write(flags.json ? `${JSON.stringify(list, null, 2)}\n` : `${renderVersions(list)}\n`);
+  return 0;
+}
+
+async function rollback(flags: Record<string, string>, adminToken: string | undefined): Promise<number> {
+  const to = Number(flags.to);
+  if (!flags.to || !Number.isInteger(to) || to < 1)
+    throw new UsageError('rollback needs --to N, a kept version');
+  const res = await callMaster('rollback', flags, adminToken, '/rollback', { to });
+  if (!res.ok) return 2;
+  const r = RollbackResponseSchema.parse(res.body);
+  process.stdout.write(
+    r.created
+      ? `published version ${r.version} with the content of version ${to} (root ${r.root.slice(0, 12)})\n`
+      : `the current version ${r.version} already has the content of version ${to}; nothing published\n`,
+  );
+  return 0;
+}
+
+async function status(flags: Record<string, string>, adminToken: string | undefined): Promise<number> {
+  const res = await callMaster('status', flags, adminToken, '/status');
+  if (!res.ok) return 2;
+  const body = res.body;
   const s = MasterStatusSchema.parse(body);
   process.stdout.write(flags.json ? `${JSON.stringify(body, null, 2)}\n` : `${renderStatus(s)}\n`);
   return s.replicas.some((r) => UNHEALTHY.has(r.state)) ? 1 : 0;

@@ -1,7 +1,35 @@
-import type { MasterStatus } from '@outpost/protocol';
+import type { MasterStatus, VersionSummary } from '@outpost/protocol';
 
 /** States that make `outpost status` exit non-zero. */
 export const UNHEALTHY = new Set(['behind', 'offline', 'error']);
+
+/** Lays rows out as aligned columns (the last column is not padded). */
+function columns(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+/** Renders the kept versions, newest first. */
+export function renderVersions(list: VersionSummary[]): string {
+  if (list.length === 0) return '(no version published yet)';
+  return columns([
+    ['VERSION', 'CREATED', 'FILES', 'BYTES', 'ROOT'],
+    ...list.map((v) => [
+      String(v.version),
+      v.createdAt,
+      String(v.files),
+      String(v.bytes),
+      v.root.slice(0, 12),
+    ]),
+  ]);
+}
 
 /** Renders the fleet as an aligned text table. */
 export function renderStatus(s: MasterStatus, now = Date.now()): string {
@@ -20,14 +48,7 @@ export function renderStatus(s: MasterStatus, now = Date.now()): string {
       r.error ?? '',
     ]),
   ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  const lines = rows.map((row) =>
-    row
-      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd(),
-  );
-  return `${head}\n${lines.join('\n')}`;
+  return `${head}\n${columns(rows)}`;
 }
 
 function ago(ms: number): string {

@@ -78,10 +78,22 @@ export const ManifestQuerySchema = z.object({
   region: Label.optional(),
 });
 
+/** Body of POST /rollback: the kept version whose content becomes the next version. */
+export const RollbackRequestSchema = z.object({ to: VersionNumber.min(1) }).strict();
+
+export const RollbackResponseSchema = z.object({
+  rolledBackTo: VersionNumber,
+  version: VersionNumber,
+  root: Sha256,
+  /** False when the current content already was that version's. */
+  created: z.boolean(),
+});
+
 export const ChunkParamsSchema = z.object({ hash: Sha256 });
 export const VersionParamsSchema = z.object({ n: z.coerce.number().pipe(VersionNumber) });
 
 export type Problem = z.infer<typeof ProblemSchema>;
+export type RollbackResponse = z.infer<typeof RollbackResponseSchema>;
 export type ReplicaState = z.infer<typeof ReplicaStateSchema>;
 export type FleetReplica = z.infer<typeof FleetReplicaSchema>;
 export type MasterStatus = z.infer<typeof MasterStatusSchema>;

@@ -1,9 +1,9 @@
-import { API_PREFIX, type MasterStatus, VersionParamsSchema } from '@outpost/protocol';
+import { API_PREFIX, type MasterStatus, RollbackRequestSchema, VersionParamsSchema } from '@outpost/protocol';
 import { requireBearer, sendProblem } from '@outpost/service';
 import type { Store } from '@outpost/store';
 import type { FastifyInstance } from 'fastify';
 import type { Fleet } from '../fanout/fleet.js';
-import type { Publisher } from '../publish/publisher.js';
+import { type Publisher, VersionNotKeptError } from '../publish/publisher.js';
 
 export interface AdminDeps {
   store: Store;
@@ -43,6 +43,26 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
   app.get(`${API_PREFIX}/versions`, { preHandler: admin }, async () =>
     d.store.versions.list().map((v) => ({ ...v, createdAt: new Date(v.createdAt).toISOString() })),
   );
+
+  app.post(`${API_PREFIX}/rollback`, { preHandler: admin }, async (req, reply) => {
+    const body = RollbackRequestSchema.safeParse(req.body);
+    if (!body.success) {
+      return sendProblem(reply, 400, 'Bad Request', 'want a JSON body {"to": <version number>}');
+    }
+    try {
+      const published = await d.publisher.rollback(body.data.to);
+      const cur = d.publisher.current;
+      return {
+        rolledBackTo: body.data.to,
+        version: cur.version,
+        root: cur.root,
+        created: published !== null,
+      };
+    } catch (err) {
+      if (err instanceof VersionNotKeptError) return sendProblem(reply, 404, 'Not Found', err.message);
+      throw err;
+    }
+  });
 
   app.get(`${API_PREFIX}/versions/:n`, { preHandler: admin }, async (req, reply) => {
     const params = VersionParamsSchema.safeParse(req.params);

@@ -1,10 +1,11 @@
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Change, contentPathProblem, merkleRoot, type TreeEntry } from '@outpost/core';
+import { type Change, contentPathProblem, diffTrees, merkleRoot, type TreeEntry } from '@outpost/core';
 import type { Store } from '@outpost/store';
 import type { Logger } from 'pino';
 import { isIgnoredPath } from '../watch/ignore-rules.js';
 import { isNotFound, readFileIntoStore } from './read-file.js';
+import { restoreFiles } from './restore-files.js';
 import { walkFiles } from './walk-tree.js';
 
 /** A version the publisher just cut. */
@@ -71,6 +72,28 @@ export class Publisher {
       this.#closed ? undefined : this.#process(batch, opts.trustIndex ?? false),
     );
     this.#chain = run.catch((err) => this.#o.log.error({ err }, 'publishing a batch failed'));
+    return run;
+  }
+
+  /**
+   * Rolls forward to the content of a kept version: the content directory is made to match it
+   * and the result is published as a new version (numbers only grow). Resolves to that version,
+   * or null when the current content already is version `to`'s.
+   */
+  rollback(to: number): Promise<PublishedVersion | null> {
+    const run = this.#chain.then(async () => {
+      const target = this.#o.store.versions.treeAt(to);
+      if (!target) throw new VersionNotKeptError(to);
+      const { changes } = diffTrees(this.#tree, target);
+      if (changes.length === 0) return null;
+      await restoreFiles(this.#o.contentDir, this.#o.store, changes);
+      this.#o.log.info({ to, changes: changes.length }, 'rolled the content directory back');
+      return this.#commit(changes);
+    });
+    this.#chain = run.then(
+      () => undefined,
+      () => undefined,
+    );
     return run;
   }
 
@@ -223,7 +246,7 @@ export class Publisher {
     this.#retryTimers.set(rel, timer);
   }
 
-  #commit(changes: Change[]) {
+  #commit(changes: Change[]): PublishedVersion {
     const next = new Map(this.#tree);
     let bytes = this.#bytes;
     for (const change of changes) {
@@ -243,5 +266,14 @@ export class Publisher {
     const published = { version, root, files: next.size, bytes, changes: changes.length };
     this.#o.log.info(published, 'published version');
     this.#o.onPublished(published);
+    return published;
+  }
+}
+
+/** Thrown when a rollback names a version the master does not keep. */
+export class VersionNotKeptError extends Error {
+  override name = 'VersionNotKeptError';
+  constructor(readonly version: number) {
+    super(`version ${version} is not kept`);
   }
 }

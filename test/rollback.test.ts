@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Fleet } from './helpers/fleet.js';
+import { get } from './helpers/http.js';
+import { runCli } from './helpers/services.js';
+
+describe('outpost versions and outpost rollback', () => {
+  let fleet: Fleet;
+  beforeAll(async () => {
+    fleet = await Fleet.start({
+      files: { 'policy.md': 'policy one\n', 'keep.txt': 'keep\n', 'old/only-in-v1.txt': 'v1 only\n' },
+      replicas: [
+        { name: 'uk-london', region: 'uk' },
+        { name: 'asia-tokyo', region: 'asia' },
+      ],
+    });
+    await fleet.expectConverged();
+  });
+  afterAll(() => fleet?.stop());
+
+  it('rolls forward to an old version: a new version with its content, at every replica and on disk', async () => {
+    const v1 = await fleet.masterCaughtUp();
+    fleet.write('policy.md', 'policy two\n');
+    fleet.remove('old');
+    fleet.write('new/only-in-v2.txt', 'v2 only\n');
+    const v2 = await fleet.expectConverged(undefined, ['old/only-in-v1.txt']);
+    expect(v2.version).toBeGreaterThan(v1.version);
+
+    const listed = await runCli(['versions', '--master', fleet.master.url]);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(/^VERSION\s+CREATED\s+FILES\s+BYTES\s+ROOT$/m);
+    expect(listed.stdout).toContain(`\n${v2.version} `);
+
+    const r = await runCli(['rollback', '--master', fleet.master.url, '--to', String(v1.version)]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      new RegExp(`published version ${v2.version + 1} with the content of version ${v1.version}`),
+    );
+
+    const v3 = await fleet.expectConverged(undefined, ['new/only-in-v2.txt']);
+    expect(v3.version).toBe(v2.version + 1);
+    expect(v3.root).toBe(v1.root);
+    expect((await get(`${fleet.replica('asia-tokyo').url}/policy.md`)).body.toString()).toBe('policy one\n');
+    // The content directory itself is back at version 1, so the next edit builds on it.
+    expect(readFileSync(join(fleet.content, 'policy.md'), 'utf8')).toBe('policy one\n');
+    expect(readFileSync(join(fleet.content, 'old/only-in-v1.txt'), 'utf8')).toBe('v1 only\n');
+    expect([...fleet.diskTree().keys()].sort()).toEqual(['keep.txt', 'old/only-in-v1.txt', 'policy.md']);
+
+    // The watcher's echo of the restored files made no version of its own: the next edit is v3 + 1.
+    fleet.write('after.txt', 'after\n');
+    const v4 = await fleet.expectConverged();
+    expect(v4.version).toBe(v3.version + 1);
+  });
+
+  it('says so when the content already is that version, and refuses versions it does not keep', async () => {
+    const current = (await fleet.masterStatus()).version;
+    const same = await runCli(['rollback', '--master', fleet.master.url, '--to', String(current)]);
+    expect(same.code).toBe(0);
+    expect(same.stdout).toContain('nothing published');
+    const missing = await runCli(['rollback', '--master', fleet.master.url, '--to', '9999']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('404');
+    expect(missing.stderr).toContain('version 9999 is not kept');
+    const bad = await runCli(['rollback', '--master', fleet.master.url, '--to', 'x']);
+    expect(bad.code).toBe(2);
+    const raw = await get(
+      `${fleet.master.url}/_outpost/api/v1/rollback`,
+      { 'content-type': 'application/json' },
+      'POST',
+    );
+    expect(raw.status).toBe(400);
+    expect((await fleet.masterStatus()).version).toBe(current);
+  });
+});
