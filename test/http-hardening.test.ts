@@ -14,7 +14,7 @@ import { RawConnection } from './helpers/raw-http.js';
  * couple of checks with the real `curl`.
  *
  * Limits under test are DEFAULT_LIMITS in apps/replica/src/http/server-limits.ts
- * (headersTimeout 10 s, keepAliveTimeout 5 s, maxHeaderBytes 16 KiB, maxHeadersCount 100).
+ * (headersTimeout and keepAliveTimeout shortened to 3 s here, maxHeaderBytes 16 KiB, maxHeadersCount 100).
  * The CLI has no flag to shorten them, so the slowloris test waits out the real 10 s.
  */
 
@@ -52,7 +52,13 @@ describe('HTTP hardening of the replica content server', () => {
   };
 
   beforeAll(async () => {
-    fleet = await Fleet.start({ files: FILES, replicas: [{ name: REPLICA, region: 'uk' }] });
+    // Short timeouts so the slow-client tests take seconds, not the production defaults.
+    fleet = await Fleet.start({
+      files: FILES,
+      replicas: [
+        { name: REPLICA, region: 'uk', args: ['--keep-alive-ms', '3000', '--headers-timeout-ms', '3000'] },
+      ],
+    });
     url = fleet.replica(REPLICA).url;
     writeFileSync(join(fleet.dir.path, 'secret.txt'), `${TOKEN}\n`);
     writeFileSync(join(fleet.dir.path, `replica-${REPLICA}`, 'secret.txt'), `${TOKEN}\n`);
@@ -191,7 +197,7 @@ describe('HTTP hardening of the replica content server', () => {
   describe('slow and idle clients', () => {
     // These two wait on real timers; they run side by side to keep the file short, so each
     // destroys its own socket (afterEach would close the other test's while it still runs).
-    it.concurrent('slowloris: a head trickled a byte every 500 ms is cut off at headersTimeout (10 s)', async ({
+    it.concurrent('slowloris: a head trickled a byte every 500 ms is cut off at headersTimeout (3 s here)', async ({
       expect,
       onTestFinished,
     }) => {
@@ -206,9 +212,9 @@ describe('HTTP hardening of the replica content server', () => {
         // While it drips, everyone else is served.
         const res = await get(`${url}/legit.txt`);
         expect(res.status).toBe(200);
-        const ms = await c.waitClosed(12_000, started);
-        expect(ms).toBeGreaterThanOrEqual(9_000);
-        expect(ms).toBeLessThanOrEqual(12_000);
+        const ms = await c.waitClosed(6_000, started);
+        expect(ms).toBeGreaterThanOrEqual(2_500);
+        expect(ms).toBeLessThanOrEqual(6_000);
       } finally {
         clearInterval(timer);
       }
@@ -217,7 +223,7 @@ describe('HTTP hardening of the replica content server', () => {
       expect(res === null || res.status === 408).toBe(true);
     }, 20_000);
 
-    it.concurrent('an idle keep-alive connection is closed after keepAliveTimeout (5 s)', async ({
+    it.concurrent('an idle keep-alive connection is closed after keepAliveTimeout (3 s here)', async ({
       expect,
       onTestFinished,
     }) => {
@@ -228,9 +234,9 @@ describe('HTTP hardening of the replica content server', () => {
       const since = Date.now();
       expect(res?.status).toBe(200);
       expect(res!.headers.connection).toMatch(/keep-alive/i);
-      const ms = await c.waitClosed(8_000, since);
-      expect(ms).toBeGreaterThanOrEqual(4_000);
-      expect(ms).toBeLessThanOrEqual(8_000);
+      const ms = await c.waitClosed(6_000, since);
+      expect(ms).toBeGreaterThanOrEqual(2_500);
+      expect(ms).toBeLessThanOrEqual(6_000);
     }, 15_000);
   });
 

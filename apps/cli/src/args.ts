@@ -42,11 +42,19 @@ export const REPLICA_FLAGS: Flag[] = [
   F('cache-control', "Cache-Control by path prefix, e.g. '/static/=public, max-age=3600;/=no-cache'"),
   F('dir-listing', 'list directories that have no index.html', true),
   F('no-compress', 'do not serve br/gzip copies of compressible files', true),
+  F('keep-alive-ms', 'close an idle keep-alive connection after this long (default 65000)'),
+  F('headers-timeout-ms', 'a request head must arrive within this long (default 10000)'),
+  F('scrub-bytes-per-second', 'stored chunks re-hashed per second in the background (default 8 MiB; 0: off)'),
   F('poll-ms', 'pull interval while the push link is down (default 2000)'),
   F('heartbeat-ms', 'heartbeat interval (default 5000)'),
 ];
 
 export const STATUS_FLAGS: Flag[] = [F('master', 'the master URL'), F('json', 'print the raw JSON', true)];
+
+export const VERIFY_FLAGS: Flag[] = [
+  F('data', 'the data directory of a master or replica'),
+  F('json', 'print the raw JSON', true),
+];
 
 export const ROLLBACK_FLAGS: Flag[] = [
   F('master', 'the master URL'),

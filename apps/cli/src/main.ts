@@ -11,8 +11,10 @@ import {
   ROLLBACK_FLAGS,
   readFlags,
   STATUS_FLAGS,
+  VERIFY_FLAGS,
 } from './args.js';
 import { renderStatus, renderVersions, UNHEALTHY } from './status-table.js';
+import { verifyCommand } from './verify-command.js';
 
 const USAGE = `outpost — verified copies of a content tree, from a master to regional replicas
 
@@ -28,6 +30,8 @@ ${describeFlags(STATUS_FLAGS)}
 
   outpost versions --master URL [--json]    the versions the master keeps, newest first
   outpost rollback --master URL --to N      publish version N's content as a new version (numbers only grow)
+  outpost verify  --data DIR [--json]       re-hash every chunk, content and version root of the stores in DIR;
+                                            exits 1 when something is damaged
 
 secrets come only from the environment:
   OUTPOST_TOKEN        replication token replicas present to the master
@@ -62,6 +66,10 @@ async function main(argv: string[]): Promise<number> {
       return versions(readFlags(rest, STATUS_FLAGS, env), secrets.adminToken);
     case 'rollback':
       return rollback(readFlags(rest, ROLLBACK_FLAGS, env), secrets.adminToken);
+    case 'verify': {
+      const flags = readFlags(rest, VERIFY_FLAGS, env);
+      return verifyCommand(flags.data, flags.json === 'true', process.stdout);
+    }
     case undefined:
     case 'help':
     case '--help':

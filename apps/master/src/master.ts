@@ -61,6 +61,8 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   const batcher = createBatcher({
     quietMs: config.quietMs,
     maxDelayMs: config.maxDelayMs,
+    // A script moving a set of files into place does it within a few milliseconds.
+    gatherMs: 5,
     onBatch: (paths) => void publisher.submit(paths),
   });
 

@@ -20,8 +20,10 @@ import { Precompressor } from './serve/precompressor.js';
 import { makeSnapshot, type Snapshot } from './serve/snapshot.js';
 import { backoffDelay } from './sync/backoff.js';
 import { fetchVerifiedChunk } from './sync/chunk-fetcher.js';
+import { ChunkRepair } from './sync/chunk-repair.js';
 import { PullError, pullManifest } from './sync/pull-client.js';
 import { PushLink } from './sync/push-link.js';
+import { Scrubber } from './sync/scrubber.js';
 import { type ApplyOutcome, SyncEngine } from './sync/sync-engine.js';
 
 export interface Replica {
@@ -71,6 +73,13 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   });
 
   const precompressor = config.compress ? new Precompressor(store, log) : undefined;
+  const repair = new ChunkRepair(store, log, (hash, size) =>
+    fetchVerifiedChunk(hash, size, { master, token: config.token }),
+  );
+  const scrubber =
+    config.scrubBytesPerSecond > 0
+      ? new Scrubber({ store, repair, bytesPerSecond: config.scrubBytesPerSecond })
+      : undefined;
   const content = createContentHandler({
     name: config.name,
     store,
@@ -79,21 +88,27 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     cacheRules: parseCacheRules(config.cacheControl),
     dirListing: config.dirListing,
     ...(precompressor ? { precompressor } : {}),
+    onDamage: (hash, size) => void repair.damaged(hash, size, 'read'),
   });
   let server: Server | undefined;
+  const limits = {
+    ...DEFAULT_LIMITS,
+    keepAliveTimeoutMs: config.keepAliveMs,
+    headersTimeoutMs: config.headersTimeoutMs,
+  };
   const app: FastifyInstance = Fastify({
     ...baseFastifyOptions(log),
     clientErrorHandler: answerClientError,
     // Everything outside /_outpost/ is the content tree and bypasses fastify's routing.
     serverFactory: (handler) => {
-      server = createServer(serverOptions(DEFAULT_LIMITS), (req, res) => {
+      server = createServer(serverOptions(limits), (req, res) => {
         meter.request();
         const problem = requestProblem(req);
         if (problem) return refuse(res, problem);
         if (req.url?.startsWith(ADMIN_PREFIX)) handler(req, res);
         else content(req, res);
       });
-      applyServerLimits(server, DEFAULT_LIMITS);
+      applyServerLimits(server, limits);
       return server;
     },
   });
@@ -205,10 +220,12 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       if (server) meter.attach(server);
       log.info({ url, version: current.version, master }, 'outpost replica listening');
       push.start();
+      scrubber?.start();
       return url;
     },
     async stop() {
       stopped = true;
+      scrubber?.stop();
       clearTimeout(pullTimer);
       await push.stop();
       await pulling;

@@ -37,3 +37,20 @@ export function contentPathProblem(path: string): string | null {
 export function isContentPath(path: string): boolean {
   return contentPathProblem(path) === null;
 }
+
+/** The form two paths share when a case-insensitive filesystem would take them for one. */
+export function foldCase(path: string): string {
+  return path.normalize('NFC').toLowerCase();
+}
+
+/** The first pair of paths that differ only in case, or null. */
+export function findCaseCollision(paths: Iterable<string>): [string, string] | null {
+  const seen = new Map<string, string>();
+  for (const path of paths) {
+    const key = foldCase(path);
+    const other = seen.get(key);
+    if (other !== undefined && other !== path) return [other, path];
+    seen.set(key, path);
+  }
+  return null;
+}

@@ -74,6 +74,9 @@ describe('ReplicaConfigSchema', () => {
       reconnectMaxMs: 30_000,
       dirListing: false,
       compress: true,
+      keepAliveMs: 65_000,
+      headersTimeoutMs: 10_000,
+      scrubBytesPerSecond: 8 * 1024 * 1024,
       logLevel: 'info',
     });
   });

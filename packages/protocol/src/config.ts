@@ -40,6 +40,17 @@ export const ReplicaConfigSchema = z.object({
   dirListing: z.union([z.boolean(), z.stringbool()]).default(false),
   /** Serve br/gzip copies of compressible files, computed once per file version. */
   compress: z.union([z.boolean(), z.stringbool()]).default(true),
+  /** An idle keep-alive connection is closed after this (long: a reader may still be draining). */
+  keepAliveMs: Millis.default(65_000),
+  /** A request's headers must all arrive within this (slowloris). */
+  headersTimeoutMs: z.coerce.number().int().min(100).max(30_000).default(10_000),
+  /** Stored chunks re-hashed per second in the background (0: no scrubbing). */
+  scrubBytesPerSecond: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1e10)
+    .default(8 * 1024 * 1024),
   /** How often to pull while the push link is down. */
   pollMs: Millis.default(2000),
   heartbeatMs: Millis.default(5000),

@@ -5,11 +5,27 @@ export class ChunkStore {
   readonly #has: Statement<[string]>;
   readonly #get: Statement<[string]>;
   readonly #put: Statement<[string, number, Buffer]>;
+  readonly #delete: Statement<[string]>;
+  readonly #page: Statement<[number, number]>;
 
   constructor(db: Database) {
     this.#has = db.prepare('SELECT 1 FROM chunks WHERE hash = ?').pluck();
     this.#get = db.prepare('SELECT data FROM chunks WHERE hash = ?').pluck();
     this.#put = db.prepare('INSERT OR IGNORE INTO chunks (hash, size, data) VALUES (?, ?, ?)');
+    this.#delete = db.prepare('DELETE FROM chunks WHERE hash = ?');
+    this.#page = db.prepare(
+      'SELECT rowid, hash, size, data FROM chunks WHERE rowid > ? ORDER BY rowid LIMIT ?',
+    );
+  }
+
+  /** Drops a chunk (a damaged one, to be fetched again). */
+  delete(hash: string): void {
+    this.#delete.run(hash);
+  }
+
+  /** Up to `limit` chunks after the given rowid, in rowid order: a scrubber's walk. */
+  page(afterRowid: number, limit: number): { rowid: number; hash: string; size: number; data: Buffer }[] {
+    return this.#page.all(afterRowid, limit) as { rowid: number; hash: string; size: number; data: Buffer }[];
   }
 
   /** True when the chunk is stored. */

@@ -35,6 +35,10 @@ export function openStore(file: string): Store {
     db.close();
     throw err;
   }
+  return wrap(db, file);
+}
+
+function wrap(db: Database, file: string): Store {
   return {
     db,
     path: file,

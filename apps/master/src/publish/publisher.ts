@@ -1,6 +1,13 @@
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Change, contentPathProblem, diffTrees, merkleRoot, type TreeEntry } from '@outpost/core';
+import {
+  type Change,
+  contentPathProblem,
+  diffTrees,
+  foldCase,
+  merkleRoot,
+  type TreeEntry,
+} from '@outpost/core';
 import type { Store } from '@outpost/store';
 import type { Logger } from 'pino';
 import { isIgnoredPath } from '../watch/ignore-rules.js';
@@ -42,6 +49,8 @@ const RACY_MS = 2000;
 export class Publisher {
   readonly #o: PublisherOptions;
   #tree: Map<string, TreeEntry>;
+  /** Every path of the tree by its case-folded form. */
+  #folded = new Map<string, string>();
   #bytes: number;
   #chain: Promise<void> = Promise.resolve();
   #retryAttempts = new Map<string, number>();
@@ -56,7 +65,10 @@ export class Publisher {
     this.#o = opts;
     this.#tree = opts.store.versions.liveTree();
     this.#bytes = 0;
-    for (const e of this.#tree.values()) this.#bytes += e.size;
+    for (const e of this.#tree.values()) {
+      this.#bytes += e.size;
+      this.#folded.set(foldCase(e.path), e.path);
+    }
   }
 
   /** The latest published version. */
@@ -100,7 +112,11 @@ export class Publisher {
   /** Brings the store in line with the directory: changes made while the master was down become a version. */
   async reconcile(): Promise<void> {
     const paths = new Set<string>(this.#tree.keys());
-    for await (const rel of walkFiles(this.#o.contentDir)) paths.add(rel);
+    for await (const rel of walkFiles(this.#o.contentDir, '', (dir, err) =>
+      this.#refuse(dir, `unreadable directory: ${err.code}`),
+    )) {
+      paths.add(rel);
+    }
     const readBefore = this.filesRead;
     const started = Date.now();
     await this.submit(paths, { trustIndex: true });
@@ -123,7 +139,37 @@ export class Publisher {
     const unstable = new Map<string, number | undefined>();
     for (const rel of paths) await this.#examine(rel, trustIndex, changes, unstable);
     for (const [rel, delay] of unstable) this.#scheduleRetry(rel, delay);
+    this.#dropCaseCollisions(changes);
     if (changes.size > 0) this.#commit([...changes.values()]);
+  }
+
+  /** Records why a path is not published, logging it once. */
+  #refuse(rel: string, problem: string) {
+    if (this.problems.get(rel) !== problem)
+      this.#o.log.warn({ path: rel, problem }, 'refusing to publish path');
+    this.problems.set(rel, problem);
+  }
+
+  /**
+   * Two paths that differ only in case would overwrite each other on Windows and macOS
+   * clients: a new path that folds onto one the tree keeps (or onto another new one) is refused.
+   */
+  #dropCaseCollisions(changes: Map<string, Change>) {
+    const claimed = new Map<string, string>();
+    for (const change of changes.values()) {
+      if (change.op === 'delete') continue;
+      const path = change.entry.path;
+      const key = foldCase(path);
+      const kept = this.#folded.get(key);
+      const keptStays = kept !== undefined && kept !== path && changes.get(kept)?.op !== 'delete';
+      const other = keptStays ? kept : claimed.get(key);
+      if (other !== undefined && other !== path) {
+        changes.delete(path);
+        this.#refuse(path, `differs only in case from ${other}`);
+        continue;
+      }
+      claimed.set(key, path);
+    }
   }
 
   async #examine(
@@ -135,8 +181,7 @@ export class Publisher {
     if (isIgnoredPath(rel)) return;
     const problem = contentPathProblem(rel);
     if (problem) {
-      if (!this.problems.has(rel)) this.#o.log.warn({ path: rel, problem }, 'refusing to publish path');
-      this.problems.set(rel, problem);
+      this.#refuse(rel, problem);
       return;
     }
     this.problems.delete(rel);
@@ -147,7 +192,9 @@ export class Publisher {
     });
     if (st?.isDirectory()) {
       const onDisk = new Set<string>();
-      for await (const file of walkFiles(this.#o.contentDir, rel)) {
+      for await (const file of walkFiles(this.#o.contentDir, rel, (dir, err) =>
+        this.#refuse(dir, `unreadable directory: ${err.code}`),
+      )) {
         onDisk.add(file);
         await this.#examineFile(file, trustIndex, changes, unstable);
       }
@@ -171,7 +218,15 @@ export class Publisher {
   ) {
     const abs = join(this.#o.contentDir, rel);
     if (trustIndex && (await this.#unchangedByIndex(rel, abs))) return;
-    const result = await readFileIntoStore(abs, rel, this.#o.store.chunks, this.#o.settleMs ?? 0);
+    let result: Awaited<ReturnType<typeof readFileIntoStore>>;
+    try {
+      result = await readFileIntoStore(abs, rel, this.#o.store.chunks, this.#o.settleMs ?? 0);
+    } catch (err) {
+      // One unreadable file (permissions, I/O error) is reported and skipped; the rest goes on,
+      // and what the tree already holds for it stays as it was.
+      this.#refuse(rel, `unreadable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      return;
+    }
     this.filesRead++;
     if (result.kind === 'gone') {
       this.#markDeleted(rel, changes);
@@ -256,7 +311,11 @@ export class Publisher {
       if (change.op === 'put') {
         next.set(path, change.entry);
         bytes += change.entry.size;
-      } else next.delete(path);
+        this.#folded.set(foldCase(path), path);
+      } else {
+        next.delete(path);
+        if (this.#folded.get(foldCase(path)) === path) this.#folded.delete(foldCase(path));
+      }
     }
     const root = merkleRoot(next.values());
     const version = this.#o.store.versions.current().version + 1;

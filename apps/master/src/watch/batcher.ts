@@ -2,6 +2,8 @@
 export interface BatcherOptions {
   quietMs: number;
   maxDelayMs: number;
+  /** How long the first event after a quiet spell waits for its burst's next events (default 0). */
+  gatherMs?: number;
   onBatch: (paths: Set<string>) => void;
 }
 
@@ -50,9 +52,9 @@ export function createBatcher(opts: BatcherOptions): Batcher {
       paths.add(path);
       if (leading) return;
       if (quietTimer === undefined && Date.now() - lastFlushAt >= opts.quietMs) {
-        // Leading edge: a zero timer still gathers the events of this same tick.
+        // Leading edge: a short timer still gathers the events of the same burst of renames.
         leading = true;
-        quietTimer = setTimeout(flush, 0);
+        quietTimer = setTimeout(flush, opts.gatherMs ?? 0);
         return;
       }
       if (quietTimer) clearTimeout(quietTimer);

@@ -1,6 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { TreeEntry } from '@outpost/core';
+import { sha256Hex, type TreeEntry } from '@outpost/core';
 import type { Store } from '@outpost/store';
 import type { Logger } from 'pino';
 import { BodyCache } from '../serve/body-cache.js';
@@ -30,6 +30,8 @@ export interface ContentHandlerOptions {
   precompressor?: Precompressor;
   /** Bytes of small bodies kept in memory. */
   cacheBytes?: number;
+  /** Told of a stored chunk that does not hash to its address (it is never served). */
+  onDamage?: (hash: string, size: number) => void;
 }
 
 /** Request targets that must be decoded and checked before a lookup. */
@@ -164,6 +166,13 @@ export function createContentHandler(o: ContentHandlerOptions) {
       const stored = o.store.encodings.get(entry.hash, coding);
       if (stored === undefined) o.precompressor.request(entry, coding);
       if (!stored?.data) return identity;
+      if (sha256Hex(stored.data) !== stored.sha256) {
+        // A damaged coded copy is dropped and made again; this reader gets the identity bytes.
+        o.log.error({ path: entry.path, coding }, 'damaged coded copy found; computing it again');
+        o.store.encodings.delete(entry.hash, coding);
+        o.precompressor.request(entry, coding);
+        return identity;
+      }
       coded = stored.data;
       cache.set(key, coded);
     }
@@ -256,24 +265,43 @@ export function createContentHandler(o: ContentHandlerOptions) {
     }
     const length = Math.max(0, end - start + 1);
     headers['content-length'] = length;
-    res.writeHead(status, headers);
-    if (head || length === 0) return void res.end();
     if (entry.size <= ONE_WRITE_MAX) {
-      const body = wholeBody(entry);
-      if (!body) return failMissing(res, entry);
-      res.end(status === 200 ? body : body.subarray(start, end + 1));
+      // Read (and check) before the head goes out, so damage can still be answered cleanly.
+      const body = head || length === 0 ? null : wholeBody(entry);
+      if (!head && length > 0 && !body) {
+        fail(req, res, snap, 503, 'Service Unavailable', `${entry.path} is being repaired; try again`, {
+          'retry-after': '1',
+        });
+        return;
+      }
+      res.writeHead(status, headers);
+      res.end(body === null ? undefined : status === 200 ? body : body.subarray(start, end + 1));
       return;
     }
+    res.writeHead(status, headers);
+    if (head || length === 0) return void res.end();
     void streamRange(res, entry, start, end).then((ok) => ok && res.end());
   }
 
-  /** A small file's bytes, from the cache or assembled from its chunks. */
+  /** A stored chunk, checked against its address; null (and reported) when damaged or missing. */
+  function readChunk(hash: string, size: number, entry: TreeEntry): Buffer | null {
+    const data = o.store.chunks.get(hash);
+    if (data && data.length === size && sha256Hex(data) === hash) return data;
+    o.log.error(
+      { path: entry.path, chunk: hash, missing: !data },
+      'refusing to serve a damaged or missing chunk',
+    );
+    o.onDamage?.(hash, size);
+    return null;
+  }
+
+  /** A small file's bytes, from the cache or assembled (and checked) from its chunks. */
   function wholeBody(entry: TreeEntry): Buffer | null {
     const cached = cache.get(entry.hash);
     if (cached) return cached;
     const parts: Buffer[] = [];
     for (const c of entry.chunks) {
-      const data = o.store.chunks.get(c.hash);
+      const data = readChunk(c.hash, c.size, entry);
       if (!data) return null;
       parts.push(data);
     }
@@ -304,19 +332,15 @@ export function createContentHandler(o: ContentHandlerOptions) {
   ): Promise<boolean> {
     for (const piece of piecesOf(entry, start, end)) {
       if (res.destroyed) return false;
-      const data = o.store.chunks.get(piece.hash);
+      const data = readChunk(piece.hash, piece.size, entry);
       if (!data) {
-        failMissing(res, entry);
+        // The head is out: cutting the connection is the only way to say "not these bytes".
+        res.destroy();
         return false;
       }
       if (!(await write(res, data.subarray(piece.from, piece.to)))) return false;
     }
     return true;
-  }
-
-  function failMissing(res: ServerResponse, entry: TreeEntry) {
-    o.log.error({ path: entry.path, hash: entry.hash }, 'a chunk of a served file is missing from the store');
-    res.destroy();
   }
 
   return handle;
@@ -351,6 +375,7 @@ function* piecesOf(entry: TreeEntry, start: number, end: number) {
     if (chunkEnd >= start) {
       yield {
         hash: chunk.hash,
+        size: chunk.size,
         from: Math.max(0, start - offset),
         to: Math.min(chunk.size, end - offset + 1),
       };

@@ -18,7 +18,7 @@ describe('DEFAULT_LIMITS', () => {
     expect(DEFAULT_LIMITS).toStrictEqual({
       headersTimeoutMs: 10_000,
       requestTimeoutMs: 30_000,
-      keepAliveTimeoutMs: 5_000,
+      keepAliveTimeoutMs: 65_000,
       maxRequestsPerSocket: 10_000,
       maxHeaderBytes: 16_384,
       maxHeadersCount: 100,

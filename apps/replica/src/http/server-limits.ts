@@ -21,7 +21,9 @@ export interface ServerLimits {
 export const DEFAULT_LIMITS: ServerLimits = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
-  keepAliveTimeoutMs: 5_000,
+  // Node starts this clock when the last byte is handed to the kernel, not when the reader has
+  // it: a slow reader draining a large body must not find its connection closed under it.
+  keepAliveTimeoutMs: 65_000,
   maxRequestsPerSocket: 10_000,
   maxHeaderBytes: 16 * 1024,
   maxHeadersCount: 100,

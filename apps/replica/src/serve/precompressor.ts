@@ -1,6 +1,6 @@
 import { promisify } from 'node:util';
 import { brotliCompress, constants, gzip } from 'node:zlib';
-import type { TreeEntry } from '@outpost/core';
+import { sha256Hex, type TreeEntry } from '@outpost/core';
 import type { Store } from '@outpost/store';
 import type { Logger } from 'pino';
 import type { Coding } from './encoding.js';
@@ -63,7 +63,8 @@ export class Precompressor {
     const parts: Buffer[] = [];
     for (const c of entry.chunks) {
       const data = this.#store.chunks.get(c.hash);
-      if (!data) return;
+      // Never compress damaged bytes: the copy would carry a checksum of its own, and pass.
+      if (!data || data.length !== c.size || sha256Hex(data) !== c.hash) return;
       parts.push(data);
     }
     const body = Buffer.concat(parts);

@@ -1,5 +1,13 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { type Change, createSha256, diffTrees, merkleRoot, sha256Hex, type TreeEntry } from '@outpost/core';
+import {
+  type Change,
+  createSha256,
+  diffTrees,
+  findCaseCollision,
+  merkleRoot,
+  sha256Hex,
+  type TreeEntry,
+} from '@outpost/core';
 import type { Manifest, PutChange } from '@outpost/protocol';
 import type { Store } from '@outpost/store';
 import { makeSnapshot, type Snapshot } from '../serve/snapshot.js';
@@ -42,6 +50,8 @@ export async function applyManifest(current: Snapshot, m: Manifest, d: ApplyDeps
     target.set(path, { path, size, hash, mtime, chunks });
     puts.set(path, change);
   }
+  const collision = findCaseCollision(target.keys());
+  if (collision) throw new ApplyError(`paths differ only in case: ${collision[0]} and ${collision[1]}`);
   const root = merkleRoot(target.values());
   if (root !== m.root)
     throw new ApplyError(`root mismatch: the changes give ${root}, the master published ${m.root}`);

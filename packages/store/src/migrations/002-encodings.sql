@@ -4,6 +4,7 @@ CREATE TABLE encodings (
   content_hash TEXT NOT NULL,
   coding TEXT NOT NULL,
   size INTEGER,
+  sha256 TEXT,
   data BLOB,
   PRIMARY KEY (content_hash, coding)
 ) WITHOUT ROWID;

@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Fleet } from './helpers/fleet.js';
+import { runCli } from './helpers/services.js';
+import { waitFor } from './helpers/wait-for.js';
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** Bytes unlike any other in the store: a seeded pattern. */
+function pattern(size: number, seed: number): Buffer {
+  const b = Buffer.alloc(size);
+  let x = seed;
+  for (let i = 0; i < size; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    b[i] = x >>> 24;
+  }
+  return b;
+}
+
+/** Flips a byte of the SQLite file where `needle` is stored (after a checkpoint, with the service stopped). */
+function corruptOnDisk(dbFile: string, needle: Buffer): void {
+  const db = new BetterSqlite3(dbFile);
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.close();
+  const file = readFileSync(dbFile);
+  expect(file.indexOf(needle), 'the bytes are in the database file').toBeGreaterThan(0);
+  // Free pages may still hold stale copies of a moved row: flip every copy, the live one among them.
+  for (let at = file.indexOf(needle); at >= 0; at = file.indexOf(needle, at + 1)) file[at + 7]! ^= 0x5a;
+  writeFileSync(dbFile, file);
+}
+
+/** GETs the whole body; null when the connection was cut or the status is not 200. */
+async function body(url: string): Promise<{ status: number; bytes: Buffer | null }> {
+  try {
+    const res = await request(url);
+    const bytes = Buffer.from(await res.body.arrayBuffer());
+    return { status: res.statusCode, bytes: res.statusCode === 200 ? bytes : null };
+  } catch {
+    return { status: 0, bytes: null };
+  }
+}
+
+describe('damage at rest in a replica store', () => {
+  let fleet: Fleet | undefined;
+  afterEach(async () => {
+    await fleet?.stop();
+    fleet = undefined;
+  });
+
+  const small = pattern(3000, 7);
+  const big = pattern(1024 * 1024, 11);
+
+  it('is found by outpost verify, never served, and repaired from the master on read', async () => {
+    fleet = await Fleet.start({
+      files: { 'small.bin': small, 'big.bin': big },
+      replicas: [{ name: 'uk-london', region: 'uk', args: ['--scrub-bytes-per-second', '0'] }],
+    });
+    await fleet.expectConverged();
+    const dataDir = join(fleet.dir.path, 'replica-uk-london');
+    await fleet.replica('uk-london').stop();
+    corruptOnDisk(join(dataDir, 'replica.sqlite'), small.subarray(1000, 1064));
+    corruptOnDisk(join(dataDir, 'replica.sqlite'), big.subarray(200_000, 200_064));
+
+    const found = await runCli(['verify', '--data', dataDir]);
+    expect(found.code).toBe(1);
+    expect(found.stdout).toContain('DAMAGED');
+    expect(found.stdout.match(/damaged chunk [0-9a-f]{64}/g)).toHaveLength(2);
+
+    await fleet.startReplica('uk-london', 'uk', { args: ['--scrub-bytes-per-second', '0'] });
+    const url = fleet.replica('uk-london').url;
+    // Every answer is either the genuine bytes or no body at all, until the repair lands.
+    for (const [path, want] of [
+      ['small.bin', small],
+      ['big.bin', big],
+    ] as const) {
+      const first = await body(`${url}/${path}`);
+      expect(first.bytes === null || sha(first.bytes) === sha(want), `${path}: only genuine bytes`).toBe(
+        true,
+      );
+      const good = await waitFor(
+        async () => {
+          const r = await body(`${url}/${path}`);
+          if (r.bytes) expect(sha(r.bytes)).toBe(sha(want));
+          return r.bytes;
+        },
+        { what: `${path} repaired` },
+      );
+      expect(sha(good)).toBe(sha(want));
+    }
+    const logs = fleet.replica('uk-london').logs;
+    expect(logs.filter((l) => l.msg === 'damaged chunk repaired')).toHaveLength(2);
+    const clean = await runCli(['verify', '--data', dataDir]);
+    expect(clean.code, clean.stdout).toBe(0);
+  });
+
+  it('is found and repaired by the background scrub with no reader asking', async () => {
+    fleet = await Fleet.start({
+      files: { 'small.bin': small, 'big.bin': big },
+      replicas: [{ name: 'uk-london', region: 'uk' }],
+    });
+    await fleet.expectConverged();
+    const dataDir = join(fleet.dir.path, 'replica-uk-london');
+    await fleet.replica('uk-london').stop();
+    corruptOnDisk(join(dataDir, 'replica.sqlite'), big.subarray(700_000, 700_064));
+    expect((await runCli(['verify', '--data', dataDir])).code).toBe(1);
+
+    const r = await fleet.startReplica('uk-london', 'uk', {
+      args: ['--scrub-bytes-per-second', '104857600'],
+    });
+    await waitFor(() => r.logs.some((l) => l.msg === 'damaged chunk repaired'), {
+      what: 'the scrub to repair it',
+    });
+    expect(r.logs.find((l) => l.msg === 'damaged chunk found; fetching it again')).toMatchObject({
+      where: 'scrub',
+    });
+    expect((await runCli(['verify', '--data', dataDir])).code).toBe(0);
+    const got = await body(`${r.url}/big.bin`);
+    expect(sha(got.bytes!)).toBe(sha(big));
+  });
+});
