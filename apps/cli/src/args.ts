@@ -29,6 +29,8 @@ export const MASTER_FLAGS: Flag[] = [
   F('quiet-ms', 'publish a burst of edits once quiet this long (default 30)'),
   F('max-delay-ms', 'publish a steady stream of edits at least this often (default 1000)'),
   F('settle-ms', 'publish a file only once unmodified this long (default 50)'),
+  F('keep-versions', 'versions kept; older ones are garbage-collected (default 100)'),
+  F('keep-days', 'also keep every version younger than this many days'),
   F('heartbeat-ms', 'expected replica heartbeat interval (default 5000)'),
 ];
 

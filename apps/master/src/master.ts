@@ -52,6 +52,10 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     store,
     log,
     settleMs: config.settleMs,
+    retention: {
+      versions: config.keepVersions,
+      ...(config.keepDays === undefined ? {} : { days: config.keepDays }),
+    },
     requeue: (path) => batcher.add(path),
     onPublished: (v) => {
       fanout.broadcast();

@@ -1,5 +1,6 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { type ReplicaConfig, type ReplicaConfigInput, ReplicaConfigSchema } from '@outpost/protocol';
 import {
   answerClientError,
@@ -8,7 +9,7 @@ import {
   installProblemHandlers,
   type Logger,
 } from '@outpost/service';
-import { openStore, type Store } from '@outpost/store';
+import { openStore, pruneSteps, type Store } from '@outpost/store';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { registerAdminRoutes } from './http/admin-routes.js';
 import { createContentHandler } from './http/content-handler.js';
@@ -61,6 +62,8 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   let current: Snapshot = makeSnapshot(held.version, held.root, store.versions.liveTree());
   const meter = new LoadMeter();
 
+  const inUse = new Map<string, number>();
+  let deferred: string[] = [];
   const engine = new SyncEngine({
     store,
     log,
@@ -69,6 +72,21 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     // The atomic switch: one assignment, and every later request reads the new version whole.
     onSwitch: (s) => {
       current = s;
+    },
+    // A replica keeps its current version only, and whatever in-flight readers still stream.
+    afterSwitch: async (s) => {
+      const steps = pruneSteps(store, {
+        keepFrom: s.version,
+        protect: new Set(inUse.keys()),
+        retry: deferred,
+      });
+      for (let r = steps.next(); ; r = steps.next()) {
+        if (r.done) {
+          deferred = r.value.deferred;
+          return;
+        }
+        await yieldToLoop();
+      }
     },
   });
 
@@ -89,6 +107,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     dirListing: config.dirListing,
     ...(precompressor ? { precompressor } : {}),
     onDamage: (hash, size) => void repair.damaged(hash, size, 'read'),
+    inUse,
   });
   let server: Server | undefined;
   const limits = {

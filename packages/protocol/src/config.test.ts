@@ -18,6 +18,7 @@ describe('MasterConfigSchema', () => {
       quietMs: 30,
       maxDelayMs: 1000,
       settleMs: 50,
+      keepVersions: 100,
       heartbeatMs: 5000,
       logLevel: 'info',
     });

@@ -18,6 +18,10 @@ export const MasterConfigSchema = z.object({
   maxDelayMs: Millis.default(1000),
   /** A file is published only once it has not been modified for this long (0: at once). */
   settleMs: z.coerce.number().int().min(0).max(60_000).default(50),
+  /** Versions kept (the newest K); older ones, and what only they need, are collected. */
+  keepVersions: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  /** Also keep every version younger than this many days. */
+  keepDays: z.coerce.number().min(0).max(36_500).optional(),
   /** How often a replica is expected to say ping; it is offline after missing three. */
   heartbeatMs: Millis.default(5000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

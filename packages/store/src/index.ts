@@ -1,6 +1,7 @@
 export * from './chunk-store.js';
 export * from './encoding-store.js';
 export * from './migrate.js';
+export * from './prune.js';
 export * from './replica-registry.js';
 export * from './scan-index.js';
 export * from './store.js';

@@ -125,6 +125,27 @@ export class VersionStore {
     return changes;
   }
 
+  /**
+   * The oldest version a retention policy keeps: the newest `keep` versions, plus any created
+   * at or after `since` (ms since the epoch) when given. 0 when nothing is held.
+   */
+  retentionFloor(keep: number, since?: number): number {
+    const nth = this.#db
+      .prepare('SELECT version FROM versions ORDER BY version DESC LIMIT 1 OFFSET ?')
+      .pluck()
+      .get(Math.max(0, keep - 1)) as number | undefined;
+    let floor =
+      nth ?? (this.#db.prepare('SELECT MIN(version) FROM versions').pluck().get() as number | null) ?? 0;
+    if (since !== undefined) {
+      const recent = this.#db
+        .prepare('SELECT MIN(version) FROM versions WHERE created_at >= ?')
+        .pluck()
+        .get(since) as number | null;
+      if (recent !== null) floor = Math.min(floor, recent);
+    }
+    return floor;
+  }
+
   /** Every version held, newest first. */
   list(): StoredVersion[] {
     return this.#stmts.list.all() as StoredVersion[];

@@ -1,5 +1,6 @@
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import {
   type Change,
   contentPathProblem,
@@ -8,7 +9,7 @@ import {
   merkleRoot,
   type TreeEntry,
 } from '@outpost/core';
-import type { Store } from '@outpost/store';
+import { pruneSteps, type Store } from '@outpost/store';
 import type { Logger } from 'pino';
 import { isIgnoredPath } from '../watch/ignore-rules.js';
 import { isNotFound, readFileIntoStore } from './read-file.js';
@@ -35,6 +36,8 @@ export interface PublisherOptions {
   settleMs?: number;
   /** Where a path to be looked at again goes (the watcher's batcher); default: straight back in. */
   requeue?: (path: string) => void;
+  /** Versions kept: the newest `versions`, plus those younger than `days` when given. */
+  retention?: { versions: number; days?: number };
 }
 
 // A file modified this close to the scan that recorded it may have changed again within the
@@ -100,7 +103,9 @@ export class Publisher {
       if (changes.length === 0) return null;
       await restoreFiles(this.#o.contentDir, this.#o.store, changes);
       this.#o.log.info({ to, changes: changes.length }, 'rolled the content directory back');
-      return this.#commit(changes);
+      const published = this.#commit(changes);
+      await this.#collect();
+      return published;
     });
     this.#chain = run.then(
       () => undefined,
@@ -140,7 +145,31 @@ export class Publisher {
     for (const rel of paths) await this.#examine(rel, trustIndex, changes, unstable);
     for (const [rel, delay] of unstable) this.#scheduleRetry(rel, delay);
     this.#dropCaseCollisions(changes);
-    if (changes.size > 0) this.#commit([...changes.values()]);
+    if (changes.size > 0) {
+      this.#commit([...changes.values()]);
+      await this.#collect();
+    }
+  }
+
+  /**
+   * Drops versions past the retention policy and what only they needed. It runs inside the
+   * publishing chain, so it never races a file being read into the store; each step is a
+   * small transaction, with the event loop free between steps.
+   */
+  async #collect() {
+    const r = this.#o.retention;
+    if (!r) return;
+    const since = r.days === undefined ? undefined : Date.now() - r.days * 86_400_000;
+    const keepFrom = this.#o.store.versions.retentionFloor(r.versions, since);
+    const steps = pruneSteps(this.#o.store, { keepFrom });
+    for (let s = steps.next(); ; s = steps.next()) {
+      if (s.done) {
+        const { deferred: _, ...stats } = s.value;
+        if (stats.versions > 0) this.#o.log.info({ keepFrom, ...stats }, 'collected old versions');
+        return;
+      }
+      await yieldToLoop();
+    }
   }
 
   /** Records why a path is not published, logging it once. */

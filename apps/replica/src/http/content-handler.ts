@@ -32,6 +32,8 @@ export interface ContentHandlerOptions {
   cacheBytes?: number;
   /** Told of a stored chunk that does not hash to its address (it is never served). */
   onDamage?: (hash: string, size: number) => void;
+  /** Contents being streamed right now, with how many readers: garbage collection spares them. */
+  inUse?: Map<string, number>;
 }
 
 /** Request targets that must be decoded and checked before a lookup. */
@@ -325,6 +327,24 @@ export function createContentHandler(o: ContentHandlerOptions) {
 
   /** Streams bytes [start, end] a chunk at a time with backpressure; false if it had to stop. */
   async function streamRange(
+    res: ServerResponse,
+    entry: TreeEntry,
+    start: number,
+    end: number,
+  ): Promise<boolean> {
+    // The version may be replaced (and collected) mid-stream: hold on to this content's chunks.
+    const inUse = o.inUse;
+    inUse?.set(entry.hash, (inUse.get(entry.hash) ?? 0) + 1);
+    try {
+      return await streamPieces(res, entry, start, end);
+    } finally {
+      const left = (inUse?.get(entry.hash) ?? 1) - 1;
+      if (left > 0) inUse?.set(entry.hash, left);
+      else inUse?.delete(entry.hash);
+    }
+  }
+
+  async function streamPieces(
     res: ServerResponse,
     entry: TreeEntry,
     start: number,

@@ -18,6 +18,8 @@ export interface SyncEngineOptions {
   fetchChunk: (hash: string, size: number) => Promise<Buffer>;
   /** Called with each new snapshot, after it is committed: the atomic switch for readers. */
   onSwitch: (s: Snapshot) => void;
+  /** Runs after each switch, before the next manifest: garbage collection of what is no longer held. */
+  afterSwitch?: (s: Snapshot) => Promise<void>;
 }
 
 /**
@@ -91,6 +93,9 @@ export class SyncEngine {
         { version: next.version, from: cur.version, changes: m.changes.length, ms: Date.now() - started },
         'switched to version',
       );
+      await this.#o
+        .afterSwitch?.(next)
+        .catch((err) => this.#o.log.error({ err }, 'collecting old versions failed'));
       return { kind: 'applied', version: next.version, root: next.root };
     } catch (err) {
       const reason = err instanceof ApplyError ? err.message : `unexpected: ${(err as Error).message}`;
