@@ -91,8 +91,11 @@ describe('damage at rest in a replica store', () => {
       );
       expect(sha(good)).toBe(sha(want));
     }
+    // The log line travels through a pipe: wait for it rather than race it.
     const logs = fleet.replica('uk-london').logs;
-    expect(logs.filter((l) => l.msg === 'damaged chunk repaired')).toHaveLength(2);
+    await waitFor(() => logs.filter((l) => l.msg === 'damaged chunk repaired').length === 2, {
+      what: 'two repairs',
+    });
     const clean = await runCli(['verify', '--data', dataDir]);
     expect(clean.code, clean.stdout).toBe(0);
   });

@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
-import { type ChunkRef, createFixedChunker, createSha256, sha256Hex, type TreeEntry } from '@outpost/core';
+import { type ChunkRef, createFastCdcChunker, createSha256, sha256Hex, type TreeEntry } from '@outpost/core';
 import type { ChunkStore } from '@outpost/store';
 
 /** What reading one file gave. */
@@ -33,7 +33,7 @@ export async function readFileIntoStore(
     return { kind: 'unstable', reason: 'modified moments ago', retryInMs: Math.ceil(settleMs - age) + 1 };
   }
 
-  const chunker = createFixedChunker();
+  const chunker = createFastCdcChunker();
   const whole = createSha256();
   const refs: ChunkRef[] = [];
   let bytes = 0;

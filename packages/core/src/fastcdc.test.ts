@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { createFastCdcChunker, DEFAULT_CDC_SIZES, findCut } from './fastcdc.js';
+import { sha256Hex } from './hash.js';
+
+/** Deterministic pseudo-random bytes. */
+function bytes(size: number, seed: number): Buffer {
+  const b = Buffer.alloc(size);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
+  }
+  return b;
+}
+
+function chunkAll(data: Buffer, pieceSize = data.length): Buffer[] {
+  const c = createFastCdcChunker();
+  const out: Buffer[] = [];
+  for (let i = 0; i < data.length; i += pieceSize) out.push(...c.push(data.subarray(i, i + pieceSize)));
+  out.push(...c.finish());
+  return out;
+}
+
+const { min, avg, max } = DEFAULT_CDC_SIZES;
+
+describe('FastCDC', () => {
+  const data = bytes(8 * 1024 * 1024, 42);
+  const chunks = chunkAll(data);
+
+  it('covers the input exactly, within the size limits', () => {
+    expect(Buffer.concat(chunks).equals(data)).toBe(true);
+    for (const c of chunks.slice(0, -1)) {
+      expect(c.length).toBeGreaterThanOrEqual(min);
+      expect(c.length).toBeLessThanOrEqual(max);
+    }
+    expect(chunks.at(-1)!.length).toBeLessThanOrEqual(max);
+  });
+
+  it('averages near the target size (normalised chunking)', () => {
+    const mean = data.length / chunks.length;
+    expect(mean).toBeGreaterThan(avg * 0.75);
+    expect(mean).toBeLessThan(avg * 1.5);
+  });
+
+  it('gives identical chunks for identical input, however it is fed', () => {
+    const again = chunkAll(data, 1000 + 7);
+    expect(again.map((c) => sha256Hex(c))).toEqual(chunks.map((c) => sha256Hex(c)));
+    expect(chunkAll(data, 300 * 1024).length).toBe(chunks.length);
+  });
+
+  it('moves only the boundaries near an insertion', () => {
+    const at = 3 * 1024 * 1024 + 123;
+    const edited = Buffer.concat([
+      data.subarray(0, at),
+      Buffer.from('an inserted sentence.'),
+      data.subarray(at),
+    ]);
+    const after = chunkAll(edited);
+    const before = new Set(chunks.map((c) => sha256Hex(c)));
+    const changed = after.filter((c) => !before.has(sha256Hex(c)));
+    // One or two chunks around the edit differ; everything before and after is shared.
+    expect(changed.length).toBeGreaterThanOrEqual(1);
+    expect(changed.length).toBeLessThanOrEqual(3);
+    expect(after.length - changed.length).toBeGreaterThan(chunks.length - 4);
+  });
+
+  it('moves only the boundaries near a deletion', () => {
+    const at = 5 * 1024 * 1024;
+    const edited = Buffer.concat([data.subarray(0, at), data.subarray(at + 1000)]);
+    const before = new Set(chunks.map((c) => sha256Hex(c)));
+    const changed = chunkAll(edited).filter((c) => !before.has(sha256Hex(c)));
+    expect(changed.length).toBeLessThanOrEqual(3);
+  });
+
+  it('keeps a file under the minimum as one chunk, and an empty one as none', () => {
+    expect(chunkAll(bytes(min, 1))).toHaveLength(1);
+    expect(chunkAll(bytes(100, 1))).toHaveLength(1);
+    expect(chunkAll(Buffer.alloc(0))).toHaveLength(0);
+  });
+
+  it('cuts a run of identical bytes at the maximum', () => {
+    const zeros = Buffer.alloc(1024 * 1024);
+    const parts = chunkAll(zeros);
+    for (const p of parts.slice(0, -1)) expect(p.length).toBeLessThanOrEqual(max);
+    expect(Buffer.concat(parts).equals(zeros)).toBe(true);
+  });
+
+  it('never cuts before min or after max', () => {
+    const b = randomBytes(2 * max);
+    const cut = findCut(b, 0, b.length);
+    expect(cut).toBeGreaterThanOrEqual(min);
+    expect(cut).toBeLessThanOrEqual(max);
+    expect(findCut(b, 10, 10 + min)).toBe(10 + min);
+  });
+
+  it('refuses nonsense sizes', () => {
+    expect(() => createFastCdcChunker({ min: 10, avg: 5, max: 20 })).toThrow(RangeError);
+  });
+});
