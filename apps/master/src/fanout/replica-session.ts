@@ -68,6 +68,8 @@ export class ReplicaSession {
   }
 
   #onMessage(data: Buffer, isBinary: boolean) {
+    // Once a link is being closed (refused, replaced), frames already in flight are not obeyed.
+    if (this.#ws.readyState !== this.#ws.OPEN) return;
     this.lastMessageAt = Date.now();
     const msg = this.#parse(data, isBinary);
     if (!msg) return;

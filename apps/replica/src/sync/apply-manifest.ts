@@ -46,9 +46,13 @@ export async function applyManifest(current: Snapshot, m: Manifest, d: ApplyDeps
       puts.delete(change.path);
       continue;
     }
-    const { path, size, hash, mtime, chunks } = change;
+    const { path, size, hash, mtime } = change;
+    // Content already held is already verified: it keeps the chunk list it was verified with,
+    // whatever list this manifest names, so the bytes served under a hash never change.
+    const held = d.store.versions.contentChunks(hash);
+    const chunks = held ? held.map((c) => ({ hash: c.hash, size: c.size })) : change.chunks;
     target.set(path, { path, size, hash, mtime, chunks });
-    puts.set(path, change);
+    puts.set(path, held ? { ...change, chunks, data: undefined } : change);
   }
   const collision = findCaseCollision(target.keys());
   if (collision) throw new ApplyError(`paths differ only in case: ${collision[0]} and ${collision[1]}`);
@@ -99,22 +103,25 @@ async function fetchMissing(puts: Iterable<PutChange>, d: ApplyDeps) {
   for (const put of puts) for (const c of put.chunks) sizes.set(c.hash, c.size);
   const missing = d.store.chunks.missing(sizes.keys());
   let next = 0;
+  let firstError: string | null = null;
+  // Every chunk that can be had is fetched and kept, even when another fails: a retry then
+  // needs only what is still missing, so a bad link still makes progress.
   const worker = async () => {
     while (next < missing.length) {
       const hash = missing[next++]!;
       const size = sizes.get(hash)!;
-      const data = await d.fetchChunk(hash, size);
-      // Whatever the fetcher did, only bytes that hash to their address enter the store.
-      if (data.length !== size || sha256Hex(data) !== hash)
-        throw new ApplyError(`chunk ${hash} failed verification`);
-      d.store.chunks.put(hash, data);
+      try {
+        const data = await d.fetchChunk(hash, size);
+        // Whatever the fetcher did, only bytes that hash to their address enter the store.
+        if (data.length !== size || sha256Hex(data) !== hash) throw new Error(`chunk ${hash} failed verification`);
+        d.store.chunks.put(hash, data);
+      } catch (err) {
+        firstError ??= (err as Error).message;
+      }
     }
   };
-  try {
-    await Promise.all(Array.from({ length: Math.min(d.concurrency ?? 4, missing.length) }, worker));
-  } catch (err) {
-    throw new ApplyError((err as Error).message);
-  }
+  await Promise.all(Array.from({ length: Math.min(d.concurrency ?? 4, missing.length) }, worker));
+  if (firstError !== null) throw new ApplyError(firstError);
 }
 
 /** Every new file must hash, chunk by chunk from the store, to the hash the master published. */

@@ -106,6 +106,8 @@ export class PushLink {
   }
 
   #onMessage(ws: WebSocket, data: Buffer, isBinary: boolean) {
+    // A link we are closing (it sent something invalid) is not obeyed any more.
+    if (ws.readyState !== WebSocket.OPEN) return;
     this.#lastHeard = Date.now();
     let msg: MasterMessage;
     try {
