@@ -113,7 +113,8 @@ async function fetchMissing(puts: Iterable<PutChange>, d: ApplyDeps) {
       try {
         const data = await d.fetchChunk(hash, size);
         // Whatever the fetcher did, only bytes that hash to their address enter the store.
-        if (data.length !== size || sha256Hex(data) !== hash) throw new Error(`chunk ${hash} failed verification`);
+        if (data.length !== size || sha256Hex(data) !== hash)
+          throw new Error(`chunk ${hash} failed verification`);
         d.store.chunks.put(hash, data);
       } catch (err) {
         firstError ??= (err as Error).message;
