@@ -3,6 +3,9 @@ import { lstat, open } from 'node:fs/promises';
 import { type ChunkRef, createFastCdcChunker, createSha256, sha256Hex, type TreeEntry } from '@outpost/core';
 import type { ChunkStore } from '@outpost/store';
 
+/** An mtime further ahead of our clock than this comes from another clock, not from a write just now. */
+const FUTURE_SKEW_MS = 2000;
+
 /** What reading one file gave. */
 export type ReadResult =
   | { kind: 'file'; entry: TreeEntry; ino: number; mtimeMs: number; startedAt: number }
@@ -27,10 +30,16 @@ export async function readFileIntoStore(
   // A file written moments ago may be mid-write, between two writes: look again once it has
   // been left alone for settleMs. Unless its ctime moved after its last write: a rename (the
   // way careful writers publish a finished file) bumps ctime but not mtime, so such a file
-  // is done. A future mtime, from a skewed clock, cannot be judged and is taken as settled.
-  const age = startedAt - before.mtimeMs;
-  if (age >= 0 && age < settleMs && before.ctimeMs <= before.mtimeMs) {
-    return { kind: 'unstable', reason: 'modified moments ago', retryInMs: Math.ceil(settleMs - age) + 1 };
+  // is done. An mtime far in the future (a skewed clock) cannot be judged and is taken as settled.
+  // Sub-millisecond clock: mtimes are finer than Date.now(), and a file written in the same
+  // millisecond must not look older than it is.
+  const age = performance.timeOrigin + performance.now() - before.mtimeMs;
+  if (age > -FUTURE_SKEW_MS && age < settleMs && before.ctimeMs <= before.mtimeMs) {
+    return {
+      kind: 'unstable',
+      reason: 'modified moments ago',
+      retryInMs: Math.ceil(Math.max(0, settleMs - age)) + 1,
+    };
   }
 
   const chunker = createFastCdcChunker();
