@@ -9,7 +9,7 @@ import {
   installProblemHandlers,
   type Logger,
 } from '@outpost/service';
-import { openStore, pruneSteps, type Store } from '@outpost/store';
+import { openStore, pruneSteps, type Store, sweepSteps } from '@outpost/store';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { registerAdminRoutes } from './http/admin-routes.js';
 import { createContentHandler } from './http/content-handler.js';
@@ -238,6 +238,17 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       const url = await app.listen({ host: config.host, port: config.port });
       if (server) meter.attach(server);
       log.info({ url, version: current.version, master }, 'outpost replica listening');
+      // What a crash may have left unreferenced goes first, before any apply stores anything.
+      void engine.exclusive(async () => {
+        const steps = sweepSteps(store);
+        for (let s = steps.next(); ; s = steps.next()) {
+          if (s.done) {
+            if (s.value.chunks + s.value.contents > 0) log.info(s.value, 'swept unreferenced chunks');
+            return;
+          }
+          await yieldToLoop();
+        }
+      });
       push.start();
       scrubber?.start();
       return url;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Change, chunkBuffer, merkleRoot, sha256Hex, type TreeEntry } from '@outpost/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { prune } from './prune.js';
+import { prune, sweepSteps } from './prune.js';
 import { openStore, type Store } from './store.js';
 import { isClean, verifyStore } from './verify-store.js';
 
@@ -102,5 +102,22 @@ describe('prune', () => {
     // Created at version * 1000 ms: everything from 2000 on is "recent".
     expect(store.versions.retentionFloor(2, 2000)).toBe(2);
     expect(store.versions.retentionFloor(2, 99_000)).toBe(5);
+  });
+
+  it('sweeps contents and chunks nothing refers to (what a crash leaves), and nothing else', () => {
+    commit([file('live.txt', 'live-bytes')]);
+    // Chunks stored for a version that was never committed, and a content row no entry names.
+    file('orphan.txt', 'orphan-bytes');
+    store.db
+      .prepare('INSERT INTO contents (hash, size, chunk_count) VALUES (?, 0, 0)')
+      .run(sha256Hex('nobody'));
+    const steps = sweepSteps(store, { batch: 2 });
+    let r = steps.next();
+    while (!r.done) r = steps.next();
+    expect(r.value.contents).toBe(1);
+    expect(r.value.chunks).toBe(3);
+    expect(store.chunks.has(sha256Hex('orph'))).toBe(false);
+    expect(store.chunks.has(sha256Hex('live'))).toBe(true);
+    expect(isClean(verifyStore(store))).toBe(true);
   });
 });

@@ -107,3 +107,46 @@ export function prune(store: Store, o: PruneOptions): PruneStats {
     if (r.done) return r.value;
   }
 }
+
+/**
+ * Collects contents and chunks nothing refers to, however they came to be (a process killed
+ * between storing chunks and committing their version, or in the middle of a prune). Unlike
+ * pruneSteps it walks the whole store, by rowid in small batches: run it rarely (at start),
+ * and only where nothing is being stored at the same time.
+ */
+export function* sweepSteps(store: Store, o: { protect?: ReadonlySet<string>; batch?: number } = {}) {
+  const db = store.db;
+  const n = o.batch ?? 500;
+  const stats = { contents: 0, chunks: 0 };
+  const contentPage = db.prepare('SELECT rowid, hash FROM contents WHERE rowid > ? ORDER BY rowid LIMIT ?');
+  const contentUsed = db.prepare('SELECT 1 FROM entries WHERE hash = ? LIMIT 1').pluck();
+  const chunkPage = db.prepare('SELECT rowid, hash FROM chunks WHERE rowid > ? ORDER BY rowid LIMIT ?');
+  const chunkUsed = db.prepare('SELECT 1 FROM content_chunks WHERE chunk_hash = ? LIMIT 1').pluck();
+  for (let after = 0; ; ) {
+    const rows = contentPage.all(after, n) as { rowid: number; hash: string }[];
+    if (rows.length === 0) break;
+    after = rows.at(-1)!.rowid;
+    db.transaction(() => {
+      for (const r of rows) {
+        if (o.protect?.has(r.hash) || contentUsed.get(r.hash) !== undefined) continue;
+        db.prepare('DELETE FROM content_chunks WHERE content_hash = ?').run(r.hash);
+        db.prepare('DELETE FROM encodings WHERE content_hash = ?').run(r.hash);
+        stats.contents += db.prepare('DELETE FROM contents WHERE hash = ?').run(r.hash).changes;
+      }
+    })();
+    yield;
+  }
+  for (let after = 0; ; ) {
+    const rows = chunkPage.all(after, n) as { rowid: number; hash: string }[];
+    if (rows.length === 0) break;
+    after = rows.at(-1)!.rowid;
+    db.transaction(() => {
+      for (const r of rows) {
+        if (chunkUsed.get(r.hash) === undefined)
+          stats.chunks += db.prepare('DELETE FROM chunks WHERE hash = ?').run(r.hash).changes;
+      }
+    })();
+    yield;
+  }
+  return stats;
+}

@@ -9,7 +9,7 @@ import {
   merkleRoot,
   type TreeEntry,
 } from '@outpost/core';
-import { pruneSteps, type Store } from '@outpost/store';
+import { pruneSteps, type Store, sweepSteps } from '@outpost/store';
 import type { Logger } from 'pino';
 import { isIgnoredPath } from '../watch/ignore-rules.js';
 import { isNotFound, readFileIntoStore } from './read-file.js';
@@ -125,10 +125,27 @@ export class Publisher {
     const readBefore = this.filesRead;
     const started = Date.now();
     await this.submit(paths, { trustIndex: true });
+    await this.#sweep();
     this.#o.log.info(
       { checked: paths.size, read: this.filesRead - readBefore, ms: Date.now() - started, ...this.current },
       'reconciled content directory',
     );
+  }
+
+  /** Collects what a crash may have left unreferenced; queued behind publishing, so never beside a read. */
+  #sweep(): Promise<void> {
+    const run = this.#chain.then(async () => {
+      const steps = sweepSteps(this.#o.store);
+      for (let s = steps.next(); ; s = steps.next()) {
+        if (s.done) {
+          if (s.value.chunks + s.value.contents > 0) this.#o.log.info(s.value, 'swept unreferenced chunks');
+          return;
+        }
+        await yieldToLoop();
+      }
+    });
+    this.#chain = run.catch((err) => this.#o.log.error({ err }, 'sweep failed'));
+    return this.#chain;
   }
 
   /** Waits for queued batches and stops retries. */

@@ -55,6 +55,13 @@ export class SyncEngine {
     this.masterVersion = version;
   }
 
+  /** Runs a job in the apply queue: nothing is applied (or stored) while it runs. */
+  exclusive(job: () => Promise<void>): Promise<void> {
+    const run = this.#chain.then(job);
+    this.#chain = run.catch((err) => this.#o.log.error({ err }, 'queued job failed'));
+    return run;
+  }
+
   /** Applies a manifest after any already queued; never two at once. */
   offer(m: Manifest): Promise<ApplyOutcome> {
     const run = this.#chain.then(() => this.#apply(m));
