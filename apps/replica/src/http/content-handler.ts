@@ -383,6 +383,9 @@ async function write(res: ServerResponse, piece: Buffer): Promise<boolean> {
     res.on('drain', done);
     res.on('close', done);
   });
+  // On loopback 'drain' can fire within the same tick: yield here too, or a large body goes
+  // out in one go while small requests wait behind it.
+  await yieldToLoop();
   return !res.destroyed;
 }
 
