@@ -11,7 +11,7 @@
  * `wrk -t1 -c32 -d<duration> --latency`. Then a mixed run: 4 KiB requests (32 connections)
  * while a second wrk, at nice 19, reads 4 MiB files (4 connections) alongside; its 4 KiB p99
  * is the figure. Around each run it reads /proc for the CPU the server, wrk and everything else
- * used; a run during which other processes took over 15% of a core is measured again (within
+ * used; a run during which other processes took over 10% of a core is measured again (within
  * a bounded extra time) and flagged if it stays noisy.
  * Needs nginx, wrk and taskset (Debian: apt-get install -y nginx wrk util-linux) and 2 cores.
  */
@@ -49,7 +49,7 @@ if (opts.help) {
     'usage: pnpm bench:serve [--duration 10s] [--quick] [--servers nginx,node,fastify,replica] [--retries 1]\n\n' +
       '  --duration  length of each measured wrk run (default 10s; --quick: 3s)\n' +
       '  --servers   which servers, in this order\n' +
-      '  --retries   measure again when other processes took over 15% of a core meanwhile (default 1)',
+      '  --retries   measure again when other processes took over 10% of a core meanwhile (default 1)',
   );
   process.exit(0);
 }
@@ -59,7 +59,7 @@ const warmup = durationSeconds >= 10 ? '2s' : '1s';
 const retries = Number(opts.retries);
 if (!Number.isInteger(retries) || retries < 0 || retries > 5) fail('--retries: 0 to 5');
 /** Other processes using more of a core than this during a run make it noisy. */
-const NOISY = 0.15;
+const NOISY = 0.1;
 
 const SERVER_KINDS = ['nginx', 'node', 'fastify', 'replica'] as const;
 type Kind = (typeof SERVER_KINDS)[number];
@@ -109,6 +109,9 @@ function which(cmd: string): string | null {
   return null;
 }
 
+/** taskset's full path, once checkPrerequisites has found it. */
+let taskset = 'taskset';
+
 function checkPrerequisites(): { nginx: string; wrk: string; taskset: string } {
   const found = { nginx: which('nginx'), wrk: which('wrk'), taskset: which('taskset') };
   const missing = Object.entries(found)
@@ -129,6 +132,7 @@ function checkPrerequisites(): { nginx: string; wrk: string; taskset: string } {
   } catch (err) {
     fail(`cannot pin to core ${CLIENT_CORE} with taskset: ${(err as Error).message}`);
   }
+  taskset = found.taskset!;
   return found as { nginx: string; wrk: string; taskset: string };
 }
 
@@ -154,7 +158,7 @@ function launch(
   args: string[],
   o: { core?: string; env?: NodeJS.ProcessEnv; onLine?: (line: string) => void } = {},
 ): Child {
-  const proc = spawn(o.core ? 'taskset' : command, o.core ? ['-c', o.core, command, ...args] : args, {
+  const proc = spawn(o.core ? taskset : command, o.core ? ['-c', o.core, command, ...args] : args, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -209,25 +213,42 @@ function cleanup(): Promise<void> {
   return cleaning;
 }
 
+/** Set on Ctrl-C: the wrk runs it cut short then fail, and that is no error to report. */
+let interrupted = false;
 for (const [signal, code] of [
   ['SIGINT', 130],
   ['SIGTERM', 143],
 ] as const) {
   process.on(signal, () => {
     if (cleaning) process.exit(code); // a second Ctrl-C: leave now ('exit' below still kills)
+    interrupted = true;
     console.error(`\n${signal}: stopping everything we started...`);
     void cleanup().finally(() => process.exit(code));
   });
 }
 // Last resort (an exception, a second Ctrl-C): nothing we started may outlive us.
 process.on('exit', () => {
-  for (const c of children) c.proc.kill('SIGKILL');
+  for (const c of children) {
+    // With its descendants: nginx's worker would outlive a killed master.
+    for (const pid of c.proc.pid ? processTree(c.proc.pid).reverse() : []) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
+  }
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
 
 // ---------------------------------------------------------------- /proc: CPU and memory
 
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+/** USER_HZ, the unit of /proc's CPU times: 100 on every Linux we know of. */
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
 
 /** A process and all its descendants (nginx: the master and its worker). */
 function processTree(pid: number): number[] {
@@ -303,7 +324,7 @@ interface Load {
   wrkCpu: number;
   /**
    * CPU every other process on the machine used meanwhile (share of one core): other people's
-   * work that the pinning cannot keep off our two cores. Well above 0.1, the figures are skewed.
+   * work that the pinning cannot keep off our two cores. Above 0.1, the figures are skewed.
    */
   otherCpu: number;
 }
@@ -386,7 +407,7 @@ let extraMs = 45_000;
 
 /**
  * Waits (up to 3 s) for a quiet half second, measures, and measures again (up to --retries
- * times) when other processes took over 15% of a core meanwhile; all within `extraMs`.
+ * times) when other processes took over 10% of a core meanwhile; all within `extraMs`.
  */
 async function measureQuietly(pid: number, loads: Array<() => Promise<WrkResult>>): Promise<Load[]> {
   for (let attempt = 0; ; attempt++) {
@@ -558,6 +579,8 @@ async function startOutpost(dir: string, files: string): Promise<Running> {
     // The helper's 500 ms heartbeat is for tests; the default keeps the replica quieter.
     args: ['--heartbeat-ms', '5000'],
   });
+  // Others may commit while a run goes on: say which code this replica process loads.
+  console.log(`  (replica code: ${codeVersion()})`);
   const lines: Array<Record<string, unknown>> = [];
   const problems: string[] = [];
   // Readiness is the info line 'outpost replica listening' (with its url), so keep info: the
@@ -821,7 +844,7 @@ function report(results: ServerResult[]) {
   );
   if (noisy.length > 0) {
     out.push(
-      `\nWARNING: other processes used over 15% of a core during: ${noisy.join(', ')}.`,
+      `\nWARNING: other processes used over 10% of a core during: ${noisy.join(', ')}.`,
       'Those figures are skewed; rerun them on a quiet machine (e.g. --servers <kind>).',
     );
   }
@@ -892,7 +915,7 @@ async function main() {
 
 main()
   .catch((err) => {
-    console.error(err);
+    if (!interrupted) console.error(err);
     process.exitCode = 1;
   })
   .finally(() => cleanup());
