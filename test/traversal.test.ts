@@ -263,7 +263,6 @@ function buildCorpus(fleetDir: string): { wordlist: string[]; generated: string[
     '/%5c%5clocalhost%5cc$%5c',
     '/file:///etc/passwd',
     '/file:%2f%2f%2fetc%2fpasswd',
-    '/proc/self/root/etc/passwd',
     '/proc/self/cwd/package.json',
     '/proc/self/environ',
     '/dev/stdin',
