@@ -931,9 +931,7 @@ describe('protocol fuzz', () => {
     }
   }, 60_000);
 
-  // On Node 24 one predicted outcome (from the zod schemas) differed from what the replica did,
-  // in CI at the end of the session that wrote this; skipped there until it is investigated.
-  it.skipIf(Number(process.versions.node.split('.')[0]) >= 24)(
+  it(
     'a live replica survives generated and mutated master messages from a fake master',
     async () => {
       const started = Date.now();
@@ -1033,7 +1031,8 @@ describe('protocol fuzz', () => {
                 const got = link.nacks.slice(before);
                 for (const n of got) count(r.nacks, reasonKind(n.reason));
                 expect(link.isClosed).toBe(false);
-                expect(got.map((n) => n.version)).toEqual(expected);
+                // JSON has a -0 the replica answers as 0 (JSON.stringify(-0) is "0").
+                expect(got.map((n) => n.version)).toEqual(expected.map((v) => (v === 0 ? 0 : v)));
               }
               if (batches % 10 === 0) {
                 const s = await replicaStatus(replica);
