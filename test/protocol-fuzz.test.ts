@@ -931,136 +931,130 @@ describe('protocol fuzz', () => {
     }
   }, 60_000);
 
-  it(
-    'a live replica survives generated and mutated master messages from a fake master',
-    async () => {
-      const started = Date.now();
-      const g = genuineVersion();
-      const fake = await startFakeMaster({ manifest: g.manifest, chunks: g.chunks });
-      const { replica, dir } = await startReplicaOn(fake, 'fuzz-replica');
-      const r = summary.replica;
-      try {
-        let link: FakeLink = await fake.linkAfter(0);
-        await waitFor(() => link.acks.length > 0, { what: 'the replica to ACK the genuine version' });
-        expect(link.acks[0]).toEqual({ version: 1, root: g.manifest.root });
-        await expectServesGenuine(replica, g);
-        let linkNo = 0;
-        let batches = 0;
-        let before = link.nacks.length;
-        const arb = replicaArbitraries(g);
-        await whileHealthy(replica, r.logs, () =>
-          fuzzUntil(
-            arb,
-            SEED * 10 + 8,
-            10,
-            () => r.messages >= REPLICA_TARGET,
-            async ({ frames, end, trailing }) => {
-              batches++;
-              const all = end ? [...frames, end] : frames;
-              const expected: number[] = [];
+  it('a live replica survives generated and mutated master messages from a fake master', async () => {
+    const started = Date.now();
+    const g = genuineVersion();
+    const fake = await startFakeMaster({ manifest: g.manifest, chunks: g.chunks });
+    const { replica, dir } = await startReplicaOn(fake, 'fuzz-replica');
+    const r = summary.replica;
+    try {
+      let link: FakeLink = await fake.linkAfter(0);
+      await waitFor(() => link.acks.length > 0, { what: 'the replica to ACK the genuine version' });
+      expect(link.acks[0]).toEqual({ version: 1, root: g.manifest.root });
+      await expectServesGenuine(replica, g);
+      let linkNo = 0;
+      let batches = 0;
+      let before = link.nacks.length;
+      const arb = replicaArbitraries(g);
+      await whileHealthy(replica, r.logs, () =>
+        fuzzUntil(
+          arb,
+          SEED * 10 + 8,
+          10,
+          () => r.messages >= REPLICA_TARGET,
+          async ({ frames, end, trailing }) => {
+            batches++;
+            const all = end ? [...frames, end] : frames;
+            const expected: number[] = [];
+            before = link.nacks.length;
+            let close: number | null = null;
+            for (const f of all) {
+              const v = judgeForReplica(f, g.manifest);
+              link.ws.send(f.bytes, { binary: f.binary });
+              r.messages++;
+              if (v.kind === 'nack') expected.push(v.version);
+              else if (v.kind === 'quiet') r.quiet++;
+              else {
+                close = v.code;
+                break;
+              }
+            }
+            if (close !== null) {
+              for (const f of trailing) link.ws.send(f.bytes, { binary: f.binary });
+              r.messages += trailing.length;
+              r.afterRefusal += trailing.length;
+            }
+            if (close !== null) {
+              const got = await withTimeout(
+                link.closed,
+                15_000,
+                'the replica kept a link after a bad message',
+              );
+              count(r.closeCodes, got.code);
+              if (got.code !== close) throw new Error(`replica closed with ${got.code}, expected ${close}`);
+              const old = link.nacks.slice(before);
+              link = await fake.linkAfter(++linkNo, 15_000);
+              r.links = linkNo + 1;
+              // Versions offered before the close are still being applied; their NACKs go out on
+              // the next link, or nowhere while none is up. A marker version that fails at once
+              // shows when the replica is done with them.
+              const marker = MARKER_BASE + batches;
+              link.ws.send(
+                JSON.stringify({
+                  type: 'publish',
+                  version: marker,
+                  root: sha256Hex('x'),
+                  from: 1,
+                  full: true,
+                  changes: [],
+                }),
+              );
+              await waitFor(() => link.nacks.some((n) => n.version === marker), {
+                timeoutMs: 20_000,
+                what: 'the NACK of the marker version',
+              });
+              const late = link.nacks.slice(
+                0,
+                link.nacks.findIndex((n) => n.version === marker),
+              );
+              r.lateNacks += late.length;
+              const seen = [...old, ...late];
+              for (const n of seen) count(r.nacks, reasonKind(n.reason));
+              // What came back is what was expected, in order, less what had nowhere to go.
+              let at = 0;
+              for (const n of seen) {
+                while (at < expected.length && expected[at] !== n.version) at++;
+                if (at === expected.length)
+                  throw new Error(`NACKs ${seen.map((x) => x.version)} are not a subsequence of ${expected}`);
+                at++;
+              }
               before = link.nacks.length;
-              let close: number | null = null;
-              for (const f of all) {
-                const v = judgeForReplica(f, g.manifest);
-                link.ws.send(f.bytes, { binary: f.binary });
-                r.messages++;
-                if (v.kind === 'nack') expected.push(v.version);
-                else if (v.kind === 'quiet') r.quiet++;
-                else {
-                  close = v.code;
-                  break;
-                }
-              }
-              if (close !== null) {
-                for (const f of trailing) link.ws.send(f.bytes, { binary: f.binary });
-                r.messages += trailing.length;
-                r.afterRefusal += trailing.length;
-              }
-              if (close !== null) {
-                const got = await withTimeout(
-                  link.closed,
-                  15_000,
-                  'the replica kept a link after a bad message',
-                );
-                count(r.closeCodes, got.code);
-                if (got.code !== close) throw new Error(`replica closed with ${got.code}, expected ${close}`);
-                const old = link.nacks.slice(before);
-                link = await fake.linkAfter(++linkNo, 15_000);
-                r.links = linkNo + 1;
-                // Versions offered before the close are still being applied; their NACKs go out on
-                // the next link, or nowhere while none is up. A marker version that fails at once
-                // shows when the replica is done with them.
-                const marker = MARKER_BASE + batches;
-                link.ws.send(
-                  JSON.stringify({
-                    type: 'publish',
-                    version: marker,
-                    root: sha256Hex('x'),
-                    from: 1,
-                    full: true,
-                    changes: [],
-                  }),
-                );
-                await waitFor(() => link.nacks.some((n) => n.version === marker), {
-                  timeoutMs: 20_000,
-                  what: 'the NACK of the marker version',
-                });
-                const late = link.nacks.slice(
-                  0,
-                  link.nacks.findIndex((n) => n.version === marker),
-                );
-                r.lateNacks += late.length;
-                const seen = [...old, ...late];
-                for (const n of seen) count(r.nacks, reasonKind(n.reason));
-                // What came back is what was expected, in order, less what had nowhere to go.
-                let at = 0;
-                for (const n of seen) {
-                  while (at < expected.length && expected[at] !== n.version) at++;
-                  if (at === expected.length)
-                    throw new Error(
-                      `NACKs ${seen.map((x) => x.version)} are not a subsequence of ${expected}`,
-                    );
-                  at++;
-                }
-                before = link.nacks.length;
-              } else {
-                await waitFor(() => link.nacks.length >= before + expected.length || link.isClosed, {
-                  timeoutMs: 20_000,
-                  what: `${expected.length} NACKs`,
-                });
-                const got = link.nacks.slice(before);
-                for (const n of got) count(r.nacks, reasonKind(n.reason));
-                expect(link.isClosed).toBe(false);
-                // JSON has a -0 the replica answers as 0 (JSON.stringify(-0) is "0").
-                expect(got.map((n) => n.version)).toEqual(expected.map((v) => (v === 0 ? 0 : v)));
-              }
-              if (batches % 10 === 0) {
-                const s = await replicaStatus(replica);
-                expect({ version: s.version, root: s.root }).toEqual({ version: 1, root: g.manifest.root });
-              }
-            },
-          ),
-        );
-        r.ms = Date.now() - started;
-        r.links = linkNo + 1;
-        expect(r.messages).toBeGreaterThanOrEqual(REPLICA_TARGET);
-        // Still serving the genuine version, whole, and nothing else.
-        const s = await replicaStatus(replica);
-        expect({ version: s.version, root: s.root }).toEqual({ version: 1, root: g.manifest.root });
-        await expectServesGenuine(replica, g);
-        expect((await get(`${replica.url}/fz/huge`)).status).toBe(404);
-        // No close code but 4000 (bad message) and 1007 (not UTF-8) from the replica.
-        expect([...r.closeCodes.keys()].filter((c) => c !== 4000 && c !== 1007)).toEqual([]);
-        expect(r.nacks.size).toBeGreaterThan(3);
-        expect(r.logs.errors).toEqual([]);
-      } finally {
-        await replica.stop();
-        await fake.close();
-        dir.cleanup();
-      }
-    },
-    60_000,
-  );
+            } else {
+              await waitFor(() => link.nacks.length >= before + expected.length || link.isClosed, {
+                timeoutMs: 20_000,
+                what: `${expected.length} NACKs`,
+              });
+              const got = link.nacks.slice(before);
+              for (const n of got) count(r.nacks, reasonKind(n.reason));
+              expect(link.isClosed).toBe(false);
+              // JSON has a -0 the replica answers as 0 (JSON.stringify(-0) is "0").
+              expect(got.map((n) => n.version)).toEqual(expected.map((v) => (v === 0 ? 0 : v)));
+            }
+            if (batches % 10 === 0) {
+              const s = await replicaStatus(replica);
+              expect({ version: s.version, root: s.root }).toEqual({ version: 1, root: g.manifest.root });
+            }
+          },
+        ),
+      );
+      r.ms = Date.now() - started;
+      r.links = linkNo + 1;
+      expect(r.messages).toBeGreaterThanOrEqual(REPLICA_TARGET);
+      // Still serving the genuine version, whole, and nothing else.
+      const s = await replicaStatus(replica);
+      expect({ version: s.version, root: s.root }).toEqual({ version: 1, root: g.manifest.root });
+      await expectServesGenuine(replica, g);
+      expect((await get(`${replica.url}/fz/huge`)).status).toBe(404);
+      // No close code but 4000 (bad message) and 1007 (not UTF-8) from the replica.
+      expect([...r.closeCodes.keys()].filter((c) => c !== 4000 && c !== 1007)).toEqual([]);
+      expect(r.nacks.size).toBeGreaterThan(3);
+      expect(r.logs.errors).toEqual([]);
+    } finally {
+      await replica.stop();
+      await fake.close();
+      dir.cleanup();
+    }
+  }, 60_000);
 
   // Once the master has refused a link (close 4000 sent), frames already on the wire behind
   // the refused one must not be obeyed: a hello there would register a replica (and replace a
