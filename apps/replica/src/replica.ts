@@ -59,7 +59,14 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   const log = opts.log ?? createLogger('replica', config.logLevel).child({ replica: config.name });
   const store = openStore(join(resolve(config.data), 'replica.sqlite'));
   const held = store.versions.current();
-  let current: Snapshot = makeSnapshot(held.version, held.root, store.versions.liveTree());
+  let current: Snapshot = makeSnapshot(held.version, store.versions.liveTree().values());
+  if (current.root !== held.root) {
+    // The master sees this root in the hello, finds it is not its version's, and sends a full manifest.
+    log.error(
+      { version: held.version, stored: held.root, computed: current.root },
+      'held tree does not give its root',
+    );
+  }
   const meter = new LoadMeter();
 
   const inUse = new Map<string, number>();

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from './hash.js';
-import { comparePaths, EMPTY_ROOT, merkleRoot, type RootLeaf } from './merkle.js';
+import { comparePaths, EMPTY_ROOT, merkleRoot, RootAccumulator, type RootLeaf } from './merkle.js';
 
 const leaf = (path: string, content: string): RootLeaf => ({
   path,
@@ -9,30 +10,30 @@ const leaf = (path: string, content: string): RootLeaf => ({
   hash: sha256Hex(content),
 });
 
-/** An independent statement of the tree's shape: pairs hashed level by level, an odd one carried up. */
+/** An independent statement of the root: leaves hashed, bucketed by 12 bits, buckets hashed, then the root. */
 function referenceRoot(leaves: RootLeaf[]): string {
-  const sorted = [...leaves].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
-  if (sorted.length === 0) return createHash('sha256').update('outpost:empty-tree').digest('hex');
-  let level: Buffer[] = sorted.map((l) =>
-    createHash('sha256')
+  if (leaves.length === 0) return createHash('sha256').update('outpost:empty-tree').digest('hex');
+  const buckets: Buffer[][] = Array.from({ length: 4096 }, () => []);
+  for (const l of leaves) {
+    const h = createHash('sha256')
       .update(Buffer.concat([Buffer.from([0]), Buffer.from(`${l.path}\0${l.size}\0${l.hash}`, 'utf8')]))
-      .digest(),
-  );
-  while (level.length > 1) {
-    const next: Buffer[] = [];
-    for (let i = 0; i < level.length; i += 2) {
-      const right = level[i + 1];
-      next.push(
-        right
-          ? createHash('sha256')
-              .update(Buffer.concat([Buffer.from([1]), level[i]!, right]))
-              .digest()
-          : level[i]!,
-      );
-    }
-    level = next;
+      .digest();
+    buckets[h.readUInt16BE(0) >> 4]!.push(h);
   }
-  return level[0]!.toString('hex');
+  const parts: Buffer[] = [Buffer.from([2])];
+  buckets.forEach((list, i) => {
+    if (list.length === 0) return;
+    list.sort(Buffer.compare);
+    const num = Buffer.alloc(2);
+    num.writeUInt16BE(i);
+    parts.push(
+      num,
+      createHash('sha256')
+        .update(Buffer.concat([Buffer.from([1]), ...list]))
+        .digest(),
+    );
+  });
+  return createHash('sha256').update(Buffer.concat(parts)).digest('hex');
 }
 
 function shuffled<T>(items: T[], seed: number): T[] {
@@ -65,17 +66,11 @@ describe('EMPTY_ROOT', () => {
 describe('merkleRoot', () => {
   it('matches known roots (both sides of the wire must agree byte for byte)', () => {
     expect(merkleRoot([leaf('a.txt', 'hello')])).toBe(
-      'c5c50df25dad5174855e9bf518f450eca6146e5192dbd4ac8b12e76e325f513c',
+      'b1009b118aed7201d3be9c96ceffbd027107e440ee64965e28ddc30e1e3f9eb2',
     );
     expect(merkleRoot([leaf('a.txt', 'hello'), leaf('b/c.txt', 'abc'), leaf('d', '')])).toBe(
-      'd6a3ed1c7bbf740af9f4539504038b86b711fc2990833d5999cd073b4f264e03',
+      '88026d2ade75a6c89656dccf1caf8ce316b3332605226145a5b337efcc1adccf',
     );
-  });
-
-  it('is the domain-separated leaf hash for one entry', () => {
-    const l = leaf('docs/readme.md', '# hi');
-    const expected = createHash('sha256').update(`\0docs/readme.md\0${l.size}\0${l.hash}`).digest('hex');
-    expect(merkleRoot([l])).toBe(expected);
   });
 
   it('matches an independent computation for every count from 1 to 33 (odd counts included)', () => {
@@ -165,18 +160,80 @@ describe('merkleRoot', () => {
     expect(pair).not.toBe(merkleRoot([b]));
   });
 
-  it('orders by UTF-8 bytes, not by UTF-16 code units', () => {
-    // U+FF21 sorts after U+1F600 in UTF-16 (0xFF21 > 0xD83D) but before it in UTF-8 (EF.. < F0..).
-    const fullwidth = leaf('\uff21', '1');
-    const emoji = leaf('😀', '2');
-    const other = leaf('z', '3');
-    const expected = referenceRoot([fullwidth, emoji, other]);
-    expect(merkleRoot([emoji, fullwidth, other])).toBe(expected);
-    expect(merkleRoot([other, fullwidth, emoji])).toBe(expected);
+  it('matches the reference for a large tree', () => {
+    const leaves = sample(20_000);
+    expect(merkleRoot(leaves)).toBe(referenceRoot(leaves));
+  });
+});
+
+describe('RootAccumulator', () => {
+  it('gives, change by change, the root a fresh computation gives', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 40 }), fc.boolean(), fc.integer({ min: 0, max: 3 })), {
+          maxLength: 60,
+        }),
+        (steps) => {
+          const tree = new Map<string, RootLeaf>();
+          const acc = RootAccumulator.of([]);
+          for (const [n, put, v] of steps) {
+            const path = `p/${n}`;
+            const old = tree.get(path);
+            const next = put ? leaf(path, `v${v}`) : undefined;
+            const removed = old ? [old] : [];
+            const added = next ? [next] : [];
+            if (next) tree.set(path, next);
+            else tree.delete(path);
+            const p = acc.preview(removed, added);
+            expect(p.root).toBe(merkleRoot(tree.values()));
+            p.apply();
+            expect(acc.root).toBe(p.root);
+            expect(acc.size).toBe(tree.size);
+          }
+          expect(acc.root).toBe(referenceRoot([...tree.values()]));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('changes nothing until a preview is applied', () => {
+    const acc = RootAccumulator.of(sample(10));
+    const before = acc.root;
+    const p = acc.preview([sample(10)[3]!], [leaf('new', 'x')]);
+    expect(p.root).not.toBe(before);
+    expect(acc.root).toBe(before);
+    p.apply();
+    expect(acc.root).toBe(p.root);
+  });
+
+  it('refuses to remove a leaf it does not hold or to add one twice', () => {
+    const acc = RootAccumulator.of(sample(3));
+    expect(() => acc.preview([leaf('absent', 'x')], [])).toThrow(/not in the tree/);
+    expect(() => acc.preview([], [sample(3)[0]!])).toThrow(/already in the tree/);
+    expect(() => RootAccumulator.of([leaf('a', '1'), leaf('a', '1')])).toThrow(/twice/);
+  });
+
+  it('returns to the empty root when the last leaf goes', () => {
+    const one = leaf('a', '1');
+    const acc = RootAccumulator.of([one]);
+    acc.preview([one], []).apply();
+    expect(acc.root).toBe(EMPTY_ROOT);
   });
 });
 
 describe('comparePaths', () => {
+  it('agrees with a comparison of UTF-8 bytes for any two strings of code points', () => {
+    const text = fc.string({ unit: 'binary', maxLength: 8 });
+    fc.assert(
+      fc.property(text, text, (a, b) => {
+        const expected = Math.sign(Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
+        expect(Math.sign(comparePaths(a, b))).toBe(expected);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it('orders by UTF-8 bytes', () => {
     expect(comparePaths('a', 'b')).toBeLessThan(0);
     expect(comparePaths('b', 'a')).toBeGreaterThan(0);

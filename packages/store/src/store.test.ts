@@ -176,3 +176,25 @@ describe('openStore', () => {
     check.close();
   });
 });
+
+describe('roots of an older release', () => {
+  it('are recomputed on open when a migration marked them, for every held version', () => {
+    const file = join(dir, 'old.db');
+    const store = open(file);
+    const a = stored(store, 'a.txt', 'alpha');
+    const b = stored(store, 'b/c.txt', 'bravo');
+    const r1 = commit(store, 1, [a]);
+    const r2 = commit(store, 2, [a, b]);
+    // What an earlier release left: other roots, and the marker migration 004 sets.
+    store.db.prepare("UPDATE versions SET root = 'old-' || version").run();
+    store.db.prepare("UPDATE meta SET value = 'old-2' WHERE key = 'current_root'").run();
+    store.db.prepare("INSERT INTO meta (key, value) VALUES ('recompute_roots', '1')").run();
+    store.close();
+
+    const again = open(file);
+    expect(again.versions.get(1)!.root).toBe(r1);
+    expect(again.versions.get(2)!.root).toBe(r2);
+    expect(again.versions.current()).toEqual({ version: 2, root: r2 });
+    expect(again.db.prepare("SELECT value FROM meta WHERE key = 'recompute_roots'").get()).toBeUndefined();
+  });
+});

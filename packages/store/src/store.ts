@@ -4,6 +4,7 @@ import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { ChunkStore } from './chunk-store.js';
 import { EncodingStore } from './encoding-store.js';
 import { migrate } from './migrate.js';
+import { recomputeRoots } from './recompute-roots.js';
 import { ReplicaRegistry } from './replica-registry.js';
 import { ScanIndex } from './scan-index.js';
 import { VersionStore } from './version-store.js';
@@ -31,6 +32,7 @@ export function openStore(file: string): Store {
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
     migrate(db);
+    recomputeRoots(db, new VersionStore(db));
   } catch (err) {
     db.close();
     throw err;

@@ -1,14 +1,7 @@
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import {
-  type Change,
-  contentPathProblem,
-  diffTrees,
-  foldCase,
-  merkleRoot,
-  type TreeEntry,
-} from '@outpost/core';
+import { type Change, contentPathProblem, diffTrees, foldCase, LiveTree } from '@outpost/core';
 import { pruneSteps, type Store, sweepSteps } from '@outpost/store';
 import type { Logger } from 'pino';
 import { isIgnoredPath } from '../watch/ignore-rules.js';
@@ -51,10 +44,8 @@ const RACY_MS = 2000;
  */
 export class Publisher {
   readonly #o: PublisherOptions;
-  #tree: Map<string, TreeEntry>;
-  /** Every path of the tree by its case-folded form. */
-  #folded = new Map<string, string>();
-  #bytes: number;
+  /** The latest version's tree, updated in place as each version is committed. */
+  readonly #live: LiveTree;
   #chain: Promise<void> = Promise.resolve();
   #retryAttempts = new Map<string, number>();
   #retryTimers = new Map<string, NodeJS.Timeout>();
@@ -66,18 +57,13 @@ export class Publisher {
 
   constructor(opts: PublisherOptions) {
     this.#o = opts;
-    this.#tree = opts.store.versions.liveTree();
-    this.#bytes = 0;
-    for (const e of this.#tree.values()) {
-      this.#bytes += e.size;
-      this.#folded.set(foldCase(e.path), e.path);
-    }
+    this.#live = new LiveTree(opts.store.versions.liveTree().values());
   }
 
   /** The latest published version. */
   get current(): { version: number; root: string; files: number; bytes: number } {
     const { version, root } = this.#o.store.versions.current();
-    return { version, root, files: this.#tree.size, bytes: this.#bytes };
+    return { version, root, files: this.#live.files, bytes: this.#live.bytes };
   }
 
   /** Queues a batch of changed paths; resolves when it has been published (or found empty). */
@@ -99,7 +85,7 @@ export class Publisher {
     const run = this.#chain.then(async () => {
       const target = this.#o.store.versions.treeAt(to);
       if (!target) throw new VersionNotKeptError(to);
-      const { changes } = diffTrees(this.#tree, target);
+      const { changes } = diffTrees(this.#live.entries, target);
       if (changes.length === 0) return null;
       await restoreFiles(this.#o.contentDir, this.#o.store, changes);
       this.#o.log.info({ to, changes: changes.length }, 'rolled the content directory back');
@@ -116,7 +102,7 @@ export class Publisher {
 
   /** Brings the store in line with the directory: changes made while the master was down become a version. */
   async reconcile(): Promise<void> {
-    const paths = new Set<string>(this.#tree.keys());
+    const paths = new Set<string>(this.#live.entries.keys());
     for await (const rel of walkFiles(this.#o.contentDir, '', (dir, err) =>
       this.#refuse(dir, `unreadable directory: ${err.code}`),
     )) {
@@ -206,7 +192,7 @@ export class Publisher {
       if (change.op === 'delete') continue;
       const path = change.entry.path;
       const key = foldCase(path);
-      const kept = this.#folded.get(key);
+      const kept = this.#live.foldedTwin(path);
       const keptStays = kept !== undefined && kept !== path && changes.get(kept)?.op !== 'delete';
       const other = keptStays ? kept : claimed.get(key);
       if (other !== undefined && other !== path) {
@@ -292,7 +278,7 @@ export class Publisher {
       hash: result.entry.hash,
       scannedAt: result.startedAt,
     });
-    const old = this.#tree.get(rel);
+    const old = this.#live.entries.get(rel);
     // Same bytes under a new mtime is not a new version: what readers get has not changed.
     if (old && old.hash === result.entry.hash && old.size === result.entry.size) {
       changes.delete(rel);
@@ -303,7 +289,7 @@ export class Publisher {
 
   async #unchangedByIndex(rel: string, abs: string): Promise<boolean> {
     const rec = this.#o.store.scanIndex.get(rel);
-    const inTree = this.#tree.get(rel);
+    const inTree = this.#live.entries.get(rel);
     if (!rec || !inTree || inTree.hash !== rec.hash) return false;
     const st = await lstat(abs).catch(() => null);
     if (!st?.isFile()) return false;
@@ -316,7 +302,7 @@ export class Publisher {
   }
 
   #markDeleted(rel: string, changes: Map<string, Change>) {
-    if (this.#tree.has(rel)) changes.set(rel, { op: 'delete', path: rel });
+    if (this.#live.entries.has(rel)) changes.set(rel, { op: 'delete', path: rel });
     else changes.delete(rel);
     this.#o.store.scanIndex.delete(rel);
   }
@@ -326,7 +312,7 @@ export class Publisher {
     // A directory event is rare next to file events; a pass over the keys is acceptable here.
     const prefix = `${dir}/`;
     const out: string[] = [];
-    for (const path of this.#tree.keys()) if (path.startsWith(prefix)) out.push(path);
+    for (const path of this.#live.entries.keys()) if (path.startsWith(prefix)) out.push(path);
     return out;
   }
 
@@ -347,28 +333,22 @@ export class Publisher {
     this.#retryTimers.set(rel, timer);
   }
 
-  #commit(changes: Change[]): PublishedVersion {
-    const next = new Map(this.#tree);
-    let bytes = this.#bytes;
-    for (const change of changes) {
-      const path = change.op === 'put' ? change.entry.path : change.path;
-      const old = next.get(path);
-      if (old) bytes -= old.size;
-      if (change.op === 'put') {
-        next.set(path, change.entry);
-        bytes += change.entry.size;
-        this.#folded.set(foldCase(path), path);
-      } else {
-        next.delete(path);
-        if (this.#folded.get(foldCase(path)) === path) this.#folded.delete(foldCase(path));
-      }
-    }
-    const root = merkleRoot(next.values());
+  /** Cuts a version from the changes, in one transaction; null when they change nothing. */
+  #commit(changes: Change[]): PublishedVersion | null {
+    const plan = this.#live.plan(changes);
+    if (plan.effective.length === 0) return null;
     const version = this.#o.store.versions.current().version + 1;
-    this.#o.store.versions.commit({ version, root, createdAt: Date.now(), files: next.size, bytes, changes });
-    this.#tree = next;
-    this.#bytes = bytes;
-    const published = { version, root, files: next.size, bytes, changes: changes.length };
+    const { root, files, bytes } = plan;
+    this.#o.store.versions.commit({
+      version,
+      root,
+      createdAt: Date.now(),
+      files,
+      bytes,
+      changes: plan.effective,
+    });
+    plan.commit();
+    const published = { version, root, files, bytes, changes: plan.effective.length };
     this.#o.log.info(published, 'published version');
     this.#o.onPublished(published);
     return published;

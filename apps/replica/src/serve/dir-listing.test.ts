@@ -1,7 +1,7 @@
-import { EMPTY_ROOT, sha256Hex, type TreeEntry } from '@outpost/core';
+import { sha256Hex, type TreeEntry } from '@outpost/core';
 import { describe, expect, it, vi } from 'vitest';
 import { listDirectory, renderListing } from './dir-listing.js';
-import { makeSnapshot } from './snapshot.js';
+import { makeSnapshot, snapshotOf } from './snapshot.js';
 
 const T0 = Date.UTC(2024, 1, 29, 13, 45, 7, 999);
 
@@ -13,14 +13,13 @@ const entry = (path: string, size: number, mtime = T0): TreeEntry => ({
   chunks: size === 0 ? [] : [{ hash: sha256Hex(path), size }],
 });
 
-const snapshotOf = (...entries: TreeEntry[]) =>
-  makeSnapshot(3, EMPTY_ROOT, new Map(entries.map((e) => [e.path, e])));
+const snapshotWith = (...entries: TreeEntry[]) => makeSnapshot(3, entries);
 
 const file = (name: string, size: number, mtime = T0) => ({ name, dir: false, size, mtime });
 const dir = (name: string) => ({ name, dir: true });
 
 describe('listDirectory', () => {
-  const snap = snapshotOf(
+  const snap = snapshotWith(
     entry('index.txt', 1),
     entry('zeta.txt', 26, T0 + 1000),
     entry('Alpha.txt', 5),
@@ -57,13 +56,13 @@ describe('listDirectory', () => {
   });
 
   it('knows every directory of the snapshot and no others', () => {
-    for (const d of snap.dirs) expect(listDirectory(snap, d)).toBeDefined();
+    for (const d of snap.dirs.keys()) expect(listDirectory(snap, d)).toBeDefined();
     for (const d of ['nope', 'docs/', '/docs', 'docs/guide/intro.md', 'index.txt', 'Docs', 'doc'])
       expect(listDirectory(snap, d)).toBeUndefined();
   });
 
   it('sorts names by code unit, upper case before lower case', () => {
-    const s = snapshotOf(
+    const s = snapshotWith(
       entry('b', 1),
       entry('B', 1),
       entry('a', 1),
@@ -75,18 +74,16 @@ describe('listDirectory', () => {
   });
 
   it('builds the index once per snapshot and reuses it', () => {
-    const tree = new Map([entry('a/b.txt', 1), entry('c.txt', 2)].map((e) => [e.path, e]));
-    const values = vi.spyOn(tree, 'values');
-    const s = makeSnapshot(1, EMPTY_ROOT, tree);
-    values.mockClear(); // makeSnapshot itself walks the tree
+    const s = makeSnapshot(1, [entry('a/b.txt', 1), entry('c.txt', 2)]);
+    const values = vi.spyOn(s.tree as Map<string, TreeEntry>, 'values');
     const first = listDirectory(s, '');
     expect(listDirectory(s, '')).toBe(first);
     expect(listDirectory(s, 'a')).toStrictEqual([file('b.txt', 1)]);
     expect(listDirectory(s, 'missing')).toBeUndefined();
     expect(values).toHaveBeenCalledTimes(1);
 
-    // A new snapshot of the same tree gets its own index.
-    const s2 = makeSnapshot(2, EMPTY_ROOT, tree);
+    // The next snapshot of the same live tree gets its own index.
+    const s2 = snapshotOf(2, s.live);
     values.mockClear();
     const second = listDirectory(s2, '');
     expect(values).toHaveBeenCalledTimes(1);
@@ -95,8 +92,8 @@ describe('listDirectory', () => {
   });
 
   it('reflects each snapshot, not a previous one', () => {
-    const a = snapshotOf(entry('x.txt', 1));
-    const b = snapshotOf(entry('y.txt', 2));
+    const a = snapshotWith(entry('x.txt', 1));
+    const b = snapshotWith(entry('y.txt', 2));
     expect(listDirectory(a, '')).toStrictEqual([file('x.txt', 1)]);
     expect(listDirectory(b, '')).toStrictEqual([file('y.txt', 2)]);
   });
@@ -162,7 +159,7 @@ describe('renderListing', () => {
   });
 
   it('renders what listDirectory gives for a snapshot', () => {
-    const snap = snapshotOf(entry('site/css/main.css', 300), entry('site/index.html', 50));
+    const snap = snapshotWith(entry('site/css/main.css', 300), entry('site/index.html', 50));
     const html = renderListing('site', listDirectory(snap, 'site')!, snap.version);
     const rows = html.split('\n').filter((l) => l.startsWith('<tr><td>'));
     expect(rows).toEqual([

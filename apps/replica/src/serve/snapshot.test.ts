@@ -1,6 +1,6 @@
-import { EMPTY_ROOT, sha256Hex, type TreeEntry } from '@outpost/core';
+import { EMPTY_ROOT, merkleRoot, sha256Hex, type TreeEntry } from '@outpost/core';
 import { describe, expect, it } from 'vitest';
-import { EMPTY_SNAPSHOT, makeSnapshot } from './snapshot.js';
+import { emptySnapshot, makeSnapshot, snapshotOf } from './snapshot.js';
 
 const entry = (path: string, size: number): TreeEntry => ({
   path,
@@ -10,7 +10,7 @@ const entry = (path: string, size: number): TreeEntry => ({
   chunks: size === 0 ? [] : [{ hash: sha256Hex(path), size }],
 });
 
-const tree = (...entries: TreeEntry[]) => new Map(entries.map((e) => [e.path, e]));
+const tree = (...entries: TreeEntry[]) => entries;
 
 describe('makeSnapshot', () => {
   it('counts files and bytes and lists every directory', () => {
@@ -21,14 +21,13 @@ describe('makeSnapshot', () => {
       entry('a/x.txt', 0),
       entry('z/only.bin', 1_000_000),
     );
-    const root = sha256Hex('root');
-    const s = makeSnapshot(7, root, t);
+    const s = makeSnapshot(7, t);
     expect(s.version).toBe(7);
-    expect(s.root).toBe(root);
-    expect(s.tree).toBe(t);
+    expect(s.root).toBe(merkleRoot(t));
+    expect(new Map(s.tree)).toEqual(new Map(t.map((e) => [e.path, e])));
     expect(s.files).toBe(5);
     expect(s.bytes).toBe(1_000_115);
-    expect([...s.dirs].sort()).toEqual(['a', 'a/b', 'a/b/c', 'z']);
+    expect([...s.dirs.keys()].sort()).toEqual(['a', 'a/b', 'a/b/c', 'z']);
     expect(s.dirs.has('top.txt')).toBe(false);
     expect(s.dirs.has('')).toBe(false);
   });
@@ -36,26 +35,38 @@ describe('makeSnapshot', () => {
   it('lists the same directories whatever the order of the entries', () => {
     const paths = ['a/b/c/d.txt', 'a/e.txt', 'a/b/f.txt', 'g/h/i.txt', 'g/j.txt', 'k.txt'];
     const expected = ['a', 'a/b', 'a/b/c', 'g', 'g/h'];
-    const forward = makeSnapshot(1, EMPTY_ROOT, tree(...paths.map((p) => entry(p, 1))));
-    const backward = makeSnapshot(1, EMPTY_ROOT, tree(...[...paths].reverse().map((p) => entry(p, 1))));
+    const forward = makeSnapshot(1, tree(...paths.map((p) => entry(p, 1))));
+    const backward = makeSnapshot(1, tree(...[...paths].reverse().map((p) => entry(p, 1))));
     // A shallow path first: its directory is known when the deeper one arrives.
-    const shallowFirst = makeSnapshot(1, EMPTY_ROOT, tree(entry('a/e.txt', 1), entry('a/b/c/d.txt', 1)));
-    expect([...forward.dirs].sort()).toEqual(expected);
-    expect([...backward.dirs].sort()).toEqual(expected);
-    expect([...shallowFirst.dirs].sort()).toEqual(['a', 'a/b', 'a/b/c']);
+    const shallowFirst = makeSnapshot(1, tree(entry('a/e.txt', 1), entry('a/b/c/d.txt', 1)));
+    expect([...forward.dirs.keys()].sort()).toEqual(expected);
+    expect([...backward.dirs.keys()].sort()).toEqual(expected);
+    expect([...shallowFirst.dirs.keys()].sort()).toEqual(['a', 'a/b', 'a/b/c']);
   });
 
   it('keeps names that look like directories apart', () => {
-    const s = makeSnapshot(1, EMPTY_ROOT, tree(entry('ab/c', 1), entry('a/bc', 1), entry('a.b/c', 1)));
-    expect([...s.dirs].sort()).toEqual(['a', 'a.b', 'ab']);
+    const s = makeSnapshot(1, tree(entry('ab/c', 1), entry('a/bc', 1), entry('a.b/c', 1)));
+    expect([...s.dirs.keys()].sort()).toEqual(['a', 'a.b', 'ab']);
   });
 
-  it('has an empty snapshot at version 0', () => {
-    expect(EMPTY_SNAPSHOT.version).toBe(0);
-    expect(EMPTY_SNAPSHOT.root).toBe(EMPTY_ROOT);
-    expect(EMPTY_SNAPSHOT.tree.size).toBe(0);
-    expect(EMPTY_SNAPSHOT.dirs.size).toBe(0);
-    expect(EMPTY_SNAPSHOT.files).toBe(0);
-    expect(EMPTY_SNAPSHOT.bytes).toBe(0);
+  it('keeps its numbers when the live tree moves on to the next version', () => {
+    const s = makeSnapshot(1, [entry('a/b', 3)]);
+    s.live.plan([{ op: 'put', entry: entry('c/d', 4) }]).commit();
+    const next = snapshotOf(2, s.live);
+    expect([s.version, s.files, s.bytes]).toEqual([1, 1, 3]);
+    expect([next.version, next.files, next.bytes]).toEqual([2, 2, 7]);
+    expect(next.root).not.toBe(s.root);
+    expect(next.dirs.has('c')).toBe(true);
+  });
+
+  it('has an empty snapshot at version 0, a fresh one each time', () => {
+    const empty = emptySnapshot();
+    expect(empty.version).toBe(0);
+    expect(empty.root).toBe(EMPTY_ROOT);
+    expect(empty.tree.size).toBe(0);
+    expect(empty.dirs.size).toBe(0);
+    expect(empty.files).toBe(0);
+    expect(empty.bytes).toBe(0);
+    expect(emptySnapshot().live).not.toBe(empty.live);
   });
 });

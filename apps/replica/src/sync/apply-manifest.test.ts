@@ -5,7 +5,7 @@ import { chunkBuffer, comparePaths, EMPTY_ROOT, merkleRoot, sha256Hex, type Tree
 import { type Manifest, ManifestSchema, type WireChange } from '@outpost/protocol';
 import { openStore, type Store } from '@outpost/store';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EMPTY_SNAPSHOT, makeSnapshot, type Snapshot } from '../serve/snapshot.js';
+import { emptySnapshot, makeSnapshot, type Snapshot } from '../serve/snapshot.js';
 import { ApplyError, applyManifest } from './apply-manifest.js';
 
 /** Small chunks, so that ordinary test files have several. */
@@ -84,7 +84,7 @@ const deps = () => ({ store, fetchChunk });
 /** What the store holds now, as the replica would load it at start. */
 const held = (): Snapshot => {
   const cur = store.versions.current();
-  return makeSnapshot(cur.version, cur.root, store.versions.liveTree());
+  return makeSnapshot(cur.version, store.versions.liveTree().values());
 };
 
 const sorted = (t: ReadonlyMap<string, TreeEntry>) =>
@@ -130,14 +130,14 @@ function v1() {
 describe('applyManifest', () => {
   it('applies a full manifest onto an empty replica and commits it', async () => {
     const { files, m } = v1();
-    const s = await applyManifest(EMPTY_SNAPSHOT, m, deps());
+    const s = await applyManifest(emptySnapshot(), m, deps());
 
     expect(s.version).toBe(1);
     expect(s.root).toBe(m.root);
     expect(sorted(s.tree)).toEqual(sorted(new Map(files.map((f) => [f.entry.path, f.entry]))));
     expect(s.files).toBe(3);
     expect(s.bytes).toBe(29);
-    expect([...s.dirs].sort()).toEqual(['dir', 'dir/sub']);
+    expect([...s.dirs.keys()].sort()).toEqual(['dir', 'dir/sub']);
 
     expect(store.versions.current()).toEqual({ version: 1, root: m.root });
     expect(sorted(store.versions.liveTree())).toEqual(sorted(s.tree));
@@ -151,7 +151,7 @@ describe('applyManifest', () => {
 
   it('applies an incremental manifest, fetching only the chunks it lacks', async () => {
     const first = v1();
-    const s1 = await applyManifest(EMPTY_SNAPSHOT, first.m, deps());
+    const s1 = await applyManifest(emptySnapshot(), first.m, deps());
     fetched = [];
 
     const [a, b, empty] = first.files as [File, File, File];
@@ -166,7 +166,7 @@ describe('applyManifest', () => {
     expect(s2.root).toBe(m.root);
     expect([...s2.tree.keys()].sort()).toEqual(['a.txt', 'c/new.txt', 'dir/sub/empty.txt']);
     expect(s2.tree.get('a.txt')).toEqual(a2.entry);
-    expect([...s2.dirs].sort()).toEqual(['c', 'dir', 'dir/sub']);
+    expect([...s2.dirs.keys()].sort()).toEqual(['c', 'dir', 'dir/sub']);
     expect(s2.files).toBe(3);
     expect(s2.bytes).toBe(a2.content.length + c.content.length);
 
@@ -174,7 +174,13 @@ describe('applyManifest', () => {
     expect(sorted(store.versions.liveTree())).toEqual(sorted(s2.tree));
     // A restart would load the very same snapshot.
     const reloaded = held();
-    expect({ ...reloaded, tree: sorted(reloaded.tree) }).toEqual({ ...s2, tree: sorted(s2.tree) });
+    const plain = (x: Snapshot) => ({
+      ...x,
+      tree: sorted(x.tree),
+      dirs: [...x.dirs].sort(),
+      live: undefined,
+    });
+    expect(plain(reloaded)).toEqual(plain(s2));
     expect(served('a.txt').equals(a2.content)).toBe(true);
     expect(served('c/new.txt').equals(c.content)).toBe(true);
     // The old version is still whole in the store.
@@ -190,7 +196,7 @@ describe('applyManifest', () => {
 
   it('applies a full manifest over a replica that held another history', async () => {
     const first = v1();
-    const s1 = await applyManifest(EMPTY_SNAPSHOT, first.m, deps());
+    const s1 = await applyManifest(emptySnapshot(), first.m, deps());
     const x = file('x.txt', 'x marks the spot');
     const b = first.files[1]!;
     // Version 5 of another history: only x.txt and b.txt.
@@ -211,10 +217,10 @@ describe('applyManifest', () => {
   it('refuses a manifest whose changes do not give the published root, and commits nothing', async () => {
     const { files, m } = v1();
     const lying = { ...m, root: sha256Hex('some other tree') };
-    await refused(applyManifest(EMPTY_SNAPSHOT, lying, deps()), /root mismatch/);
+    await refused(applyManifest(emptySnapshot(), lying, deps()), /root mismatch/);
     // A change left out gives another root too.
     const missing = { ...m, changes: m.changes.slice(1) };
-    await refused(applyManifest(EMPTY_SNAPSHOT, missing, deps()), /root mismatch/);
+    await refused(applyManifest(emptySnapshot(), missing, deps()), /root mismatch/);
     expect(store.versions.current()).toEqual({ version: 0, root: EMPTY_ROOT });
     expect(store.versions.list()).toEqual([]);
     // Checked before anything is fetched or stored.
@@ -224,7 +230,7 @@ describe('applyManifest', () => {
 
   it('refuses an incremental manifest that starts from another version than the one held', async () => {
     const first = v1();
-    const s1 = await applyManifest(EMPTY_SNAPSHOT, first.m, deps());
+    const s1 = await applyManifest(emptySnapshot(), first.m, deps());
     const c = file('c.txt', 'charlie');
     const target = [...first.files, c];
     for (const from of [0, 2, 3]) {
@@ -243,7 +249,7 @@ describe('applyManifest', () => {
 
   it('refuses a version that is not newer than the one held', async () => {
     const first = v1();
-    const s1 = await applyManifest(EMPTY_SNAPSHOT, first.m, deps());
+    const s1 = await applyManifest(emptySnapshot(), first.m, deps());
     const c = file('c.txt', 'charlie');
     const target = [...first.files, c];
     await refused(
@@ -280,7 +286,7 @@ describe('applyManifest', () => {
       true,
     );
     source.clear();
-    const s = await applyManifest(EMPTY_SNAPSHOT, m, deps());
+    const s = await applyManifest(emptySnapshot(), m, deps());
     expect(fetched).toEqual([]);
     expect(s.version).toBe(1);
     expect(served('small.txt').toString()).toBe('tiny');
@@ -294,7 +300,7 @@ describe('applyManifest', () => {
     const wrongA = Buffer.from('GENUINE').toString('base64');
     const wrongB = Buffer.from('also o').toString('base64');
     const m = manifest(1, 0, [a, b], [put(a, wrongA), put(b, wrongB)], true);
-    const s = await applyManifest(EMPTY_SNAPSHOT, m, deps());
+    const s = await applyManifest(emptySnapshot(), m, deps());
     expect(fetched.sort()).toEqual([a.entry.chunks[0]!.hash, b.entry.chunks[0]!.hash].sort());
     expect(s.version).toBe(1);
     expect(served('a.txt').toString()).toBe('genuine');
@@ -304,7 +310,7 @@ describe('applyManifest', () => {
 
   it('gives an ApplyError when a chunk cannot be fetched, and keeps the version held', async () => {
     const first = v1();
-    const s1 = await applyManifest(EMPTY_SNAPSHOT, first.m, deps());
+    const s1 = await applyManifest(emptySnapshot(), first.m, deps());
     const c = file('c.txt', 'charlie is a long file');
     const target = [...first.files, c];
     const m = manifest(2, 1, target, [put(c)]);
@@ -326,7 +332,7 @@ describe('applyManifest', () => {
 
   it('gives an ApplyError when fetched bytes do not hash to the file, and commits nothing', async () => {
     const first = v1();
-    const s1 = await applyManifest(EMPTY_SNAPSHOT, first.m, deps());
+    const s1 = await applyManifest(emptySnapshot(), first.m, deps());
     const c = file('c.txt', 'charlie, seventeen');
     const m = manifest(2, 1, [...first.files, c], [put(c)]);
     const corrupt = async (hash: string, size: number) => {
@@ -350,13 +356,13 @@ describe('applyManifest', () => {
     // The master says the file is other content (the root agrees, so only the content check can tell).
     const lying: File = { ...real, entry: { ...real.entry, hash: sha256Hex('some other report') } };
     await refused(
-      applyManifest(EMPTY_SNAPSHOT, manifest(1, 0, [lying], [put(lying)], true), deps()),
+      applyManifest(emptySnapshot(), manifest(1, 0, [lying], [put(lying)], true), deps()),
       /report\.txt: content does not match its published hash/,
     );
     // A size that the chunks do not add up to.
     const tooBig: File = { ...real, entry: { ...real.entry, size: real.entry.size + 1 } };
     await refused(
-      applyManifest(EMPTY_SNAPSHOT, manifest(1, 0, [tooBig], [put(tooBig)], true), deps()),
+      applyManifest(emptySnapshot(), manifest(1, 0, [tooBig], [put(tooBig)], true), deps()),
       /report\.txt: content does not match its published hash/,
     );
     expect(store.versions.current()).toEqual({ version: 0, root: EMPTY_ROOT });
@@ -366,7 +372,7 @@ describe('applyManifest', () => {
 
   it('reuses content the store already holds under a new path', async () => {
     const first = v1();
-    const s1 = await applyManifest(EMPTY_SNAPSHOT, first.m, deps());
+    const s1 = await applyManifest(emptySnapshot(), first.m, deps());
     fetched = [];
     const copy = file('copy-of-a.txt', first.files[0]!.content);
     const s2 = await applyManifest(s1, manifest(2, 1, [...first.files, copy], [put(copy)]), {
@@ -381,13 +387,14 @@ describe('applyManifest', () => {
 
   it('gives an ApplyError when the store cannot take the version', async () => {
     const first = v1();
-    const s1 = await applyManifest(EMPTY_SNAPSHOT, first.m, deps());
-    // The store moved on to version 2 behind the snapshot's back.
+    const s1 = await applyManifest(emptySnapshot(), first.m, deps());
+    const stale = makeSnapshot(1, s1.tree.values());
+    // The store moved on to version 2 behind the stale snapshot's back.
     const c = file('c.txt', 'charlie');
     await applyManifest(s1, manifest(2, 1, [...first.files, c], [put(c)]), deps());
     const d = file('d.txt', 'delta');
     await refused(
-      applyManifest(s1, manifest(2, 1, [...first.files, d], [put(d)]), deps()),
+      applyManifest(stale, manifest(2, 1, [...first.files, d], [put(d)]), deps()),
       /could not store version 2: version 2 is not newer than 2/,
     );
     expect(store.versions.liveTree().has('d.txt')).toBe(false);
@@ -406,7 +413,7 @@ describe('applyManifest', () => {
       return fetchChunk(hash, size);
     };
     const m = manifest(1, 0, [big], [put(big)], true);
-    await applyManifest(EMPTY_SNAPSHOT, m, { store, fetchChunk: slow, concurrency: 3 });
+    await applyManifest(emptySnapshot(), m, { store, fetchChunk: slow, concurrency: 3 });
     expect(most).toBe(3);
     expect(new Set(fetched).size).toBe(fetched.length);
     expect(served('big.bin').equals(big.content)).toBe(true);

@@ -1,16 +1,8 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import {
-  type Change,
-  createSha256,
-  diffTrees,
-  findCaseCollision,
-  merkleRoot,
-  sha256Hex,
-  type TreeEntry,
-} from '@outpost/core';
+import { type Change, createSha256, diffTrees, LiveTree, sha256Hex } from '@outpost/core';
 import type { Manifest, PutChange } from '@outpost/protocol';
 import type { Store } from '@outpost/store';
-import { makeSnapshot, type Snapshot } from '../serve/snapshot.js';
+import { type Snapshot, snapshotOf } from '../serve/snapshot.js';
 
 /** Why a manifest was not applied; the reason goes into the NACK and the status. */
 export class ApplyError extends Error {
@@ -26,10 +18,11 @@ export interface ApplyDeps {
 }
 
 /**
- * Applies a manifest on top of the current snapshot, whole or not at all: builds the target
+ * Applies a manifest on top of the current snapshot, whole or not at all: plans the target
  * tree, checks its root against the one the master published, gets every missing chunk
  * (verified), checks every new file's hash, then commits the version in one transaction.
- * Returns the new snapshot; the caller switches readers to it.
+ * Returns the new snapshot, which the caller switches readers to at once: a delta updates the
+ * current snapshot's live tree in place, so `current` is spent after a success.
  */
 export async function applyManifest(current: Snapshot, m: Manifest, d: ApplyDeps): Promise<Snapshot> {
   if (m.version <= current.version) {
@@ -39,11 +32,11 @@ export async function applyManifest(current: Snapshot, m: Manifest, d: ApplyDeps
     throw new ApplyError(`manifest starts at version ${m.from}, but version ${current.version} is held`);
   }
   const puts = new Map<string, PutChange>();
-  const target = new Map<string, TreeEntry>(m.full ? [] : current.tree);
+  const changes: Change[] = [];
   for (const change of m.changes) {
     if (change.op === 'delete') {
-      target.delete(change.path);
       puts.delete(change.path);
+      changes.push(change);
       continue;
     }
     const { path, size, hash, mtime } = change;
@@ -51,39 +44,43 @@ export async function applyManifest(current: Snapshot, m: Manifest, d: ApplyDeps
     // whatever list this manifest names, so the bytes served under a hash never change.
     const held = d.store.versions.contentChunks(hash);
     const chunks = held ? held.map((c) => ({ hash: c.hash, size: c.size })) : change.chunks;
-    target.set(path, { path, size, hash, mtime, chunks });
+    changes.push({ op: 'put', entry: { path, size, hash, mtime, chunks } });
     puts.set(path, held ? { ...change, chunks, data: undefined } : change);
   }
-  const collision = findCaseCollision(target.keys());
+  // A full manifest is a whole new tree; a delta is planned on the live one, which stays as
+  // it is (and keeps serving) until the commit below.
+  const base = m.full ? new LiveTree() : current.live;
+  const collision = base.caseCollision(changes);
   if (collision) throw new ApplyError(`paths differ only in case: ${collision[0]} and ${collision[1]}`);
-  const root = merkleRoot(target.values());
-  if (root !== m.root)
-    throw new ApplyError(`root mismatch: the changes give ${root}, the master published ${m.root}`);
+  const plan = base.plan(changes);
+  if (plan.root !== m.root)
+    throw new ApplyError(`root mismatch: the changes give ${plan.root}, the master published ${m.root}`);
 
   storeInline(puts.values(), d.store);
   await fetchMissing(puts.values(), d);
   await verifyContents(puts.values(), d.store);
 
-  const changes: Change[] = m.full ? diffTrees(current.tree, target).changes : toCoreChanges(m, target);
-  let bytes = 0;
-  for (const e of target.values()) bytes += e.size;
+  // Readers keep the current snapshot until the switch, so the tree is changed only after the
+  // store has committed; a full manifest's tree is complete only after its commit too.
+  let stored: Change[];
+  if (m.full) {
+    plan.commit();
+    stored = diffTrees(current.tree, base.entries).changes;
+  } else stored = plan.effective;
   try {
     d.store.versions.commit({
       version: m.version,
-      root,
+      root: plan.root,
       createdAt: Date.now(),
-      files: target.size,
-      bytes,
-      changes,
+      files: plan.files,
+      bytes: plan.bytes,
+      changes: stored,
     });
   } catch (err) {
     throw new ApplyError(`could not store version ${m.version}: ${(err as Error).message}`);
   }
-  return makeSnapshot(m.version, root, target);
-}
-
-function toCoreChanges(m: Manifest, target: Map<string, TreeEntry>): Change[] {
-  return m.changes.map((c): Change => (c.op === 'delete' ? c : { op: 'put', entry: target.get(c.path)! }));
+  if (!m.full) plan.commit();
+  return snapshotOf(m.version, base);
 }
 
 /** Inline content saves a round trip; it is checked like any fetched chunk before it is kept. */

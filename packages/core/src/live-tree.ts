@@ -1,0 +1,174 @@
+import type { Change } from './diff.js';
+import type { Tree, TreeEntry } from './entry.js';
+import { RootAccumulator } from './merkle.js';
+import { foldCase } from './paths.js';
+
+/** What a batch of changes would make of a tree; `commit()` makes it so. */
+export interface TreePlan {
+  root: string;
+  files: number;
+  bytes: number;
+  /** The changes that do something, deletes of absent paths and puts of identical entries left out. */
+  effective: Change[];
+  commit: () => void;
+}
+
+/**
+ * A version's tree kept up to date change by change, with what is derived from it: the root,
+ * totals, case-folded paths and directory counts. Every update costs the size of the change,
+ * never the size of the tree: a one-file edit in a 100,000-file tree copies nothing.
+ */
+export class LiveTree {
+  readonly #entries = new Map<string, TreeEntry>();
+  /** Every path by its case-folded form. */
+  readonly #folded = new Map<string, string>();
+  /** Directories ("a", "a/b") with the number of files under them. */
+  readonly #dirs = new Map<string, number>();
+  readonly #root: RootAccumulator;
+  #bytes = 0;
+
+  constructor(entries: Iterable<TreeEntry> = []) {
+    for (const e of entries) {
+      this.#entries.set(e.path, e);
+      this.#index(e, 1);
+    }
+    this.#root = RootAccumulator.of(this.#entries.values());
+  }
+
+  /** The entries by path: a live view, changed in place by `commit()`. */
+  get entries(): Tree {
+    return this.#entries;
+  }
+
+  get root(): string {
+    return this.#root.root;
+  }
+
+  get files(): number {
+    return this.#entries.size;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Directories ("a", "a/b": no slashes at the ends) with the number of files under each: a live view. */
+  get dirs(): ReadonlyMap<string, number> {
+    return this.#dirs;
+  }
+
+  /** True when some file lies under `dir` ("a/b", no slashes at the ends). */
+  hasDir(dir: string): boolean {
+    return this.#dirs.has(dir);
+  }
+
+  /** The path the tree holds under the same case-folded form, if any. */
+  foldedTwin(path: string): string | undefined {
+    return this.#folded.get(foldCase(path));
+  }
+
+  /**
+   * The first pair of paths that would differ only in case after `changes`, or null. The tree
+   * itself never holds such a pair.
+   */
+  caseCollision(changes: Iterable<Change>): [string, string] | null {
+    const deleted = new Set<string>();
+    const puts: string[] = [];
+    for (const c of changes) {
+      if (c.op === 'delete') deleted.add(c.path);
+      else {
+        deleted.delete(c.entry.path);
+        puts.push(c.entry.path);
+      }
+    }
+    const claimed = new Map<string, string>();
+    for (const path of puts) {
+      const key = foldCase(path);
+      const kept = this.#folded.get(key);
+      const other = kept !== undefined && kept !== path && !deleted.has(kept) ? kept : claimed.get(key);
+      if (other !== undefined && other !== path) return [other, path];
+      claimed.set(key, path);
+    }
+    return null;
+  }
+
+  /** What `changes` (in order; later ones win) would give, without changing the tree. */
+  plan(changes: Iterable<Change>): TreePlan {
+    // The net change per path: the last word on each path is what counts.
+    const net = new Map<string, TreeEntry | null>();
+    for (const c of changes) {
+      if (c.op === 'delete') net.set(c.path, null);
+      else net.set(c.entry.path, c.entry);
+    }
+    const removed: TreeEntry[] = [];
+    const added: TreeEntry[] = [];
+    const effective: Change[] = [];
+    let files = this.#entries.size;
+    let bytes = this.#bytes;
+    for (const [path, next] of net) {
+      const old = this.#entries.get(path);
+      if (next === null) {
+        if (!old) continue;
+        removed.push(old);
+        effective.push({ op: 'delete', path });
+        files--;
+        bytes -= old.size;
+        continue;
+      }
+      if (old && old.hash === next.hash && old.size === next.size && old.mtime === next.mtime) continue;
+      if (old) {
+        removed.push(old);
+        bytes -= old.size;
+      } else files++;
+      added.push(next);
+      bytes += next.size;
+      effective.push({ op: 'put', entry: next });
+    }
+    // An entry whose path, size and hash are unchanged (a new mtime) leaves the root alone.
+    const sameLeaf = (a: TreeEntry, b: TreeEntry) => a.size === b.size && a.hash === b.hash;
+    const rootRemoved = removed.filter((old) => {
+      const next = net.get(old.path);
+      return !(next && sameLeaf(old, next));
+    });
+    const rootAdded = added.filter((next) => {
+      const old = this.#entries.get(next.path);
+      return !(old && sameLeaf(old, next));
+    });
+    const root = this.#root.preview(rootRemoved, rootAdded);
+    return {
+      root: root.root,
+      files,
+      bytes,
+      effective,
+      commit: () => {
+        root.apply();
+        for (const c of effective) {
+          const path = c.op === 'delete' ? c.path : c.entry.path;
+          const old = this.#entries.get(path);
+          if (old) {
+            this.#index(old, -1);
+            this.#entries.delete(path);
+          }
+          if (c.op === 'put') {
+            this.#entries.set(path, c.entry);
+            this.#index(c.entry, 1);
+          }
+        }
+      },
+    };
+  }
+
+  /** Counts an entry in (+1) or out (-1) of the totals, the folded paths and the directories. */
+  #index(e: TreeEntry, sign: 1 | -1) {
+    this.#bytes += sign * e.size;
+    const key = foldCase(e.path);
+    if (sign > 0) this.#folded.set(key, e.path);
+    else if (this.#folded.get(key) === e.path) this.#folded.delete(key);
+    for (let slash = e.path.lastIndexOf('/'); slash > 0; slash = e.path.lastIndexOf('/', slash - 1)) {
+      const dir = e.path.slice(0, slash);
+      const n = (this.#dirs.get(dir) ?? 0) + sign;
+      if (n > 0) this.#dirs.set(dir, n);
+      else this.#dirs.delete(dir);
+    }
+  }
+}
