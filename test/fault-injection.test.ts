@@ -30,7 +30,7 @@ const MIN_VERSIONS = 6;
 const MAX_VERSIONS = 24;
 const EDITS_PER_VERSION = 40;
 /** Phase 1 ends once this many chunk bodies were damaged (after MIN_VERSIONS), or at PHASE1_MS. */
-const PHASE1_CORRUPTED = 1200;
+const PHASE1_CORRUPTED = 900;
 const PHASE1_MS = 45_000;
 /** How long a new version waits for the replica to catch up with the last one. */
 const CATCH_UP_MS = 4000;
@@ -331,7 +331,8 @@ describe('fault injection between a replica and its master', () => {
       expect(read.bad.slice(0, 20)).toEqual([]);
       expect(read.verified).toBeGreaterThan(100);
       expect(read.versionsSeen.size).toBeGreaterThan(2);
-      expect(stats.corrupted).toBeGreaterThanOrEqual(1000);
+      // Chunks come in batches now, so fewer requests carry faults than with one request per chunk.
+      expect(stats.corrupted).toBeGreaterThanOrEqual(600);
       expect(stats.frameFaults.size).toBeGreaterThan(3);
       // Not one corrupt chunk stored; every chunk of the final version there, those that were
       // offered corrupted among them; and `outpost verify` agrees.

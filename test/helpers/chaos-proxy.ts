@@ -7,6 +7,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { ChunkFrameReader, encodeFrameHeader, FRAME_HEADER_BYTES, FrameKind } from '@outpost/protocol';
 import { WebSocket, WebSocketServer } from 'ws';
 
 /** A small seeded PRNG (mulberry32): the same seed, the same stream of choices. */
@@ -74,6 +75,7 @@ export interface ChaosProxy {
 }
 
 const CHUNK_PATH = /^\/_outpost\/api\/v1\/chunks\/([0-9a-f]{64})$/;
+const BATCH_PATH = '/_outpost/api/v1/chunks';
 
 /**
  * A proxy between a replica and the master that damages what the master sends, driven by a
@@ -186,12 +188,99 @@ export async function startChaosProxy(
     }
   }
 
+  /** A batch answer: the same faults, drawn per frame; a cut or stall ends the rest of the batch. */
+  async function answerBatch(res: ServerResponse, headers: any, body: Buffer) {
+    let frames: ReturnType<ChunkFrameReader['push']>;
+    try {
+      frames = new ChunkFrameReader().push(body);
+    } catch {
+      res.writeHead(200, headers);
+      res.end(body);
+      return;
+    }
+    res.writeHead(200, headers);
+    for (const f of frames) {
+      const frame = (p: Buffer) => Buffer.concat([encodeFrameHeader(f.kind, f.hash, p.length), p]);
+      if (f.kind === FrameKind.missing) {
+        res.write(frame(Buffer.alloc(0)));
+        continue;
+      }
+      stats.chunkResponses++;
+      const payload = f.payload;
+      const fault = pick(chunkFaults);
+      const corrupt = (kind: string) => {
+        stats.corrupted++;
+        stats.corruptedHashes.add(f.hash);
+        tally(stats.chunkFaults, kind);
+      };
+      if (seen.length < 64) seen.push(payload);
+      else seen[Math.floor(random() * seen.length)] = payload;
+      switch (fault) {
+        case 'flip': {
+          const data = Buffer.from(payload);
+          for (let i = 0, n = 1 + Math.floor(random() * 8); i < n; i++)
+            data[Math.floor(random() * data.length)]! ^= 1 << Math.floor(random() * 8);
+          if (!data.equals(payload)) corrupt('flip');
+          res.write(frame(data));
+          break;
+        }
+        case 'truncate':
+          corrupt('truncate');
+          res.write(frame(payload.subarray(0, Math.floor(random() * payload.length))));
+          break;
+        case 'wrong': {
+          const others = seen.filter((b) => !b.equals(payload));
+          corrupt('wrong');
+          res.write(
+            frame(
+              others.length > 0
+                ? others[Math.floor(random() * others.length)]!
+                : createHash('sha512').update(payload).digest(),
+            ),
+          );
+          break;
+        }
+        case 'short':
+          corrupt('short');
+          res.write(frame(payload).subarray(0, FRAME_HEADER_BYTES + Math.floor(random() * payload.length)));
+          await sleep(10);
+          res.destroy();
+          return;
+        case 'stall': {
+          stats.stalled++;
+          const whole = frame(payload);
+          const at = random() < 0.5 ? Math.floor(random() * whole.length) : 0;
+          if (at > 0) res.write(whole.subarray(0, at));
+          await sleep(between(stallMs));
+          if (random() < 0.5) {
+            stats.cut++;
+            tally(stats.chunkFaults, 'stall-cut');
+            res.destroy();
+            return;
+          }
+          tally(stats.chunkFaults, 'stall-ok');
+          res.write(whole.subarray(at));
+          break;
+        }
+        default:
+          res.write(frame(payload));
+      }
+    }
+    res.end();
+  }
+
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunk = CHUNK_PATH.exec(req.url ?? '');
+    const batch = req.url === BATCH_PATH && req.method === 'POST';
     const upstream = httpRequest(
       { host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers },
       (up) => {
-        if (!chunk || up.statusCode !== 200 || req.method !== 'GET') {
+        if (!(chunk && req.method === 'GET') && !batch) {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+          return;
+        }
+        if (up.statusCode !== 200) {
           res.writeHead(up.statusCode ?? 502, up.headers);
           up.pipe(res);
           return;
@@ -199,8 +288,9 @@ export async function startChaosProxy(
         const parts: Buffer[] = [];
         up.on('data', (d: Buffer) => parts.push(d));
         up.on('end', () => {
-          const { 'content-length': _, ...headers } = up.headers;
-          void answerChunk(chunk[1]!, res, 200, headers, Buffer.concat(parts));
+          const { 'content-length': _, 'transfer-encoding': __, ...headers } = up.headers;
+          if (batch) void answerBatch(res, headers, Buffer.concat(parts));
+          else void answerChunk(chunk![1]!, res, 200, headers, Buffer.concat(parts));
         });
         up.on('error', () => res.destroy());
       },

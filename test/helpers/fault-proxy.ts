@@ -22,7 +22,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     const upstream = httpRequest(
       { host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers },
       (up) => {
-        const isChunk = req.url?.includes('/_outpost/api/v1/chunks/') && up.statusCode === 200;
+        // Single chunks (GET …/chunks/<hash>) and batches (POST …/chunks) alike.
+        const isChunk = req.url?.startsWith('/_outpost/api/v1/chunks') && up.statusCode === 200;
         if (!isChunk || !corrupting) {
           res.writeHead(up.statusCode ?? 502, up.headers);
           up.pipe(res);

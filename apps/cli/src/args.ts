@@ -47,6 +47,11 @@ export const REPLICA_FLAGS: Flag[] = [
   F('keep-alive-ms', 'close an idle keep-alive connection after this long (default 65000)'),
   F('headers-timeout-ms', 'a request head must arrive within this long (default 10000)'),
   F('scrub-bytes-per-second', 'stored chunks re-hashed per second in the background (default 8 MiB; 0: off)'),
+  F(
+    'max-rate',
+    'most bytes/s fetched from the master, e.g. 2MiB (K, M, G are 1024-based; default: no limit)',
+  ),
+  F('no-wire-compression', 'do not ask for compressible chunks deflated on the wire', true),
   F('poll-ms', 'pull interval while the push link is down (default 2000)'),
   F('heartbeat-ms', 'heartbeat interval (default 5000)'),
 ];

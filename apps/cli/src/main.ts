@@ -50,10 +50,11 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'replica': {
-      const { noCompress, ...flags } = readFlags(rest, REPLICA_FLAGS, env);
+      const { noCompress, noWireCompression, ...flags } = readFlags(rest, REPLICA_FLAGS, env);
       const replica = buildReplica({
         ...flags,
         ...(noCompress ? { compress: false } : {}),
+        ...(noWireCompression ? { wireCompression: false } : {}),
         ...secrets,
       } as never);
       await replica.start();

@@ -1,6 +1,7 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { TokenBucket } from '@outpost/core';
 import { type ReplicaConfig, type ReplicaConfigInput, ReplicaConfigSchema } from '@outpost/protocol';
 import {
   answerClientError,
@@ -20,7 +21,7 @@ import { parseCacheRules } from './serve/cache-control.js';
 import { Precompressor } from './serve/precompressor.js';
 import { makeSnapshot, type Snapshot } from './serve/snapshot.js';
 import { backoffDelay } from './sync/backoff.js';
-import { fetchVerifiedChunk } from './sync/chunk-fetcher.js';
+import { fetchChunkBatch, fetchVerifiedChunk } from './sync/chunk-fetcher.js';
 import { ChunkRepair } from './sync/chunk-repair.js';
 import { PullError, pullManifest } from './sync/pull-client.js';
 import { PushLink } from './sync/push-link.js';
@@ -70,12 +71,20 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   const meter = new LoadMeter();
 
   const inUse = new Map<string, number>();
+  // One limit for every fetch of this replica, however many batches run at once.
+  const limiter = config.maxRate > 0 ? new TokenBucket(config.maxRate) : undefined;
   let deferred: string[] = [];
   const engine = new SyncEngine({
     store,
     log,
     initial: current,
     fetchChunk: (hash, size) => fetchVerifiedChunk(hash, size, { master, token: config.token }),
+    fetchBatch: (wanted, keep) =>
+      fetchChunkBatch(
+        wanted,
+        { master, token: config.token, compress: config.wireCompression, ...(limiter ? { limiter } : {}) },
+        keep,
+      ),
     // The atomic switch: one assignment, and every later request reads the new version whole.
     onSwitch: (s) => {
       current = s;

@@ -6,3 +6,4 @@ export * from './hash.js';
 export * from './live-tree.js';
 export * from './merkle.js';
 export * from './paths.js';
+export * from './token-bucket.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Label } from './scalars.js';
+import { ByteSize, Label } from './scalars.js';
 
 const Port = z.coerce.number().int().min(0).max(65535);
 const Secret = z.string().min(1).max(4096).optional();
@@ -55,6 +55,10 @@ export const ReplicaConfigSchema = z.object({
     .min(0)
     .max(1e10)
     .default(8 * 1024 * 1024),
+  /** Most bytes per second fetched from the master, for offices on thin links (0: no limit). */
+  maxRate: ByteSize.pipe(z.number().int().min(0).max(1e12)).default(0),
+  /** Ask the master for compressible chunks deflated on the wire. */
+  wireCompression: z.union([z.boolean(), z.stringbool()]).default(true),
   /** How often to pull while the push link is down. */
   pollMs: Millis.default(2000),
   heartbeatMs: Millis.default(5000),

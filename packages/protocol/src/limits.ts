@@ -14,6 +14,8 @@ export const LIMITS = {
   maxReplicaMessageBytes: 64 * 1024,
   /** Largest message a replica accepts from the master. */
   maxMasterMessageBytes: 256 * 1024 * 1024,
+  /** Most chunks asked for in one batch request. */
+  maxBatchChunks: 512,
   /** Longest reason in a NACK or error. */
   maxReasonLength: 2000,
 } as const;

@@ -39,6 +39,16 @@ export const MasterStatusSchema = z.object({
 
 export const ReplicaLinkSchema = z.enum(['push', 'pull', 'offline']);
 
+/** How far a replica is in fetching the version it is applying. */
+export const FetchProgressSchema = z.object({
+  /** Files of the change whose chunks are all held. */
+  filesDone: z.number().int().min(0),
+  filesTotal: z.number().int().min(0),
+  /** Bytes of missing chunks fetched so far, of all that were missing. */
+  bytesDone: z.number().int().min(0),
+  bytesTotal: z.number().int().min(0),
+});
+
 export const ReplicaStatusSchema = z.object({
   role: z.literal('replica'),
   name: Label,
@@ -52,6 +62,8 @@ export const ReplicaStatusSchema = z.object({
   error: z.string().nullable(),
   files: z.number().int().min(0),
   bytes: z.number().int().min(0),
+  /** While a version is being applied: which, and how far its fetch is. */
+  applying: FetchProgressSchema.extend({ version: VersionNumber }).nullable().optional(),
 });
 
 export const VersionSummarySchema = z.object({
@@ -99,6 +111,7 @@ export type FleetReplica = z.infer<typeof FleetReplicaSchema>;
 export type MasterStatus = z.infer<typeof MasterStatusSchema>;
 export type ReplicaLink = z.infer<typeof ReplicaLinkSchema>;
 export type ReplicaStatus = z.infer<typeof ReplicaStatusSchema>;
+export type FetchProgress = z.infer<typeof FetchProgressSchema>;
 export type VersionSummary = z.infer<typeof VersionSummarySchema>;
 export type VersionDetail = z.infer<typeof VersionDetailSchema>;
 export type ManifestQuery = z.infer<typeof ManifestQuerySchema>;

@@ -7,6 +7,7 @@ export class ChunkStore {
   readonly #put: Statement<[string, number, Buffer]>;
   readonly #delete: Statement<[string]>;
   readonly #page: Statement<[number, number]>;
+  readonly #putMany: (chunks: readonly { hash: string; data: Buffer }[]) => void;
 
   constructor(db: Database) {
     this.#has = db.prepare('SELECT 1 FROM chunks WHERE hash = ?').pluck();
@@ -16,6 +17,9 @@ export class ChunkStore {
     this.#page = db.prepare(
       'SELECT rowid, hash, size, data FROM chunks WHERE rowid > ? ORDER BY rowid LIMIT ?',
     );
+    this.#putMany = db.transaction((chunks: readonly { hash: string; data: Buffer }[]) => {
+      for (const c of chunks) this.#put.run(c.hash, c.data.length, c.data);
+    });
   }
 
   /** Drops a chunk (a damaged one, to be fetched again). */
@@ -41,6 +45,11 @@ export class ChunkStore {
   /** Stores a chunk once; a second put of the same hash is a no-op. */
   put(hash: string, data: Buffer): void {
     this.#put.run(hash, data.length, data);
+  }
+
+  /** Stores several chunks in one transaction: one commit for a batch, not one per chunk. */
+  putMany(chunks: readonly { hash: string; data: Buffer }[]): void {
+    if (chunks.length > 0) this.#putMany(chunks);
   }
 
   /** The hashes of the list that are not stored, without duplicates, in first-seen order. */

@@ -1,9 +1,17 @@
-import { API_PREFIX, ChunkParamsSchema, ManifestQuerySchema } from '@outpost/protocol';
+import { Readable } from 'node:stream';
+import {
+  API_PREFIX,
+  CHUNK_BATCH_TYPE,
+  ChunkBatchRequestSchema,
+  ChunkParamsSchema,
+  ManifestQuerySchema,
+} from '@outpost/protocol';
 import { requireBearer, sendProblem } from '@outpost/service';
 import type { Store } from '@outpost/store';
 import type { FastifyInstance } from 'fastify';
 import { buildManifest } from '../fanout/build-manifest.js';
 import type { Fleet } from '../fanout/fleet.js';
+import { chunkBatchFrames } from './chunk-batch.js';
 
 export interface PullDeps {
   store: Store;
@@ -35,5 +43,16 @@ export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
       .header('Cache-Control', 'public, max-age=31536000, immutable')
       .header('ETag', `"${p.data.hash}"`)
       .send(data);
+  });
+
+  // Many chunks in one round trip: a frame per asked hash, compressed where it pays.
+  app.post(`${API_PREFIX}/chunks`, { preHandler: replication }, async (req, reply) => {
+    const b = ChunkBatchRequestSchema.safeParse(req.body);
+    if (!b.success)
+      return sendProblem(reply, 400, 'Bad Request', b.error.issues[0]?.message ?? 'bad chunk batch request');
+    return reply
+      .type(CHUNK_BATCH_TYPE)
+      .header('Cache-Control', 'no-store')
+      .send(Readable.from(chunkBatchFrames(d.store.chunks, b.data.hashes, b.data.compress)));
   });
 }

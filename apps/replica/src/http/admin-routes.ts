@@ -38,6 +38,7 @@ export function registerAdminRoutes(app: FastifyInstance, d: ReplicaAdminDeps): 
         error: e.error,
         files: s.files,
         bytes: s.bytes,
+        applying: e.applying,
       };
     },
   );

@@ -1,8 +1,11 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { type Change, createSha256, diffTrees, LiveTree, sha256Hex } from '@outpost/core';
-import type { Manifest, PutChange } from '@outpost/protocol';
+import { type FetchProgress, LIMITS, type Manifest, type PutChange } from '@outpost/protocol';
 import type { Store } from '@outpost/store';
+import type { Logger } from 'pino';
 import { type Snapshot, snapshotOf } from '../serve/snapshot.js';
+import type { WantedChunk } from './chunk-fetcher.js';
+import { Progress } from './fetch-progress.js';
 
 /** Why a manifest was not applied; the reason goes into the NACK and the status. */
 export class ApplyError extends Error {
@@ -13,8 +16,18 @@ export interface ApplyDeps {
   store: Store;
   /** Fetches a chunk the store lacks, verified against its address. */
   fetchChunk: (hash: string, size: number) => Promise<Buffer>;
-  /** Chunks fetched at once. */
+  /** Fetches many chunks in one request, handing them to `keep`; resolves to the hashes it did not get. */
+  fetchBatch?: (
+    wanted: WantedChunk[],
+    keep: (chunks: { hash: string; data: Buffer }[]) => void,
+  ) => Promise<string[]>;
+  /** Single chunks fetched at once. */
   concurrency?: number;
+  /** Batches fetched at once. */
+  batchConcurrency?: number;
+  /** Told how the fetch goes: files whose chunks are all held, bytes fetched, of how many. */
+  onProgress?: (p: FetchProgress) => void;
+  log?: Logger;
 }
 
 /**
@@ -57,7 +70,7 @@ export async function applyManifest(current: Snapshot, m: Manifest, d: ApplyDeps
     throw new ApplyError(`root mismatch: the changes give ${plan.root}, the master published ${m.root}`);
 
   storeInline(puts.values(), d.store);
-  await fetchMissing(puts.values(), d);
+  await fetchMissing(puts.values(), d, new Progress(d.onProgress));
   await verifyContents(puts.values(), d.store);
 
   // Readers keep the current snapshot until the switch, so the tree is changed only after the
@@ -95,31 +108,85 @@ function storeInline(puts: Iterable<PutChange>, store: Store) {
   }
 }
 
-async function fetchMissing(puts: Iterable<PutChange>, d: ApplyDeps) {
+/** Chunks asked for in one batch request: at most this many bytes. */
+const BATCH_BYTES = 8 * 1024 * 1024;
+
+async function fetchMissing(puts: Iterable<PutChange>, d: ApplyDeps, progress: Progress) {
   const sizes = new Map<string, number>();
-  for (const put of puts) for (const c of put.chunks) sizes.set(c.hash, c.size);
+  const list = [...puts];
+  for (const put of list) for (const c of put.chunks) sizes.set(c.hash, c.size);
   const missing = d.store.chunks.missing(sizes.keys());
-  let next = 0;
+  progress.start(list, missing, sizes);
   let firstError: string | null = null;
+  const keep = (chunks: { hash: string; data: Buffer }[]) => {
+    // Whatever the fetcher did, only bytes that hash to their address enter the store.
+    const good = chunks.filter(
+      ({ hash, data }) => data.length === sizes.get(hash) && sha256Hex(data) === hash,
+    );
+    d.store.chunks.putMany(good);
+    for (const c of good) progress.arrived(c.hash);
+    if (good.length < chunks.length) firstError ??= 'a fetched chunk failed verification';
+  };
+
+  // Batches first: many chunks per round trip. What a batch did not bring comes one by one.
+  let retry = missing;
+  const fetchBatch = d.fetchBatch;
+  if (fetchBatch && missing.length > 0) {
+    const batches = toBatches(missing, sizes);
+    const failed: string[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < batches.length) {
+        const batch = batches[next++]!;
+        try {
+          failed.push(...(await fetchBatch(batch, keep)));
+        } catch (err) {
+          d.log?.debug(
+            { err: (err as Error).message, chunks: batch.length },
+            'chunk batch failed; fetching one by one',
+          );
+          failed.push(...batch.map((w) => w.hash).filter((h) => !d.store.chunks.has(h)));
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(d.batchConcurrency ?? 2, batches.length) }, worker));
+    retry = failed;
+  }
+
+  let next = 0;
   // Every chunk that can be had is fetched and kept, even when another fails: a retry then
   // needs only what is still missing, so a bad link still makes progress.
   const worker = async () => {
-    while (next < missing.length) {
-      const hash = missing[next++]!;
+    while (next < retry.length) {
+      const hash = retry[next++]!;
       const size = sizes.get(hash)!;
       try {
-        const data = await d.fetchChunk(hash, size);
-        // Whatever the fetcher did, only bytes that hash to their address enter the store.
-        if (data.length !== size || sha256Hex(data) !== hash)
-          throw new Error(`chunk ${hash} failed verification`);
-        d.store.chunks.put(hash, data);
+        keep([{ hash, data: await d.fetchChunk(hash, size) }]);
       } catch (err) {
         firstError ??= (err as Error).message;
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(d.concurrency ?? 4, missing.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(d.concurrency ?? 4, retry.length) }, worker));
   if (firstError !== null) throw new ApplyError(firstError);
+}
+
+function toBatches(missing: string[], sizes: Map<string, number>): WantedChunk[][] {
+  const batches: WantedChunk[][] = [];
+  let batch: WantedChunk[] = [];
+  let bytes = 0;
+  for (const hash of missing) {
+    const size = sizes.get(hash)!;
+    if (batch.length > 0 && (batch.length >= LIMITS.maxBatchChunks || bytes + size > BATCH_BYTES)) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push({ hash, size });
+    bytes += size;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
 }
 
 /** Every new file must hash, chunk by chunk from the store, to the hash the master published. */

@@ -1,8 +1,8 @@
-import type { Manifest, ReplicaLink, ReplicaState } from '@outpost/protocol';
+import type { FetchProgress, Manifest, ReplicaLink, ReplicaState } from '@outpost/protocol';
 import type { Store } from '@outpost/store';
 import type { Logger } from 'pino';
 import type { Snapshot } from '../serve/snapshot.js';
-import { ApplyError, applyManifest } from './apply-manifest.js';
+import { type ApplyDeps, ApplyError, applyManifest } from './apply-manifest.js';
 
 /** What came of offering a manifest. */
 export type ApplyOutcome =
@@ -15,7 +15,10 @@ export interface SyncEngineOptions {
   store: Store;
   log: Logger;
   initial: Snapshot;
-  fetchChunk: (hash: string, size: number) => Promise<Buffer>;
+  fetchChunk: ApplyDeps['fetchChunk'];
+  fetchBatch?: ApplyDeps['fetchBatch'];
+  /** How often a long fetch logs its progress. */
+  progressLogMs?: number;
   /** Called with each new snapshot, after it is committed: the atomic switch for readers. */
   onSwitch: (s: Snapshot) => void;
   /** Runs after each switch, before the next manifest: garbage collection of what is no longer held. */
@@ -35,6 +38,8 @@ export class SyncEngine {
   masterVersion: number | null = null;
   lastSyncAt: number | null = null;
   error: string | null = null;
+  /** The version being applied and how far its fetch is; null when idle. */
+  applying: (FetchProgress & { version: number }) | null = null;
 
   constructor(o: SyncEngineOptions) {
     this.#o = o;
@@ -91,7 +96,22 @@ export class SyncEngine {
     this.#applying = true;
     const started = Date.now();
     try {
-      const next = await applyManifest(cur, m, { store: this.#o.store, fetchChunk: this.#o.fetchChunk });
+      let lastLog = started;
+      const onProgress = (p: FetchProgress) => {
+        this.applying = { version: m.version, ...p };
+        const now = Date.now();
+        if (now - lastLog >= (this.#o.progressLogMs ?? 5000)) {
+          lastLog = now;
+          this.#o.log.info({ version: m.version, ...p }, 'sync progress');
+        }
+      };
+      const next = await applyManifest(cur, m, {
+        store: this.#o.store,
+        fetchChunk: this.#o.fetchChunk,
+        ...(this.#o.fetchBatch ? { fetchBatch: this.#o.fetchBatch } : {}),
+        onProgress,
+        log: this.#o.log,
+      });
       this.#snapshot = next;
       this.#o.onSwitch(next);
       this.lastSyncAt = Date.now();
@@ -112,6 +132,7 @@ export class SyncEngine {
       return { kind: 'failed', version: m.version, reason };
     } finally {
       this.#applying = false;
+      this.applying = null;
     }
   }
 }
