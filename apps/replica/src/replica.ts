@@ -21,7 +21,7 @@ import { parseCacheRules } from './serve/cache-control.js';
 import { Precompressor } from './serve/precompressor.js';
 import { makeSnapshot, type Snapshot } from './serve/snapshot.js';
 import { backoffDelay } from './sync/backoff.js';
-import { fetchChunkBatch, fetchVerifiedChunk } from './sync/chunk-fetcher.js';
+import { fetchChunkBatch, fetchChunkList, fetchVerifiedChunk } from './sync/chunk-fetcher.js';
 import { ChunkRepair } from './sync/chunk-repair.js';
 import { PullError, pullManifest } from './sync/pull-client.js';
 import { PushLink } from './sync/push-link.js';
@@ -79,6 +79,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     log,
     initial: current,
     fetchChunk: (hash, size) => fetchVerifiedChunk(hash, size, { master, token: config.token }),
+    fetchChunkList: (hash) => fetchChunkList(hash, { master, token: config.token }),
     fetchBatch: (wanted, keep) =>
       fetchChunkBatch(
         wanted,

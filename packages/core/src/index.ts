@@ -1,3 +1,4 @@
+export * from './chunk-list-delta.js';
 export * from './chunker.js';
 export * from './diff.js';
 export * from './entry.js';

@@ -7,19 +7,35 @@ export const ChunkRefSchema = z.object({
   size: z.number().int().min(1).max(LIMITS.maxChunkBytes),
 });
 
-export const PutChangeSchema = z.object({
-  op: z.literal('put'),
-  path: ContentPath,
-  size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-  hash: Sha256,
-  mtime: EpochMs,
-  chunks: z.array(ChunkRefSchema).max(LIMITS.maxChunksPerFile),
-  /** The whole file, base64, for small files. */
-  data: z
-    .base64()
-    .max(Math.ceil((LIMITS.inlineFileBytes * 4) / 3) + 4)
-    .optional(),
+/**
+ * A large file's chunk list told as a splice of the list of the content the replica holds at
+ * that path (`base`, whose list digests to `baseDigest`), instead of in full.
+ */
+export const ChunkListDeltaSchema = z.object({
+  base: Sha256,
+  baseDigest: Sha256,
+  at: z.number().int().min(0).max(LIMITS.maxChunksPerFile),
+  remove: z.number().int().min(0).max(LIMITS.maxChunksPerFile),
+  insert: z.array(ChunkRefSchema).max(LIMITS.maxChunksPerFile),
 });
+
+export const PutChangeSchema = z
+  .object({
+    op: z.literal('put'),
+    path: ContentPath,
+    size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    hash: Sha256,
+    mtime: EpochMs,
+    chunks: z.array(ChunkRefSchema).max(LIMITS.maxChunksPerFile),
+    /** The whole file, base64, for small files. */
+    data: z
+      .base64()
+      .max(Math.ceil((LIMITS.inlineFileBytes * 4) / 3) + 4)
+      .optional(),
+    /** The chunk list as a change of the base content's; `chunks` is then empty. */
+    delta: ChunkListDeltaSchema.optional(),
+  })
+  .refine((p) => p.delta === undefined || p.chunks.length === 0, 'a put with a delta lists no chunks');
 
 export const DeleteChangeSchema = z.object({ op: z.literal('delete'), path: ContentPath });
 
@@ -36,6 +52,7 @@ export const ManifestSchema = z.object({
 
 export type ChunkRefWire = z.infer<typeof ChunkRefSchema>;
 export type PutChange = z.infer<typeof PutChangeSchema>;
+export type ChunkListDelta = z.infer<typeof ChunkListDeltaSchema>;
 export type DeleteChange = z.infer<typeof DeleteChangeSchema>;
 export type WireChange = z.infer<typeof ChangeSchema>;
 export type Manifest = z.infer<typeof ManifestSchema>;

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { LIMITS } from './limits.js';
+import { ChunkRefSchema } from './manifest.js';
 import { EpochMs, Label, Sha256, VersionNumber } from './scalars.js';
 
 /** The admin and pull API prefix on both services. */
@@ -102,6 +104,13 @@ export const RollbackResponseSchema = z.object({
 });
 
 export const ChunkParamsSchema = z.object({ hash: Sha256 });
+
+/** `GET /_outpost/api/v1/contents/<sha256>`: a content's chunk list. */
+export const ContentChunksSchema = z.object({
+  hash: Sha256,
+  size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  chunks: z.array(ChunkRefSchema).max(LIMITS.maxChunksPerFile),
+});
 export const VersionParamsSchema = z.object({ n: z.coerce.number().pipe(VersionNumber) });
 
 export type Problem = z.infer<typeof ProblemSchema>;
@@ -111,6 +120,7 @@ export type FleetReplica = z.infer<typeof FleetReplicaSchema>;
 export type MasterStatus = z.infer<typeof MasterStatusSchema>;
 export type ReplicaLink = z.infer<typeof ReplicaLinkSchema>;
 export type ReplicaStatus = z.infer<typeof ReplicaStatusSchema>;
+export type ContentChunks = z.infer<typeof ContentChunksSchema>;
 export type FetchProgress = z.infer<typeof FetchProgressSchema>;
 export type VersionSummary = z.infer<typeof VersionSummarySchema>;
 export type VersionDetail = z.infer<typeof VersionDetailSchema>;

@@ -156,6 +156,11 @@ export class VersionStore {
     return this.#stmts.getVersion.get(version) as StoredVersion | undefined;
   }
 
+  /** The entry at `path` in held version `version` (without chunks), or undefined. */
+  entryAt(path: string, version: number): Omit<TreeEntry, 'chunks'> | undefined {
+    return this.#stmts.entryAt.get({ path, v: version }) as Omit<TreeEntry, 'chunks'> | undefined;
+  }
+
   /** A content's chunks in order, with offsets, or undefined when the content is unknown. */
   contentChunks(hash: string): PlacedChunk[] | undefined {
     if (this.#stmts.hasContent.get(hash) === undefined) return undefined;
@@ -209,6 +214,10 @@ function prepare(db: Database) {
       'SELECT chunk_hash AS hash, size, "offset" FROM content_chunks WHERE content_hash = ? ORDER BY seq',
     ) as Statement<[string]>,
     live: db.prepare(`SELECT ${entryCols} FROM entries WHERE removed_in IS NULL`),
+    entryAt: db.prepare(
+      `SELECT ${entryCols} FROM entries
+       WHERE path = @path AND added_in <= @v AND (removed_in IS NULL OR removed_in > @v)`,
+    ),
     at: db.prepare(
       `SELECT ${entryCols} FROM entries WHERE added_in <= @v AND (removed_in IS NULL OR removed_in > @v)`,
     ),

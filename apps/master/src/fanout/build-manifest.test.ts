@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   applyChanges,
+  applyChunkListEdit,
   type Change,
   chunkBuffer,
+  chunkListDigest,
   comparePaths,
   DEFAULT_CHUNK_SIZE,
   diffTrees,
@@ -271,5 +273,46 @@ describe('buildManifest', () => {
         },
       ],
     });
+  });
+});
+
+describe('chunk-list deltas', () => {
+  // 40 chunks of the fixed chunker: a large file in small pieces.
+  const big = Buffer.alloc(DEFAULT_CHUNK_SIZE * 40);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 7919) % 251;
+
+  it('name only the changed chunks of a large file edited in place, and resolve to its list', () => {
+    const v1 = put('big.bin', big);
+    commit(1, tree(v1));
+    const edited = Buffer.from(big);
+    edited[edited.length >> 1]! ^= 1;
+    const v2 = put('big.bin', edited);
+    commit(2, tree(v2));
+
+    const m = valid(buildManifest(store, 1, undefined));
+    const change = m.changes[0] as Extract<WireChange, { op: 'put' }>;
+    expect(change.chunks).toEqual([]);
+    expect(change.delta).toMatchObject({ base: v1.hash, at: 20, remove: 1 });
+    expect(change.delta!.insert).toEqual([v2.chunks[20]]);
+    expect(JSON.stringify(m).length).toBeLessThan(1000);
+    const resolved = applyChunkListEdit(v1.chunks, change.delta!);
+    expect(resolved).toEqual(v2.chunks);
+    expect(change.delta!.baseDigest).toBe(chunkListDigest(v1.chunks));
+
+    // A full manifest (a replica with no history) lists every chunk.
+    const full = valid(buildManifest(store, 0, undefined));
+    expect((full.changes[0] as Extract<WireChange, { op: 'put' }>).chunks).toEqual(v2.chunks);
+  });
+
+  it('list a file in full when most of it changed, or when it is new at that path', () => {
+    const v1 = put('big.bin', big);
+    commit(1, tree(v1));
+    const other = Buffer.from(big.map((b) => 255 - b));
+    commit(2, tree(put('big.bin', other), put('new.bin', big)));
+    const m = valid(buildManifest(store, 1, undefined));
+    for (const c of m.changes as Extract<WireChange, { op: 'put' }>[]) {
+      expect(c.delta).toBeUndefined();
+      expect(c.chunks).toHaveLength(40);
+    }
   });
 });

@@ -1,11 +1,15 @@
-import { type Change, EMPTY_ROOT } from '@outpost/core';
+import { type Change, chunkListDigest, diffChunkLists, EMPTY_ROOT, type TreeEntry } from '@outpost/core';
 import { LIMITS, type Manifest, type WireChange } from '@outpost/protocol';
 import type { Store } from '@outpost/store';
+
+/** A file with at least this many chunks may travel as a splice of its old chunk list. */
+const DELTA_MIN_CHUNKS = 8;
 
 /**
  * The manifest that takes a replica holding (`from`, `fromRoot`) to the latest version: the
  * changes since `from` when the master still holds that exact version, else a full manifest.
- * Small files ride inline, up to a budget per manifest.
+ * Small files ride inline, up to a budget per manifest; a large file changed in place names
+ * only its changed chunks, as a splice of the chunk list the replica already holds.
  */
 export function buildManifest(store: Store, from: number, fromRoot: string | undefined): Manifest {
   const latest = store.versions.current();
@@ -16,10 +20,16 @@ export function buildManifest(store: Store, from: number, fromRoot: string | und
   const full = !sameHistory || from > latest.version;
   const base = full ? 0 : from;
   const changes = base >= latest.version ? [] : store.versions.changesBetween(base, latest.version);
-  return { version: latest.version, root: latest.root, from: base, full, changes: toWire(store, changes) };
+  return {
+    version: latest.version,
+    root: latest.root,
+    from: base,
+    full,
+    changes: toWire(store, changes, base),
+  };
 }
 
-function toWire(store: Store, changes: Change[]): WireChange[] {
+function toWire(store: Store, changes: Change[], base: number): WireChange[] {
   let budget: number = LIMITS.inlineBudgetBytes;
   return changes.map((change): WireChange => {
     if (change.op === 'delete') return { op: 'delete', path: change.path };
@@ -32,6 +42,19 @@ function toWire(store: Store, changes: Change[]): WireChange[] {
         budget -= size;
       }
     }
+    if (base > 0 && chunks.length >= DELTA_MIN_CHUNKS) asDelta(store, wire, change.entry, base);
     return wire;
   });
+}
+
+/** Turns the put's chunk list into a splice of the old one at the same path, when that is much smaller. */
+function asDelta(store: Store, wire: WireChange & { op: 'put' }, entry: TreeEntry, base: number) {
+  const old = store.versions.entryAt(entry.path, base);
+  if (!old || old.hash === entry.hash) return;
+  const oldList = store.versions.contentChunks(old.hash)?.map(({ hash, size }) => ({ hash, size }));
+  if (!oldList) return;
+  const edit = diffChunkLists(oldList, entry.chunks);
+  if (edit.insert.length * 2 > entry.chunks.length) return;
+  wire.chunks = [];
+  wire.delta = { base: old.hash, baseDigest: chunkListDigest(oldList), ...edit };
 }

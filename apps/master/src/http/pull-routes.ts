@@ -4,6 +4,7 @@ import {
   CHUNK_BATCH_TYPE,
   ChunkBatchRequestSchema,
   ChunkParamsSchema,
+  type ContentChunks,
   ManifestQuerySchema,
 } from '@outpost/protocol';
 import { requireBearer, sendProblem } from '@outpost/service';
@@ -43,6 +44,21 @@ export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
       .header('Cache-Control', 'public, max-age=31536000, immutable')
       .header('ETag', `"${p.data.hash}"`)
       .send(data);
+  });
+
+  // A content's chunk list: what a replica asks when it cannot resolve a chunk-list delta.
+  app.get(`${API_PREFIX}/contents/:hash`, { preHandler: replication }, async (req, reply) => {
+    const p = ChunkParamsSchema.safeParse(req.params);
+    if (!p.success)
+      return sendProblem(reply, 400, 'Bad Request', 'content address must be a lowercase hex SHA-256');
+    const chunks = d.store.versions.contentChunks(p.data.hash);
+    if (!chunks) return sendProblem(reply, 404, 'Not Found', `no content ${p.data.hash}`);
+    const body: ContentChunks = {
+      hash: p.data.hash,
+      size: chunks.reduce((n, c) => n + c.size, 0),
+      chunks: chunks.map(({ hash, size }) => ({ hash, size })),
+    };
+    return body;
   });
 
   // Many chunks in one round trip: a frame per asked hash, compressed where it pays.

@@ -1,7 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chunkBuffer, comparePaths, EMPTY_ROOT, merkleRoot, sha256Hex, type TreeEntry } from '@outpost/core';
+import {
+  chunkBuffer,
+  chunkListDigest,
+  comparePaths,
+  diffChunkLists,
+  EMPTY_ROOT,
+  merkleRoot,
+  sha256Hex,
+  type TreeEntry,
+} from '@outpost/core';
 import { type Manifest, ManifestSchema, type WireChange } from '@outpost/protocol';
 import { openStore, type Store } from '@outpost/store';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -417,5 +426,69 @@ describe('applyManifest', () => {
     expect(most).toBe(3);
     expect(new Set(fetched).size).toBe(fetched.length);
     expect(served('big.bin').equals(big.content)).toBe(true);
+  });
+
+  describe('a chunk-list delta', () => {
+    const body = Buffer.from('0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!?');
+    const edited = Buffer.from(body);
+    edited[30] = 0x5f;
+
+    async function v1Held() {
+      const a = file('big.bin', body);
+      const s1 = await applyManifest(emptySnapshot(), manifest(1, 0, [a], [put(a)], true), deps());
+      fetched = [];
+      return { a, s1 };
+    }
+
+    const deltaPut = (from: File, to: File, baseDigest = chunkListDigest(from.entry.chunks)): WireChange => {
+      const { path, size, hash, mtime } = to.entry;
+      const edit = diffChunkLists(from.entry.chunks, to.entry.chunks);
+      return {
+        op: 'put',
+        path,
+        size,
+        hash,
+        mtime,
+        chunks: [],
+        delta: { base: from.entry.hash, baseDigest, ...edit },
+      };
+    };
+
+    it('is resolved against the held list: only the changed chunk is fetched', async () => {
+      const { a, s1 } = await v1Held();
+      const b = file('big.bin', edited);
+      const s2 = await applyManifest(s1, manifest(2, 1, [b], [deltaPut(a, b)]), deps());
+      expect(s2.tree.get('big.bin')!.chunks).toEqual(b.entry.chunks);
+      expect(fetched).toEqual([b.entry.chunks[3]!.hash]);
+      expect(served('big.bin').equals(edited)).toBe(true);
+    });
+
+    it('whose base list differs from the held one is resolved by asking the master for the list', async () => {
+      const { a, s1 } = await v1Held();
+      const b = file('big.bin', edited);
+      const asked: string[] = [];
+      const fetchChunkList = async (hash: string) => {
+        asked.push(hash);
+        return b.entry.chunks;
+      };
+      const m = manifest(2, 1, [b], [deltaPut(a, b, sha256Hex('another chunking'))]);
+      const s2 = await applyManifest(s1, m, { ...deps(), fetchChunkList });
+      expect(asked).toEqual([b.entry.hash]);
+      expect(served('big.bin').equals(edited)).toBe(true);
+      expect(s2.version).toBe(2);
+    });
+
+    it('that cannot be resolved is an ApplyError, and a wrong list fails the content check', async () => {
+      const { a, s1 } = await v1Held();
+      const b = file('big.bin', edited);
+      const bad = manifest(2, 1, [b], [deltaPut(a, b, sha256Hex('x'))]);
+      await refused(applyManifest(s1, bad, deps()), /base of its chunk-list delta is not held/);
+      const lying = async () => a.entry.chunks;
+      await refused(
+        applyManifest(s1, bad, { ...deps(), fetchChunkList: lying }),
+        /does not match its published hash/,
+      );
+      expect(store.versions.current().version).toBe(1);
+    });
   });
 });

@@ -1,5 +1,14 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { type Change, createSha256, diffTrees, LiveTree, sha256Hex } from '@outpost/core';
+import {
+  applyChunkListEdit,
+  type Change,
+  type ChunkRef,
+  chunkListDigest,
+  createSha256,
+  diffTrees,
+  LiveTree,
+  sha256Hex,
+} from '@outpost/core';
 import { type FetchProgress, LIMITS, type Manifest, type PutChange } from '@outpost/protocol';
 import type { Store } from '@outpost/store';
 import type { Logger } from 'pino';
@@ -21,6 +30,8 @@ export interface ApplyDeps {
     wanted: WantedChunk[],
     keep: (chunks: { hash: string; data: Buffer }[]) => void,
   ) => Promise<string[]>;
+  /** A content's chunk list, from the master: for a chunk-list delta whose base is not held as named. */
+  fetchChunkList?: (hash: string) => Promise<ChunkRef[]>;
   /** Single chunks fetched at once. */
   concurrency?: number;
   /** Batches fetched at once. */
@@ -56,9 +67,9 @@ export async function applyManifest(current: Snapshot, m: Manifest, d: ApplyDeps
     // Content already held is already verified: it keeps the chunk list it was verified with,
     // whatever list this manifest names, so the bytes served under a hash never change.
     const held = d.store.versions.contentChunks(hash);
-    const chunks = held ? held.map((c) => ({ hash: c.hash, size: c.size })) : change.chunks;
+    const chunks = held ? held.map((c) => ({ hash: c.hash, size: c.size })) : await chunkListOf(change, d);
     changes.push({ op: 'put', entry: { path, size, hash, mtime, chunks } });
-    puts.set(path, held ? { ...change, chunks, data: undefined } : change);
+    puts.set(path, { ...change, chunks, delta: undefined, ...(held ? { data: undefined } : {}) });
   }
   // A full manifest is a whole new tree; a delta is planned on the live one, which stays as
   // it is (and keeps serving) until the commit below.
@@ -97,6 +108,22 @@ export async function applyManifest(current: Snapshot, m: Manifest, d: ApplyDeps
 }
 
 /** Inline content saves a round trip; it is checked like any fetched chunk before it is kept. */
+/** A put's chunk list: as listed, or its delta applied to the base content's list. */
+async function chunkListOf(put: PutChange, d: ApplyDeps): Promise<ChunkRef[]> {
+  const delta = put.delta;
+  if (!delta) return put.chunks;
+  const base = d.store.versions.contentChunks(delta.base)?.map(({ hash, size }) => ({ hash, size }));
+  const list = base && chunkListDigest(base) === delta.baseDigest ? applyChunkListEdit(base, delta) : null;
+  if (list) return list;
+  // Not held, or held under another chunking: the whole list is one request away.
+  if (!d.fetchChunkList) throw new ApplyError(`${put.path}: the base of its chunk-list delta is not held`);
+  try {
+    return await d.fetchChunkList(put.hash);
+  } catch (err) {
+    throw new ApplyError(`${put.path}: ${(err as Error).message}`);
+  }
+}
+
 function storeInline(puts: Iterable<PutChange>, store: Store) {
   for (const put of puts) {
     if (put.data === undefined || put.chunks.length !== 1) continue;
@@ -120,12 +147,13 @@ async function fetchMissing(puts: Iterable<PutChange>, d: ApplyDeps, progress: P
   let firstError: string | null = null;
   const keep = (chunks: { hash: string; data: Buffer }[]) => {
     // Whatever the fetcher did, only bytes that hash to their address enter the store.
-    const good = chunks.filter(
-      ({ hash, data }) => data.length === sizes.get(hash) && sha256Hex(data) === hash,
-    );
+    const good = chunks.filter(({ hash, data }) => {
+      if (data.length === sizes.get(hash) && sha256Hex(data) === hash) return true;
+      firstError ??= `chunk ${hash} failed verification`;
+      return false;
+    });
     d.store.chunks.putMany(good);
     for (const c of good) progress.arrived(c.hash);
-    if (good.length < chunks.length) firstError ??= 'a fetched chunk failed verification';
   };
 
   // Batches first: many chunks per round trip. What a batch did not bring comes one by one.

@@ -1,7 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inflateRawSync } from 'node:zlib';
-import { sha256Hex, type TokenBucket } from '@outpost/core';
-import { API_PREFIX, type ChunkFrame, ChunkFrameReader, FrameKind } from '@outpost/protocol';
+import { type ChunkRef, sha256Hex, type TokenBucket } from '@outpost/core';
+import {
+  API_PREFIX,
+  type ChunkFrame,
+  ChunkFrameReader,
+  ContentChunksSchema,
+  FrameKind,
+} from '@outpost/protocol';
 import { request } from 'undici';
 
 /** Thrown when a chunk could not be had intact. */
@@ -124,4 +130,21 @@ function decode(frame: ChunkFrame, size: number): Buffer | null {
     // Not valid deflate, or bigger than declared: the chunk is counted as failed and fetched again.
     return null;
   }
+}
+
+/** A content's chunk list from the master, as `GET …/contents/<hash>` gives it. */
+export async function fetchChunkList(hash: string, o: FetchOptions): Promise<ChunkRef[]> {
+  const res = await request(`${o.master}${API_PREFIX}/contents/${hash}`, {
+    headers: o.token ? { authorization: `Bearer ${o.token}` } : {},
+    headersTimeout: o.timeoutMs ?? 30_000,
+    bodyTimeout: o.timeoutMs ?? 30_000,
+  });
+  if (res.statusCode !== 200) {
+    await res.body.dump();
+    throw new ChunkFetchError(`master answered ${res.statusCode} for the chunk list of ${hash}`);
+  }
+  const body = ContentChunksSchema.safeParse(await res.body.json());
+  if (!body.success || body.data.hash !== hash)
+    throw new ChunkFetchError(`master sent a malformed chunk list for ${hash}`);
+  return body.data.chunks;
 }

@@ -17,6 +17,7 @@ export interface SyncEngineOptions {
   initial: Snapshot;
   fetchChunk: ApplyDeps['fetchChunk'];
   fetchBatch?: ApplyDeps['fetchBatch'];
+  fetchChunkList?: ApplyDeps['fetchChunkList'];
   /** How often a long fetch logs its progress. */
   progressLogMs?: number;
   /** Called with each new snapshot, after it is committed: the atomic switch for readers. */
@@ -109,6 +110,7 @@ export class SyncEngine {
         store: this.#o.store,
         fetchChunk: this.#o.fetchChunk,
         ...(this.#o.fetchBatch ? { fetchBatch: this.#o.fetchBatch } : {}),
+        ...(this.#o.fetchChunkList ? { fetchChunkList: this.#o.fetchChunkList } : {}),
         onProgress,
         log: this.#o.log,
       });
