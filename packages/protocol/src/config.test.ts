@@ -78,8 +78,25 @@ describe('ReplicaConfigSchema', () => {
       keepAliveMs: 65_000,
       headersTimeoutMs: 10_000,
       scrubBytesPerSecond: 8 * 1024 * 1024,
+      maxRate: 0,
+      wireCompression: true,
       logLevel: 'info',
     });
+  });
+
+  it.each([
+    ['1048576', 1048576],
+    ['512k', 512 * 1024],
+    ['10MiB', 10 * 1024 * 1024],
+    ['1.5G', 1.5 * 1024 ** 3],
+    ['2MB/s', 2 * 1024 * 1024],
+    [4096, 4096],
+  ])('reads --max-rate %s', (maxRate, bytes) => {
+    expect(ReplicaConfigSchema.parse({ ...replica, maxRate }).maxRate).toBe(bytes);
+  });
+
+  it.each(['fast', '-1', '10 TB', '1e9', ''])('refuses --max-rate %s', (maxRate) => {
+    expect(ReplicaConfigSchema.safeParse({ ...replica, maxRate }).success).toBe(false);
   });
 
   it.each(['http://hq:7070', 'https://hq.example.com', 'https://10.0.0.1:8443/base/', 'http://[::1]:7070'])(
