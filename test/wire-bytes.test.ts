@@ -1,0 +1,79 @@
+import { createCipheriv, createHash } from 'node:crypto';
+import { createFastCdcChunker } from '@outpost/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type ByteMeter, startByteMeter } from './helpers/byte-meter.js';
+import { Fleet } from './helpers/fleet.js';
+
+/**
+ * Bytes on the wire, counted by a TCP proxy between the replica and the master (WebSocket and
+ * HTTP alike): a change costs what changed, not the size of the file or of the tree.
+ */
+
+/** Incompressible, deterministic bytes. */
+function noise(n: number, label: string): Buffer {
+  const key = createHash('sha256').update(label).digest();
+  const c = createCipheriv('aes-256-ctr', key, Buffer.alloc(16));
+  return Buffer.concat([c.update(Buffer.alloc(n)), c.final()]);
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+function chunksOf(data: Buffer): Buffer[] {
+  const chunker = createFastCdcChunker();
+  return [...chunker.push(data), ...chunker.finish()];
+}
+
+describe('bytes on the wire', () => {
+  let fleet: Fleet | undefined;
+  let meter: ByteMeter | undefined;
+  afterEach(async () => {
+    await meter?.close();
+    await fleet?.stop();
+    fleet = undefined;
+    meter = undefined;
+  });
+
+  async function start(files: Record<string, Buffer>) {
+    fleet = await Fleet.start({ files });
+    meter = await startByteMeter(fleet.master.url);
+    await fleet.startReplica('uk-london', 'uk', { master: meter.url });
+    await fleet.expectConverged();
+    return { fleet, meter };
+  }
+
+  it('a byte flipped in a 32 MiB file costs its changed chunks, not the file or its chunk list', async () => {
+    const big = noise(32 * 1024 * 1024, 'big');
+    const { fleet, meter } = await start({ 'big.bin': big });
+    const initial = meter.bytes().total;
+    expect(initial).toBeGreaterThan(big.length);
+
+    const edited = Buffer.from(big);
+    edited[edited.length >> 1]! ^= 0x01;
+    const before = new Set(chunksOf(big).map(sha));
+    const after = chunksOf(edited);
+    const changed = after.filter((c) => !before.has(sha(c))).reduce((n, c) => n + c.length, 0);
+    expect(changed).toBeGreaterThan(0);
+    expect(changed).toBeLessThanOrEqual(2 * 256 * 1024);
+
+    meter.reset();
+    fleet.write('big.bin', edited);
+    await fleet.expectConverged();
+    const { up, down, total } = meter.bytes();
+    // The chunk list alone of 32 MiB (~500 chunks) is ~45 KB of JSON: it must not travel.
+    expect(total, `up ${up}, down ${down}, changed chunks ${changed}`).toBeLessThan(changed + 16 * 1024);
+    expect(total).toBeGreaterThan(changed);
+  });
+
+  it('renaming files moves no content', async () => {
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 20; i++) files[`docs/file-${i}.bin`] = noise(50 * 1024, `f${i}`);
+    const { fleet, meter } = await start(files);
+
+    meter.reset();
+    for (let i = 0; i < 20; i++) fleet.rename(`docs/file-${i}.bin`, `archive/file-${i}.bin`);
+    await fleet.expectConverged();
+    const { total } = meter.bytes();
+    // 1 MiB of files renamed: the manifest names 40 paths, and no chunk is fetched.
+    expect(total).toBeLessThan(32 * 1024);
+  });
+});
