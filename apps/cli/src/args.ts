@@ -32,6 +32,10 @@ export const MASTER_FLAGS: Flag[] = [
   F('keep-versions', 'versions kept; older ones are garbage-collected (default 100)'),
   F('keep-days', 'also keep every version younger than this many days'),
   F('heartbeat-ms', 'expected replica heartbeat interval (default 5000)'),
+  F(
+    'rewalk-ms',
+    'look over the whole tree for changes the watcher missed this often (default 600000; 0: never)',
+  ),
 ];
 
 export const REPLICA_FLAGS: Flag[] = [

@@ -78,6 +78,19 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   app.server.on('upgrade', (req, socket, head) => fanout.handleUpgrade(req, socket, head));
 
   let watcher: FSWatcher | undefined;
+  let rewalkTimer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  // One rewalk at a time, each scheduled after the last one ends.
+  const scheduleRewalk = () => {
+    if (config.rewalkMs === 0 || stopped) return;
+    rewalkTimer = setTimeout(() => {
+      publisher
+        .rewalk()
+        .catch((err) => log.error({ err }, 'rewalk failed'))
+        .finally(scheduleRewalk);
+    }, config.rewalkMs);
+    rewalkTimer.unref();
+  };
 
   return {
     config,
@@ -93,12 +106,15 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
         (err) => log.error({ err }, 'watcher error'),
       );
       await publisher.reconcile();
+      scheduleRewalk();
       ready = true;
       const url = await app.listen({ host: config.host, port: config.port });
       log.info({ url, version: publisher.current.version, content: contentDir }, 'outpost master listening');
       return url;
     },
     async stop() {
+      stopped = true;
+      clearTimeout(rewalkTimer);
       batcher.close();
       await watcher?.close();
       await publisher.close();

@@ -22,6 +22,8 @@ export const MasterConfigSchema = z.object({
   keepVersions: z.coerce.number().int().min(1).max(1_000_000).default(100),
   /** Also keep every version younger than this many days. */
   keepDays: z.coerce.number().min(0).max(36_500).optional(),
+  /** How often the whole content directory is looked over for changes the watcher missed (0: never). */
+  rewalkMs: z.coerce.number().int().min(0).max(86_400_000).default(600_000),
   /** How often a replica is expected to say ping; it is offline after missing three. */
   heartbeatMs: Millis.default(5000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

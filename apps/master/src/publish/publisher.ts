@@ -118,6 +118,30 @@ export class Publisher {
     );
   }
 
+  /**
+   * Looks over the whole directory, at low priority, for what the watcher missed (events an
+   * OS dropped, a directory mounted over): files whose size, mtime or inode differ from the
+   * index, new ones, and ones gone. It stats every file and reads none; only the suspects go
+   * on to be read. Resolves to their number.
+   */
+  async rewalk(): Promise<number> {
+    const seen = new Set<string>();
+    const suspects: string[] = [];
+    let n = 0;
+    for await (const rel of walkFiles(this.#o.contentDir, '', () => undefined)) {
+      seen.add(rel);
+      if (++n % 256 === 0) await yieldToLoop();
+      if (isIgnoredPath(rel) || contentPathProblem(rel)) continue;
+      if (!(await this.#unchangedByIndex(rel, join(this.#o.contentDir, rel)))) suspects.push(rel);
+    }
+    for (const path of this.#live.entries.keys()) if (!seen.has(path)) suspects.push(path);
+    if (suspects.length > 0) {
+      this.#o.log.info({ suspects: suspects.length, checked: n }, 'rewalk found changes the watcher missed');
+      await this.submit(suspects, { trustIndex: true });
+    }
+    return suspects.length;
+  }
+
   /** Collects what a crash may have left unreferenced; queued behind publishing, so never beside a read. */
   #sweep(): Promise<void> {
     const run = this.#chain.then(async () => {
