@@ -199,6 +199,14 @@ export class Publisher {
     }
   }
 
+  /** True (and recorded) when the path may not be published; clears an old refusal otherwise. */
+  #refused(rel: string): boolean {
+    const problem = contentPathProblem(rel);
+    if (problem) this.#refuse(rel, problem);
+    else this.problems.delete(rel);
+    return problem !== null;
+  }
+
   /** Records why a path is not published, logging it once. */
   #refuse(rel: string, problem: string) {
     if (this.problems.get(rel) !== problem)
@@ -235,28 +243,27 @@ export class Publisher {
     unstable: Map<string, number | undefined>,
   ) {
     if (isIgnoredPath(rel)) return;
-    const problem = contentPathProblem(rel);
-    if (problem) {
-      this.#refuse(rel, problem);
-      return;
-    }
-    this.problems.delete(rel);
     const abs = join(this.#o.contentDir, rel);
     const st = await lstat(abs).catch((err) => {
       if (isNotFound(err)) return null;
       throw err;
     });
     if (st?.isDirectory()) {
+      // Each file under a directory is judged by its own path (one under `_outpost/` is refused
+      // and reported by name).
       const onDisk = new Set<string>();
       for await (const file of walkFiles(this.#o.contentDir, rel, (dir, err) =>
         this.#refuse(dir, `unreadable directory: ${err.code}`),
       )) {
         onDisk.add(file);
+        if (this.#refused(file)) continue;
         await this.#examineFile(file, trustIndex, changes, unstable);
       }
       for (const path of this.#under(rel)) if (!onDisk.has(path)) this.#markDeleted(path, changes);
       return;
     }
+    if (st === null) this.problems.delete(rel);
+    else if (this.#refused(rel)) return;
     if (st?.isFile()) {
       await this.#examineFile(rel, trustIndex, changes, unstable);
       return;

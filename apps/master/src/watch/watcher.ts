@@ -1,4 +1,5 @@
-import { relative, sep } from 'node:path';
+import type { Stats } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
 import { isIgnoredPath } from './ignore-rules.js';
 
@@ -8,28 +9,43 @@ export function toRelative(root: string, abs: string): string {
   return sep === '/' ? rel : rel.split(sep).join('/');
 }
 
-/** Watches `root` and reports each changed relative path; resolves once the initial crawl is done. */
+/**
+ * Watches `root` and reports each changed relative path; resolves once the initial crawl is done.
+ *
+ * chokidar watches directories only: it would otherwise put an inotify watch on every file,
+ * and a tree of 100,000 files exhausts the system's watches (ENOSPC) and memory. A directory's
+ * own watch already reports every create, write, move and delete of the files in it; those
+ * come as chokidar's raw events, and the publisher looks at each named path to see what it is.
+ */
 export async function watchTree(
   root: string,
   onPath: (relPath: string) => void,
   onError: (err: unknown) => void,
 ): Promise<FSWatcher> {
+  const report = (abs: string) => {
+    const rel = toRelative(root, abs);
+    if (rel !== '' && !rel.startsWith('..') && !isIgnoredPath(rel)) onPath(rel);
+  };
   const watcher = watch(root, {
     ignoreInitial: true,
     followSymlinks: false,
     // Our own quiet window coalesces events; chokidar's atomic mode would delay deletes by 100 ms.
     atomic: false,
-    ignored: (abs: string) => {
+    ignored: (abs: string, stats?: Stats) => {
       const rel = toRelative(root, abs);
-      return rel !== '' && isIgnoredPath(rel);
+      if (rel !== '' && isIgnoredPath(rel)) return true;
+      // Only directories get a watch of their own; anything else is seen through its directory's.
+      return stats !== undefined && !stats.isDirectory();
     },
   });
-  for (const event of ['add', 'change', 'unlink', 'addDir', 'unlinkDir'] as const) {
-    watcher.on(event, (abs: string) => {
-      const rel = toRelative(root, abs);
-      if (rel !== '' && !rel.startsWith('..')) onPath(rel);
-    });
-  }
+  watcher.on('raw', (_event, name: string | null, details) => {
+    const dir = (details as { watchedPath?: string } | undefined)?.watchedPath;
+    if (!dir) return;
+    // No name: the directory itself changed; its parent's watch names it.
+    report(name ? join(dir, name) : dir);
+  });
+  // A directory made or moved in: the publisher walks it for files that arrived before its watch.
+  for (const event of ['addDir', 'unlinkDir'] as const) watcher.on(event, report);
   watcher.on('error', onError);
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   return watcher;

@@ -1,0 +1,88 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FSWatcher } from 'chokidar';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { watchTree } from './watcher.js';
+
+/** inotify watches this process holds (Linux: one "inotify wd:" line per watch in fdinfo). */
+function inotifyWatches(): number {
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fdinfo')) {
+    try {
+      n += (readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8').match(/^inotify wd:/gm) ?? []).length;
+    } catch {
+      // The fd closed between the listing and the read.
+    }
+  }
+  return n;
+}
+
+async function until(cond: () => boolean, what: string) {
+  const deadline = Date.now() + 5000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+let root: string;
+let watcher: FSWatcher | undefined;
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'outpost-watch-'));
+});
+afterEach(async () => {
+  await watcher?.close();
+  watcher = undefined;
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe.runIf(process.platform === 'linux')('watchTree', () => {
+  it('watches directories, not files: 3 directories of 300 files cost a handful of watches', async () => {
+    for (const d of ['a', 'b', 'c']) {
+      mkdirSync(join(root, d));
+      for (let i = 0; i < 300; i++) writeFileSync(join(root, d, `f${i}.txt`), `${i}`);
+    }
+    const before = inotifyWatches();
+    watcher = await watchTree(
+      root,
+      () => undefined,
+      (err) => {
+        throw err;
+      },
+    );
+    // The root and its three directories: 4 (chokidar may add one for the root's parent).
+    expect(inotifyWatches() - before).toBeLessThanOrEqual(5);
+  });
+
+  it('still names every file written, created, moved and deleted', async () => {
+    mkdirSync(join(root, 'docs'));
+    writeFileSync(join(root, 'docs', 'a.txt'), 'a');
+    writeFileSync(join(root, 'gone.txt'), 'x');
+    const seen = new Set<string>();
+    watcher = await watchTree(
+      root,
+      (rel) => seen.add(rel),
+      (err) => {
+        throw err;
+      },
+    );
+    writeFileSync(join(root, 'docs', 'a.txt'), 'changed');
+    await until(() => seen.has('docs/a.txt'), 'a write');
+    writeFileSync(join(root, 'new.txt'), 'new');
+    await until(() => seen.has('new.txt'), 'a create');
+    rmSync(join(root, 'gone.txt'));
+    await until(() => seen.has('gone.txt'), 'a delete');
+    mkdirSync(join(root, 'fresh'));
+    writeFileSync(join(root, 'fresh', 'inside.txt'), 'in a new directory');
+    // The new directory is named (the publisher walks it); files written after its watch are named too.
+    await until(() => seen.has('fresh'), 'a new directory');
+    await until(() => join(root, 'fresh') in watcher!.getWatched(), 'the new directory to be watched');
+    writeFileSync(join(root, 'fresh', 'later.txt'), 'later');
+    await until(() => seen.has('fresh/later.txt'), 'a file in a new directory');
+    writeFileSync(join(root, '.a.txt.swp'), 'editor temp');
+    writeFileSync(join(root, 'after.txt'), 'after');
+    await until(() => seen.has('after.txt'), 'the last write');
+    expect([...seen].some((p) => p.endsWith('.swp'))).toBe(false);
+  });
+});
