@@ -8,6 +8,10 @@ import { isIgnoredPath } from '../watch/ignore-rules.js';
 import { isNotFound, readFileIntoStore } from './read-file.js';
 import { restoreFiles } from './restore-files.js';
 import { walkFiles } from './walk-tree.js';
+import { WriteBuffer } from './write-buffer.js';
+
+/** Files examined at once: reads overlap on the thread pool and the disk. */
+const EXAMINE_CONCURRENCY = 16;
 
 /** A version the publisher just cut. */
 export interface PublishedVersion {
@@ -46,6 +50,7 @@ export class Publisher {
   readonly #o: PublisherOptions;
   /** The latest version's tree, updated in place as each version is committed. */
   readonly #live: LiveTree;
+  readonly #writes: WriteBuffer;
   #chain: Promise<void> = Promise.resolve();
   #retryAttempts = new Map<string, number>();
   #retryTimers = new Map<string, NodeJS.Timeout>();
@@ -58,6 +63,7 @@ export class Publisher {
   constructor(opts: PublisherOptions) {
     this.#o = opts;
     this.#live = new LiveTree(opts.store.versions.liveTree().values());
+    this.#writes = new WriteBuffer(opts.store);
   }
 
   /** The latest published version. */
@@ -164,12 +170,27 @@ export class Publisher {
     for (const t of this.#retryTimers.values()) clearTimeout(t);
     this.#retryTimers.clear();
     await this.#chain;
+    this.#writes.flush();
   }
 
   async #process(paths: string[], trustIndex: boolean): Promise<void> {
     const changes = new Map<string, Change>();
     const unstable = new Map<string, number | undefined>();
-    for (const rel of paths) await this.#examine(rel, trustIndex, changes, unstable);
+    let next = 0;
+    let failed: { err: unknown } | undefined;
+    const worker = async () => {
+      while (next < paths.length && !failed) {
+        const rel = paths[next++]!;
+        try {
+          await this.#examine(rel, trustIndex, changes, unstable);
+        } catch (err) {
+          failed ??= { err };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(EXAMINE_CONCURRENCY, paths.length) }, worker));
+    this.#writes.flush();
+    if (failed) throw failed.err;
     for (const [rel, delay] of unstable) this.#scheduleRetry(rel, delay);
     this.#dropCaseCollisions(changes);
     if (changes.size > 0) {
@@ -283,7 +304,7 @@ export class Publisher {
     if (trustIndex && (await this.#unchangedByIndex(rel, abs))) return;
     let result: Awaited<ReturnType<typeof readFileIntoStore>>;
     try {
-      result = await readFileIntoStore(abs, rel, this.#o.store.chunks, this.#o.settleMs ?? 0);
+      result = await readFileIntoStore(abs, rel, this.#writes, this.#o.settleMs ?? 0);
     } catch (err) {
       // One unreadable file (permissions, I/O error) is reported and skipped; the rest goes on,
       // and what the tree already holds for it stays as it was.
@@ -301,7 +322,7 @@ export class Publisher {
       return;
     }
     this.#retryAttempts.delete(rel);
-    this.#o.store.scanIndex.put({
+    this.#writes.scanned({
       path: rel,
       size: result.entry.size,
       mtimeMs: result.mtimeMs,
@@ -319,7 +340,7 @@ export class Publisher {
   }
 
   async #unchangedByIndex(rel: string, abs: string): Promise<boolean> {
-    const rec = this.#o.store.scanIndex.get(rel);
+    const rec = this.#writes.scanRecord(rel);
     const inTree = this.#live.entries.get(rel);
     if (!rec || !inTree || inTree.hash !== rec.hash) return false;
     const st = await lstat(abs).catch(() => null);
@@ -335,7 +356,7 @@ export class Publisher {
   #markDeleted(rel: string, changes: Map<string, Change>) {
     if (this.#live.entries.has(rel)) changes.set(rel, { op: 'delete', path: rel });
     else changes.delete(rel);
-    this.#o.store.scanIndex.delete(rel);
+    this.#writes.forget(rel);
   }
 
   /** Paths in the tree under a directory. */
@@ -366,6 +387,7 @@ export class Publisher {
 
   /** Cuts a version from the changes, in one transaction; null when they change nothing. */
   #commit(changes: Change[]): PublishedVersion | null {
+    this.#writes.flush();
     const plan = this.#live.plan(changes);
     if (plan.effective.length === 0) return null;
     const version = this.#o.store.versions.current().version + 1;

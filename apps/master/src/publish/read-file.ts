@@ -1,7 +1,13 @@
 import { constants } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
 import { type ChunkRef, createFastCdcChunker, createSha256, sha256Hex, type TreeEntry } from '@outpost/core';
-import type { ChunkStore } from '@outpost/store';
+/** Where chunks go as a file is read (the store, or a buffer of writes in front of it). */
+export interface ChunkSink {
+  put(hash: string, data: Buffer): void;
+}
+
+/** Files up to this size are read in one call rather than streamed. */
+const WHOLE_READ_BYTES = 1024 * 1024;
 
 /** An mtime further ahead of our clock than this comes from another clock, not from a write just now. */
 const FUTURE_SKEW_MS = 2000;
@@ -21,7 +27,7 @@ export type ReadResult =
 export async function readFileIntoStore(
   abs: string,
   relPath: string,
-  chunks: ChunkStore,
+  chunks: ChunkSink,
   settleMs = 0,
 ): Promise<ReadResult> {
   const startedAt = Date.now();
@@ -57,10 +63,26 @@ export async function readFileIntoStore(
     try {
       if ((await handle.stat()).ino !== before.ino)
         return { kind: 'unstable', reason: 'replaced while opening' };
-      for await (const piece of handle.createReadStream({ highWaterMark: 256 * 1024, autoClose: false })) {
-        whole.update(piece as Buffer);
+      const take = (piece: Buffer) => {
+        whole.update(piece);
         bytes += piece.length;
-        for (const chunk of chunker.push(piece as Buffer)) keep(chunk);
+        for (const chunk of chunker.push(piece)) keep(chunk);
+      };
+      if (before.size <= WHOLE_READ_BYTES) {
+        // One byte more than expected, to notice a file that grew.
+        const buf = Buffer.allocUnsafe(before.size + 1);
+        let got = 0;
+        for (;;) {
+          const { bytesRead } = await handle.read(buf, got, buf.length - got, got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+          if (got === buf.length) break;
+        }
+        take(buf.subarray(0, got));
+      } else {
+        for await (const piece of handle.createReadStream({ highWaterMark: 256 * 1024, autoClose: false })) {
+          take(piece as Buffer);
+        }
       }
       for (const chunk of chunker.finish()) keep(chunk);
     } finally {

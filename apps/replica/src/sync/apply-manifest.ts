@@ -69,7 +69,12 @@ export async function applyManifest(current: Snapshot, m: Manifest, d: ApplyDeps
     const held = d.store.versions.contentChunks(hash);
     const chunks = held ? held.map((c) => ({ hash: c.hash, size: c.size })) : await chunkListOf(change, d);
     changes.push({ op: 'put', entry: { path, size, hash, mtime, chunks } });
-    puts.set(path, { ...change, chunks, delta: undefined, ...(held ? { data: undefined } : {}) });
+    // The manifest's own objects are updated rather than copied: a full manifest of 100,000
+    // files would otherwise be held twice.
+    change.chunks = chunks;
+    change.delta = undefined;
+    if (held) change.data = undefined;
+    puts.set(path, change);
   }
   // A full manifest is a whole new tree; a delta is planned on the live one, which stays as
   // it is (and keeps serving) until the commit below.

@@ -3,6 +3,10 @@ import type { Store } from '@outpost/store';
 import type { Logger } from 'pino';
 import type { Snapshot } from '../serve/snapshot.js';
 import { type ApplyDeps, ApplyError, applyManifest } from './apply-manifest.js';
+import { releaseMemory } from './release-memory.js';
+
+/** A manifest of at least this many changes leaves enough garbage to collect at once. */
+const LARGE_MANIFEST = 10_000;
 
 /** What came of offering a manifest. */
 export type ApplyOutcome =
@@ -135,6 +139,7 @@ export class SyncEngine {
     } finally {
       this.#applying = false;
       this.applying = null;
+      if (m.changes.length >= LARGE_MANIFEST) setImmediate(releaseMemory);
     }
   }
 }
