@@ -20,6 +20,7 @@ describe('MasterConfigSchema', () => {
       settleMs: 50,
       keepVersions: 100,
       heartbeatMs: 5000,
+      rewalkMs: 600_000,
       logLevel: 'info',
     });
   });
