@@ -155,7 +155,7 @@ describe('Responder: modes and rotation', () => {
   });
 
   it('gives a replica with triple load clearly fewer answers', () => {
-    const counts = tally(three({ mode: 'one' }, [30, 10, 10]), 3000);
+    const counts = tally(three({ mode: 'one' }, [60, 20, 20]), 3000);
     expect(counts['127.0.0.2']!).toBeLessThan(0.6 * counts['127.0.0.3']!);
     expect(Math.abs(counts['127.0.0.3']! - counts['127.0.0.4']!)).toBeLessThanOrEqual(1);
   });

@@ -10,7 +10,7 @@ export function loadScore(load: Load | null): number {
 }
 
 /** Scores this close to zero are noise: they smooth the weights of an idle fleet. */
-export const LOAD_SMOOTHING = 10;
+export const LOAD_SMOOTHING = 20;
 const MIN_WEIGHT = 0.05;
 const MAX_WEIGHT = 20;
 
