@@ -297,3 +297,34 @@ describe('DNS: health and version awareness', () => {
     expect(eu.via).toBe('fallback: region eu has no replica to answer with; answering uk');
   });
 });
+
+describe('DNS: options', () => {
+  it('refuses a bad --advertise, --zone or --dns-fallback with a clear message', async () => {
+    const data = fleet.dir.path;
+    const [replica, fallback, zone] = await Promise.all([
+      runCli([
+        'replica',
+        '--name',
+        'x',
+        '--region',
+        'uk',
+        '--master',
+        'http://127.0.0.1:1',
+        '--data',
+        data,
+        '--advertise',
+        '::1:80:x',
+      ]),
+      runCli(['master', '--content', data, '--data', data, '--zone', ZONE, '--dns-fallback', 'uk=eu']),
+      runCli(['master', '--content', data, '--data', data, '--zone', 'bad zone!']),
+    ]);
+    expect(replica.code).toBe(2);
+    expect(replica.stderr).toContain(
+      "--advertise: bad address '::1:80:x': an IPv6 address with a port goes in brackets",
+    );
+    expect(fallback.code).toBe(2);
+    expect(fallback.stderr).toContain("--dns-fallback: 'uk=eu' is not REGION:REGION,REGION");
+    expect(zone.code).toBe(2);
+    expect(zone.stderr).toContain('--zone: a DNS name such as corp.example');
+  });
+});

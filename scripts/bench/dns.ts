@@ -10,14 +10,17 @@
  * PowerDNS: pdns_server --launch=bind, one receiver and one distributor thread, its packet cache
  * on (its default), with a zone file of the same records. Per server, two dnsperf runs over the
  * same mix of names (regions, replicas, apex, SOA, an NXDOMAIN):
- *   1. throughput: `dnsperf -c 4 -q 100 -l <duration>`: queries per second, average latency;
+ *   1. throughput: `dnsperf -c 4 -q 100 -l <duration>`: queries per second, average latency,
+ *      and the CPU the server used meanwhile (from /proc), hence answers per CPU-second: on a
+ *      machine shared with other work the server may not get its whole core, and that figure
+ *      holds steadier than queries per second;
  *   2. latency: `dnsperf -Q <rate> -v -l <duration>`: every query's latency at a fixed rate
  *      well below either server's limit, from which p50 and p99.
  * Needs dnsperf, taskset and (for the comparison) pdns_server + pdns-backend-bind:
  *   apt-get install -y dnsperf util-linux pdns-server pdns-backend-bind
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -92,9 +95,19 @@ function pin(pid: number, core: string) {
   execFileSync(taskset, ['-a', '-cp', core, String(pid)], { stdio: 'ignore' });
 }
 
+/** CPU seconds a process (all its threads) has used, from /proc (clock ticks of 10 ms). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 interface Result {
   server: string;
   qps: number;
+  /** Share of a core the server got during the throughput run (the machine may be shared). */
+  cpu: number;
+  /** Answers per CPU-second of the server: steadier than qps on a busy machine. */
+  perCpuSecond: number;
   avgMs: number;
   lost: number;
   p50Ms: number;
@@ -121,12 +134,17 @@ function runDnsperf(port: number, args: string[]): Promise<string> {
   });
 }
 
-async function measure(server: string, port: number): Promise<Result> {
+async function measure(server: string, port: number, pid: number): Promise<Result> {
   // A short warm-up, then the throughput run.
   await runDnsperf(port, ['-l', '1', '-c', '4', '-q', '100']);
+  const cpu0 = cpuSeconds(pid);
+  const wall0 = performance.now();
   const t = await runDnsperf(port, ['-l', String(duration), '-c', '4', '-q', '100', '-t', '2']);
+  const cpu = cpuSeconds(pid) - cpu0;
+  const wall = (performance.now() - wall0) / 1000;
   const num = (re: RegExp) => Number(re.exec(t)?.[1] ?? Number.NaN);
   const qps = num(/Queries per second:\s+([\d.]+)/);
+  const completed = num(/Queries completed:\s+(\d+)/);
   const avgMs = num(/Average Latency \(s\):\s+([\d.]+)/) * 1000;
   const lost = num(/Queries lost:\s+(\d+)/);
   // The latency run: every response's latency at a fixed rate.
@@ -135,7 +153,17 @@ async function measure(server: string, port: number): Promise<Result> {
     .map((m) => Number(m[1]) * 1000)
     .sort((a, b) => a - b);
   const at = (q: number) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))] ?? Number.NaN;
-  return { server, qps, avgMs, lost, p50Ms: at(0.5), p99Ms: at(0.99), latencyQueries: lat.length };
+  return {
+    server,
+    qps,
+    cpu: cpu / wall,
+    perCpuSecond: completed / cpu,
+    avgMs,
+    lost,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    latencyQueries: lat.length,
+  };
 }
 
 async function untilAnswers(port: number, name: string) {
@@ -201,7 +229,7 @@ async function benchOutpost(): Promise<Result> {
       await new Promise((r) => setTimeout(r, 200));
     }
     await untilAnswers(dnsPort, `uk.${ZONE}`);
-    return await measure('Outpost master (Node, 1 core)', dnsPort);
+    return await measure('Outpost master (Node, 1 core)', dnsPort, master.proc.pid!);
   } finally {
     await Promise.all(services.map((s) => s.stop()));
   }
@@ -260,7 +288,7 @@ async function benchPowerDns(): Promise<Result | null> {
     await untilAnswers(port, `uk.${ZONE}`).catch(() =>
       fail(`pdns_server did not answer:\n${stderr.slice(-2000)}`),
     );
-    return await measure('PowerDNS 4 authoritative (bind backend)', port);
+    return await measure('PowerDNS 4 authoritative (bind backend)', port, proc.pid!);
   } finally {
     proc.kill('SIGTERM');
     await new Promise((r) => proc.once('exit', r));
@@ -272,20 +300,24 @@ function report(results: Result[]) {
   const rows = results.map((r) => [
     r.server,
     Math.round(r.qps).toLocaleString('en'),
+    `${Math.round(r.cpu * 100)}%`,
+    Math.round(r.perCpuSecond).toLocaleString('en'),
     r.avgMs.toFixed(3),
     String(r.lost),
     r.p50Ms.toFixed(3),
     r.p99Ms.toFixed(3),
-    r === base ? '1.00' : (r.qps / base.qps).toFixed(2),
+    r === base ? '1.00' : (r.perCpuSecond / base.perCpuSecond).toFixed(2),
   ]);
   const head = [
     'server',
     'queries/s',
+    'CPU',
+    'answers per CPU-s',
     'avg ms (saturated)',
     'lost',
     `p50 ms @${rate}/s`,
     `p99 ms @${rate}/s`,
-    'qps vs Outpost',
+    'per CPU-s vs Outpost',
   ];
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
   console.log(`\n${line(head)}\n${line(head.map(() => '---'))}\n${rows.map(line).join('\n')}`);
