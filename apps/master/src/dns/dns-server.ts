@@ -129,7 +129,11 @@ export class DnsServer {
         const framed = Buffer.allocUnsafe(2 + res.length);
         framed.writeUInt16BE(res.length, 0);
         res.copy(framed, 2);
-        socket.write(framed);
+        // A client that pipelines queries but does not read its answers is not read either.
+        if (!socket.write(framed) && !socket.isPaused()) {
+          socket.pause();
+          socket.once('drain', () => socket.resume());
+        }
       }
     });
   }
