@@ -1,6 +1,6 @@
 import dnsPacket, { type Answer } from 'dns-packet';
 import { Rotation } from './rotation.js';
-import { NS_LABEL, type Target, type ZoneView } from './zone-view.js';
+import { type NameEntry, NS_LABEL, type Target, type ZoneView } from './zone-view.js';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -87,27 +87,19 @@ export class Responder {
     const flags = query.readUInt16BE(2);
     if (flags & QR) return this.#drop();
     const opcode = (flags >> 11) & 0xf;
-    const echo = (opcode << 11) | (flags & (RD | CD));
-    const bare = (rcode: number, question?: Buffer) => {
-      const h = Buffer.alloc(12);
-      h.writeUInt16BE(id, 0);
-      h.writeUInt16BE(QR | echo | rcode, 2);
-      if (!question) return h;
-      h.writeUInt16BE(1, 4);
-      return Buffer.concat([h, question]);
-    };
+    const echo = QR | (opcode << 11) | (flags & (RD | CD));
     if (opcode !== 0) {
       this.counters.notimp++;
-      return bare(RCODE.NOTIMP);
+      return headerOnly(id, echo | RCODE.NOTIMP);
     }
     const qd = query.readUInt16BE(4);
     const an = query.readUInt16BE(6);
     const ns = query.readUInt16BE(8);
     const ar = query.readUInt16BE(10);
     if (query.length > MAX_QUERY_BYTES || qd !== 1 || an !== 0 || ns !== 0 || ar > 4)
-      return this.#formerr(bare);
+      return this.#formerr(id, echo);
     const q = readQuestion(query);
-    if (!q) return this.#formerr(bare);
+    if (!q) return this.#formerr(id, echo);
     let edns: Edns | null = null;
     if (ar > 0 || q.raw.length + 12 !== query.length) {
       // The rest (OPT, maybe TSIG) through dns-packet: a body it cannot decode is malformed.
@@ -116,15 +108,15 @@ export class Responder {
         const decoded = dnsPacket.decode(query);
         additionals = decoded.additionals ?? [];
       } catch {
-        return this.#formerr(bare);
+        return this.#formerr(id, echo);
       }
       const opts = additionals.filter((a) => a.type === 'OPT');
-      if (opts.length > 1) return this.#formerr(bare);
+      if (opts.length > 1) return this.#formerr(id, echo);
       const opt = opts[0] as
         | (Answer & { udpPayloadSize?: number; ednsVersion?: number; flags?: number })
         | undefined;
       if (opt) {
-        if (opt.name !== '.') return this.#formerr(bare);
+        if (opt.name !== '.') return this.#formerr(id, echo);
         edns = {
           udpSize: opt.udpPayloadSize ?? 512,
           version: opt.ednsVersion ?? 0,
@@ -132,112 +124,92 @@ export class Responder {
         };
       }
     }
-    const optRecord = edns ? [optOf()] : [];
-    const limit =
-      transport === 'tcp'
-        ? 65_535
-        : Math.min(
-            edns ? Math.min(MAX_UDP_PAYLOAD, Math.max(512, edns.udpSize)) : 512,
-            Math.max(12 + q.raw.length + 11, AMPLIFICATION_FACTOR * query.length),
-          );
-    const finish = (
-      rcode: number,
-      aa: boolean,
-      answers: Answer[],
-      authorities: Answer[],
-      additionals: Answer[],
-    ) => {
-      const full = encode(id, QR | echo | (aa ? AA : 0) | (rcode & 0xf), q.raw, answers, authorities, [
-        ...additionals,
-        ...optRecord,
-      ]);
-      if (full.length <= limit) return full;
-      this.counters.truncated++;
-      return encode(id, QR | echo | (aa ? AA : 0) | TC | (rcode & 0xf), q.raw, [], [], optRecord);
-    };
-
     if (edns && edns.version > 0) {
       this.counters.badvers++;
       // BADVERS is 16: its upper 8 bits ride in the OPT record, its low 4 (0) in the header.
-      return encode(id, QR | echo, q.raw, [], [], [optOf(BADVERS >> 4)]);
+      return assemble(id, echo, q.raw, EMPTY, EMPTY, [OPT_BADVERS]);
     }
-    if (q.qclass !== CLASS_IN && q.qclass !== CLASS_ANY) return this.#refused(finish);
+    const r: Reply = {
+      id,
+      flags: echo,
+      question: q.raw,
+      opt: edns ? OPT : null,
+      limit:
+        transport === 'tcp'
+          ? 65_535
+          : Math.min(
+              edns ? Math.min(MAX_UDP_PAYLOAD, Math.max(512, edns.udpSize)) : 512,
+              Math.max(12 + q.raw.length + OPT.length, AMPLIFICATION_FACTOR * query.length),
+            ),
+    };
+    if (q.qclass !== CLASS_IN && q.qclass !== CLASS_ANY) return this.#refused(r);
 
     const zone = view.zoneLabels;
     const rel = q.labels.length - zone.length;
-    if (rel < 0 || zone.some((z, i) => q.labels[rel + i] !== z)) return this.#refused(finish);
-    if (q.qtype === TYPE.AXFR || q.qtype === TYPE.IXFR) return this.#refused(finish);
+    if (rel < 0) return this.#refused(r);
+    for (let i = 0; i < zone.length; i++) if (q.labels[rel + i] !== zone[i]) return this.#refused(r);
+    if (q.qtype === TYPE.AXFR || q.qtype === TYPE.IXFR) return this.#refused(r);
 
-    const s = view.settings;
-    const ttl = s.ttl;
-    const owner = ownerName(q.labels);
-    const apex = s.zone;
-    const soa: Answer = {
-      type: 'SOA',
-      name: apex,
-      ttl,
-      data: {
-        mname: `${NS_LABEL}.${apex}`,
-        rname: `hostmaster.${apex}`,
-        serial: view.serial,
-        refresh: 3600,
-        retry: 600,
-        expire: 86_400,
-        minimum: ttl,
-      },
-    };
     const label = rel === 0 ? '' : rel === 1 ? q.labels[0]! : null;
     const entry = label === null ? undefined : view.names.get(label);
-    if (!entry) {
+    const records = recordsOf(view);
+    if (label === null || !entry) {
       this.counters.nxdomain++;
-      return finish(RCODE.NXDOMAIN, true, [], [soa], []);
+      return this.#finish(r, RCODE.NXDOMAIN | AA, EMPTY, [records.soa()], EMPTY);
     }
 
-    const addressRecords = (targets: Target[], family: 4 | 6, name: string, key: string): Answer[] => {
-      const of = targets.filter((t) => t.family === family);
-      if (of.length === 0) return [];
-      const ordered = entry.kind === 'ns' ? of : this.rotation.order(key, of.map(keyed));
-      const chosen = s.mode === 'one' ? ordered.slice(0, 1) : ordered;
-      return chosen.map((t) => ({ type: family === 4 ? 'A' : 'AAAA', name, ttl, data: t.address }) as Answer);
-    };
-    const nsRecord: Answer = { type: 'NS', name: apex, ttl, data: `${NS_LABEL}.${apex}` };
-    const glue = () => {
-      const ns = view.names.get(NS_LABEL)!.targets;
-      return [
-        ...addressRecords(ns, 4, `${NS_LABEL}.${apex}`, ''),
-        ...addressRecords(ns, 6, `${NS_LABEL}.${apex}`, ''),
-      ];
-    };
-
-    let answers: Answer[] = [];
-    let additionals: Answer[] = [];
+    const owner = rel === 0 ? view.settings.zone : `${label}.${view.settings.zone}`;
+    let answers: Buffer[] = EMPTY;
+    let additionals: Buffer[] = EMPTY;
     switch (q.qtype) {
       case TYPE.A:
-        answers = addressRecords(entry.targets, 4, owner, `${label}/A`);
+      case TYPE.AAAA: {
+        const family = q.qtype === TYPE.A ? 4 : 6;
+        const picked = this.#pick(view, entry, family, `${label}/${family}`);
+        answers = picked.map((t) => records.address(owner, t));
         break;
-      case TYPE.AAAA:
-        answers = addressRecords(entry.targets, 6, owner, `${label}/AAAA`);
-        break;
+      }
       case TYPE.SOA:
-        if (entry.kind === 'apex') answers = [{ ...soa, name: owner }];
+        if (entry.kind === 'apex') answers = [records.soa()];
         break;
       case TYPE.NS:
         if (entry.kind === 'apex') {
-          answers = [{ ...nsRecord, name: owner }];
-          additionals = glue();
+          answers = [records.ns()];
+          const nsName = `${NS_LABEL}.${view.settings.zone}`;
+          additionals = view.names.get(NS_LABEL)!.targets.map((t) => records.address(nsName, t));
         }
         break;
       case TYPE.ANY:
         // RFC 8482: a small answer rather than everything (ANY is a favourite of amplifiers).
-        answers = [{ type: 'HINFO', name: owner, ttl, data: { cpu: 'RFC8482', os: '' } }];
+        answers = [records.hinfo(owner)];
         break;
     }
     if (answers.length === 0) {
       this.counters.nodata++;
-      return finish(RCODE.NOERROR, true, [], [soa], []);
+      return this.#finish(r, RCODE.NOERROR | AA, EMPTY, [records.soa()], EMPTY);
     }
     this.counters.noerror++;
-    return finish(RCODE.NOERROR, true, answers, [], additionals);
+    return this.#finish(r, RCODE.NOERROR | AA, answers, EMPTY, additionals);
+  }
+
+  /** The targets of a name for one address family, in this query's order (one in mode `one`). */
+  #pick(view: ZoneView, entry: NameEntry, family: 4 | 6, key: string): Target[] {
+    const of = entry.targets.filter((t) => t.family === family);
+    if (of.length <= 1 || entry.kind === 'ns') return of;
+    const ordered = this.rotation.order(key, of.map(keyed));
+    return view.settings.mode === 'one' ? ordered.slice(0, 1) : ordered;
+  }
+
+  /** The full answer when it fits the limit, else TC with the question alone (and OPT). */
+  #finish(r: Reply, flags: number, answers: Buffer[], authorities: Buffer[], additionals: Buffer[]): Buffer {
+    const extra = r.opt ? [...additionals, r.opt] : additionals;
+    let size = 12 + r.question.length;
+    for (const b of answers) size += b.length;
+    for (const b of authorities) size += b.length;
+    for (const b of extra) size += b.length;
+    if (size <= r.limit) return assemble(r.id, r.flags | flags, r.question, answers, authorities, extra);
+    this.counters.truncated++;
+    return assemble(r.id, r.flags | flags | TC, r.question, EMPTY, EMPTY, r.opt ? [r.opt] : EMPTY);
   }
 
   #drop(): null {
@@ -245,33 +217,138 @@ export class Responder {
     return null;
   }
 
-  #formerr(bare: (rcode: number) => Buffer): Buffer {
+  #formerr(id: number, flags: number): Buffer {
     this.counters.formerr++;
-    return bare(RCODE.FORMERR);
+    return headerOnly(id, flags | RCODE.FORMERR);
   }
 
-  #refused(finish: (rcode: number, aa: boolean, a: Answer[], b: Answer[], c: Answer[]) => Buffer): Buffer {
+  #refused(r: Reply): Buffer {
     this.counters.refused++;
-    return finish(RCODE.REFUSED, false, [], [], []);
+    return this.#finish(r, RCODE.REFUSED, EMPTY, EMPTY, EMPTY);
   }
 }
 
-const keyed = (t: Target) => ({ ...t, key: `${t.replica ?? ''}/${t.address}` });
+/** What every answer to one query shares. */
+interface Reply {
+  id: number;
+  /** QR, the opcode, RD and CD as the query had them. */
+  flags: number;
+  question: Buffer;
+  opt: Buffer | null;
+  limit: number;
+}
 
-function optOf(extendedRcode = 0): Answer {
-  return {
+const EMPTY: Buffer[] = [];
+
+/** The records of one zone view, each encoded once by dns-packet and then reused. */
+interface Records {
+  address(owner: string, t: Target): Buffer;
+  soa(): Buffer;
+  ns(): Buffer;
+  hinfo(owner: string): Buffer;
+}
+
+/** dns-packet's single-record encoder (exported by the library, missing from its typings). */
+const recordCodec = (dnsPacket as unknown as { answer: { encode(a: Answer): Buffer } }).answer;
+
+const recordCache = new WeakMap<ZoneView, Records>();
+
+function recordsOf(view: ZoneView): Records {
+  let r = recordCache.get(view);
+  if (r) return r;
+  const s = view.settings;
+  const ttl = s.ttl;
+  const apex = s.zone;
+  const cache = new Map<string, Buffer>();
+  const once = (key: string, make: () => Answer): Buffer => {
+    let b = cache.get(key);
+    if (!b) {
+      b = recordCodec.encode(make());
+      // Only names of the view reach here, but keep the cache bounded whatever happens.
+      if (cache.size > 10_000) cache.clear();
+      cache.set(key, b);
+    }
+    return b;
+  };
+  r = {
+    address: (owner, t) =>
+      once(`${owner} ${t.address}`, () => ({
+        type: t.family === 4 ? 'A' : 'AAAA',
+        name: owner,
+        ttl,
+        data: t.address,
+      })),
+    soa: () =>
+      once('SOA', () => ({
+        type: 'SOA',
+        name: apex,
+        ttl,
+        data: {
+          mname: `${NS_LABEL}.${apex}`,
+          rname: `hostmaster.${apex}`,
+          serial: view.serial,
+          refresh: 3600,
+          retry: 600,
+          expire: 86_400,
+          minimum: ttl,
+        },
+      })),
+    ns: () => once('NS', () => ({ type: 'NS', name: apex, ttl, data: `${NS_LABEL}.${apex}` })),
+    hinfo: (owner) =>
+      once(`HINFO ${owner}`, () => ({ type: 'HINFO', name: owner, ttl, data: { cpu: 'RFC8482', os: '' } })),
+  };
+  recordCache.set(view, r);
+  return r;
+}
+
+function optRecord(extendedRcode: number): Buffer {
+  return recordCodec.encode({
     type: 'OPT',
     name: '.',
     udpPayloadSize: MAX_UDP_PAYLOAD,
     extendedRcode,
     flags: 0,
-  } as unknown as Answer;
+  } as unknown as Answer);
+}
+const OPT = optRecord(0);
+const OPT_BADVERS = optRecord(BADVERS >> 4);
+
+/** A header with no sections (FORMERR, NOTIMP): never larger than what came in. */
+function headerOnly(id: number, flags: number): Buffer {
+  const h = Buffer.alloc(12);
+  h.writeUInt16BE(id, 0);
+  h.writeUInt16BE(flags, 2);
+  return h;
 }
 
-/** The owner name of answers, lowercased (the question section keeps the case the resolver sent, for 0x20). */
-function ownerName(lowerLabels: string[]): string {
-  return lowerLabels.join('.');
+/** Header, the question's raw bytes, then the sections' encoded records. */
+function assemble(
+  id: number,
+  flags: number,
+  question: Buffer,
+  answers: Buffer[],
+  authorities: Buffer[],
+  additionals: Buffer[],
+): Buffer {
+  let size = 12 + question.length;
+  for (const b of answers) size += b.length;
+  for (const b of authorities) size += b.length;
+  for (const b of additionals) size += b.length;
+  const out = Buffer.allocUnsafe(size);
+  out.writeUInt16BE(id, 0);
+  out.writeUInt16BE(flags, 2);
+  out.writeUInt16BE(1, 4);
+  out.writeUInt16BE(answers.length, 6);
+  out.writeUInt16BE(authorities.length, 8);
+  out.writeUInt16BE(additionals.length, 10);
+  let off = 12 + question.copy(out, 12);
+  for (const b of answers) off += b.copy(out, off);
+  for (const b of authorities) off += b.copy(out, off);
+  for (const b of additionals) off += b.copy(out, off);
+  return out;
 }
+
+const keyed = (t: Target) => ({ ...t, key: `${t.replica ?? ''}/${t.address}` });
 
 /**
  * Reads the single question from the raw packet. Labels are plain (no compression pointer:
@@ -314,27 +391,4 @@ function asciiLower(buf: Buffer, from: number, to: number): string {
     else s += `\\x${c.toString(16).padStart(2, '0')}`;
   }
   return s;
-}
-
-/** Encodes a response with dns-packet, then puts the question's raw bytes after the header. */
-function encode(
-  id: number,
-  flags: number,
-  rawQuestion: Buffer,
-  answers: Answer[],
-  authorities: Answer[],
-  additionals: Answer[],
-): Buffer {
-  const body = dnsPacket.encode({
-    id,
-    type: 'response',
-    flags: flags & 0x7fff,
-    questions: [],
-    answers,
-    authorities,
-    additionals,
-  });
-  const out = Buffer.concat([body.subarray(0, 12), rawQuestion, body.subarray(12)]);
-  out.writeUInt16BE(1, 4);
-  return out;
 }
