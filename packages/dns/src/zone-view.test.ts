@@ -77,4 +77,17 @@ describe('buildZoneView', () => {
     expect(reps.map((r) => r.in)).toEqual([true, true, true]);
     expect(reps.find((r) => r.name === 'c')!.weight).toBeLessThan(reps.find((r) => r.name === 'a')!.weight);
   });
+
+  it('answers an address shared by two replicas once', () => {
+    const v = buildZoneView(
+      settings(),
+      facts([
+        replica('a', 'uk', '10.0.0.1:80'),
+        replica('b', 'uk', '10.0.0.1:81'),
+        replica('c', 'uk', '10.0.0.2'),
+      ]),
+    );
+    expect(addresses(v, 'uk')).toEqual(['10.0.0.1', '10.0.0.2']);
+    expect(v.names.get('uk')!.targets[0]!.weight).toBe(2);
+  });
 });

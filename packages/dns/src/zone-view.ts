@@ -52,12 +52,20 @@ export interface ZoneView {
 
 function targetsOf(judged: Judged[]): Target[] {
   const weights = weightsFromLoad(judged.map((j) => loadScore(j.load)));
-  return judged.map((j, i) => ({
-    replica: j.name,
-    address: j.address!,
-    family: j.family as 4 | 6,
-    weight: weights[i]!,
-  }));
+  // Replicas sharing an address (behind one NAT, say) are one record: an RRset has no duplicates.
+  const byAddress = new Map<string, Target>();
+  judged.forEach((j, i) => {
+    const seen = byAddress.get(j.address!);
+    if (seen) seen.weight += weights[i]!;
+    else
+      byAddress.set(j.address!, {
+        replica: j.name,
+        address: j.address!,
+        family: j.family as 4 | 6,
+        weight: weights[i]!,
+      });
+  });
+  return [...byAddress.values()];
 }
 
 /** Builds the zone's answers from what the master knows of its fleet, at `facts.now`. */
