@@ -16,6 +16,8 @@ import { waitFor } from './helpers/wait-for.js';
 // proxy that can hold it behind), uk-b (127.0.0.3), eu-c (127.0.0.4). Heartbeats every 400 ms.
 
 const HB = 400;
+/** Beyond two heartbeats: the zone view's 100 ms cache, the 20 ms poll, and a busy CI machine. */
+const SLACK_MS = 500;
 const ZONE = 'corp.example';
 const IP = { 'uk-a': '127.0.0.2', 'uk-b': '127.0.0.3', 'eu-c': '127.0.0.4' } as const;
 
@@ -264,7 +266,7 @@ describe('DNS: health and version awareness', () => {
         what: 'uk-b out of the answers',
       });
       const took = Date.now() - stoppedAt;
-      expect(took).toBeLessThan(2 * HB + 350);
+      expect(took).toBeLessThan(2 * HB + SLACK_MS);
       expect(await addresses(`uk.${ZONE}`)).toEqual([IP['uk-a']]);
       const r = (await dnsStatus()).replicas.find((x: any) => x.name === 'uk-b');
       expect(r.in).toBe(false);
@@ -314,7 +316,7 @@ describe('DNS: health and version awareness', () => {
       intervalMs: 20,
       what: 'eu-c out of the answers',
     });
-    expect(Date.now() - killedAt).toBeLessThan(2 * HB + 350);
+    expect(Date.now() - killedAt).toBeLessThan(2 * HB + SLACK_MS);
     expect(await addresses(`eu.${ZONE}`)).toEqual([IP['uk-a'], IP['uk-b']]);
     expect(await addresses(`eu-c.${ZONE}`)).toEqual([IP['uk-a'], IP['uk-b']]);
     const eu = (await dnsStatus()).names.find((n: any) => n.name === `eu.${ZONE}`);
