@@ -7,26 +7,28 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DnsServer } from './dns-server.js';
 
 const ROOT = 'a'.repeat(64);
-const view = buildZoneView(
-  { zone: 'corp.example', ttl: 5, mode: 'all', maxLag: 0, heartbeatMs: 1000, fallback: {}, nsAddress: null },
-  {
-    latest: { version: 1, root: ROOT },
-    createdAt: () => 0,
-    now: Date.now(),
-    replicas: ['127.0.0.2', '127.0.0.3'].map((ip, i) => ({
-      name: `uk-${i}`,
-      region: 'uk',
-      connected: true,
-      link: 'push' as const,
-      version: 1,
-      root: ROOT,
-      lastSeenAt: Date.now(),
-      error: null,
-      advertise: ip,
-      load: null,
-    })),
-  },
-);
+const viewOf = (mode: 'all' | 'one', ips = ['127.0.0.2', '127.0.0.3']) =>
+  buildZoneView(
+    { zone: 'corp.example', ttl: 5, mode, maxLag: 0, heartbeatMs: 1000, fallback: {}, nsAddress: null },
+    {
+      latest: { version: 1, root: ROOT },
+      createdAt: () => 0,
+      now: Date.now(),
+      replicas: ips.map((ip, i) => ({
+        name: `uk-${i}`,
+        region: 'uk',
+        connected: true,
+        link: 'push' as const,
+        version: 1,
+        root: ROOT,
+        lastSeenAt: Date.now(),
+        error: null,
+        advertise: ip,
+        load: null,
+      })),
+    },
+  );
+const view = viewOf('all');
 
 const q = (id: number, name = 'uk.corp.example') =>
   dnsPacket.encode({ id, type: 'query', questions: [{ name, type: 'A' }] });
@@ -57,14 +59,16 @@ describe('DnsServer', () => {
     server = undefined;
   });
 
-  async function start(o: { maxTcpConnections?: number; tcpIdleMs?: number } = {}) {
+  async function start(o: { maxTcpConnections?: number; tcpIdleMs?: number; view?: typeof view } = {}) {
+    const { view: given, ...limits } = o;
+    const v = given ?? view;
     server = new DnsServer({
       host: '127.0.0.1',
       port: 0,
       responder: new Responder(),
-      view: () => view,
+      view: () => v,
       log: createLogger('test', 'silent'),
-      ...o,
+      ...limits,
     });
     const { udp, tcp } = await server.start();
     expect(udp).toBe(tcp);
@@ -126,5 +130,22 @@ describe('DnsServer', () => {
     expect((await readFrames(third, 1)).closed).toBe(true);
     expect(server!.counters.tcpRefused).toBe(1);
     for (const s of held) s.destroy();
+  });
+
+  it('in mode one answers a single record per query, spread evenly, over real UDP', async () => {
+    const port = await start({ view: viewOf('one', ['127.0.0.2', '127.0.0.3', '127.0.0.4']) });
+    const sock = createSocket('udp4');
+    const counts: Record<string, number> = {};
+    for (let i = 0; i < 300; i++) {
+      const res = await new Promise<Buffer>((resolve) => {
+        sock.once('message', resolve);
+        sock.send(q(i), port, '127.0.0.1');
+      });
+      const answers = (dnsPacket.decode(res) as any).answers;
+      expect(answers).toHaveLength(1);
+      counts[answers[0].data] = (counts[answers[0].data] ?? 0) + 1;
+    }
+    sock.close();
+    expect(counts).toEqual({ '127.0.0.2': 100, '127.0.0.3': 100, '127.0.0.4': 100 });
   });
 });
