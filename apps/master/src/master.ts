@@ -91,11 +91,27 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   let dnsListen = { udp: null as string | null, tcp: null as string | null };
   const responder = new Responder();
   let view: ZoneView | undefined;
+  let viewWarnedAt = 0;
   const viewMaxAgeMs = Math.min(100, config.heartbeatMs / 4);
   const zoneView = (): ZoneView => {
     const now = Date.now();
     if (view && now - view.builtAt < viewMaxAgeMs && now >= view.builtAt) return view;
-    view = buildZoneView(
+    try {
+      view = rebuild(now);
+    } catch (err) {
+      // Answer from the last good view rather than not at all (say, the store is busy), and
+      // try again only after the usual interval (and log at most every 10 s).
+      if (!view) throw err;
+      view = { ...view, builtAt: now };
+      if (now - viewWarnedAt > 10_000) {
+        viewWarnedAt = now;
+        log.warn({ err }, 'dns: could not rebuild the zone view; answering from the previous one');
+      }
+    }
+    return view;
+  };
+  const rebuild = (now: number): ZoneView =>
+    buildZoneView(
       {
         zone: zone!,
         ttl: config.dnsTtl,
@@ -112,8 +128,6 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
         replicas: fleet.facts(),
       },
     );
-    return view;
-  };
   registerDnsRoutes(app, {
     adminToken: config.adminToken,
     dns: zone
