@@ -223,9 +223,10 @@ describe('DNS: hostile packets over the wire', () => {
       const asked = sizes.get(m.readUInt16BE(0)) ?? 0;
       if (m.length > 10 * asked) amplified++;
     });
-    for (let i = 0; i < packets.length; i += 100) {
-      for (const p of packets.slice(i, i + 100)) sock.send(p, dnsPort, '127.0.0.1');
-      await new Promise((r) => setImmediate(r));
+    // Paced, so that the master's socket buffer (not the master) is not what drops them.
+    for (let i = 0; i < packets.length; i += 50) {
+      for (const p of packets.slice(i, i + 50)) sock.send(p, dnsPort, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 5));
     }
     // TCP: garbage frames, a frame cut short, and an oversized length; each connection is dropped or answered.
     for (let i = 0; i < 300; i++) {
@@ -242,7 +243,8 @@ describe('DNS: hostile packets over the wire', () => {
         s.setTimeout(500, () => s.destroy());
       });
     }
-    await waitFor(() => answers > 500, { what: 'answers to the valid-looking packets' });
+    // Over a third are silently dropped by design (responses, runts); most others get FORMERR.
+    await waitFor(() => answers > 300, { what: 'answers to the valid-looking packets' });
     sock.close();
     expect(amplified).toBe(0);
     // Still answering, over both transports.
