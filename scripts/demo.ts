@@ -12,6 +12,7 @@ const DEMO = join(ROOT, '.demo');
 const CONTENT = join(DEMO, 'content');
 const CLI = join(ROOT, 'apps/cli/src/main.ts');
 const MASTER_PORT = Number(process.env.OUTPOST_DEMO_PORT ?? 7070);
+const DNS_PORT = MASTER_PORT + 1983; // 9053 beside the default 7070
 const REPLICAS = [
   { name: 'uk-london', region: 'uk', port: MASTER_PORT + 11 },
   { name: 'asia-tokyo', region: 'asia', port: MASTER_PORT + 12 },
@@ -44,7 +45,7 @@ function run(label: string, args: string[]): Promise<string> {
         .join(' ');
       const c = colours[label] ?? 37;
       console.log(`\x1b[${c}m${label.padEnd(10)}\x1b[0m ${String(time).slice(11, 23)} ${msg} ${extras}`);
-      if (typeof msg === 'string' && msg.endsWith('listening')) resolveUrl(String(entry.url));
+      if (typeof msg === 'string' && /^outpost \w+ listening$/.test(msg)) resolveUrl(String(entry.url));
     });
   });
 }
@@ -62,6 +63,13 @@ async function main() {
     join(DEMO, 'master'),
     '--port',
     String(MASTER_PORT),
+    // DNS for the demo's zone (not 5353: desktop mDNS daemons often hold that port).
+    '--zone',
+    'corp.example',
+    '--dns-port',
+    String(DNS_PORT),
+    '--dns-fallback',
+    'uk:asia;asia:uk',
   ]);
   const urls = await Promise.all(
     REPLICAS.map((r) =>
@@ -89,6 +97,7 @@ async function main() {
 
   Edit ${join('.demo', 'content', 'index.html')} (or add any file under .demo/content) and reload a replica:
   the change reaches both within a moment. Fleet status: pnpm outpost status --master ${master}
+  DNS: dig @127.0.0.1 -p ${DNS_PORT} uk.corp.example +short   (or asia.corp.example, corp.example)
   Ctrl-C stops everything.
 `);
 }

@@ -36,6 +36,13 @@ export const MASTER_FLAGS: Flag[] = [
     'rewalk-ms',
     'look over the whole tree for changes the watcher missed this often (default 600000; 0: never)',
   ),
+  F('zone', 'serve authoritative DNS for this zone, e.g. corp.example (default: no DNS)'),
+  F('dns-port', 'DNS port, UDP and TCP (default 5353)'),
+  F('dns-host', 'address the DNS server listens on (default: --host)'),
+  F('dns-ttl', 'TTL of DNS answers in seconds (default 5)'),
+  F('dns-max-lag', 'answer replicas up to this many versions behind (default 0)'),
+  F('dns-fallback', "region fallback order, e.g. 'uk:eu,us;asia:us;*:us'"),
+  F('dns-mode', "'all': every eligible replica, rotated by load; 'one': one per answer (default all)"),
 ];
 
 export const REPLICA_FLAGS: Flag[] = [
@@ -44,7 +51,7 @@ export const REPLICA_FLAGS: Flag[] = [
   F('master', 'the master URL, e.g. http://hq.example:7070'),
   F('data', 'where the replica keeps its store'),
   ...COMMON_FLAGS,
-  F('advertise', 'host:port readers should use to reach this replica'),
+  F('advertise', 'IP:PORT ([IPv6]:PORT) readers use to reach this replica (default: --host:--port)'),
   F('cache-control', "Cache-Control by path prefix, e.g. '/static/=public, max-age=3600;/=no-cache'"),
   F('dir-listing', 'list directories that have no index.html', true),
   F('no-compress', 'do not serve br/gzip copies of compressible files', true),

@@ -1,6 +1,12 @@
 #!/usr/bin/env node
 import { buildMaster } from '@outpost/master';
-import { API_PREFIX, MasterStatusSchema, RollbackResponseSchema, VersionListSchema } from '@outpost/protocol';
+import {
+  API_PREFIX,
+  DnsStatusSchema,
+  MasterStatusSchema,
+  RollbackResponseSchema,
+  VersionListSchema,
+} from '@outpost/protocol';
 import { buildReplica } from '@outpost/replica';
 import { request } from 'undici';
 import { ZodError } from 'zod';
@@ -13,7 +19,7 @@ import {
   STATUS_FLAGS,
   VERIFY_FLAGS,
 } from './args.js';
-import { renderStatus, renderVersions, UNHEALTHY } from './status-table.js';
+import { renderDns, renderStatus, renderVersions, UNHEALTHY } from './status-table.js';
 import { verifyCommand } from './verify-command.js';
 
 const USAGE = `outpost — verified copies of a content tree, from a master to regional replicas
@@ -90,7 +96,8 @@ async function callMaster(
   adminToken: string | undefined,
   path: string,
   body?: unknown,
-): Promise<{ ok: true; body: unknown } | { ok: false }> {
+  quietStatus?: number,
+): Promise<{ ok: true; body: unknown } | { ok: false; status: number }> {
   if (!flags.master) throw new UsageError(`${command} needs --master URL (or OUTPOST_MASTER)`);
   const url = `${flags.master.replace(/\/+$/, '')}${API_PREFIX}${path}`;
   const headers: Record<string, string> = adminToken ? { authorization: `Bearer ${adminToken}` } : {};
@@ -102,6 +109,7 @@ async function callMaster(
   });
   const text = await res.body.text();
   if (res.statusCode < 200 || res.statusCode >= 300) {
+    if (res.statusCode === quietStatus) return { ok: false, status: res.statusCode };
     let detail = text;
     try {
       const problem = JSON.parse(text) as { title?: string; detail?: string };
@@ -110,7 +118,7 @@ async function callMaster(
       // Not a problem body: show it as it came.
     }
     process.stderr.write(`outpost: master answered ${res.statusCode}: ${detail}\n`);
-    return { ok: false };
+    return { ok: false, status: res.statusCode };
   }
   return { ok: true, body: JSON.parse(text) };
 }
@@ -143,7 +151,12 @@ async function status(flags: Record<string, string>, adminToken: string | undefi
   if (!res.ok) return 2;
   const body = res.body;
   const s = MasterStatusSchema.parse(body);
-  process.stdout.write(flags.json ? `${JSON.stringify(body, null, 2)}\n` : `${renderStatus(s)}\n`);
+  // The DNS section, when the master serves a zone (404: it serves none).
+  const dnsRes = await callMaster('status', flags, adminToken, '/dns', undefined, 404);
+  const dns = dnsRes.ok ? DnsStatusSchema.parse(dnsRes.body) : null;
+  if (flags.json)
+    process.stdout.write(`${JSON.stringify(dns ? { ...(body as object), dns } : body, null, 2)}\n`);
+  else process.stdout.write(`${renderStatus(s)}\n${dns ? `\n${renderDns(dns)}\n` : ''}`);
   return s.replicas.some((r) => UNHEALTHY.has(r.state)) ? 1 : 0;
 }
 

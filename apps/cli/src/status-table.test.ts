@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type FleetReplica, type MasterStatus, MasterStatusSchema } from '@outpost/protocol';
 import { describe, expect, it } from 'vitest';
-import { renderStatus, UNHEALTHY } from './status-table.js';
+import { renderDns, renderStatus, UNHEALTHY } from './status-table.js';
 
 const NOW = Date.UTC(2025, 5, 1, 12, 0, 0);
 const ROOT = createHash('sha256').update('root of version 12').digest('hex');
@@ -97,5 +97,57 @@ describe('UNHEALTHY', () => {
     expect([...UNHEALTHY].sort()).toEqual(['behind', 'error', 'offline']);
     expect(UNHEALTHY.has('in-sync')).toBe(false);
     expect(UNHEALTHY.has('syncing')).toBe(false);
+  });
+});
+
+describe('renderDns', () => {
+  it('shows what each name answers and why each replica is in or out', () => {
+    const out = renderDns({
+      zone: 'corp.example',
+      ttl: 5,
+      mode: 'one',
+      maxLag: 0,
+      fallback: { uk: ['eu'] },
+      listen: { udp: '127.0.0.1:5353', tcp: '127.0.0.1:5353' },
+      names: [
+        {
+          name: 'uk.corp.example',
+          kind: 'region',
+          via: 'region uk',
+          answers: [
+            { type: 'A', address: '10.0.0.1', replica: 'uk-london', share: 0.6 },
+            { type: 'A', address: '10.0.0.2', replica: 'uk-leeds', share: 0.4 },
+          ],
+        },
+        { name: 'eu.corp.example', kind: 'region', via: 'no replica to answer with', answers: [] },
+      ],
+      replicas: [
+        {
+          name: 'uk-london',
+          region: 'uk',
+          address: '10.0.0.1',
+          in: true,
+          reason: 'holds the latest version 3',
+          weight: 1.2,
+          load: null,
+        },
+        {
+          name: 'eu-paris',
+          region: 'eu',
+          address: null,
+          in: false,
+          reason: 'disconnected 3.0 s ago',
+          weight: 0,
+          load: null,
+        },
+      ],
+      counters: {},
+    });
+    expect(out).toContain(
+      'dns: zone corp.example  mode one  ttl 5s  max lag 0  on 127.0.0.1:5353 (udp, tcp)',
+    );
+    expect(out).toMatch(/uk\.corp\.example\s+10\.0\.0\.1 60%, 10\.0\.0\.2 40%\s+region uk/);
+    expect(out).toMatch(/eu\.corp\.example\s+\(none\)\s+no replica to answer with/);
+    expect(out).toMatch(/eu-paris\s+eu\s+out\s+-\s+-\s+disconnected 3\.0 s ago/);
   });
 });

@@ -1,4 +1,4 @@
-import type { MasterStatus, VersionSummary } from '@outpost/protocol';
+import type { DnsStatus, MasterStatus, VersionSummary } from '@outpost/protocol';
 
 /** States that make `outpost status` exit non-zero. */
 export const UNHEALTHY = new Set(['behind', 'offline', 'error']);
@@ -49,6 +49,38 @@ export function renderStatus(s: MasterStatus, now = Date.now()): string {
     ]),
   ];
   return `${head}\n${columns(rows)}`;
+}
+
+/** Renders the DNS section: what each name answers now, and each replica in or out and why. */
+export function renderDns(d: DnsStatus): string {
+  const listen = d.listen.udp ? `  on ${d.listen.udp} (udp, tcp)` : '';
+  const head = `dns: zone ${d.zone}  mode ${d.mode}  ttl ${d.ttl}s  max lag ${d.maxLag}${listen}`;
+  const pct = (x: number) => `${Math.round(x * 100)}%`;
+  const names = columns([
+    ['NAME', 'ANSWERS', 'VIA'],
+    ...d.names.map((n) => [
+      n.name,
+      n.answers.length === 0
+        ? '(none)'
+        : n.answers
+            .map((a) => (n.answers.length > 1 ? `${a.address} ${pct(a.share)}` : a.address))
+            .join(', '),
+      n.via,
+    ]),
+  ]);
+  if (d.replicas.length === 0) return `${head}\n${names}`;
+  const replicas = columns([
+    ['REPLICA', 'REGION', 'DNS', 'ADDRESS', 'WEIGHT', 'WHY'],
+    ...d.replicas.map((r) => [
+      r.name,
+      r.region,
+      r.in ? 'in' : 'out',
+      r.address ?? '-',
+      r.in ? String(r.weight) : '-',
+      r.reason,
+    ]),
+  ]);
+  return `${head}\n${names}\n\n${replicas}`;
 }
 
 function ago(ms: number): string {

@@ -1,5 +1,11 @@
 import { join, resolve } from 'node:path';
-import { type MasterConfig, type MasterConfigInput, MasterConfigSchema } from '@outpost/protocol';
+import { buildZoneView, Responder, type ZoneView } from '@outpost/dns';
+import {
+  isConcreteIp,
+  type MasterConfig,
+  type MasterConfigInput,
+  MasterConfigSchema,
+} from '@outpost/protocol';
 import {
   answerClientError,
   baseFastifyOptions,
@@ -10,9 +16,11 @@ import {
 import { openStore, type Store } from '@outpost/store';
 import type { FSWatcher } from 'chokidar';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { DnsServer } from './dns/dns-server.js';
 import { FanoutServer } from './fanout/fanout-server.js';
 import { Fleet } from './fanout/fleet.js';
 import { registerAdminRoutes } from './http/admin-routes.js';
+import { registerDnsRoutes } from './http/dns-routes.js';
 import { registerPullRoutes } from './http/pull-routes.js';
 import { type PublishedVersion, Publisher } from './publish/publisher.js';
 import { createBatcher } from './watch/batcher.js';
@@ -75,6 +83,61 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   let ready = false;
   registerAdminRoutes(app, { store, fleet, publisher, adminToken: config.adminToken, ready: () => ready });
   registerPullRoutes(app, { store, fleet, token: config.token });
+
+  // DNS: a zone view rebuilt at most every few tens of ms (eligibility moves with the clock).
+  const zone = config.zone;
+  const dnsHost = config.dnsHost ?? config.host;
+  let dns: DnsServer | undefined;
+  let dnsListen = { udp: null as string | null, tcp: null as string | null };
+  const responder = new Responder();
+  let view: ZoneView | undefined;
+  let viewWarnedAt = 0;
+  const viewMaxAgeMs = Math.min(100, config.heartbeatMs / 4);
+  const zoneView = (): ZoneView => {
+    const now = Date.now();
+    if (view && now - view.builtAt < viewMaxAgeMs && now >= view.builtAt) return view;
+    try {
+      view = rebuild(now);
+    } catch (err) {
+      // Answer from the last good view rather than not at all (say, the store is busy), and
+      // try again only after the usual interval (and log at most every 10 s).
+      if (!view) throw err;
+      view = { ...view, builtAt: now };
+      if (now - viewWarnedAt > 10_000) {
+        viewWarnedAt = now;
+        log.warn({ err }, 'dns: could not rebuild the zone view; answering from the previous one');
+      }
+    }
+    return view;
+  };
+  const rebuild = (now: number): ZoneView =>
+    buildZoneView(
+      {
+        zone: zone!,
+        ttl: config.dnsTtl,
+        mode: config.dnsMode,
+        maxLag: config.dnsMaxLag,
+        heartbeatMs: config.heartbeatMs,
+        fallback: config.dnsFallback,
+        nsAddress: isConcreteIp(dnsHost) ? dnsHost : null,
+      },
+      {
+        latest: publisher.current,
+        createdAt: (v) => store.versions.get(v)?.createdAt,
+        now,
+        replicas: fleet.facts(),
+      },
+    );
+  registerDnsRoutes(app, {
+    adminToken: config.adminToken,
+    dns: zone
+      ? {
+          view: zoneView,
+          listen: () => dnsListen,
+          counters: () => ({ ...responder.counters, ...(dns?.counters ?? {}) }),
+        }
+      : null,
+  });
   app.server.on('upgrade', (req, socket, head) => fanout.handleUpgrade(req, socket, head));
 
   let watcher: FSWatcher | undefined;
@@ -107,6 +170,11 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       );
       await publisher.reconcile();
       scheduleRewalk();
+      if (zone) {
+        dns = new DnsServer({ host: dnsHost, port: config.dnsPort, responder, view: zoneView, log });
+        dnsListen = await dns.start();
+        log.info({ zone, ...dnsListen, mode: config.dnsMode, ttl: config.dnsTtl }, 'dns server listening');
+      }
       ready = true;
       const url = await app.listen({ host: config.host, port: config.port });
       log.info({ url, version: publisher.current.version, content: contentDir }, 'outpost master listening');
@@ -119,6 +187,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       await watcher?.close();
       await publisher.close();
       await fanout.close();
+      await dns?.close();
       await app.close();
       store.close();
     },

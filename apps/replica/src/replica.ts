@@ -2,7 +2,13 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { TokenBucket } from '@outpost/core';
-import { type ReplicaConfig, type ReplicaConfigInput, ReplicaConfigSchema } from '@outpost/protocol';
+import {
+  formatAdvertise,
+  isConcreteIp,
+  type ReplicaConfig,
+  type ReplicaConfigInput,
+  ReplicaConfigSchema,
+} from '@outpost/protocol';
 import {
   answerClientError,
   baseFastifyOptions,
@@ -207,6 +213,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     }, delayMs);
   }
 
+  let advertise = config.advertise;
   const push: PushLink = new PushLink({
     master,
     token: config.token,
@@ -220,7 +227,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       region: config.region,
       version: current.version,
       root: current.root,
-      ...(config.advertise ? { advertise: config.advertise } : {}),
+      ...(advertise ? { advertise } : {}),
     }),
     load: () => meter.read(),
     onUp: (welcome) => {
@@ -254,6 +261,10 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     async start() {
       const url = await app.listen({ host: config.host, port: config.port });
       if (server) meter.attach(server);
+      // Readers reach us where we listen, unless told otherwise (a wildcard address says nothing).
+      const bound = server?.address();
+      if (!advertise && isConcreteIp(config.host) && bound && typeof bound === 'object')
+        advertise = formatAdvertise(config.host, bound.port);
       log.info({ url, version: current.version, master }, 'outpost replica listening');
       // What a crash may have left unreferenced goes first, before any apply stores anything.
       void engine.exclusive(async () => {

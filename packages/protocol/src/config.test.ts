@@ -22,7 +22,43 @@ describe('MasterConfigSchema', () => {
       heartbeatMs: 5000,
       rewalkMs: 600_000,
       logLevel: 'info',
+      dnsPort: 5353,
+      dnsTtl: 5,
+      dnsMaxLag: 0,
+      dnsFallback: {},
+      dnsMode: 'all',
     });
+  });
+
+  it('reads the DNS options: zone, fallback order, mode', () => {
+    const c = MasterConfigSchema.parse({
+      content: 'c',
+      data: 'd',
+      zone: 'Corp.Example.',
+      dnsFallback: 'uk:eu, us; asia:us;*:us',
+      dnsMode: 'one',
+      dnsTtl: '2',
+    });
+    expect(c).toMatchObject({
+      zone: 'corp.example',
+      dnsFallback: { uk: ['eu', 'us'], asia: ['us'], '*': ['us'] },
+      dnsMode: 'one',
+      dnsTtl: 2,
+    });
+  });
+
+  it.each([
+    ['zone', 'not a zone!'],
+    ['zone', '-bad.example'],
+    ['dnsFallback', 'uk=eu'],
+    ['dnsFallback', 'UK:eu'],
+    ['dnsFallback', 'uk:'],
+    ['dnsMode', 'some'],
+    ['dnsTtl', '-1'],
+  ])('refuses %s %j', (key, value) => {
+    const r = MasterConfigSchema.safeParse({ content: 'c', data: 'd', [key]: value });
+    expect(r.success).toBe(false);
+    expect(r.error!.issues[0]!.path[0]).toBe(key);
   });
 
   it('keeps given values and coerces numbers from strings (environment variables)', () => {
@@ -65,6 +101,13 @@ describe('MasterConfigSchema', () => {
 });
 
 describe('ReplicaConfigSchema', () => {
+  it('checks the advertised address', () => {
+    expect(ReplicaConfigSchema.parse({ ...replica, advertise: '[::1]:8080' }).advertise).toBe('[::1]:8080');
+    const r = ReplicaConfigSchema.safeParse({ ...replica, advertise: '::1:8080:zz' });
+    expect(r.success).toBe(false);
+    expect(r.error!.issues[0]!.message).toMatch(/bad address/);
+  });
+
   it('applies the defaults', () => {
     expect(ReplicaConfigSchema.parse(replica)).toEqual({
       ...replica,

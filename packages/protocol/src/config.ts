@@ -1,9 +1,59 @@
 import { z } from 'zod';
+import { parseAdvertise } from './advertise.js';
 import { ByteSize, Label } from './scalars.js';
 
 const Port = z.coerce.number().int().min(0).max(65535);
 const Secret = z.string().min(1).max(4096).optional();
 const Millis = z.coerce.number().int().min(1).max(3_600_000);
+
+/** A DNS zone the master answers for: `corp.example` (lowercase, trailing dot dropped). */
+export const ZoneName = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .transform((s) => s.replace(/\.$/, ''))
+  .pipe(
+    z
+      .string()
+      .max(200)
+      .regex(
+        /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/,
+        'a DNS name such as corp.example',
+      ),
+  );
+
+/**
+ * The region fallback order: `uk:eu,us;asia:us;*:us` — when a region has no replica to answer
+ * with, the first of its list that has one answers instead (`*` for any region not listed).
+ */
+export const DnsFallback = z
+  .string()
+  .max(4096)
+  .transform((text, ctx) => {
+    const out: Record<string, string[]> = {};
+    for (const part of text.split(';')) {
+      if (part.trim() === '') continue;
+      const m = /^\s*([a-z0-9-]+|\*)\s*:\s*([a-z0-9-]+(?:\s*,\s*[a-z0-9-]+)*)\s*$/.exec(part);
+      if (!m || (m[1] !== '*' && !Label.safeParse(m[1]).success)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `'${part.trim()}' is not REGION:REGION,REGION… (e.g. uk:eu,us;asia:us)`,
+        });
+        return z.NEVER;
+      }
+      out[m[1]!] = m[2]!.split(',').map((r) => r.trim());
+    }
+    return out;
+  });
+
+/** A replica's advertised address, checked: HOST, HOST:PORT, IP or [IPv6]:PORT. */
+export const AdvertiseAddress = z
+  .string()
+  .max(300)
+  .superRefine((v, ctx) => {
+    const parsed = parseAdvertise(v);
+    if ('error' in parsed) ctx.addIssue({ code: 'custom', message: `bad address '${v}': ${parsed.error}` });
+  });
 
 export const MasterConfigSchema = z.object({
   content: z.string().min(1),
@@ -27,6 +77,20 @@ export const MasterConfigSchema = z.object({
   /** How often a replica is expected to say ping; it is offline after missing three. */
   heartbeatMs: Millis.default(5000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** The DNS zone the master answers for (no zone: no DNS server). */
+  zone: ZoneName.optional(),
+  /** DNS port (UDP and TCP). */
+  dnsPort: Port.default(5353),
+  /** Address the DNS server listens on (default: --host). */
+  dnsHost: z.string().min(1).optional(),
+  /** TTL of every answer, in seconds: short, so a replica that drops out is soon forgotten. */
+  dnsTtl: z.coerce.number().int().min(0).max(86_400).default(5),
+  /** Replicas up to this many versions behind the latest are still answered. */
+  dnsMaxLag: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  /** Region fallback order when a region has no replica to answer with. */
+  dnsFallback: DnsFallback.default({}),
+  /** `all`: every eligible replica, rotated by weight; `one`: one record per answer, chosen by weight. */
+  dnsMode: z.enum(['all', 'one']).default('all'),
 });
 
 export const ReplicaConfigSchema = z.object({
@@ -39,7 +103,7 @@ export const ReplicaConfigSchema = z.object({
   token: Secret,
   adminToken: Secret,
   /** Where readers should reach this replica (host:port), told to the master. */
-  advertise: z.string().max(300).optional(),
+  advertise: AdvertiseAddress.optional(),
   /** Cache-Control by path prefix: `/static/=public, max-age=3600;/=no-cache` (default no-cache). */
   cacheControl: z.string().max(4096).optional(),
   /** An HTML listing for a directory without index.html (default: 404). */

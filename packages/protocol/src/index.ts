@@ -1,3 +1,4 @@
+export * from './advertise.js';
 export * from './chunk-frames.js';
 export * from './config.js';
 export * from './limits.js';

@@ -126,3 +126,50 @@ export type VersionSummary = z.infer<typeof VersionSummarySchema>;
 export type VersionDetail = z.infer<typeof VersionDetailSchema>;
 export type ManifestQuery = z.infer<typeof ManifestQuerySchema>;
 export { EpochMs };
+
+/** One replica as the DNS server sees it: answered or not, and why. */
+export const DnsReplicaSchema = z.object({
+  name: Label,
+  region: Label,
+  /** The IP address answered for it (null: it has none usable). */
+  address: z.string().nullable(),
+  in: z.boolean(),
+  reason: z.string(),
+  /** Relative weight from its reported load (1 = average). */
+  weight: z.number(),
+  load: z.object({ requestsPerSecond: z.number(), openConnections: z.number() }).nullable(),
+});
+
+/** What one name answers now. */
+export const DnsNameSchema = z.object({
+  name: z.string(),
+  kind: z.enum(['apex', 'region', 'replica', 'ns']),
+  /** Who answers for it: the region itself, or the fallback taken and why. */
+  via: z.string(),
+  answers: z.array(
+    z.object({
+      type: z.enum(['A', 'AAAA']),
+      address: z.string(),
+      replica: z.string().nullable(),
+      /** Expected share of answers (`one`) or of first places (`all`), 0..1. */
+      share: z.number(),
+    }),
+  ),
+});
+
+/** GET /_outpost/api/v1/dns on the master. */
+export const DnsStatusSchema = z.object({
+  zone: z.string(),
+  ttl: z.number().int(),
+  mode: z.enum(['all', 'one']),
+  maxLag: z.number().int(),
+  fallback: z.record(z.string(), z.array(z.string())),
+  listen: z.object({ udp: z.string().nullable(), tcp: z.string().nullable() }),
+  names: z.array(DnsNameSchema),
+  replicas: z.array(DnsReplicaSchema),
+  counters: z.record(z.string(), z.number()),
+});
+
+export type DnsReplica = z.infer<typeof DnsReplicaSchema>;
+export type DnsName = z.infer<typeof DnsNameSchema>;
+export type DnsStatus = z.infer<typeof DnsStatusSchema>;

@@ -322,3 +322,42 @@ describe('Fleet', () => {
     });
   });
 });
+
+describe('Fleet.facts (what DNS judges)', () => {
+  it('gives each replica its link, last sighting, address and last reported load', () => {
+    fleet.connected(hello('uk-london', 10, { advertise: '10.0.0.1:8080' }));
+    vi.setSystemTime(T0 + 500);
+    fleet.heartbeat('uk-london', { requestsPerSecond: 12.5, openConnections: 3 });
+    expect(fleet.facts()).toEqual([
+      {
+        name: 'uk-london',
+        region: 'uk',
+        connected: true,
+        link: 'push',
+        version: 10,
+        root: ROOT(10),
+        lastSeenAt: T0 + 500,
+        error: null,
+        advertise: '10.0.0.1:8080',
+        load: { requestsPerSecond: 12.5, openConnections: 3 },
+      },
+    ]);
+    vi.setSystemTime(T0 + 900);
+    fleet.disconnected('uk-london');
+    expect(fleet.facts()[0]).toMatchObject({ connected: false, link: 'offline', lastSeenAt: T0 + 900 });
+    fleet.pulled({ name: 'uk-london', region: 'uk', version: 10, root: ROOT(10) });
+    expect(fleet.facts()[0]).toMatchObject({ connected: false, link: 'pull' });
+  });
+
+  it('comes back after a restart from the store, offline and without load', () => {
+    fleet.connected(hello('uk-london', 10, { advertise: '10.0.0.1' }));
+    fleet.heartbeat('uk-london', { requestsPerSecond: 1, openConnections: 1 });
+    const again = new Fleet({ store, offlineAfterMs: OFFLINE, behindAfterMs: BEHIND });
+    expect(again.facts()[0]).toMatchObject({
+      connected: false,
+      link: 'offline',
+      advertise: '10.0.0.1',
+      load: null,
+    });
+  });
+});

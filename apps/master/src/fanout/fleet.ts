@@ -108,6 +108,33 @@ export class Fleet {
     if (load) m.load = load;
   }
 
+  /** What the DNS server needs of every replica: raw facts, judged there. */
+  facts(): {
+    name: string;
+    region: string;
+    connected: boolean;
+    link: 'push' | 'pull' | 'offline';
+    version: number;
+    root: string;
+    lastSeenAt: number | null;
+    error: string | null;
+    advertise: string | null;
+    load: Load | null;
+  }[] {
+    return [...this.#members.values()].map((m) => ({
+      name: m.record.name,
+      region: m.record.region,
+      connected: m.connected,
+      link: m.connected ? 'push' : m.record.link,
+      version: m.record.version,
+      root: m.record.root,
+      lastSeenAt: m.record.lastSeenAt,
+      error: m.record.error,
+      advertise: m.record.advertise,
+      load: m.load,
+    }));
+  }
+
   /** The version a replica last reported holding. */
   versionOf(name: string): number | undefined {
     return this.#members.get(name)?.record.version;

@@ -1,0 +1,151 @@
+import { createSocket } from 'node:dgram';
+import { connect, type Socket } from 'node:net';
+import { buildZoneView, Responder } from '@outpost/dns';
+import { createLogger } from '@outpost/service';
+import dnsPacket from 'dns-packet';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DnsServer } from './dns-server.js';
+
+const ROOT = 'a'.repeat(64);
+const viewOf = (mode: 'all' | 'one', ips = ['127.0.0.2', '127.0.0.3']) =>
+  buildZoneView(
+    { zone: 'corp.example', ttl: 5, mode, maxLag: 0, heartbeatMs: 1000, fallback: {}, nsAddress: null },
+    {
+      latest: { version: 1, root: ROOT },
+      createdAt: () => 0,
+      now: Date.now(),
+      replicas: ips.map((ip, i) => ({
+        name: `uk-${i}`,
+        region: 'uk',
+        connected: true,
+        link: 'push' as const,
+        version: 1,
+        root: ROOT,
+        lastSeenAt: Date.now(),
+        error: null,
+        advertise: ip,
+        load: null,
+      })),
+    },
+  );
+const view = viewOf('all');
+
+const q = (id: number, name = 'uk.corp.example') =>
+  dnsPacket.encode({ id, type: 'query', questions: [{ name, type: 'A' }] });
+const framed = (b: Buffer) => Buffer.concat([Buffer.from([b.length >> 8, b.length & 255]), b]);
+
+/** Reads length-framed messages off a socket until `n` have come or it closes. */
+function readFrames(s: Socket, n: number): Promise<{ frames: Buffer[]; closed: boolean }> {
+  return new Promise((resolve) => {
+    let buf = Buffer.alloc(0);
+    const frames: Buffer[] = [];
+    s.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        frames.push(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+        buf = buf.subarray(2 + buf.readUInt16BE(0));
+      }
+      if (frames.length >= n) resolve({ frames, closed: false });
+    });
+    s.on('close', () => resolve({ frames, closed: true }));
+    s.on('error', () => {});
+  });
+}
+
+describe('DnsServer', () => {
+  let server: DnsServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  async function start(o: { maxTcpConnections?: number; tcpIdleMs?: number; view?: typeof view } = {}) {
+    const { view: given, ...limits } = o;
+    const v = given ?? view;
+    server = new DnsServer({
+      host: '127.0.0.1',
+      port: 0,
+      responder: new Responder(),
+      view: () => v,
+      log: createLogger('test', 'silent'),
+      ...limits,
+    });
+    const { udp, tcp } = await server.start();
+    expect(udp).toBe(tcp);
+    return Number(udp.split(':')[1]);
+  }
+
+  it('answers over UDP and over TCP on the same port', async () => {
+    const port = await start();
+    const sock = createSocket('udp4');
+    const res = await new Promise<Buffer>((resolve) => {
+      sock.on('message', resolve);
+      sock.send(q(7), port, '127.0.0.1');
+    });
+    sock.close();
+    expect((dnsPacket.decode(res) as any).answers.map((a: any) => a.data).sort()).toEqual([
+      '127.0.0.2',
+      '127.0.0.3',
+    ]);
+
+    const s = connect(port, '127.0.0.1');
+    const got = readFrames(s, 1);
+    s.write(framed(q(8)));
+    const { frames } = await got;
+    expect(dnsPacket.decode(frames[0]!).id).toBe(8);
+    s.destroy();
+  });
+
+  it('answers pipelined TCP queries in order, whatever the segmenting', async () => {
+    const port = await start();
+    const s = connect(port, '127.0.0.1');
+    const got = readFrames(s, 3);
+    const bytes = Buffer.concat([framed(q(1)), framed(q(2)), framed(q(3, 'nowhere.corp.example'))]);
+    // One byte at a time for the first query's head, then the rest at once.
+    for (let i = 0; i < 5; i++) s.write(bytes.subarray(i, i + 1));
+    s.write(bytes.subarray(5));
+    const { frames } = await got;
+    expect(frames.map((f) => f.readUInt16BE(0))).toEqual([1, 2, 3]);
+    expect(frames[2]!.readUInt16BE(2) & 0xf).toBe(3); // NXDOMAIN
+    s.destroy();
+  });
+
+  it('closes a TCP connection that sends something that is not a query, and idle ones', async () => {
+    const port = await start({ tcpIdleMs: 200 });
+    const garbage = connect(port, '127.0.0.1');
+    const g = readFrames(garbage, 1);
+    garbage.write(framed(Buffer.from('hello')));
+    expect(await g).toEqual({ frames: [], closed: true });
+
+    const idle = connect(port, '127.0.0.1');
+    expect((await readFrames(idle, 1)).closed).toBe(true);
+  });
+
+  it('refuses TCP connections over its limit, and keeps serving UDP', async () => {
+    const port = await start({ maxTcpConnections: 2 });
+    const held = [connect(port, '127.0.0.1'), connect(port, '127.0.0.1')];
+    await Promise.all(held.map((s) => new Promise((r) => s.once('connect', r))));
+    await new Promise((r) => setTimeout(r, 50));
+    const third = connect(port, '127.0.0.1');
+    expect((await readFrames(third, 1)).closed).toBe(true);
+    expect(server!.counters.tcpRefused).toBe(1);
+    for (const s of held) s.destroy();
+  });
+
+  it('in mode one answers a single record per query, spread evenly, over real UDP', async () => {
+    const port = await start({ view: viewOf('one', ['127.0.0.2', '127.0.0.3', '127.0.0.4']) });
+    const sock = createSocket('udp4');
+    const counts: Record<string, number> = {};
+    for (let i = 0; i < 300; i++) {
+      const res = await new Promise<Buffer>((resolve) => {
+        sock.once('message', resolve);
+        sock.send(q(i), port, '127.0.0.1');
+      });
+      const answers = (dnsPacket.decode(res) as any).answers;
+      expect(answers).toHaveLength(1);
+      counts[answers[0].data] = (counts[answers[0].data] ?? 0) + 1;
+    }
+    sock.close();
+    expect(counts).toEqual({ '127.0.0.2': 100, '127.0.0.3': 100, '127.0.0.4': 100 });
+  });
+});

@@ -1,0 +1,272 @@
+import dnsPacket from 'dns-packet';
+import { describe, expect, it } from 'vitest';
+import { facts, query, replica, settings, standardView } from './fixtures.js';
+import { AMPLIFICATION_FACTOR, RCODE, Responder } from './responder.js';
+import { buildZoneView } from './zone-view.js';
+
+const rcodeOf = (b: Buffer) => b.readUInt16BE(2) & 0xf;
+const flag = (b: Buffer, bit: number) => (b.readUInt16BE(2) & bit) !== 0;
+const AA = 0x0400;
+const TC = 0x0200;
+
+function ask(r: Responder, view: ReturnType<typeof standardView>, q: Buffer, t: 'udp' | 'tcp' = 'udp') {
+  const res = r.respond(q, t, view);
+  expect(res).not.toBeNull();
+  return { buf: res!, pkt: dnsPacket.decode(res!) };
+}
+
+const data = (pkt: dnsPacket.Packet, section: 'answers' | 'authorities' | 'additionals' = 'answers') =>
+  (pkt[section] ?? []).map((a) => `${a.type} ${'data' in a ? JSON.stringify(a.data) : ''}`);
+
+describe('Responder: names', () => {
+  const view = standardView();
+
+  it('answers a region with its replicas, authoritatively, echoing id and RD', () => {
+    const { buf, pkt } = ask(new Responder(), view, query('uk.corp.example', 'A', { id: 777 }));
+    expect(pkt.id).toBe(777);
+    expect(rcodeOf(buf)).toBe(RCODE.NOERROR);
+    expect(flag(buf, AA)).toBe(true);
+    expect(pkt.flag_rd).toBe(true);
+    expect(pkt.flag_ra).toBe(false);
+    expect(pkt.answers!.map((a) => (a as any).data).sort()).toEqual(['10.0.1.1', '10.0.1.2']);
+    expect(pkt.answers!.every((a: any) => a.ttl === 5 && a.name === 'uk.corp.example')).toBe(true);
+  });
+
+  it('answers a replica by name, the apex with everyone, AAAA for IPv6', () => {
+    const r = new Responder();
+    expect(data(ask(r, view, query('uk-london.corp.example')).pkt)).toEqual(['A "10.0.1.1"']);
+    expect(ask(r, view, query('corp.example')).pkt.answers).toHaveLength(3);
+    expect(data(ask(r, view, query('corp.example', 'AAAA')).pkt)).toEqual(['AAAA "2001:db8::1"']);
+    expect(data(ask(r, view, query('us.corp.example', 'AAAA')).pkt)).toEqual(['AAAA "2001:db8::1"']);
+  });
+
+  it('answers SOA and NS at the apex, with the name server address as glue', () => {
+    const r = new Responder();
+    const soa = ask(r, view, query('corp.example', 'SOA')).pkt.answers![0] as any;
+    expect(soa.type).toBe('SOA');
+    expect(soa.data).toMatchObject({
+      mname: 'ns.corp.example',
+      rname: 'hostmaster.corp.example',
+      serial: 7,
+      minimum: 5,
+    });
+    const ns = ask(r, view, query('corp.example', 'NS')).pkt;
+    expect(data(ns)).toEqual(['NS "ns.corp.example"']);
+    expect(data(ns, 'additionals')).toEqual(['A "127.0.0.1"']);
+    expect(data(ask(r, view, query('ns.corp.example')).pkt)).toEqual(['A "127.0.0.1"']);
+  });
+
+  it('matches names whatever their case, and echoes the question exactly (0x20)', () => {
+    const q = query('uK.CoRp.ExAmPlE');
+    const { buf, pkt } = ask(new Responder(), view, q);
+    expect(buf.subarray(12, q.length)).toEqual(q.subarray(12));
+    expect(pkt.answers).toHaveLength(2);
+  });
+
+  it('answers NXDOMAIN with the SOA for unknown names and names below known ones', () => {
+    for (const name of ['nowhere.corp.example', 'a.uk.corp.example', 'x.y.z.corp.example']) {
+      const { buf, pkt } = ask(new Responder(), view, query(name));
+      expect(rcodeOf(buf)).toBe(RCODE.NXDOMAIN);
+      expect(flag(buf, AA)).toBe(true);
+      expect(pkt.answers).toEqual([]);
+      expect(pkt.authorities![0]).toMatchObject({ type: 'SOA', name: 'corp.example', ttl: 5 });
+    }
+  });
+
+  it('answers NODATA with the SOA for a type the name has none of', () => {
+    for (const [name, type] of [
+      ['uk.corp.example', 'TXT'],
+      ['uk.corp.example', 'AAAA'],
+      ['us.corp.example', 'A'],
+      ['uk.corp.example', 'SOA'],
+      ['uk.corp.example', 'MX'],
+    ] as const) {
+      const { buf, pkt } = ask(new Responder(), view, query(name, type));
+      expect(rcodeOf(buf), `${name} ${type}`).toBe(RCODE.NOERROR);
+      expect(pkt.answers).toEqual([]);
+      expect(pkt.authorities![0]!.type).toBe('SOA');
+    }
+  });
+
+  it('answers NODATA for a region with nobody eligible anywhere', () => {
+    const v = buildZoneView(settings(), facts([replica('a', 'uk', '10.0.0.1', { version: 0 })]));
+    const { buf, pkt } = ask(new Responder(), v, query('uk.corp.example'));
+    expect(rcodeOf(buf)).toBe(RCODE.NOERROR);
+    expect(pkt.answers).toEqual([]);
+  });
+
+  it('refuses other zones, other classes and zone transfers, without AA', () => {
+    const r = new Responder();
+    for (const q of [
+      query('example.com'),
+      query('corp.example.org'),
+      query('xcorp.example'),
+      query('version.bind', 'TXT', { klass: 3 }),
+      query('corp.example', 'A', { klass: 3 }),
+      query('corp.example', 252),
+      query('corp.example', 251),
+    ]) {
+      const { buf, pkt } = ask(r, view, q);
+      expect(rcodeOf(buf)).toBe(RCODE.REFUSED);
+      expect(flag(buf, AA)).toBe(false);
+      expect(pkt.answers).toEqual([]);
+    }
+    expect(r.counters.refused).toBe(7);
+  });
+
+  it('answers ANY with the small RFC 8482 HINFO', () => {
+    const { pkt } = ask(new Responder(), view, query('corp.example', 255));
+    expect(data(pkt)).toEqual(['HINFO {"cpu":"RFC8482","os":""}']);
+  });
+});
+
+describe('Responder: modes and rotation', () => {
+  const three = (o = {}, loads = [0, 0, 0]) =>
+    buildZoneView(
+      settings(o),
+      facts(
+        loads.map((l, i) =>
+          replica(`uk-${i}`, 'uk', `127.0.0.${i + 2}`, {
+            load: { requestsPerSecond: 0, openConnections: l },
+          }),
+        ),
+      ),
+    );
+  const tally = (v: ReturnType<typeof three>, n: number) => {
+    const r = new Responder();
+    const counts: Record<string, number> = {};
+    for (let i = 0; i < n; i++) {
+      const first = (ask(r, v, query('uk.corp.example')).pkt.answers![0] as any).data as string;
+      counts[first] = (counts[first] ?? 0) + 1;
+    }
+    return counts;
+  };
+
+  it('in mode one answers one record, spread evenly over equal replicas', () => {
+    const v = three({ mode: 'one' });
+    expect(ask(new Responder(), v, query('uk.corp.example')).pkt.answers).toHaveLength(1);
+    expect(Object.values(tally(v, 3000))).toEqual([1000, 1000, 1000]);
+  });
+
+  it('in mode all answers every record, rotating which comes first', () => {
+    const v = three();
+    expect(ask(new Responder(), v, query('uk.corp.example')).pkt.answers).toHaveLength(3);
+    expect(Object.values(tally(v, 3000))).toEqual([1000, 1000, 1000]);
+  });
+
+  it('gives a replica with triple load clearly fewer answers', () => {
+    const counts = tally(three({ mode: 'one' }, [60, 20, 20]), 3000);
+    expect(counts['127.0.0.2']!).toBeLessThan(0.6 * counts['127.0.0.3']!);
+    expect(Math.abs(counts['127.0.0.3']! - counts['127.0.0.4']!)).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('Responder: EDNS, truncation, amplification', () => {
+  const many = (n: number, mode: 'all' | 'one' = 'all') =>
+    buildZoneView(
+      settings({ mode }),
+      facts(Array.from({ length: n }, (_, i) => replica(`uk-${i}`, 'uk', `10.0.${i >> 8}.${i & 255}`))),
+    );
+
+  it('answers EDNS with an OPT record offering 1232 bytes', () => {
+    const { pkt } = ask(new Responder(), standardView(), query('uk.corp.example', 'A', { edns: 4096 }));
+    const opt = pkt.additionals!.find((a) => a.type === 'OPT') as any;
+    expect(opt.udpPayloadSize).toBe(1232);
+  });
+
+  it('answers BADVERS to an EDNS version it does not speak', () => {
+    const { buf, pkt } = ask(
+      new Responder(),
+      standardView(),
+      query('uk.corp.example', 'A', { edns: 1232, ednsVersion: 1 }),
+    );
+    expect(rcodeOf(buf)).toBe(0);
+    expect((pkt.additionals![0] as any).extendedRcode).toBe(1);
+    expect(pkt.answers).toEqual([]);
+  });
+
+  it('sets TC over UDP when the answer exceeds 512 bytes without EDNS, and answers in full over TCP', () => {
+    const v = many(40);
+    const udp = ask(new Responder(), v, query('uk.corp.example'));
+    expect(flag(udp.buf, TC)).toBe(true);
+    expect(udp.pkt.answers).toEqual([]);
+    expect(udp.buf.length).toBeLessThan(100);
+    const tcp = ask(new Responder(), v, query('uk.corp.example'), 'tcp');
+    expect(flag(tcp.buf, TC)).toBe(false);
+    expect(tcp.pkt.answers).toHaveLength(40);
+  });
+
+  it('honours the EDNS size up to 1232, and never answers over UDP beyond 10x the query', () => {
+    const v = many(60);
+    const q = query('uk.corp.example', 'A', { edns: 4096 });
+    const { buf } = ask(new Responder(), v, q);
+    expect(flag(buf, TC)).toBe(true);
+    const small = many(12);
+    const ok = ask(new Responder(), small, q);
+    expect(flag(ok.buf, TC)).toBe(false);
+    expect(ok.pkt.answers).toHaveLength(12);
+    expect(ok.buf.length).toBeLessThanOrEqual(AMPLIFICATION_FACTOR * q.length);
+  });
+
+  it('in mode one never truncates, however many replicas', () => {
+    const { buf, pkt } = ask(new Responder(), many(200, 'one'), query('uk.corp.example'));
+    expect(flag(buf, TC)).toBe(false);
+    expect(pkt.answers).toHaveLength(1);
+  });
+});
+
+describe('Responder: malformed input', () => {
+  const view = standardView();
+
+  it('stays silent for packets too short to be a query, and for responses', () => {
+    const r = new Responder();
+    expect(r.respond(Buffer.alloc(0), 'udp', view)).toBeNull();
+    expect(r.respond(Buffer.alloc(11), 'udp', view)).toBeNull();
+    const resp = query('uk.corp.example');
+    resp.writeUInt16BE(resp.readUInt16BE(2) | 0x8000, 2);
+    expect(r.respond(resp, 'udp', view)).toBeNull();
+    expect(r.counters.dropped).toBe(3);
+  });
+
+  it('answers FORMERR to a readable header with a bad body, with nothing but the header', () => {
+    const r = new Responder();
+    const cases = [
+      Buffer.from([0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]), // one question, none there
+      Buffer.concat([query('uk.corp.example').subarray(0, 20)]), // cut short
+      (() => {
+        const q = query('uk.corp.example');
+        q.writeUInt16BE(2, 4); // two questions
+        return q;
+      })(),
+      (() => {
+        const q = query('uk.corp.example');
+        q.writeUInt16BE(1, 6); // an answer in a query
+        return q;
+      })(),
+      Buffer.concat([
+        Buffer.from([0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]),
+        Buffer.from([0xc0, 0x0c, 0, 1, 0, 1]),
+      ]), // pointer loop
+      (() => {
+        const q = query('uk.corp.example', 'A', { edns: 1232 });
+        return q.subarray(0, q.length - 3); // OPT cut short
+      })(),
+      Buffer.alloc(5000, 0), // oversized
+    ];
+    for (const q of cases) {
+      const res = r.respond(q, 'udp', view)!;
+      expect(res).not.toBeNull();
+      expect(res.length).toBe(12);
+      expect(rcodeOf(res)).toBe(RCODE.FORMERR);
+      expect(res.readUInt16BE(0)).toBe(q.readUInt16BE(0));
+    }
+  });
+
+  it('answers NOTIMP to other opcodes', () => {
+    const q = query('uk.corp.example');
+    q.writeUInt16BE(q.readUInt16BE(2) | (5 << 11), 2); // UPDATE
+    const res = new Responder().respond(q, 'udp', view)!;
+    expect(rcodeOf(res)).toBe(RCODE.NOTIMP);
+    expect((res.readUInt16BE(2) >> 11) & 0xf).toBe(5);
+  });
+});

@@ -1,0 +1,394 @@
+import dnsPacket, { type Answer } from 'dns-packet';
+import { Rotation } from './rotation.js';
+import { type NameEntry, NS_LABEL, type Target, type ZoneView } from './zone-view.js';
+
+export type Transport = 'udp' | 'tcp';
+
+/** Largest UDP answer we send, whatever a client advertises (the DNS Flag Day 2020 size). */
+export const MAX_UDP_PAYLOAD = 1232;
+/** A UDP answer never exceeds this multiple of the query's size (no amplification); larger → TC. */
+export const AMPLIFICATION_FACTOR = 10;
+/** Queries longer than this are refused with FORMERR (a real query is a few dozen bytes). */
+export const MAX_QUERY_BYTES = 4096;
+
+const QR = 0x8000;
+const AA = 0x0400;
+const TC = 0x0200;
+const RD = 0x0100;
+const CD = 0x0010;
+
+export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
+const BADVERS = 16;
+
+const TYPE = { A: 1, NS: 2, SOA: 6, AAAA: 28, OPT: 41, IXFR: 251, AXFR: 252, ANY: 255 } as const;
+const CLASS_IN = 1;
+const CLASS_ANY = 255;
+
+export interface ResponderCounters {
+  queries: number;
+  noerror: number;
+  nodata: number;
+  nxdomain: number;
+  refused: number;
+  formerr: number;
+  notimp: number;
+  badvers: number;
+  truncated: number;
+  /** Packets not answered at all: too short to be a query, or a response. */
+  dropped: number;
+}
+
+/** A question read from the raw bytes, so the answer echoes it exactly (case included). */
+interface RawQuestion {
+  labels: string[];
+  raw: Buffer;
+  qtype: number;
+  qclass: number;
+}
+
+interface Edns {
+  udpSize: number;
+  version: number;
+  dnssecOk: boolean;
+}
+
+/**
+ * Answers DNS queries for one zone from a ZoneView: pure (no sockets, no clock), so every
+ * rcode, EDNS, truncation and the rotation are unit-tested byte for byte.
+ *
+ * Garbage (under 12 bytes, or a packet that is itself a response) gets no answer; a header we
+ * can read with a body we cannot gets FORMERR; other opcodes NOTIMP; other zones and classes
+ * REFUSED; unknown names NXDOMAIN; known names without records of the type NODATA with the SOA.
+ */
+export class Responder {
+  readonly rotation: Rotation;
+  readonly counters: ResponderCounters = {
+    queries: 0,
+    noerror: 0,
+    nodata: 0,
+    nxdomain: 0,
+    refused: 0,
+    formerr: 0,
+    notimp: 0,
+    badvers: 0,
+    truncated: 0,
+    dropped: 0,
+  };
+
+  constructor(rotation = new Rotation()) {
+    this.rotation = rotation;
+  }
+
+  /** The answer to one query (UDP datagram or TCP message), or null to stay silent. */
+  respond(query: Buffer, transport: Transport, view: ZoneView): Buffer | null {
+    this.counters.queries++;
+    if (query.length < 12) return this.#drop();
+    const id = query.readUInt16BE(0);
+    const flags = query.readUInt16BE(2);
+    if (flags & QR) return this.#drop();
+    const opcode = (flags >> 11) & 0xf;
+    const echo = QR | (opcode << 11) | (flags & (RD | CD));
+    if (opcode !== 0) {
+      this.counters.notimp++;
+      return headerOnly(id, echo | RCODE.NOTIMP);
+    }
+    const qd = query.readUInt16BE(4);
+    const an = query.readUInt16BE(6);
+    const ns = query.readUInt16BE(8);
+    const ar = query.readUInt16BE(10);
+    if (query.length > MAX_QUERY_BYTES || qd !== 1 || an !== 0 || ns !== 0 || ar > 4)
+      return this.#formerr(id, echo);
+    const q = readQuestion(query);
+    if (!q) return this.#formerr(id, echo);
+    let edns: Edns | null = null;
+    if (ar > 0 || q.raw.length + 12 !== query.length) {
+      // The rest (OPT, maybe TSIG) through dns-packet: a body it cannot decode is malformed.
+      let additionals: Answer[];
+      try {
+        const decoded = dnsPacket.decode(query);
+        additionals = decoded.additionals ?? [];
+      } catch {
+        return this.#formerr(id, echo);
+      }
+      const opts = additionals.filter((a) => a.type === 'OPT');
+      if (opts.length > 1) return this.#formerr(id, echo);
+      const opt = opts[0] as
+        | (Answer & { udpPayloadSize?: number; ednsVersion?: number; flags?: number })
+        | undefined;
+      if (opt) {
+        if (opt.name !== '.') return this.#formerr(id, echo);
+        edns = {
+          udpSize: opt.udpPayloadSize ?? 512,
+          version: opt.ednsVersion ?? 0,
+          dnssecOk: ((opt.flags ?? 0) & 0x8000) !== 0,
+        };
+      }
+    }
+    if (edns && edns.version > 0) {
+      this.counters.badvers++;
+      // BADVERS is 16: its upper 8 bits ride in the OPT record, its low 4 (0) in the header.
+      return assemble(id, echo, q.raw, EMPTY, EMPTY, [OPT_BADVERS]);
+    }
+    const r: Reply = {
+      id,
+      flags: echo,
+      question: q.raw,
+      opt: edns ? OPT : null,
+      limit:
+        transport === 'tcp'
+          ? 65_535
+          : Math.min(
+              edns ? Math.min(MAX_UDP_PAYLOAD, Math.max(512, edns.udpSize)) : 512,
+              Math.max(12 + q.raw.length + OPT.length, AMPLIFICATION_FACTOR * query.length),
+            ),
+    };
+    if (q.qclass !== CLASS_IN && q.qclass !== CLASS_ANY) return this.#refused(r);
+
+    const zone = view.zoneLabels;
+    const rel = q.labels.length - zone.length;
+    if (rel < 0) return this.#refused(r);
+    for (let i = 0; i < zone.length; i++) if (q.labels[rel + i] !== zone[i]) return this.#refused(r);
+    if (q.qtype === TYPE.AXFR || q.qtype === TYPE.IXFR) return this.#refused(r);
+
+    const label = rel === 0 ? '' : rel === 1 ? q.labels[0]! : null;
+    const entry = label === null ? undefined : view.names.get(label);
+    const records = recordsOf(view);
+    if (label === null || !entry) {
+      this.counters.nxdomain++;
+      return this.#finish(r, RCODE.NXDOMAIN | AA, EMPTY, [records.soa()], EMPTY);
+    }
+
+    const owner = rel === 0 ? view.settings.zone : `${label}.${view.settings.zone}`;
+    let answers: Buffer[] = EMPTY;
+    let additionals: Buffer[] = EMPTY;
+    switch (q.qtype) {
+      case TYPE.A:
+      case TYPE.AAAA: {
+        const family = q.qtype === TYPE.A ? 4 : 6;
+        const picked = this.#pick(view, entry, family, `${label}/${family}`);
+        answers = picked.map((t) => records.address(owner, t));
+        break;
+      }
+      case TYPE.SOA:
+        if (entry.kind === 'apex') answers = [records.soa()];
+        break;
+      case TYPE.NS:
+        if (entry.kind === 'apex') {
+          answers = [records.ns()];
+          const nsName = `${NS_LABEL}.${view.settings.zone}`;
+          additionals = view.names.get(NS_LABEL)!.targets.map((t) => records.address(nsName, t));
+        }
+        break;
+      case TYPE.ANY:
+        // RFC 8482: a small answer rather than everything (ANY is a favourite of amplifiers).
+        answers = [records.hinfo(owner)];
+        break;
+    }
+    if (answers.length === 0) {
+      this.counters.nodata++;
+      return this.#finish(r, RCODE.NOERROR | AA, EMPTY, [records.soa()], EMPTY);
+    }
+    this.counters.noerror++;
+    return this.#finish(r, RCODE.NOERROR | AA, answers, EMPTY, additionals);
+  }
+
+  /** The targets of a name for one address family, in this query's order (one in mode `one`). */
+  #pick(view: ZoneView, entry: NameEntry, family: 4 | 6, key: string): Target[] {
+    const of = entry.targets.filter((t) => t.family === family);
+    if (of.length <= 1 || entry.kind === 'ns') return of;
+    const ordered = this.rotation.order(key, of.map(keyed));
+    return view.settings.mode === 'one' ? ordered.slice(0, 1) : ordered;
+  }
+
+  /** The full answer when it fits the limit, else TC with the question alone (and OPT). */
+  #finish(r: Reply, flags: number, answers: Buffer[], authorities: Buffer[], additionals: Buffer[]): Buffer {
+    const extra = r.opt ? [...additionals, r.opt] : additionals;
+    let size = 12 + r.question.length;
+    for (const b of answers) size += b.length;
+    for (const b of authorities) size += b.length;
+    for (const b of extra) size += b.length;
+    if (size <= r.limit) return assemble(r.id, r.flags | flags, r.question, answers, authorities, extra);
+    this.counters.truncated++;
+    return assemble(r.id, r.flags | flags | TC, r.question, EMPTY, EMPTY, r.opt ? [r.opt] : EMPTY);
+  }
+
+  #drop(): null {
+    this.counters.dropped++;
+    return null;
+  }
+
+  #formerr(id: number, flags: number): Buffer {
+    this.counters.formerr++;
+    return headerOnly(id, flags | RCODE.FORMERR);
+  }
+
+  #refused(r: Reply): Buffer {
+    this.counters.refused++;
+    return this.#finish(r, RCODE.REFUSED, EMPTY, EMPTY, EMPTY);
+  }
+}
+
+/** What every answer to one query shares. */
+interface Reply {
+  id: number;
+  /** QR, the opcode, RD and CD as the query had them. */
+  flags: number;
+  question: Buffer;
+  opt: Buffer | null;
+  limit: number;
+}
+
+const EMPTY: Buffer[] = [];
+
+/** The records of one zone view, each encoded once by dns-packet and then reused. */
+interface Records {
+  address(owner: string, t: Target): Buffer;
+  soa(): Buffer;
+  ns(): Buffer;
+  hinfo(owner: string): Buffer;
+}
+
+/** dns-packet's single-record encoder (exported by the library, missing from its typings). */
+const recordCodec = (dnsPacket as unknown as { answer: { encode(a: Answer): Buffer } }).answer;
+
+const recordCache = new WeakMap<ZoneView, Records>();
+
+function recordsOf(view: ZoneView): Records {
+  let r = recordCache.get(view);
+  if (r) return r;
+  const s = view.settings;
+  const ttl = s.ttl;
+  const apex = s.zone;
+  const cache = new Map<string, Buffer>();
+  const once = (key: string, make: () => Answer): Buffer => {
+    let b = cache.get(key);
+    if (!b) {
+      b = recordCodec.encode(make());
+      // Only names of the view reach here, but keep the cache bounded whatever happens.
+      if (cache.size > 10_000) cache.clear();
+      cache.set(key, b);
+    }
+    return b;
+  };
+  r = {
+    address: (owner, t) =>
+      once(`${owner} ${t.address}`, () => ({
+        type: t.family === 4 ? 'A' : 'AAAA',
+        name: owner,
+        ttl,
+        data: t.address,
+      })),
+    soa: () =>
+      once('SOA', () => ({
+        type: 'SOA',
+        name: apex,
+        ttl,
+        data: {
+          mname: `${NS_LABEL}.${apex}`,
+          rname: `hostmaster.${apex}`,
+          serial: view.serial,
+          refresh: 3600,
+          retry: 600,
+          expire: 86_400,
+          minimum: ttl,
+        },
+      })),
+    ns: () => once('NS', () => ({ type: 'NS', name: apex, ttl, data: `${NS_LABEL}.${apex}` })),
+    hinfo: (owner) =>
+      once(`HINFO ${owner}`, () => ({ type: 'HINFO', name: owner, ttl, data: { cpu: 'RFC8482', os: '' } })),
+  };
+  recordCache.set(view, r);
+  return r;
+}
+
+function optRecord(extendedRcode: number): Buffer {
+  return recordCodec.encode({
+    type: 'OPT',
+    name: '.',
+    udpPayloadSize: MAX_UDP_PAYLOAD,
+    extendedRcode,
+    flags: 0,
+  } as unknown as Answer);
+}
+const OPT = optRecord(0);
+const OPT_BADVERS = optRecord(BADVERS >> 4);
+
+/** A header with no sections (FORMERR, NOTIMP): never larger than what came in. */
+function headerOnly(id: number, flags: number): Buffer {
+  const h = Buffer.alloc(12);
+  h.writeUInt16BE(id, 0);
+  h.writeUInt16BE(flags, 2);
+  return h;
+}
+
+/** Header, the question's raw bytes, then the sections' encoded records. */
+function assemble(
+  id: number,
+  flags: number,
+  question: Buffer,
+  answers: Buffer[],
+  authorities: Buffer[],
+  additionals: Buffer[],
+): Buffer {
+  let size = 12 + question.length;
+  for (const b of answers) size += b.length;
+  for (const b of authorities) size += b.length;
+  for (const b of additionals) size += b.length;
+  const out = Buffer.allocUnsafe(size);
+  out.writeUInt16BE(id, 0);
+  out.writeUInt16BE(flags, 2);
+  out.writeUInt16BE(1, 4);
+  out.writeUInt16BE(answers.length, 6);
+  out.writeUInt16BE(authorities.length, 8);
+  out.writeUInt16BE(additionals.length, 10);
+  let off = 12 + question.copy(out, 12);
+  for (const b of answers) off += b.copy(out, off);
+  for (const b of authorities) off += b.copy(out, off);
+  for (const b of additionals) off += b.copy(out, off);
+  return out;
+}
+
+const keyed = (t: Target) => ({ ...t, key: `${t.replica ?? ''}/${t.address}` });
+
+/**
+ * Reads the single question from the raw packet. Labels are plain (no compression pointer:
+ * nothing precedes the question to point at), at most 63 bytes, the name at most 255.
+ * Returns null for anything else.
+ */
+function readQuestion(buf: Buffer): RawQuestion | null {
+  let off = 12;
+  const labels: string[] = [];
+  let nameLength = 1;
+  for (;;) {
+    if (off >= buf.length) return null;
+    const len = buf[off]!;
+    if (len === 0) {
+      off++;
+      break;
+    }
+    if (len > 63) return null;
+    nameLength += len + 1;
+    if (nameLength > 255 || off + 1 + len > buf.length) return null;
+    labels.push(asciiLower(buf, off + 1, off + 1 + len));
+    off += 1 + len;
+  }
+  if (off + 4 > buf.length) return null;
+  return {
+    labels,
+    raw: buf.subarray(12, off + 4),
+    qtype: buf.readUInt16BE(off),
+    qclass: buf.readUInt16BE(off + 2),
+  };
+}
+
+/** A label lowercased for comparison; bytes outside printable ASCII become '\xNN', so they match nothing. */
+function asciiLower(buf: Buffer, from: number, to: number): string {
+  let s = '';
+  for (let i = from; i < to; i++) {
+    const c = buf[i]!;
+    if (c >= 0x41 && c <= 0x5a) s += String.fromCharCode(c + 32);
+    else if (c > 0x20 && c < 0x7f && c !== 0x2e && c !== 0x5c) s += String.fromCharCode(c);
+    else s += `\\x${c.toString(16).padStart(2, '0')}`;
+  }
+  return s;
+}

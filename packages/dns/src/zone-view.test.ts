@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { describeNames, describeReplicas } from './describe.js';
+import { facts, replica, settings, standardView } from './fixtures.js';
+import { buildZoneView } from './zone-view.js';
+
+const addresses = (v: ReturnType<typeof standardView>, label: string) =>
+  v.names.get(label)?.targets.map((t) => t.address);
+
+describe('buildZoneView', () => {
+  it('names the apex, each region, each replica and the name server', () => {
+    const v = standardView();
+    expect([...v.names.keys()].sort()).toEqual([
+      '',
+      'eu',
+      'eu-paris',
+      'ns',
+      'uk',
+      'uk-leeds',
+      'uk-london',
+      'us',
+      'us-nyc',
+    ]);
+    expect(addresses(v, '')).toEqual(['10.0.2.1', '10.0.1.2', '10.0.1.1', '2001:db8::1']);
+    expect(addresses(v, 'uk')).toEqual(['10.0.1.2', '10.0.1.1']);
+    expect(addresses(v, 'uk-london')).toEqual(['10.0.1.1']);
+    expect(addresses(v, 'ns')).toEqual(['127.0.0.1']);
+  });
+
+  it('falls back along the configured order when a region has nobody left', () => {
+    const down = { connected: false, link: 'offline' as const };
+    const f = facts([
+      replica('uk-london', 'uk', '10.0.1.1', down),
+      replica('eu-paris', 'eu', '10.0.2.1', down),
+      replica('us-nyc', 'us', '10.0.3.1'),
+      replica('asia-tokyo', 'asia', '10.0.4.1'),
+    ]);
+    const v = buildZoneView(settings({ fallback: { uk: ['eu', 'us', 'asia'] } }), f);
+    expect(addresses(v, 'uk')).toEqual(['10.0.3.1']);
+    expect(v.names.get('uk')!.via).toBe('fallback: region uk has no replica to answer with; answering us');
+    // No order for eu: every eligible replica rather than nothing.
+    expect(addresses(v, 'eu')!.sort()).toEqual(['10.0.3.1', '10.0.4.1']);
+    expect(v.names.get('eu')!.via).toMatch(/answering every region/);
+    // A replica that is out answers as its region does.
+    expect(addresses(v, 'uk-london')).toEqual(['10.0.3.1']);
+    expect(v.names.get('uk-london')!.via).toMatch(/^uk-london is out; answering its region uk/);
+  });
+
+  it('uses the * fallback for regions without their own order, and names regions only configured', () => {
+    const f = facts([replica('us-nyc', 'us', '10.0.3.1'), replica('asia-tokyo', 'asia', '10.0.4.1')]);
+    const v = buildZoneView(settings({ fallback: { '*': ['asia'], eu: ['us'] } }), f);
+    expect(addresses(v, 'eu')).toEqual(['10.0.3.1']);
+    expect(v.names.has('*')).toBe(false);
+  });
+
+  it('answers nothing when no replica is eligible anywhere', () => {
+    const v = buildZoneView(settings(), facts([replica('a', 'uk', '10.0.0.1', { version: 0 })]));
+    expect(v.names.get('uk')!.targets).toEqual([]);
+    expect(v.names.get('')!.via).toBe('no replica to answer with');
+  });
+
+  it('weights replicas by load, and the REST description gives their shares', () => {
+    const busy = { load: { requestsPerSecond: 40, openConnections: 20 } };
+    const calm = { load: { requestsPerSecond: 10, openConnections: 10 } };
+    const v = buildZoneView(
+      settings(),
+      facts([
+        replica('a', 'uk', '10.0.0.1', calm),
+        replica('b', 'uk', '10.0.0.2', calm),
+        replica('c', 'uk', '10.0.0.3', busy),
+      ]),
+    );
+    const uk = describeNames(v).find((n) => n.name === 'uk.corp.example')!;
+    const share = Object.fromEntries(uk.answers.map((a) => [a.replica, a.share]));
+    expect(share.a).toBe(share.b);
+    expect(share.c).toBeLessThan(0.25);
+    const reps = describeReplicas(v);
+    expect(reps.map((r) => r.in)).toEqual([true, true, true]);
+    expect(reps.find((r) => r.name === 'c')!.weight).toBeLessThan(reps.find((r) => r.name === 'a')!.weight);
+  });
+
+  it('answers an address shared by two replicas once', () => {
+    const v = buildZoneView(
+      settings(),
+      facts([
+        replica('a', 'uk', '10.0.0.1:80'),
+        replica('b', 'uk', '10.0.0.1:81'),
+        replica('c', 'uk', '10.0.0.2'),
+      ]),
+    );
+    expect(addresses(v, 'uk')).toEqual(['10.0.0.1', '10.0.0.2']);
+    expect(v.names.get('uk')!.targets[0]!.weight).toBe(2);
+  });
+});

@@ -1,0 +1,149 @@
+import { isIPv4, isIPv6 } from 'node:net';
+import { type EligibilityRules, type FleetFacts, type Judged, judge } from './eligibility.js';
+import { loadScore, weightsFromLoad } from './weights.js';
+
+export type DnsMode = 'all' | 'one';
+
+export interface ZoneSettings extends EligibilityRules {
+  /** The zone, lowercase, without the trailing dot: `corp.example`. */
+  zone: string;
+  /** TTL of every record (and the negative-caching TTL), in seconds. */
+  ttl: number;
+  mode: DnsMode;
+  /** Region → regions to try, in order, when it has no replica to answer with; `*` for any. */
+  fallback: Record<string, string[]>;
+  /** The name server's own address, answered for `ns.<zone>` (null: none). */
+  nsAddress: string | null;
+}
+
+/** One address a name may answer with. */
+export interface Target {
+  replica: string | null;
+  address: string;
+  family: 4 | 6;
+  weight: number;
+}
+
+export type NameKind = 'apex' | 'region' | 'replica' | 'ns';
+
+/** What one name under the zone answers now. */
+export interface NameEntry {
+  kind: NameKind;
+  /** Who answers and why: the region itself, a fallback, or nobody. */
+  via: string;
+  targets: Target[];
+}
+
+/** The label of the name server under the zone; a region or replica of that name is shadowed. */
+export const NS_LABEL = 'ns';
+
+/** An immutable picture of the zone: which name answers what, and each replica judged. */
+export interface ZoneView {
+  settings: ZoneSettings;
+  zoneLabels: string[];
+  /** Key: the label under the zone (`uk`, `uk-london`, `ns`), or '' for the apex. */
+  names: Map<string, NameEntry>;
+  judged: Judged[];
+  /** Weight of each eligible replica among all eligible ones (1 = average). */
+  weights: Map<string, number>;
+  serial: number;
+  builtAt: number;
+}
+
+function targetsOf(judged: Judged[]): Target[] {
+  const weights = weightsFromLoad(judged.map((j) => loadScore(j.load)));
+  // Replicas sharing an address (behind one NAT, say) are one record: an RRset has no duplicates.
+  const byAddress = new Map<string, Target>();
+  judged.forEach((j, i) => {
+    const seen = byAddress.get(j.address!);
+    if (seen) seen.weight += weights[i]!;
+    else
+      byAddress.set(j.address!, {
+        replica: j.name,
+        address: j.address!,
+        family: j.family as 4 | 6,
+        weight: weights[i]!,
+      });
+  });
+  return [...byAddress.values()];
+}
+
+/** Builds the zone's answers from what the master knows of its fleet, at `facts.now`. */
+export function buildZoneView(settings: ZoneSettings, facts: FleetFacts): ZoneView {
+  const judged = judge(facts, settings).sort(
+    (a, b) => a.region.localeCompare(b.region) || a.name.localeCompare(b.name),
+  );
+  const eligible = judged.filter((j) => j.in);
+  const byRegion = new Map<string, Judged[]>();
+  for (const j of eligible) {
+    const list = byRegion.get(j.region) ?? [];
+    list.push(j);
+    byRegion.set(j.region, list);
+  }
+  const regions = new Set<string>([...judged.map((j) => j.region), ...Object.keys(settings.fallback)]);
+  regions.delete('*');
+
+  const names = new Map<string, NameEntry>();
+  const all = targetsOf(eligible);
+  names.set('', {
+    kind: 'apex',
+    via: all.length > 0 ? 'every eligible replica' : 'no replica to answer with',
+    targets: all,
+  });
+
+  const regionEntry = (region: string): NameEntry => {
+    const own = byRegion.get(region);
+    if (own) return { kind: 'region', via: `region ${region}`, targets: targetsOf(own) };
+    const chain = settings.fallback[region] ?? settings.fallback['*'] ?? [];
+    for (const next of chain) {
+      const alt = byRegion.get(next);
+      if (alt)
+        return {
+          kind: 'region',
+          via: `fallback: region ${region} has no replica to answer with; answering ${next}`,
+          targets: targetsOf(alt),
+        };
+    }
+    const tried = [region, ...chain].join(', ');
+    if (eligible.length > 0)
+      return {
+        kind: 'region',
+        via: `fallback: ${tried} ha${chain.length ? 've' : 's'} no replica to answer with; answering every region`,
+        targets: all,
+      };
+    return { kind: 'region', via: 'no replica to answer with', targets: [] };
+  };
+  for (const region of regions) names.set(region, regionEntry(region));
+
+  for (const j of judged) {
+    if (names.has(j.name)) continue; // a region of the same name wins
+    if (j.in) {
+      names.set(j.name, { kind: 'replica', via: `replica ${j.name}`, targets: targetsOf([j]) });
+    } else {
+      const r = names.get(j.region) ?? regionEntry(j.region);
+      names.set(j.name, {
+        kind: 'replica',
+        via: `${j.name} is out; answering its region ${j.region} (${r.via})`,
+        targets: r.targets,
+      });
+    }
+  }
+
+  const ns = settings.nsAddress;
+  const nsFamily = ns && isIPv4(ns) ? 4 : ns && isIPv6(ns) ? 6 : 0;
+  names.set(NS_LABEL, {
+    kind: 'ns',
+    via: 'the name server (this master)',
+    targets: nsFamily ? [{ replica: null, address: ns!, family: nsFamily, weight: 1 }] : [],
+  });
+
+  return {
+    settings,
+    zoneLabels: settings.zone.split('.'),
+    names,
+    judged,
+    weights: new Map(all.map((t) => [t.replica!, t.weight])),
+    serial: facts.latest.version % 2 ** 32,
+    builtAt: facts.now,
+  };
+}
