@@ -31,6 +31,7 @@ import { fetchChunkBatch, fetchChunkList, fetchVerifiedChunk } from './sync/chun
 import { ChunkRepair } from './sync/chunk-repair.js';
 import { PullError, pullManifest } from './sync/pull-client.js';
 import { PushLink } from './sync/push-link.js';
+import { releaseMemory } from './sync/release-memory.js';
 import { Scrubber } from './sync/scrubber.js';
 import { type ApplyOutcome, SyncEngine } from './sync/sync-engine.js';
 
@@ -46,6 +47,8 @@ export interface Replica {
 }
 
 const ADMIN_PREFIX = '/_outpost/';
+/** A tree this large leaves enough garbage when loaded to collect it at once. */
+const LARGE_TREE = 10_000;
 
 /** Answers 400 with a problem body and closes the connection: what follows cannot be trusted. */
 function refuse(res: ServerResponse, detail: string): void {
@@ -74,6 +77,8 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       'held tree does not give its root',
     );
   }
+  // Loading a large tree leaves its query rows behind as garbage: hand it back at once.
+  if (current.files >= LARGE_TREE) releaseMemory();
   const meter = new LoadMeter();
 
   const inUse = new Map<string, number>();

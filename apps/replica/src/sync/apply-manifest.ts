@@ -71,6 +71,8 @@ export async function applyManifest(current: Snapshot, m: Manifest, d: ApplyDeps
     changes.push({ op: 'put', entry: { path, size, hash, mtime, chunks } });
     // The manifest's own objects are updated rather than copied: a full manifest of 100,000
     // files would otherwise be held twice.
+    // A one-chunk file's chunk is the file: share the hash string (100,000 files, 8 MB).
+    if (chunks.length === 1 && chunks[0]!.hash === hash) chunks[0]!.hash = hash;
     change.chunks = chunks;
     change.delta = undefined;
     if (held) change.data = undefined;
