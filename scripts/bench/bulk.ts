@@ -36,6 +36,7 @@ import {
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../../test/helpers/free-port.js';
+import { REPO_ROOT } from '../../test/helpers/services.js';
 import { type Dataset, fileBytes, planDataset, prng, sha256, writeDataset } from './dataset.js';
 import {
   fmtBytes,
@@ -83,6 +84,7 @@ const PHASES = [
   '1 byte flipped in the big file',
   `${RENAMED} files renamed`,
   'no change',
+  'no change, again',
 ] as const;
 type Phase = (typeof PHASES)[number];
 
@@ -214,6 +216,7 @@ async function runOnce(runIndex: number, gen: string, mutations: Mutation[]) {
   execFileSync('cp', ['-a', `${gen}/.`, rs]);
   const results = new Map<Phase, { outpost: Measure; rsync: Measure }>();
   const peaks = { master: 0, replica: 0 };
+  let startupMs = 0;
 
   // --- the two setups ---
   const masterPort = await freePort();
@@ -335,42 +338,56 @@ async function runOnce(runIndex: number, gen: string, mutations: Mutation[]) {
   }
 
   // --- no change: the master restarted over the unchanged tree; rsync's no-change pass ---
-  await quiet([master.pid, replica.pid]);
-  const held = await masterStatus();
-  mSampler.stop();
-  await master.stop();
-  opMeter.reset();
-  const tr = performance.now();
-  master = await startMasterProc();
-  const again = await masterStatus();
-  const tReady = master.readyAt - tr;
-  const rec = master.logs.find((l) => l.msg === 'reconciled content directory');
-  if (again.version !== held.version || again.root !== held.root)
-    throw new Error(`the restart cut a new version: ${held.version} → ${again.version}`);
-  // The replica's link comes back too; count its bytes until the master sees it in sync again.
-  const tLink = await until(
-    async () => {
-      const s = await getJson<{ replicas: { name: string; connected: boolean; version: number }[] }>(
-        `http://127.0.0.1:${masterPort}/_outpost/api/v1/status`,
-      );
-      const me = s.replicas.find((x) => x.name === 'bench-replica');
-      return me?.connected && me.version === held.version ? performance.now() : undefined;
-    },
-    'the replica to reconnect after the master restart',
-    120_000,
-    10,
-  );
-  const w = opMeter.read();
-  results.set('no change', {
-    outpost: {
-      ms: tReady,
-      bytes: w.up + w.down,
-      up: w.up,
-      down: w.down,
-      note: `master restart: reconcile ${rec?.ms ?? '?'} ms, files read ${rec?.read ?? '?'} of ${rec?.checked ?? '?'}; replica back in sync ${fmtMs(tLink - tr)} after spawn`,
-    },
-    rsync: await rsync(),
-  });
+  // Twice: the first restart re-reads files changed within 2 s of their last scan (the
+  // master's guard against same-second edits), the second one is the steady state.
+  for (const phase of ['no change', 'no change, again'] as const) {
+    await quiet([master.pid, replica.pid]);
+    const held = await masterStatus();
+    mSampler.stop();
+    await master.stop();
+    opMeter.reset();
+    const tr = performance.now();
+    master = await startMasterProc();
+    const again = await masterStatus();
+    const tReady = master.readyAt - tr;
+    const rec = master.logs.find((l) => l.msg === 'reconciled content directory');
+    if (again.version !== held.version || again.root !== held.root)
+      throw new Error(`the restart cut a new version: ${held.version} → ${again.version}`);
+    // The replica's link comes back too; count its bytes until the master sees it in sync again.
+    const tLink = await until(
+      async () => {
+        const s = await getJson<{ replicas: { name: string; connected: boolean; version: number }[] }>(
+          `http://127.0.0.1:${masterPort}/_outpost/api/v1/status`,
+        );
+        const me = s.replicas.find((x) => x.name === 'bench-replica');
+        return me?.connected && me.version === held.version ? performance.now() : undefined;
+      },
+      'the replica to reconnect after the master restart',
+      120_000,
+      10,
+    );
+    const w = opMeter.read();
+    results.set(phase, {
+      outpost: {
+        ms: tReady,
+        bytes: w.up + w.down,
+        up: w.up,
+        down: w.down,
+        note: `master restart: reconcile ${rec?.ms ?? '?'} ms, files read ${rec?.read ?? '?'} of ${rec?.checked ?? '?'}; replica back in sync ${fmtMs(tLink - tr)} after spawn`,
+      },
+      rsync: await rsync(),
+    });
+  }
+  // The floor under every restart: the CLI's own start (node + tsx), doing nothing.
+  const tc = performance.now();
+  await run(process.execPath, [
+    '--conditions=source',
+    '--import',
+    'tsx',
+    join(REPO_ROOT, 'apps/cli/src/main.ts'),
+    'help',
+  ]);
+  startupMs = performance.now() - tc;
   const memNow = { master: memMiB(master.pid).rss, replica: memMiB(replica.pid).rss };
   rSampler.stop();
   peaks.replica = Math.max(peaks.replica, rSampler.peak());
@@ -383,7 +400,7 @@ async function runOnce(runIndex: number, gen: string, mutations: Mutation[]) {
     `  run ${runIndex}: peak RSS master ${peaks.master.toFixed(0)} MiB, replica ${peaks.replica.toFixed(0)} MiB; ` +
       `at the end master ${memNow.master.toFixed(0)} MiB, replica ${memNow.replica.toFixed(0)} MiB\n`,
   );
-  return { results, peaks };
+  return { results, peaks, startupMs };
 }
 
 async function main() {
@@ -417,7 +434,7 @@ async function main() {
     table(
       ['phase', 'Outpost time', 'rsync time', 'time ratio', 'Outpost bytes', 'rsync bytes', 'bytes ratio'],
       PHASES.map((p) => [
-        p === 'no change' ? 'no change (Outpost: master restart)' : p,
+        p.startsWith('no change') ? `${p} (Outpost: master restart)` : p,
         fmtMs(med(p, 'outpost', 'ms')),
         fmtMs(med(p, 'rsync', 'ms')),
         ratio(med(p, 'outpost', 'ms'), med(p, 'rsync', 'ms')),
@@ -449,6 +466,10 @@ async function main() {
     `\npeak RSS (median of runs): master ${median(all.map((a) => a.peaks.master)).toFixed(0)} MiB, ` +
       `replica ${median(all.map((a) => a.peaks.replica)).toFixed(0)} MiB`,
   );
+  console.log(
+    `the CLI's bare start (\`outpost help\`: node + tsx, no work): ${fmtMs(median(all.map((a) => a.startupMs)))}, ` +
+      'a floor under every Outpost restart time above',
+  );
   const goal = (ok: boolean) => (ok ? 'met' : 'NOT met');
   const rn = `${RENAMED} files renamed` as Phase;
   console.log('\ngoals:');
@@ -466,7 +487,8 @@ async function main() {
   );
   console.log(
     `  restart over an unchanged tree ≤ 0.5× rsync's no-change pass: ${goal(med('no change', 'outpost', 'ms') <= 0.5 * med('no change', 'rsync', 'ms'))} ` +
-      `(${ratio(med('no change', 'outpost', 'ms'), med('no change', 'rsync', 'ms'))})`,
+      `(${ratio(med('no change', 'outpost', 'ms'), med('no change', 'rsync', 'ms'))}; again: ` +
+      `${ratio(med('no change, again', 'outpost', 'ms'), med('no change, again', 'rsync', 'ms'))})`,
   );
 }
 

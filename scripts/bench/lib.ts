@@ -99,7 +99,10 @@ export async function startOutpost(
   opts: { ready: string; env?: NodeJS.ProcessEnv; cpus?: string; timeoutMs?: number },
 ): Promise<Proc> {
   const spawnedAt = performance.now();
-  const proc = track(spawnCli(args, { OUTPOST_LOG_LEVEL: 'info', ...opts.env }));
+  // BENCH_CPU_PROF=DIR: every outpost process writes a V8 CPU profile there when it exits.
+  const prof = process.env.BENCH_CPU_PROF;
+  const profEnv = prof ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${prof}` } : {};
+  const proc = track(spawnCli(args, { OUTPOST_LOG_LEVEL: 'info', ...profEnv, ...opts.env }));
   if (opts.cpus) spawn('taskset', ['-a', '-p', '-c', opts.cpus, String(proc.pid)], { stdio: 'ignore' });
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
