@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { request } from 'undici';
 import { freePort } from '../../test/helpers/free-port.js';
-import { spawnCli } from '../../test/helpers/services.js';
+import { REPO_ROOT } from '../../test/helpers/services.js';
+
+export const CLI = join(REPO_ROOT, 'apps/cli/src/main.ts');
 
 // --- cleanup, on success, failure, ^C or kill ---
 
@@ -101,8 +103,15 @@ export async function startOutpost(
   const spawnedAt = performance.now();
   // BENCH_CPU_PROF=DIR: every outpost process writes a V8 CPU profile there when it exits.
   const prof = process.env.BENCH_CPU_PROF;
-  const profEnv = prof ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${prof}` } : {};
-  const proc = track(spawnCli(args, { OUTPOST_LOG_LEVEL: 'info', ...profEnv, ...opts.env }));
+  const nodeFlags = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+  // What `pnpm outpost` runs: node, tsx, the CLI's source.
+  const proc = track(
+    spawn(process.execPath, [...nodeFlags, '--conditions=source', '--import', 'tsx', CLI, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, OUTPOST_LOG_LEVEL: 'info', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   if (opts.cpus) spawn('taskset', ['-a', '-p', '-c', opts.cpus, String(proc.pid)], { stdio: 'ignore' });
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
