@@ -171,6 +171,13 @@ function planMutations(d: Dataset): Mutation[] {
       }),
     ),
   };
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  console.log(
+    `changes: ${edited.length} files edited (${edited.filter((f) => f.kind === 'text').length} text, ` +
+      `${fmtBytes(sum([...edits.values()].map((b) => b.length)))} after the edit); ` +
+      `${renamed.length} files renamed (${fmtBytes(sum(renamed.map((f) => f.size)))}, ` +
+      `${renamed.filter((f) => f.size <= 8192).length} of them ≤ 8 KiB)`,
+  );
   return [editMutation, flipMutation, renameMutation];
 }
 

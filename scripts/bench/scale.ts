@@ -51,7 +51,7 @@ const { values } = parseArgs({
     replicas: { type: 'string', default: '100' },
     'per-host': { type: 'string', default: '25' },
     samples: { type: 'string', default: '20' },
-    'change-samples': { type: 'string', default: '5' },
+    'change-samples': { type: 'string', default: '10' },
     'skip-tree': { type: 'boolean', default: false },
     'skip-fleet': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
@@ -168,6 +168,8 @@ async function bigTree(root: string) {
 
   // One file renamed in → served by the replica.
   const times: number[] = [];
+  const masterRss: number[] = [];
+  const replicaRss: number[] = [];
   const wire: number[] = [];
   const samples = Number(values['change-samples']);
   for (let i = 0; i < samples; i++) writeFileSync(join(staging, `change-${i}.txt`), `change ${i}\n`);
@@ -188,12 +190,15 @@ async function bigTree(root: string) {
     );
     const m = meter.read();
     wire.push(m.up + m.down);
+    masterRss.push(memMiB(master.pid).rss);
+    replicaRss.push(memMiB(replica.pid).rss);
   }
   rows.push([
     `one file renamed in → served by the replica (median of ${samples})`,
     fmtMs(median(times)),
     fmtBytes(median(wire)),
-    `samples ${times.map((t) => fmtMs(t)).join(', ')}`,
+    `samples ${times.map((t) => fmtMs(t)).join(', ')}; RSS after each, master ${masterRss.map((r) => r.toFixed(0)).join(' ')} MiB, ` +
+      `replica ${replicaRss.map((r) => r.toFixed(0)).join(' ')} MiB`,
   ]);
   const end = { master: memMiB(master.pid), replica: memMiB(replica.pid) };
   rows.push([
