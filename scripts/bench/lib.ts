@@ -103,7 +103,9 @@ export async function startOutpost(
   const spawnedAt = performance.now();
   // BENCH_CPU_PROF=DIR: every outpost process writes a V8 CPU profile there when it exits.
   const prof = process.env.BENCH_CPU_PROF;
-  const nodeFlags = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+  // BENCH_NODE_FLAGS='--max-old-space-size=512 …': extra node flags for every outpost process.
+  const extra = process.env.BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
+  const nodeFlags = [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), ...extra];
   // What `pnpm outpost` runs: node, tsx, the CLI's source.
   const proc = track(
     spawn(process.execPath, [...nodeFlags, '--conditions=source', '--import', 'tsx', CLI, ...args], {
