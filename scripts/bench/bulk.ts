@@ -326,13 +326,24 @@ async function runOnce(runIndex: number, gen: string, mutations: Mutation[]) {
     );
     const w = opMeter.read();
     const after = await masterStatus();
+    // How much of the change each version cut for it held: a burst split in two shows here.
+    const steps: string[] = [];
+    for (let v = before.version + 1; v <= after.version; v++) {
+      const detail = await getJson<{ entries: { path: string; hash: string }[] }>(
+        `http://127.0.0.1:${masterPort}/_outpost/api/v1/versions/${v}`,
+      );
+      const byPath = new Map(detail.entries.map((e) => [e.path, e.hash]));
+      let held = 0;
+      for (const [p, h] of mut.expect) if ((byPath.get(p) ?? null) === h) held++;
+      steps.push(`v${v} ${held}/${mut.expect.size}`);
+    }
     results.set(phase, {
       outpost: {
         ms: at - t,
         bytes: w.up + w.down,
         up: w.up,
         down: w.down,
-        note: `versions cut ${after.version - before.version}; change applied on disk in ${fmtMs(applyMs)}`,
+        note: `versions cut ${after.version - before.version} (of the change held: ${steps.join(', ')}); change applied on disk in ${fmtMs(applyMs)}`,
       },
       rsync: { ms: 0, bytes: 0, up: 0, down: 0 },
     });
