@@ -39,6 +39,7 @@ import { freePort } from '../../test/helpers/free-port.js';
 import { REPO_ROOT } from '../../test/helpers/services.js';
 import { type Dataset, fileBytes, planDataset, prng, sha256, writeDataset } from './dataset.js';
 import {
+  CLI_DIST,
   fmtBytes,
   fmtMs,
   getJson,
@@ -398,13 +399,12 @@ async function runOnce(runIndex: number, gen: string, mutations: Mutation[]) {
   }
   // The floor under every restart: the CLI's own start (node + tsx), doing nothing.
   const tc = performance.now();
-  await run(process.execPath, [
-    '--conditions=source',
-    '--import',
-    'tsx',
-    join(REPO_ROOT, 'apps/cli/src/main.ts'),
-    'help',
-  ]);
+  await run(
+    process.execPath,
+    process.env.BENCH_CLI === 'dist'
+      ? [CLI_DIST, 'help']
+      : ['--conditions=source', '--import', 'tsx', join(REPO_ROOT, 'apps/cli/src/main.ts'), 'help'],
+  );
   startupMs = performance.now() - tc;
   const memNow = { master: memMiB(master.pid).rss, replica: memMiB(replica.pid).rss };
   rSampler.stop();

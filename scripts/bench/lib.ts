@@ -5,7 +5,7 @@
  * Outpost's replication mechanics change underneath.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { freePort } from '../../test/helpers/free-port.js';
 import { REPO_ROOT } from '../../test/helpers/services.js';
 
 export const CLI = join(REPO_ROOT, 'apps/cli/src/main.ts');
+export const CLI_DIST = join(REPO_ROOT, 'apps/cli/dist/main.js');
 
 // --- cleanup, on success, failure, ^C or kill ---
 
@@ -106,9 +107,13 @@ export async function startOutpost(
   // BENCH_NODE_FLAGS='--max-old-space-size=512 …': extra node flags for every outpost process.
   const extra = process.env.BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
   const nodeFlags = [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), ...extra];
-  // What `pnpm outpost` runs: node, tsx, the CLI's source.
+  // What `pnpm outpost` runs: node, tsx, the CLI's source; or, with BENCH_CLI=dist, the built
+  // CLI (`pnpm build` first), as a deployment would run it.
+  const cli = process.env.BENCH_CLI === 'dist' ? [CLI_DIST] : ['--conditions=source', '--import', 'tsx', CLI];
+  if (process.env.BENCH_CLI === 'dist' && !existsSync(CLI_DIST))
+    throw new Error(`${CLI_DIST} missing: run pnpm build`);
   const proc = track(
-    spawn(process.execPath, [...nodeFlags, '--conditions=source', '--import', 'tsx', CLI, ...args], {
+    spawn(process.execPath, [...nodeFlags, ...cli, ...args], {
       cwd: REPO_ROOT,
       env: { ...process.env, OUTPOST_LOG_LEVEL: 'info', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
