@@ -30,7 +30,7 @@ describe('retention and garbage collection', () => {
   });
   afterAll(() => fleet?.stop());
 
-  it('keeps the last K versions at the master, only the current one at a replica, and collects the rest', async () => {
+  it('keeps the last K versions at the master, the current and previous one at a replica, and collects the rest', async () => {
     // asia-tokyo sleeps through all of it and must come back on a full manifest.
     await fleet.replica('asia-tokyo').kill();
     for (let i = 1; i <= 6; i++) {
@@ -46,8 +46,9 @@ describe('retention and garbage collection', () => {
     // Three versions of doc.txt (two chunks each) and stable.txt: nothing else is kept.
     expect(count(masterDb, 'contents')).toBe(4);
     const replicaDb = join(fleet.dir.path, 'replica-uk-london', 'replica.sqlite');
-    expect(count(replicaDb, 'versions')).toBe(1);
-    expect(count(replicaDb, 'contents')).toBe(2);
+    // The replica: the current version and the one before (doc.txt twice, stable.txt once).
+    expect(count(replicaDb, 'versions')).toBe(2);
+    expect(count(replicaDb, 'contents')).toBe(3);
 
     await fleet.startReplica('asia-tokyo', 'asia');
     await fleet.expectConverged();

@@ -101,10 +101,12 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     onSwitch: (s) => {
       current = s;
     },
-    // A replica keeps its current version only, and whatever in-flight readers still stream.
+    // A replica keeps its current version and the one before, and whatever in-flight readers still stream.
     afterSwitch: async (s) => {
       const steps = pruneSteps(store, {
-        keepFrom: s.version,
+        // The version before too: a rename published as a delete and then an add (two versions)
+        // finds its content still held instead of fetching it again.
+        keepFrom: Math.max(1, s.version - 1),
         protect: new Set(inUse.keys()),
         retry: deferred,
       });

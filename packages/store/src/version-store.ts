@@ -161,6 +161,11 @@ export class VersionStore {
     return this.#stmts.entryAt.get({ path, v: version }) as Omit<TreeEntry, 'chunks'> | undefined;
   }
 
+  /** True when some path holds this content in held version `version`. */
+  contentIn(hash: string, version: number): boolean {
+    return this.#stmts.contentIn.get({ hash, v: version }) !== undefined;
+  }
+
   /** A content's chunks in order, with offsets, or undefined when the content is unknown. */
   contentChunks(hash: string): PlacedChunk[] | undefined {
     if (this.#stmts.hasContent.get(hash) === undefined) return undefined;
@@ -215,6 +220,12 @@ function prepare(db: Database) {
       'SELECT chunk_hash AS hash, size, "offset" FROM content_chunks WHERE content_hash = ? ORDER BY seq',
     ) as Statement<[string]>,
     live: db.prepare(`SELECT ${entryCols} FROM entries WHERE removed_in IS NULL`),
+    contentIn: db
+      .prepare(
+        `SELECT 1 FROM entries
+         WHERE hash = @hash AND added_in <= @v AND (removed_in IS NULL OR removed_in > @v) LIMIT 1`,
+      )
+      .pluck(),
     entryAt: db.prepare(
       `SELECT ${entryCols} FROM entries
        WHERE path = @path AND added_in <= @v AND (removed_in IS NULL OR removed_in > @v)`,

@@ -214,6 +214,21 @@ describe('buildManifest', () => {
     expect(bigPut?.op === 'put' && bigPut.chunks.length).toBe(2);
   });
 
+  it('does not inline what the replica already holds: a renamed or copied small file', () => {
+    const note = put('note.txt', 'a small note\n');
+    commit(1, tree(note));
+    const moved = { ...note, path: 'archive/note.txt' };
+    const fresh = put('fresh.txt', 'new content\n');
+    commit(2, tree(moved, fresh));
+    const m = valid(buildManifest(store, 1, undefined));
+    const puts = new Map(m.changes.flatMap((c) => (c.op === 'put' ? [[c.path, c] as const] : [])));
+    expect(puts.get('archive/note.txt')!.data).toBeUndefined();
+    expect(puts.get('fresh.txt')!.data).toBe(Buffer.from('new content\n').toString('base64'));
+    // With no history (a full manifest) it is inlined.
+    const full = valid(buildManifest(store, 0, undefined));
+    expect(full.changes.find((c) => c.op === 'put' && c.path === 'archive/note.txt')).toHaveProperty('data');
+  });
+
   it('inlines up to 8 KiB, not a byte more', () => {
     const atLimit = Buffer.alloc(LIMITS.inlineFileBytes, 1);
     const over = Buffer.alloc(LIMITS.inlineFileBytes + 1, 2);

@@ -35,7 +35,9 @@ function toWire(store: Store, changes: Change[], base: number): WireChange[] {
     if (change.op === 'delete') return { op: 'delete', path: change.path };
     const { path, size, hash, mtime, chunks } = change.entry;
     const wire: WireChange = { op: 'put', path, size, hash, mtime, chunks };
-    if (size <= LIMITS.inlineFileBytes && size <= budget && chunks.length <= 1) {
+    // A replica at `base` already holds what `base` holds (a renamed or copied file): no inline copy.
+    const held = base > 0 && size > 0 && store.versions.contentIn(hash, base);
+    if (size <= LIMITS.inlineFileBytes && size <= budget && chunks.length <= 1 && !held) {
       const data = chunks.length === 0 ? Buffer.alloc(0) : store.chunks.get(chunks[0]!.hash);
       if (data) {
         wire.data = data.toString('base64');
