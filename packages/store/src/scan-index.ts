@@ -15,6 +15,7 @@ export class ScanIndex {
   readonly #get: Statement<[string]>;
   readonly #put: Statement<[string, number, number, number, string, number]>;
   readonly #delete: Statement<[string]>;
+  readonly #all: Statement<[]>;
 
   constructor(db: Database) {
     this.#get = db.prepare(
@@ -26,11 +27,21 @@ export class ScanIndex {
          ino = excluded.ino, hash = excluded.hash, scanned_at = excluded.scanned_at`,
     );
     this.#delete = db.prepare('DELETE FROM scan_index WHERE path = ?');
+    this.#all = db.prepare(
+      'SELECT path, size, mtime_ms AS mtimeMs, ino, hash, scanned_at AS scannedAt FROM scan_index',
+    );
   }
 
   /** The record for a path, or undefined. */
   get(path: string): ScanRecord | undefined {
     return this.#get.get(path) as ScanRecord | undefined;
+  }
+
+  /** Every record, by path: one query for a pass over the whole tree. */
+  all(): Map<string, ScanRecord> {
+    const out = new Map<string, ScanRecord>();
+    for (const r of this.#all.iterate() as IterableIterator<ScanRecord>) out.set(r.path, r);
+    return out;
   }
 
   /** Records what was seen. */

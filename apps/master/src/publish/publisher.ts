@@ -1,8 +1,9 @@
+import { type Dirent, lstatSync, readdirSync, type Stats } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { type Change, contentPathProblem, diffTrees, foldCase, LiveTree } from '@outpost/core';
-import { pruneSteps, type Store, sweepSteps } from '@outpost/store';
+import { pruneSteps, type ScanRecord, type Store, sweepSteps } from '@outpost/store';
 import type { Logger } from 'pino';
 import { isIgnoredPath } from '../watch/ignore-rules.js';
 import { isNotFound, readFileIntoStore } from './read-file.js';
@@ -108,18 +109,19 @@ export class Publisher {
 
   /** Brings the store in line with the directory: changes made while the master was down become a version. */
   async reconcile(): Promise<void> {
-    const paths = new Set<string>(this.#live.entries.keys());
-    for await (const rel of walkFiles(this.#o.contentDir, '', (dir, err) =>
-      this.#refuse(dir, `unreadable directory: ${err.code}`),
-    )) {
-      paths.add(rel);
-    }
-    const readBefore = this.filesRead;
     const started = Date.now();
-    await this.submit(paths, { trustIndex: true });
+    const readBefore = this.filesRead;
+    const { suspects, checked } = await this.#suspects();
+    await this.submit(suspects, { trustIndex: true });
     await this.#sweep();
     this.#o.log.info(
-      { checked: paths.size, read: this.filesRead - readBefore, ms: Date.now() - started, ...this.current },
+      {
+        checked,
+        suspects: suspects.length,
+        read: this.filesRead - readBefore,
+        ms: Date.now() - started,
+        ...this.current,
+      },
       'reconciled content directory',
     );
   }
@@ -131,21 +133,63 @@ export class Publisher {
    * on to be read. Resolves to their number.
    */
   async rewalk(): Promise<number> {
-    const seen = new Set<string>();
-    const suspects: string[] = [];
-    let n = 0;
-    for await (const rel of walkFiles(this.#o.contentDir, '', () => undefined)) {
-      seen.add(rel);
-      if (++n % 256 === 0) await yieldToLoop();
-      if (isIgnoredPath(rel) || contentPathProblem(rel)) continue;
-      if (!(await this.#unchangedByIndex(rel, join(this.#o.contentDir, rel)))) suspects.push(rel);
-    }
-    for (const path of this.#live.entries.keys()) if (!seen.has(path)) suspects.push(path);
+    const { suspects, checked } = await this.#suspects();
     if (suspects.length > 0) {
-      this.#o.log.info({ suspects: suspects.length, checked: n }, 'rewalk found changes the watcher missed');
+      this.#o.log.info({ suspects: suspects.length, checked }, 'rewalk found changes the watcher missed');
       await this.submit(suspects, { trustIndex: true });
     }
     return suspects.length;
+  }
+
+  /**
+   * The paths the scan index cannot vouch for: new, changed (size, mtime, inode), racy, gone,
+   * or not yet judged. The index is read in one query, and files are stat'ed synchronously a
+   * slice at a time (a cached lstat costs a microsecond or two; an async one several, plus a
+   * thread-pool trip), yielding between slices so a running master keeps serving.
+   */
+  async #suspects(): Promise<{ suspects: string[]; checked: number }> {
+    const index = this.#o.store.scanIndex.all();
+    const root = this.#o.contentDir;
+    const seen = new Set<string>();
+    const suspects: string[] = [];
+    const dirs = [''];
+    let checked = 0;
+    while (dirs.length > 0) {
+      const dir = dirs.pop()!;
+      let items: Dirent[];
+      try {
+        items = readdirSync(dir === '' ? root : join(root, dir), { withFileTypes: true });
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (isNotFound(err)) continue;
+        if (code === 'EACCES' || code === 'EPERM' || code === 'EIO') {
+          this.#refuse(dir, `unreadable directory: ${code}`);
+          continue;
+        }
+        throw err;
+      }
+      for (const item of items) {
+        const rel = dir === '' ? item.name : `${dir}/${item.name}`;
+        if (isIgnoredPath(rel)) continue;
+        if (item.isDirectory()) {
+          dirs.push(rel);
+          continue;
+        }
+        if (!item.isFile()) continue;
+        seen.add(rel);
+        if (++checked % 512 === 0) await yieldToLoop();
+        if (contentPathProblem(rel)) {
+          if (!this.problems.has(rel)) suspects.push(rel);
+          continue;
+        }
+        const queued = this.#writes.queued(rel);
+        const rec = queued === undefined ? index.get(rel) : queued;
+        const st = lstatOrNull(join(root, rel));
+        if (!st || !rec || !vouches(rec, st, this.#live.entries.get(rel)?.hash)) suspects.push(rel);
+      }
+    }
+    for (const path of this.#live.entries.keys()) if (!seen.has(path)) suspects.push(path);
+    return { suspects, checked };
   }
 
   /** Collects what a crash may have left unreferenced; queued behind publishing, so never beside a read. */
@@ -341,16 +385,9 @@ export class Publisher {
 
   async #unchangedByIndex(rel: string, abs: string): Promise<boolean> {
     const rec = this.#writes.scanRecord(rel);
-    const inTree = this.#live.entries.get(rel);
-    if (!rec || !inTree || inTree.hash !== rec.hash) return false;
+    if (!rec) return false;
     const st = await lstat(abs).catch(() => null);
-    if (!st?.isFile()) return false;
-    return (
-      st.size === rec.size &&
-      st.mtimeMs === rec.mtimeMs &&
-      st.ino === rec.ino &&
-      st.mtimeMs < rec.scannedAt - RACY_MS
-    );
+    return st !== null && vouches(rec, st, this.#live.entries.get(rel)?.hash);
   }
 
   #markDeleted(rel: string, changes: Map<string, Change>) {
@@ -413,5 +450,26 @@ export class VersionNotKeptError extends Error {
   override name = 'VersionNotKeptError';
   constructor(readonly version: number) {
     super(`version ${version} is not kept`);
+  }
+}
+
+/** True when the index's record of a file still holds for what is on disk now. */
+function vouches(rec: ScanRecord, st: Stats, treeHash: string | undefined): boolean {
+  return (
+    treeHash === rec.hash &&
+    st.isFile() &&
+    st.size === rec.size &&
+    st.mtimeMs === rec.mtimeMs &&
+    st.ino === rec.ino &&
+    st.mtimeMs < rec.scannedAt - RACY_MS
+  );
+}
+
+function lstatOrNull(abs: string): Stats | null {
+  try {
+    return lstatSync(abs);
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
   }
 }

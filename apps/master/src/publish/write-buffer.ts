@@ -48,6 +48,11 @@ export class WriteBuffer {
     this.#maybeFlush();
   }
 
+  /** A scan record queued and not yet written: the record, null when queued to be forgotten, else undefined. */
+  queued(path: string): ScanRecord | null | undefined {
+    return this.#scans.get(path);
+  }
+
   /** The scan record of a path, queued or stored. */
   scanRecord(path: string): ScanRecord | undefined {
     const queued = this.#scans.get(path);
