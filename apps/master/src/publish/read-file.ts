@@ -50,6 +50,7 @@ export async function readFileIntoStore(
 
   const chunker = createFastCdcChunker();
   const whole = createSha256();
+  let oneHash: string | undefined;
   const refs: ChunkRef[] = [];
   let bytes = 0;
   const keep = (chunk: Buffer) => {
@@ -78,13 +79,24 @@ export async function readFileIntoStore(
           got += bytesRead;
           if (got === buf.length) break;
         }
-        take(buf.subarray(0, got));
+        const body = buf.subarray(0, got);
+        const pieces = [...chunker.push(body), ...chunker.finish()];
+        if (pieces.length === 1) {
+          // One chunk is the whole file: one hash serves as both.
+          oneHash = sha256Hex(body);
+          chunks.put(oneHash, body);
+          refs.push({ hash: oneHash, size: body.length });
+        } else {
+          whole.update(body);
+          for (const chunk of pieces) keep(chunk);
+        }
+        bytes = got;
       } else {
         for await (const piece of handle.createReadStream({ highWaterMark: 256 * 1024, autoClose: false })) {
           take(piece as Buffer);
         }
+        for (const chunk of chunker.finish()) keep(chunk);
       }
-      for (const chunk of chunker.finish()) keep(chunk);
     } finally {
       await handle.close();
     }
@@ -104,7 +116,7 @@ export async function readFileIntoStore(
     entry: {
       path: relPath,
       size: bytes,
-      hash: whole.digest('hex'),
+      hash: oneHash ?? whole.digest('hex'),
       mtime: Math.floor(before.mtimeMs),
       chunks: refs,
     },
