@@ -16,7 +16,14 @@ import {
   installProblemHandlers,
   type Logger,
 } from '@outpost/service';
-import { openStore, pruneSteps, type Store, sweepSteps } from '@outpost/store';
+import {
+  markCleanShutdown,
+  openStore,
+  pruneSteps,
+  type Store,
+  sweepSteps,
+  takeCleanShutdown,
+} from '@outpost/store';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { registerAdminRoutes } from './http/admin-routes.js';
 import { createContentHandler } from './http/content-handler.js';
@@ -273,8 +280,11 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       if (!advertise && isConcreteIp(config.host) && bound && typeof bound === 'object')
         advertise = formatAdvertise(config.host, bound.port);
       log.info({ url, version: current.version, master }, 'outpost replica listening');
-      // What a crash may have left unreferenced goes first, before any apply stores anything.
+      // What a crash may have left unreferenced goes first, before any apply stores anything
+      // (after a clean stop there is none).
+      const clean = takeCleanShutdown(store);
       void engine.exclusive(async () => {
+        if (clean) return;
         const steps = sweepSteps(store);
         for (let s = steps.next(); ; s = steps.next()) {
           if (s.done) {
@@ -296,6 +306,8 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       await pulling;
       await app.close();
       await precompressor?.close();
+      // An apply cut short may have stored chunks no version names: then the next start sweeps.
+      if (!engine.busy && engine.error === null) markCleanShutdown(store);
       store.close();
     },
   };

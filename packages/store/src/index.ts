@@ -1,4 +1,5 @@
 export * from './chunk-store.js';
+export * from './clean-shutdown.js';
 export * from './encoding-store.js';
 export * from './migrate.js';
 export * from './prune.js';

@@ -123,4 +123,42 @@ describe('Publisher', () => {
       await p.close();
     });
   });
+
+  describe('the sweep at start', () => {
+    const orphan = Buffer.from('stored by a batch that never became a version');
+    const orphanHash = createHash('sha256').update(orphan).digest('hex');
+    const start = () =>
+      new Publisher({
+        contentDir: join(dir, 'content'),
+        store,
+        log: pino({ level: 'silent' }),
+        onPublished: () => undefined,
+      });
+
+    it('runs after a crash (no clean-stop mark) and collects chunks no version names', async () => {
+      writeFileSync(join(dir, 'content', 'a.txt'), 'a\n');
+      store.chunks.put(orphanHash, orphan);
+      const p = start();
+      await p.reconcile();
+      expect(store.chunks.has(orphanHash)).toBe(false);
+      await p.close();
+    });
+
+    it('is skipped after a clean stop, which leaves nothing to sweep', async () => {
+      writeFileSync(join(dir, 'content', 'a.txt'), 'a\n');
+      const first = start();
+      await first.reconcile();
+      await first.close();
+      // Planted behind the clean stop's back: the skipped sweep leaves it.
+      store.chunks.put(orphanHash, orphan);
+      const second = start();
+      await second.reconcile();
+      expect(store.chunks.has(orphanHash)).toBe(true);
+      // This run ends in a crash (no close): the next start sweeps.
+      const third = start();
+      await third.reconcile();
+      expect(store.chunks.has(orphanHash)).toBe(false);
+      await third.close();
+    });
+  });
 });

@@ -3,7 +3,14 @@ import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { type Change, contentPathProblem, diffTrees, foldCase, LiveTree } from '@outpost/core';
-import { pruneSteps, type ScanRecord, type Store, sweepSteps } from '@outpost/store';
+import {
+  markCleanShutdown,
+  pruneSteps,
+  type ScanRecord,
+  type Store,
+  sweepSteps,
+  takeCleanShutdown,
+} from '@outpost/store';
 import type { Logger } from 'pino';
 import { isIgnoredPath } from '../watch/ignore-rules.js';
 import { isNotFound, readFileIntoStore } from './read-file.js';
@@ -56,6 +63,8 @@ export class Publisher {
   #retryAttempts = new Map<string, number>();
   #retryTimers = new Map<string, NodeJS.Timeout>();
   #closed = false;
+  /** A batch failed part-way: what it stored is swept at the next start. */
+  #dirty = false;
   /** Files read and hashed since start: a restart over an unchanged tree should read none. */
   filesRead = 0;
   /** Paths refused for publication, and why. */
@@ -79,7 +88,11 @@ export class Publisher {
     const run = this.#chain.then(() =>
       this.#closed ? undefined : this.#process(batch, opts.trustIndex ?? false),
     );
-    this.#chain = run.catch((err) => this.#o.log.error({ err }, 'publishing a batch failed'));
+    this.#chain = run.catch((err) => {
+      // Its chunks may be stored with no version naming them: left for the next start's sweep.
+      this.#dirty = true;
+      this.#o.log.error({ err }, 'publishing a batch failed');
+    });
     return run;
   }
 
@@ -111,9 +124,12 @@ export class Publisher {
   async reconcile(): Promise<void> {
     const started = Date.now();
     const readBefore = this.filesRead;
+    // After a crash, chunks of a batch that was never committed may be left: sweep them. A
+    // clean stop leaves none, and the sweep is a pass over the whole store.
+    const clean = takeCleanShutdown(this.#o.store);
     const { suspects, checked } = await this.#suspects();
     await this.submit(suspects, { trustIndex: true });
-    await this.#sweep();
+    if (!clean) await this.#sweep();
     this.#o.log.info(
       {
         checked,
@@ -215,6 +231,7 @@ export class Publisher {
     this.#retryTimers.clear();
     await this.#chain;
     this.#writes.flush();
+    if (!this.#dirty) markCleanShutdown(this.#o.store);
   }
 
   async #process(paths: string[], trustIndex: boolean): Promise<void> {
