@@ -50,6 +50,7 @@ import {
   type Proc,
   ratio,
   replicaArgs,
+  requireCommands,
   rssSampler,
   run,
   runMain,
@@ -422,6 +423,7 @@ async function runOnce(runIndex: number, gen: string, mutations: Mutation[]) {
 }
 
 async function main() {
+  requireCommands('rsync');
   const d = planDataset(FILES, MIB, SEED);
   const base = tempDir('outpost-bench-bulk-', values.keep);
   const gen = join(base, 'dataset');

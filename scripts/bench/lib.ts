@@ -4,7 +4,7 @@
  * Everything is measured from outside the processes, so the figures stay comparable when
  * Outpost's replication mechanics change underneath.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -254,6 +254,15 @@ export async function until<T>(
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (${last})` : ''}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** Stops with a clear message when a tool the benchmark needs is not installed. */
+export function requireCommands(...names: string[]): void {
+  const missing = names.filter((n) => spawnSync('sh', ['-c', `command -v ${n}`]).status !== 0);
+  if (missing.length > 0)
+    throw new Error(
+      `needs ${missing.join(', ')} (Debian: apt-get update && apt-get install -y ${missing.join(' ')})`,
+    );
 }
 
 // --- rsync daemon ---

@@ -29,6 +29,7 @@ import {
   percentile,
   ratio,
   replicaArgs,
+  requireCommands,
   runMain,
   startOutpost,
   startRsyncDaemon,
@@ -202,6 +203,7 @@ async function lsyncd(root: string, delay: number | undefined, n: number): Promi
 }
 
 async function main() {
+  requireCommands(...(values['no-lsyncd'] ? [] : ['lsyncd', 'rsync']));
   const root = tempDir('outpost-bench-prop-');
   console.log(`Outpost: master + ${REPLICAS.length} replicas, ${samples} samples`);
   const op = await outpost(root);
