@@ -10,6 +10,8 @@ const SAMPLE_BYTES = 4096;
 const SAMPLE_RATIO = 0.85;
 /** Compression is kept only when it saves at least this share. */
 const KEEP_RATIO = 0.9;
+/** Chunks being prepared at once for one batch response. */
+const LOOKAHEAD = 4;
 
 /**
  * The frames of a batch response, one per asked hash in order: the chunk raw, deflated when
@@ -21,21 +23,28 @@ export async function* chunkBatchFrames(
   hashes: readonly string[],
   compress: boolean,
 ): AsyncGenerator<Buffer> {
-  for (const hash of hashes) {
-    const data = chunks.get(hash);
-    if (!data) {
-      yield encodeFrameHeader(FrameKind.missing, hash, 0);
-      continue;
+  // A few chunks are prepared ahead, so deflating (on the thread pool) overlaps sending.
+  const ahead: Promise<Buffer[]>[] = [];
+  let next = 0;
+  while (next < hashes.length || ahead.length > 0) {
+    while (ahead.length < LOOKAHEAD && next < hashes.length) {
+      const prepared = frame(chunks, hashes[next++]!, compress);
+      // Awaited below, where a failure surfaces; marked handled so that one prepared for a
+      // reader who left (the generator returned early) cannot become an unhandled rejection.
+      prepared.catch(() => undefined);
+      ahead.push(prepared);
     }
-    const packed = compress ? await compressed(data) : null;
-    if (packed) {
-      yield encodeFrameHeader(FrameKind.deflate, hash, packed.length);
-      yield packed;
-    } else {
-      yield encodeFrameHeader(FrameKind.raw, hash, data.length);
-      yield data;
-    }
+    for (const piece of await ahead.shift()!) yield piece;
   }
+}
+
+/** One chunk's frame: header and payload. */
+async function frame(chunks: ChunkStore, hash: string, compress: boolean): Promise<Buffer[]> {
+  const data = chunks.get(hash);
+  if (!data) return [encodeFrameHeader(FrameKind.missing, hash, 0)];
+  const packed = compress ? await compressed(data) : null;
+  if (packed) return [encodeFrameHeader(FrameKind.deflate, hash, packed.length), packed];
+  return [encodeFrameHeader(FrameKind.raw, hash, data.length), data];
 }
 
 /** The chunk deflated (off the event loop) when that saves enough, else null. */

@@ -1,0 +1,62 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
+import { ChunkFrameReader, FrameKind } from '@outpost/protocol';
+import { openStore, type Store } from '@outpost/store';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { chunkBatchFrames } from './chunk-batch.js';
+
+let dir: string;
+let store: Store;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'outpost-batch-'));
+  store = openStore(join(dir, 'master.sqlite'));
+});
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+function stored(data: Buffer): string {
+  store.chunks.put(sha(data), data);
+  return sha(data);
+}
+
+async function frames(hashes: string[], compress: boolean) {
+  const reader = new ChunkFrameReader();
+  const out = [];
+  for await (const piece of chunkBatchFrames(store.chunks, hashes, compress)) out.push(...reader.push(piece));
+  expect(reader.buffered).toBe(0);
+  return out;
+}
+
+describe('chunkBatchFrames', () => {
+  it('answers every asked hash in order: text deflated, noise raw, unknown ones missing', async () => {
+    const text = Buffer.from('the same line of text, again and again\n'.repeat(2000));
+    const noise = randomBytes(64 * 1024);
+    const small = Buffer.from('tiny');
+    const hashes = [stored(text), sha(Buffer.from('never stored')), stored(noise), stored(small)];
+    for (let i = 0; i < 20; i++) hashes.push(stored(Buffer.from(`${i} `.repeat(1000))));
+    const got = await frames(hashes, true);
+    expect(got.map((f) => f.hash)).toEqual(hashes);
+    expect(got.map((f) => f.kind).slice(0, 4)).toEqual([
+      FrameKind.deflate,
+      FrameKind.missing,
+      FrameKind.raw,
+      FrameKind.raw,
+    ]);
+    expect(got[0]!.payload.length).toBeLessThan(text.length / 10);
+    expect(inflateRawSync(got[0]!.payload).equals(text)).toBe(true);
+    expect(got[2]!.payload.equals(noise)).toBe(true);
+  });
+
+  it('sends everything raw when compression is not asked for', async () => {
+    const text = Buffer.from('x'.repeat(10_000));
+    const got = await frames([stored(text)], false);
+    expect(got[0]).toMatchObject({ kind: FrameKind.raw });
+    expect(got[0]!.payload.equals(text)).toBe(true);
+  });
+});
