@@ -49,7 +49,7 @@ export class DnsServer {
   }
 
   /** Binds UDP and TCP; resolves to the addresses, `host:port` each. */
-  async start(): Promise<{ udp: string; tcp: string }> {
+  async start(attempt = 1): Promise<{ udp: string; tcp: string }> {
     const { host } = this.#o;
     const udp = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
     this.#udp = udp;
@@ -71,13 +71,23 @@ export class DnsServer {
     this.#tcp = tcp;
     tcp.on('error', (err) => this.#count('tcpErrors', err));
     // Same port as UDP, as resolvers expect (also when the port was 0: the one UDP got).
-    await new Promise<void>((resolve, reject) => {
-      tcp.once('error', reject);
-      tcp.listen(udpPort, host, () => {
-        tcp.off('error', reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(udpPort, host, () => {
+          tcp.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (err) {
+      await new Promise<void>((r) => udp.close(() => r()));
+      this.#udp = undefined;
+      this.#tcp = undefined;
+      // Port 0: the port UDP got may be taken for TCP by someone else; pick another pair.
+      if (this.#o.port === 0 && (err as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 20)
+        return this.start(attempt + 1);
+      throw err;
+    }
     const fmt = (h: string, p: number) => (isIPv6(h) ? `[${h}]:${p}` : `${h}:${p}`);
     return { udp: fmt(host, udpPort), tcp: fmt(host, udpPort) };
   }
