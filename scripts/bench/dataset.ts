@@ -11,17 +11,10 @@ import { createCipheriv, createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
-/** mulberry32: a small, fast, seeded PRNG; [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The tests' seeded PRNG (mulberry32), so a bench data set and a chaos run draw alike.
+import { prng } from '../../test/helpers/chaos-proxy.js';
+
+export { prng };
 
 /** Incompressible bytes: an AES-256-CTR keystream keyed by (seed, name). */
 export function randomBytes(n: number, seed: number, name: string): Buffer {

@@ -1,4 +1,5 @@
 import { EMPTY_ROOT } from '@outpost/core';
+import type { ReplicaFacts } from '@outpost/dns';
 import type { FleetReplica, Load, ReplicaState } from '@outpost/protocol';
 import type { ReplicaRecord, Store } from '@outpost/store';
 
@@ -109,18 +110,7 @@ export class Fleet {
   }
 
   /** What the DNS server needs of every replica: raw facts, judged there. */
-  facts(): {
-    name: string;
-    region: string;
-    connected: boolean;
-    link: 'push' | 'pull' | 'offline';
-    version: number;
-    root: string;
-    lastSeenAt: number | null;
-    error: string | null;
-    advertise: string | null;
-    load: Load | null;
-  }[] {
+  facts(): ReplicaFacts[] {
     return [...this.#members.values()].map((m) => ({
       name: m.record.name,
       region: m.record.region,

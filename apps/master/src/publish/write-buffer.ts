@@ -55,9 +55,8 @@ export class WriteBuffer {
 
   /** The scan record of a path, queued or stored. */
   scanRecord(path: string): ScanRecord | undefined {
-    const queued = this.#scans.get(path);
-    if (queued !== undefined) return queued ?? undefined;
-    return this.#store.scanIndex.get(path);
+    const queued = this.queued(path);
+    return queued === undefined ? this.#store.scanIndex.get(path) : (queued ?? undefined);
   }
 
   /** Writes everything queued, in one transaction. */

@@ -33,7 +33,7 @@ export async function fetchVerifiedChunk(hash: string, size: number, o: FetchOpt
   for (let i = 0; i < attempts; i++) {
     try {
       const res = await request(`${o.master}${API_PREFIX}/chunks/${hash}`, {
-        headers: o.token ? { authorization: `Bearer ${o.token}` } : {},
+        headers: authHeader(o),
         headersTimeout: o.timeoutMs ?? 30_000,
         bodyTimeout: o.timeoutMs ?? 30_000,
       });
@@ -83,7 +83,7 @@ export async function fetchChunkBatch(
     method: 'POST',
     headers: {
       'content-type': 'application/json',
-      ...(o.token ? { authorization: `Bearer ${o.token}` } : {}),
+      ...authHeader(o),
     },
     body: JSON.stringify({ hashes: wanted.map((w) => w.hash), compress: o.compress }),
     headersTimeout: o.timeoutMs ?? 30_000,
@@ -135,7 +135,7 @@ function decode(frame: ChunkFrame, size: number): Buffer | null {
 /** A content's chunk list from the master, as `GET …/contents/<hash>` gives it. */
 export async function fetchChunkList(hash: string, o: FetchOptions): Promise<ChunkRef[]> {
   const res = await request(`${o.master}${API_PREFIX}/contents/${hash}`, {
-    headers: o.token ? { authorization: `Bearer ${o.token}` } : {},
+    headers: authHeader(o),
     headersTimeout: o.timeoutMs ?? 30_000,
     bodyTimeout: o.timeoutMs ?? 30_000,
   });
@@ -147,4 +147,9 @@ export async function fetchChunkList(hash: string, o: FetchOptions): Promise<Chu
   if (!body.success || body.data.hash !== hash)
     throw new ChunkFetchError(`master sent a malformed chunk list for ${hash}`);
   return body.data.chunks;
+}
+
+/** The replication token, when there is one, as a request header. */
+function authHeader(o: FetchOptions): Record<string, string> {
+  return o.token ? { authorization: `Bearer ${o.token}` } : {};
 }
