@@ -56,6 +56,15 @@ describe('Responder: names', () => {
     expect(data(ask(r, view, query('ns.corp.example')).pkt)).toEqual(['A "127.0.0.1"']);
   });
 
+  it('answers with the configured TTL (--dns-ttl), negative answers too', () => {
+    const view30 = standardView({ ttl: 30 });
+    const { pkt } = ask(new Responder(), view30, query('uk.corp.example'));
+    expect(pkt.answers!.map((a: any) => a.ttl)).toEqual([30, 30]);
+    const nx = ask(new Responder(), view30, query('nowhere.corp.example')).pkt;
+    expect(nx.authorities![0]).toMatchObject({ type: 'SOA' });
+    expect((nx.authorities![0] as any).data.minimum).toBe(30);
+  });
+
   it('matches names whatever their case, and echoes the question exactly (0x20)', () => {
     const q = query('uK.CoRp.ExAmPlE');
     const { buf, pkt } = ask(new Responder(), view, q);
