@@ -80,8 +80,6 @@ export class PushLink {
       headers: this.#o.token ? { authorization: `Bearer ${this.#o.token}` } : {},
       maxPayload: LIMITS.maxMasterMessageBytes,
       handshakeTimeout: 10_000,
-      // Offered to the master, which deflates manifests (the limit applies to the inflated size).
-      perMessageDeflate: { threshold: 1024, clientNoContextTakeover: true, serverNoContextTakeover: true },
     });
     this.#ws = ws;
     let failure = 'connection closed';
