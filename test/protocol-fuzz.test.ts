@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { chunkBuffer, merkleRoot, sha256Hex } from '@outpost/core';
-import { type Manifest, MasterMessageSchema, ReplicaMessageSchema } from '@outpost/protocol';
+import {
+  type Manifest,
+  MasterMessageSchema,
+  ReplicaMessageSchema,
+  SUPPORTED_PROTOCOLS,
+} from '@outpost/protocol';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -229,7 +234,7 @@ function judgeForMaster(frames: Frame[]): MasterVerdict {
     if (!msg) return 4000;
     if (msg.type === 'hello') {
       if (helloed) return 4000;
-      if (msg.protocol !== 1) return 4002;
+      if (!SUPPORTED_PROTOCOLS.includes(msg.protocol)) return 4002;
       helloed = true;
       v.registered = msg.name;
       return null;

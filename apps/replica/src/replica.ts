@@ -5,6 +5,7 @@ import { TokenBucket } from '@outpost/core';
 import {
   formatAdvertise,
   isConcreteIp,
+  PROTOCOL_VERSION,
   type ReplicaConfig,
   type ReplicaConfigInput,
   ReplicaConfigSchema,
@@ -191,21 +192,26 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       schedulePull(backoffDelay(failures++, config.reconnectMinMs, config.reconnectMaxMs));
     } else if (o.kind === 'gap') {
       schedulePull(0);
+    } else if (o.kind === 'ignored') {
+      log.debug({ version: o.version, reason: o.reason }, 'manifest part ignored');
     }
   };
 
   const pullOnce = async () => {
     try {
-      const m = await pullManifest(
-        { master, token: config.token, name: config.name, region: config.region },
-        {
-          version: current.version,
-          root: current.root,
-        },
-      );
+      const target = { master, token: config.token, name: config.name, region: config.region };
+      const held = { version: current.version, root: current.root };
+      let m = await pullManifest(target, held, { part: 0 });
       if (!push.up) engine.link = 'pull';
-      afterOutcome(await engine.offer(m));
+      let outcome = await engine.offer(m, 'pull');
+      // A large manifest comes part by part, each asked for once the one before is taken in.
+      while (outcome.kind === 'partial' && m.part) {
+        m = await pullManifest(target, held, { part: outcome.next, to: m.version });
+        outcome = await engine.offer(m, 'pull');
+      }
+      afterOutcome(outcome);
     } catch (err) {
+      engine.dropParts('pull');
       if (!push.up) engine.link = 'offline';
       if (err instanceof PullError && err.status === 401) engine.error = 'master refused our token (401)';
       log.debug({ err: (err as Error).message }, 'pull failed');
@@ -236,7 +242,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     reconnectMinMs: config.reconnectMinMs,
     reconnectMaxMs: config.reconnectMaxMs,
     hello: () => ({
-      protocol: 1,
+      protocol: PROTOCOL_VERSION,
       name: config.name,
       region: config.region,
       version: current.version,
@@ -250,13 +256,17 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       if (welcome.version === current.version && welcome.root === current.root) engine.error = null;
     },
     onDown: (reason) => {
+      // The rest of a manifest coming in parts over this link will not come.
+      engine.dropParts('push');
       if (reason.includes('401')) engine.error = 'master refused our token (401)';
       // Pull at once: maybe only the WebSocket is blocked, and the pull API still answers.
       if (!pulling) schedulePull(0);
     },
     onMessage: (msg) => {
       if (msg.type === 'publish') {
-        void engine.offer(msg).then(afterOutcome);
+        const done = engine.offer(msg, 'push').then(afterOutcome);
+        // A part of a large manifest holds the link until it is taken in.
+        if (msg.part) return done;
       } else if (msg.type === 'pong') {
         engine.heard(msg.version);
         // A push we never got (or one that failed): catch up by pull once idle.

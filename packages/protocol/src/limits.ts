@@ -2,6 +2,13 @@
 export const LIMITS = {
   /** Most changes in one manifest message or response. */
   maxChanges: 1_000_000,
+  /**
+   * A manifest with more changes than this travels in parts of this many (protocol 2), so
+   * neither side holds a 100,000-file manifest as one message.
+   */
+  manifestPartChanges: 2_000,
+  /** Most parts one manifest may be cut into. */
+  maxManifestParts: 10_000,
   /** Most chunks listed for one file (1 TiB at 64 KiB). */
   maxChunksPerFile: 16 * 1024 * 1024,
   /** Largest chunk a peer may declare. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { LIMITS } from './limits.js';
 import {
   ChangeSchema,
   ChunkRefSchema,
@@ -84,7 +85,16 @@ describe('ManifestSchema', () => {
       'with one bad change among good ones',
       { ...manifest, changes: [...manifest.changes, { op: 'delete', path: '..' }] },
     ],
+    ['with a part index at its count', { ...manifest, part: { index: 2, count: 2 } }],
+    ['in one part only', { ...manifest, part: { index: 0, count: 1 } }],
+    ['with a negative part index', { ...manifest, part: { index: -1, count: 3 } }],
+    ['in more parts than allowed', { ...manifest, part: { index: 0, count: LIMITS.maxManifestParts + 1 } }],
   ])('refuses a manifest %s', (_name, m) => {
     expect(ManifestSchema.safeParse(m).success).toBe(false);
+  });
+
+  it('parses a part of a manifest', () => {
+    const part = { ...manifest, part: { index: 1, count: 3 } };
+    expect(ManifestSchema.parse(part)).toEqual(part);
   });
 });

@@ -41,13 +41,26 @@ export const DeleteChangeSchema = z.object({ op: z.literal('delete'), path: Cont
 
 export const ChangeSchema = z.discriminatedUnion('op', [PutChangeSchema, DeleteChangeSchema]);
 
-/** The changes from version `from` to `version`; `full` means "replace everything you hold". */
+/** Which part of a manifest cut in parts this is: `index` of `count`, sent in order. */
+export const ManifestPartSchema = z
+  .object({
+    index: z.number().int().min(0),
+    count: z.number().int().min(2).max(LIMITS.maxManifestParts),
+  })
+  .refine((p) => p.index < p.count, 'a part index must be below the count of parts');
+
+/**
+ * The changes from version `from` to `version`; `full` means "replace everything you hold".
+ * A large manifest comes in parts: each carries the same head (version, root, from, full) and
+ * the next slice of the changes, and only the last one completes it.
+ */
 export const ManifestSchema = z.object({
   version: VersionNumber,
   root: Sha256,
   from: VersionNumber,
   full: z.boolean(),
   changes: z.array(ChangeSchema).max(LIMITS.maxChanges),
+  part: ManifestPartSchema.optional(),
 });
 
 export type ChunkRefWire = z.infer<typeof ChunkRefSchema>;
@@ -56,3 +69,4 @@ export type ChunkListDelta = z.infer<typeof ChunkListDeltaSchema>;
 export type DeleteChange = z.infer<typeof DeleteChangeSchema>;
 export type WireChange = z.infer<typeof ChangeSchema>;
 export type Manifest = z.infer<typeof ManifestSchema>;
+export type ManifestPart = z.infer<typeof ManifestPartSchema>;

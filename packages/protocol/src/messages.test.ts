@@ -10,6 +10,7 @@ import {
   PROTOCOL_VERSION,
   PublishSchema,
   ReplicaMessageSchema,
+  SUPPORTED_PROTOCOLS,
   WS_PATH,
 } from './messages.js';
 
@@ -46,7 +47,8 @@ const publish = {
 
 describe('constants', () => {
   it('names the WebSocket path and close codes', () => {
-    expect(PROTOCOL_VERSION).toBe(1);
+    expect(PROTOCOL_VERSION).toBe(2);
+    expect(SUPPORTED_PROTOCOLS).toEqual([1, 2]);
     expect(WS_PATH).toBe('/_outpost/ws');
     expect(CloseCodes.unauthorized).toBe(4001);
     expect(CloseCodes.protocolMismatch).toBe(4002);

@@ -3,8 +3,14 @@ import { LIMITS } from './limits.js';
 import { ManifestSchema } from './manifest.js';
 import { Label, Sha256, VersionNumber } from './scalars.js';
 
-/** Bumped on any incompatible change to the messages below. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Bumped on any incompatible change to the messages below. 2: manifests may come in parts
+ * (`part`); a master still serves replicas that say 1, with whole manifests.
+ */
+export const PROTOCOL_VERSION = 2;
+
+/** The protocols a master speaks, oldest first. */
+export const SUPPORTED_PROTOCOLS: readonly number[] = [1, 2];
 
 /** The WebSocket path on the master. */
 export const WS_PATH = '/_outpost/ws';

@@ -90,6 +90,10 @@ export const ManifestQuerySchema = z.object({
   root: Sha256.optional(),
   name: Label.optional(),
   region: Label.optional(),
+  /** Asks for the manifest in parts: the part wanted (the answer says how many there are). */
+  part: z.coerce.number().int().min(0).max(LIMITS.maxManifestParts).optional(),
+  /** The version the parts lead to, from the answer to part 0: every part of one manifest. */
+  to: z.coerce.number().pipe(VersionNumber).optional(),
 });
 
 /** Body of POST /rollback: the kept version whose content becomes the next version. */

@@ -19,7 +19,7 @@ import {
 import { LIMITS, type Manifest, ManifestSchema, type WireChange } from '@outpost/protocol';
 import { openStore, type Store } from '@outpost/store';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildManifest } from './build-manifest.js';
+import { buildManifest, cutIntoParts } from './build-manifest.js';
 
 let dir: string;
 let store: Store;
@@ -329,5 +329,43 @@ describe('chunk-list deltas', () => {
       expect(c.delta).toBeUndefined();
       expect(c.chunks).toHaveLength(40);
     }
+  });
+});
+
+describe('cutIntoParts', () => {
+  const changes = (n: number): WireChange[] =>
+    Array.from({ length: n }, (_, i) => ({ op: 'delete', path: `f${i}` }) as WireChange);
+  const head = { version: 7, root: 'a'.repeat(64), from: 3, full: false };
+
+  it('leaves a manifest that fits whole, without a part', () => {
+    const m = { ...head, changes: changes(5) };
+    expect(cutIntoParts(m, 5)).toEqual([m]);
+  });
+
+  it('cuts the changes in order into parts of at most `size`, each with the same head', () => {
+    const m = { ...head, changes: changes(11) };
+    const parts = cutIntoParts(m, 5).map(valid);
+    expect(parts.map((p) => p.part)).toEqual([
+      { index: 0, count: 3 },
+      { index: 1, count: 3 },
+      { index: 2, count: 3 },
+    ]);
+    expect(parts.map((p) => p.changes.length)).toEqual([5, 5, 1]);
+    expect(parts.flatMap((p) => p.changes)).toEqual(m.changes);
+    for (const p of parts) expect(p).toMatchObject(head);
+  });
+
+  it('cuts at the protocol limit by default', () => {
+    const parts = cutIntoParts({ ...head, changes: changes(LIMITS.manifestPartChanges + 1) });
+    expect(parts.map((p) => p.changes.length)).toEqual([LIMITS.manifestPartChanges, 1]);
+  });
+});
+
+describe('buildManifest to a version', () => {
+  it('leads to the version asked for, not the latest', () => {
+    const { roots } = history();
+    const m = valid(buildManifest(store, 1, roots[1], { version: 2, root: roots[2] }));
+    expect(m).toMatchObject({ version: 2, root: roots[2], from: 1, full: false });
+    expect(summary(m.changes)).toEqual(['delete b.txt', 'put a.txt', 'put d.txt']);
   });
 });

@@ -11,22 +11,49 @@ const DELTA_MIN_CHUNKS = 8;
  * Small files ride inline, up to a budget per manifest; a large file changed in place names
  * only its changed chunks, as a splice of the chunk list the replica already holds.
  */
-export function buildManifest(store: Store, from: number, fromRoot: string | undefined): Manifest {
-  const latest = store.versions.current();
+export function buildManifest(
+  store: Store,
+  from: number,
+  fromRoot: string | undefined,
+  to?: { version: number; root: string },
+): Manifest {
+  const target = to ?? store.versions.current();
   const held = from > 0 ? store.versions.get(from) : undefined;
   const sameHistory =
     (from === 0 && (fromRoot === undefined || fromRoot === EMPTY_ROOT)) ||
     (held !== undefined && (fromRoot === undefined || fromRoot === held.root));
-  const full = !sameHistory || from > latest.version;
+  const full = !sameHistory || from > target.version;
   const base = full ? 0 : from;
-  const changes = base >= latest.version ? [] : store.versions.changesBetween(base, latest.version);
+  const changes = base >= target.version ? [] : store.versions.changesBetween(base, target.version);
   return {
-    version: latest.version,
-    root: latest.root,
+    version: target.version,
+    root: target.root,
     from: base,
     full,
     changes: toWire(store, changes, base),
   };
+}
+
+/**
+ * A manifest cut into parts of at most `size` changes (protocol 2), each with the same head;
+ * one that fits stays whole, without a `part`.
+ */
+export function cutIntoParts(m: Manifest, size: number = LIMITS.manifestPartChanges): Manifest[] {
+  if (m.changes.length <= size) return [m];
+  const count = Math.ceil(m.changes.length / size);
+  const parts: Manifest[] = [];
+  for (let index = 0; index < count; index++) {
+    const changes = m.changes.slice(index * size, (index + 1) * size);
+    parts.push({
+      version: m.version,
+      root: m.root,
+      from: m.from,
+      full: m.full,
+      changes,
+      part: { index, count },
+    });
+  }
+  return parts;
 }
 
 function toWire(store: Store, changes: Change[], base: number): WireChange[] {

@@ -5,7 +5,7 @@ import { bearerMatches } from '@outpost/service';
 import type { Store } from '@outpost/store';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
-import { buildManifest } from './build-manifest.js';
+import { buildManifest, cutIntoParts } from './build-manifest.js';
 import type { Fleet } from './fleet.js';
 import { ReplicaSession } from './replica-session.js';
 
@@ -23,7 +23,7 @@ export class FanoutServer {
   readonly #wss: WebSocketServer;
   readonly #sessions = new Set<ReplicaSession>();
   readonly #byName = new Map<string, ReplicaSession>();
-  readonly #publishCache = new Map<string, string>();
+  readonly #publishCache = new Map<string, string[]>();
   #sweep: NodeJS.Timeout;
 
   constructor(opts: FanoutOptions) {
@@ -58,7 +58,7 @@ export class FanoutServer {
         log: this.#o.log,
         latest: () => this.#o.store.versions.current(),
         rootOf: (v) => (v === 0 ? undefined : this.#o.store.versions.get(v)?.root),
-        publishFrom: (from, root) => this.#publishFrom(from, root),
+        publishFrom: (from, root, parts) => this.#publishFrom(from, root, parts),
         claim: (name, s) => {
           const old = this.#byName.get(name);
           if (old && old !== s)
@@ -96,12 +96,13 @@ export class FanoutServer {
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
   }
 
-  #publishFrom(from: number, root: string | undefined): string {
+  #publishFrom(from: number, root: string | undefined, parts: boolean): string[] {
     const latest = this.#o.store.versions.current();
-    const key = `${latest.version}:${from}:${root ?? ''}`;
+    const key = `${latest.version}:${from}:${root ?? ''}:${parts}`;
     let msg = this.#publishCache.get(key);
     if (!msg) {
-      msg = JSON.stringify({ type: 'publish', ...buildManifest(this.#o.store, from, root) });
+      const m = buildManifest(this.#o.store, from, root);
+      msg = (parts ? cutIntoParts(m) : [m]).map((p) => JSON.stringify({ type: 'publish', ...p }));
       // Many replicas at the same version get the very same message: build it once.
       if (this.#publishCache.size > 64) this.#publishCache.clear();
       this.#publishCache.set(key, msg);

@@ -5,6 +5,7 @@ import {
   PROTOCOL_VERSION,
   type ReplicaMessage,
   ReplicaMessageSchema,
+  SUPPORTED_PROTOCOLS,
 } from '@outpost/protocol';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
@@ -16,8 +17,8 @@ export interface SessionDeps {
   log: Logger;
   latest(): { version: number; root: string };
   rootOf(version: number): string | undefined;
-  /** The serialized publish message that takes (from, root) to the latest version. */
-  publishFrom(from: number, root: string | undefined): string;
+  /** The serialized publish messages that take (from, root) to the latest version: one, or its parts. */
+  publishFrom(from: number, root: string | undefined, parts: boolean): string[];
   /** A newer session for the same replica name takes over from this one. */
   claim(name: string, session: ReplicaSession): void;
   release(name: string, session: ReplicaSession): void;
@@ -52,7 +53,7 @@ export class ReplicaSession {
     const latest = this.#d.latest();
     if (this.#sentVersion >= latest.version) return;
     const from = Math.max(this.#sentVersion, 0);
-    this.#ws.send(this.#d.publishFrom(from, this.#d.rootOf(from)));
+    this.#send(from, this.#d.rootOf(from));
     this.#sentVersion = latest.version;
   }
 
@@ -117,11 +118,11 @@ export class ReplicaSession {
 
   #onHello(hello: Hello) {
     if (this.#hello) return this.#refuse('hello was already said');
-    if (hello.protocol !== PROTOCOL_VERSION) {
+    if (!SUPPORTED_PROTOCOLS.includes(hello.protocol)) {
       this.#d.log.warn({ replica: hello.name, protocol: hello.protocol }, 'replica speaks another protocol');
       this.close(
         CloseCodes.protocolMismatch,
-        `protocol ${hello.protocol} not supported; master speaks ${PROTOCOL_VERSION}`,
+        `protocol ${hello.protocol} not supported; master speaks ${SUPPORTED_PROTOCOLS.join(' and ')}`,
       );
       return;
     }
@@ -129,7 +130,8 @@ export class ReplicaSession {
     this.#d.claim(hello.name, this);
     this.#d.fleet.connected(hello);
     const latest = this.#d.latest();
-    this.#ws.send(JSON.stringify({ type: 'welcome', protocol: PROTOCOL_VERSION, ...latest }));
+    const protocol = Math.min(hello.protocol, PROTOCOL_VERSION);
+    this.#ws.send(JSON.stringify({ type: 'welcome', protocol, ...latest }));
     this.#d.log.info(
       { replica: hello.name, region: hello.region, version: hello.version },
       'replica connected',
@@ -138,8 +140,14 @@ export class ReplicaSession {
       this.#sentVersion = latest.version;
       return;
     }
-    this.#ws.send(this.#d.publishFrom(hello.version, hello.root));
+    this.#send(hello.version, hello.root);
     this.#sentVersion = latest.version;
+  }
+
+  /** Sends the manifest from (from, root), in parts to a replica that speaks protocol 2. */
+  #send(from: number, root: string | undefined) {
+    const parts = (this.#hello?.protocol ?? 1) >= 2;
+    for (const msg of this.#d.publishFrom(from, root, parts)) this.#ws.send(msg);
   }
 
   #refuse(reason: string): null {

@@ -10,9 +10,10 @@ import {
 import { requireBearer, sendProblem } from '@outpost/service';
 import type { Store } from '@outpost/store';
 import type { FastifyInstance } from 'fastify';
-import { buildManifest } from '../fanout/build-manifest.js';
+import { buildManifest, cutIntoParts } from '../fanout/build-manifest.js';
 import type { Fleet } from '../fanout/fleet.js';
 import { chunkBatchFrames } from './chunk-batch.js';
+import { ManifestPartsCache } from './manifest-parts-cache.js';
 
 export interface PullDeps {
   store: Store;
@@ -23,13 +24,25 @@ export interface PullDeps {
 /** The pull API: the same manifests and chunks as the push link, over plain HTTP. */
 export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
   const replication = requireBearer(d.token, 'replication');
+  const partsCache = new ManifestPartsCache();
 
   app.get(`${API_PREFIX}/manifest`, { preHandler: replication }, async (req, reply) => {
     const q = ManifestQuerySchema.safeParse(req.query);
     if (!q.success) return sendProblem(reply, 400, 'Bad Request', q.error.issues[0]?.message ?? 'bad query');
-    const { from, root, name, region } = q.data;
+    const { from, root, name, region, part, to } = q.data;
     if (name && region && root) d.fleet.pulled({ name, region, version: from, root });
-    return buildManifest(d.store, from, root);
+    if (part === undefined) return buildManifest(d.store, from, root);
+    // Parts after the first lead to the version the first one named, which must still be held.
+    const target = to === undefined ? d.store.versions.current() : d.store.versions.get(to);
+    if (!target)
+      return sendProblem(reply, 410, 'Gone', `version ${to} is no longer held; start again from part 0`);
+    const parts = partsCache.get(from, root, target, () =>
+      cutIntoParts(buildManifest(d.store, from, root, target)),
+    );
+    const one = parts[part];
+    if (!one)
+      return sendProblem(reply, 404, 'Not Found', `the manifest has ${parts.length} parts; no part ${part}`);
+    return one;
   });
 
   app.get(`${API_PREFIX}/chunks/:hash`, { preHandler: replication }, async (req, reply) => {

@@ -8,8 +8,15 @@ import {
   diffTrees,
   LiveTree,
   sha256Hex,
+  type TreeEntry,
 } from '@outpost/core';
-import { type FetchProgress, LIMITS, type Manifest, type PutChange } from '@outpost/protocol';
+import {
+  type FetchProgress,
+  LIMITS,
+  type Manifest,
+  type PutChange,
+  type WireChange,
+} from '@outpost/protocol';
 import type { Store } from '@outpost/store';
 import type { Logger } from 'pino';
 import { type Snapshot, snapshotOf } from '../serve/snapshot.js';
@@ -41,6 +48,9 @@ export interface ApplyDeps {
   log?: Logger;
 }
 
+/** What every part of a manifest carries alike. */
+export type ManifestHead = Pick<Manifest, 'version' | 'root' | 'from' | 'full'>;
+
 /**
  * Applies a manifest on top of the current snapshot, whole or not at all: plans the target
  * tree, checks its root against the one the master published, gets every missing chunk
@@ -49,72 +59,121 @@ export interface ApplyDeps {
  * current snapshot's live tree in place, so `current` is spent after a success.
  */
 export async function applyManifest(current: Snapshot, m: Manifest, d: ApplyDeps): Promise<Snapshot> {
-  if (m.version <= current.version) {
-    throw new ApplyError(`version ${m.version} is not newer than the version held (${current.version})`);
-  }
-  if (!m.full && m.from !== current.version) {
-    throw new ApplyError(`manifest starts at version ${m.from}, but version ${current.version} is held`);
-  }
-  const puts = new Map<string, PutChange>();
-  const changes: Change[] = [];
-  for (const change of m.changes) {
-    if (change.op === 'delete') {
-      puts.delete(change.path);
-      changes.push(change);
-      continue;
-    }
-    const { path, size, hash, mtime } = change;
-    // Content already held is already verified: it keeps the chunk list it was verified with,
-    // whatever list this manifest names, so the bytes served under a hash never change.
-    const held = d.store.versions.contentChunks(hash);
-    const chunks = held ? held.map((c) => ({ hash: c.hash, size: c.size })) : await chunkListOf(change, d);
-    changes.push({ op: 'put', entry: { path, size, hash, mtime, chunks } });
-    // The manifest's own objects are updated rather than copied: a full manifest of 100,000
-    // files would otherwise be held twice.
-    // A one-chunk file's chunk is the file: share the hash string (100,000 files, 8 MB).
-    if (chunks.length === 1 && chunks[0]!.hash === hash) chunks[0]!.hash = hash;
-    change.chunks = chunks;
-    change.delta = undefined;
-    if (held) change.data = undefined;
-    puts.set(path, change);
-  }
-  // A full manifest is a whole new tree; a delta is planned on the live one, which stays as
-  // it is (and keeps serving) until the commit below.
-  const base = m.full ? new LiveTree() : current.live;
-  const collision = base.caseCollision(changes);
-  if (collision) throw new ApplyError(`paths differ only in case: ${collision[0]} and ${collision[1]}`);
-  const plan = base.plan(changes);
-  if (plan.root !== m.root)
-    throw new ApplyError(`root mismatch: the changes give ${plan.root}, the master published ${m.root}`);
-
-  storeInline(puts.values(), d.store);
-  await fetchMissing(puts.values(), d, new Progress(d.onProgress));
-  await verifyContents(puts.values(), d.store);
-
-  // Readers keep the current snapshot until the switch, so the tree is changed only after the
-  // store has committed; a full manifest's tree is complete only after its commit too.
-  let stored: Change[];
-  if (m.full) {
-    plan.commit();
-    stored = diffTrees(current.tree, base.entries).changes;
-  } else stored = plan.effective;
-  try {
-    d.store.versions.commit({
-      version: m.version,
-      root: plan.root,
-      createdAt: Date.now(),
-      files: plan.files,
-      bytes: plan.bytes,
-      changes: stored,
-    });
-  } catch (err) {
-    throw new ApplyError(`could not store version ${m.version}: ${(err as Error).message}`);
-  }
-  if (!m.full) plan.commit();
-  return snapshotOf(m.version, base);
+  const assembly = new ManifestAssembly(current, m, d);
+  await assembly.add(m.changes);
+  return assembly.finish();
 }
 
-/** Inline content saves a round trip; it is checked like any fetched chunk before it is kept. */
+/**
+ * A manifest taken in part by part (or whole, as one part): each part's changes are checked
+ * and kept as tree entries as they come, so no more than a part is ever held as the message
+ * it came in; `fetch` gets the content of what was taken in so far, and `finish` plans, checks
+ * the root and commits as one.
+ */
+export class ManifestAssembly {
+  readonly head: ManifestHead;
+  readonly #current: Snapshot;
+  readonly #d: ApplyDeps;
+  readonly #changes: Change[] = [];
+  /** Puts taken in whose content has not been fetched and checked yet. */
+  #unfetched: TreeEntry[] = [];
+  readonly #progress: Progress;
+
+  constructor(current: Snapshot, head: ManifestHead, d: ApplyDeps) {
+    if (head.version <= current.version) {
+      throw new ApplyError(`version ${head.version} is not newer than the version held (${current.version})`);
+    }
+    if (!head.full && head.from !== current.version) {
+      throw new ApplyError(`manifest starts at version ${head.from}, but version ${current.version} is held`);
+    }
+    this.head = { version: head.version, root: head.root, from: head.from, full: head.full };
+    this.#current = current;
+    this.#d = d;
+    this.#progress = new Progress(d.onProgress);
+  }
+
+  /** Changes taken in so far. */
+  get size(): number {
+    return this.#changes.length;
+  }
+
+  /** Takes in the next changes, in manifest order; small content riding inline is kept at once. */
+  async add(changes: readonly WireChange[]): Promise<void> {
+    const store = this.#d.store;
+    for (const change of changes) {
+      if (change.op === 'delete') {
+        this.#changes.push(change);
+        continue;
+      }
+      const { path, size, hash, mtime } = change;
+      // Content already held is already verified: it keeps the chunk list it was verified with,
+      // whatever list this manifest names, so the bytes served under a hash never change.
+      const held = store.versions.contentChunks(hash);
+      const chunks = held
+        ? held.map((c) => ({ hash: c.hash, size: c.size }))
+        : await chunkListOf(change, this.#d);
+      // A one-chunk file's chunk is the file: share the hash string (100,000 files, 8 MB).
+      if (chunks.length === 1 && chunks[0]!.hash === hash) chunks[0]!.hash = hash;
+      const entry: TreeEntry = { path, size, hash, mtime, chunks };
+      if (!held && change.data !== undefined) storeInline(entry, change.data, store);
+      // Held content too: a chunk of it dropped as damaged at rest is fetched again here.
+      this.#unfetched.push(entry);
+      this.#changes.push({ op: 'put', entry });
+    }
+  }
+
+  /**
+   * Fetches (verified) the chunks that what was taken in so far lacks, and checks each new
+   * file's hash. A manifest in parts does this part by part, so its bookkeeping stays the size
+   * of a part; content fetched for a version that then fails is kept for the next try.
+   */
+  async fetch(): Promise<void> {
+    const puts = this.#unfetched;
+    this.#unfetched = [];
+    await fetchMissing(puts, this.#d, this.#progress);
+    await verifyContents(puts, this.#d.store);
+  }
+
+  /** Plans the tree, checks its root, fetches what is left, and commits the version. */
+  async finish(): Promise<Snapshot> {
+    const { head } = this;
+    const d = this.#d;
+    const current = this.#current;
+    // A full manifest is a whole new tree; a delta is planned on the live one, which stays as
+    // it is (and keeps serving) until the commit below.
+    const base = head.full ? new LiveTree() : current.live;
+    const collision = base.caseCollision(this.#changes);
+    if (collision) throw new ApplyError(`paths differ only in case: ${collision[0]} and ${collision[1]}`);
+    const plan = base.plan(this.#changes);
+    if (plan.root !== head.root)
+      throw new ApplyError(`root mismatch: the changes give ${plan.root}, the master published ${head.root}`);
+
+    await this.fetch();
+
+    // Readers keep the current snapshot until the switch, so the tree is changed only after the
+    // store has committed; a full manifest's tree is complete only after its commit too.
+    let stored: Change[];
+    if (head.full) {
+      plan.commit();
+      stored = diffTrees(current.tree, base.entries).changes;
+    } else stored = plan.effective;
+    try {
+      d.store.versions.commit({
+        version: head.version,
+        root: plan.root,
+        createdAt: Date.now(),
+        files: plan.files,
+        bytes: plan.bytes,
+        changes: stored,
+      });
+    } catch (err) {
+      throw new ApplyError(`could not store version ${head.version}: ${(err as Error).message}`);
+    }
+    if (!head.full) plan.commit();
+    return snapshotOf(head.version, base);
+  }
+}
+
 /** A put's chunk list: as listed, or its delta applied to the base content's list. */
 async function chunkListOf(put: PutChange, d: ApplyDeps): Promise<ChunkRef[]> {
   const delta = put.delta;
@@ -131,26 +190,24 @@ async function chunkListOf(put: PutChange, d: ApplyDeps): Promise<ChunkRef[]> {
   }
 }
 
-function storeInline(puts: Iterable<PutChange>, store: Store) {
-  for (const put of puts) {
-    if (put.data === undefined || put.chunks.length !== 1) continue;
-    const chunk = put.chunks[0]!;
-    if (store.chunks.has(chunk.hash)) continue;
-    const data = Buffer.from(put.data, 'base64');
-    // A bad inline copy is simply not kept; the chunk is then fetched like any other.
-    if (data.length === chunk.size && sha256Hex(data) === chunk.hash) store.chunks.put(chunk.hash, data);
-  }
+/** Inline content saves a round trip; it is checked like any fetched chunk before it is kept. */
+function storeInline(entry: TreeEntry, base64: string, store: Store) {
+  if (entry.chunks.length !== 1) return;
+  const chunk = entry.chunks[0]!;
+  if (store.chunks.has(chunk.hash)) return;
+  const data = Buffer.from(base64, 'base64');
+  // A bad inline copy is simply not kept; the chunk is then fetched like any other.
+  if (data.length === chunk.size && sha256Hex(data) === chunk.hash) store.chunks.put(chunk.hash, data);
 }
 
 /** Chunks asked for in one batch request: at most this many bytes. */
 const BATCH_BYTES = 8 * 1024 * 1024;
 
-async function fetchMissing(puts: Iterable<PutChange>, d: ApplyDeps, progress: Progress) {
+async function fetchMissing(puts: readonly TreeEntry[], d: ApplyDeps, progress: Progress) {
   const sizes = new Map<string, number>();
-  const list = [...puts];
-  for (const put of list) for (const c of put.chunks) sizes.set(c.hash, c.size);
+  for (const put of puts) for (const c of put.chunks) sizes.set(c.hash, c.size);
   const missing = d.store.chunks.missing(sizes.keys());
-  progress.start(list, missing, sizes);
+  progress.add(puts, missing, sizes);
   let firstError: string | null = null;
   const keep = (chunks: { hash: string; data: Buffer }[]) => {
     // Whatever the fetcher did, only bytes that hash to their address enter the store.
@@ -225,7 +282,7 @@ function toBatches(missing: string[], sizes: Map<string, number>): WantedChunk[]
 }
 
 /** Every new file must hash, chunk by chunk from the store, to the hash the master published. */
-async function verifyContents(puts: Iterable<PutChange>, store: Store) {
+async function verifyContents(puts: readonly TreeEntry[], store: Store) {
   const checked = new Set<string>();
   for (const put of puts) {
     if (checked.has(put.hash) || store.versions.contentChunks(put.hash)) continue;

@@ -1,10 +1,14 @@
-import type { FetchProgress, PutChange } from '@outpost/protocol';
+import type { TreeEntry } from '@outpost/core';
+import type { FetchProgress } from '@outpost/protocol';
 
 /** Counts, as chunks arrive, the files that became whole and the bytes fetched. */
 export class Progress {
   readonly #report: ((p: FetchProgress) => void) | undefined;
-  /** For each missing chunk, the files waiting on it. */
-  readonly #waiting = new Map<string, number[]>();
+  /**
+   * For each missing chunk, the file (or files) waiting on it: a bare index for the usual one,
+   * as a 100,000-file sync would otherwise hold 100,000 one-element arrays.
+   */
+  readonly #waiting = new Map<string, number | number[]>();
   #remaining: number[] = [];
   #p: FetchProgress = { filesDone: 0, filesTotal: 0, bytesDone: 0, bytesTotal: 0 };
   #sizes = new Map<string, number>();
@@ -13,23 +17,36 @@ export class Progress {
     this.#report = report;
   }
 
-  /** Sets the totals: these files, of which these chunks are to be fetched. */
-  start(puts: readonly PutChange[], missing: readonly string[], sizes: Map<string, number>): void {
+  /**
+   * Adds to the totals: these files, of which these chunks are to be fetched. A manifest in
+   * parts adds part by part, so its totals grow as its parts arrive.
+   */
+  add(puts: readonly TreeEntry[], missing: readonly string[], sizes: Map<string, number>): void {
     this.#sizes = sizes;
     const lacking = new Set(missing);
-    this.#remaining = puts.map((put, i) => {
-      const wanted = new Set(put.chunks.map((c) => c.hash).filter((h) => lacking.has(h)));
-      for (const h of wanted) {
-        const list = this.#waiting.get(h);
-        if (list) list.push(i);
-        else this.#waiting.set(h, [i]);
+    const offset = this.#remaining.length;
+    const remaining = puts.map((put, at) => {
+      const i = offset + at;
+      let wanted = 0;
+      // A chunk repeated within a file counts once; a one-chunk file needs no set to tell.
+      const seen = put.chunks.length > 1 ? new Set<string>() : undefined;
+      for (const { hash } of put.chunks) {
+        if (!lacking.has(hash) || seen?.has(hash)) continue;
+        seen?.add(hash);
+        wanted++;
+        const held = this.#waiting.get(hash);
+        if (held === undefined) this.#waiting.set(hash, i);
+        else if (typeof held === 'number') this.#waiting.set(hash, [held, i]);
+        else held.push(i);
       }
-      return wanted.size;
+      return wanted;
     });
-    let bytesTotal = 0;
-    for (const h of missing) bytesTotal += sizes.get(h) ?? 0;
-    const filesDone = this.#remaining.filter((n) => n === 0).length;
-    this.#p = { filesDone, filesTotal: puts.length, bytesDone: 0, bytesTotal };
+    for (const n of remaining) {
+      this.#remaining.push(n);
+      if (n === 0) this.#p.filesDone++;
+    }
+    for (const h of missing) this.#p.bytesTotal += sizes.get(h) ?? 0;
+    this.#p.filesTotal += puts.length;
     this.#report?.({ ...this.#p });
   }
 
@@ -39,7 +56,8 @@ export class Progress {
     if (!files) return;
     this.#waiting.delete(hash);
     this.#p.bytesDone += this.#sizes.get(hash) ?? 0;
-    for (const i of files) if (--this.#remaining[i]! === 0) this.#p.filesDone++;
+    for (const i of typeof files === 'number' ? [files] : files)
+      if (--this.#remaining[i]! === 0) this.#p.filesDone++;
     this.#report?.({ ...this.#p });
   }
 }

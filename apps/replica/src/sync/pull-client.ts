@@ -19,10 +19,14 @@ export interface PullTarget {
   region: string;
 }
 
-/** Asks the master's pull API for the manifest from what this replica holds. */
+/**
+ * Asks the master's pull API for the manifest from what this replica holds: in parts when
+ * `part` is given (part 0 names the version every later part must ask for as `to`).
+ */
 export async function pullManifest(
   t: PullTarget,
   held: { version: number; root: string },
+  want?: { part: number; to?: number },
 ): Promise<Manifest> {
   const q = new URLSearchParams({
     from: String(held.version),
@@ -30,6 +34,8 @@ export async function pullManifest(
     name: t.name,
     region: t.region,
   });
+  if (want) q.set('part', String(want.part));
+  if (want?.to !== undefined) q.set('to', String(want.to));
   const res = await request(`${t.master}${API_PREFIX}/manifest?${q}`, {
     headers: t.token ? { authorization: `Bearer ${t.token}` } : {},
     headersTimeout: 15_000,

@@ -21,8 +21,12 @@ export interface PushLinkOptions {
   reconnectMaxMs: number;
   hello: () => Omit<Hello, 'type'>;
   load: () => Load;
-  /** Every message after the welcome. */
-  onMessage: (msg: MasterMessage) => void;
+  /**
+   * Every message after the welcome. While the promise it may return is pending, the link
+   * reads nothing more: the parts of a large manifest then wait in the master's socket, not
+   * parsed in our memory.
+   */
+  onMessage: (msg: MasterMessage) => Promise<unknown> | undefined;
   /** The master welcomed us: pushes will flow. */
   onUp: (welcome: Extract<MasterMessage, { type: 'welcome' }>) => void;
   /** The link is down (or never came up); `reason` says why. */
@@ -39,6 +43,8 @@ export class PushLink {
   #heartbeat: NodeJS.Timeout | undefined;
   #reconnect: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** Not reading while a message is taken in: the master's silence then says nothing. */
+  #paused: WebSocket | null = null;
 
   constructor(o: PushLinkOptions) {
     this.#o = o;
@@ -131,11 +137,21 @@ export class PushLink {
       ws.close(CloseCodes.badMessage, 'welcome must come first');
       return;
     }
-    this.#o.onMessage(msg);
+    const busy = this.#o.onMessage(msg);
+    if (!busy) return;
+    ws.pause();
+    this.#paused = ws;
+    void busy.finally(() => {
+      if (this.#paused === ws) this.#paused = null;
+      // Silence while we were not reading is not the master's.
+      this.#lastHeard = Date.now();
+      ws.resume();
+    });
   }
 
   #beat(ws: WebSocket) {
-    if (Date.now() - this.#lastHeard > 3 * this.#o.heartbeatMs) {
+    if (this.#paused === ws) this.#lastHeard = Date.now();
+    else if (Date.now() - this.#lastHeard > 3 * this.#o.heartbeatMs) {
       this.#o.log.warn('master went silent; dropping the push link');
       ws.terminate();
       return;

@@ -2,7 +2,7 @@ import type { FetchProgress, Manifest, ReplicaLink, ReplicaState } from '@outpos
 import type { Store } from '@outpost/store';
 import type { Logger } from 'pino';
 import type { Snapshot } from '../serve/snapshot.js';
-import { type ApplyDeps, ApplyError, applyManifest } from './apply-manifest.js';
+import { type ApplyDeps, ApplyError, ManifestAssembly } from './apply-manifest.js';
 import { releaseMemory } from './release-memory.js';
 
 /** A manifest of at least this many changes leaves enough garbage to collect at once. */
@@ -13,7 +13,22 @@ export type ApplyOutcome =
   | { kind: 'applied'; version: number; root: string }
   | { kind: 'current' }
   | { kind: 'gap'; from: number; held: number }
-  | { kind: 'failed'; version: number; reason: string };
+  | { kind: 'failed'; version: number; reason: string }
+  /** A part was taken in; the next one is `next`. */
+  | { kind: 'partial'; version: number; next: number }
+  /** A part of a manifest that is not being taken in (its start failed or was never seen). */
+  | { kind: 'ignored'; version: number; reason: string };
+
+/** Which link brought a manifest: parts of one manifest all come by the same one. */
+export type ManifestSource = 'push' | 'pull';
+
+interface PartsInProgress {
+  assembly: ManifestAssembly;
+  source: ManifestSource;
+  next: number;
+  count: number;
+  started: number;
+}
 
 export interface SyncEngineOptions {
   store: Store;
@@ -39,6 +54,7 @@ export class SyncEngine {
   #snapshot: Snapshot;
   #chain: Promise<unknown> = Promise.resolve();
   #applying = false;
+  #parts: PartsInProgress | null = null;
   link: ReplicaLink = 'offline';
   masterVersion: number | null = null;
   lastSyncAt: number | null = null;
@@ -51,9 +67,21 @@ export class SyncEngine {
     this.#snapshot = o.initial;
   }
 
-  /** True while a version is being applied. */
+  /** True while a version is being applied, or its parts are arriving. */
   get busy(): boolean {
-    return this.#applying;
+    return this.#applying || this.#parts !== null;
+  }
+
+  /** Gives up on a manifest whose parts were coming by `source` (that link went down). */
+  dropParts(source: ManifestSource): void {
+    const job = this.#chain.then(() => {
+      if (this.#parts?.source !== source) return;
+      this.#o.log.info({ version: this.#parts.assembly.head.version, source }, 'manifest parts abandoned');
+      this.#parts = null;
+      this.#applying = false;
+      this.applying = null;
+    });
+    this.#chain = job.catch(() => undefined);
   }
 
   get snapshot(): Snapshot {
@@ -72,9 +100,9 @@ export class SyncEngine {
     return run;
   }
 
-  /** Applies a manifest after any already queued; never two at once. */
-  offer(m: Manifest): Promise<ApplyOutcome> {
-    const run = this.#chain.then(() => this.#apply(m));
+  /** Applies a manifest (or takes in one of its parts) after any already queued; never two at once. */
+  offer(m: Manifest, source: ManifestSource = 'push'): Promise<ApplyOutcome> {
+    const run = this.#chain.then(() => this.#apply(m, source));
     this.#chain = run.catch(() => undefined);
     return run;
   }
@@ -89,8 +117,20 @@ export class SyncEngine {
     return 'syncing';
   }
 
-  async #apply(m: Manifest): Promise<ApplyOutcome> {
+  async #apply(m: Manifest, source: ManifestSource): Promise<ApplyOutcome> {
     this.heard(m.version);
+    const part = m.part;
+    if (part && part.index > 0) return this.#nextPart(m, source);
+    // A whole manifest, or the first part of one, replaces any manifest still coming in parts.
+    if (this.#parts) {
+      this.#o.log.info(
+        { version: this.#parts.assembly.head.version, by: m.version },
+        'manifest parts superseded',
+      );
+      this.#parts = null;
+      this.#applying = false;
+      this.applying = null;
+    }
     const cur = this.#snapshot;
     if (m.version === cur.version && m.root === cur.root) {
       this.lastSyncAt = Date.now();
@@ -101,29 +141,99 @@ export class SyncEngine {
     this.#applying = true;
     const started = Date.now();
     try {
-      let lastLog = started;
-      const onProgress = (p: FetchProgress) => {
-        this.applying = { version: m.version, ...p };
-        const now = Date.now();
-        if (now - lastLog >= (this.#o.progressLogMs ?? 5000)) {
-          lastLog = now;
-          this.#o.log.info({ version: m.version, ...p }, 'sync progress');
-        }
+      const assembly = new ManifestAssembly(cur, m, this.#deps(m.version));
+      await assembly.add(m.changes);
+      if (part) {
+        await assembly.fetch();
+        this.#parts = { assembly, source, next: 1, count: part.count, started };
+        return { kind: 'partial', version: m.version, next: 1 };
+      }
+      return await this.#finish(assembly, started);
+    } catch (err) {
+      if (m.changes.length >= LARGE_MANIFEST) setImmediate(releaseMemory);
+      return this.#failed(m.version, err);
+    } finally {
+      if (!this.#parts) {
+        this.#applying = false;
+        this.applying = null;
+      }
+    }
+  }
+
+  /** Takes in part 1, 2, …: only in order, by the link that brought part 0, for the same manifest. */
+  async #nextPart(m: Manifest, source: ManifestSource): Promise<ApplyOutcome> {
+    const p = this.#parts;
+    const part = m.part!;
+    const head = p?.assembly.head;
+    if (
+      !p ||
+      !head ||
+      p.source !== source ||
+      head.version !== m.version ||
+      head.root !== m.root ||
+      head.from !== m.from ||
+      head.full !== m.full ||
+      p.count !== part.count ||
+      p.next !== part.index
+    ) {
+      return {
+        kind: 'ignored',
+        version: m.version,
+        reason: `part ${part.index + 1} of ${part.count} of version ${m.version} is not the one awaited`,
       };
-      const next = await applyManifest(cur, m, {
-        store: this.#o.store,
-        fetchChunk: this.#o.fetchChunk,
-        ...(this.#o.fetchBatch ? { fetchBatch: this.#o.fetchBatch } : {}),
-        ...(this.#o.fetchChunkList ? { fetchChunkList: this.#o.fetchChunkList } : {}),
-        onProgress,
-        log: this.#o.log,
-      });
+    }
+    try {
+      await p.assembly.add(m.changes);
+      p.next++;
+      if (p.next < p.count) {
+        await p.assembly.fetch();
+        return { kind: 'partial', version: m.version, next: p.next };
+      }
+      this.#parts = null;
+      return await this.#finish(p.assembly, p.started);
+    } catch (err) {
+      this.#parts = null;
+      if (p.assembly.size >= LARGE_MANIFEST) setImmediate(releaseMemory);
+      return this.#failed(m.version, err);
+    } finally {
+      if (!this.#parts) {
+        this.#applying = false;
+        this.applying = null;
+      }
+    }
+  }
+
+  #deps(version: number): ApplyDeps {
+    let lastLog = Date.now();
+    const onProgress = (p: FetchProgress) => {
+      this.applying = { version, ...p };
+      const now = Date.now();
+      if (now - lastLog >= (this.#o.progressLogMs ?? 5000)) {
+        lastLog = now;
+        this.#o.log.info({ version, ...p }, 'sync progress');
+      }
+    };
+    return {
+      store: this.#o.store,
+      fetchChunk: this.#o.fetchChunk,
+      ...(this.#o.fetchBatch ? { fetchBatch: this.#o.fetchBatch } : {}),
+      ...(this.#o.fetchChunkList ? { fetchChunkList: this.#o.fetchChunkList } : {}),
+      onProgress,
+      log: this.#o.log,
+    };
+  }
+
+  async #finish(assembly: ManifestAssembly, started: number): Promise<ApplyOutcome> {
+    const cur = this.#snapshot;
+    const changes = assembly.size;
+    try {
+      const next = await assembly.finish();
       this.#snapshot = next;
       this.#o.onSwitch(next);
       this.lastSyncAt = Date.now();
       this.error = null;
       this.#o.log.info(
-        { version: next.version, from: cur.version, changes: m.changes.length, ms: Date.now() - started },
+        { version: next.version, from: cur.version, changes, ms: Date.now() - started },
         'switched to version',
       );
       await this.#o
@@ -131,15 +241,17 @@ export class SyncEngine {
         .catch((err) => this.#o.log.error({ err }, 'collecting old versions failed'));
       return { kind: 'applied', version: next.version, root: next.root };
     } catch (err) {
-      const reason = err instanceof ApplyError ? err.message : `unexpected: ${(err as Error).message}`;
-      this.error = `version ${m.version}: ${reason}`;
-      this.#o.log.warn({ version: m.version, reason }, 'version not applied');
-      if (!(err instanceof ApplyError)) this.#o.log.error({ err }, 'apply failed unexpectedly');
-      return { kind: 'failed', version: m.version, reason };
+      return this.#failed(assembly.head.version, err);
     } finally {
-      this.#applying = false;
-      this.applying = null;
-      if (m.changes.length >= LARGE_MANIFEST) setImmediate(releaseMemory);
+      if (changes >= LARGE_MANIFEST) setImmediate(releaseMemory);
     }
+  }
+
+  #failed(version: number, err: unknown): ApplyOutcome {
+    const reason = err instanceof ApplyError ? err.message : `unexpected: ${(err as Error).message}`;
+    this.error = `version ${version}: ${reason}`;
+    this.#o.log.warn({ version, reason }, 'version not applied');
+    if (!(err instanceof ApplyError)) this.#o.log.error({ err }, 'apply failed unexpectedly');
+    return { kind: 'failed', version, reason };
   }
 }

@@ -1,0 +1,137 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { merkleRoot, sha256Hex, type TreeEntry } from '@outpost/core';
+import type { Manifest, WireChange } from '@outpost/protocol';
+import { openStore, type Store } from '@outpost/store';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { emptySnapshot, type Snapshot } from '../serve/snapshot.js';
+import { SyncEngine } from './sync-engine.js';
+
+let dir: string;
+let store: Store;
+let engine: SyncEngine;
+let switched: Snapshot[];
+/** The master's chunks, by address. */
+const source = new Map<string, Buffer>();
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'outpost-engine-'));
+  store = openStore(join(dir, 'replica.db'));
+  switched = [];
+  engine = new SyncEngine({
+    store,
+    log: pino({ level: 'silent' }),
+    initial: emptySnapshot(),
+    fetchChunk: async (hash) => {
+      const data = source.get(hash);
+      if (!data) throw new Error(`no chunk ${hash}`);
+      return data;
+    },
+    onSwitch: (s) => switched.push(s),
+  });
+  engine.link = 'push';
+});
+
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function entry(path: string, text: string): TreeEntry {
+  const data = Buffer.from(text);
+  const hash = sha256Hex(data);
+  source.set(hash, data);
+  return { path, size: data.length, hash, mtime: 1_700_000_000_000, chunks: [{ hash, size: data.length }] };
+}
+
+/** Version `version` holding `n` files, as a full manifest cut into parts of `size` changes. */
+function inParts(version: number, n: number, size: number): Manifest[] {
+  const entries = Array.from({ length: n }, (_, i) => entry(`d/f${i}.txt`, `v${version} file ${i}\n`));
+  const changes: WireChange[] = entries.map(({ path, size: s, hash, mtime, chunks }) => ({
+    op: 'put',
+    path,
+    size: s,
+    hash,
+    mtime,
+    chunks,
+  }));
+  const head = { version, root: merkleRoot(entries), from: 0, full: true };
+  const count = Math.ceil(n / size);
+  return Array.from({ length: count }, (_, index) => ({
+    ...head,
+    changes: changes.slice(index * size, (index + 1) * size),
+    part: { index, count },
+  }));
+}
+
+describe('SyncEngine, a manifest in parts', () => {
+  it('takes parts in one by one and switches only after the last', async () => {
+    const parts = inParts(1, 25, 10);
+    expect(await engine.offer(parts[0]!)).toEqual({ kind: 'partial', version: 1, next: 1 });
+    expect(engine.busy).toBe(true);
+    expect(engine.state).toBe('syncing');
+    expect(await engine.offer(parts[1]!)).toEqual({ kind: 'partial', version: 1, next: 2 });
+    expect(switched).toHaveLength(0);
+    expect(store.versions.current().version).toBe(0);
+    const done = await engine.offer(parts[2]!);
+    expect(done).toMatchObject({ kind: 'applied', version: 1, root: parts[0]!.root });
+    expect(engine.busy).toBe(false);
+    expect(switched.map((s) => s.version)).toEqual([1]);
+    expect(engine.snapshot.tree.size).toBe(25);
+  });
+
+  it('ignores a part out of order or from another link, and keeps waiting for the right one', async () => {
+    const parts = inParts(1, 25, 10);
+    await engine.offer(parts[0]!, 'push');
+    expect(await engine.offer(parts[2]!, 'push')).toMatchObject({ kind: 'ignored', version: 1 });
+    expect(await engine.offer(parts[1]!, 'pull')).toMatchObject({ kind: 'ignored', version: 1 });
+    expect(await engine.offer(parts[1]!, 'push')).toMatchObject({ kind: 'partial', next: 2 });
+    expect(await engine.offer(parts[2]!, 'push')).toMatchObject({ kind: 'applied', version: 1 });
+  });
+
+  it('ignores the rest once the link that brought part 0 went down', async () => {
+    const parts = inParts(1, 25, 10);
+    await engine.offer(parts[0]!, 'push');
+    engine.dropParts('pull');
+    expect(engine.busy).toBe(true);
+    engine.dropParts('push');
+    expect(await engine.offer(parts[1]!, 'push')).toMatchObject({ kind: 'ignored' });
+    expect(engine.busy).toBe(false);
+    expect(engine.state).toBe('syncing');
+    expect(switched).toHaveLength(0);
+  });
+
+  it('starts over when a part 0 comes again, and a whole manifest replaces the parts', async () => {
+    const parts = inParts(1, 25, 10);
+    await engine.offer(parts[0]!, 'push');
+    await engine.offer(parts[1]!, 'push');
+    // The link came back, and the master sent the manifest again from its start.
+    await engine.offer(parts[0]!, 'push');
+    expect(await engine.offer(parts[2]!, 'push')).toMatchObject({ kind: 'ignored' });
+    await engine.offer(parts[1]!, 'push');
+    expect(await engine.offer(parts[2]!, 'push')).toMatchObject({ kind: 'applied', version: 1 });
+
+    const next = inParts(2, 25, 10);
+    await engine.offer(next[0]!, 'pull');
+    const whole = { ...next[0]!, changes: next.flatMap((p) => p.changes), part: undefined };
+    expect(await engine.offer(whole, 'push')).toMatchObject({ kind: 'applied', version: 2 });
+    expect(await engine.offer(next[1]!, 'pull')).toMatchObject({ kind: 'ignored' });
+    expect(engine.busy).toBe(false);
+  });
+
+  it('fails the whole version when the parts do not add up to the published root', async () => {
+    const parts = inParts(1, 25, 10);
+    const short = parts[2]!;
+    const bad = { ...short, changes: short.changes.slice(1) };
+    await engine.offer(parts[0]!);
+    await engine.offer(parts[1]!);
+    const out = await engine.offer(bad);
+    expect(out).toMatchObject({ kind: 'failed', version: 1 });
+    expect((out as { reason: string }).reason).toMatch(/root mismatch/);
+    expect(engine.busy).toBe(false);
+    expect(engine.error).toMatch(/version 1: root mismatch/);
+    expect(store.versions.current().version).toBe(0);
+  });
+});
