@@ -95,4 +95,13 @@ describe('LiveTree', () => {
     const whole = findCaseCollision([...live.entries.keys(), 'docs/A.TXT']);
     expect(whole).not.toBeNull();
   });
+
+  it('tells, for a tree built whole, the paths that differ only in case', () => {
+    const e = (path: string) => ({ path, size: 1, hash: 'a'.repeat(64), mtime: 0, chunks: [] });
+    expect(new LiveTree([e('a/Read.me'), e('b/read.me')]).caseTwins()).toBeNull();
+    expect(new LiveTree([e('a/Read.me'), e('x'), e('a/READ.ME')]).caseTwins()).toEqual([
+      'a/READ.ME',
+      'a/Read.me',
+    ]);
+  });
 });

@@ -68,8 +68,22 @@ export class LiveTree {
   }
 
   /**
-   * The first pair of paths that would differ only in case after `changes`, or null. The tree
-   * itself never holds such a pair.
+   * The first pair of paths the tree holds that differ only in case, or null: for a tree built
+   * whole from entries no one checked (a full manifest), where the check costs nothing when
+   * there is no such pair.
+   */
+  caseTwins(): [string, string] | null {
+    if (this.#folded.size === this.#entries.size) return null;
+    for (const path of this.#entries.keys()) {
+      const kept = this.#folded.get(foldCase(path));
+      if (kept !== undefined && kept !== path) return [kept, path];
+    }
+    return null;
+  }
+
+  /**
+   * The first pair of paths that would differ only in case after `changes`, or null. A tree
+   * changed by plans never holds such a pair.
    */
   caseCollision(changes: Iterable<Change>): [string, string] | null {
     const deleted = new Set<string>();

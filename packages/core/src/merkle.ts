@@ -61,23 +61,49 @@ export class RootAccumulator {
   /** An accumulator over these entries. */
   static of(entries: Iterable<RootLeaf>): RootAccumulator {
     const acc = new RootAccumulator();
-    const lists = new Map<number, Buffer[]>();
+    // Every leaf hash packed into one buffer, bucketed by a counting sort: a tree of 100,000
+    // files would otherwise hold 100,000 small Buffers at once.
+    let packed = Buffer.allocUnsafe(HASH_BYTES * 1024);
+    let buckets = new Uint16Array(1024);
+    let n = 0;
     for (const e of entries) {
-      const h = leafHash(e);
-      const b = bucketOf(h);
-      const list = lists.get(b);
-      if (list) list.push(h);
-      else lists.set(b, [h]);
-      acc.#size++;
-    }
-    for (const [b, list] of lists) {
-      list.sort(Buffer.compare);
-      for (let i = 1; i < list.length; i++) {
-        if (list[i]!.equals(list[i - 1]!)) throw new Error('the same entry is in the tree twice');
+      if (n === buckets.length) {
+        const bigger = Buffer.allocUnsafe(packed.length * 2);
+        packed.copy(bigger);
+        packed = bigger;
+        const more = new Uint16Array(buckets.length * 2);
+        more.set(buckets);
+        buckets = more;
       }
-      acc.#leaves[b] = Buffer.concat(list);
-      acc.#bucketHashes[b] = hashBucket(acc.#leaves[b]!);
+      const h = leafHash(e);
+      h.copy(packed, n * HASH_BYTES);
+      buckets[n] = bucketOf(h);
+      n++;
     }
+    const starts = new Uint32Array(ROOT_BUCKETS + 1);
+    for (let i = 0; i < n; i++) starts[buckets[i]! + 1]!++;
+    for (let b = 0; b < ROOT_BUCKETS; b++) starts[b + 1]! += starts[b]!;
+    const order = new Uint32Array(n);
+    const fill = starts.slice(0, ROOT_BUCKETS);
+    for (let i = 0; i < n; i++) order[fill[buckets[i]!]!++] = i;
+    const at = (i: number) => i * HASH_BYTES;
+    const compare = (a: number, b: number) =>
+      packed.compare(packed, at(b), at(b) + HASH_BYTES, at(a), at(a) + HASH_BYTES);
+    for (let b = 0; b < ROOT_BUCKETS; b++) {
+      const from = starts[b]!;
+      const to = starts[b + 1]!;
+      if (from === to) continue;
+      const members = Array.from(order.subarray(from, to)).sort(compare);
+      const leaves = Buffer.allocUnsafe((to - from) * HASH_BYTES);
+      for (const [k, i] of members.entries()) {
+        if (k > 0 && compare(members[k - 1]!, i) === 0)
+          throw new Error('the same entry is in the tree twice');
+        packed.copy(leaves, k * HASH_BYTES, at(i), at(i) + HASH_BYTES);
+      }
+      acc.#leaves[b] = leaves;
+      acc.#bucketHashes[b] = hashBucket(leaves);
+    }
+    acc.#size = n;
     acc.#root = acc.#computeRoot(new Map());
     return acc;
   }

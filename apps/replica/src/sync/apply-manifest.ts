@@ -74,7 +74,10 @@ export class ManifestAssembly {
   readonly head: ManifestHead;
   readonly #current: Snapshot;
   readonly #d: ApplyDeps;
+  /** A delta's changes, in order. */
   readonly #changes: Change[] = [];
+  /** A full manifest's tree as it comes: the last word on each path. */
+  readonly #whole = new Map<string, TreeEntry>();
   /** Puts taken in whose content has not been fetched and checked yet. */
   #unfetched: TreeEntry[] = [];
   readonly #progress: Progress;
@@ -92,9 +95,9 @@ export class ManifestAssembly {
     this.#progress = new Progress(d.onProgress);
   }
 
-  /** Changes taken in so far. */
+  /** Changes taken in so far (a full manifest: the paths it puts). */
   get size(): number {
-    return this.#changes.length;
+    return this.head.full ? this.#whole.size : this.#changes.length;
   }
 
   /** Takes in the next changes, in manifest order; small content riding inline is kept at once. */
@@ -102,7 +105,8 @@ export class ManifestAssembly {
     const store = this.#d.store;
     for (const change of changes) {
       if (change.op === 'delete') {
-        this.#changes.push(change);
+        if (this.head.full) this.#whole.delete(change.path);
+        else this.#changes.push(change);
         continue;
       }
       const { path, size, hash, mtime } = change;
@@ -118,7 +122,8 @@ export class ManifestAssembly {
       if (!held && change.data !== undefined) storeInline(entry, change.data, store);
       // Held content too: a chunk of it dropped as damaged at rest is fetched again here.
       this.#unfetched.push(entry);
-      this.#changes.push({ op: 'put', entry });
+      if (this.head.full) this.#whole.set(path, entry);
+      else this.#changes.push({ op: 'put', entry });
     }
   }
 
@@ -136,41 +141,53 @@ export class ManifestAssembly {
 
   /** Plans the tree, checks its root, fetches what is left, and commits the version. */
   async finish(): Promise<Snapshot> {
+    return this.head.full ? this.#finishWhole() : this.#finishDelta();
+  }
+
+  /** A full manifest: a whole new tree, built in one go, which no reader sees before the commit. */
+  async #finishWhole(): Promise<Snapshot> {
     const { head } = this;
-    const d = this.#d;
-    const current = this.#current;
-    // A full manifest is a whole new tree; a delta is planned on the live one, which stays as
-    // it is (and keeps serving) until the commit below.
-    const base = head.full ? new LiveTree() : current.live;
-    const collision = base.caseCollision(this.#changes);
+    const tree = new LiveTree(this.#whole.values());
+    this.#whole.clear();
+    const twins = tree.caseTwins();
+    if (twins) throw new ApplyError(`paths differ only in case: ${twins[0]} and ${twins[1]}`);
+    if (tree.root !== head.root)
+      throw new ApplyError(`root mismatch: the changes give ${tree.root}, the master published ${head.root}`);
+    await this.fetch();
+    this.#commit(tree, diffTrees(this.#current.tree, tree.entries).changes);
+    return snapshotOf(head.version, tree);
+  }
+
+  /** A delta, planned on the live tree, which keeps serving unchanged until the commit. */
+  async #finishDelta(): Promise<Snapshot> {
+    const { head } = this;
+    const live = this.#current.live;
+    const collision = live.caseCollision(this.#changes);
     if (collision) throw new ApplyError(`paths differ only in case: ${collision[0]} and ${collision[1]}`);
-    const plan = base.plan(this.#changes);
+    const plan = live.plan(this.#changes);
     if (plan.root !== head.root)
       throw new ApplyError(`root mismatch: the changes give ${plan.root}, the master published ${head.root}`);
-
     await this.fetch();
+    // Readers keep the current snapshot until the switch: the tree changes only once stored.
+    this.#commit(plan, plan.effective);
+    plan.commit();
+    return snapshotOf(head.version, live);
+  }
 
-    // Readers keep the current snapshot until the switch, so the tree is changed only after the
-    // store has committed; a full manifest's tree is complete only after its commit too.
-    let stored: Change[];
-    if (head.full) {
-      plan.commit();
-      stored = diffTrees(current.tree, base.entries).changes;
-    } else stored = plan.effective;
+  #commit(t: { root: string; files: number; bytes: number }, changes: Change[]) {
+    const version = this.head.version;
     try {
-      d.store.versions.commit({
-        version: head.version,
-        root: plan.root,
+      this.#d.store.versions.commit({
+        version,
+        root: t.root,
         createdAt: Date.now(),
-        files: plan.files,
-        bytes: plan.bytes,
-        changes: stored,
+        files: t.files,
+        bytes: t.bytes,
+        changes,
       });
     } catch (err) {
-      throw new ApplyError(`could not store version ${head.version}: ${(err as Error).message}`);
+      throw new ApplyError(`could not store version ${version}: ${(err as Error).message}`);
     }
-    if (!head.full) plan.commit();
-    return snapshotOf(head.version, base);
   }
 }
 
