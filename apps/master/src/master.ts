@@ -163,11 +163,13 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     log,
     async start() {
       // Watch first, then walk: an edit made during the walk is caught by one or the other.
+      const watchStarted = Date.now();
       watcher = await watchTree(
         contentDir,
         (rel) => batcher.add(rel),
         (err) => log.error({ err }, 'watcher error'),
       );
+      log.info({ ms: Date.now() - watchStarted }, 'watching content directory');
       await publisher.reconcile();
       scheduleRewalk();
       if (zone) {
