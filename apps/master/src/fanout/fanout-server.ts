@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { buildManifest, cutIntoParts } from './build-manifest.js';
 import type { Fleet } from './fleet.js';
+import { PublishCache } from './publish-cache.js';
 import { ReplicaSession } from './replica-session.js';
 
 export interface FanoutOptions {
@@ -23,7 +24,7 @@ export class FanoutServer {
   readonly #wss: WebSocketServer;
   readonly #sessions = new Set<ReplicaSession>();
   readonly #byName = new Map<string, ReplicaSession>();
-  readonly #publishCache = new Map<string, string[]>();
+  readonly #publishCache = new PublishCache();
   #sweep: NodeJS.Timeout;
 
   constructor(opts: FanoutOptions) {
@@ -98,16 +99,10 @@ export class FanoutServer {
 
   #publishFrom(from: number, root: string | undefined, parts: boolean): string[] {
     const latest = this.#o.store.versions.current();
-    const key = `${latest.version}:${from}:${root ?? ''}:${parts}`;
-    let msg = this.#publishCache.get(key);
-    if (!msg) {
+    return this.#publishCache.get(`${latest.version}:${from}:${root ?? ''}:${parts}`, () => {
       const m = buildManifest(this.#o.store, from, root);
-      msg = (parts ? cutIntoParts(m) : [m]).map((p) => JSON.stringify({ type: 'publish', ...p }));
-      // Many replicas at the same version get the very same message: build it once.
-      if (this.#publishCache.size > 64) this.#publishCache.clear();
-      this.#publishCache.set(key, msg);
-    }
-    return msg;
+      return (parts ? cutIntoParts(m) : [m]).map((p) => JSON.stringify({ type: 'publish', ...p }));
+    });
   }
 
   #dropSilent() {
