@@ -347,7 +347,7 @@ export class Publisher {
     if (st === null) this.problems.delete(rel);
     else if (this.#refused(rel)) return;
     if (st?.isFile()) {
-      await this.#examineFile(rel, trustIndex, changes, unstable);
+      await this.#examineFile(rel, trustIndex, changes, unstable, st);
       return;
     }
     // Gone, a symlink (never followed) or not a regular file: the path and all under it leave the tree.
@@ -355,17 +355,19 @@ export class Publisher {
     for (const path of this.#under(rel)) this.#markDeleted(path, changes);
   }
 
+  /** `st`: the path's lstat, when just made (it saves another: a file costs several calls on the thread pool). */
   async #examineFile(
     rel: string,
     trustIndex: boolean,
     changes: Map<string, Change>,
     unstable: Map<string, number | undefined>,
+    st?: Stats,
   ) {
     const abs = join(this.#o.contentDir, rel);
-    if (trustIndex && (await this.#unchangedByIndex(rel, abs))) return;
+    if (trustIndex && (await this.#unchangedByIndex(rel, abs, st))) return;
     let result: Awaited<ReturnType<typeof readFileIntoStore>>;
     try {
-      result = await readFileIntoStore(abs, rel, this.#writes, this.#o.settleMs ?? 0);
+      result = await readFileIntoStore(abs, rel, this.#writes, this.#o.settleMs ?? 0, st);
     } catch (err) {
       // One unreadable file (permissions, I/O error) is reported and skipped; the rest goes on,
       // and what the tree already holds for it stays as it was.
@@ -400,10 +402,10 @@ export class Publisher {
     changes.set(rel, { op: 'put', entry: result.entry });
   }
 
-  async #unchangedByIndex(rel: string, abs: string): Promise<boolean> {
+  async #unchangedByIndex(rel: string, abs: string, lstatted?: Stats): Promise<boolean> {
     const rec = this.#writes.scanRecord(rel);
     if (!rec) return false;
-    const st = await lstat(abs).catch(() => null);
+    const st = lstatted ?? (await lstat(abs).catch(() => null));
     return st !== null && vouches(rec, st, this.#live.entries.get(rel)?.hash);
   }
 

@@ -1,12 +1,12 @@
-import { constants } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
-import { type ChunkRef, createFastCdcChunker, createSha256, sha256Hex, type TreeEntry } from '@outpost/core';
+import { type ChunkRef, createSha256, cutChunks, sha256Hex, type TreeEntry } from '@outpost/core';
 /** Where chunks go as a file is read (the store, or a buffer of writes in front of it). */
 export interface ChunkSink {
   put(hash: string, data: Buffer): void;
 }
 
-/** Files up to this size are read in one call rather than streamed. */
+/** Files up to this size are read in one call rather than streamed; larger ones, this much per read. */
 const WHOLE_READ_BYTES = 1024 * 1024;
 
 /** An mtime further ahead of our clock than this comes from another clock, not from a write just now. */
@@ -22,16 +22,17 @@ export type ReadResult =
  * Reads a regular file once, chunking and storing its bytes as it goes, and reports it only
  * if it had been left alone for `settleMs` and its size, mtime and inode did not move while
  * it was read: a file caught half-written is reported unstable, to be tried again later,
- * never published.
+ * never published. `lstatted` is the path's lstat when the caller has just made one.
  */
 export async function readFileIntoStore(
   abs: string,
   relPath: string,
   chunks: ChunkSink,
   settleMs = 0,
+  lstatted?: Stats,
 ): Promise<ReadResult> {
   const startedAt = Date.now();
-  const before = await lstatOrNull(abs);
+  const before = lstatted ?? (await lstatOrNull(abs));
   if (!before?.isFile()) return { kind: 'gone' };
   // A file written moments ago may be mid-write, between two writes: look again once it has
   // been left alone for settleMs. Unless its ctime moved after its last write: a rename (the
@@ -48,7 +49,6 @@ export async function readFileIntoStore(
     };
   }
 
-  const chunker = createFastCdcChunker();
   const whole = createSha256();
   let oneHash: string | undefined;
   const refs: ChunkRef[] = [];
@@ -64,11 +64,6 @@ export async function readFileIntoStore(
     try {
       if ((await handle.stat()).ino !== before.ino)
         return { kind: 'unstable', reason: 'replaced while opening' };
-      const take = (piece: Buffer) => {
-        whole.update(piece);
-        bytes += piece.length;
-        for (const chunk of chunker.push(piece)) keep(chunk);
-      };
       if (before.size <= WHOLE_READ_BYTES) {
         // One byte more than expected, to notice a file that grew.
         const buf = Buffer.allocUnsafe(before.size + 1);
@@ -80,7 +75,8 @@ export async function readFileIntoStore(
           if (got === buf.length) break;
         }
         const body = buf.subarray(0, got);
-        const pieces = [...chunker.push(body), ...chunker.finish()];
+        // Views of the buffer, not copies: it is read into fresh and never reused.
+        const pieces = cutChunks(body, true).chunks;
         if (pieces.length === 1) {
           // One chunk is the whole file: one hash serves as both.
           oneHash = sha256Hex(body);
@@ -92,10 +88,21 @@ export async function readFileIntoStore(
         }
         bytes = got;
       } else {
-        for await (const piece of handle.createReadStream({ highWaterMark: 256 * 1024, autoClose: false })) {
-          take(piece as Buffer);
+        // Each read goes into a fresh buffer behind the uncertain tail of the last one, and the
+        // chunks are views of it: only that tail (under the largest chunk) is copied.
+        let tail: Buffer = Buffer.alloc(0);
+        for (;;) {
+          const buf = Buffer.allocUnsafe(tail.length + WHOLE_READ_BYTES);
+          tail.copy(buf);
+          const { bytesRead } = await handle.read(buf, tail.length, WHOLE_READ_BYTES, bytes);
+          const data = buf.subarray(0, tail.length + bytesRead);
+          whole.update(data.subarray(tail.length));
+          bytes += bytesRead;
+          const { chunks: cut, rest } = cutChunks(data, bytesRead === 0);
+          for (const chunk of cut) keep(chunk);
+          tail = data.subarray(rest);
+          if (bytesRead === 0) break;
         }
-        for (const chunk of chunker.finish()) keep(chunk);
       }
     } finally {
       await handle.close();
