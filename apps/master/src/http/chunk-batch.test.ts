@@ -6,7 +6,7 @@ import { inflateRawSync } from 'node:zlib';
 import { ChunkFrameReader, FrameKind } from '@outpost/protocol';
 import { openStore, type Store } from '@outpost/store';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chunkBatchFrames } from './chunk-batch.js';
+import { byteEntropy, chunkBatchFrames } from './chunk-batch.js';
 
 let dir: string;
 let store: Store;
@@ -58,5 +58,18 @@ describe('chunkBatchFrames', () => {
     const got = await frames([stored(text)], false);
     expect(got[0]).toMatchObject({ kind: FrameKind.raw });
     expect(got[0]!.payload.equals(text)).toBe(true);
+  });
+});
+
+describe('byteEntropy', () => {
+  it('is 8 bits for evenly spread bytes, 0 for one value, about 4–5 for text', () => {
+    expect(byteEntropy(Buffer.alloc(0))).toBe(0);
+    expect(byteEntropy(Buffer.alloc(4096, 7))).toBe(0);
+    expect(byteEntropy(Buffer.from([1, 2, 1, 2]))).toBe(1);
+    expect(byteEntropy(Buffer.from(Array.from({ length: 4096 }, (_, i) => i % 256)))).toBe(8);
+    // Random bytes fall just short of 8 over a 4 KiB sample (uneven counts), well above the 7.9 cut.
+    expect(byteEntropy(randomBytes(4096))).toBeGreaterThan(7.92);
+    const text = Buffer.from('the same line of text, with some words and numbers 12345\n'.repeat(80));
+    expect(byteEntropy(text.subarray(0, 4096))).toBeLessThan(5);
   });
 });
