@@ -53,6 +53,21 @@ describe('chunkBatchFrames', () => {
     expect(got[2]!.payload.equals(noise)).toBe(true);
   });
 
+  it('sends small frames together, and a large payload as it is', async () => {
+    const small = Array.from({ length: 200 }, (_, i) => stored(randomBytes(700 + i)));
+    const big = randomBytes(100_000);
+    const hashes = [...small.slice(0, 100), stored(big), ...small.slice(100)];
+    const pieces: Buffer[] = [];
+    for await (const piece of chunkBatchFrames(store.chunks, hashes, true)) pieces.push(piece);
+    // 201 frames (402 pieces) in a handful of writes; the large payload is the stored buffer's bytes.
+    expect(pieces.length).toBeLessThan(12);
+    expect(pieces.some((p) => p.equals(big))).toBe(true);
+    const reader = new ChunkFrameReader();
+    const got = pieces.flatMap((p) => reader.push(p));
+    expect(got.map((f) => f.hash)).toEqual(hashes);
+    expect(got[100]!.payload.equals(big)).toBe(true);
+  });
+
   it('sends everything raw when compression is not asked for', async () => {
     const text = Buffer.from('x'.repeat(10_000));
     const got = await frames([stored(text)], false);

@@ -19,6 +19,16 @@ const RANDOM_BITS = 7.9;
 const KEEP_RATIO = 0.9;
 /** Chunks being prepared at once for one batch response. */
 const LOOKAHEAD = 4;
+/**
+ * Chunks up to this size are deflated on the event loop: tens of microseconds, about half the
+ * CPU of a trip through a zlib stream and the thread pool (most chunks of a text tree are small).
+ */
+const SYNC_DEFLATE_BYTES = 16 * 1024;
+/**
+ * Small pieces (headers, small payloads) are sent together up to this size: a write per piece
+ * cost more than the bytes. A larger payload goes out as it is, not copied.
+ */
+const GROUP_BYTES = 64 * 1024;
 
 /**
  * The frames of a batch response, one per asked hash in order: the chunk raw, deflated when
@@ -33,6 +43,14 @@ export async function* chunkBatchFrames(
   // A few chunks are prepared ahead, so deflating (on the thread pool) overlaps sending.
   const ahead: Promise<Buffer[]>[] = [];
   let next = 0;
+  let group: Buffer[] = [];
+  let grouped = 0;
+  const takeGroup = (): Buffer => {
+    const out = group.length === 1 ? group[0]! : Buffer.concat(group, grouped);
+    group = [];
+    grouped = 0;
+    return out;
+  };
   while (next < hashes.length || ahead.length > 0) {
     while (ahead.length < LOOKAHEAD && next < hashes.length) {
       const prepared = frame(chunks, hashes[next++]!, compress);
@@ -41,8 +59,18 @@ export async function* chunkBatchFrames(
       prepared.catch(() => undefined);
       ahead.push(prepared);
     }
-    for (const piece of await ahead.shift()!) yield piece;
+    for (const piece of await ahead.shift()!) {
+      if (piece.length >= GROUP_BYTES / 4) {
+        if (grouped > 0) yield takeGroup();
+        yield piece;
+        continue;
+      }
+      group.push(piece);
+      grouped += piece.length;
+      if (grouped >= GROUP_BYTES) yield takeGroup();
+    }
   }
+  if (grouped > 0) yield takeGroup();
 }
 
 /** One chunk's frame: header and payload. */
@@ -54,7 +82,7 @@ async function frame(chunks: ChunkStore, hash: string, compress: boolean): Promi
   return [encodeFrameHeader(FrameKind.raw, hash, data.length), data];
 }
 
-/** The chunk deflated (off the event loop) when that saves enough, else null. */
+/** The chunk deflated (a large one off the event loop) when that saves enough, else null. */
 async function compressed(data: Buffer): Promise<Buffer | null> {
   if (data.length < 512) return null;
   // Most bulk content (images, archives, media) is already compressed: a quick look at a
@@ -66,7 +94,7 @@ async function compressed(data: Buffer): Promise<Buffer | null> {
     const sample = deflateRawSync(head, LEVEL);
     if (sample.length > SAMPLE_BYTES * SAMPLE_RATIO) return null;
   }
-  const out = await deflate(data, LEVEL);
+  const out = data.length <= SYNC_DEFLATE_BYTES ? deflateRawSync(data, LEVEL) : await deflate(data, LEVEL);
   return out.length <= data.length * KEEP_RATIO ? out : null;
 }
 
