@@ -125,8 +125,9 @@ export class Publisher {
     const started = Date.now();
     const readBefore = this.filesRead;
     // After a crash, chunks of a batch that was never committed may be left: sweep them. A
-    // clean stop leaves none, and the sweep is a pass over the whole store.
-    const clean = takeCleanShutdown(this.#o.store);
+    // clean stop leaves none, and the sweep is a pass over the whole store; so does a store
+    // that has never published nor stored anything (a first start).
+    const clean = takeCleanShutdown(this.#o.store) || this.#neverUsed();
     const { suspects, checked } = await this.#suspects();
     await this.submit(suspects, { trustIndex: true });
     if (!clean) await this.#sweep();
@@ -140,6 +141,10 @@ export class Publisher {
       },
       'reconciled content directory',
     );
+  }
+
+  #neverUsed(): boolean {
+    return this.#o.store.versions.current().version === 0 && this.#o.store.chunks.isEmpty();
   }
 
   /**
@@ -200,7 +205,8 @@ export class Publisher {
         }
         const queued = this.#writes.queued(rel);
         const rec = queued === undefined ? index.get(rel) : queued;
-        const st = lstatOrNull(join(root, rel));
+        // No record, no stat needed: the file is read whatever it says (every file, at a first start).
+        const st = rec ? lstatOrNull(join(root, rel)) : null;
         if (!st || !rec || !vouches(rec, st, this.#live.entries.get(rel)?.hash)) suspects.push(rel);
       }
     }
