@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createFastCdcChunker, DEFAULT_CDC_SIZES, findCut } from './fastcdc.js';
+import { createFastCdcChunker, cutChunks, DEFAULT_CDC_SIZES, fastCdcChunks, findCut } from './fastcdc.js';
 import { sha256Hex } from './hash.js';
 
 /** Deterministic pseudo-random bytes. */
@@ -98,5 +98,35 @@ describe('FastCDC', () => {
 
   it('refuses nonsense sizes', () => {
     expect(() => createFastCdcChunker({ min: 10, avg: 5, max: 20 })).toThrow(RangeError);
+    expect(() => cutChunks(data, true, { min: 10, avg: 5, max: 20 })).toThrow(RangeError);
+  });
+
+  it('cuts a whole buffer where the streaming chunker does, into views of it', () => {
+    const views = fastCdcChunks(data);
+    expect(views.map((c) => sha256Hex(c))).toEqual(chunks.map((c) => sha256Hex(c)));
+    // Views share the input's memory: no copy of the bytes was made.
+    expect(views.every((v) => v.buffer === data.buffer)).toBe(true);
+    expect(fastCdcChunks(Buffer.alloc(0))).toEqual([]);
+  });
+
+  it('without the end of the stream, cuts only what later bytes cannot move', () => {
+    const head = data.subarray(0, 3 * max + 5);
+    const { chunks: sure, rest } = cutChunks(head, false);
+    // Fewer than max bytes are left uncut, and every cut made is one the whole stream has.
+    expect(head.length - rest).toBeLessThan(max);
+    expect(sure.reduce((n, c) => n + c.length, 0)).toBe(rest);
+    expect(sure.map((c) => sha256Hex(c))).toEqual(chunks.slice(0, sure.length).map((c) => sha256Hex(c)));
+    // Fed piece by piece with the rest carried over, it gives the whole stream's chunks.
+    const out: Buffer[] = [];
+    let tail = Buffer.alloc(0);
+    for (let at = 0; ; at += 700 * 1024) {
+      const piece = data.subarray(at, at + 700 * 1024);
+      const buf = Buffer.concat([tail, piece]);
+      const cut = cutChunks(buf, piece.length === 0);
+      out.push(...cut.chunks);
+      tail = buf.subarray(cut.rest);
+      if (piece.length === 0) break;
+    }
+    expect(out.map((c) => sha256Hex(c))).toEqual(chunks.map((c) => sha256Hex(c)));
   });
 });

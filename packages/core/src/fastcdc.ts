@@ -57,21 +57,46 @@ export function findCut(
   return limit;
 }
 
+function checkSizes(s: CdcSizes) {
+  if (!(s.min > 0 && s.min <= s.avg && s.avg <= s.max)) throw new RangeError('need 0 < min <= avg <= max');
+}
+
+/**
+ * The chunks of `data` that are certain, as views of it (no copies): all of it when `final`
+ * (the end of the stream), else only those no later bytes could move, since a cut is certain
+ * once max bytes are in hand. `rest` is where the uncertain remainder begins.
+ */
+export function cutChunks(
+  data: Buffer,
+  final: boolean,
+  s: CdcSizes = DEFAULT_CDC_SIZES,
+): { chunks: Buffer[]; rest: number } {
+  checkSizes(s);
+  const chunks: Buffer[] = [];
+  let start = 0;
+  while (data.length - start >= s.max || (final && data.length > start)) {
+    const cut = findCut(data, start, data.length, s);
+    chunks.push(data.subarray(start, cut));
+    start = cut;
+  }
+  return { chunks, rest: start };
+}
+
+/** A whole buffer's chunks, as views of it: the same cuts as the streaming chunker, fed it all. */
+export function fastCdcChunks(data: Buffer, s: CdcSizes = DEFAULT_CDC_SIZES): Buffer[] {
+  return cutChunks(data, true, s).chunks;
+}
+
 /** A content-defined chunker: an insertion or deletion moves only the boundaries near it. */
 export function createFastCdcChunker(s: CdcSizes = DEFAULT_CDC_SIZES): Chunker {
-  if (!(s.min > 0 && s.min <= s.avg && s.avg <= s.max)) throw new RangeError('need 0 < min <= avg <= max');
+  checkSizes(s);
   let pending: Buffer = Buffer.alloc(0);
 
   const cutAll = (final: boolean): Buffer[] => {
-    const out: Buffer[] = [];
-    let start = 0;
-    // Without the end of the stream, a chunk is only certain once max bytes are in hand.
-    while (pending.length - start >= s.max || (final && pending.length > start)) {
-      const cut = findCut(pending, start, pending.length, s);
-      out.push(Buffer.from(pending.subarray(start, cut)));
-      start = cut;
-    }
-    pending = pending.subarray(start);
+    const { chunks, rest } = cutChunks(pending, final, s);
+    // Copies: the chunks outlive the pending buffer, which the next push replaces.
+    const out = chunks.map((c) => Buffer.from(c));
+    pending = pending.subarray(rest);
     return out;
   };
 

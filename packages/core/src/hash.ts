@@ -1,8 +1,9 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, type Hash, hash } from 'node:crypto';
 
 /** SHA-256 of the bytes, as 64 lowercase hex digits. */
 export function sha256Hex(data: Uint8Array | string): string {
-  return createHash('sha256').update(data).digest('hex');
+  // One-shot: no Hash object per call, which counts with a call per chunk.
+  return hash('sha256', data, 'hex');
 }
 
 /** An incremental SHA-256, for content that arrives in pieces. */

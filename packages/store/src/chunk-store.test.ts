@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sha256Hex } from '@outpost/core';
+import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from './store.js';
 
@@ -82,6 +83,31 @@ describe('ChunkStore', () => {
         })(),
       ),
     ).toEqual([x]);
+  });
+
+  it('is empty until a chunk is stored, and again once the last one is dropped', () => {
+    expect(store.chunks.isEmpty()).toBe(true);
+    const data = Buffer.from('one chunk');
+    store.chunks.put(sha256Hex(data), data);
+    expect(store.chunks.isEmpty()).toBe(false);
+    store.chunks.delete(sha256Hex(data));
+    expect(store.chunks.isEmpty()).toBe(true);
+  });
+
+  it('makes a new store with 16 KiB pages, and keeps the page size of an existing one', () => {
+    expect(store.db.pragma('page_size', { simple: true })).toBe(16384);
+    store.close();
+    const old = join(dir, 'old.db');
+    const raw = new BetterSqlite3(old);
+    raw.pragma('page_size = 4096');
+    raw.pragma('journal_mode = WAL');
+    raw.exec('CREATE TABLE t (x)');
+    raw.close();
+    store = openStore(old);
+    expect(store.db.pragma('page_size', { simple: true })).toBe(4096);
+    const data = Buffer.alloc(100_000, 7);
+    store.chunks.put(sha256Hex(data), data);
+    expect(store.chunks.get(sha256Hex(data))?.equals(data)).toBe(true);
   });
 
   it('keeps chunks across reopen', () => {

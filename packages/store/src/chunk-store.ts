@@ -3,6 +3,7 @@ import type { Database, Statement } from 'better-sqlite3';
 /** Content-addressed chunk bytes. Callers verify hashes before they put. */
 export class ChunkStore {
   readonly #has: Statement<[string]>;
+  readonly #any: Statement<[]>;
   readonly #get: Statement<[string]>;
   readonly #put: Statement<[string, number, Buffer]>;
   readonly #delete: Statement<[string]>;
@@ -11,6 +12,7 @@ export class ChunkStore {
 
   constructor(db: Database) {
     this.#has = db.prepare('SELECT 1 FROM chunks WHERE hash = ?').pluck();
+    this.#any = db.prepare('SELECT 1 FROM chunks LIMIT 1').pluck();
     this.#get = db.prepare('SELECT data FROM chunks WHERE hash = ?').pluck();
     this.#put = db.prepare('INSERT OR IGNORE INTO chunks (hash, size, data) VALUES (?, ?, ?)');
     this.#delete = db.prepare('DELETE FROM chunks WHERE hash = ?');
@@ -35,6 +37,11 @@ export class ChunkStore {
   /** True when the chunk is stored. */
   has(hash: string): boolean {
     return this.#has.get(hash) !== undefined;
+  }
+
+  /** True when no chunk is stored at all. */
+  isEmpty(): boolean {
+    return this.#any.get() === undefined;
   }
 
   /** The chunk's bytes, or undefined. */

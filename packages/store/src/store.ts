@@ -26,6 +26,11 @@ export function openStore(file: string): Store {
   mkdirSync(dirname(file), { recursive: true });
   const db = new BetterSqlite3(file);
   try {
+    // Chunks are 16–256 KiB blobs: with 4 KiB pages each is a run of overflow pages, and bulk
+    // writes (a first publish, a replica's first sync) went at about half the speed they do
+    // with 16 KiB pages, which still keep the small rows of a one-file change cheap. It takes
+    // effect only on a new, empty file (before WAL mode); an existing store keeps its size.
+    db.pragma('page_size = 16384');
     db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode survives a process crash (kill -9) with every committed transaction;
     // only a power loss may drop the last few, and never tears one.

@@ -6,7 +6,7 @@ import { inflateRawSync } from 'node:zlib';
 import { ChunkFrameReader, FrameKind } from '@outpost/protocol';
 import { openStore, type Store } from '@outpost/store';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chunkBatchFrames } from './chunk-batch.js';
+import { byteEntropy, chunkBatchFrames } from './chunk-batch.js';
 
 let dir: string;
 let store: Store;
@@ -53,10 +53,38 @@ describe('chunkBatchFrames', () => {
     expect(got[2]!.payload.equals(noise)).toBe(true);
   });
 
+  it('sends small frames together, and a large payload as it is', async () => {
+    const small = Array.from({ length: 200 }, (_, i) => stored(randomBytes(700 + i)));
+    const big = randomBytes(100_000);
+    const hashes = [...small.slice(0, 100), stored(big), ...small.slice(100)];
+    const pieces: Buffer[] = [];
+    for await (const piece of chunkBatchFrames(store.chunks, hashes, true)) pieces.push(piece);
+    // 201 frames (402 pieces) in a handful of writes; the large payload is the stored buffer's bytes.
+    expect(pieces.length).toBeLessThan(12);
+    expect(pieces.some((p) => p.equals(big))).toBe(true);
+    const reader = new ChunkFrameReader();
+    const got = pieces.flatMap((p) => reader.push(p));
+    expect(got.map((f) => f.hash)).toEqual(hashes);
+    expect(got[100]!.payload.equals(big)).toBe(true);
+  });
+
   it('sends everything raw when compression is not asked for', async () => {
     const text = Buffer.from('x'.repeat(10_000));
     const got = await frames([stored(text)], false);
     expect(got[0]).toMatchObject({ kind: FrameKind.raw });
     expect(got[0]!.payload.equals(text)).toBe(true);
+  });
+});
+
+describe('byteEntropy', () => {
+  it('is 8 bits for evenly spread bytes, 0 for one value, about 4–5 for text', () => {
+    expect(byteEntropy(Buffer.alloc(0))).toBe(0);
+    expect(byteEntropy(Buffer.alloc(4096, 7))).toBe(0);
+    expect(byteEntropy(Buffer.from([1, 2, 1, 2]))).toBe(1);
+    expect(byteEntropy(Buffer.from(Array.from({ length: 4096 }, (_, i) => i % 256)))).toBe(8);
+    // Random bytes fall just short of 8 over a 4 KiB sample (uneven counts), well above the 7.9 cut.
+    expect(byteEntropy(randomBytes(4096))).toBeGreaterThan(7.92);
+    const text = Buffer.from('the same line of text, with some words and numbers 12345\n'.repeat(80));
+    expect(byteEntropy(text.subarray(0, 4096))).toBeLessThan(5);
   });
 });

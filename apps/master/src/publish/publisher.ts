@@ -125,8 +125,9 @@ export class Publisher {
     const started = Date.now();
     const readBefore = this.filesRead;
     // After a crash, chunks of a batch that was never committed may be left: sweep them. A
-    // clean stop leaves none, and the sweep is a pass over the whole store.
-    const clean = takeCleanShutdown(this.#o.store);
+    // clean stop leaves none, and the sweep is a pass over the whole store; so does a store
+    // that has never published nor stored anything (a first start).
+    const clean = takeCleanShutdown(this.#o.store) || this.#neverUsed();
     const { suspects, checked } = await this.#suspects();
     await this.submit(suspects, { trustIndex: true });
     if (!clean) await this.#sweep();
@@ -140,6 +141,10 @@ export class Publisher {
       },
       'reconciled content directory',
     );
+  }
+
+  #neverUsed(): boolean {
+    return this.#o.store.versions.current().version === 0 && this.#o.store.chunks.isEmpty();
   }
 
   /**
@@ -200,7 +205,8 @@ export class Publisher {
         }
         const queued = this.#writes.queued(rel);
         const rec = queued === undefined ? index.get(rel) : queued;
-        const st = lstatOrNull(join(root, rel));
+        // No record, no stat needed: the file is read whatever it says (every file, at a first start).
+        const st = rec ? lstatOrNull(join(root, rel)) : null;
         if (!st || !rec || !vouches(rec, st, this.#live.entries.get(rel)?.hash)) suspects.push(rel);
       }
     }
@@ -347,7 +353,7 @@ export class Publisher {
     if (st === null) this.problems.delete(rel);
     else if (this.#refused(rel)) return;
     if (st?.isFile()) {
-      await this.#examineFile(rel, trustIndex, changes, unstable);
+      await this.#examineFile(rel, trustIndex, changes, unstable, st);
       return;
     }
     // Gone, a symlink (never followed) or not a regular file: the path and all under it leave the tree.
@@ -355,17 +361,19 @@ export class Publisher {
     for (const path of this.#under(rel)) this.#markDeleted(path, changes);
   }
 
+  /** `st`: the path's lstat, when just made (it saves another: a file costs several calls on the thread pool). */
   async #examineFile(
     rel: string,
     trustIndex: boolean,
     changes: Map<string, Change>,
     unstable: Map<string, number | undefined>,
+    st?: Stats,
   ) {
     const abs = join(this.#o.contentDir, rel);
-    if (trustIndex && (await this.#unchangedByIndex(rel, abs))) return;
+    if (trustIndex && (await this.#unchangedByIndex(rel, abs, st))) return;
     let result: Awaited<ReturnType<typeof readFileIntoStore>>;
     try {
-      result = await readFileIntoStore(abs, rel, this.#writes, this.#o.settleMs ?? 0);
+      result = await readFileIntoStore(abs, rel, this.#writes, this.#o.settleMs ?? 0, st);
     } catch (err) {
       // One unreadable file (permissions, I/O error) is reported and skipped; the rest goes on,
       // and what the tree already holds for it stays as it was.
@@ -400,10 +408,10 @@ export class Publisher {
     changes.set(rel, { op: 'put', entry: result.entry });
   }
 
-  async #unchangedByIndex(rel: string, abs: string): Promise<boolean> {
+  async #unchangedByIndex(rel: string, abs: string, lstatted?: Stats): Promise<boolean> {
     const rec = this.#writes.scanRecord(rel);
     if (!rec) return false;
-    const st = await lstat(abs).catch(() => null);
+    const st = lstatted ?? (await lstat(abs).catch(() => null));
     return st !== null && vouches(rec, st, this.#live.entries.get(rel)?.hash);
   }
 

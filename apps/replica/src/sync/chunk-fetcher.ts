@@ -70,6 +70,13 @@ export interface BatchOptions extends FetchOptions {
 }
 
 /**
+ * Verified chunks are handed to `keep` once this many bytes of them are in hand (and at the
+ * end): the store then writes them in one transaction, not one per network read (about one
+ * chunk), which cost about a third more per byte.
+ */
+const KEEP_BYTES = 4 * 1024 * 1024;
+
+/**
  * Fetches many chunks in one request. Each chunk is verified against its address as its frame
  * arrives, and handed to `keep` in groups; returns the hashes that did not come intact (the
  * caller fetches those again, one by one).
@@ -98,24 +105,45 @@ export async function fetchChunkBatch(
   const reader = new ChunkFrameReader(largest);
   const failed: string[] = [];
   let next = 0;
-  for await (const piece of res.body) {
-    if (o.limiter) {
-      const wait = o.limiter.take(piece.length, Date.now());
-      if (wait > 0) await sleep(wait);
-    }
-    const good: { hash: string; data: Buffer }[] = [];
-    for (const frame of reader.push(piece as Buffer)) {
-      const w = wanted[next++];
-      if (!w || frame.hash !== w.hash) {
-        res.body.destroy();
-        throw new ChunkFetchError(`batch answer out of order at frame ${next}`);
+  let good: { hash: string; data: Buffer }[] = [];
+  let goodBytes = 0;
+  const handOver = () => {
+    if (good.length === 0) return;
+    const group = good;
+    good = [];
+    goodBytes = 0;
+    keep(group);
+  };
+  try {
+    for await (const piece of res.body) {
+      if (o.limiter) {
+        const wait = o.limiter.take(piece.length, Date.now());
+        if (wait > 0) await sleep(wait);
       }
-      const data = decode(frame, w.size);
-      if (data && data.length === w.size && sha256Hex(data) === w.hash) good.push({ hash: w.hash, data });
-      else failed.push(w.hash);
+      for (const frame of reader.push(piece as Buffer)) {
+        const w = wanted[next++];
+        if (!w || frame.hash !== w.hash) {
+          res.body.destroy();
+          throw new ChunkFetchError(`batch answer out of order at frame ${next}`);
+        }
+        const data = decode(frame, w.size);
+        if (data && data.length === w.size && sha256Hex(data) === w.hash) {
+          good.push({ hash: w.hash, data });
+          goodBytes += data.length;
+        } else failed.push(w.hash);
+      }
+      if (goodBytes >= KEEP_BYTES) handOver();
     }
-    keep(good);
+  } catch (err) {
+    // What came intact before the failure is kept: a retry then needs only the rest.
+    try {
+      handOver();
+    } catch {
+      // The batch's own failure is the one to report.
+    }
+    throw err;
   }
+  handOver();
   for (; next < wanted.length; next++) failed.push(wanted[next]!.hash);
   return failed;
 }

@@ -1,0 +1,68 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createFastCdcChunker } from '@outpost/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readFileIntoStore } from './read-file.js';
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** Deterministic incompressible bytes. */
+function noise(size: number, seed: number): Buffer {
+  const out = Buffer.alloc(size);
+  let x = seed;
+  for (let i = 0; i < size; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'outpost-read-file-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('readFileIntoStore', () => {
+  // Around the sizes read with blocking calls and read in one call, and an exact multiple of a read.
+  it.each([
+    0,
+    100,
+    64 * 1024,
+    64 * 1024 + 1,
+    300 * 1024,
+    1024 * 1024,
+    1024 * 1024 + 1,
+    3 * 1024 * 1024,
+    5 * 1024 * 1024 + 12_345,
+  ])('stores the chunks the streaming chunker cuts, each under its hash, for %i bytes', async (size) => {
+    const data = noise(size, size + 1);
+    writeFileSync(join(dir, 'f.bin'), data);
+    const put = new Map<string, Buffer>();
+    const r = await readFileIntoStore(join(dir, 'f.bin'), 'f.bin', {
+      put: (hash, chunk) => put.set(hash, Buffer.from(chunk)),
+    });
+    if (r.kind !== 'file') throw new Error(`read gave ${r.kind}`);
+    const chunker = createFastCdcChunker();
+    const expected = [...chunker.push(data), ...chunker.finish()];
+    expect(r.entry.chunks).toEqual(expected.map((c) => ({ hash: sha(c), size: c.length })));
+    expect(r.entry).toMatchObject({ path: 'f.bin', size, hash: sha(data) });
+    for (const c of r.entry.chunks) expect(sha(put.get(c.hash)!)).toBe(c.hash);
+  });
+
+  it('reports a symlink, small or large, as gone: never followed', async () => {
+    writeFileSync(join(dir, 'small.txt'), 'small');
+    writeFileSync(join(dir, 'large.bin'), noise(2 * 1024 * 1024, 3));
+    symlinkSync(join(dir, 'small.txt'), join(dir, 'a'));
+    symlinkSync(join(dir, 'large.bin'), join(dir, 'b'));
+    for (const link of ['a', 'b'])
+      expect(await readFileIntoStore(join(dir, link), link, { put: () => undefined })).toEqual({
+        kind: 'gone',
+      });
+    expect(await readFileIntoStore(join(dir, 'nothing'), 'nothing', { put: () => undefined })).toEqual({
+      kind: 'gone',
+    });
+  });
+});

@@ -1,0 +1,94 @@
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { deflateRawSync } from 'node:zlib';
+import { encodeFrameHeader, FrameKind } from '@outpost/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ChunkFetchError, fetchChunkBatch } from './chunk-fetcher.js';
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** Deterministic incompressible bytes. */
+function noise(size: number, seed: number): Buffer {
+  const out = Buffer.alloc(size);
+  let x = seed;
+  for (let i = 0; i < size; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+let server: Server | undefined;
+afterEach(async () => {
+  await new Promise((r) => server?.close(r) ?? r(undefined));
+  server = undefined;
+});
+
+/** A master stand-in that answers every batch with these frames, written in small pieces. */
+async function masterSending(frames: Buffer[]): Promise<string> {
+  server = createServer((req, res) => {
+    req.resume();
+    req.on('end', async () => {
+      res.writeHead(200, { 'content-type': 'application/vnd.outpost.chunks' });
+      const body = Buffer.concat(frames);
+      for (let at = 0; at < body.length; at += 50_000) {
+        res.write(body.subarray(at, at + 50_000));
+        await new Promise((r) => setImmediate(r));
+      }
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(server!.address() as AddressInfo).port}`;
+}
+
+const raw = (data: Buffer, hash = sha(data)) => [encodeFrameHeader(FrameKind.raw, hash, data.length), data];
+
+describe('fetchChunkBatch', () => {
+  it('keeps verified chunks in a few large groups, and names the ones that did not come intact', async () => {
+    const chunks = Array.from({ length: 150 }, (_, i) => noise(64 * 1024, i + 1));
+    const text = Buffer.from('compressible line\n'.repeat(3000));
+    const bad = noise(1000, 999);
+    const frames = chunks.flatMap((c) => raw(c));
+    const packed = deflateRawSync(text);
+    frames.push(encodeFrameHeader(FrameKind.deflate, sha(text), packed.length), packed);
+    // A frame whose bytes do not hash to its address, and one the master did not have.
+    frames.push(...raw(noise(1000, 1000), sha(bad)));
+    frames.push(encodeFrameHeader(FrameKind.missing, sha(Buffer.from('gone')), 0));
+    const wanted = [
+      ...chunks.map((c) => ({ hash: sha(c), size: c.length })),
+      { hash: sha(text), size: text.length },
+      { hash: sha(bad), size: bad.length },
+      { hash: sha(Buffer.from('gone')), size: 4 },
+    ];
+    const groups: { hash: string; data: Buffer }[][] = [];
+    const failed = await fetchChunkBatch(
+      wanted,
+      { master: await masterSending(frames), token: undefined, compress: true },
+      (g) => groups.push(g),
+    );
+    expect(failed).toEqual([sha(bad), sha(Buffer.from('gone'))]);
+    const kept = groups.flat();
+    expect(kept.map((c) => c.hash)).toEqual(wanted.slice(0, 151).map((w) => w.hash));
+    for (const c of kept) expect(sha(c.data)).toBe(c.hash);
+    // 9.4 MiB in groups of at least 4 MiB (the last one what is left), not a group per read.
+    expect(groups.length).toBeLessThanOrEqual(3);
+  });
+
+  it('keeps what came intact before an answer goes wrong, then fails', async () => {
+    const chunks = Array.from({ length: 3 }, (_, i) => noise(10_000, i + 1));
+    const stray = noise(100, 77);
+    const frames = [...raw(chunks[0]!), ...raw(chunks[1]!), ...raw(stray)];
+    const wanted = chunks.map((c) => ({ hash: sha(c), size: c.length }));
+    const kept: string[] = [];
+    await expect(
+      fetchChunkBatch(
+        wanted,
+        { master: await masterSending(frames), token: undefined, compress: false },
+        (g) => kept.push(...g.map((c) => c.hash)),
+      ),
+    ).rejects.toThrow(ChunkFetchError);
+    expect(kept).toEqual([sha(chunks[0]!), sha(chunks[1]!)]);
+  });
+});
