@@ -78,8 +78,7 @@ export class SyncEngine {
       if (this.#parts?.source !== source) return;
       this.#o.log.info({ version: this.#parts.assembly.head.version, source }, 'manifest parts abandoned');
       this.#parts = null;
-      this.#applying = false;
-      this.applying = null;
+      this.#idle();
     });
     this.#chain = job.catch(() => undefined);
   }
@@ -128,8 +127,7 @@ export class SyncEngine {
         'manifest parts superseded',
       );
       this.#parts = null;
-      this.#applying = false;
-      this.applying = null;
+      this.#idle();
     }
     const cur = this.#snapshot;
     if (m.version === cur.version && m.root === cur.root) {
@@ -153,10 +151,7 @@ export class SyncEngine {
       if (m.changes.length >= LARGE_MANIFEST) setImmediate(releaseMemory);
       return this.#failed(m.version, err);
     } finally {
-      if (!this.#parts) {
-        this.#applying = false;
-        this.applying = null;
-      }
+      if (!this.#parts) this.#idle();
     }
   }
 
@@ -196,11 +191,14 @@ export class SyncEngine {
       if (p.assembly.size >= LARGE_MANIFEST) setImmediate(releaseMemory);
       return this.#failed(m.version, err);
     } finally {
-      if (!this.#parts) {
-        this.#applying = false;
-        this.applying = null;
-      }
+      if (!this.#parts) this.#idle();
     }
+  }
+
+  /** Nothing is being applied or taken in any more. */
+  #idle() {
+    this.#applying = false;
+    this.applying = null;
   }
 
   #deps(version: number): ApplyDeps {
