@@ -197,6 +197,51 @@ describe('RootAccumulator', () => {
     );
   });
 
+  it('gives the fresh root for batches of changes, many to a bucket', () => {
+    // Up to 300 paths over a few values: batches remove and add dozens at once, and with 4,096
+    // buckets some share one, so a bucket's merge takes several removals and additions.
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.array(fc.tuple(fc.integer({ min: 0, max: 300 }), fc.integer({ min: -1, max: 2 })), {
+            maxLength: 80,
+          }),
+          {
+            maxLength: 6,
+          },
+        ),
+        (batches) => {
+          const tree = new Map<string, RootLeaf>();
+          const acc = RootAccumulator.of([]);
+          for (const batch of batches) {
+            const next = new Map(tree);
+            for (const [n, v] of batch) {
+              if (v < 0) next.delete(`p/${n}`);
+              else next.set(`p/${n}`, leaf(`p/${n}`, `v${v}`));
+            }
+            const removed = [...tree.values()].filter((l) => next.get(l.path) !== l);
+            const added = [...next.values()].filter((l) => tree.get(l.path) !== l);
+            const p = acc.preview(removed, added);
+            expect(p.root).toBe(referenceRoot([...next.values()]));
+            p.apply();
+            tree.clear();
+            for (const [k, l] of next) tree.set(k, l);
+            expect(acc.size).toBe(tree.size);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('refuses a batch that adds the same leaf twice or removes one twice', () => {
+    const acc = RootAccumulator.of(sample(3));
+    const fresh = leaf('new', 'x');
+    expect(() => acc.preview([], [fresh, fresh])).toThrow(/new is already in the tree/);
+    const held = sample(3)[1]!;
+    expect(() => acc.preview([held, held], [])).toThrow(/not in the tree/);
+  });
+
   it('changes nothing until a preview is applied', () => {
     const acc = RootAccumulator.of(sample(10));
     const before = acc.root;

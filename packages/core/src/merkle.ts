@@ -61,49 +61,21 @@ export class RootAccumulator {
   /** An accumulator over these entries. */
   static of(entries: Iterable<RootLeaf>): RootAccumulator {
     const acc = new RootAccumulator();
-    // Every leaf hash packed into one buffer, bucketed by a counting sort: a tree of 100,000
-    // files would otherwise hold 100,000 small Buffers at once.
-    let packed = Buffer.allocUnsafe(HASH_BYTES * 1024);
-    let buckets = new Uint16Array(1024);
-    let n = 0;
-    for (const e of entries) {
-      if (n === buckets.length) {
-        const bigger = Buffer.allocUnsafe(packed.length * 2);
-        packed.copy(bigger);
-        packed = bigger;
-        const more = new Uint16Array(buckets.length * 2);
-        more.set(buckets);
-        buckets = more;
-      }
-      const h = leafHash(e);
-      h.copy(packed, n * HASH_BYTES);
-      buckets[n] = bucketOf(h);
-      n++;
-    }
-    const starts = new Uint32Array(ROOT_BUCKETS + 1);
-    for (let i = 0; i < n; i++) starts[buckets[i]! + 1]!++;
-    for (let b = 0; b < ROOT_BUCKETS; b++) starts[b + 1]! += starts[b]!;
-    const order = new Uint32Array(n);
-    const fill = starts.slice(0, ROOT_BUCKETS);
-    for (let i = 0; i < n; i++) order[fill[buckets[i]!]!++] = i;
-    const at = (i: number) => i * HASH_BYTES;
-    const compare = (a: number, b: number) =>
-      packed.compare(packed, at(b), at(b) + HASH_BYTES, at(a), at(a) + HASH_BYTES);
+    const g = groupLeaves(entries);
     for (let b = 0; b < ROOT_BUCKETS; b++) {
-      const from = starts[b]!;
-      const to = starts[b + 1]!;
+      const from = g.starts[b]!;
+      const to = g.starts[b + 1]!;
       if (from === to) continue;
-      const members = Array.from(order.subarray(from, to)).sort(compare);
       const leaves = Buffer.allocUnsafe((to - from) * HASH_BYTES);
-      for (const [k, i] of members.entries()) {
-        if (k > 0 && compare(members[k - 1]!, i) === 0)
+      for (let k = from; k < to; k++) {
+        if (k > from && g.compare(g.order[k - 1]!, g.order[k]!) === 0)
           throw new Error('the same entry is in the tree twice');
-        packed.copy(leaves, k * HASH_BYTES, at(i), at(i) + HASH_BYTES);
+        g.copy(g.order[k]!, leaves, (k - from) * HASH_BYTES);
       }
       acc.#leaves[b] = leaves;
       acc.#bucketHashes[b] = hashBucket(leaves);
     }
-    acc.#size = n;
+    acc.#size = g.leaves.length;
     acc.#root = acc.#computeRoot(new Map());
     return acc;
   }
@@ -123,39 +95,19 @@ export class RootAccumulator {
    * of the result makes it so. A removed leaf must be held and an added one must not be.
    */
   preview(removed: Iterable<RootLeaf>, added: Iterable<RootLeaf>): { root: string; apply: () => void } {
-    const touched = new Map<number, Buffer[]>();
-    const listOf = (b: number): Buffer[] => {
-      let list = touched.get(b);
-      if (!list) {
-        list = unpack(this.#leaves[b]);
-        touched.set(b, list);
-      }
-      return list;
-    };
-    let size = this.#size;
-    for (const leaf of removed) {
-      const h = leafHash(leaf);
-      const list = listOf(bucketOf(h));
-      const at = search(list, h);
-      if (at < 0) throw new Error(`root: ${leaf.path} is not in the tree`);
-      list.splice(at, 1);
-      size--;
-    }
-    for (const leaf of added) {
-      const h = leafHash(leaf);
-      const list = listOf(bucketOf(h));
-      const at = search(list, h);
-      if (at >= 0) throw new Error(`root: ${leaf.path} is already in the tree`);
-      list.splice(-at - 1, 0, h);
-      size++;
-    }
+    // Both sides packed and grouped by bucket, then merged bucket by bucket with what is held:
+    // a first sync of 100,000 files would otherwise hold 100,000 small Buffers at its peak.
+    const rem = groupLeaves(removed);
+    const add = groupLeaves(added);
     const packed = new Map<number, Buffer | undefined>();
     const hashes = new Map<number, Buffer | undefined>();
-    for (const [b, list] of touched) {
-      const leaves = list.length === 0 ? undefined : Buffer.concat(list);
+    for (let b = 0; b < ROOT_BUCKETS; b++) {
+      if (rem.starts[b] === rem.starts[b + 1] && add.starts[b] === add.starts[b + 1]) continue;
+      const leaves = mergeBucket(this.#leaves[b], b, rem, add);
       packed.set(b, leaves);
       hashes.set(b, leaves && hashBucket(leaves));
     }
+    const size = this.#size - rem.leaves.length + add.leaves.length;
     const root = size === 0 ? EMPTY_ROOT : this.#computeRoot(hashes);
     return {
       root,
@@ -189,25 +141,101 @@ function hashBucket(leaves: Buffer): Buffer {
   return createHash('sha256').update(BUCKET).update(leaves).digest();
 }
 
-function unpack(packed: Buffer | undefined): Buffer[] {
-  if (!packed) return [];
-  const out: Buffer[] = [];
-  for (let i = 0; i < packed.length; i += HASH_BYTES) out.push(packed.subarray(i, i + HASH_BYTES));
-  return out;
+/** Leaf hashes packed 32 bytes apiece, grouped by bucket and ascending within each bucket. */
+interface LeafGroups {
+  /** The leaves, in the order given. */
+  leaves: RootLeaf[];
+  /** Indices into `leaves`: bucket 0's first, each bucket's ascending by leaf hash. */
+  order: Uint32Array;
+  /** Bucket b's indices are order[starts[b]] up to order[starts[b + 1]]. */
+  starts: Uint32Array;
+  /** Compares the leaf hashes of leaves i and j. */
+  compare(i: number, j: number): number;
+  /** Copies leaf i's hash into `to` at `offset`. */
+  copy(i: number, to: Buffer, offset: number): void;
+  /** The leaf hash of leaf i (a view, not a copy). */
+  hashOf(i: number): Buffer;
 }
 
-/** Binary search: the index of `h`, or -(insertion point) - 1. */
-function search(list: Buffer[], h: Buffer): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    const c = Buffer.compare(list[mid]!, h);
-    if (c === 0) return mid;
-    if (c < 0) lo = mid + 1;
-    else hi = mid;
+function groupLeaves(input: Iterable<RootLeaf>): LeafGroups {
+  const leaves = Array.isArray(input) ? (input as RootLeaf[]) : [...input];
+  const n = leaves.length;
+  const packed = Buffer.allocUnsafe(n * HASH_BYTES);
+  const bucket = new Uint16Array(n);
+  const starts = new Uint32Array(ROOT_BUCKETS + 1);
+  for (let i = 0; i < n; i++) {
+    const h = leafHash(leaves[i]!);
+    h.copy(packed, i * HASH_BYTES);
+    bucket[i] = bucketOf(h);
+    starts[bucket[i]! + 1]!++;
   }
-  return -lo - 1;
+  for (let b = 0; b < ROOT_BUCKETS; b++) starts[b + 1]! += starts[b]!;
+  // A counting sort by bucket, then a sort of each bucket's few members by hash.
+  const order = new Uint32Array(n);
+  const fill = starts.slice(0, ROOT_BUCKETS);
+  for (let i = 0; i < n; i++) order[fill[bucket[i]!]!++] = i;
+  const at = (i: number) => i * HASH_BYTES;
+  // buf.compare(target, tStart, tEnd, sStart, sEnd) compares the source range to the target's.
+  const compare = (i: number, j: number) =>
+    packed.compare(packed, at(j), at(j) + HASH_BYTES, at(i), at(i) + HASH_BYTES);
+  for (let b = 0; b < ROOT_BUCKETS; b++) {
+    const from = starts[b]!;
+    const to = starts[b + 1]!;
+    if (to - from > 1) order.set(Array.from(order.subarray(from, to)).sort(compare), from);
+  }
+  return {
+    leaves,
+    order,
+    starts,
+    compare,
+    copy: (i, to, offset) => void packed.copy(to, offset, at(i), at(i) + HASH_BYTES),
+    hashOf: (i) => packed.subarray(at(i), at(i) + HASH_BYTES),
+  };
+}
+
+/**
+ * Bucket b's packed leaves after taking out `rem`'s and putting in `add`'s members of it
+ * (undefined when none are left). Throws when a removed leaf is not held or an added one is.
+ */
+function mergeBucket(held: Buffer | undefined, b: number, rem: LeafGroups, add: LeafGroups) {
+  const heldN = held ? held.length / HASH_BYTES : 0;
+  const heldAt = (i: number) => held!.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES);
+  const remEnd = rem.starts[b + 1]!;
+  const addEnd = add.starts[b + 1]!;
+  let r = rem.starts[b]!;
+  let a = add.starts[b]!;
+  const out = Buffer.allocUnsafe((heldN + addEnd - a) * HASH_BYTES);
+  let o = 0;
+  const notHeld = (k: number) => new Error(`root: ${rem.leaves[rem.order[k]!]!.path} is not in the tree`);
+  const already = (k: number) => new Error(`root: ${add.leaves[add.order[k]!]!.path} is already in the tree`);
+  for (let i = 0; i < heldN || a < addEnd; ) {
+    if (r < remEnd) {
+      if (i >= heldN) throw notHeld(r);
+      const c = Buffer.compare(heldAt(i), rem.hashOf(rem.order[r]!));
+      if (c === 0) {
+        i++;
+        r++;
+        continue;
+      }
+      if (c > 0) throw notHeld(r);
+    }
+    const c =
+      a < addEnd && i < heldN ? Buffer.compare(add.hashOf(add.order[a]!), heldAt(i)) : a < addEnd ? -1 : 1;
+    if (c > 0) {
+      held!.copy(out, o * HASH_BYTES, i * HASH_BYTES, (i + 1) * HASH_BYTES);
+      i++;
+    } else {
+      const h = add.hashOf(add.order[a]!);
+      if (c === 0 || (o > 0 && Buffer.compare(out.subarray((o - 1) * HASH_BYTES, o * HASH_BYTES), h) === 0))
+        throw already(a);
+      h.copy(out, o * HASH_BYTES);
+      a++;
+    }
+    o++;
+  }
+  if (r < remEnd) throw notHeld(r);
+  if (o === 0) return undefined;
+  return o * HASH_BYTES === out.length ? out : Buffer.from(out.subarray(0, o * HASH_BYTES));
 }
 
 /** The root over these entries; the input order does not matter. */
