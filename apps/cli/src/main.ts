@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { buildMaster } from '@outpost/master';
 import {
   API_PREFIX,
   DnsStatusSchema,
@@ -7,7 +6,6 @@ import {
   RollbackResponseSchema,
   VersionListSchema,
 } from '@outpost/protocol';
-import { buildReplica } from '@outpost/replica';
 import { request } from 'undici';
 import { ZodError } from 'zod';
 import {
@@ -20,7 +18,6 @@ import {
   VERIFY_FLAGS,
 } from './args.js';
 import { renderDns, renderStatus, renderVersions, UNHEALTHY } from './status-table.js';
-import { verifyCommand } from './verify-command.js';
 
 const USAGE = `outpost — verified copies of a content tree, from a master to regional replicas
 
@@ -49,7 +46,10 @@ async function main(argv: string[]): Promise<number> {
   const env = process.env;
   const secrets = { token: env.OUTPOST_TOKEN || undefined, adminToken: env.OUTPOST_ADMIN_TOKEN || undefined };
   switch (command) {
+    // Each service is loaded only by the command that runs it: `status` or `help` would
+    // otherwise load fastify, SQLite, chokidar and both services first (0.45 s of a 0.5 s run).
     case 'master': {
+      const { buildMaster } = await import('@outpost/master');
       const master = buildMaster({ ...readFlags(rest, MASTER_FLAGS, env), ...secrets } as never);
       await master.start();
       await untilSignal(master.log, () => master.stop());
@@ -57,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'replica': {
       const { noCompress, noWireCompression, ...flags } = readFlags(rest, REPLICA_FLAGS, env);
+      const { buildReplica } = await import('@outpost/replica');
       const replica = buildReplica({
         ...flags,
         ...(noCompress ? { compress: false } : {}),
@@ -75,6 +76,7 @@ async function main(argv: string[]): Promise<number> {
       return rollback(readFlags(rest, ROLLBACK_FLAGS, env), secrets.adminToken);
     case 'verify': {
       const flags = readFlags(rest, VERIFY_FLAGS, env);
+      const { verifyCommand } = await import('./verify-command.js');
       return verifyCommand(flags.data, flags.json === 'true', process.stdout);
     }
     case undefined:
