@@ -65,13 +65,18 @@ export class VersionStore {
         throw new CommitRefusedError(`version ${input.version} is not newer than ${cur.version}`);
       }
       const s = this.#stmts;
+      // New contents first, in hash order: their tables and indexes are keyed by hashes, which
+      // manifest (path) order visits at random; a first sync of 100,000 files took twice as long.
+      const puts: TreeEntry[] = [];
+      for (const change of input.changes) if (change.op === 'put') puts.push(change.entry);
+      puts.sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
+      for (const entry of puts) this.#ensureContent(entry);
       for (const change of input.changes) {
         if (change.op === 'delete') {
           s.retire.run(input.version, change.path);
           continue;
         }
         const entry = change.entry;
-        this.#ensureContent(entry);
         s.retire.run(input.version, entry.path);
         s.insertEntry.run(entry.path, input.version, entry.size, entry.hash, entry.mtime);
       }
