@@ -9,6 +9,7 @@ export class ChunkStore {
   readonly #delete: Statement<[string]>;
   readonly #page: Statement<[number, number]>;
   readonly #putMany: (chunks: readonly { hash: string; data: Buffer }[]) => void;
+  readonly #missing: (hashes: Iterable<string>) => string[];
 
   constructor(db: Database) {
     this.#has = db.prepare('SELECT 1 FROM chunks WHERE hash = ?').pluck();
@@ -21,6 +22,18 @@ export class ChunkStore {
     );
     this.#putMany = db.transaction((chunks: readonly { hash: string; data: Buffer }[]) => {
       for (const c of chunks) this.#put.run(c.hash, c.data.length, c.data);
+    });
+    // One read transaction for the whole list: on its own, each lookup is a transaction of its
+    // own, with its WAL read lock taken and released (2.9 µs a lookup here against 1.0).
+    this.#missing = db.transaction((hashes: Iterable<string>) => {
+      const out: string[] = [];
+      const seen = new Set<string>();
+      for (const hash of hashes) {
+        if (seen.has(hash)) continue;
+        seen.add(hash);
+        if (this.#has.get(hash) === undefined) out.push(hash);
+      }
+      return out;
     });
   }
 
@@ -61,13 +74,6 @@ export class ChunkStore {
 
   /** The hashes of the list that are not stored, without duplicates, in first-seen order. */
   missing(hashes: Iterable<string>): string[] {
-    const out: string[] = [];
-    const seen = new Set<string>();
-    for (const hash of hashes) {
-      if (seen.has(hash)) continue;
-      seen.add(hash);
-      if (!this.has(hash)) out.push(hash);
-    }
-    return out;
+    return this.#missing(hashes);
   }
 }
