@@ -157,9 +157,20 @@ interface LeafGroups {
   hashOf(i: number): Buffer;
 }
 
+/** No leaves: shared, as one side of most changes is empty (read only). */
+const NO_LEAVES: LeafGroups = {
+  leaves: [],
+  order: new Uint32Array(0),
+  starts: new Uint32Array(ROOT_BUCKETS + 1),
+  compare: () => 0,
+  copy: () => {},
+  hashOf: () => Buffer.alloc(0),
+};
+
 function groupLeaves(input: Iterable<RootLeaf>): LeafGroups {
   const leaves = Array.isArray(input) ? (input as RootLeaf[]) : [...input];
   const n = leaves.length;
+  if (n === 0) return NO_LEAVES;
   const packed = Buffer.allocUnsafe(n * HASH_BYTES);
   const bucket = new Uint16Array(n);
   const starts = new Uint32Array(ROOT_BUCKETS + 1);
