@@ -16,6 +16,7 @@ import {
   createLogger,
   installProblemHandlers,
   type Logger,
+  releaseMemory,
 } from '@outpost/service';
 import {
   markCleanShutdown,
@@ -39,7 +40,6 @@ import { fetchChunkBatch, fetchChunkList, fetchVerifiedChunk } from './sync/chun
 import { ChunkRepair } from './sync/chunk-repair.js';
 import { PullError, pullManifest } from './sync/pull-client.js';
 import { PushLink } from './sync/push-link.js';
-import { releaseMemory } from './sync/release-memory.js';
 import { Scrubber } from './sync/scrubber.js';
 import { type ApplyOutcome, SyncEngine } from './sync/sync-engine.js';
 

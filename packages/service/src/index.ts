@@ -4,3 +4,4 @@ export * from './client-error.js';
 export * from './fastify-options.js';
 export * from './logger.js';
 export * from './problem.js';
+export * from './release-memory.js';

@@ -1,9 +1,9 @@
 import type { FetchProgress, Manifest, ReplicaLink, ReplicaState } from '@outpost/protocol';
+import { releaseMemory } from '@outpost/service';
 import type { Store } from '@outpost/store';
 import type { Logger } from 'pino';
 import type { Snapshot } from '../serve/snapshot.js';
 import { type ApplyDeps, ApplyError, ManifestAssembly } from './apply-manifest.js';
-import { releaseMemory } from './release-memory.js';
 
 /** A manifest of at least this many changes leaves enough garbage to collect at once. */
 const LARGE_MANIFEST = 10_000;
