@@ -55,7 +55,10 @@ if (opts.help) {
 }
 const duration = opts.duration ?? (opts.quick ? '3s' : '10s');
 const durationSeconds = parseDuration(duration);
+/** Warm-up of the mixed run (the servers are warm by then). */
 const warmup = durationSeconds >= 10 ? '2s' : '1s';
+/** Warm-up of each size's run: 1 s runs until two agree, at least and at most this many. */
+const WARM_RUNS = { least: 2, most: 12 };
 const retries = Number(opts.retries);
 if (!Number.isInteger(retries) || retries < 0 || retries > 5) fail('--retries: 0 to 5');
 /** Other processes using more of a core than this during a run make it noisy. */
@@ -662,20 +665,19 @@ async function checkServes(s: Running, digests: Map<string, string>): Promise<st
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Loads `url` in 1 s runs until two in a row agree within 5% (at least the warm-up time, at
- * most 12 s) and says how many seconds that took. A server idle for a while on this VM can
+ * Loads `url` in 1 s runs until two in a row agree within 5% (2 to 12 runs) and says how
+ * many seconds that took. A server idle for a while on this VM can
  * take 10 s or more to reach its pace again (the replica went 14k, 24k, 40k … 50k req/s in
  * 2 s runs after a start), so a fixed 1–2 s warm-up measured part of the climb.
  */
 async function warmUp(wrk: string, url: string): Promise<number> {
-  const least = Math.max(2, parseDuration(warmup));
   let last = 0;
-  for (let s = 1; s <= 12; s++) {
+  for (let s = 1; s <= WARM_RUNS.most; s++) {
     const r = (await runWrk(wrk, url, CONNECTIONS, '1s')).reqPerSec;
-    if (s >= least && Math.abs(r - last) <= 0.05 * Math.max(r, last)) return s;
+    if (s >= WARM_RUNS.least && Math.abs(r - last) <= 0.05 * Math.max(r, last)) return s;
     last = r;
   }
-  return 12;
+  return WARM_RUNS.most;
 }
 
 // ---------------------------------------------------------------- the run
@@ -897,11 +899,12 @@ async function main() {
     writeFileSync(join(files, size.file), data, { mode: 0o644 });
     digests.set(size.file, createHash('sha256').update(data).digest('hex'));
   }
-  const perServer = 4 * (parseDuration(warmup) + 2 + durationSeconds);
+  // Three sizes warmed up for a few seconds each, and the mixed run with its own warm-up.
+  const perServer = 3 * (WARM_RUNS.least + 2 + durationSeconds) + parseDuration(warmup) + durationSeconds;
   const planned = kinds.length * (perServer + 5);
   console.log(
     `bench:serve — ${kinds.map((k) => LABEL[k]).join(', ')}; servers on core ${SERVER_CORE}, wrk on core ` +
-      `${CLIENT_CORE}; ${duration} per run (+${warmup}–12s warm-up, until two 1 s runs agree); about ${Math.ceil(planned / 60)} min.\n` +
+      `${CLIENT_CORE}; ${duration} per run (+${WARM_RUNS.least}–${WARM_RUNS.most} s warm-up, until two 1 s runs agree); about ${Math.ceil(planned / 60)} min.\n` +
       `node ${process.version}, ${nginxVersion || 'nginx'}, ${availableParallelism()} cores, load average ` +
       `${loadavg()
         .map((l) => l.toFixed(2))

@@ -44,6 +44,17 @@ export interface Master {
 /** A tree or a version this large leaves enough garbage to collect it at once. */
 const LARGE_CHANGE = 10_000;
 
+let collectQueued = false;
+/** One full collection on the next turn, however many large steps asked for it meanwhile. */
+function collectSoon(): void {
+  if (collectQueued) return;
+  collectQueued = true;
+  setImmediate(() => {
+    collectQueued = false;
+    releaseMemory();
+  });
+}
+
 /** Builds a master from its configuration; nothing listens or watches until start(). */
 export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {}): Master {
   const config = MasterConfigSchema.parse(input);
@@ -74,7 +85,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       for (const l of listeners) l(v);
       // Cutting a large version leaves its reads, chunk lists and plan behind as garbage,
       // which an idle master would otherwise keep indefinitely.
-      if (v.changes >= LARGE_CHANGE) setImmediate(releaseMemory);
+      if (v.changes >= LARGE_CHANGE) collectSoon();
     },
   });
   const batcher = createBatcher({
@@ -179,8 +190,9 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       log.info({ ms: Date.now() - watchStarted }, 'watching content directory');
       await publisher.reconcile();
       // The walk of a large tree (the scan index read whole, every file's stat, the tree
-      // loaded) leaves 150 MB of garbage at 100,000 files; collect it before serving.
-      if (publisher.current.files >= LARGE_CHANGE) releaseMemory();
+      // loaded) leaves 150 MB of garbage at 100,000 files (a first start's publish asked for
+      // the same collection already: it happens once).
+      if (publisher.current.files >= LARGE_CHANGE) collectSoon();
       scheduleRewalk();
       if (zone) {
         dns = new DnsServer({ host: dnsHost, port: config.dnsPort, responder, view: zoneView, log });
