@@ -91,11 +91,23 @@ async function compressed(data: Buffer): Promise<Buffer | null> {
     const head = data.subarray(0, SAMPLE_BYTES);
     // Counting bytes costs a few microseconds; a deflate stream's set-up alone costs far more.
     if (byteEntropy(head) >= RANDOM_BITS) return null;
-    const sample = deflateRawSync(head, LEVEL);
+    const sample = deflateRawSync(head, deflateOptions(head.length));
     if (sample.length > SAMPLE_BYTES * SAMPLE_RATIO) return null;
   }
-  const out = data.length <= SYNC_DEFLATE_BYTES ? deflateRawSync(data, LEVEL) : await deflate(data, LEVEL);
+  const out =
+    data.length <= SYNC_DEFLATE_BYTES
+      ? deflateRawSync(data, deflateOptions(data.length))
+      : await deflate(data, LEVEL);
   return out.length <= data.length * KEEP_RATIO ? out : null;
+}
+
+/**
+ * Deflate options with an output buffer the size of the input: zlib's default gives every
+ * small chunk a 16 KiB native buffer, held until collected; a batch of small chunks then kept
+ * many times its own size alive.
+ */
+function deflateOptions(inputBytes: number) {
+  return { ...LEVEL, chunkSize: Math.max(64, inputBytes + 64) };
 }
 
 /** Order-0 entropy of the bytes, in bits per byte (0 for none): 8 when every value is equally frequent. */

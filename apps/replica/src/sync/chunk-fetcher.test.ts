@@ -76,6 +76,26 @@ describe('fetchChunkBatch', () => {
     expect(groups.length).toBeLessThanOrEqual(3);
   });
 
+  it('decodes a small deflated chunk into a buffer of about its size', async () => {
+    // zlib's default output buffer is 16 KiB: each 1 KiB chunk of a 100,000-file sync then
+    // held 16 KiB of native memory until collected (about 30 MiB more at the replica's peak).
+    const texts = Array.from({ length: 50 }, (_, i) => Buffer.from(`line ${i} of a small text\n`.repeat(40)));
+    const frames = texts.flatMap((t) => {
+      const packed = deflateRawSync(t);
+      return [encodeFrameHeader(FrameKind.deflate, sha(t), packed.length), packed];
+    });
+    const kept: Buffer[] = [];
+    const failed = await fetchChunkBatch(
+      texts.map((t) => ({ hash: sha(t), size: t.length })),
+      { master: await masterSending(frames), token: undefined, compress: true },
+      (g) => kept.push(...g.map((c) => c.data)),
+    );
+    expect(failed).toEqual([]);
+    expect(kept.map((d) => d.toString())).toEqual(texts.map((t) => t.toString()));
+    // A small buffer comes from Node's shared 8 KiB pool; a larger one is its own size.
+    for (const d of kept) expect(d.buffer.byteLength).toBeLessThanOrEqual(Math.max(8192, d.length + 64));
+  });
+
   it('keeps what came intact before an answer goes wrong, then fails', async () => {
     const chunks = Array.from({ length: 3 }, (_, i) => noise(10_000, i + 1));
     const stray = noise(100, 77);
