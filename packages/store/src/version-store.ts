@@ -1,4 +1,4 @@
-import { type Change, type ChunkRef, EMPTY_ROOT, type TreeEntry } from '@outpost/core';
+import { type Change, type ChunkRef, EMPTY_ROOT, type TreeEntry, treeEntry } from '@outpost/core';
 import type { Database, Statement } from 'better-sqlite3';
 
 /** A version as the store keeps it. */
@@ -116,23 +116,29 @@ export class VersionStore {
   liveTree(): Map<string, TreeEntry> {
     // One query for entries and their chunk lists: a query per entry cost 1.2 s at 100,000 files.
     const tree = new Map<string, TreeEntry>();
+    // A content of several chunks shared by several paths shares one list, filled once.
     const lists = new Map<string, ChunkRef[]>();
-    let entry: TreeEntry | undefined;
+    let head: LiveRow | undefined;
+    let chunks: ChunkRef[] = [];
     let fresh = false;
+    const flush = () => {
+      if (!head) return;
+      const [path, size, hash, mtime] = head;
+      tree.set(path, treeEntry(path, size, hash, mtime, chunks));
+      if (fresh && chunks.length > 1) lists.set(hash, chunks);
+    };
     for (const row of this.#stmts.liveWithChunks.iterate() as IterableIterator<LiveRow>) {
-      const [path, size, hash, mtime, chunk, chunkSize] = row;
-      if (entry?.path !== path) {
+      const [path, , hash, , chunk, chunkSize] = row;
+      if (head?.[0] !== path) {
+        flush();
+        head = row;
         const known = lists.get(hash);
         fresh = known === undefined;
-        const chunks = known ?? [];
-        if (fresh) lists.set(hash, chunks);
-        entry = { path, size, hash, mtime, chunks };
-        tree.set(path, entry);
+        chunks = known ?? [];
       }
-      // A content shared by several paths shares one list, filled the first time it is met.
-      if (fresh && chunk !== null)
-        entry.chunks.push({ hash: chunk === hash ? hash : chunk, size: chunkSize! });
+      if (fresh && chunk !== null) chunks.push({ hash: chunk === hash ? hash : chunk, size: chunkSize! });
     }
+    flush();
     return tree;
   }
 

@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
-import { type ChunkRef, createSha256, cutChunks, sha256Hex, type TreeEntry } from '@outpost/core';
+import { type ChunkRef, createSha256, cutChunks, sha256Hex, type TreeEntry, treeEntry } from '@outpost/core';
 /** Where chunks go as a file is read (the store, or a buffer of writes in front of it). */
 export interface ChunkSink {
   put(hash: string, data: Buffer): void;
@@ -138,13 +138,7 @@ export async function readFileIntoStore(
   if (bytes !== before.size) return { kind: 'unstable', reason: 'size differs from bytes read' };
   return {
     kind: 'file',
-    entry: {
-      path: relPath,
-      size: bytes,
-      hash: oneHash ?? whole.digest('hex'),
-      mtime: Math.floor(before.mtimeMs),
-      chunks: refs,
-    },
+    entry: treeEntry(relPath, bytes, oneHash ?? whole.digest('hex'), Math.floor(before.mtimeMs), refs),
     ino: before.ino,
     mtimeMs: before.mtimeMs,
     startedAt,

@@ -96,8 +96,11 @@ const held = (): Snapshot => {
   return makeSnapshot(cur.version, store.versions.liveTree().values());
 };
 
+/** A tree's entries in path order, as plain objects: a one-chunk entry makes its list when asked. */
 const sorted = (t: ReadonlyMap<string, TreeEntry>) =>
-  [...t.values()].sort((a, b) => comparePaths(a.path, b.path));
+  [...t.values()]
+    .sort((a, b) => comparePaths(a.path, b.path))
+    .map(({ path, size, hash, mtime, chunks }) => ({ path, size, hash, mtime, chunks }));
 
 /** The bytes of a path as the store would serve them. */
 function served(path: string): Buffer {

@@ -9,6 +9,7 @@ import {
   LiveTree,
   sha256Hex,
   type TreeEntry,
+  treeEntry,
 } from '@outpost/core';
 import {
   type FetchProgress,
@@ -116,9 +117,7 @@ export class ManifestAssembly {
       const chunks = held
         ? held.map((c) => ({ hash: c.hash, size: c.size }))
         : await chunkListOf(change, this.#d);
-      // A one-chunk file's chunk is the file: share the hash string (100,000 files, 8 MB).
-      if (chunks.length === 1 && chunks[0]!.hash === hash) chunks[0]!.hash = hash;
-      const entry: TreeEntry = { path, size, hash, mtime, chunks };
+      const entry = treeEntry(path, size, hash, mtime, chunks);
       if (!held && change.data !== undefined) storeInline(entry, change.data, store);
       // Held content too: a chunk of it dropped as damaged at rest is fetched again here.
       this.#unfetched.push(entry);
