@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { merkleRoot, sha256Hex, type TreeEntry } from '@outpost/core';
 import type { Manifest, WireChange } from '@outpost/protocol';
+import { leanHeapHeld } from '@outpost/service';
 import { openStore, type Store } from '@outpost/store';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -133,5 +134,36 @@ describe('SyncEngine, a manifest in parts', () => {
     expect(engine.busy).toBe(false);
     expect(engine.error).toMatch(/version 1: root mismatch/);
     expect(store.versions.current().version).toBe(0);
+  });
+});
+
+describe('SyncEngine, the heap a large manifest is applied on', () => {
+  const settled = () => new Promise((r) => setImmediate(r));
+
+  it('holds the heap lean from the first part of a large manifest until it is given up', async () => {
+    // 25 parts of 2,000 changes announce 50,000: the tree's objects will dominate memory.
+    const first = { ...inParts(1, 2000, 2000)[0]!, part: { index: 0, count: 25 } };
+    expect(await engine.offer(first)).toEqual({ kind: 'partial', version: 1, next: 1 });
+    expect(leanHeapHeld()).toBe(true);
+    engine.dropParts('push');
+    await engine.offer(inParts(2, 3, 10)[0]!);
+    await settled();
+    expect(leanHeapHeld()).toBe(false);
+  });
+
+  it('lets it go when the parts are superseded, and never holds it for a small manifest', async () => {
+    const whole = (version: number, n: number): Manifest => {
+      const { part: _, ...m } = inParts(version, n, n)[0]!;
+      return m;
+    };
+    const first = { ...inParts(1, 10, 10)[0]!, part: { index: 0, count: 5_000 } };
+    expect(await engine.offer(first)).toMatchObject({ kind: 'partial' });
+    expect(leanHeapHeld()).toBe(true);
+    expect(await engine.offer(whole(2, 3))).toMatchObject({ kind: 'applied', version: 2 });
+    await settled();
+    expect(leanHeapHeld()).toBe(false);
+    const applied = engine.offer(whole(3, 5));
+    expect(leanHeapHeld()).toBe(false);
+    expect(await applied).toMatchObject({ kind: 'applied', version: 3 });
   });
 });
