@@ -10,6 +10,7 @@ import {
   answerClientError,
   baseFastifyOptions,
   createLogger,
+  holdLeanHeap,
   installProblemHandlers,
   type Logger,
   releaseMemory,
@@ -43,6 +44,11 @@ export interface Master {
 
 /** A tree or a version this large leaves enough garbage to collect it at once. */
 const LARGE_CHANGE = 10_000;
+/**
+ * A held tree this large is loaded and reconciled at a start on a lean heap (as a replica
+ * loads one): its objects then make most of the master's memory.
+ */
+const LEAN_TREE = 50_000;
 
 let collectQueued = false;
 /** One full collection on the next turn, however many large steps asked for it meanwhile. */
@@ -61,6 +67,8 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   const log = opts.log ?? createLogger('master', config.logLevel);
   const contentDir = resolve(config.content);
   const store = openStore(join(resolve(config.data), 'master.sqlite'));
+  const heldFiles = store.versions.get(store.versions.current().version)?.files ?? 0;
+  const releaseLean = heldFiles >= LEAN_TREE ? holdLeanHeap() : () => {};
   const fleet = new Fleet({ store, offlineAfterMs: 3 * config.heartbeatMs, behindAfterMs: 30_000 });
   const fanout = new FanoutServer({
     store,
@@ -193,6 +201,8 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       // loaded) leaves 150 MB of garbage at 100,000 files (a first start's publish asked for
       // the same collection already: it happens once).
       if (publisher.current.files >= LARGE_CHANGE) collectSoon();
+      // After that collection, which runs on the lean heap too.
+      setImmediate(releaseLean);
       scheduleRewalk();
       if (zone) {
         dns = new DnsServer({ host: dnsHost, port: config.dnsPort, responder, view: zoneView, log });
@@ -207,6 +217,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     async stop() {
       stopped = true;
       clearTimeout(rewalkTimer);
+      releaseLean();
       batcher.close();
       await watcher?.close();
       await publisher.close();
