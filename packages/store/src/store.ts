@@ -18,6 +18,11 @@ export interface Store {
   readonly scanIndex: ScanIndex;
   readonly replicas: ReplicaRegistry;
   readonly path: string;
+  /**
+   * Runs `fn`'s lookups in one read transaction. On its own each lookup is a transaction, its
+   * WAL read lock taken and released: about 3 µs against 1, which counts at 100,000 files.
+   */
+  read<T>(fn: () => T): T;
   close(): void;
 }
 
@@ -54,6 +59,7 @@ function wrap(db: Database, file: string): Store {
     versions: new VersionStore(db),
     scanIndex: new ScanIndex(db),
     replicas: new ReplicaRegistry(db),
+    read: (fn) => db.transaction(fn)(),
     close: () => db.close(),
   };
 }

@@ -18,7 +18,7 @@ import {
   type PutChange,
   type WireChange,
 } from '@outpost/protocol';
-import type { Store } from '@outpost/store';
+import type { PlacedChunk, Store } from '@outpost/store';
 import type { Logger } from 'pino';
 import { type Snapshot, snapshotOf } from '../serve/snapshot.js';
 import type { WantedChunk } from './chunk-fetcher.js';
@@ -104,6 +104,7 @@ export class ManifestAssembly {
   /** Takes in the next changes, in manifest order; small content riding inline is kept at once. */
   async add(changes: readonly WireChange[]): Promise<void> {
     const store = this.#d.store;
+    const held = heldContents(changes, store);
     for (const change of changes) {
       if (change.op === 'delete') {
         if (this.head.full) this.#whole.delete(change.path);
@@ -113,12 +114,12 @@ export class ManifestAssembly {
       const { path, size, hash, mtime } = change;
       // Content already held is already verified: it keeps the chunk list it was verified with,
       // whatever list this manifest names, so the bytes served under a hash never change.
-      const held = store.versions.contentChunks(hash);
-      const chunks = held
-        ? held.map((c) => ({ hash: c.hash, size: c.size }))
+      const heldList = held.get(hash);
+      const chunks = heldList
+        ? heldList.map((c) => ({ hash: c.hash, size: c.size }))
         : await chunkListOf(change, this.#d);
       const entry = treeEntry(path, size, hash, mtime, chunks);
-      if (!held && change.data !== undefined) storeInline(entry, change.data, store);
+      if (!heldList && change.data !== undefined) storeInline(entry, change.data, store);
       // Held content too: a chunk of it dropped as damaged at rest is fetched again here.
       this.#unfetched.push(entry);
       if (this.head.full) this.#whole.set(path, entry);
@@ -188,6 +189,19 @@ export class ManifestAssembly {
       throw new ApplyError(`could not store version ${version}: ${(err as Error).message}`);
     }
   }
+}
+
+/** The chunk lists of the contents the puts name that the store already holds, looked up in one go. */
+function heldContents(changes: readonly WireChange[], store: Store): Map<string, PlacedChunk[]> {
+  return store.read(() => {
+    const held = new Map<string, PlacedChunk[]>();
+    for (const c of changes) {
+      if (c.op !== 'put' || held.has(c.hash)) continue;
+      const list = store.versions.contentChunks(c.hash);
+      if (list) held.set(c.hash, list);
+    }
+    return held;
+  });
 }
 
 /** A put's chunk list: as listed, or its delta applied to the base content's list. */
@@ -297,15 +311,30 @@ function toBatches(missing: string[], sizes: Map<string, number>): WantedChunk[]
   return batches;
 }
 
+/**
+ * The new contents whose hash must be checked against their chunks: not those held already,
+ * nor a one-chunk file whose chunk is stored (every stored chunk was verified against its
+ * address, and the chunk is the file); one put per content.
+ */
+function toVerify(puts: readonly TreeEntry[], store: Store): TreeEntry[] {
+  return store.read(() => {
+    const seen = new Set<string>();
+    const out: TreeEntry[] = [];
+    for (const put of puts) {
+      if (seen.has(put.hash)) continue;
+      seen.add(put.hash);
+      if (store.versions.contentChunks(put.hash)) continue;
+      const only = put.chunks.length === 1 ? put.chunks[0]! : undefined;
+      if (only && only.hash === put.hash && only.size === put.size && store.chunks.has(only.hash)) continue;
+      out.push(put);
+    }
+    return out;
+  });
+}
+
 /** Every new file must hash, chunk by chunk from the store, to the hash the master published. */
 async function verifyContents(puts: readonly TreeEntry[], store: Store) {
-  const checked = new Set<string>();
-  for (const put of puts) {
-    if (checked.has(put.hash) || store.versions.contentChunks(put.hash)) continue;
-    // A one-chunk file is its chunk, and every stored chunk was verified against its address.
-    const only = put.chunks.length === 1 ? put.chunks[0]! : undefined;
-    if (only && only.hash === put.hash && only.size === put.size && store.chunks.has(only.hash)) continue;
-    checked.add(put.hash);
+  for (const put of toVerify(puts, store)) {
     const hash = createSha256();
     let size = 0;
     for (const [i, c] of put.chunks.entries()) {
