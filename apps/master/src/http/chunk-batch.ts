@@ -102,9 +102,9 @@ async function compressed(data: Buffer): Promise<Buffer | null> {
 }
 
 /**
- * Deflate options with an output buffer the size of the input: zlib's default gives every
- * small chunk a 16 KiB native buffer, held until collected; a batch of small chunks then kept
- * many times its own size alive.
+ * Deflate options with an output buffer the size of the input: on Node 20 zlib's default
+ * gives every small chunk a 16 KiB native buffer, held until collected; a batch of small
+ * chunks then kept many times its own size alive.
  */
 function deflateOptions(inputBytes: number) {
   return { ...LEVEL, chunkSize: Math.max(64, inputBytes + 64) };
