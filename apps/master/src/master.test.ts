@@ -54,4 +54,19 @@ describe('buildMaster, the heap a large held tree is started on', () => {
     expect(leanHeapHeld()).toBe(false);
     await small.stop();
   });
+
+  it('lets go of the lean heap its first crawl ran on once started', async () => {
+    const master = buildMaster({
+      content: join(dir, 'content'),
+      data: join(dir, 'fresh'),
+      port: 0,
+      logLevel: 'silent',
+    });
+    try {
+      await master.start();
+      expect(leanHeapHeld()).toBe(false);
+    } finally {
+      await master.stop();
+    }
+  });
 });
