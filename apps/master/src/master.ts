@@ -195,12 +195,15 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       // as a crawl reads no file and the policy costs it little (10,000 files: 229–331 against
       // 241–263 ms). A first start over 100,000 files: VmHWM 401–410 → 244–252 MiB.
       const releaseCrawlLean = holdLeanHeap();
-      watcher = await watchTree(
-        contentDir,
-        (rel) => batcher.add(rel),
-        (err) => log.error({ err }, 'watcher error'),
-      );
-      releaseCrawlLean();
+      try {
+        watcher = await watchTree(
+          contentDir,
+          (rel) => batcher.add(rel),
+          (err) => log.error({ err }, 'watcher error'),
+        );
+      } finally {
+        releaseCrawlLean();
+      }
       log.info({ ms: Date.now() - watchStarted }, 'watching content directory');
       await publisher.reconcile();
       // The walk of a large tree (the scan index read whole, every file's stat, the tree
