@@ -11,9 +11,10 @@ import {
   baseFastifyOptions,
   createLogger,
   holdLeanHeap,
+  holdLeanHeapFor,
   installProblemHandlers,
   type Logger,
-  releaseMemory,
+  releaseMemorySoon,
 } from '@outpost/service';
 import { openStore, type Store } from '@outpost/store';
 import type { FSWatcher } from 'chokidar';
@@ -44,22 +45,6 @@ export interface Master {
 
 /** A tree or a version this large leaves enough garbage to collect it at once. */
 const LARGE_CHANGE = 10_000;
-/**
- * A held tree this large is loaded and reconciled at a start on a lean heap (as a replica
- * loads one): its objects then make most of the master's memory.
- */
-const LEAN_TREE = 50_000;
-
-let collectQueued = false;
-/** One full collection on the next turn, however many large steps asked for it meanwhile. */
-function collectSoon(): void {
-  if (collectQueued) return;
-  collectQueued = true;
-  setImmediate(() => {
-    collectQueued = false;
-    releaseMemory();
-  });
-}
 
 /** Builds a master from its configuration; nothing listens or watches until start(). */
 export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {}): Master {
@@ -67,8 +52,9 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   const log = opts.log ?? createLogger('master', config.logLevel);
   const contentDir = resolve(config.content);
   const store = openStore(join(resolve(config.data), 'master.sqlite'));
+  // A large held tree is loaded and reconciled at the start on a lean heap, as a replica loads one.
   const heldFiles = store.versions.get(store.versions.current().version)?.files ?? 0;
-  const releaseLean = heldFiles >= LEAN_TREE ? holdLeanHeap() : () => {};
+  const releaseLean = holdLeanHeapFor(heldFiles);
   const fleet = new Fleet({ store, offlineAfterMs: 3 * config.heartbeatMs, behindAfterMs: 30_000 });
   const fanout = new FanoutServer({
     store,
@@ -93,7 +79,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       for (const l of listeners) l(v);
       // Cutting a large version leaves its reads, chunk lists and plan behind as garbage,
       // which an idle master would otherwise keep indefinitely.
-      if (v.changes >= LARGE_CHANGE) collectSoon();
+      if (v.changes >= LARGE_CHANGE) releaseMemorySoon();
     },
   });
   const batcher = createBatcher({
@@ -209,7 +195,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       // The walk of a large tree (the scan index read whole, every file's stat, the tree
       // loaded) leaves 150 MB of garbage at 100,000 files (a first start's publish asked for
       // the same collection already: it happens once).
-      if (publisher.current.files >= LARGE_CHANGE) collectSoon();
+      if (publisher.current.files >= LARGE_CHANGE) releaseMemorySoon();
       // After that collection, which runs on the lean heap too.
       setImmediate(releaseLean);
       scheduleRewalk();

@@ -14,7 +14,7 @@ import {
   answerClientError,
   baseFastifyOptions,
   createLogger,
-  holdLeanHeap,
+  holdLeanHeapFor,
   installProblemHandlers,
   type Logger,
   releaseMemory,
@@ -58,8 +58,6 @@ export interface Replica {
 const ADMIN_PREFIX = '/_outpost/';
 /** A tree this large leaves enough garbage when loaded to collect it at once. */
 const LARGE_TREE = 10_000;
-/** A tree this large is loaded on a lean heap, as a manifest this large is applied on one. */
-const LEAN_TREE = 50_000;
 
 /** Answers 400 with a problem body and closes the connection: what follows cannot be trusted. */
 function refuse(res: ServerResponse, detail: string): void {
@@ -81,7 +79,8 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   const store = openStore(join(resolve(config.data), 'replica.sqlite'));
   const held = store.versions.current();
   const heldFiles = store.versions.get(held.version)?.files ?? 0;
-  const releaseLean = heldFiles >= LEAN_TREE ? holdLeanHeap() : () => {};
+  // A large tree is loaded on a lean heap, as a manifest that large is applied on one.
+  const releaseLean = holdLeanHeapFor(heldFiles);
   let current: Snapshot = makeSnapshot(held.version, store.versions.liveTree().values());
   if (current.root !== held.root) {
     // The master sees this root in the hello, finds it is not its version's, and sends a full manifest.

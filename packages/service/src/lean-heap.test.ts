@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { holdLeanHeap, leanHeapHeld } from './lean-heap.js';
+import { holdLeanHeap, holdLeanHeapFor, LEAN_FILES, leanHeapHeld } from './lean-heap.js';
 
 // What the policy does to memory is V8's, and timing-dependent in a small test: it is
 // measured where it counts, by pnpm bench:scale (docs/benchmarks.md).
@@ -12,6 +12,16 @@ describe('holdLeanHeap', () => {
     a();
     expect(leanHeapHeld()).toBe(true);
     b();
+    expect(leanHeapHeld()).toBe(false);
+  });
+
+  it('is held for work over many files only', () => {
+    const few = holdLeanHeapFor(LEAN_FILES - 1);
+    expect(leanHeapHeld()).toBe(false);
+    few();
+    const many = holdLeanHeapFor(LEAN_FILES);
+    expect(leanHeapHeld()).toBe(true);
+    many();
     expect(leanHeapHeld()).toBe(false);
   });
 });

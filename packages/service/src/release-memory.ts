@@ -17,3 +17,15 @@ export function releaseMemory(): void {
   }
   gc();
 }
+
+let queued = false;
+
+/** One `releaseMemory()` on the next turn, however many large steps ask for it meanwhile. */
+export function releaseMemorySoon(): void {
+  if (queued) return;
+  queued = true;
+  setImmediate(() => {
+    queued = false;
+    releaseMemory();
+  });
+}

@@ -3,7 +3,7 @@ import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { type Change, contentPathProblem, diffTrees, foldCase, LiveTree } from '@outpost/core';
-import { holdLeanHeap } from '@outpost/service';
+import { holdLeanHeapFor } from '@outpost/service';
 import {
   markCleanShutdown,
   pruneSteps,
@@ -19,14 +19,6 @@ import { restoreFiles } from './restore-files.js';
 import { walkFiles } from './walk-tree.js';
 import { WriteBuffer } from './write-buffer.js';
 
-/**
- * A reconcile with this many files to read publishes them on a lean heap (V8's memory-saving
- * policy). A first start over 100,000 small files, its crawl already lean: VmHWM 244–252 →
- * 187–228 MiB, RSS once listening 209–222 → 152–157 MiB, the reconcile about as long (9.0–9.6
- * against 9.1–10.0 s). Fewer, larger files gain little memory and lose more time (10,000 files
- * of 26 KB, published lean: 2.7 → 3.3 s), hence the threshold, as for a replica's sync.
- */
-const LEAN_PUBLISH = 50_000;
 /** Files examined at once: reads overlap on the thread pool and the disk. */
 const EXAMINE_CONCURRENCY = 16;
 
@@ -138,8 +130,10 @@ export class Publisher {
     // that has never published nor stored anything (a first start).
     const clean = takeCleanShutdown(this.#o.store) || this.#neverUsed();
     const { suspects, checked } = await this.#suspects();
-    // A large tree's first publish builds its whole version at once: on a lean heap.
-    const releaseLean = suspects.length >= LEAN_PUBLISH ? holdLeanHeap() : () => {};
+    // A large tree's first publish builds its whole version at once: on a lean heap. A first
+    // start over 100,000 small files, its crawl already lean: VmHWM 244–252 → 187–228 MiB,
+    // RSS once listening 209–222 → 152–157 MiB, the reconcile 9.0–9.6 against 9.1–10.0 s.
+    const releaseLean = holdLeanHeapFor(suspects.length);
     try {
       await this.submit(suspects, { trustIndex: true });
     } finally {

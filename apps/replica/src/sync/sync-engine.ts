@@ -1,5 +1,5 @@
 import type { FetchProgress, Manifest, ReplicaLink, ReplicaState } from '@outpost/protocol';
-import { holdLeanHeap, releaseMemory } from '@outpost/service';
+import { holdLeanHeap, LEAN_FILES, releaseMemorySoon } from '@outpost/service';
 import type { Store } from '@outpost/store';
 import type { Logger } from 'pino';
 import type { Snapshot } from '../serve/snapshot.js';
@@ -7,14 +7,6 @@ import { type ApplyDeps, ApplyError, ManifestAssembly } from './apply-manifest.j
 
 /** A manifest of at least this many changes leaves enough garbage to collect at once. */
 const LARGE_MANIFEST = 10_000;
-/**
- * A manifest of at least this many changes is applied on a lean heap. Its tree's objects (a
- * few hundred bytes a file) then make most of the replica's memory, and the heap that the
- * default policy lets grow around them most of its peak: 100,000 small files, VmHWM 218 →
- * 158 MiB, the sync 12 → 15 s. A manifest of fewer, larger files gains little memory and
- * loses more time: 10,000 files of 250 MiB took 8.3 s of replica CPU instead of 4.8–5.7 s.
- */
-const LEAN_MANIFEST = 50_000;
 
 /** What came of offering a manifest. */
 export type ApplyOutcome =
@@ -150,8 +142,8 @@ export class SyncEngine {
     if (!m.full && m.from !== cur.version) return { kind: 'gap', from: m.from, held: cur.version };
     this.#applying = true;
     const started = Date.now();
-    // The size of the whole manifest, as its first part tells it.
-    if ((part ? part.count : 1) * m.changes.length >= LEAN_MANIFEST) this.#releaseLean ??= holdLeanHeap();
+    // A large manifest (its whole size, as its first part tells it) is applied on a lean heap.
+    if ((part ? part.count : 1) * m.changes.length >= LEAN_FILES) this.#releaseLean ??= holdLeanHeap();
     try {
       const assembly = new ManifestAssembly(cur, m, this.#deps(m.version));
       await assembly.add(m.changes);
@@ -263,11 +255,9 @@ export class SyncEngine {
   #settle(changes: number) {
     const release = this.#releaseLean;
     this.#releaseLean = null;
-    if (changes < LARGE_MANIFEST && !release) return;
-    setImmediate(() => {
-      if (changes >= LARGE_MANIFEST) releaseMemory();
-      release?.();
-    });
+    if (changes >= LARGE_MANIFEST) releaseMemorySoon();
+    // Queued after that collection, which then runs on the lean heap too.
+    if (release) setImmediate(release);
   }
 
   #failed(version: number, err: unknown): ApplyOutcome {
