@@ -4,5 +4,6 @@ export * from './client-error.js';
 export * from './fastify-options.js';
 export * from './lean-heap.js';
 export * from './logger.js';
+export * from './loop-slicer.js';
 export * from './problem.js';
 export * from './release-memory.js';

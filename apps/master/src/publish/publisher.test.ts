@@ -69,6 +69,33 @@ describe('Publisher', () => {
     await p.close();
   });
 
+  it('gives the event loop turns while it reads many small files', async () => {
+    const paths: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      writeFileSync(join(dir, 'content', `f${i}.txt`), `file ${i}\n`.repeat(20));
+      paths.push(`f${i}.txt`);
+    }
+    const p = new Publisher({
+      contentDir: join(dir, 'content'),
+      store,
+      log: pino({ level: 'silent' }),
+      onPublished: () => undefined,
+    });
+    const ticks: number[] = [];
+    const timer = setInterval(() => ticks.push(performance.now()), 1);
+    const start = performance.now();
+    // Small files are read with blocking calls: without a turn now and then, no timer (and no
+    // socket) would be served until all 2,000 were in.
+    await p.submit(paths);
+    const end = performance.now();
+    clearInterval(timer);
+    expect(store.versions.liveTree().size).toBe(2000);
+    // A turn every few milliseconds of reading: the timer ran all along (without: once, or never).
+    const during = ticks.filter((t) => t > start && t < end);
+    expect(during.length).toBeGreaterThanOrEqual(Math.min(5, Math.floor((end - start) / 10)));
+    await p.close();
+  });
+
   describe('rewalk', () => {
     const content = () => join(dir, 'content');
     const publisher = () =>

@@ -1,9 +1,8 @@
 import { type Dirent, lstatSync, readdirSync, type Stats } from 'node:fs';
-import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { type Change, contentPathProblem, diffTrees, foldCase, LiveTree } from '@outpost/core';
-import { holdLeanHeapFor } from '@outpost/service';
+import { holdLeanHeapFor, LoopSlicer } from '@outpost/service';
 import {
   markCleanShutdown,
   pruneSteps,
@@ -21,6 +20,8 @@ import { WriteBuffer } from './write-buffer.js';
 
 /** Files examined at once: reads overlap on the thread pool and the disk. */
 const EXAMINE_CONCURRENCY = 16;
+/** How long the publisher works through files before the event loop gets a turn. */
+const EXAMINE_SLICE_MS = 4;
 
 /** A version the publisher just cut. */
 export interface PublishedVersion {
@@ -254,9 +255,14 @@ export class Publisher {
     const unstable = new Map<string, number | undefined>();
     let next = 0;
     let failed: { err: unknown } | undefined;
+    // Small files are stat'ed and read with blocking calls (microseconds each when cached):
+    // the loop gets its turn once a slice, not once a file.
+    const slicer = new LoopSlicer(EXAMINE_SLICE_MS);
     const worker = async () => {
       while (next < paths.length && !failed) {
-        const rel = paths[next++]!;
+        await slicer.pause();
+        const rel = paths[next++];
+        if (rel === undefined) break;
         try {
           await this.#examine(rel, trustIndex, changes, unstable);
         } catch (err) {
@@ -341,10 +347,7 @@ export class Publisher {
   ) {
     if (isIgnoredPath(rel)) return;
     const abs = join(this.#o.contentDir, rel);
-    const st = await lstat(abs).catch((err) => {
-      if (isNotFound(err)) return null;
-      throw err;
-    });
+    const st = lstatOrNull(abs);
     if (st?.isDirectory()) {
       // Each file under a directory is judged by its own path (one under `_outpost/` is refused
       // and reported by name).
@@ -370,7 +373,7 @@ export class Publisher {
     for (const path of this.#under(rel)) this.#markDeleted(path, changes);
   }
 
-  /** `st`: the path's lstat, when just made (it saves another: a file costs several calls on the thread pool). */
+  /** `st`: the path's lstat, when just made (it saves another). */
   async #examineFile(
     rel: string,
     trustIndex: boolean,
@@ -379,7 +382,7 @@ export class Publisher {
     st?: Stats,
   ) {
     const abs = join(this.#o.contentDir, rel);
-    if (trustIndex && (await this.#unchangedByIndex(rel, abs, st))) return;
+    if (trustIndex && this.#unchangedByIndex(rel, abs, st)) return;
     let result: Awaited<ReturnType<typeof readFileIntoStore>>;
     try {
       result = await readFileIntoStore(abs, rel, this.#writes, this.#o.settleMs ?? 0, st);
@@ -417,11 +420,17 @@ export class Publisher {
     changes.set(rel, { op: 'put', entry: result.entry });
   }
 
-  async #unchangedByIndex(rel: string, abs: string, lstatted?: Stats): Promise<boolean> {
+  #unchangedByIndex(rel: string, abs: string, lstatted?: Stats): boolean {
     const rec = this.#writes.scanRecord(rel);
     if (!rec) return false;
-    const st = lstatted ?? (await lstat(abs).catch(() => null));
-    return st !== null && vouches(rec, st, this.#live.entries.get(rel)?.hash);
+    let st = lstatted;
+    try {
+      st ??= lstatSync(abs);
+    } catch {
+      // Not vouched for: the read that follows meets the same error and reports it.
+      return false;
+    }
+    return vouches(rec, st, this.#live.entries.get(rel)?.hash);
   }
 
   #markDeleted(rel: string, changes: Map<string, Change>) {

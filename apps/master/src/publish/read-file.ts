@@ -14,7 +14,7 @@ const WHOLE_READ_BYTES = 1024 * 1024;
  * cached small file take a few microseconds each, while five trips through the thread pool
  * cost more than reading and hashing it (most files of a tree are small; a first publish of
  * 10,000 took a quarter less CPU). A read from a cold disk blocks the loop for one small read;
- * the caller's own lstat stays asynchronous, so the loop still gets a turn between files.
+ * the caller gives the loop a turn every few milliseconds (see LoopSlicer).
  */
 const SYNC_READ_BYTES = 64 * 1024;
 
