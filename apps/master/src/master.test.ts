@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { EMPTY_ROOT } from '@outpost/core';
 import { leanHeapHeld } from '@outpost/service';
 import { openStore } from '@outpost/store';
+import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildMaster } from './master.js';
 
@@ -53,6 +54,29 @@ describe('buildMaster, the heap a large held tree is started on', () => {
     const small = masterHolding(1_000);
     expect(leanHeapHeld()).toBe(false);
     await small.stop();
+  });
+
+  it('crawls lean at a first start and for a large held tree, not for a small one', async () => {
+    const crawls: boolean[] = [];
+    const log = pino(
+      { level: 'info' },
+      {
+        write: (line: string) => {
+          const rec = JSON.parse(line) as { msg: string; lean?: boolean };
+          if (rec.msg === 'watching content directory') crawls.push(rec.lean!);
+        },
+      },
+    );
+    const content = join(dir, 'content');
+    for (const data of [join(dir, 'fresh'), heldVersionOf(1_000), heldVersionOf(60_000)]) {
+      const master = buildMaster({ content, data, port: 0, logLevel: 'silent' }, { log });
+      try {
+        await master.start();
+      } finally {
+        await master.stop();
+      }
+    }
+    expect(crawls).toEqual([true, false, true]);
   });
 
   it('lets go of the lean heap its first crawl ran on once started', async () => {
