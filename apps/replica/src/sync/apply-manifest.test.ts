@@ -342,6 +342,38 @@ describe('applyManifest', () => {
     expect(served('c.txt').equals(c.content)).toBe(true);
   });
 
+  it('keeps no batch-fetched chunk that does not hash to its address, and fetches it again alone', async () => {
+    const first = v1();
+    const s1 = await applyManifest(emptySnapshot(), first.m, deps());
+    // One chunk of each file: the store must check the chunk itself, as nothing checks a
+    // one-chunk file's bytes again.
+    const c = file('c.txt', 'charlie');
+    const d = file('d.txt', 'delta delta delta delta');
+    const m = manifest(2, 1, [...first.files, c, d], [put(c), put(d)]);
+    const bad = new Set([c.entry.chunks[0]!.hash, d.entry.chunks[1]!.hash]);
+    const refusedByKeep: string[] = [];
+    const fetchBatch = async (
+      wanted: { hash: string; size: number }[],
+      keep: (chunks: { hash: string; data: Buffer }[]) => string[],
+    ) => {
+      const sent = wanted.map(({ hash }) => {
+        const data = Buffer.from(source.get(hash)!);
+        if (bad.has(hash)) data[0] = data[0]! ^ 0xff;
+        return { hash, data };
+      });
+      const refusedNow = keep(sent);
+      refusedByKeep.push(...refusedNow);
+      return refusedNow;
+    };
+    const s2 = await applyManifest(s1, m, { ...deps(), fetchBatch });
+    expect(s2.version).toBe(2);
+    expect(refusedByKeep.sort()).toEqual([...bad].sort());
+    // Fetched again one by one, intact.
+    expect(fetched.filter((h) => bad.has(h)).sort()).toEqual([...bad].sort());
+    expect(served('c.txt').equals(c.content)).toBe(true);
+    expect(served('d.txt').equals(d.content)).toBe(true);
+  });
+
   it('gives an ApplyError when fetched bytes do not hash to the file, and commits nothing', async () => {
     const first = v1();
     const s1 = await applyManifest(emptySnapshot(), first.m, deps());

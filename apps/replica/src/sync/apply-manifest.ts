@@ -33,10 +33,13 @@ export interface ApplyDeps {
   store: Store;
   /** Fetches a chunk the store lacks, verified against its address. */
   fetchChunk: (hash: string, size: number) => Promise<Buffer>;
-  /** Fetches many chunks in one request, handing them to `keep`; resolves to the hashes it did not get. */
+  /**
+   * Fetches many chunks in one request, handing them to `keep`, which verifies and stores them
+   * and returns the hashes it refused; resolves to the hashes not had intact (refused ones too).
+   */
   fetchBatch?: (
     wanted: WantedChunk[],
-    keep: (chunks: { hash: string; data: Buffer }[]) => void,
+    keep: (chunks: { hash: string; data: Buffer }[]) => string[],
   ) => Promise<string[]>;
   /** A content's chunk list, from the master: for a chunk-list delta whose base is not held as named. */
   fetchChunkList?: (hash: string) => Promise<ChunkRef[]>;
@@ -239,15 +242,17 @@ async function fetchMissing(puts: readonly TreeEntry[], d: ApplyDeps, progress: 
   const missing = d.store.chunks.missing(sizes.keys());
   progress.add(puts, missing, sizes);
   let firstError: string | null = null;
-  const keep = (chunks: { hash: string; data: Buffer }[]) => {
-    // Whatever the fetcher did, only bytes that hash to their address enter the store.
-    const good = chunks.filter(({ hash, data }) => {
-      if (data.length === sizes.get(hash) && sha256Hex(data) === hash) return true;
-      firstError ??= `chunk ${hash} failed verification`;
-      return false;
-    });
+  /** Stores the chunks that hash to their address (only those ever enter the store); returns the others' hashes. */
+  const keep = (chunks: { hash: string; data: Buffer }[]): string[] => {
+    const good: { hash: string; data: Buffer }[] = [];
+    const refused: string[] = [];
+    for (const c of chunks) {
+      if (c.data.length === sizes.get(c.hash) && sha256Hex(c.data) === c.hash) good.push(c);
+      else refused.push(c.hash);
+    }
     d.store.chunks.putMany(good);
     for (const c of good) progress.arrived(c.hash);
+    return refused;
   };
 
   // Batches first: many chunks per round trip. What a batch did not bring comes one by one.
@@ -283,7 +288,8 @@ async function fetchMissing(puts: readonly TreeEntry[], d: ApplyDeps, progress: 
       const hash = retry[next++]!;
       const size = sizes.get(hash)!;
       try {
-        keep([{ hash, data: await d.fetchChunk(hash, size) }]);
+        if (keep([{ hash, data: await d.fetchChunk(hash, size) }]).length > 0)
+          firstError ??= `chunk ${hash} failed verification`;
       } catch (err) {
         firstError ??= (err as Error).message;
       }
