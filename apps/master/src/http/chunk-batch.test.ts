@@ -68,6 +68,28 @@ describe('chunkBatchFrames', () => {
     expect(got[100]!.payload.equals(big)).toBe(true);
   });
 
+  it('gives the event loop turns while it prepares a large batch', async () => {
+    // Text that deflates, unlike any other chunk: each costs real work to prepare.
+    const words = 'alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima'.split(' ');
+    const hashes = Array.from({ length: 300 }, (_, i) => {
+      let text = '';
+      for (let w = 0; text.length < 64 * 1024; w++) text += `${words[(w * 7 + i) % words.length]}${w % 13} `;
+      return stored(Buffer.from(text));
+    });
+    const ticks: number[] = [];
+    const timer = setInterval(() => ticks.push(performance.now()), 1);
+    const start = performance.now();
+    // Read as fast as it comes, as a stream with room does: without a turn now and then, no
+    // timer (and no other request) would run until the whole batch was out.
+    const got = await frames(hashes, true);
+    const end = performance.now();
+    clearInterval(timer);
+    expect(got.every((f) => f.kind === FrameKind.deflate)).toBe(true);
+    // A turn every 20 ms or so (without: never).
+    const during = ticks.filter((t) => t > start && t < end);
+    expect(during.length).toBeGreaterThanOrEqual(Math.min(3, Math.floor((end - start) / 40)));
+  });
+
   it('sends everything raw when compression is not asked for', async () => {
     const text = Buffer.from('x'.repeat(10_000));
     const got = await frames([stored(text)], false);

@@ -1,9 +1,8 @@
-import { promisify } from 'node:util';
-import { constants, deflateRaw, deflateRawSync } from 'node:zlib';
+import { constants, deflateRawSync } from 'node:zlib';
 import { encodeFrameHeader, FrameKind } from '@outpost/protocol';
+import { LoopSlicer } from '@outpost/service';
 import type { ChunkStore } from '@outpost/store';
 
-const deflate = promisify(deflateRaw);
 const LEVEL = { level: 1, strategy: constants.Z_DEFAULT_STRATEGY };
 /** A sample that deflates worse than this is taken as incompressible, and its chunk sent raw. */
 const SAMPLE_BYTES = 4096;
@@ -17,13 +16,15 @@ const SAMPLE_RATIO = 0.85;
 const RANDOM_BITS = 7.9;
 /** Compression is kept only when it saves at least this share. */
 const KEEP_RATIO = 0.9;
-/** Chunks being prepared at once for one batch response. */
-const LOOKAHEAD = 4;
 /**
- * Chunks up to this size are deflated on the event loop: tens of microseconds, about half the
- * CPU of a trip through a zlib stream and the thread pool (most chunks of a text tree are small).
+ * Chunks are deflated on the event loop, whatever their size (a few milliseconds for 256 KiB
+ * of text here): through a zlib stream on the thread pool a chunk cost the process about
+ * twice the CPU, and serving a 250 MiB first sync took the master 3.3–4.1 s of CPU instead of
+ * 2.3–2.8 s. A socket that keeps up never pushes back, so the loop is given a turn every
+ * SLICE_MS; every 4 ms cost the master about 0.35 s more of that sync, every 20 ms nothing
+ * measurable.
  */
-const SYNC_DEFLATE_BYTES = 16 * 1024;
+const SLICE_MS = 20;
 /**
  * Small pieces (headers, small payloads) are sent together up to this size: a write per piece
  * cost more than the bytes. A larger payload goes out as it is, not copied.
@@ -40,9 +41,7 @@ export async function* chunkBatchFrames(
   hashes: readonly string[],
   compress: boolean,
 ): AsyncGenerator<Buffer> {
-  // A few chunks are prepared ahead, so deflating (on the thread pool) overlaps sending.
-  const ahead: Promise<Buffer[]>[] = [];
-  let next = 0;
+  const slicer = new LoopSlicer(SLICE_MS);
   let group: Buffer[] = [];
   let grouped = 0;
   const takeGroup = (): Buffer => {
@@ -51,15 +50,11 @@ export async function* chunkBatchFrames(
     grouped = 0;
     return out;
   };
-  while (next < hashes.length || ahead.length > 0) {
-    while (ahead.length < LOOKAHEAD && next < hashes.length) {
-      const prepared = frame(chunks, hashes[next++]!, compress);
-      // Awaited below, where a failure surfaces; marked handled so that one prepared for a
-      // reader who left (the generator returned early) cannot become an unhandled rejection.
-      prepared.catch(() => undefined);
-      ahead.push(prepared);
-    }
-    for (const piece of await ahead.shift()!) {
+  for (const hash of hashes) {
+    // The stream asks for the next piece as soon as it has room: without a turn now and then,
+    // a batch read from the page cache would hold every other request up until it was done.
+    await slicer.pause();
+    for (const piece of frame(chunks, hash, compress)) {
       if (piece.length >= GROUP_BYTES / 4) {
         if (grouped > 0) yield takeGroup();
         yield piece;
@@ -74,30 +69,27 @@ export async function* chunkBatchFrames(
 }
 
 /** One chunk's frame: header and payload. */
-async function frame(chunks: ChunkStore, hash: string, compress: boolean): Promise<Buffer[]> {
+function frame(chunks: ChunkStore, hash: string, compress: boolean): Buffer[] {
   const data = chunks.get(hash);
   if (!data) return [encodeFrameHeader(FrameKind.missing, hash, 0)];
-  const packed = compress ? await compressed(data) : null;
+  const packed = compress ? compressed(data) : null;
   if (packed) return [encodeFrameHeader(FrameKind.deflate, hash, packed.length), packed];
   return [encodeFrameHeader(FrameKind.raw, hash, data.length), data];
 }
 
-/** The chunk deflated (a large one off the event loop) when that saves enough, else null. */
-async function compressed(data: Buffer): Promise<Buffer | null> {
+/** The chunk deflated when that saves enough, else null. */
+function compressed(data: Buffer): Buffer | null {
   if (data.length < 512) return null;
   // Most bulk content (images, archives, media) is already compressed: a quick look at a
   // sample saves deflating a whole chunk only to throw the result away.
   if (data.length > SAMPLE_BYTES * 2) {
     const head = data.subarray(0, SAMPLE_BYTES);
-    // Counting bytes costs a few microseconds; a deflate stream's set-up alone costs far more.
+    // Counting bytes costs a few microseconds; deflating the sample, far more.
     if (byteEntropy(head) >= RANDOM_BITS) return null;
     const sample = deflateRawSync(head, deflateOptions(head.length));
     if (sample.length > SAMPLE_BYTES * SAMPLE_RATIO) return null;
   }
-  const out =
-    data.length <= SYNC_DEFLATE_BYTES
-      ? deflateRawSync(data, deflateOptions(data.length))
-      : await deflate(data, LEVEL);
+  const out = deflateRawSync(data, deflateOptions(data.length));
   return out.length <= data.length * KEEP_RATIO ? out : null;
 }
 
