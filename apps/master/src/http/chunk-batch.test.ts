@@ -7,6 +7,7 @@ import { ChunkFrameReader, FrameKind } from '@outpost/protocol';
 import { openStore, type Store } from '@outpost/store';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { byteEntropy, chunkBatchFrames } from './chunk-batch.js';
+import { PackedChunks } from './packed-chunks.js';
 
 let dir: string;
 let store: Store;
@@ -88,6 +89,38 @@ describe('chunkBatchFrames', () => {
     // A turn every 20 ms or so (without: never).
     const during = ticks.filter((t) => t > start && t < end);
     expect(during.length).toBeGreaterThanOrEqual(Math.min(3, Math.floor((end - start) / 40)));
+  });
+
+  it('deflates a chunk once for the replicas that ask for it, and sends the same bytes', async () => {
+    const text = Buffer.from('a line that several replicas ask for\n'.repeat(2000));
+    const noise = randomBytes(64 * 1024);
+    const hashes = [stored(text), stored(noise), sha(Buffer.from('never stored'))];
+    const kept = new PackedChunks();
+    const read = async () => {
+      const reader = new ChunkFrameReader();
+      const out = [];
+      for await (const piece of chunkBatchFrames(store.chunks, hashes, true, kept))
+        out.push(...reader.push(piece));
+      return out;
+    };
+    const first = await read();
+    const second = await read();
+    expect(kept.hits).toBe(0);
+    // The third replica's batch is answered from what the second one's kept (text and noise).
+    const third = await read();
+    expect(kept.hits).toBe(2);
+    for (const got of [second, third]) {
+      expect(got.map((f) => [f.kind, f.hash])).toEqual(first.map((f) => [f.kind, f.hash]));
+      expect(got.map((f) => f.payload.toString('hex'))).toEqual(first.map((f) => f.payload.toString('hex')));
+    }
+    expect(first.map((f) => f.kind)).toEqual([FrameKind.deflate, FrameKind.raw, FrameKind.missing]);
+    // A replica that asks for raw frames gets raw frames, whatever is kept.
+    const reader = new ChunkFrameReader();
+    const raw = [];
+    for await (const piece of chunkBatchFrames(store.chunks, hashes.slice(0, 1), false, kept))
+      raw.push(...reader.push(piece));
+    expect(raw[0]).toMatchObject({ kind: FrameKind.raw });
+    expect(raw[0]!.payload.equals(text)).toBe(true);
   });
 
   it('sends everything raw when compression is not asked for', async () => {

@@ -2,6 +2,7 @@ import { constants, deflateRawSync } from 'node:zlib';
 import { encodeFrameHeader, FrameKind } from '@outpost/protocol';
 import { LoopSlicer } from '@outpost/service';
 import type { ChunkStore } from '@outpost/store';
+import type { PackedChunks } from './packed-chunks.js';
 
 const LEVEL = { level: 1, strategy: constants.Z_DEFAULT_STRATEGY };
 /** A sample that deflates worse than this is taken as incompressible, and its chunk sent raw. */
@@ -40,6 +41,7 @@ export async function* chunkBatchFrames(
   chunks: ChunkStore,
   hashes: readonly string[],
   compress: boolean,
+  packed?: PackedChunks,
 ): AsyncGenerator<Buffer> {
   const slicer = new LoopSlicer(SLICE_MS);
   let group: Buffer[] = [];
@@ -54,7 +56,7 @@ export async function* chunkBatchFrames(
     // The stream asks for the next piece as soon as it has room: without a turn now and then,
     // a batch read from the page cache would hold every other request up until it was done.
     await slicer.pause();
-    for (const piece of frame(chunks, hash, compress)) {
+    for (const piece of frame(chunks, hash, compress, packed)) {
       if (piece.length >= GROUP_BYTES / 4) {
         if (grouped > 0) yield takeGroup();
         yield piece;
@@ -68,11 +70,17 @@ export async function* chunkBatchFrames(
   if (grouped > 0) yield takeGroup();
 }
 
-/** One chunk's frame: header and payload. */
-function frame(chunks: ChunkStore, hash: string, compress: boolean): Buffer[] {
+/** One chunk's frame: header and payload; its wire form from `kept` when another replica asked for it lately. */
+function frame(chunks: ChunkStore, hash: string, compress: boolean, kept?: PackedChunks): Buffer[] {
+  const known = compress ? kept?.get(hash) : null;
+  if (known) return [encodeFrameHeader(FrameKind.deflate, hash, known.length), known];
   const data = chunks.get(hash);
   if (!data) return [encodeFrameHeader(FrameKind.missing, hash, 0)];
-  const packed = compress ? compressed(data) : null;
+  let packed: Buffer | null = null;
+  if (compress && known === undefined) {
+    packed = compressed(data);
+    kept?.offer(hash, packed);
+  }
   if (packed) return [encodeFrameHeader(FrameKind.deflate, hash, packed.length), packed];
   return [encodeFrameHeader(FrameKind.raw, hash, data.length), data];
 }

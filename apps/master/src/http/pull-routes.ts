@@ -14,6 +14,7 @@ import { buildManifest, cutIntoParts } from '../fanout/build-manifest.js';
 import type { Fleet } from '../fanout/fleet.js';
 import { chunkBatchFrames } from './chunk-batch.js';
 import { ManifestPartsCache } from './manifest-parts-cache.js';
+import { PackedChunks } from './packed-chunks.js';
 
 export interface PullDeps {
   store: Store;
@@ -25,6 +26,8 @@ export interface PullDeps {
 export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
   const replication = requireBearer(d.token, 'replication');
   const partsCache = new ManifestPartsCache();
+  // Replicas taking one large change ask for the same chunks: each is deflated once, not per replica.
+  const packed = new PackedChunks();
 
   app.get(`${API_PREFIX}/manifest`, { preHandler: replication }, async (req, reply) => {
     const q = ManifestQuerySchema.safeParse(req.query);
@@ -82,6 +85,6 @@ export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
     return reply
       .type(CHUNK_BATCH_TYPE)
       .header('Cache-Control', 'no-store')
-      .send(Readable.from(chunkBatchFrames(d.store.chunks, b.data.hashes, b.data.compress)));
+      .send(Readable.from(chunkBatchFrames(d.store.chunks, b.data.hashes, b.data.compress, packed)));
   });
 }
