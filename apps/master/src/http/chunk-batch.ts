@@ -20,8 +20,8 @@ const KEEP_RATIO = 0.9;
 /**
  * Chunks are deflated on the event loop, whatever their size (a few milliseconds for 256 KiB
  * of text here): through a zlib stream on the thread pool a chunk cost the process about
- * twice the CPU, and serving a 250 MiB first sync took the master 3.3–4.1 s of CPU instead of
- * 2.3–2.8 s. A socket that keeps up never pushes back, so the loop is given a turn every
+ * twice the CPU, and serving a 250 MiB first sync took the master 3.4–3.9 s of CPU instead of
+ * 2.5–2.9 s. A socket that keeps up never pushes back, so the loop is given a turn every
  * SLICE_MS; every 4 ms cost the master about 0.35 s more of that sync, every 20 ms nothing
  * measurable.
  */
