@@ -33,10 +33,10 @@ describe('bytes on the wire', () => {
     meter = undefined;
   });
 
-  async function start(files: Record<string, Buffer>) {
+  async function start(files: Record<string, Buffer>, args: string[] = []) {
     fleet = await Fleet.start({ files });
     meter = await startByteMeter(fleet.master.url);
-    await fleet.startReplica('uk-london', 'uk', { master: meter.url });
+    await fleet.startReplica('uk-london', 'uk', { master: meter.url, args });
     await fleet.expectConverged();
     return { fleet, meter };
   }
@@ -75,5 +75,34 @@ describe('bytes on the wire', () => {
     const { total } = meter.bytes();
     // 1 MiB of files renamed: the manifest names 40 paths, and no chunk is fetched.
     expect(total).toBeLessThan(32 * 1024);
+  });
+
+  it('--max-rate holds what the replica takes from the master to the cap, in every second', async () => {
+    const mib = 1024 * 1024;
+    fleet = await Fleet.start({ files: { 'big.bin': noise(3 * mib, 'capped') } });
+    meter = await startByteMeter(fleet.master.url);
+    const m = meter;
+    const samples: { at: number; down: number }[] = [];
+    const sampler = setInterval(() => samples.push({ at: performance.now(), down: m.bytes().down }), 50);
+    try {
+      await fleet.startReplica('uk-london', 'uk', { master: m.url, args: ['--max-rate', '1m'] });
+      await fleet.expectConverged();
+    } finally {
+      clearInterval(sampler);
+    }
+    samples.push({ at: performance.now(), down: m.bytes().down });
+    expect(m.bytes().down).toBeGreaterThan(3 * mib);
+
+    // The most that came down in any one second: the cap and its burst (a tenth of a second's
+    // worth), with room for the bytes in flight when a pause starts. Uncapped, 3 MiB come in
+    // well under a second here; paced only by the replica's reads, all 3 MiB crossed within
+    // one second too, into socket buffers, and the replica then took 3 s to read them.
+    let most = 0;
+    for (const a of samples) {
+      const b = samples.findLast((s) => s.at - a.at <= 1000);
+      if (b) most = Math.max(most, b.down - a.down);
+    }
+    expect(most, `most bytes in one second: ${most}`).toBeLessThan(1.3 * mib);
+    expect(most).toBeGreaterThan(0.5 * mib);
   });
 });

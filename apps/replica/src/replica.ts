@@ -97,17 +97,19 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   const inUse = new Map<string, number>();
   // One limit for every fetch of this replica, however many batches run at once.
   const limiter = config.maxRate > 0 ? new TokenBucket(config.maxRate) : undefined;
+  // The master paces batches too: reads alone let socket buffers fill at full speed first.
+  const pace = config.maxRate > 0 ? { maxRate: config.maxRate, name: config.name } : undefined;
   let deferred: string[] = [];
   const engine = new SyncEngine({
     store,
     log,
     initial: current,
-    fetchChunk: (hash, size) => fetchVerifiedChunk(hash, size, { master, token: config.token }),
-    fetchChunkList: (hash) => fetchChunkList(hash, { master, token: config.token }),
+    fetchChunk: (hash, size) => fetchVerifiedChunk(hash, size, { master, token: config.token, limiter }),
+    fetchChunkList: (hash) => fetchChunkList(hash, { master, token: config.token, limiter }),
     fetchBatch: (wanted, keep) =>
       fetchChunkBatch(
         wanted,
-        { master, token: config.token, compress: config.wireCompression, ...(limiter ? { limiter } : {}) },
+        { master, token: config.token, compress: config.wireCompression, limiter, pace },
         keep,
       ),
     // The atomic switch: one assignment, and every later request reads the new version whole.
@@ -204,7 +206,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
 
   const pullOnce = async () => {
     try {
-      const target = { master, token: config.token, name: config.name, region: config.region };
+      const target = { master, token: config.token, name: config.name, region: config.region, limiter };
       const held = { version: current.version, root: current.root };
       let m = await pullManifest(target, held, { part: 0 });
       if (!push.up) engine.link = 'pull';
@@ -242,6 +244,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   const push: PushLink = new PushLink({
     master,
     token: config.token,
+    limiter,
     log,
     heartbeatMs: config.heartbeatMs,
     reconnectMinMs: config.reconnectMinMs,

@@ -68,4 +68,18 @@ describe('ChunkBatchRequestSchema', () => {
     expect(ChunkBatchRequestSchema.safeParse({ hashes: Array(513).fill(hashOf('a')) }).success).toBe(false);
     expect(ChunkBatchRequestSchema.safeParse({ hashes: [hashOf('a').toUpperCase()] }).success).toBe(false);
   });
+
+  it('takes a replica name and the rate it asks to be sent at', () => {
+    const hashes = [hashOf('a')];
+    expect(ChunkBatchRequestSchema.parse({ hashes, maxRate: 1_048_576, name: 'uk-london' })).toEqual({
+      hashes,
+      compress: false,
+      maxRate: 1_048_576,
+      name: 'uk-london',
+    });
+    for (const maxRate of [0, -1, 1.5, 2e12, '1m'])
+      expect(ChunkBatchRequestSchema.safeParse({ hashes, maxRate }).success, String(maxRate)).toBe(false);
+    for (const name of ['UK', '-a', 'a/b', ''])
+      expect(ChunkBatchRequestSchema.safeParse({ hashes, name }).success, name).toBe(false);
+  });
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
-import { Sha256 } from './scalars.js';
+import { Label, Sha256 } from './scalars.js';
 
 /** Content type of a chunk batch response. */
 export const CHUNK_BATCH_TYPE = 'application/vnd.outpost.chunks';
@@ -10,6 +10,14 @@ export const ChunkBatchRequestSchema = z.object({
   hashes: z.array(Sha256).min(1).max(LIMITS.maxBatchChunks),
   /** The replica inflates deflate-raw frames: compressible chunks may travel compressed. */
   compress: z.boolean().default(false),
+  /**
+   * The replica's --max-rate in bytes per second: the master paces the frames it writes, so
+   * that the cap holds on the wire (a reader that only slows its reads lets socket buffers,
+   * megabytes on a fast link, fill at full speed first).
+   */
+  maxRate: z.number().int().min(1).max(1e12).optional(),
+  /** Who asks: batches in flight under one name share one pace. */
+  name: Label.optional(),
 });
 export type ChunkBatchRequest = z.input<typeof ChunkBatchRequestSchema>;
 

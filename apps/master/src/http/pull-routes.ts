@@ -7,7 +7,7 @@ import {
   type ContentChunks,
   ManifestQuerySchema,
 } from '@outpost/protocol';
-import { requireBearer, sendProblem } from '@outpost/service';
+import { paced, requireBearer, sendProblem } from '@outpost/service';
 import type { Store } from '@outpost/store';
 import type { FastifyInstance } from 'fastify';
 import { buildManifest, cutIntoParts } from '../fanout/build-manifest.js';
@@ -15,6 +15,7 @@ import type { Fleet } from '../fanout/fleet.js';
 import { chunkBatchFrames } from './chunk-batch.js';
 import { ManifestPartsCache } from './manifest-parts-cache.js';
 import { PackedChunks } from './packed-chunks.js';
+import { ReplicaPaces } from './replica-paces.js';
 
 export interface PullDeps {
   store: Store;
@@ -28,6 +29,7 @@ export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
   const partsCache = new ManifestPartsCache();
   // Replicas taking one large change ask for the same chunks: each is deflated once, not per replica.
   const packed = new PackedChunks();
+  const paces = new ReplicaPaces();
 
   app.get(`${API_PREFIX}/manifest`, { preHandler: replication }, async (req, reply) => {
     const q = ManifestQuerySchema.safeParse(req.query);
@@ -82,9 +84,11 @@ export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
     const b = ChunkBatchRequestSchema.safeParse(req.body);
     if (!b.success)
       return sendProblem(reply, 400, 'Bad Request', b.error.issues[0]?.message ?? 'bad chunk batch request');
+    const { hashes, compress, maxRate, name } = b.data;
+    const pace = maxRate === undefined ? undefined : paces.get(name, maxRate);
     return reply
       .type(CHUNK_BATCH_TYPE)
       .header('Cache-Control', 'no-store')
-      .send(Readable.from(chunkBatchFrames(d.store.chunks, b.data.hashes, b.data.compress, packed)));
+      .send(Readable.from(paced(chunkBatchFrames(d.store.chunks, hashes, compress, packed), pace)));
   });
 }

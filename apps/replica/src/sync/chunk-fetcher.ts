@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { inflateRawSync } from 'node:zlib';
 import { type ChunkRef, sha256Hex, type TokenBucket } from '@outpost/core';
 import {
@@ -7,8 +6,11 @@ import {
   ChunkFrameReader,
   ContentChunksSchema,
   FrameKind,
+  LIMITS,
 } from '@outpost/protocol';
+import { paced } from '@outpost/service';
 import { request } from 'undici';
+import { readPaced } from './paced-body.js';
 
 /** Thrown when a chunk could not be had intact. */
 export class ChunkFetchError extends Error {
@@ -21,6 +23,11 @@ export interface FetchOptions {
   /** Attempts per chunk before the version is given up (and NACKed). */
   attempts?: number;
   timeoutMs?: number;
+  /**
+   * Paces reading every answer (--max-rate), one limit however many requests run at once;
+   * TCP backpressure then slows the master.
+   */
+  limiter?: TokenBucket | undefined;
 }
 
 /**
@@ -43,7 +50,8 @@ export async function fetchVerifiedChunk(hash: string, size: number, o: FetchOpt
         if (res.statusCode === 401 || res.statusCode === 404) break;
         continue;
       }
-      const data = Buffer.from(await res.body.arrayBuffer());
+      // One byte past the declared size already fails; reading on would spend memory for nothing.
+      const data = await readPaced(res.body, o.limiter, size + 1);
       if (data.length !== size || sha256Hex(data) !== hash) {
         last = `chunk ${hash} failed verification (${data.length} bytes)`;
         continue;
@@ -65,8 +73,8 @@ export interface WantedChunk {
 export interface BatchOptions extends FetchOptions {
   /** Ask for compressible chunks deflated. */
   compress: boolean;
-  /** Paces reading the response (--max-rate); TCP backpressure then slows the master. */
-  limiter?: TokenBucket;
+  /** The rate to ask the master to send at (--max-rate), under this replica's name. */
+  pace?: { maxRate: number; name: string } | undefined;
 }
 
 /**
@@ -93,7 +101,7 @@ export async function fetchChunkBatch(
       'content-type': 'application/json',
       ...authHeader(o),
     },
-    body: JSON.stringify({ hashes: wanted.map((w) => w.hash), compress: o.compress }),
+    body: JSON.stringify({ hashes: wanted.map((w) => w.hash), compress: o.compress, ...o.pace }),
     headersTimeout: o.timeoutMs ?? 30_000,
     bodyTimeout: o.timeoutMs ?? 30_000,
   });
@@ -116,12 +124,8 @@ export async function fetchChunkBatch(
     failed.push(...keep(group));
   };
   try {
-    for await (const piece of res.body) {
-      if (o.limiter) {
-        const wait = o.limiter.take(piece.length, Date.now());
-        if (wait > 0) await sleep(wait);
-      }
-      for (const frame of reader.push(piece as Buffer)) {
+    for await (const piece of paced(res.body, o.limiter)) {
+      for (const frame of reader.push(piece)) {
         const w = wanted[next++];
         if (!w || frame.hash !== w.hash) {
           res.body.destroy();
@@ -179,7 +183,8 @@ export async function fetchChunkList(hash: string, o: FetchOptions): Promise<Chu
     await res.body.dump();
     throw new ChunkFetchError(`master answered ${res.statusCode} for the chunk list of ${hash}`);
   }
-  const body = ContentChunksSchema.safeParse(await res.body.json());
+  const text = (await readPaced(res.body, o.limiter, LIMITS.maxMasterMessageBytes)).toString('utf8');
+  const body = ContentChunksSchema.safeParse(JSON.parse(text));
   if (!body.success || body.data.hash !== hash)
     throw new ChunkFetchError(`master sent a malformed chunk list for ${hash}`);
   return body.data.chunks;

@@ -1,5 +1,7 @@
-import { API_PREFIX, type Manifest, ManifestSchema } from '@outpost/protocol';
+import type { TokenBucket } from '@outpost/core';
+import { API_PREFIX, LIMITS, type Manifest, ManifestSchema } from '@outpost/protocol';
 import { request } from 'undici';
+import { readPaced } from './paced-body.js';
 
 /** Thrown when the pull API did not give a usable manifest. */
 export class PullError extends Error {
@@ -17,6 +19,8 @@ export interface PullTarget {
   token: string | undefined;
   name: string;
   region: string;
+  /** Paces reading the manifest (--max-rate), with the replica's other fetches. */
+  limiter?: TokenBucket | undefined;
 }
 
 /**
@@ -45,7 +49,14 @@ export async function pullManifest(
     const text = await res.body.text().catch(() => '');
     throw new PullError(`master answered ${res.statusCode}: ${text.slice(0, 200)}`, res.statusCode);
   }
-  const parsed = ManifestSchema.safeParse(await res.body.json());
+  const text = (await readPaced(res.body, t.limiter, LIMITS.maxMasterMessageBytes)).toString('utf8');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new PullError(`manifest is not JSON: ${(err as Error).message}`);
+  }
+  const parsed = ManifestSchema.safeParse(json);
   if (!parsed.success) throw new PullError(`malformed manifest: ${parsed.error.issues[0]?.message}`);
   return parsed.data;
 }

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { TokenBucket } from '@outpost/core';
 import {
   CloseCodes,
   type Hello,
@@ -31,6 +33,8 @@ export interface PushLinkOptions {
   onUp: (welcome: Extract<MasterMessage, { type: 'welcome' }>) => void;
   /** The link is down (or never came up); `reason` says why. */
   onDown: (reason: string) => void;
+  /** The replica's rate limit (--max-rate): after a message, the link reads on when it allows. */
+  limiter?: TokenBucket | undefined;
 }
 
 /** The replica's WebSocket to the master: hello, heartbeats, and reconnects with backoff and jitter. */
@@ -137,7 +141,10 @@ export class PushLink {
       ws.close(CloseCodes.badMessage, 'welcome must come first');
       return;
     }
-    const busy = this.#o.onMessage(msg);
+    const wait = this.#o.limiter?.take(data.length, Date.now()) ?? 0;
+    const taken = this.#o.onMessage(msg);
+    // Not reading is what slows the master: its socket's buffer fills and its sends wait.
+    const busy = wait > 0 ? Promise.all([taken, sleep(wait)]) : taken;
     if (!busy) return;
     ws.pause();
     this.#paused = ws;
