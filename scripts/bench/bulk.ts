@@ -26,16 +26,7 @@
  * loop for work on the initial sync alone.
  */
 import { execFileSync } from 'node:child_process';
-import {
-  closeSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -43,6 +34,7 @@ import { freePort } from '../../test/helpers/free-port.js';
 import { REPO_ROOT } from '../../test/helpers/services.js';
 import { type Dataset, fileBytes, planDataset, prng, sha256, writeDataset } from './dataset.js';
 import {
+  cpuMs,
   fmtBytes,
   fmtMs,
   getJson,
@@ -190,16 +182,6 @@ function planMutations(d: Dataset): Mutation[] {
 
 function randomish(n: number, salt: string): Buffer {
   return Buffer.from(sha256(Buffer.from(`edit:${salt}`)).slice(0, n * 2), 'hex');
-}
-
-/** CPU time (user + system) of a process in ms, from /proc. */
-function cpuMs(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
-  } catch {
-    return 0;
-  }
 }
 
 /** Waits until the processes use under 15% of a core over 0.5 s, so one phase's tail is not the next one's load. */

@@ -269,6 +269,7 @@ export function requireCommands(...names: string[]): void {
 
 export interface RsyncDaemon {
   readonly port: number;
+  readonly pid: number;
   /** rsync://127.0.0.1:<port>/<module>/ */
   url(module: string, port?: number): string;
   stop(): Promise<void>;
@@ -314,6 +315,7 @@ export async function startRsyncDaemon(dir: string, modules: Record<string, stri
   );
   const d: RsyncDaemon = {
     port,
+    pid: proc.pid!,
     url: (module, via = port) => `rsync://127.0.0.1:${via}/${module}/`,
     async stop() {
       proc.kill('SIGTERM');
@@ -344,7 +346,27 @@ export function run(
   );
 }
 
-// --- memory ---
+// --- memory and CPU ---
+
+/** CPU time (user + system) of a process in ms, from /proc (0 when gone). */
+export function cpuMs(pid: number): number {
+  return statMs(pid, 11, 12);
+}
+
+/** CPU time of a process's children that it has waited for (exited rsync runs, say), in ms. */
+export function childrenCpuMs(pid: number): number {
+  return statMs(pid, 13, 14);
+}
+
+/** The sum of two clock-tick fields of /proc/<pid>/stat (counted after the command name), in ms. */
+function statMs(pid: number, a: number, b: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(f[a]) + Number(f[b])) * 1000) / 100;
+  } catch {
+    return 0;
+  }
+}
 
 /** Resident and peak-resident memory of a process in MiB (VmRSS, VmHWM), 0 when gone. */
 export function memMiB(pid: number): { rss: number; hwm: number } {

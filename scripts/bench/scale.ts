@@ -10,9 +10,13 @@
  *     (scale-host.ts: the real replica factory, each its own store, port and WebSocket):
  *     one small file renamed in → every replica serves it (HTTP 200 with the body), `--samples`
  *     (20) times; and the master's status REST latency, idle and while a change fans out.
+ *     Then one large change (`--fleet-change-mib`, 8: new text files of 256 KiB moved in at
+ *     once) → every replica serves it, with the master's CPU; against lsyncd's way, one rsync
+ *     per target, all at once (lsyncd runs each `sync` target's rsync on its own), to as many
+ *     modules of an rsync daemon that hold the tree as it was.
  *
  *   pnpm bench:scale [--files 100000] [--replicas 100] [--per-host 25] [--samples 20]
- *                    [--skip-tree] [--skip-fleet]
+ *                    [--fleet-change-mib 8] [--skip-tree] [--skip-fleet]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -24,6 +28,8 @@ import { freePort } from '../../test/helpers/free-port.js';
 import { REPO_ROOT } from '../../test/helpers/services.js';
 import { prng, textBytes } from './dataset.js';
 import {
+  childrenCpuMs,
+  cpuMs,
   fmtBytes,
   fmtMs,
   getJson,
@@ -34,9 +40,12 @@ import {
   percentile,
   ratio,
   replicaArgs,
+  requireCommands,
   rssSampler,
+  run,
   runMain,
   startOutpost,
+  startRsyncDaemon,
   status,
   table,
   tempDir,
@@ -52,6 +61,7 @@ const { values } = parseArgs({
     'per-host': { type: 'string', default: '25' },
     samples: { type: 'string', default: '20' },
     'change-samples': { type: 'string', default: '10' },
+    'fleet-change-mib': { type: 'string', default: '8' },
     'skip-tree': { type: 'boolean', default: false },
     'skip-fleet': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
@@ -230,6 +240,8 @@ async function startHost(masterUrl: string, data: string, count: number, prefix:
     spawn(
       process.execPath,
       [
+        // BENCH_CPU_PROF=DIR: the replica hosts write CPU profiles there too, as outpost processes do.
+        ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
         '--conditions=source',
         '--import',
         'tsx',
@@ -271,14 +283,25 @@ async function startHost(masterUrl: string, data: string, count: number, prefix:
   return { proc, replicas };
 }
 
-/** Polls every pending replica round-robin, `concurrency` requests in flight, until all serve it. */
-async function untilAllServe(urls: string[], path: string, expected: string, t0: number): Promise<number[]> {
+/**
+ * Polls every pending replica round-robin, 8 requests in flight, until all serve it; with
+ * `restMs`, each worker rests that long between polls, so that polling takes little of the
+ * CPU the replicas need (the time each is seen done is then up to that much late).
+ */
+async function untilAllServe(
+  urls: string[],
+  path: string,
+  expected: string,
+  t0: number,
+  restMs = 0,
+): Promise<number[]> {
   const done = new Array<number>(urls.length).fill(Number.NaN);
   let pending = urls.map((_, i) => i);
   let cursor = 0;
   const worker = async () => {
     while (pending.length > 0) {
       if (performance.now() - t0 > 60_000) throw new Error(`${pending.length} replicas never served ${path}`);
+      if (restMs > 0) await sleep(restMs);
       const i = pending[cursor++ % pending.length]!;
       if (!Number.isNaN(done[i]!)) continue;
       if (await serves(`${urls[i]}${path}`, expected)) {
@@ -408,6 +431,8 @@ async function fleet(root: string) {
   console.log(
     `goal p99 ≤ 500 ms to all ${total}: ${p99 <= 500 ? 'met' : 'NOT met'} (${fmtMs(p99)}; ${ratio(p99, 500)} of the goal)`,
   );
+  if (Number(values['fleet-change-mib']) > 0)
+    await largeChange({ root, content, staging, masterPid: master.pid, hosts, urls });
   await Promise.all(
     hosts.map(async (h) => {
       h.proc.kill('SIGTERM');
@@ -415,6 +440,119 @@ async function fleet(root: string) {
     }),
   );
   await master.stop();
+}
+
+/** Waits until the processes together use under 20% of a core over 0.5 s. */
+async function quiet(pids: number[]): Promise<void> {
+  let last = pids.reduce((n, p) => n + cpuMs(p), 0);
+  await until(
+    async () => {
+      await sleep(500);
+      const now = pids.reduce((n, p) => n + cpuMs(p), 0);
+      const used = now - last;
+      last = now;
+      return used < 100;
+    },
+    'the fleet to go quiet',
+    120_000,
+    0,
+  );
+}
+
+/**
+ * One large change to the whole fleet (text files moved in at once) → every replica serves
+ * it; then the same change pushed by one rsync per target, all at once, as lsyncd would.
+ */
+async function largeChange(f: {
+  root: string;
+  content: string;
+  staging: string;
+  masterPid: number;
+  hosts: Host[];
+  urls: string[];
+}) {
+  requireCommands('rsync');
+  const mib = Number(values['fleet-change-mib']);
+  const fileBytes = 256 * 1024;
+  const count = Math.max(1, Math.round((mib * 1024 * 1024) / fileBytes));
+  const targets = f.urls.length;
+
+  // rsync's targets first hold the tree as it is now, as lsyncd's would after its start.
+  const modules: Record<string, string> = {};
+  for (let i = 0; i < targets; i++) modules[`t${i}`] = join(f.root, 'fleet-rsync', `t${i}`);
+  const daemon = await startRsyncDaemon(f.root, modules);
+  // The daemon forks one process per connection; it reaps them, so their CPU shows as its children's.
+  const daemonCpu = () => cpuMs(daemon.pid) + childrenCpuMs(daemon.pid);
+  const rsyncAll = async () => {
+    const cpu0 = { sender: childrenCpuMs(process.pid), receiver: daemonCpu() };
+    const t = performance.now();
+    const runs = await Promise.all(
+      Object.keys(modules).map((m) => run('rsync', ['-a', '--delete', `${f.content}/`, daemon.url(m)])),
+    );
+    const ms = performance.now() - t;
+    const failed = runs.find((r) => r.code !== 0);
+    if (failed) throw new Error(`rsync failed (${failed.code}): ${failed.stderr}`);
+    return {
+      ms,
+      p50: percentile(
+        runs.map((x) => x.ms),
+        50,
+      ),
+      sender: childrenCpuMs(process.pid) - cpu0.sender,
+      receiver: daemonCpu() - cpu0.receiver,
+    };
+  };
+  await rsyncAll();
+
+  const bulk = join(f.staging, 'bulk');
+  mkdirSync(bulk, { recursive: true });
+  const r = prng(7);
+  for (let i = 0; i < count; i++) writeFileSync(join(bulk, `part-${i}.txt`), textBytes(fileBytes, r));
+  const marker = `large change of ${count} files\n`;
+  writeFileSync(join(bulk, 'marker.txt'), marker);
+  const hostPids = f.hosts.map((h) => h.proc.pid!);
+  await quiet([f.masterPid, ...hostPids]);
+
+  const cpu0 = { master: cpuMs(f.masterPid), hosts: hostPids.reduce((n, p) => n + cpuMs(p), 0) };
+  const t = performance.now();
+  renameSync(bulk, join(f.content, 'bulk'));
+  // A version is applied whole or not at all: a replica serving the marker holds every file.
+  // Polled at about 160 requests a second in all: the replicas share this machine's 2 cores.
+  const each = await untilAllServe(f.urls, '/bulk/marker.txt', marker, t, 50);
+  const cpu = {
+    master: cpuMs(f.masterPid) - cpu0.master,
+    hosts: hostPids.reduce((n, p) => n + cpuMs(p), 0) - cpu0.hosts,
+  };
+  await quiet([f.masterPid, ...hostPids]);
+  const rs = await rsyncAll();
+  await daemon.stop();
+
+  const slowest = Math.max(...each);
+  console.log(
+    `\n(b) one large change (${count} text files of ${fmtBytes(fileBytes)}, ${fmtBytes(count * fileBytes)}) → served by all ${targets}\n`,
+  );
+  console.log(
+    table(
+      ['how', 'all targets hold it', 'p50 target', 'CPU of the sender', 'CPU of the receivers'],
+      [
+        [
+          'Outpost: moved in → served by every replica',
+          fmtMs(slowest),
+          fmtMs(percentile(each, 50)),
+          `master ${fmtMs(cpu.master)} (publish included)`,
+          `${fmtMs(cpu.hosts)} (${fmtMs(cpu.hosts / targets)} a replica)`,
+        ],
+        [
+          `rsync to ${targets} daemon modules, all at once`,
+          fmtMs(rs.ms),
+          fmtMs(rs.p50),
+          `rsync clients ${fmtMs(rs.sender)}`,
+          `${fmtMs(rs.receiver)} (${fmtMs(rs.receiver / targets)} a target)`,
+        ],
+      ],
+    ),
+  );
+  console.log(`Outpost ÷ rsync, time until all targets hold the change: ${ratio(slowest, rs.ms)}`);
 }
 
 async function main() {
