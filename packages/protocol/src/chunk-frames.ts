@@ -15,7 +15,7 @@ export const ChunkBatchRequestSchema = z.object({
    * that the cap holds on the wire (a reader that only slows its reads lets socket buffers,
    * megabytes on a fast link, fill at full speed first).
    */
-  maxRate: z.number().int().min(1).max(1e12).optional(),
+  maxRate: z.number().int().min(LIMITS.minRateBytes).max(1e12).optional(),
   /** Who asks: batches in flight under one name share one pace. */
   name: Label.optional(),
 });

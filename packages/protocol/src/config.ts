@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseAdvertise } from './advertise.js';
+import { LIMITS } from './limits.js';
 import { ByteSize, Label } from './scalars.js';
 
 const Port = z.coerce.number().int().min(0).max(65535);
@@ -122,7 +123,16 @@ export const ReplicaConfigSchema = z.object({
     .max(1e10)
     .default(8 * 1024 * 1024),
   /** Most bytes per second fetched from the master, for offices on thin links (0: no limit). */
-  maxRate: ByteSize.pipe(z.number().int().min(0).max(1e12)).default(0),
+  maxRate: ByteSize.pipe(
+    z
+      .number()
+      .int()
+      .max(1e12)
+      .refine(
+        (n) => n === 0 || n >= LIMITS.minRateBytes,
+        `a rate limit is at least ${LIMITS.minRateBytes} bytes/s (1k), or 0 for none`,
+      ),
+  ).default(0),
   /** Ask the master for compressible chunks deflated on the wire. */
   wireCompression: z.union([z.boolean(), z.stringbool()]).default(true),
   /** How often to pull while the push link is down. */

@@ -23,6 +23,8 @@ export const LIMITS = {
   maxMasterMessageBytes: 256 * 1024 * 1024,
   /** Most chunks asked for in one batch request. */
   maxBatchChunks: 512,
+  /** The lowest rate limit a replica may set or ask for, in bytes per second. */
+  minRateBytes: 1024,
   /** Longest reason in a NACK or error. */
   maxReasonLength: 2000,
 } as const;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { paced } from './paced.js';
+import { PACE_SLICE_BYTES, paced } from './paced.js';
 
 async function* pieces(n: number, size: number): AsyncGenerator<Buffer> {
   for (let i = 0; i < n; i++) yield Buffer.alloc(size, i);
@@ -26,5 +26,23 @@ describe('paced', () => {
     expect(bytes).toBe(50 * 1024);
     expect(took).toBeGreaterThanOrEqual(480);
     expect(took).toBeLessThan(2000);
+  });
+
+  it('slices a large piece under a limit, so the pace is even, and leaves small ones whole', async () => {
+    const waits: number[] = [];
+    const limit = {
+      take: (bytes: number) => {
+        waits.push(bytes);
+        return 0;
+      },
+    };
+    const out: Buffer[] = [];
+    async function* two() {
+      yield Buffer.alloc(40 * 1024, 1);
+      yield Buffer.alloc(100, 2);
+    }
+    for await (const p of paced(two(), limit)) out.push(p);
+    expect(waits).toEqual([PACE_SLICE_BYTES, PACE_SLICE_BYTES, 40 * 1024 - 2 * PACE_SLICE_BYTES, 100]);
+    expect(Buffer.concat(out)).toEqual(Buffer.concat([Buffer.alloc(40 * 1024, 1), Buffer.alloc(100, 2)]));
   });
 });

@@ -6,7 +6,14 @@ export interface RateLimit {
 }
 
 /**
- * Yields a stream's pieces, each once the rate limit lets it through (none: at once). A
+ * Under a limit, pieces go in slices of at most this: a 256 KiB chunk at 16 KiB/s is then
+ * sixteen 1 s steps, not one burst at line rate and a 16 s silence (which a reader's idle
+ * timeout, 30 s, would come close to at lower rates).
+ */
+export const PACE_SLICE_BYTES = 16 * 1024;
+
+/**
+ * Yields a stream's pieces, each once the rate limit lets it through (none: at once, whole). A
  * reader that waits slows its sender as TCP's window fills; a writer that waits holds the cap
  * on the wire itself.
  */
@@ -15,10 +22,15 @@ export async function* paced(
   limiter: RateLimit | undefined,
 ): AsyncGenerator<Buffer> {
   for await (const piece of pieces) {
-    if (limiter) {
-      const wait = limiter.take(piece.length, Date.now());
-      if (wait > 0) await sleep(wait);
+    if (!limiter) {
+      yield piece;
+      continue;
     }
-    yield piece;
+    for (let at = 0; at < piece.length; at += PACE_SLICE_BYTES) {
+      const slice = piece.length <= PACE_SLICE_BYTES ? piece : piece.subarray(at, at + PACE_SLICE_BYTES);
+      const wait = limiter.take(slice.length, Date.now());
+      if (wait > 0) await sleep(wait);
+      yield slice;
+    }
   }
 }
