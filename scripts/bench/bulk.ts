@@ -21,9 +21,11 @@
  * Bytes are counted at the meters (TCP payload, both ways), not by either program.
  *
  *   pnpm bench:bulk [--files 10000] [--mib 250] [--runs 3] [--keep] [--initial-only]
+ *                   [--replica-args='--no-wire-compression …']
  *
  * --initial-only stops each run after the initial sync (and rsync's initial pass): a quick
- * loop for work on the initial sync alone.
+ * loop for work on the initial sync alone. --replica-args are added to the replica's command
+ * line (split on spaces), to measure one of its options against the defaults.
  */
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readSync, renameSync, writeFileSync, writeSync } from 'node:fs';
@@ -67,6 +69,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     keep: { type: 'boolean', default: false },
     'initial-only': { type: 'boolean', default: false },
+    'replica-args': { type: 'string', default: '' },
   },
 });
 const FILES = Number(values.files);
@@ -76,6 +79,7 @@ const SEED = Number(values.seed);
 const CHANGED = Math.max(1, Math.round(FILES / 100));
 const RENAMED = Math.min(100, Math.max(1, Math.floor(FILES / 10)));
 const INITIAL_ONLY = values['initial-only'];
+const REPLICA_ARGS = values['replica-args'].split(/\s+/).filter(Boolean);
 
 const PHASES = [
   'initial sync',
@@ -257,7 +261,7 @@ async function runOnce(runIndex: number, gen: string, mutations: Mutation[]) {
   const published = await masterStatus();
   const masterCpuBeforeReplica = cpuMs(master.pid);
   const replica = await startOutpost(
-    replicaArgs('bench-replica', 'bench', opMeter.url, join(root, 'outpost-replica')),
+    replicaArgs('bench-replica', 'bench', opMeter.url, join(root, 'outpost-replica'), REPLICA_ARGS),
     {
       ready: 'outpost replica listening',
     },
@@ -438,6 +442,7 @@ async function main() {
     `data set: ${d.files.length} files, ${fmtBytes(d.bytes)} (seed ${SEED}, made in ${fmtMs(performance.now() - tg)}): ` +
       [...kinds].map(([k, v]) => `${k} ${v.n} × ${fmtBytes(v.bytes)}`).join(', '),
   );
+  if (REPLICA_ARGS.length > 0) console.log(`replica started with: ${REPLICA_ARGS.join(' ')}`);
   const mutations = planMutations(d);
   const all: Awaited<ReturnType<typeof runOnce>>[] = [];
   for (let i = 1; i <= RUNS; i++) all.push(await runOnce(i, gen, mutations));
