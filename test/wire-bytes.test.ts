@@ -77,19 +77,53 @@ describe('bytes on the wire', () => {
     expect(total).toBeLessThan(32 * 1024);
   });
 
-  it('--max-rate holds what the replica takes from the master to the cap, in every second', async () => {
+  it('--max-rate holds what the replica takes from the master to the cap, in every second; status tells the pace', async () => {
     const mib = 1024 * 1024;
     fleet = await Fleet.start({ files: { 'big.bin': noise(3 * mib, 'capped') } });
     meter = await startByteMeter(fleet.master.url);
     const m = meter;
     const samples: { at: number; down: number }[] = [];
     const sampler = setInterval(() => samples.push({ at: performance.now(), down: m.bytes().down }), 50);
+    // The replica's status while it fetches: progress, its pace and what is left at that pace.
+    const progress: {
+      bytesDone: number;
+      bytesTotal: number;
+      bytesPerSecond?: number | null;
+      etaSeconds?: number | null;
+    }[] = [];
+    let watching = true;
+    const f = fleet;
+    const watch = async () => {
+      while (watching) {
+        const a = (await f.replicaStatus('uk-london')).applying;
+        if (a) progress.push(a);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    let watcher: Promise<void> | undefined;
     try {
       await fleet.startReplica('uk-london', 'uk', { master: m.url, args: ['--max-rate', '1m'] });
+      watcher = watch();
       await fleet.expectConverged();
     } finally {
       clearInterval(sampler);
+      watching = false;
+      await watcher;
     }
+    expect(progress.length).toBeGreaterThan(5);
+    expect(progress.at(-1)!.bytesTotal).toBe(3 * mib);
+    const paced = progress.filter((p) => p.bytesPerSecond != null);
+    expect(
+      paced.length,
+      JSON.stringify(progress.map((p) => [p.bytesDone, p.bytesPerSecond])),
+    ).toBeGreaterThan(0);
+    for (const p of paced) {
+      expect(p.bytesPerSecond!).toBeGreaterThan(0.4 * mib);
+      expect(p.bytesPerSecond!).toBeLessThan(1.5 * mib);
+      // What is left, at about the cap: (3 MiB − done) ÷ pace, rounded up.
+      expect(p.etaSeconds).toBe(Math.ceil((p.bytesTotal - p.bytesDone) / p.bytesPerSecond!));
+    }
+    expect(paced[0]!.etaSeconds!).toBeGreaterThanOrEqual(1);
     samples.push({ at: performance.now(), down: m.bytes().down });
     expect(m.bytes().down).toBeGreaterThan(3 * mib);
 

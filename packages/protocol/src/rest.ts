@@ -51,6 +51,18 @@ export const FetchProgressSchema = z.object({
   bytesTotal: z.number().int().min(0),
 });
 
+/** A version being applied: its fetch's progress, pace and what is left at that pace. */
+export const ApplyingSchema = FetchProgressSchema.extend({
+  version: VersionNumber,
+  /** Bytes fetched per second over the last 5 s (null until a second has passed). */
+  bytesPerSecond: z.number().int().min(0).nullable().optional(),
+  /**
+   * Seconds left for the bytes known to be missing, at that pace (null: no pace yet). A
+   * manifest in parts adds to the total part by part, so early on this is a lower bound.
+   */
+  etaSeconds: z.number().int().min(0).nullable().optional(),
+});
+
 export const ReplicaStatusSchema = z.object({
   role: z.literal('replica'),
   name: Label,
@@ -65,7 +77,7 @@ export const ReplicaStatusSchema = z.object({
   files: z.number().int().min(0),
   bytes: z.number().int().min(0),
   /** While a version is being applied: which, and how far its fetch is. */
-  applying: FetchProgressSchema.extend({ version: VersionNumber }).nullable().optional(),
+  applying: ApplyingSchema.nullable().optional(),
 });
 
 export const VersionSummarySchema = z.object({
@@ -126,6 +138,7 @@ export type ReplicaLink = z.infer<typeof ReplicaLinkSchema>;
 export type ReplicaStatus = z.infer<typeof ReplicaStatusSchema>;
 export type ContentChunks = z.infer<typeof ContentChunksSchema>;
 export type FetchProgress = z.infer<typeof FetchProgressSchema>;
+export type Applying = z.infer<typeof ApplyingSchema>;
 export type VersionSummary = z.infer<typeof VersionSummarySchema>;
 export type VersionDetail = z.infer<typeof VersionDetailSchema>;
 export type ManifestQuery = z.infer<typeof ManifestQuerySchema>;

@@ -85,6 +85,12 @@ export interface BatchOptions extends FetchOptions {
 const KEEP_BYTES = 4 * 1024 * 1024;
 
 /**
+ * ...or once this long has passed since the last hand-over: on a slow or capped link 4 MiB can
+ * take many seconds, and progress (and its pace) is told as chunks are kept.
+ */
+const KEEP_MS = 500;
+
+/**
  * Fetches many chunks in one request. Each frame is decoded (to at most its declared size) as
  * it arrives and handed to `keep` in groups; `keep` verifies each against its address, as the
  * store takes only chunks that hash to it, and returns the hashes it refused. Resolves to the
@@ -116,7 +122,9 @@ export async function fetchChunkBatch(
   let next = 0;
   let decoded: { hash: string; data: Buffer }[] = [];
   let decodedBytes = 0;
+  let handedAt = Date.now();
   const handOver = () => {
+    handedAt = Date.now();
     if (decoded.length === 0) return;
     const group = decoded;
     decoded = [];
@@ -138,7 +146,7 @@ export async function fetchChunkBatch(
           decodedBytes += data.length;
         } else failed.push(w.hash);
       }
-      if (decodedBytes >= KEEP_BYTES) handOver();
+      if (decodedBytes >= KEEP_BYTES || (decoded.length > 0 && Date.now() - handedAt >= KEEP_MS)) handOver();
     }
   } catch (err) {
     // What came intact before the failure is kept: a retry then needs only the rest.

@@ -33,4 +33,15 @@ describe('Progress', () => {
     p.arrived(h('c'));
     expect(seen.at(-1)).toEqual({ filesDone: 4, filesTotal: 4, bytesDone: 30, bytesTotal: 30 });
   });
+
+  it('counts the chunks of the first file alone (index 0) as they arrive', () => {
+    const seen: FetchProgress[] = [];
+    const p = new Progress((x) => seen.push(x));
+    const sizes = new Map(['a', 'b'].map((c) => [h(c), 10]));
+    p.add([file('big', 'a', 'b')], [h('a'), h('b')], sizes);
+    p.arrived(h('a'));
+    expect(seen.at(-1)).toEqual({ filesDone: 0, filesTotal: 1, bytesDone: 10, bytesTotal: 20 });
+    p.arrived(h('b'));
+    expect(seen.at(-1)).toEqual({ filesDone: 1, filesTotal: 1, bytesDone: 20, bytesTotal: 20 });
+  });
 });

@@ -53,7 +53,8 @@ export class Progress {
   /** A missing chunk is now held. */
   arrived(hash: string): void {
     const files = this.#waiting.get(hash);
-    if (!files) return;
+    // The first file's index is 0: only a chunk no file waits on is passed over.
+    if (files === undefined) return;
     this.#waiting.delete(hash);
     this.#p.bytesDone += this.#sizes.get(hash) ?? 0;
     for (const i of typeof files === 'number' ? [files] : files)

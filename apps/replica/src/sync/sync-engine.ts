@@ -1,9 +1,10 @@
-import type { FetchProgress, Manifest, ReplicaLink, ReplicaState } from '@outpost/protocol';
+import type { Applying, FetchProgress, Manifest, ReplicaLink, ReplicaState } from '@outpost/protocol';
 import { holdLeanHeap, LEAN_FILES, releaseMemorySoon } from '@outpost/service';
 import type { Store } from '@outpost/store';
 import type { Logger } from 'pino';
 import type { Snapshot } from '../serve/snapshot.js';
 import { type ApplyDeps, ApplyError, ManifestAssembly } from './apply-manifest.js';
+import { RateWindow } from './rate-window.js';
 
 /** A manifest of at least this many changes leaves enough garbage to collect at once. */
 const LARGE_MANIFEST = 10_000;
@@ -62,7 +63,7 @@ export class SyncEngine {
   lastSyncAt: number | null = null;
   error: string | null = null;
   /** The version being applied and how far its fetch is; null when idle. */
-  applying: (FetchProgress & { version: number }) | null = null;
+  applying: Applying | null = null;
 
   constructor(o: SyncEngineOptions) {
     this.#o = o;
@@ -209,12 +210,17 @@ export class SyncEngine {
 
   #deps(version: number): ApplyDeps {
     let lastLog = Date.now();
+    const pace = new RateWindow();
     const onProgress = (p: FetchProgress) => {
-      this.applying = { version, ...p };
       const now = Date.now();
+      pace.sample(now, p.bytesDone);
+      const perSecond = pace.perSecond();
+      const bytesPerSecond = perSecond === null ? null : Math.round(perSecond);
+      const etaSeconds = bytesPerSecond ? Math.ceil((p.bytesTotal - p.bytesDone) / bytesPerSecond) : null;
+      this.applying = { version, ...p, bytesPerSecond, etaSeconds };
       if (now - lastLog >= (this.#o.progressLogMs ?? 5000)) {
         lastLog = now;
-        this.#o.log.info({ version, ...p }, 'sync progress');
+        this.#o.log.info(this.applying, 'sync progress');
       }
     };
     return {
