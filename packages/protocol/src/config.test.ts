@@ -134,14 +134,14 @@ describe('ReplicaConfigSchema', () => {
     ['10MiB', 10 * 1024 * 1024],
     ['1.5G', 1.5 * 1024 ** 3],
     ['2MB/s', 2 * 1024 * 1024],
-    [4096, 4096],
-    ['1k', 1024],
+    [65536, 65536],
+    ['8k', 8192],
     ['0', 0],
   ])('reads --max-rate %s', (maxRate, bytes) => {
     expect(ReplicaConfigSchema.parse({ ...replica, maxRate }).maxRate).toBe(bytes);
   });
 
-  it.each(['fast', '-1', '10 TB', '1e9', '', '1000', 512])('refuses --max-rate %s', (maxRate) => {
+  it.each(['fast', '-1', '10 TB', '1e9', '', '1000', '1k', 8191])('refuses --max-rate %s', (maxRate) => {
     expect(ReplicaConfigSchema.safeParse({ ...replica, maxRate }).success).toBe(false);
   });
 

@@ -130,7 +130,7 @@ export const ReplicaConfigSchema = z.object({
       .max(1e12)
       .refine(
         (n) => n === 0 || n >= LIMITS.minRateBytes,
-        `a rate limit is at least ${LIMITS.minRateBytes} bytes/s (1k), or 0 for none`,
+        `a rate limit is at least ${LIMITS.minRateBytes} bytes/s (8k), or 0 for none`,
       ),
   ).default(0),
   /** Ask the master for compressible chunks deflated on the wire. */

@@ -23,8 +23,12 @@ export const LIMITS = {
   maxMasterMessageBytes: 256 * 1024 * 1024,
   /** Most chunks asked for in one batch request. */
   maxBatchChunks: 512,
-  /** The lowest rate limit a replica may set or ask for, in bytes per second. */
-  minRateBytes: 1024,
+  /**
+   * The lowest rate limit a replica may set or ask for, in bytes per second. Lower, a paced
+   * 16 KiB slice shared by two batches in flight would leave each silent for longer than the
+   * replica's 30 s idle timeout allows (at 8 KiB/s: about 4 s).
+   */
+  minRateBytes: 8 * 1024,
   /** Longest reason in a NACK or error. */
   maxReasonLength: 2000,
 } as const;
