@@ -33,10 +33,10 @@ describe('bytes on the wire', () => {
     meter = undefined;
   });
 
-  async function start(files: Record<string, Buffer>, args: string[] = []) {
+  async function start(files: Record<string, Buffer>) {
     fleet = await Fleet.start({ files });
     meter = await startByteMeter(fleet.master.url);
-    await fleet.startReplica('uk-london', 'uk', { master: meter.url, args });
+    await fleet.startReplica('uk-london', 'uk', { master: meter.url });
     await fleet.expectConverged();
     return { fleet, meter };
   }

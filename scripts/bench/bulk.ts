@@ -45,6 +45,7 @@ import {
   memMiB,
   onCleanup,
   type Proc,
+  quiet,
   ratio,
   replicaArgs,
   requireCommands,
@@ -188,26 +189,6 @@ function randomish(n: number, salt: string): Buffer {
   return Buffer.from(sha256(Buffer.from(`edit:${salt}`)).slice(0, n * 2), 'hex');
 }
 
-/** Waits until the processes use under 15% of a core over 0.5 s, so one phase's tail is not the next one's load. */
-async function quiet(pids: number[]): Promise<void> {
-  let last = pids.map(cpuMs);
-  let t = performance.now();
-  await until(
-    async () => {
-      await new Promise((r) => setTimeout(r, 500));
-      const now = pids.map(cpuMs);
-      const used = now.reduce((a, b, i) => a + b - last[i]!, 0);
-      const span = performance.now() - t;
-      last = now;
-      t = performance.now();
-      return used / span < 0.15;
-    },
-    'master and replica to go quiet',
-    300_000,
-    0,
-  );
-}
-
 async function runOnce(runIndex: number, gen: string, mutations: Mutation[]) {
   const root = tempDir(`outpost-bench-bulk-run${runIndex}-`, values.keep);
   const op = join(root, 'outpost-content');
@@ -292,14 +273,14 @@ async function runOnce(runIndex: number, gen: string, mutations: Mutation[]) {
   });
   peaks.master = Math.max(peaks.master, mSampler.peak());
   peaks.replica = Math.max(peaks.replica, rSampler.peak());
-  await quiet([master.pid, replica.pid]);
+  await quiet([master.pid, replica.pid], 0.15, 'master and replica to go quiet');
   results.get('initial sync')!.rsync = await rsync();
   process.stdout.write(`  run ${runIndex}: initial done\n`);
 
   // --- changes ---
   for (const [k, mut] of (INITIAL_ONLY ? [] : mutations).entries()) {
     const phase = PHASES[k + 1]!;
-    await quiet([master.pid, replica.pid]);
+    await quiet([master.pid, replica.pid], 0.15, 'master and replica to go quiet');
     const before = await masterStatus();
     opMeter.reset();
     const t = performance.now();
@@ -346,7 +327,7 @@ async function runOnce(runIndex: number, gen: string, mutations: Mutation[]) {
     });
     peaks.master = Math.max(peaks.master, mSampler.peak());
     peaks.replica = Math.max(peaks.replica, rSampler.peak());
-    await quiet([master.pid, replica.pid]);
+    await quiet([master.pid, replica.pid], 0.15, 'master and replica to go quiet');
     mut.apply(rs);
     results.get(phase)!.rsync = await rsync();
     process.stdout.write(`  run ${runIndex}: ${phase} done\n`);
@@ -356,7 +337,7 @@ async function runOnce(runIndex: number, gen: string, mutations: Mutation[]) {
   // Twice: the first restart re-reads files changed within 2 s of their last scan (the
   // master's guard against same-second edits), the second one is the steady state.
   for (const phase of INITIAL_ONLY ? [] : (['no change', 'no change, again'] as const)) {
-    await quiet([master.pid, replica.pid]);
+    await quiet([master.pid, replica.pid], 0.15, 'master and replica to go quiet');
     const held = await masterStatus();
     mSampler.stop();
     await master.stop();

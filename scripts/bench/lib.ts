@@ -379,6 +379,29 @@ export function memMiB(pid: number): { rss: number; hwm: number } {
   }
 }
 
+/**
+ * Waits until the processes together use under `share` of a core over 0.5 s, so that one
+ * phase's tail is not the next one's load.
+ */
+export async function quiet(pids: number[], share = 0.15, what = 'the processes to go quiet'): Promise<void> {
+  let last = pids.map(cpuMs);
+  let t = performance.now();
+  await until(
+    async () => {
+      await new Promise((r) => setTimeout(r, 500));
+      const now = pids.map(cpuMs);
+      const used = now.reduce((a, b, i) => a + b - last[i]!, 0);
+      const span = performance.now() - t;
+      last = now;
+      t = performance.now();
+      return used / span < share;
+    },
+    what,
+    300_000,
+    0,
+  );
+}
+
 /** Samples a process's VmRSS every `ms` and keeps the peak seen (VmHWM covers what falls between). */
 export function rssSampler(pid: number, ms = 100): { peak: () => number; stop: () => void } {
   let peak = 0;

@@ -38,6 +38,7 @@ import {
   memMiB,
   onCleanup,
   percentile,
+  quiet,
   ratio,
   replicaArgs,
   requireCommands,
@@ -442,23 +443,6 @@ async function fleet(root: string) {
   await master.stop();
 }
 
-/** Waits until the processes together use under 20% of a core over 0.5 s. */
-async function quiet(pids: number[]): Promise<void> {
-  let last = pids.reduce((n, p) => n + cpuMs(p), 0);
-  await until(
-    async () => {
-      await sleep(500);
-      const now = pids.reduce((n, p) => n + cpuMs(p), 0);
-      const used = now - last;
-      last = now;
-      return used < 100;
-    },
-    'the fleet to go quiet',
-    120_000,
-    0,
-  );
-}
-
 /**
  * One large change to the whole fleet (text files moved in at once) → every replica serves
  * it; then the same change pushed by one rsync per target, all at once, as lsyncd would.
@@ -511,7 +495,7 @@ async function largeChange(f: {
   const marker = `large change of ${count} files\n`;
   writeFileSync(join(bulk, 'marker.txt'), marker);
   const hostPids = f.hosts.map((h) => h.proc.pid!);
-  await quiet([f.masterPid, ...hostPids]);
+  await quiet([f.masterPid, ...hostPids], 0.2, 'the fleet to go quiet');
 
   const cpu0 = { master: cpuMs(f.masterPid), hosts: hostPids.reduce((n, p) => n + cpuMs(p), 0) };
   const t = performance.now();
@@ -523,7 +507,7 @@ async function largeChange(f: {
     master: cpuMs(f.masterPid) - cpu0.master,
     hosts: hostPids.reduce((n, p) => n + cpuMs(p), 0) - cpu0.hosts,
   };
-  await quiet([f.masterPid, ...hostPids]);
+  await quiet([f.masterPid, ...hostPids], 0.2, 'the fleet to go quiet');
   const rs = await rsyncAll();
   await daemon.stop();
 

@@ -99,19 +99,16 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   const limiter = config.maxRate > 0 ? new TokenBucket(config.maxRate) : undefined;
   // The master paces batches too: reads alone let socket buffers fill at full speed first.
   const pace = config.maxRate > 0 ? { maxRate: config.maxRate, name: config.name } : undefined;
+  const fetchOptions = { master, token: config.token, limiter };
   let deferred: string[] = [];
   const engine = new SyncEngine({
     store,
     log,
     initial: current,
-    fetchChunk: (hash, size) => fetchVerifiedChunk(hash, size, { master, token: config.token, limiter }),
-    fetchChunkList: (hash) => fetchChunkList(hash, { master, token: config.token, limiter }),
+    fetchChunk: (hash, size) => fetchVerifiedChunk(hash, size, fetchOptions),
+    fetchChunkList: (hash) => fetchChunkList(hash, fetchOptions),
     fetchBatch: (wanted, keep) =>
-      fetchChunkBatch(
-        wanted,
-        { master, token: config.token, compress: config.wireCompression, limiter, pace },
-        keep,
-      ),
+      fetchChunkBatch(wanted, { ...fetchOptions, compress: config.wireCompression, pace }, keep),
     // The atomic switch: one assignment, and every later request reads the new version whole.
     onSwitch: (s) => {
       current = s;
@@ -206,7 +203,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
 
   const pullOnce = async () => {
     try {
-      const target = { master, token: config.token, name: config.name, region: config.region, limiter };
+      const target = { ...fetchOptions, name: config.name, region: config.region };
       const held = { version: current.version, root: current.root };
       let m = await pullManifest(target, held, { part: 0 });
       if (!push.up) engine.link = 'pull';

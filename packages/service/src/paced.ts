@@ -13,19 +13,16 @@ export interface RateLimit {
 export const PACE_SLICE_BYTES = 16 * 1024;
 
 /**
- * Yields a stream's pieces, each once the rate limit lets it through (none: at once, whole). A
- * reader that waits slows its sender as TCP's window fills; a writer that waits holds the cap
- * on the wire itself.
+ * A stream's pieces, each once the rate limit lets it through; with no limit, the stream
+ * itself, so an uncapped sync pays for no extra step per piece. A reader that waits slows its
+ * sender as TCP's window fills; a writer that waits holds the cap on the wire itself.
  */
-export async function* paced(
-  pieces: AsyncIterable<Buffer>,
-  limiter: RateLimit | undefined,
-): AsyncGenerator<Buffer> {
+export function paced(pieces: AsyncIterable<Buffer>, limiter: RateLimit | undefined): AsyncIterable<Buffer> {
+  return limiter ? slicedUnder(pieces, limiter) : pieces;
+}
+
+async function* slicedUnder(pieces: AsyncIterable<Buffer>, limiter: RateLimit): AsyncGenerator<Buffer> {
   for await (const piece of pieces) {
-    if (!limiter) {
-      yield piece;
-      continue;
-    }
     for (let at = 0; at < piece.length; at += PACE_SLICE_BYTES) {
       const slice = piece.length <= PACE_SLICE_BYTES ? piece : piece.subarray(at, at + PACE_SLICE_BYTES);
       const wait = limiter.take(slice.length, Date.now());
