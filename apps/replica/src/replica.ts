@@ -133,9 +133,8 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   });
 
   const precompressor = config.compress ? new Precompressor(store, log) : undefined;
-  const repair = new ChunkRepair(store, log, (hash, size) =>
-    fetchVerifiedChunk(hash, size, { master, token: config.token }),
-  );
+  // Repairs cross the same link: under the same limit as every other fetch.
+  const repair = new ChunkRepair(store, log, (hash, size) => fetchVerifiedChunk(hash, size, fetchOptions));
   const scrubber =
     config.scrubBytesPerSecond > 0
       ? new Scrubber({ store, repair, bytesPerSecond: config.scrubBytesPerSecond })
