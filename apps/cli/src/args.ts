@@ -60,7 +60,7 @@ export const REPLICA_FLAGS: Flag[] = [
   F('scrub-bytes-per-second', 'stored chunks re-hashed per second in the background (default 8 MiB; 0: off)'),
   F(
     'max-rate',
-    'most bytes/s fetched from the master, e.g. 2MiB (K, M, G are 1024-based; default: no limit)',
+    'most bytes/s fetched from the master, e.g. 2MiB (K, M, G are 1024-based; at least 8k; default: no limit)',
   ),
   F('no-wire-compression', 'do not ask for compressible chunks deflated on the wire', true),
   F('poll-ms', 'pull interval while the push link is down (default 2000)'),
