@@ -1,5 +1,8 @@
 import type { Database, Statement } from 'better-sqlite3';
 
+/** Stores a chunk once (parameters: hash, size, data); shared with the background writer. */
+export const PUT_CHUNK_SQL = 'INSERT OR IGNORE INTO chunks (hash, size, data) VALUES (?, ?, ?)';
+
 /** Content-addressed chunk bytes. Callers verify hashes before they put. */
 export class ChunkStore {
   readonly #has: Statement<[string]>;
@@ -15,7 +18,7 @@ export class ChunkStore {
     this.#has = db.prepare('SELECT 1 FROM chunks WHERE hash = ?').pluck();
     this.#any = db.prepare('SELECT 1 FROM chunks LIMIT 1').pluck();
     this.#get = db.prepare('SELECT data FROM chunks WHERE hash = ?').pluck();
-    this.#put = db.prepare('INSERT OR IGNORE INTO chunks (hash, size, data) VALUES (?, ?, ?)');
+    this.#put = db.prepare(PUT_CHUNK_SQL);
     this.#delete = db.prepare('DELETE FROM chunks WHERE hash = ?');
     this.#page = db.prepare(
       'SELECT rowid, hash, size, data FROM chunks WHERE rowid > ? ORDER BY rowid LIMIT ?',

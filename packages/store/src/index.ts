@@ -1,3 +1,4 @@
+export * from './background-writer.js';
 export * from './chunk-store.js';
 export * from './clean-shutdown.js';
 export * from './encoding-store.js';

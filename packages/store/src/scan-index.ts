@@ -10,10 +10,19 @@ export interface ScanRecord {
   scannedAt: number;
 }
 
+/** Records what was seen of a path (named parameters: the fields of a ScanRecord); shared with the background writer. */
+export const PUT_SCAN_SQL = `INSERT INTO scan_index (path, size, mtime_ms, ino, hash, scanned_at)
+  VALUES (@path, @size, @mtimeMs, @ino, @hash, @scannedAt)
+  ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms,
+    ino = excluded.ino, hash = excluded.hash, scanned_at = excluded.scanned_at`;
+
+/** Forgets a path (parameter: the path); shared with the background writer. */
+export const DELETE_SCAN_SQL = 'DELETE FROM scan_index WHERE path = ?';
+
 /** The master's persistent record of files it has hashed, so that unchanged files are not hashed again. */
 export class ScanIndex {
   readonly #get: Statement<[string]>;
-  readonly #put: Statement<[string, number, number, number, string, number]>;
+  readonly #put: Statement<[ScanRecord]>;
   readonly #delete: Statement<[string]>;
   readonly #all: Statement<[]>;
 
@@ -21,12 +30,8 @@ export class ScanIndex {
     this.#get = db.prepare(
       'SELECT path, size, mtime_ms AS mtimeMs, ino, hash, scanned_at AS scannedAt FROM scan_index WHERE path = ?',
     );
-    this.#put = db.prepare(
-      `INSERT INTO scan_index (path, size, mtime_ms, ino, hash, scanned_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms,
-         ino = excluded.ino, hash = excluded.hash, scanned_at = excluded.scanned_at`,
-    );
-    this.#delete = db.prepare('DELETE FROM scan_index WHERE path = ?');
+    this.#put = db.prepare(PUT_SCAN_SQL);
+    this.#delete = db.prepare(DELETE_SCAN_SQL);
     this.#all = db.prepare(
       'SELECT path, size, mtime_ms AS mtimeMs, ino, hash, scanned_at AS scannedAt FROM scan_index',
     );
@@ -46,7 +51,7 @@ export class ScanIndex {
 
   /** Records what was seen. */
   put(r: ScanRecord): void {
-    this.#put.run(r.path, r.size, r.mtimeMs, r.ino, r.hash, r.scannedAt);
+    this.#put.run(r);
   }
 
   /** Forgets a path. */

@@ -246,7 +246,12 @@ export class Publisher {
     for (const t of this.#retryTimers.values()) clearTimeout(t);
     this.#retryTimers.clear();
     await this.#chain;
-    this.#writes.flush();
+    try {
+      await this.#writes.close();
+    } catch (err) {
+      this.#dirty = true;
+      this.#o.log.error({ err }, 'storing the last writes failed');
+    }
     if (!this.#dirty) markCleanShutdown(this.#o.store);
   }
 
@@ -261,6 +266,13 @@ export class Publisher {
     const worker = async () => {
       while (next < paths.length && !failed) {
         await slicer.pause();
+        try {
+          // The writer thread is behind (a slow disk): read no further ahead of it.
+          await this.#writes.room();
+        } catch (err) {
+          failed ??= { err };
+          break;
+        }
         const rel = paths[next++];
         if (rel === undefined) break;
         try {
@@ -271,7 +283,11 @@ export class Publisher {
       }
     };
     await Promise.all(Array.from({ length: Math.min(EXAMINE_CONCURRENCY, paths.length) }, worker));
-    this.#writes.flush();
+    try {
+      await this.#writes.drain();
+    } catch (err) {
+      failed ??= { err };
+    }
     if (failed) throw failed.err;
     for (const [rel, delay] of unstable) this.#scheduleRetry(rel, delay);
     this.#dropCaseCollisions(changes);

@@ -4,6 +4,8 @@ import { type ChunkRef, createSha256, cutChunks, sha256Hex, type TreeEntry, tree
 /** Where chunks go as a file is read (the store, or a buffer of writes in front of it). */
 export interface ChunkSink {
   put(hash: string, data: Buffer): void;
+  /** Resolves when the sink can take more; a large file waits on it between reads. */
+  room?(): Promise<void>;
 }
 
 /** Files up to this size are read in one call rather than streamed; larger ones, this much per read. */
@@ -119,6 +121,7 @@ export async function readFileIntoStore(
             for (const chunk of cut) keep(chunk);
             tail = data.subarray(rest);
             if (bytesRead === 0) break;
+            await chunks.room?.();
           }
         }
       } finally {

@@ -1,25 +1,50 @@
-import type { ScanRecord, Store } from '@outpost/store';
+import { BackgroundWriter, type ScanRecord, type Store } from '@outpost/store';
 
 /** Most bytes of chunks held before they are written. */
 const FLUSH_BYTES = 8 * 1024 * 1024;
 /** Most writes held before they are written. */
 const FLUSH_WRITES = 2048;
+/** Most bytes handed to the writer thread and not yet committed: past it, readers wait (see room). */
+const IN_FLIGHT_BYTES = 4 * FLUSH_BYTES;
+
+/** A batch handed to the writer thread, with its scan records (still to be seen by lookups). */
+interface InFlight {
+  bytes: number;
+  scans: Map<string, ScanRecord | null>;
+  done: Promise<void>;
+}
+
+export interface WriteBufferOptions {
+  /**
+   * Write full batches from a thread of their own (on by default): a bulk load then stores on
+   * one core while files are read and hashed on another. The last, partial batch of a change
+   * is written on the calling thread, so a small change never waits on a thread.
+   */
+  background?: boolean;
+}
 
 /**
  * Gathers the publisher's writes (chunks and scan records) and puts them in the store in one
  * transaction per few megabytes: a commit per file would cost more than reading the file.
- * Everything is flushed before a version is committed, so a version never names a chunk that
- * is not stored; what a crash loses before that was never published.
+ * Everything is written before a version is committed (see drain), so a version never names a
+ * chunk that is not stored; what a crash loses before that was never published.
  */
 export class WriteBuffer {
   readonly #store: Store;
+  readonly #background: boolean;
   #chunks: { hash: string; data: Buffer }[] = [];
   #scans = new Map<string, ScanRecord | null>();
   #bytes = 0;
   readonly #write: () => void;
+  #writer: BackgroundWriter | undefined;
+  /** Batches with the writer thread, oldest first. */
+  #inFlight: InFlight[] = [];
+  /** The first failure of a batch written in the background, thrown at the next room() or drain(). */
+  #failure: unknown;
 
-  constructor(store: Store) {
+  constructor(store: Store, opts: WriteBufferOptions = {}) {
     this.#store = store;
+    this.#background = opts.background ?? true;
     this.#write = store.db.transaction(() => {
       this.#store.chunks.putMany(this.#chunks);
       for (const [path, rec] of this.#scans) {
@@ -27,6 +52,11 @@ export class WriteBuffer {
         else this.#store.scanIndex.delete(path);
       }
     });
+  }
+
+  /** Batches written by the writer thread so far. */
+  get backgroundBatches(): number {
+    return this.#writer?.batches ?? 0;
   }
 
   /** Queues a chunk (stored once, as ChunkStore.put). */
@@ -50,7 +80,13 @@ export class WriteBuffer {
 
   /** A scan record queued and not yet written: the record, null when queued to be forgotten, else undefined. */
   queued(path: string): ScanRecord | null | undefined {
-    return this.#scans.get(path);
+    const queued = this.#scans.get(path);
+    if (queued !== undefined) return queued;
+    for (let i = this.#inFlight.length - 1; i >= 0; i--) {
+      const rec = this.#inFlight[i]!.scans.get(path);
+      if (rec !== undefined) return rec;
+    }
+    return undefined;
   }
 
   /** The scan record of a path, queued or stored. */
@@ -59,16 +95,88 @@ export class WriteBuffer {
     return queued === undefined ? this.#store.scanIndex.get(path) : (queued ?? undefined);
   }
 
-  /** Writes everything queued, in one transaction. */
+  /** Resolves when the writer thread has room for more; throws a failure of a background batch. */
+  async room(): Promise<void> {
+    while (this.#inFlightBytes() > IN_FLIGHT_BYTES) await this.#inFlight[0]!.done;
+    this.#throwFailure();
+  }
+
+  /** Writes everything queued and waits until it is all committed; throws a failure of any batch. */
+  async drain(): Promise<void> {
+    if (this.#inFlight.length > 0) {
+      this.#send();
+      while (this.#inFlight.length > 0) await this.#inFlight[0]!.done;
+    } else {
+      this.flush();
+    }
+    this.#throwFailure();
+  }
+
+  /** Writes everything queued on this thread, in one transaction (nothing may be in flight). */
   flush(): void {
+    if (this.#inFlight.length > 0) throw new Error('flush() with batches in flight: drain() first');
     if (this.#chunks.length === 0 && this.#scans.size === 0) return;
     this.#write();
+    this.#reset();
+  }
+
+  /** Waits for the writer thread and ends it. */
+  async close(): Promise<void> {
+    try {
+      await this.drain();
+    } finally {
+      await this.#writer?.close();
+      this.#writer = undefined;
+    }
+  }
+
+  #maybeFlush() {
+    if (this.#bytes < FLUSH_BYTES && this.#chunks.length + this.#scans.size < FLUSH_WRITES) return;
+    if (this.#background) this.#send();
+    else this.flush();
+  }
+
+  /** Hands what is queued to the writer thread. */
+  #send() {
+    if (this.#chunks.length === 0 && this.#scans.size === 0) return;
+    this.#writer ??= new BackgroundWriter(this.#store.path);
+    const scans = this.#scans;
+    const entry: InFlight = {
+      bytes: this.#bytes,
+      scans,
+      done: this.#writer.write({ chunks: this.#chunks, scans }).then(
+        () => this.#landed(entry),
+        (err) => {
+          // Kept for the next room() or drain(): a batch nobody waits on must not reject unheard.
+          this.#failure ??= err;
+          this.#landed(entry);
+        },
+      ),
+    };
+    this.#inFlight.push(entry);
+    this.#reset();
+  }
+
+  #landed(entry: InFlight) {
+    this.#inFlight = this.#inFlight.filter((e) => e !== entry);
+  }
+
+  #reset() {
     this.#chunks = [];
     this.#scans = new Map();
     this.#bytes = 0;
   }
 
-  #maybeFlush() {
-    if (this.#bytes >= FLUSH_BYTES || this.#chunks.length + this.#scans.size >= FLUSH_WRITES) this.flush();
+  #inFlightBytes(): number {
+    let n = 0;
+    for (const e of this.#inFlight) n += e.bytes;
+    return n;
+  }
+
+  #throwFailure() {
+    if (this.#failure === undefined) return;
+    const err = this.#failure;
+    this.#failure = undefined;
+    throw err;
   }
 }

@@ -1,0 +1,91 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sha256Hex } from '@outpost/core';
+import { openStore, type ScanRecord, type Store } from '@outpost/store';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WriteBuffer } from './write-buffer.js';
+
+let dir: string;
+let store: Store;
+let buffer: WriteBuffer;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'outpost-wbuf-'));
+  store = openStore(join(dir, 'store.db'));
+  buffer = new WriteBuffer(store);
+});
+
+afterEach(async () => {
+  await buffer.close().catch(() => {});
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Puts `mib` MiB of fresh 256 KiB chunks; returns their hashes. */
+function putMiB(mib: number): string[] {
+  const hashes: string[] = [];
+  for (let i = 0; i < mib * 4; i++) {
+    const data = randomBytes(256 * 1024);
+    const hash = sha256Hex(data);
+    buffer.put(hash, data);
+    hashes.push(hash);
+  }
+  return hashes;
+}
+
+const record = (path: string): ScanRecord => ({
+  path,
+  size: 1,
+  mtimeMs: 1_700_000_000_000,
+  ino: 7,
+  hash: sha256Hex(path),
+  scannedAt: 1_700_000_000_001,
+});
+
+describe('WriteBuffer', () => {
+  it('writes a small change on the calling thread, at drain', async () => {
+    const [hash] = putMiB(0.25);
+    buffer.scanned(record('a.txt'));
+    expect(store.chunks.has(hash!)).toBe(false);
+    await buffer.drain();
+    expect(store.chunks.has(hash!)).toBe(true);
+    expect(store.scanIndex.get('a.txt')).toEqual(record('a.txt'));
+    expect(buffer.backgroundBatches).toBe(0);
+  });
+
+  it('hands full batches to the writer thread; lookups see them until they land', async () => {
+    buffer.scanned(record('big.bin'));
+    const hashes = putMiB(9);
+    // The batch went to the thread with its scan record, which lookups still find.
+    expect(buffer.queued('big.bin')).toEqual(record('big.bin'));
+    buffer.forget('big.bin');
+    expect(buffer.queued('big.bin')).toBeNull();
+    await buffer.drain();
+    expect(buffer.backgroundBatches).toBeGreaterThanOrEqual(1);
+    for (const h of hashes) expect(store.chunks.has(h)).toBe(true);
+    // The later forget was written after the put: batches land in order.
+    expect(store.scanIndex.get('big.bin')).toBeUndefined();
+    expect(buffer.queued('big.bin')).toBeUndefined();
+  });
+
+  it('holds readers back while too much is in flight', async () => {
+    const first = putMiB(8)[0]!;
+    putMiB(40);
+    await buffer.room();
+    // Room is made by batches landing, oldest first.
+    expect(store.chunks.has(first)).toBe(true);
+    await buffer.drain();
+  });
+
+  it('reports a batch the store refused at the next drain, once', async () => {
+    store.db.exec(
+      `CREATE TRIGGER refuse BEFORE INSERT ON chunks WHEN NEW.size = 262144
+       BEGIN SELECT RAISE(ABORT, 'disk says no'); END`,
+    );
+    putMiB(9);
+    await expect(buffer.drain()).rejects.toThrow(/disk says no/);
+    await expect(buffer.drain()).resolves.toBeUndefined();
+  });
+});
