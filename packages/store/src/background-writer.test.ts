@@ -70,6 +70,16 @@ describe('BackgroundWriter', () => {
     expect(writer.batches).toBe(2);
   });
 
+  it('stores each chunk as its own bytes when a buffer is filled again', async () => {
+    writer = new BackgroundWriter(store.path);
+    const first = Array.from({ length: 40 }, (_, i) => chunk(`${i}`.padStart(256 * 1024, 'x')));
+    await writer.write({ chunks: first });
+    // The same buffer comes back and carries the next, smaller batch: no bytes of the last one.
+    const second = [chunk('short'), chunk('and shorter')];
+    await writer.write({ chunks: second });
+    for (const c of [...first, ...second]) expect(store.chunks.get(c.hash)?.equals(c.data)).toBe(true);
+  });
+
   it('rejects a batch the store refuses, and keeps writing the next', async () => {
     writer = new BackgroundWriter(store.path);
     store.db.exec(

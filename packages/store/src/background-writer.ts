@@ -19,7 +19,13 @@ interface Posted {
   forgets: string[];
 }
 
-type Reply = { id: number; error?: string };
+/** The batch's buffer comes back with the reply, to be filled again: the thread then holds none. */
+type Reply = { id: number; error?: string; bytes: ArrayBuffer };
+
+/** Buffers for packing are made at least this large, so that one fits most batches. */
+const PACK_MIN_BYTES = 9 * 1024 * 1024;
+/** Buffers kept for reuse. */
+const POOL_SIZE = 4;
 
 /**
  * The thread's code, plain JavaScript so that it runs the same from source (tsx, vitest) and
@@ -52,12 +58,13 @@ parentPort.on('message', (m) => {
     parentPort.close();
     return;
   }
+  let error;
   try {
     write(m);
-    parentPort.postMessage({ id: m.id });
   } catch (err) {
-    parentPort.postMessage({ id: m.id, error: String((err && err.message) || err) });
+    error = String((err && err.message) || err);
   }
+  parentPort.postMessage({ id: m.id, error, bytes: m.bytes }, [m.bytes]);
 });
 `;
 
@@ -70,6 +77,7 @@ export class BackgroundWriter {
   readonly #worker: Worker;
   readonly #waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
   #nextId = 0;
+  readonly #pool: ArrayBuffer[] = [];
   #broken: Error | undefined;
   #closed = false;
   /** Batches written since start. */
@@ -99,7 +107,7 @@ export class BackgroundWriter {
   write(batch: WriteBatch): Promise<void> {
     if (this.#broken) return Promise.reject(this.#broken);
     if (this.#closed) return Promise.reject(new Error('the store writer is closed'));
-    const posted = pack(++this.#nextId, batch);
+    const posted = pack(++this.#nextId, batch, (n) => this.#buffer(n));
     return new Promise<void>((resolve, reject) => {
       this.#waiting.set(posted.id, { resolve, reject });
       this.#worker.ref();
@@ -117,7 +125,15 @@ export class BackgroundWriter {
     await ended;
   }
 
+  /** A buffer of at least `n` bytes: a returned one when one fits. */
+  #buffer(n: number): ArrayBuffer {
+    const i = this.#pool.findIndex((b) => b.byteLength >= n);
+    if (i >= 0) return this.#pool.splice(i, 1)[0]!;
+    return new ArrayBuffer(Math.max(n, PACK_MIN_BYTES));
+  }
+
   #settle(r: Reply) {
+    if (r.bytes.byteLength >= PACK_MIN_BYTES && this.#pool.length < POOL_SIZE) this.#pool.push(r.bytes);
     const w = this.#waiting.get(r.id);
     if (!w) return;
     this.#waiting.delete(r.id);
@@ -137,11 +153,11 @@ export class BackgroundWriter {
   }
 }
 
-/** Copies a batch's chunks into one fresh buffer (theirs may be views of larger, shared ones). */
-function pack(id: number, batch: WriteBatch): Posted {
+/** Copies a batch's chunks into one buffer of their own (theirs may be views of larger, shared ones). */
+function pack(id: number, batch: WriteBatch, buffer: (n: number) => ArrayBuffer): Posted {
   let total = 0;
   for (const c of batch.chunks) total += c.data.length;
-  const bytes = new ArrayBuffer(total);
+  const bytes = buffer(total);
   const view = new Uint8Array(bytes);
   const hashes: string[] = [];
   const sizes: number[] = [];
