@@ -268,7 +268,7 @@ export class Publisher {
         await slicer.pause();
         try {
           // The writer thread is behind (a slow disk): read no further ahead of it.
-          await this.#writes.room();
+          if (this.#writes.crowded) await this.#writes.room();
         } catch (err) {
           failed ??= { err };
           break;

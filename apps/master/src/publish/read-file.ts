@@ -6,6 +6,8 @@ export interface ChunkSink {
   put(hash: string, data: Buffer): void;
   /** Resolves when the sink can take more; a large file waits on it between reads. */
   room?(): Promise<void>;
+  /** True when room() would wait. */
+  crowded?: boolean;
 }
 
 /** Files up to this size are read in one call rather than streamed; larger ones, this much per read. */
@@ -121,7 +123,7 @@ export async function readFileIntoStore(
             for (const chunk of cut) keep(chunk);
             tail = data.subarray(rest);
             if (bytesRead === 0) break;
-            await chunks.room?.();
+            if (chunks.crowded) await chunks.room?.();
           }
         }
       } finally {
