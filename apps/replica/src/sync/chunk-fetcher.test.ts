@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { deflateRawSync } from 'node:zlib';
 import { encodeFrameHeader, FrameKind } from '@outpost/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ChunkFetchError, fetchChunkBatch } from './chunk-fetcher.js';
+import { ChunkFetchError, fetchChunkBatch, fetchChunkList } from './chunk-fetcher.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -123,5 +123,37 @@ describe('fetchChunkBatch', () => {
       ),
     ).rejects.toThrow(ChunkFetchError);
     expect(kept).toEqual([sha(chunks[0]!), sha(chunks[1]!)]);
+  });
+});
+
+describe('fetchChunkList', () => {
+  /** A master stand-in that answers every request with this body. */
+  async function masterAnswering(body: string): Promise<string> {
+    server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(body);
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    return `http://127.0.0.1:${(server!.address() as AddressInfo).port}`;
+  }
+  const hash = sha(Buffer.from('a file'));
+
+  it('returns the list the master sends for the content asked for', async () => {
+    const chunks = [{ hash: sha(Buffer.from('a ')), size: 2 }, { hash: sha(Buffer.from('file')), size: 4 }];
+    const master = await masterAnswering(JSON.stringify({ hash, size: 6, chunks }));
+    await expect(fetchChunkList(hash, { master, token: undefined })).resolves.toEqual(chunks);
+  });
+
+  it('says so when the answer is not JSON, as a fetch error', async () => {
+    const master = await masterAnswering('<html>a proxy error page</html>');
+    const got = fetchChunkList(hash, { master, token: undefined });
+    await expect(got).rejects.toThrow(ChunkFetchError);
+    await expect(got).rejects.toThrow(/chunk list of .* is not JSON/);
+  });
+
+  it('refuses a list of another content', async () => {
+    const other = sha(Buffer.from('another file'));
+    const master = await masterAnswering(JSON.stringify({ hash: other, size: 0, chunks: [] }));
+    await expect(fetchChunkList(hash, { master, token: undefined })).rejects.toThrow(/malformed chunk list/);
   });
 });

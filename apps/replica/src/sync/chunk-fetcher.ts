@@ -192,7 +192,13 @@ export async function fetchChunkList(hash: string, o: FetchOptions): Promise<Chu
     throw new ChunkFetchError(`master answered ${res.statusCode} for the chunk list of ${hash}`);
   }
   const text = (await readPaced(res.body, o.limiter, LIMITS.maxMasterMessageBytes)).toString('utf8');
-  const body = ContentChunksSchema.safeParse(JSON.parse(text));
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ChunkFetchError(`the chunk list of ${hash} is not JSON: ${(err as Error).message}`);
+  }
+  const body = ContentChunksSchema.safeParse(json);
   if (!body.success || body.data.hash !== hash)
     throw new ChunkFetchError(`master sent a malformed chunk list for ${hash}`);
   return body.data.chunks;
