@@ -54,10 +54,8 @@ export class WriteBuffer {
     });
   }
 
-  /** Batches written by the writer thread so far. */
-  get backgroundBatches(): number {
-    return this.#writer?.batches ?? 0;
-  }
+  /** Batches written by a writer thread so far. */
+  backgroundBatches = 0;
 
   /** Queues a chunk (stored once, as ChunkStore.put). */
   put(hash: string, data: Buffer): void {
@@ -111,6 +109,9 @@ export class WriteBuffer {
     if (this.#inFlight.length > 0) {
       this.#send();
       while (this.#inFlight.length > 0) await this.#inFlight[0]!.done;
+      // The thread, its connection and its buffers are for a large change: none is held
+      // between changes (starting one again costs less than reading 8 MiB).
+      await this.#endThread();
     } else {
       this.flush();
     }
@@ -130,9 +131,14 @@ export class WriteBuffer {
     try {
       await this.drain();
     } finally {
-      await this.#writer?.close();
-      this.#writer = undefined;
+      await this.#endThread();
     }
+  }
+
+  async #endThread() {
+    const writer = this.#writer;
+    this.#writer = undefined;
+    await writer?.close();
   }
 
   #maybeFlush() {
@@ -154,7 +160,10 @@ export class WriteBuffer {
       bytes: this.#bytes,
       scans,
       done: this.#writer.write({ chunks: this.#chunks, scans }).then(
-        () => this.#landed(entry),
+        () => {
+          this.backgroundBatches++;
+          this.#landed(entry);
+        },
         (err) => {
           // Kept for the next room() or drain(): a batch nobody waits on must not reject unheard.
           this.#failure ??= err;
