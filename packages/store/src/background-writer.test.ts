@@ -100,4 +100,12 @@ describe('BackgroundWriter', () => {
     await writer.close();
     await expect(writer.write({ chunks: [chunk('late')] })).rejects.toThrow(/closed/);
   });
+
+  it('fails its batches, and closes, when the thread cannot start', async () => {
+    writer = new BackgroundWriter(store.path, { driver: join(dir, 'no-such-driver.js') });
+    await expect(writer.write({ chunks: [chunk('lost')] })).rejects.toThrow(/no-such-driver/);
+    expect(writer.broken?.message).toMatch(/no-such-driver/);
+    await expect(writer.write({ chunks: [chunk('later')] })).rejects.toThrow(/no-such-driver/);
+    await writer.close();
+  });
 });

@@ -80,11 +80,14 @@ export class BackgroundWriter {
   readonly #pool: ArrayBuffer[] = [];
   #broken: Error | undefined;
   #closed = false;
+  readonly #exited: Promise<void>;
+  #gone = false;
   /** Batches written since start. */
   batches = 0;
 
-  constructor(file: string) {
-    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+  /** `driver` is the path better-sqlite3 is loaded from in the thread (the store's own by default). */
+  constructor(file: string, opts: { driver?: string } = {}) {
+    const driver = opts.driver ?? createRequire(import.meta.url).resolve('better-sqlite3');
     this.#worker = new Worker(THREAD_SOURCE, {
       eval: true,
       workerData: {
@@ -97,10 +100,19 @@ export class BackgroundWriter {
     this.#worker.unref();
     this.#worker.on('message', (r: Reply) => this.#settle(r));
     this.#worker.on('error', (err) => this.#fail(err));
-    this.#worker.on('exit', (code) => {
-      if (!this.#closed || this.#waiting.size > 0)
-        this.#fail(new Error(`the store writer thread exited (${code})`));
+    this.#exited = new Promise((resolve) => {
+      this.#worker.once('exit', (code) => {
+        this.#gone = true;
+        if (!this.#closed || this.#waiting.size > 0)
+          this.#fail(new Error(`the store writer thread exited (${code})`));
+        resolve();
+      });
     });
+  }
+
+  /** Why the thread can write no more (it failed to start, or died), if it cannot. */
+  get broken(): Error | undefined {
+    return this.#broken;
   }
 
   /** Writes a batch in one transaction; resolves once it is committed. */
@@ -119,10 +131,10 @@ export class BackgroundWriter {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#gone) return;
     this.#worker.ref();
-    const ended = new Promise<void>((resolve) => this.#worker.once('exit', () => resolve()));
     this.#worker.postMessage('close');
-    await ended;
+    await this.#exited;
   }
 
   /** A buffer of at least `n` bytes: a returned one when one fits. */

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sha256Hex } from '@outpost/core';
-import { openStore, type ScanRecord, type Store } from '@outpost/store';
+import { BackgroundWriter, openStore, type ScanRecord, type Store } from '@outpost/store';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WriteBuffer } from './write-buffer.js';
 
@@ -87,5 +87,18 @@ describe('WriteBuffer', () => {
     putMiB(9);
     await expect(buffer.drain()).rejects.toThrow(/disk says no/);
     await expect(buffer.drain()).resolves.toBeUndefined();
+  });
+
+  it('writes on the calling thread from then on when the writer thread cannot run', async () => {
+    await buffer.close();
+    buffer = new WriteBuffer(store, {
+      startWriter: (file) => new BackgroundWriter(file, { driver: join(dir, 'no-such-driver.js') }),
+    });
+    putMiB(9);
+    await expect(buffer.drain()).rejects.toThrow(/no-such-driver/);
+    const hashes = putMiB(9);
+    await buffer.drain();
+    for (const h of hashes) expect(store.chunks.has(h)).toBe(true);
+    expect(buffer.backgroundBatches).toBe(0);
   });
 });

@@ -21,6 +21,8 @@ export interface WriteBufferOptions {
    * is written on the calling thread, so a small change never waits on a thread.
    */
   background?: boolean;
+  /** Starts a writer thread for the store file (tests give one that cannot start). */
+  startWriter?: (file: string) => BackgroundWriter;
 }
 
 /**
@@ -31,7 +33,8 @@ export interface WriteBufferOptions {
  */
 export class WriteBuffer {
   readonly #store: Store;
-  readonly #background: boolean;
+  #background: boolean;
+  readonly #startWriter: (file: string) => BackgroundWriter;
   #chunks: { hash: string; data: Buffer }[] = [];
   #scans = new Map<string, ScanRecord | null>();
   #bytes = 0;
@@ -45,6 +48,7 @@ export class WriteBuffer {
   constructor(store: Store, opts: WriteBufferOptions = {}) {
     this.#store = store;
     this.#background = opts.background ?? true;
+    this.#startWriter = opts.startWriter ?? ((file) => new BackgroundWriter(file));
     this.#write = store.db.transaction(() => {
       this.#store.chunks.putMany(this.#chunks);
       for (const [path, rec] of this.#scans) {
@@ -154,12 +158,13 @@ export class WriteBuffer {
   /** Hands what is queued to the writer thread. */
   #send() {
     if (this.#chunks.length === 0 && this.#scans.size === 0) return;
-    this.#writer ??= new BackgroundWriter(this.#store.path);
+    this.#writer ??= this.#startWriter(this.#store.path);
+    const writer = this.#writer;
     const scans = this.#scans;
     const entry: InFlight = {
       bytes: this.#bytes,
       scans,
-      done: this.#writer.write({ chunks: this.#chunks, scans }).then(
+      done: writer.write({ chunks: this.#chunks, scans }).then(
         () => {
           this.backgroundBatches++;
           this.#landed(entry);
@@ -167,6 +172,9 @@ export class WriteBuffer {
         (err) => {
           // Kept for the next room() or drain(): a batch nobody waits on must not reject unheard.
           this.#failure ??= err;
+          // A thread that cannot run here (no threads left, say) must not fail every large
+          // change to come: this change fails, and later ones are written on this thread.
+          if (writer.broken) this.#background = false;
           this.#landed(entry);
         },
       ),

@@ -139,7 +139,10 @@ describe('fetchChunkList', () => {
   const hash = sha(Buffer.from('a file'));
 
   it('returns the list the master sends for the content asked for', async () => {
-    const chunks = [{ hash: sha(Buffer.from('a ')), size: 2 }, { hash: sha(Buffer.from('file')), size: 4 }];
+    const chunks = [
+      { hash: sha(Buffer.from('a ')), size: 2 },
+      { hash: sha(Buffer.from('file')), size: 4 },
+    ];
     const master = await masterAnswering(JSON.stringify({ hash, size: 6, chunks }));
     await expect(fetchChunkList(hash, { master, token: undefined })).resolves.toEqual(chunks);
   });
