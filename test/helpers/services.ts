@@ -99,6 +99,8 @@ export interface MasterOptions {
   port?: number;
   env?: NodeJS.ProcessEnv;
   args?: string[];
+  /** The log line to wait for (default: listening with the content directory published). */
+  readyLine?: string;
 }
 
 /** Starts a master on 127.0.0.1 (on a free port unless one is given). */
@@ -118,7 +120,7 @@ export async function startMaster(o: MasterOptions): Promise<Service> {
   return startService(
     [...args, '--heartbeat-ms', '500', ...(o.args ?? [])],
     o.env ?? {},
-    'outpost master listening',
+    o.readyLine ?? 'outpost master listening',
   );
 }
 

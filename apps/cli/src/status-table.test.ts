@@ -31,6 +31,21 @@ describe('renderStatus', () => {
     );
   });
 
+  it('says when the master is still starting, and how far its publish has got', () => {
+    const starting = MasterStatusSchema.parse({
+      ...status([]),
+      ready: false,
+      publishing: { filesDone: 40_000, filesTotal: 100_000, since: ago(7_000) },
+    });
+    expect(renderStatus(starting, NOW)).toBe(
+      `master: version 12  root ${ROOT.slice(0, 12)}  files 3  bytes 1024  (starting: reconciling the content directory)\n` +
+        'publishing: 40000 of 100000 files examined, for 7s\n(no replica has connected yet)',
+    );
+    // A ready master with nothing in progress looks as before.
+    const ready = MasterStatusSchema.parse({ ...status([]), ready: true, publishing: null });
+    expect(renderStatus(ready, NOW)).toBe(renderStatus(status([]), NOW));
+  });
+
   it('renders one aligned row per replica', () => {
     const out = renderStatus(
       status([

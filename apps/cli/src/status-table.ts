@@ -33,7 +33,12 @@ export function renderVersions(list: VersionSummary[]): string {
 
 /** Renders the fleet as an aligned text table. */
 export function renderStatus(s: MasterStatus, now = Date.now()): string {
-  const head = `master: version ${s.version}  root ${s.root.slice(0, 12)}  files ${s.files}  bytes ${s.bytes}`;
+  let head = `master: version ${s.version}  root ${s.root.slice(0, 12)}  files ${s.files}  bytes ${s.bytes}`;
+  if (s.ready === false) head += '  (starting: reconciling the content directory)';
+  if (s.publishing) {
+    const p = s.publishing;
+    head += `\npublishing: ${p.filesDone} of ${p.filesTotal} files examined, for ${ago(now - Date.parse(p.since)).replace(/ ago$/, '')}`;
+  }
   if (s.replicas.length === 0) return `${head}\n(no replica has connected yet)`;
   const rows = [
     ['NAME', 'REGION', 'STATE', 'LINK', 'VERSION', 'LAG', 'LAST SEEN', 'ERROR'],

@@ -30,6 +30,13 @@ export const FleetReplicaSchema = z.object({
   advertise: z.string().nullable(),
 });
 
+/** A batch of changed paths the master is publishing now: files examined so far, of all in it. */
+export const PublishingSchema = z.object({
+  filesDone: z.number().int().min(0),
+  filesTotal: z.number().int().min(0),
+  since: z.string(),
+});
+
 export const MasterStatusSchema = z.object({
   role: z.literal('master'),
   version: VersionNumber,
@@ -37,6 +44,13 @@ export const MasterStatusSchema = z.object({
   files: z.number().int().min(0),
   bytes: z.number().int().min(0),
   replicas: z.array(FleetReplicaSchema),
+  /**
+   * False while the master starts: it serves its held version (status, replicas, DNS) while
+   * it watches and reconciles the content directory. Optional: older masters do not say.
+   */
+  ready: z.boolean().optional(),
+  /** The batch being published now, if any (a first start's whole tree, say). */
+  publishing: PublishingSchema.nullable().optional(),
 });
 
 export const ReplicaLinkSchema = z.enum(['push', 'pull', 'offline']);

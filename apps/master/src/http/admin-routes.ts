@@ -35,6 +35,8 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
         files: cur.files,
         bytes: cur.bytes,
         replicas: d.fleet.status(cur, (v) => d.store.versions.get(v)?.createdAt),
+        ready: d.ready(),
+        publishing: publishingNow(d.publisher),
         problems: [...d.publisher.problems].map(([path, problem]) => ({ path, problem })),
       };
     },
@@ -76,4 +78,12 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
       .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     return { version: v.version, root: v.root, entries };
   });
+}
+
+/** The publisher's batch in progress, as status reports it. */
+function publishingNow(p: Publisher) {
+  const now = p.publishing;
+  return (
+    now && { filesDone: now.filesDone, filesTotal: now.filesTotal, since: new Date(now.since).toISOString() }
+  );
 }

@@ -71,6 +71,8 @@ export class Publisher {
   filesRead = 0;
   /** Paths refused for publication, and why. */
   readonly problems = new Map<string, string>();
+  /** The batch being examined now: files done of all in it, since when. */
+  #progress: { filesDone: number; filesTotal: number; since: number } | null = null;
 
   constructor(opts: PublisherOptions) {
     this.#o = opts;
@@ -82,6 +84,11 @@ export class Publisher {
   get current(): { version: number; root: string; files: number; bytes: number } {
     const { version, root } = this.#o.store.versions.current();
     return { version, root, files: this.#live.files, bytes: this.#live.bytes };
+  }
+
+  /** The batch being published now, if any: files examined so far, of all in it. */
+  get publishing(): { filesDone: number; filesTotal: number; since: number } | null {
+    return this.#progress && { ...this.#progress };
   }
 
   /** Queues a batch of changed paths; resolves when it has been published (or found empty). */
@@ -256,6 +263,16 @@ export class Publisher {
   }
 
   async #process(paths: string[], trustIndex: boolean): Promise<void> {
+    const progress = { filesDone: 0, filesTotal: paths.length, since: Date.now() };
+    this.#progress = progress;
+    try {
+      await this.#processBatch(paths, trustIndex, progress);
+    } finally {
+      this.#progress = null;
+    }
+  }
+
+  async #processBatch(paths: string[], trustIndex: boolean, progress: { filesDone: number }): Promise<void> {
     const changes = new Map<string, Change>();
     const unstable = new Map<string, number | undefined>();
     let next = 0;
@@ -280,6 +297,7 @@ export class Publisher {
         } catch (err) {
           failed ??= { err };
         }
+        progress.filesDone++;
       }
     };
     await Promise.all(Array.from({ length: Math.min(EXAMINE_CONCURRENCY, paths.length) }, worker));
