@@ -69,6 +69,37 @@ describe('Publisher', () => {
     await p.close();
   });
 
+  it('logs the progress of a long batch, and tells it in status while it runs', async () => {
+    const paths: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      writeFileSync(join(dir, 'content', `f${i}.txt`), `file ${i}\n`.repeat(20));
+      paths.push(`f${i}.txt`);
+    }
+    const lines: { msg: string; filesDone: number; filesTotal: number }[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const p = new Publisher({
+      contentDir: join(dir, 'content'),
+      store,
+      log,
+      onPublished: () => undefined,
+      progressLogMs: 5,
+    });
+    expect(p.publishing).toBeNull();
+    const seen: number[] = [];
+    const watch = setInterval(() => {
+      if (p.publishing) seen.push(p.publishing.filesDone);
+    }, 1);
+    await p.submit(paths);
+    clearInterval(watch);
+    expect(p.publishing).toBeNull();
+    const progress = lines.filter((l) => l.msg === 'publish progress');
+    expect(progress.length).toBeGreaterThan(0);
+    for (const l of progress) expect(l).toMatchObject({ filesTotal: 2000 });
+    expect(Math.max(...progress.map((l) => l.filesDone))).toBeGreaterThan(0);
+    expect(seen.length).toBeGreaterThan(0);
+    await p.close();
+  });
+
   it('gives the event loop turns while it reads many small files', async () => {
     const paths: string[] = [];
     for (let i = 0; i < 2000; i++) {

@@ -45,6 +45,8 @@ export interface PublisherOptions {
   requeue?: (path: string) => void;
   /** Versions kept: the newest `versions`, plus those younger than `days` when given. */
   retention?: { versions: number; days?: number };
+  /** How often a long batch (a first publish of a large tree) logs its progress (default 5 s). */
+  progressLogMs?: number;
 }
 
 // A file modified this close to the scan that recorded it may have changed again within the
@@ -265,9 +267,16 @@ export class Publisher {
   async #process(paths: string[], trustIndex: boolean): Promise<void> {
     const progress = { filesDone: 0, filesTotal: paths.length, since: Date.now() };
     this.#progress = progress;
+    // Only a batch that outlasts the interval says anything: a one-file change stays quiet.
+    const logger = setInterval(() => {
+      const { filesDone, filesTotal } = progress;
+      this.#o.log.info({ filesDone, filesTotal, ms: Date.now() - progress.since }, 'publish progress');
+    }, this.#o.progressLogMs ?? 5000);
+    logger.unref();
     try {
       await this.#processBatch(paths, trustIndex, progress);
     } finally {
+      clearInterval(logger);
       this.#progress = null;
     }
   }
