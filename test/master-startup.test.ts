@@ -10,6 +10,19 @@ import { waitFor } from './helpers/wait-for.js';
 /** Enough files that crawling and publishing them takes a second or more, not milliseconds. */
 const FILES = 20_000;
 
+/** A content directory of FILES small files under `dir`. */
+function writeTree(dir: string): string {
+  const content = join(dir, 'content');
+  for (let i = 0; i < FILES; i++) {
+    const sub = join(content, `d${Math.floor(i / 200)}`);
+    if (i % 200 === 0) mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, `f${i}.txt`), `file ${i}\n`);
+  }
+  return content;
+}
+
+const BOUND = 'outpost master accepting connections; reconciling the content directory';
+
 describe('master start over a large tree', () => {
   let dir: string | undefined;
   let master: Service | undefined;
@@ -22,17 +35,8 @@ describe('master start over a large tree', () => {
 
   it('answers status, and says it is not ready, while it publishes the tree; then is ready', async () => {
     dir = mkdtempSync(join(tmpdir(), 'outpost-startup-'));
-    const content = join(dir, 'content');
-    for (let i = 0; i < FILES; i++) {
-      const sub = join(content, `d${Math.floor(i / 200)}`);
-      if (i % 200 === 0) mkdirSync(sub, { recursive: true });
-      writeFileSync(join(sub, `f${i}.txt`), `file ${i}\n`);
-    }
-    master = await startMaster({
-      content,
-      data: join(dir, 'data'),
-      readyLine: 'outpost master accepting connections; reconciling the content directory',
-    });
+    const content = writeTree(dir);
+    master = await startMaster({ content, data: join(dir, 'data'), readyLine: BOUND });
 
     // Listening before the crawl and the publish: not ready, but status answers.
     const early = await get(`${master.url}/_outpost/readyz`);
@@ -63,5 +67,30 @@ describe('master start over a large tree', () => {
       lines.indexOf('outpost master accepting connections; reconciling the content directory'),
     );
     expect(master.logs.find((l) => l.msg === 'outpost master listening')?.version).toBe(1);
+  }, 180_000);
+
+  it('stops cleanly when told to mid-publish, and the next start publishes the tree whole', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'outpost-startup-'));
+    const content = writeTree(dir);
+    const data = join(dir, 'data');
+    master = await startMaster({ content, data, readyLine: BOUND });
+    await waitFor(
+      async () =>
+        (MasterStatusSchema.parse(await getJson(`${master!.url}/_outpost/api/v1/status`)).publishing
+          ?.filesDone ?? 0) > 0,
+      { timeoutMs: 60_000, intervalMs: 10, what: 'the publish to be under way' },
+    );
+    const exited = new Promise<number | null>((r) => master!.proc.once('exit', (code) => r(code)));
+    master.proc.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const msgs = master.logs.map((l) => l.msg);
+    expect(msgs).toContain('publishing stopped before its version was cut');
+    expect(msgs).not.toContain('outpost master listening');
+    expect(master.logs.filter((l) => Number(l.level) >= 50)).toEqual([]);
+
+    // Nothing of the cut-short publish shows; the next start sweeps it and publishes all.
+    master = await startMaster({ content, data });
+    const s = MasterStatusSchema.parse(await getJson(`${master.url}/_outpost/api/v1/status`));
+    expect(s).toMatchObject({ ready: true, version: 1, files: FILES });
   }, 180_000);
 });

@@ -51,8 +51,11 @@ async function main(argv: string[]): Promise<number> {
     case 'master': {
       const { buildMaster } = await import('@outpost/master');
       const master = buildMaster({ ...readFlags(rest, MASTER_FLAGS, env), ...secrets } as never);
+      // Signals are taken from the start: a master starting over a large tree listens for
+      // minutes before it is ready, and a stop meanwhile must be as clean as one after.
+      const stopped = untilSignal(master.log, () => master.stop());
       await master.start();
-      await untilSignal(master.log, () => master.stop());
+      await stopped;
       return 0;
     }
     case 'replica': {

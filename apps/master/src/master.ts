@@ -36,7 +36,7 @@ export interface Master {
   readonly store: Store;
   readonly publisher: Publisher;
   readonly log: Logger;
-  /** Watches the content directory, reconciles it with the store, and listens; resolves to the URL. */
+  /** Listens, then watches and reconciles the content directory; resolves to the URL when done, or when stop() cut it short. */
   start(): Promise<string>;
   /** Stops watching, closes every link and the store. */
   stop(): Promise<void>;
@@ -156,6 +156,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   let watcher: FSWatcher | undefined;
   let rewalkTimer: NodeJS.Timeout | undefined;
   let stopped = false;
+  let starting: Promise<string> | undefined;
   // One rewalk at a time, each scheduled after the last one ends.
   const scheduleRewalk = () => {
     if (config.rewalkMs === 0 || stopped) return;
@@ -174,67 +175,21 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     store,
     publisher,
     log,
-    async start() {
-      // Listen first: while a large tree is crawled and reconciled (seconds at 100,000 files,
-      // minutes at millions), admins get status, replicas their held version and readers DNS
-      // answers; /readyz says 503 until it is done. A port in use fails the start at once.
-      if (zone) {
-        dns = new DnsServer({ host: dnsHost, port: config.dnsPort, responder, view: zoneView, log });
-        dnsListen = await dns.start();
-        log.info({ zone, ...dnsListen, mode: config.dnsMode, ttl: config.dnsTtl }, 'dns server listening');
-      }
-      const url = await app.listen({ host: config.host, port: config.port });
-      log.info(
-        { url, version: publisher.current.version, content: contentDir },
-        'outpost master accepting connections; reconciling the content directory',
-      );
-      try {
-        // Watch first, then walk: an edit made during the walk is caught by one or the other.
-        const watchStarted = Date.now();
-        // The watcher's first crawl builds a lot of short-lived structure per file (its heap
-        // reached 191 MB at 100,000 files, 79 MB of it kept): a first start over 100,000 files
-        // peaked at 401–410 MiB, 244–252 on a lean heap. A first start cannot know the tree's
-        // size before crawling it, so it crawls lean; a restart goes by the tree it holds, as
-        // the lean heap's collections cost a small tree's restart more than they save (10,000
-        // files: the crawl and reconcile 0.44–0.55 s lean against 0.38–0.47 s).
-        const releaseCrawlLean = heldFiles === 0 ? holdLeanHeap() : holdLeanHeapFor(heldFiles);
-        const crawlLean = leanHeapHeld();
-        try {
-          watcher = await watchTree(
-            contentDir,
-            (rel) => batcher.add(rel),
-            (err) => log.error({ err }, 'watcher error'),
-          );
-        } finally {
-          releaseCrawlLean();
-        }
-        log.info({ ms: Date.now() - watchStarted, lean: crawlLean }, 'watching content directory');
-        await publisher.reconcile();
-        // The walk of a large tree (the scan index read whole, every file's stat, the tree
-        // loaded) leaves 150 MB of garbage at 100,000 files (a first start's publish asked for
-        // the same collection already: it happens once).
-        if (publisher.current.files >= LARGE_CHANGE) releaseMemorySoon();
-        // After that collection, which runs on the lean heap too.
-        setImmediate(releaseLean);
-      } catch (err) {
-        // Nothing is left listening behind a start that failed.
-        await app.close();
-        await dns?.close();
-        throw err;
-      }
-      scheduleRewalk();
-      ready = true;
-      // The line scripts wait for: listening, and the content directory published.
-      log.info({ url, version: publisher.current.version, content: contentDir }, 'outpost master listening');
-      return url;
+    start() {
+      starting = begin();
+      return starting;
     },
     async stop() {
       stopped = true;
+      // A start still crawling or publishing winds down between files (the publisher,
+      // closed, cuts no version of part of its batch); wait for it before closing anything.
+      const publisherClosed = publisher.close();
+      await starting?.catch(() => undefined);
       clearTimeout(rewalkTimer);
       releaseLean();
       batcher.close();
       await watcher?.close();
-      await publisher.close();
+      await publisherClosed;
       await fanout.close();
       await dns?.close();
       await app.close();
@@ -245,4 +200,64 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       return () => listeners.delete(listener);
     },
   };
+
+  /** Listens, then watches and reconciles; ends early (resolving) when stopped meanwhile. */
+  async function begin(): Promise<string> {
+    // Listen first: while a large tree is crawled and reconciled (seconds at 100,000 files,
+    // minutes at millions), admins get status, replicas their held version and readers DNS
+    // answers; /readyz says 503 until it is done. A port in use fails the start at once.
+    if (zone) {
+      dns = new DnsServer({ host: dnsHost, port: config.dnsPort, responder, view: zoneView, log });
+      dnsListen = await dns.start();
+      log.info({ zone, ...dnsListen, mode: config.dnsMode, ttl: config.dnsTtl }, 'dns server listening');
+    }
+    const url = await app.listen({ host: config.host, port: config.port });
+    log.info(
+      { url, version: publisher.current.version, content: contentDir },
+      'outpost master accepting connections; reconciling the content directory',
+    );
+    try {
+      // Watch first, then walk: an edit made during the walk is caught by one or the other.
+      const watchStarted = Date.now();
+      // The watcher's first crawl builds a lot of short-lived structure per file (its heap
+      // reached 191 MB at 100,000 files, 79 MB of it kept): a first start over 100,000 files
+      // peaked at 401–410 MiB, 244–252 on a lean heap. A first start cannot know the tree's
+      // size before crawling it, so it crawls lean; a restart goes by the tree it holds, as
+      // the lean heap's collections cost a small tree's restart more than they save (10,000
+      // files: the crawl and reconcile 0.44–0.55 s lean against 0.38–0.47 s).
+      const releaseCrawlLean = heldFiles === 0 ? holdLeanHeap() : holdLeanHeapFor(heldFiles);
+      const crawlLean = leanHeapHeld();
+      try {
+        watcher = await watchTree(
+          contentDir,
+          (rel) => batcher.add(rel),
+          (err) => log.error({ err }, 'watcher error'),
+        );
+      } finally {
+        releaseCrawlLean();
+      }
+      log.info({ ms: Date.now() - watchStarted, lean: crawlLean }, 'watching content directory');
+      if (stopped) return url;
+      await publisher.reconcile();
+      if (stopped) return url;
+      // The walk of a large tree (the scan index read whole, every file's stat, the tree
+      // loaded) leaves 150 MB of garbage at 100,000 files (a first start's publish asked for
+      // the same collection already: it happens once).
+      if (publisher.current.files >= LARGE_CHANGE) releaseMemorySoon();
+      // After that collection, which runs on the lean heap too.
+      setImmediate(releaseLean);
+    } catch (err) {
+      // Nothing is left listening behind a start that failed (a stop closes it itself).
+      if (!stopped) {
+        await app.close();
+        await dns?.close();
+      }
+      throw err;
+    }
+    scheduleRewalk();
+    ready = true;
+    // The line scripts wait for: listening, and the content directory published.
+    log.info({ url, version: publisher.current.version, content: contentDir }, 'outpost master listening');
+    return url;
+  }
 }

@@ -140,6 +140,7 @@ export class Publisher {
     // that has never published nor stored anything (a first start).
     const clean = takeCleanShutdown(this.#o.store) || this.#neverUsed();
     const { suspects, checked } = await this.#suspects();
+    if (this.#closed) return;
     // A large tree's first publish builds its whole version at once: on a lean heap. A first
     // start over 100,000 small files, its crawl already lean: VmHWM 244–252 → 187–228 MiB,
     // RSS once listening 209–222 → 152–157 MiB, the reconcile 9.0–9.6 against 9.1–10.0 s.
@@ -149,6 +150,7 @@ export class Publisher {
     } finally {
       releaseLean();
     }
+    if (this.#closed) return;
     if (!clean) await this.#sweep();
     this.#o.log.info(
       {
@@ -217,7 +219,10 @@ export class Publisher {
         }
         if (!item.isFile()) continue;
         seen.add(rel);
-        if (++checked % 512 === 0) await yieldToLoop();
+        if (++checked % 512 === 0) {
+          await yieldToLoop();
+          if (this.#closed) return { suspects: [], checked };
+        }
         if (contentPathProblem(rel)) {
           if (!this.problems.has(rel)) suspects.push(rel);
           continue;
@@ -290,7 +295,8 @@ export class Publisher {
     // the loop gets its turn once a slice, not once a file.
     const slicer = new LoopSlicer(EXAMINE_SLICE_MS);
     const worker = async () => {
-      while (next < paths.length && !failed) {
+      // Closing stops a batch between files: a stop during a long first publish is prompt.
+      while (next < paths.length && !failed && !this.#closed) {
         await slicer.pause();
         try {
           // The writer thread is behind (a slow disk): read no further ahead of it.
@@ -316,6 +322,16 @@ export class Publisher {
       failed ??= { err };
     }
     if (failed) throw failed.err;
+    if (next < paths.length) {
+      // Stopped part-way: no version of part of a batch. What it stored is swept at the next
+      // start, which reads those files again.
+      this.#dirty = true;
+      this.#o.log.info(
+        { filesDone: next, filesTotal: paths.length },
+        'publishing stopped before its version was cut',
+      );
+      return;
+    }
     for (const [rel, delay] of unstable) this.#scheduleRetry(rel, delay);
     this.#dropCaseCollisions(changes);
     if (changes.size > 0) {
