@@ -15,12 +15,6 @@ interface InFlight {
 }
 
 export interface WriteBufferOptions {
-  /**
-   * Write full batches from a thread of their own (on by default): a bulk load then stores on
-   * one core while files are read and hashed on another. The last, partial batch of a change
-   * is written on the calling thread, so a small change never waits on a thread.
-   */
-  background?: boolean;
   /** Starts a writer thread for the store file (tests give one that cannot start). */
   startWriter?: (file: string) => BackgroundWriter;
 }
@@ -28,12 +22,16 @@ export interface WriteBufferOptions {
 /**
  * Gathers the publisher's writes (chunks and scan records) and puts them in the store in one
  * transaction per few megabytes: a commit per file would cost more than reading the file.
+ * Full batches are written from a thread of their own: a bulk load then stores on one core
+ * while files are read and hashed on another. The last, partial batch of a change is written
+ * on the calling thread, so a small change never waits on a thread.
  * Everything is written before a version is committed (see drain), so a version never names a
  * chunk that is not stored; what a crash loses before that was never published.
  */
 export class WriteBuffer {
   readonly #store: Store;
-  #background: boolean;
+  /** False once a writer thread could not run here: everything is then written on this thread. */
+  #background = true;
   readonly #startWriter: (file: string) => BackgroundWriter;
   #chunks: { hash: string; data: Buffer }[] = [];
   #scans = new Map<string, ScanRecord | null>();
@@ -47,7 +45,6 @@ export class WriteBuffer {
 
   constructor(store: Store, opts: WriteBufferOptions = {}) {
     this.#store = store;
-    this.#background = opts.background ?? true;
     this.#startWriter = opts.startWriter ?? ((file) => new BackgroundWriter(file));
     this.#write = store.db.transaction(() => {
       this.#store.chunks.putMany(this.#chunks);
@@ -130,13 +127,9 @@ export class WriteBuffer {
     this.#reset();
   }
 
-  /** Waits for the writer thread and ends it. */
-  async close(): Promise<void> {
-    try {
-      await this.drain();
-    } finally {
-      await this.#endThread();
-    }
+  /** Writes everything queued and ends the writer thread (drain ends it too). */
+  close(): Promise<void> {
+    return this.drain();
   }
 
   async #endThread() {
@@ -149,7 +142,7 @@ export class WriteBuffer {
     const fullOfBytes = this.#bytes >= FLUSH_BYTES;
     if (!fullOfBytes && this.#chunks.length + this.#scans.size < FLUSH_WRITES) return;
     // Many small rows cost the thread hand-over (cloning them) about what writing them here
-    // does: a tree of 100,000 small files took as long with the thread and 15% more CPU. So
+    // does: a tree of 100,000 small files took as long with the thread and about 10% more CPU. So
     // only byte-heavy batches go, and a batch behind one that went follows it, in order.
     if (this.#background && (fullOfBytes || this.#inFlight.length > 0)) this.#send();
     else this.flush();
