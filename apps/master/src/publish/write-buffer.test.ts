@@ -101,4 +101,17 @@ describe('WriteBuffer', () => {
     for (const h of hashes) expect(store.chunks.has(h)).toBe(true);
     expect(buffer.backgroundBatches).toBe(0);
   });
+
+  it('writes on the calling thread when no writer thread can be started at all', async () => {
+    await buffer.close();
+    buffer = new WriteBuffer(store, {
+      startWriter: () => {
+        throw new Error('no threads left');
+      },
+    });
+    const hashes = putMiB(9);
+    await buffer.drain();
+    for (const h of hashes) expect(store.chunks.has(h)).toBe(true);
+    expect(buffer.backgroundBatches).toBe(0);
+  });
 });

@@ -151,7 +151,17 @@ export class WriteBuffer {
   /** Hands what is queued to the writer thread. */
   #send() {
     if (this.#chunks.length === 0 && this.#scans.size === 0) return;
-    this.#writer ??= this.#startWriter(this.#store.path);
+    if (!this.#writer) {
+      try {
+        this.#writer = this.#startWriter(this.#store.path);
+      } catch {
+        // No thread to be had (none in flight either: one would be running): write here, now
+        // and from then on.
+        this.#background = false;
+        this.flush();
+        return;
+      }
+    }
     const writer = this.#writer;
     const scans = this.#scans;
     const entry: InFlight = {
