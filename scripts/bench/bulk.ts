@@ -37,6 +37,7 @@ import { REPO_ROOT } from '../../test/helpers/services.js';
 import { type Dataset, fileBytes, planDataset, prng, sha256, writeDataset } from './dataset.js';
 import {
   cpuMs,
+  flushDisk,
   fmtBytes,
   fmtMs,
   getJson,
@@ -207,6 +208,7 @@ async function runOnce(runIndex: number, gen: string, mutations: Mutation[]) {
   const rsMeter = await startTcpMeter(daemon.port);
   onCleanup(() => rsMeter.close());
   const rsync = async (): Promise<Measure> => {
+    flushDisk();
     rsMeter.reset();
     const res = await run('rsync', ['-a', '--stats', '--delete', `${rs}/`, daemon.url('bulk', rsMeter.port)]);
     if (res.code !== 0) throw new Error(`rsync failed (${res.code}): ${res.stderr}`);
@@ -233,6 +235,7 @@ async function runOnce(runIndex: number, gen: string, mutations: Mutation[]) {
   const masterStatus = () => status(`http://127.0.0.1:${masterPort}`);
 
   // --- initial sync ---
+  flushDisk();
   opMeter.reset();
   const t0 = performance.now();
   master = await startMasterProc();
@@ -281,6 +284,7 @@ async function runOnce(runIndex: number, gen: string, mutations: Mutation[]) {
   for (const [k, mut] of (INITIAL_ONLY ? [] : mutations).entries()) {
     const phase = PHASES[k + 1]!;
     await quiet([master.pid, replica.pid], 0.15, 'master and replica to go quiet');
+    flushDisk();
     const before = await masterStatus();
     opMeter.reset();
     const t = performance.now();
@@ -338,6 +342,7 @@ async function runOnce(runIndex: number, gen: string, mutations: Mutation[]) {
   // master's guard against same-second edits), the second one is the steady state.
   for (const phase of INITIAL_ONLY ? [] : (['no change', 'no change, again'] as const)) {
     await quiet([master.pid, replica.pid], 0.15, 'master and replica to go quiet');
+    flushDisk();
     const held = await masterStatus();
     mSampler.stop();
     await master.stop();
