@@ -139,4 +139,54 @@ describe('bytes on the wire', () => {
     expect(most, `most bytes in one second: ${most}`).toBeLessThan(1.3 * mib);
     expect(most).toBeGreaterThan(0.5 * mib);
   });
+
+  it('--wire-compression: always deflates, never does not, auto asks for raw chunks once they arrive fast', async () => {
+    // 32 MiB of text: four 8 MiB batches, of which a replica asks for two before it has
+    // seen any come in.
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 64; i++) files[`text/page-${i}.txt`] = words(512 * 1024, `page${i}`);
+    const content = Object.values(files).reduce((n, b) => n + b.length, 0);
+    fleet = await Fleet.start({ files });
+    const meters: ByteMeter[] = [];
+    const sync = async (name: string, args: string[]) => {
+      const m = await startByteMeter(fleet!.master.url);
+      meters.push(m);
+      const replica = await fleet!.startReplica(name, 'uk', { master: m.url, args });
+      return { m, replica };
+    };
+    try {
+      const always = await sync('always', ['--wire-compression=always']);
+      const never = await sync('never', ['--no-wire-compression']);
+      // A threshold any loopback link clears: the choice flips after its first sample.
+      const auto = await sync('auto', ['--wire-raw-above=64k']);
+      await fleet.expectConverged();
+      const [a, n, x] = [always.m.bytes().total, never.m.bytes().total, auto.m.bytes().total];
+      expect(a, 'always').toBeLessThan(content * 0.6);
+      expect(n, 'never').toBeGreaterThan(content);
+      expect(x, 'auto').toBeGreaterThan(a + content / 8);
+      expect(x, 'auto').toBeLessThan(n);
+      const off = auto.replica.logs.find((l) => String(l.msg).startsWith('wire compression off'));
+      expect(off, 'the switch is logged').toBeDefined();
+      expect(always.replica.logs.some((l) => String(l.msg).startsWith('wire compression'))).toBe(false);
+    } finally {
+      for (const m of meters) await m.close();
+    }
+  });
 });
+
+/** Deterministic text of about `n` bytes that deflates to about a third. */
+function words(n: number, label: string): Buffer {
+  const vocabulary = noise(4096, `vocabulary:${label}`)
+    .toString('hex')
+    .match(/.{3,9}/g)!
+    .slice(0, 300);
+  const pick = noise(n, `words:${label}`);
+  const out: string[] = [];
+  let size = 0;
+  for (let i = 0; size < n; i++) {
+    const w = vocabulary[pick[i % pick.length]! % vocabulary.length]!;
+    out.push(w);
+    size += w.length + 1;
+  }
+  return Buffer.from(out.join(' ')).subarray(0, n);
+}

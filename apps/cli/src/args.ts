@@ -62,7 +62,15 @@ export const REPLICA_FLAGS: Flag[] = [
     'max-rate',
     'most bytes/s fetched from the master, e.g. 2MiB (K, M, G are 1024-based; at least 8k; default: no limit)',
   ),
-  F('no-wire-compression', 'do not ask for compressible chunks deflated on the wire', true),
+  F(
+    'wire-compression',
+    "ask for compressible chunks deflated on the wire: 'auto' (under --max-rate, and while chunks arrive slower than --wire-raw-above), 'always', 'never' (default auto)",
+  ),
+  F(
+    'wire-raw-above',
+    'with --wire-compression=auto, ask for raw chunks while they arrive faster than this (bytes/s), deflated again below half of it (default 40MiB)',
+  ),
+  F('no-wire-compression', 'never ask for chunks deflated on the wire (--wire-compression=never)', true),
   F('poll-ms', 'pull interval while the push link is down (default 2000)'),
   F('heartbeat-ms', 'heartbeat interval (default 5000)'),
 ];

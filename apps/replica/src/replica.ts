@@ -1,7 +1,7 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { TokenBucket } from '@outpost/core';
+import { CompressionChoice, TokenBucket } from '@outpost/core';
 import {
   formatAdvertise,
   isConcreteIp,
@@ -26,6 +26,7 @@ import {
   type Store,
   sweepSteps,
   takeCleanShutdown,
+  WalCheckpointer,
 } from '@outpost/store';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { registerAdminRoutes } from './http/admin-routes.js';
@@ -100,6 +101,28 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   // The master paces batches too: reads alone let socket buffers fill at full speed first.
   const pace = config.maxRate > 0 ? { maxRate: config.maxRate, name: config.name } : undefined;
   const fetchOptions = { master, token: config.token, limiter };
+  const compression = new CompressionChoice({
+    rawAbove: config.wireRawAbove,
+    deflateBelow: config.wireRawAbove / 2,
+  });
+  const gauge = {
+    begin: () => compression.begin(),
+    end: () => compression.end(),
+    arrived: (bytes: number) => {
+      if (!compression.arrived(bytes)) return;
+      const rate = `${((compression.lastRate ?? 0) / 1048576).toFixed(1)} MiB/s`;
+      log.info(
+        { rate },
+        compression.deflate
+          ? 'wire compression on: chunks arrive slowly'
+          : 'wire compression off: chunks arrive faster than deflate packs them',
+      );
+    },
+  };
+  // Under a rate limit every byte saved is time saved, however fast the link could go.
+  const askDeflate = () =>
+    config.wireCompression === 'always' ||
+    (config.wireCompression === 'auto' && (limiter !== undefined || compression.deflate));
   let deferred: string[] = [];
   const engine = new SyncEngine({
     store,
@@ -108,7 +131,16 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     fetchChunk: (hash, size) => fetchVerifiedChunk(hash, size, fetchOptions),
     fetchChunkList: (hash) => fetchChunkList(hash, fetchOptions),
     fetchBatch: (wanted, keep) =>
-      fetchChunkBatch(wanted, { ...fetchOptions, compress: config.wireCompression, pace }, keep),
+      fetchChunkBatch(
+        wanted,
+        {
+          ...fetchOptions,
+          compress: askDeflate(),
+          pace,
+          gauge: config.wireCompression === 'auto' && !limiter ? gauge : undefined,
+        },
+        keep,
+      ),
     // The atomic switch: one assignment, and every later request reads the new version whole.
     onSwitch: (s) => {
       current = s;
@@ -132,6 +164,10 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     },
   });
 
+  // Started with the service: a replica built but never started runs no thread. (The master
+  // runs none: its bulk writes already come from a writer thread, and a third thread on two
+  // cores measured no gain for its first publish.)
+  let checkpointer: WalCheckpointer | undefined;
   const precompressor = config.compress ? new Precompressor(store, log) : undefined;
   // Repairs cross the same link: under the same limit as every other fetch.
   const repair = new ChunkRepair(store, log, (hash, size) => fetchVerifiedChunk(hash, size, fetchOptions));
@@ -287,6 +323,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     engine,
     log,
     async start() {
+      checkpointer = new WalCheckpointer(store);
       const url = await app.listen({ host: config.host, port: config.port });
       if (server) meter.attach(server);
       // Readers reach us where we listen, unless told otherwise (a wildcard address says nothing).
@@ -322,6 +359,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       await precompressor?.close();
       // An apply cut short may have stored chunks no version names: then the next start sweeps.
       if (!engine.busy && engine.error === null) markCleanShutdown(store);
+      await checkpointer?.close();
       store.close();
     },
   };

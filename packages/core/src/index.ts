@@ -1,5 +1,6 @@
 export * from './chunk-list-delta.js';
 export * from './chunker.js';
+export * from './compression-choice.js';
 export * from './diff.js';
 export * from './entry.js';
 export * from './fastcdc.js';

@@ -123,7 +123,8 @@ describe('ReplicaConfigSchema', () => {
       headersTimeoutMs: 10_000,
       scrubBytesPerSecond: 8 * 1024 * 1024,
       maxRate: 0,
-      wireCompression: true,
+      wireCompression: 'auto',
+      wireRawAbove: 40 * 1024 * 1024,
       logLevel: 'info',
     });
   });

@@ -133,8 +133,20 @@ export const ReplicaConfigSchema = z.object({
         `a rate limit is at least ${LIMITS.minRateBytes} bytes/s (8k), or 0 for none`,
       ),
   ).default(0),
-  /** Ask the master for compressible chunks deflated on the wire. */
-  wireCompression: z.union([z.boolean(), z.stringbool()]).default(true),
+  /**
+   * Ask the master for compressible chunks deflated on the wire: 'auto' while chunks arrive
+   * slowly enough for that to pay (and always under --max-rate), 'always', or 'never'. A
+   * boolean is read as 'auto' (true, the old default) or 'never'.
+   */
+  wireCompression: z
+    .union([z.enum(['auto', 'always', 'never']), z.boolean(), z.stringbool()])
+    .default('auto')
+    .transform((v) => (v === true ? 'auto' : v === false ? 'never' : v)),
+  /**
+   * With 'auto': chunks arriving faster than this (bytes/s) are asked for raw, and deflated
+   * again once they arrive at under half of it.
+   */
+  wireRawAbove: ByteSize.pipe(z.number().int().min(LIMITS.minRateBytes).max(1e12)).default(40 * 1024 * 1024),
   /** How often to pull while the push link is down. */
   pollMs: Millis.default(2000),
   heartbeatMs: Millis.default(5000),

@@ -9,3 +9,4 @@ export * from './scan-index.js';
 export * from './store.js';
 export * from './verify-store.js';
 export * from './version-store.js';
+export * from './wal-checkpointer.js';

@@ -75,6 +75,15 @@ export interface BatchOptions extends FetchOptions {
   compress: boolean;
   /** The rate to ask the master to send at (--max-rate), under this replica's name. */
   pace?: { maxRate: number; name: string } | undefined;
+  /** Told how long fetches run and how many bytes of chunks they bring (a CompressionChoice). */
+  gauge?: FetchGauge | undefined;
+}
+
+/** What watches the rate chunks arrive at. */
+export interface FetchGauge {
+  begin(): void;
+  end(): void;
+  arrived(bytes: number): void;
 }
 
 /**
@@ -97,6 +106,19 @@ const KEEP_MS = 500;
  * hashes that did not come intact (the caller fetches those again, one by one).
  */
 export async function fetchChunkBatch(
+  wanted: readonly WantedChunk[],
+  o: BatchOptions,
+  keep: (chunks: { hash: string; data: Buffer }[]) => string[],
+): Promise<string[]> {
+  o.gauge?.begin();
+  try {
+    return await fetchBatchOnce(wanted, o, keep);
+  } finally {
+    o.gauge?.end();
+  }
+}
+
+async function fetchBatchOnce(
   wanted: readonly WantedChunk[],
   o: BatchOptions,
   keep: (chunks: { hash: string; data: Buffer }[]) => string[],
@@ -144,6 +166,7 @@ export async function fetchChunkBatch(
         if (data && data.length === w.size) {
           decoded.push({ hash: w.hash, data });
           decodedBytes += data.length;
+          o.gauge?.arrived(data.length);
         } else failed.push(w.hash);
       }
       if (decodedBytes >= KEEP_BYTES || (decoded.length > 0 && Date.now() - handedAt >= KEEP_MS)) handOver();

@@ -1,0 +1,76 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sha256Hex } from '@outpost/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openStore, type Store } from './store.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
+
+let dir: string;
+let store: Store;
+let checkpointer: WalCheckpointer | undefined;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'outpost-ckpt-'));
+  store = openStore(join(dir, 'store.db'));
+});
+
+afterEach(async () => {
+  await checkpointer?.close();
+  checkpointer = undefined;
+  if (store.db.open) store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** `n` distinct 64 KiB chunks. */
+function chunks(n: number, label: string) {
+  return Array.from({ length: n }, (_, i) => {
+    const data = Buffer.alloc(64 * 1024, `${label}:${i}:`);
+    return { hash: sha256Hex(data), data };
+  });
+}
+
+const dbBytes = () => statSync(store.path).size;
+
+async function until(what: string, ok: () => boolean, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('WalCheckpointer', () => {
+  it('leaves commits to append to the WAL and copies them to the database from its thread', async () => {
+    // Its first look comes well after the writes below (about 0.1 s), which must not checkpoint.
+    checkpointer = new WalCheckpointer(store, { intervalMs: 2000 });
+    expect(store.db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    const before = dbBytes();
+    // 32 MiB: past SQLite's own threshold (1000 pages of 16 KiB), where a commit would
+    // otherwise have checkpointed inline and grown the database file before returning.
+    for (let i = 0; i < 8; i++) store.chunks.putMany(chunks(64, `batch${i}`));
+    expect(dbBytes() - before).toBeLessThan(1024 * 1024);
+    await until('the thread to checkpoint', () => dbBytes() - before > 32 * 1024 * 1024);
+    await until('the thread to report it', () => checkpointer!.checkpoints > 0);
+    expect(checkpointer.broken).toBeUndefined();
+  });
+
+  it('without it, a commit past the threshold checkpoints inline', () => {
+    const before = dbBytes();
+    for (let i = 0; i < 8; i++) store.chunks.putMany(chunks(64, `batch${i}`));
+    expect(dbBytes() - before).toBeGreaterThan(16 * 1024 * 1024);
+  });
+
+  it('gives checkpoints back to the main connection when its thread cannot run, and at close', async () => {
+    checkpointer = new WalCheckpointer(store, { driver: join(dir, 'no-such-driver.js') });
+    await until('the thread to fail', () => checkpointer!.broken !== undefined);
+    expect(checkpointer.broken?.message).toMatch(/checkpointer/);
+    expect(store.db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+
+    await checkpointer.close();
+    const healthy = new WalCheckpointer(store);
+    expect(store.db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    await healthy.close();
+    expect(store.db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+  });
+});
