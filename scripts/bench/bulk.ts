@@ -12,8 +12,10 @@
  *   change on disk until the replica's status (`GET /_outpost/api/v1/status`) names the
  *   master's version and root, and that version holds the change (checked against the
  *   master's `/versions/<n>` entries). Initial: from spawning the master on the full tree
- *   (it publishes at start) until the replica, spawned once the master listens, holds that
- *   version. No change: the master restarted over the unchanged tree, from spawn until it
+ *   (it publishes at start) until the replica holds that version. The replica is spawned
+ *   once the master has published (`--replica-at=publish`, the default), or once it has
+ *   bound its port (`--replica-at=bind`: as in a deployment where replicas already run when
+ *   the master starts; the sync still waits for the version). No change: the master restarted over the unchanged tree, from spawn until it
  *   listens (it reconciles first) with no new version cut.
  * - rsync: `rsync -a --stats --delete SRC/ rsync://127.0.0.1:<meter>/bulk/`, the meter in
  *   front of an `rsync --daemon` on 127.0.0.1. Time: the client's wall time.
@@ -21,8 +23,10 @@
  * Bytes are counted at the meters (TCP payload, both ways), not by either program.
  *
  *   pnpm bench:bulk [--files 10000] [--mib 250] [--runs 3] [--keep] [--initial-only]
- *                   [--replica-args='--no-wire-compression …']
+ *                   [--replica-args='--no-wire-compression …'] [--replica-at=bind|publish] [--pin]
  *
+ * --pin runs the master on CPU 0 and the replica on CPU 1 (taskset), as if each had a host
+ * of its own (rsync is left free to use both).
  * --initial-only stops each run after the initial sync (and rsync's initial pass): a quick
  * loop for work on the initial sync alone. --replica-args are added to the replica's command
  * line (split on spaces), to measure one of its options against the defaults.
@@ -72,8 +76,16 @@ const { values } = parseArgs({
     keep: { type: 'boolean', default: false },
     'initial-only': { type: 'boolean', default: false },
     'replica-args': { type: 'string', default: '' },
+    'replica-at': { type: 'string', default: 'publish' },
+    pin: { type: 'boolean', default: false },
   },
 });
+if (!['bind', 'publish'].includes(values['replica-at']))
+  throw new Error(`--replica-at is 'bind' or 'publish', not '${values['replica-at']}'`);
+/** Master on CPU 0, replica on CPU 1 (taskset), as if each had a host of its own; rsync is not pinned. */
+const PIN = values.pin;
+/** When the replica is started for the initial sync: once the master binds, or once it has published. */
+const REPLICA_AT = values['replica-at'] as 'bind' | 'publish';
 const FILES = Number(values.files);
 const MIB = Number(values.mib);
 const RUNS = Number(values.runs);
@@ -225,9 +237,10 @@ async function runOnce(runIndex: number, gen: string, mutations: Mutation[]) {
   };
 
   let master: Proc | undefined;
-  const startMasterProc = async () => {
+  const startMasterProc = async (ready = 'outpost master listening') => {
     const p = await startOutpost(masterArgs(op, join(root, 'outpost-master'), masterPort), {
-      ready: 'outpost master listening',
+      ready,
+      ...(PIN ? { cpus: '0' } : {}),
     });
     onCleanup(() => p.stop());
     return p;
@@ -238,19 +251,35 @@ async function runOnce(runIndex: number, gen: string, mutations: Mutation[]) {
   flushDisk();
   opMeter.reset();
   const t0 = performance.now();
-  master = await startMasterProc();
+  master = await startMasterProc(
+    REPLICA_AT === 'bind'
+      ? 'outpost master accepting connections; reconciling the content directory'
+      : 'outpost master listening',
+  );
+  const startReplicaProc = async () => {
+    const p = await startOutpost(
+      replicaArgs('bench-replica', 'bench', opMeter.url, join(root, 'outpost-replica'), REPLICA_ARGS),
+      { ready: 'outpost replica listening', ...(PIN ? { cpus: '1' } : {}) },
+    );
+    onCleanup(() => p.stop());
+    return p;
+  };
+  const mSampler = rssSampler(master.pid);
+  const early = REPLICA_AT === 'bind' ? await startReplicaProc() : undefined;
+  const m0 = master;
+  const publishedAt = (
+    await until(
+      () => m0.logs.find((l) => l.msg === 'outpost master listening'),
+      'the master to publish',
+      1_800_000,
+      10,
+    )
+  ).at as number;
   // CPU time as well as wall time: on a shared machine it moves much less from run to run.
   const masterCpuAtReady = cpuMs(master.pid);
-  const mSampler = rssSampler(master.pid);
   const published = await masterStatus();
   const masterCpuBeforeReplica = cpuMs(master.pid);
-  const replica = await startOutpost(
-    replicaArgs('bench-replica', 'bench', opMeter.url, join(root, 'outpost-replica'), REPLICA_ARGS),
-    {
-      ready: 'outpost replica listening',
-    },
-  );
-  onCleanup(() => replica.stop());
+  const replica = early ?? (await startReplicaProc());
   const rSampler = rssSampler(replica.pid);
   const inSync = async (want?: StatusLike) => {
     const [m, r] = await Promise.all([want ?? masterStatus(), status(replica.url)]);
@@ -270,7 +299,7 @@ async function runOnce(runIndex: number, gen: string, mutations: Mutation[]) {
       bytes: init.up + init.down,
       up: init.up,
       down: init.down,
-      note: `master spawn → listening with v${published.version} ${fmtMs(master.readyAt - t0)}; replica spawn → in sync ${fmtMs(tInitial - replica.spawnedAt)}; CPU: master to listening ${fmtMs(masterCpuAtReady)}, then master ${fmtMs(cpuSync.master)} + replica ${fmtMs(cpuSync.replica)} for the sync`,
+      note: `master spawn → listening with v${published.version} ${fmtMs(publishedAt - t0)}; replica spawn (${REPLICA_AT === 'bind' ? 'once the master bound' : 'after the publish'}) → in sync ${fmtMs(tInitial - replica.spawnedAt)}; CPU: master to listening ${fmtMs(masterCpuAtReady)}, then master ${fmtMs(cpuSync.master)} + replica ${fmtMs(cpuSync.replica)} (all its own) for the sync`,
     },
     rsync: { ms: 0, bytes: 0, up: 0, down: 0 },
   });
