@@ -85,4 +85,23 @@ describe.runIf(process.platform === 'linux')('watchTree', () => {
     await until(() => seen.has('after.txt'), 'the last write');
     expect([...seen].some((p) => p.endsWith('.swp'))).toBe(false);
   });
+
+  it('names a new directory again once it is watched, for files that came between the walk and the watch', async () => {
+    const named: { rel: string; at: number }[] = [];
+    watcher = await watchTree(
+      root,
+      (rel) => named.push({ rel, at: Date.now() }),
+      (err) => {
+        throw err;
+      },
+      { recheckNewDirMs: 200 },
+    );
+    mkdirSync(join(root, 'burst'));
+    const times = () => named.filter((n) => n.rel === 'burst').map((n) => n.at);
+    await until(() => times().length > 0, 'the new directory');
+    // Its parent's watch and chokidar's addDir name it at once; the recheck comes later.
+    await until(() => times().some((t) => t - times()[0]! >= 150), 'the directory named again');
+    // By then chokidar watches it.
+    expect(join(root, 'burst') in watcher.getWatched()).toBe(true);
+  });
 });
