@@ -140,7 +140,7 @@ describe('bytes on the wire', () => {
     expect(most).toBeGreaterThan(0.5 * mib);
   });
 
-  it('--wire-compression: always deflates, never does not, auto asks for raw chunks once they arrive fast', async () => {
+  it('--wire-compression: always deflates, never does not, auto asks for raw chunks once they arrive fast (unless capped)', async () => {
     // 32 MiB of text: four 8 MiB batches, of which a replica asks for two before it has
     // seen any come in.
     const files: Record<string, Buffer> = {};
@@ -159,8 +159,12 @@ describe('bytes on the wire', () => {
       const never = await sync('never', ['--no-wire-compression']);
       // A threshold any loopback link clears: the choice flips after its first sample.
       const auto = await sync('auto', ['--wire-raw-above=64k']);
+      // Under a rate limit every byte saved is time saved: deflate however fast chunks come.
+      const capped = await sync('capped', ['--wire-raw-above=64k', '--max-rate=64MiB']);
       await fleet.expectConverged();
       const [a, n, x] = [always.m.bytes().total, never.m.bytes().total, auto.m.bytes().total];
+      expect(capped.m.bytes().total, 'capped').toBeLessThan(content * 0.6);
+      expect(capped.replica.logs.some((l) => String(l.msg).startsWith('wire compression'))).toBe(false);
       expect(a, 'always').toBeLessThan(content * 0.6);
       expect(n, 'never').toBeGreaterThan(content);
       expect(x, 'auto').toBeGreaterThan(a + content / 8);

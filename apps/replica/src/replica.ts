@@ -20,13 +20,13 @@ import {
   releaseMemory,
 } from '@outpost/service';
 import {
+  BulkCheckpoints,
   markCleanShutdown,
   openStore,
   pruneSteps,
   type Store,
   sweepSteps,
   takeCleanShutdown,
-  WalCheckpointer,
 } from '@outpost/store';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { registerAdminRoutes } from './http/admin-routes.js';
@@ -123,6 +123,11 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   const askDeflate = () =>
     config.wireCompression === 'always' ||
     (config.wireCompression === 'auto' && (limiter !== undefined || compression.deflate));
+  // A sync that stores more than a few megabytes checkpoints from a thread of its own while
+  // it lasts (the main connection then only appends to the WAL). (The master runs none: its
+  // bulk writes already come from a writer thread, and a third thread on two cores measured
+  // no gain for its first publish.)
+  const checkpoints = new BulkCheckpoints(store);
   let deferred: string[] = [];
   const engine = new SyncEngine({
     store,
@@ -139,7 +144,12 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
           pace,
           gauge: config.wireCompression === 'auto' && !limiter ? gauge : undefined,
         },
-        keep,
+        (chunks) => {
+          let bytes = 0;
+          for (const c of chunks) bytes += c.data.length;
+          checkpoints.wrote(bytes);
+          return keep(chunks);
+        },
       ),
     // The atomic switch: one assignment, and every later request reads the new version whole.
     onSwitch: (s) => {
@@ -164,10 +174,6 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     },
   });
 
-  // Started with the service: a replica built but never started runs no thread. (The master
-  // runs none: its bulk writes already come from a writer thread, and a third thread on two
-  // cores measured no gain for its first publish.)
-  let checkpointer: WalCheckpointer | undefined;
   const precompressor = config.compress ? new Precompressor(store, log) : undefined;
   // Repairs cross the same link: under the same limit as every other fetch.
   const repair = new ChunkRepair(store, log, (hash, size) => fetchVerifiedChunk(hash, size, fetchOptions));
@@ -223,6 +229,8 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   let stopped = false;
 
   const afterOutcome = (o: ApplyOutcome) => {
+    // The load is over, or was never one; a manifest in parts goes on.
+    if (o.kind !== 'partial') void checkpoints.end();
     if (o.kind === 'applied') {
       failures = 0;
       push.send({ type: 'ack', version: o.version, root: o.root });
@@ -323,7 +331,6 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     engine,
     log,
     async start() {
-      checkpointer = new WalCheckpointer(store);
       const url = await app.listen({ host: config.host, port: config.port });
       if (server) meter.attach(server);
       // Readers reach us where we listen, unless told otherwise (a wildcard address says nothing).
@@ -359,7 +366,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       await precompressor?.close();
       // An apply cut short may have stored chunks no version names: then the next start sweeps.
       if (!engine.busy && engine.error === null) markCleanShutdown(store);
-      await checkpointer?.close();
+      await checkpoints.end();
       store.close();
     },
   };

@@ -1,4 +1,5 @@
 export * from './background-writer.js';
+export * from './bulk-checkpoints.js';
 export * from './chunk-store.js';
 export * from './clean-shutdown.js';
 export * from './encoding-store.js';
