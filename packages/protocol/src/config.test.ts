@@ -146,6 +146,30 @@ describe('ReplicaConfigSchema', () => {
     expect(ReplicaConfigSchema.safeParse({ ...replica, maxRate }).success).toBe(false);
   });
 
+  it.each([
+    [undefined, 'auto'],
+    [true, 'auto'],
+    ['true', 'auto'],
+    [false, 'never'],
+    ['false', 'never'],
+    ['always', 'always'],
+    ['never', 'never'],
+  ])('reads --wire-compression %s as %s', (wireCompression, mode) => {
+    expect(ReplicaConfigSchema.parse({ ...replica, wireCompression }).wireCompression).toBe(mode);
+  });
+
+  it('refuses another --wire-compression, or a --wire-raw-above under 8k, saying what it takes', () => {
+    const mode = ReplicaConfigSchema.safeParse({ ...replica, wireCompression: 'sometimes' });
+    expect(mode.success).toBe(false);
+    expect(mode.error?.issues[0]?.message).toBe("expected 'auto', 'always' or 'never'");
+    expect(ReplicaConfigSchema.parse({ ...replica, wireRawAbove: '100MiB' }).wireRawAbove).toBe(
+      100 * 1024 * 1024,
+    );
+    const rate = ReplicaConfigSchema.safeParse({ ...replica, wireRawAbove: '1k' });
+    expect(rate.success).toBe(false);
+    expect(rate.error?.issues[0]?.message).toMatch(/at least 8192/);
+  });
+
   it.each(['http://hq:7070', 'https://hq.example.com', 'https://10.0.0.1:8443/base/', 'http://[::1]:7070'])(
     'accepts master URL %s',
     (master) => {

@@ -139,14 +139,22 @@ export const ReplicaConfigSchema = z.object({
    * boolean is read as 'auto' (true, the old default) or 'never'.
    */
   wireCompression: z
-    .union([z.enum(['auto', 'always', 'never']), z.boolean(), z.stringbool()])
+    .union([z.enum(['auto', 'always', 'never']), z.boolean(), z.stringbool()], {
+      error: "expected 'auto', 'always' or 'never'",
+    })
     .default('auto')
     .transform((v) => (v === true ? 'auto' : v === false ? 'never' : v)),
   /**
    * With 'auto': chunks arriving faster than this (bytes/s) are asked for raw, and deflated
    * again once they arrive at under half of it.
    */
-  wireRawAbove: ByteSize.pipe(z.number().int().min(LIMITS.minRateBytes).max(1e12)).default(40 * 1024 * 1024),
+  wireRawAbove: ByteSize.pipe(
+    z
+      .number()
+      .int()
+      .min(LIMITS.minRateBytes, `a rate is at least ${LIMITS.minRateBytes} bytes/s (8k)`)
+      .max(1e12),
+  ).default(40 * 1024 * 1024),
   /** How often to pull while the push link is down. */
   pollMs: Millis.default(2000),
   heartbeatMs: Millis.default(5000),
