@@ -4,8 +4,8 @@ const MiB = 1024 * 1024;
 export interface CompressionChoiceOptions {
   /**
    * Chunks arriving faster than this (bytes/s of content) come over a link that deflate would
-   * only slow down: ask for them raw. Deflate at level 1 packs about 80–100 MB/s of mixed
-   * content on one core here, and the replica must inflate what it packs.
+   * only slow down: ask for them raw. Deflate at level 1 packs about 100 MB/s of text
+   * on one core here (0.89 s for the bulk bench's 94 MiB of text), and the replica must inflate it.
    */
   rawAbove?: number;
   /** Chunks arriving slower than this come over a link worth packing for: ask for them deflated again. */
