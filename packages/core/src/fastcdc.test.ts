@@ -96,6 +96,22 @@ describe('FastCDC', () => {
     expect(findCut(b, 10, 10 + min)).toBe(10 + min);
   });
 
+  it('cuts where earlier releases cut (stored chunks keep deduplicating)', () => {
+    // Pinned from the release before the int32 rolling loop: a change of arithmetic must not
+    // move a single boundary, or every stored file would be chunked afresh.
+    const cuts: number[] = [];
+    let end = 0;
+    for (const c of fastCdcChunks(bytes(2 * 1024 * 1024, 7))) {
+      end += c.length;
+      cuts.push(end);
+    }
+    expect(cuts).toEqual([
+      66414, 140413, 189639, 268499, 340852, 418185, 473640, 550943, 646174, 714240, 741225, 848149, 914656,
+      986164, 1053689, 1148855, 1210506, 1297891, 1370747, 1440949, 1485982, 1570983, 1639933, 1716654,
+      1794962, 1876145, 1965646, 2034679, 2087411, 2097152,
+    ]);
+  });
+
   it('refuses nonsense sizes', () => {
     expect(() => createFastCdcChunker({ min: 10, avg: 5, max: 20 })).toThrow(RangeError);
     expect(() => cutChunks(data, true, { min: 10, avg: 5, max: 20 })).toThrow(RangeError);

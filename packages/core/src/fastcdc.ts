@@ -21,9 +21,16 @@ export const GEAR: Uint32Array = (() => {
   return table;
 })();
 
-/** A mask of the `bits` highest bits: those depend on the most bytes of the rolling window. */
+/**
+ * The same table as signed 32-bit values: the rolling loop keeps the fingerprint a V8 small
+ * integer (`| 0`), where `>>> 0` made every value above 2^31 a heap number and halved the speed.
+ * The bits, and so the cuts, are the same.
+ */
+const GEAR_I32 = new Int32Array(GEAR.buffer, GEAR.byteOffset, GEAR.length);
+
+/** A mask of the `bits` highest bits (as an int32): those depend on the most bytes of the rolling window. */
 function highBits(bits: number): number {
-  return bits <= 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+  return bits <= 0 ? 0 : (0xffffffff << (32 - bits)) | 0;
 }
 
 /**
@@ -44,14 +51,15 @@ export function findCut(
   if (remaining <= s.min) return end;
   const limit = start + Math.min(remaining, s.max);
   const normal = start + Math.min(s.avg, remaining);
+  const gear = GEAR_I32;
   let fp = 0;
   let i = start + s.min;
   for (; i < normal; i++) {
-    fp = ((fp << 1) + GEAR[data[i]!]!) >>> 0;
+    fp = ((fp << 1) + gear[data[i]!]!) | 0;
     if ((fp & maskS) === 0) return i + 1;
   }
   for (; i < limit; i++) {
-    fp = ((fp << 1) + GEAR[data[i]!]!) >>> 0;
+    fp = ((fp << 1) + gear[data[i]!]!) | 0;
     if ((fp & maskL) === 0) return i + 1;
   }
   return limit;
