@@ -790,6 +790,7 @@ function reasonKind(reason: string): string {
     )
     .replace(/^master answered N for chunk H$/, 'master answered N for chunk')
     .replace(/^chunk H of [\s\S]* is missing$/, 'chunk H of P is missing')
+    .replace(/^(could not store version N: chunk H of )[\s\S]*( has the wrong size)$/, '$1P$2')
     .slice(0, 70);
 }
 
@@ -945,7 +946,7 @@ describe('protocol fuzz', () => {
     } finally {
       await fleet.stop();
     }
-  }, 60_000);
+  }, 180_000);
 
   it('a live replica survives generated and mutated master messages from a fake master', async () => {
     const started = Date.now();
@@ -1070,7 +1071,7 @@ describe('protocol fuzz', () => {
       await fake.close();
       dir.cleanup();
     }
-  }, 60_000);
+  }, 180_000);
 
   // Once the master has refused a link (close 4000 sent), frames already on the wire behind
   // the refused one must not be obeyed: a hello there would register a replica (and replace a
