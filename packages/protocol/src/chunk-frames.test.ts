@@ -41,6 +41,45 @@ describe('ChunkFrameReader', () => {
     }
   });
 
+  it('reads frames of many sizes back from pieces cut at random, header bytes split included', () => {
+    let x = 12345;
+    const rand = (n: number) => {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      return x % n;
+    };
+    const many = Array.from({ length: 60 }, (_, i) => ({
+      kind: i % 9 === 4 ? FrameKind.missing : FrameKind.raw,
+      body: String.fromCharCode(97 + (i % 26)).repeat(rand(3000)),
+    }));
+    const all = stream(many);
+    for (let round = 0; round < 20; round++) {
+      const reader = new ChunkFrameReader();
+      const got = [];
+      for (let i = 0; i < all.length; ) {
+        const n = rand(round % 2 === 0 ? 50 : 5000);
+        got.push(...reader.push(all.subarray(i, i + n)));
+        i += n;
+      }
+      expect(got.map((f) => [f.kind, f.hash, f.payload.toString()])).toEqual(
+        many.map((f) => [f.kind, hashOf(f.body), f.kind === FrameKind.missing ? '' : f.body]),
+      );
+      expect(reader.buffered).toBe(0);
+    }
+  });
+
+  it('gives a frame inside one piece as a view of it, and copies one that spans pieces once', () => {
+    // Over Buffer's pool size: neither buffer is a slice of the shared pool.
+    const one = stream([{ kind: FrameKind.raw, body: 'y'.repeat(10_000) }]);
+    const [whole] = new ChunkFrameReader().push(one);
+    expect(whole!.payload.buffer).toBe(one.buffer);
+    const reader = new ChunkFrameReader();
+    expect(reader.push(one.subarray(0, 5000))).toEqual([]);
+    const [spanning] = reader.push(one.subarray(5000));
+    expect(spanning!.payload.toString()).toBe('y'.repeat(10_000));
+    expect(spanning!.payload.buffer).not.toBe(one.buffer);
+    expect(spanning!.payload.buffer.byteLength).toBe(10_000);
+  });
+
   it('holds a partial frame until the rest comes', () => {
     const reader = new ChunkFrameReader();
     expect(reader.push(bytes.subarray(0, FRAME_HEADER_BYTES + 2))).toEqual([]);
