@@ -15,8 +15,9 @@
  *   (it publishes at start) until the replica holds that version. The replica is spawned
  *   once the master has published (`--replica-at=publish`, the default), or once it has
  *   bound its port (`--replica-at=bind`: as in a deployment where replicas already run when
- *   the master starts; the sync still waits for the version). No change: the master restarted over the unchanged tree, from spawn until it
- *   listens (it reconciles first) with no new version cut.
+ *   the master starts; the sync still waits for the version). No change: the master
+ *   restarted over the unchanged tree, from spawn until it listens (it reconciles first)
+ *   with no new version cut.
  * - rsync: `rsync -a --stats --delete SRC/ rsync://127.0.0.1:<meter>/bulk/`, the meter in
  *   front of an `rsync --daemon` on 127.0.0.1. Time: the client's wall time.
  *

@@ -113,8 +113,8 @@ export class ChunkFrameReader {
 
   /** The next n bytes (all held): a view of one piece, or one copy across several. */
   #take(n: number): Buffer {
-    const first = this.#pending[0];
-    if (n === 0 || !first) return Buffer.alloc(0);
+    if (n === 0) return Buffer.alloc(0);
+    const first = this.#pending[0]!;
     if (first.length - this.#offset >= n) {
       const out = first.subarray(this.#offset, this.#offset + n);
       this.#skip(n);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sha256Hex } from '@outpost/core';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openStore, type Store } from './store.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
 
@@ -32,13 +32,8 @@ function chunks(n: number, label: string) {
 
 const dbBytes = () => statSync(store.path).size;
 
-async function until(what: string, ok: () => boolean, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** Polls until the assertion holds (vitest's own wait, with a deadline). */
+const until = (assertion: () => void) => vi.waitFor(assertion, { timeout: 10_000, interval: 10 });
 
 describe('WalCheckpointer', () => {
   it('leaves commits to append to the WAL and copies them to the database from its thread', async () => {
@@ -50,8 +45,8 @@ describe('WalCheckpointer', () => {
     // otherwise have checkpointed inline and grown the database file before returning.
     for (let i = 0; i < 8; i++) store.chunks.putMany(chunks(64, `batch${i}`));
     expect(dbBytes() - before).toBeLessThan(1024 * 1024);
-    await until('the thread to checkpoint', () => dbBytes() - before > 32 * 1024 * 1024);
-    await until('the thread to report it', () => checkpointer!.checkpoints > 0);
+    await until(() => expect(dbBytes() - before).toBeGreaterThan(32 * 1024 * 1024));
+    await until(() => expect(checkpointer!.checkpoints).toBeGreaterThan(0));
     expect(checkpointer.broken).toBeUndefined();
   });
 
@@ -63,7 +58,7 @@ describe('WalCheckpointer', () => {
 
   it('gives checkpoints back to the main connection when its thread cannot run, and at close', async () => {
     checkpointer = new WalCheckpointer(store, { driver: join(dir, 'no-such-driver.js') });
-    await until('the thread to fail', () => checkpointer!.broken !== undefined);
+    await until(() => expect(checkpointer!.broken).toBeDefined());
     expect(checkpointer.broken?.message).toMatch(/checkpointer/);
     expect(store.db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
 
