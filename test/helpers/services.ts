@@ -8,6 +8,11 @@ import { waitFor } from './wait-for.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(REPO_ROOT, 'apps/cli/src/main.ts');
+/**
+ * The built CLI, when global-setup.ts has emitted it fresh for the end-to-end tests (it names
+ * it here); benchmarks that start services with these helpers run the sources through tsx.
+ */
+const BUILT_CLI = process.env.OUTPOST_TEST_CLI;
 
 /** A running outpost process started through the real CLI. */
 export interface Service {
@@ -20,9 +25,10 @@ export interface Service {
   kill(): Promise<void>;
 }
 
-/** Runs the outpost CLI with arguments; the same command a user types, through tsx. */
+/** Runs the outpost CLI with arguments; the same command a user types. */
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CLI, ...args], {
+  const argv = BUILT_CLI ? [BUILT_CLI, ...args] : ['--conditions=source', '--import', 'tsx', CLI, ...args];
+  return spawn(process.execPath, argv, {
     cwd: REPO_ROOT,
     env: { ...process.env, OUTPOST_LOG_LEVEL: 'debug', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
