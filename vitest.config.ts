@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 // Workspace packages export their TypeScript sources under the "source" condition.
@@ -5,6 +6,9 @@ const resolve = { conditions: ['source', 'module', 'node', 'import', 'default'] 
 
 export default defineConfig({
   test: {
+    // One test file per core at once. Left to itself, vitest ran the files one at a time on
+    // this two-core machine (6 min 38 s for the suite); two at a time took 4 min 40 s.
+    maxWorkers: availableParallelism(),
     projects: [
       {
         resolve,
