@@ -14,7 +14,14 @@ export default defineConfig({
         resolve,
         // Vitest runs node tests in Vite's SSR environment, which has its own resolve options.
         ssr: { resolve },
-        test: { name: 'unit', include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts'] },
+        test: {
+          name: 'unit',
+          include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts'],
+          // Some unit tests wait on real file-system events and threads; beside an end-to-end
+          // file's processes on two busy cores, vitest's default 5 s was too short for them.
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
       },
       {
         resolve,
