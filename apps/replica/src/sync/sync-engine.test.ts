@@ -167,3 +167,39 @@ describe('SyncEngine, the heap a large manifest is applied on', () => {
     expect(await applied).toMatchObject({ kind: 'applied', version: 3 });
   });
 });
+
+/** Version `version` of the given files, as one whole full manifest. */
+function manifestOf(version: number, files: Record<string, string>): Manifest {
+  const entries = Object.entries(files).map(([path, text]) => entry(path, text));
+  const changes: WireChange[] = entries.map(({ path, size, hash, mtime, chunks }) => ({
+    op: 'put',
+    path,
+    size,
+    hash,
+    mtime,
+    chunks,
+  }));
+  return { version, root: merkleRoot(entries), from: 0, full: true, changes };
+}
+
+describe('SyncEngine, a manifest that comes late', () => {
+  it('does not clear the error of a newer version, nor lower the master version it knows', async () => {
+    const v1 = manifestOf(1, { 'a.txt': 'one\n' });
+    expect(await engine.offer(v1)).toMatchObject({ kind: 'applied', version: 1 });
+    // Version 2 cannot be had: its chunk is nowhere to be fetched.
+    const v2 = manifestOf(2, { 'a.txt': 'one\n', 'b.txt': 'two, lost\n' });
+    source.delete(sha256Hex(Buffer.from('two, lost\n')));
+    expect(await engine.offer(v2)).toMatchObject({ kind: 'failed', version: 2 });
+    expect(engine.error).toContain('version 2');
+    // A pull answered with version 1 before version 2 was published, taken in only now.
+    expect(await engine.offer(v1, 'pull')).toEqual({ kind: 'current' });
+    expect(engine.masterVersion).toBe(2);
+    expect(engine.error).toContain('version 2');
+    expect(engine.state).toBe('error');
+    // The master's own word (a pong, a welcome) is what the latest is.
+    engine.heard(1);
+    expect(await engine.offer(v1)).toEqual({ kind: 'current' });
+    expect(engine.error).toBeNull();
+    expect(engine.state).toBe('in-sync');
+  });
+});

@@ -91,7 +91,7 @@ export class SyncEngine {
     return this.#snapshot;
   }
 
-  /** Notes the master's latest version, as heard in a welcome, pong or manifest. */
+  /** Notes the master's latest version, as a welcome or pong tells it: its word on what is newest. */
   heard(version: number): void {
     this.masterVersion = version;
   }
@@ -121,7 +121,9 @@ export class SyncEngine {
   }
 
   async #apply(m: Manifest, source: ManifestSource): Promise<ApplyOutcome> {
-    this.heard(m.version);
+    // A manifest names a version the master had when it was sent. One that comes late (a pull
+    // answered before a newer push, applied after it) must not lower what we know it has.
+    if (this.masterVersion === null || m.version > this.masterVersion) this.masterVersion = m.version;
     const part = m.part;
     if (part && part.index > 0) return this.#nextPart(m, source);
     // A whole manifest, or the first part of one, replaces any manifest still coming in parts.
@@ -136,8 +138,12 @@ export class SyncEngine {
     }
     const cur = this.#snapshot;
     if (m.version === cur.version && m.root === cur.root) {
-      this.lastSyncAt = Date.now();
-      this.error = null;
+      // Only the newest version the master is known to have says we are in sync: a late
+      // manifest of the version held says nothing of a newer one that could not be had.
+      if (m.version >= this.masterVersion) {
+        this.lastSyncAt = Date.now();
+        this.error = null;
+      }
       return { kind: 'current' };
     }
     if (!m.full && m.from !== cur.version) return { kind: 'gap', from: m.from, held: cur.version };
