@@ -1,8 +1,7 @@
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import ts from 'typescript';
-
-const REPO_ROOT = resolve(import.meta.dirname, '../..');
+import { REPO_ROOT } from './services.js';
 
 /**
  * Emits every workspace package's sources into its dist/, as its build does (its own
