@@ -143,6 +143,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
           compress: askDeflate(),
           pace,
           gauge: config.wireCompression === 'auto' && !limiter ? gauge : undefined,
+          room: () => checkpoints.room(),
         },
         (chunks) => {
           let bytes = 0;

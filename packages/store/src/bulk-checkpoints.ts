@@ -40,9 +40,18 @@ export class BulkCheckpoints {
   /** Counts bytes written; starts the thread once the load is large enough to need it. */
   wrote(bytes: number): void {
     this.#written += bytes;
-    if (this.#thread || this.#written < this.#startAfter) return;
+    if (this.#thread) {
+      this.#thread.wrote(bytes);
+      return;
+    }
+    if (this.#written < this.#startAfter) return;
     this.#thread = new WalCheckpointer(this.#store, this.#opts);
     this.started++;
+  }
+
+  /** While the thread runs: waits, when the WAL is past its cap, for the thread to drain it (see {@link WalCheckpointer.room}). */
+  room(): Promise<void> | undefined {
+    return this.#thread?.room();
   }
 
   /** The load is over: ends the thread (the main connection checkpoints again) and starts counting anew. */

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { deflateRawSync } from 'node:zlib';
 import { encodeFrameHeader, FrameKind } from '@outpost/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ChunkFetchError, fetchChunkBatch, fetchChunkList } from './chunk-fetcher.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -78,6 +78,43 @@ describe('fetchChunkBatch', () => {
     for (const c of kept) expect(sha(c.data)).toBe(c.hash);
     // 9.4 MiB in groups of at least 4 MiB (the last one what is left), not a group per read.
     expect(groups.length).toBeLessThanOrEqual(3);
+  });
+
+  it('holds each group until the store has room for it', async () => {
+    const chunks = Array.from({ length: 100 }, (_, i) => noise(64 * 1024, i + 1));
+    let open = false;
+    let asked = 0;
+    let release = () => {};
+    const groups: number[] = [];
+    const fetching = fetchChunkBatch(
+      chunks.map((c) => ({ hash: sha(c), size: c.length })),
+      {
+        master: await masterSending(chunks.flatMap((c) => raw(c))),
+        token: undefined,
+        compress: false,
+        room: () => {
+          asked++;
+          return open
+            ? undefined
+            : new Promise<void>((r) => {
+                release = r;
+              });
+        },
+      },
+      (g) => {
+        groups.push(g.length);
+        return [];
+      },
+    );
+    await vi.waitFor(() => expect(asked).toBe(1), { timeout: 10_000, interval: 5 });
+    // A group of 4 MiB is in hand and waits; nothing reached the store.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(groups).toEqual([]);
+    open = true;
+    release();
+    expect(await fetching).toEqual([]);
+    expect(groups.reduce((a, b) => a + b, 0)).toBe(100);
+    expect(asked).toBe(groups.length);
   });
 
   it('decodes a small deflated chunk into a buffer of about its size', async () => {

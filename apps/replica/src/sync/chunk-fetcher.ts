@@ -77,6 +77,11 @@ export interface BatchOptions extends FetchOptions {
   pace?: { maxRate: number; name: string } | undefined;
   /** Told how long fetches run and how many bytes of chunks they bring (a CompressionChoice). */
   gauge?: FetchGauge | undefined;
+  /**
+   * Asked before each group goes to `keep`; a promise holds the group (and reading the answer,
+   * so TCP slows the master) until the store can take it (a WAL past its cap, say).
+   */
+  room?: (() => Promise<void> | undefined) | undefined;
 }
 
 /** What watches the rate chunks arrive at. */
@@ -169,7 +174,10 @@ async function fetchBatchOnce(
           o.gauge?.arrived(data.length);
         } else failed.push(w.hash);
       }
-      if (decodedBytes >= KEEP_BYTES || (decoded.length > 0 && Date.now() - handedAt >= KEEP_MS)) handOver();
+      if (decodedBytes >= KEEP_BYTES || (decoded.length > 0 && Date.now() - handedAt >= KEEP_MS)) {
+        await o.room?.();
+        handOver();
+      }
     }
   } catch (err) {
     // What came intact before the failure is kept: a retry then needs only the rest.
@@ -180,6 +188,7 @@ async function fetchBatchOnce(
     }
     throw err;
   }
+  await o.room?.();
   handOver();
   for (; next < wanted.length; next++) failed.push(wanted[next]!.hash);
   return failed;
