@@ -42,6 +42,7 @@ import { REPO_ROOT } from '../../test/helpers/services.js';
 import { type Dataset, fileBytes, planDataset, prng, sha256, writeDataset } from './dataset.js';
 import {
   cpuMs,
+  fileSizeSampler,
   flushDisk,
   fmtBytes,
   fmtMs,
@@ -266,6 +267,7 @@ async function runOnce(runIndex: number, gen: string, mutations: Mutation[]) {
     return p;
   };
   const mSampler = rssSampler(master.pid);
+  const mWal = fileSizeSampler(join(root, 'outpost-master', 'master.sqlite-wal'));
   const early = REPLICA_AT === 'bind' ? await startReplicaProc() : undefined;
   const m0 = master;
   const publishedAt = (
@@ -282,6 +284,7 @@ async function runOnce(runIndex: number, gen: string, mutations: Mutation[]) {
   const masterCpuBeforeReplica = cpuMs(master.pid);
   const replica = early ?? (await startReplicaProc());
   const rSampler = rssSampler(replica.pid);
+  const rWal = fileSizeSampler(join(root, 'outpost-replica', 'replica.sqlite-wal'));
   const inSync = async (want?: StatusLike) => {
     const [m, r] = await Promise.all([want ?? masterStatus(), status(replica.url)]);
     return r.version === m.version && r.root === m.root ? { m, at: performance.now() } : undefined;
@@ -294,13 +297,16 @@ async function runOnce(runIndex: number, gen: string, mutations: Mutation[]) {
   );
   const init = opMeter.read();
   const cpuSync = { master: cpuMs(master.pid) - masterCpuBeforeReplica, replica: cpuMs(replica.pid) };
+  const walPeak = { master: mWal.peak(), replica: rWal.peak() };
+  mWal.stop();
+  rWal.stop();
   results.set('initial sync', {
     outpost: {
       ms: tInitial - t0,
       bytes: init.up + init.down,
       up: init.up,
       down: init.down,
-      note: `master spawn → listening with v${published.version} ${fmtMs(publishedAt - t0)}; replica spawn (${REPLICA_AT === 'bind' ? 'once the master bound' : 'after the publish'}) → in sync ${fmtMs(tInitial - replica.spawnedAt)}; CPU: master to listening ${fmtMs(masterCpuAtReady)}, then master ${fmtMs(cpuSync.master)} + replica ${fmtMs(cpuSync.replica)} (all its own) for the sync`,
+      note: `master spawn → listening with v${published.version} ${fmtMs(publishedAt - t0)}; replica spawn (${REPLICA_AT === 'bind' ? 'once the master bound' : 'after the publish'}) → in sync ${fmtMs(tInitial - replica.spawnedAt)}; CPU: master to listening ${fmtMs(masterCpuAtReady)}, then master ${fmtMs(cpuSync.master)} + replica ${fmtMs(cpuSync.replica)} (all its own) for the sync; WAL peak: master ${fmtBytes(walPeak.master)}, replica ${fmtBytes(walPeak.replica)}`,
     },
     rsync: { ms: 0, bytes: 0, up: 0, down: 0 },
   });

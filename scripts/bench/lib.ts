@@ -5,7 +5,7 @@
  * Outpost's replication mechanics change underneath.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -419,6 +419,26 @@ export function rssSampler(pid: number, ms = 100): { peak: () => number; stop: (
   }, ms);
   return {
     peak: () => Math.max(peak, memMiB(pid).hwm),
+    stop: () => clearInterval(t),
+  };
+}
+
+/** Samples a file's size every `ms` (a store's WAL, say) and keeps the largest seen; 0 while it is absent. */
+export function fileSizeSampler(path: string, ms = 20): { peak: () => number; stop: () => void } {
+  let peak = 0;
+  const look = () => {
+    try {
+      peak = Math.max(peak, statSync(path).size);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  };
+  const t = setInterval(look, ms);
+  return {
+    peak: () => {
+      look();
+      return peak;
+    },
     stop: () => clearInterval(t),
   };
 }
