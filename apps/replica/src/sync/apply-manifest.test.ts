@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -372,6 +373,29 @@ describe('applyManifest', () => {
     expect(fetched.filter((h) => bad.has(h)).sort()).toEqual([...bad].sort());
     expect(served('c.txt').equals(c.content)).toBe(true);
     expect(served('d.txt').equals(d.content)).toBe(true);
+  });
+
+  it('stops fetching at the first write the store refuses (a full disk), and fetches nothing one by one', async () => {
+    // 64 KiB of noise in chunks of 8 bytes: 8,192 chunks, 16 batches of 512.
+    const big = file('big.bin', randomBytes(64 * 1024));
+    const m = manifest(1, 0, [big], [put(big)], true);
+    // SQLite's own SQLITE_FULL, as on a full disk: the database may grow by a few pages only.
+    const pages = store.db.pragma('page_count', { simple: true }) as number;
+    store.db.pragma(`max_page_count = ${pages + 8}`);
+    const batches: number[] = [];
+    const fetchBatch = async (
+      wanted: { hash: string; size: number }[],
+      keep: (chunks: { hash: string; data: Buffer }[]) => string[],
+    ) => {
+      batches.push(wanted.length);
+      await new Promise((r) => setImmediate(r));
+      return keep(wanted.map(({ hash }) => ({ hash, data: source.get(hash)! })));
+    };
+    await refused(applyManifest(emptySnapshot(), m, { ...deps(), fetchBatch }), /store refused.*full/);
+    // The two batches in flight at most, and nothing fetched again chunk by chunk.
+    expect(batches.length).toBeLessThanOrEqual(3);
+    expect(fetched).toEqual([]);
+    expect(store.versions.current().version).toBe(0);
   });
 
   it('gives an ApplyError when fetched bytes do not hash to the file, and commits nothing', async () => {

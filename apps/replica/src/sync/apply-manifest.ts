@@ -242,6 +242,10 @@ async function fetchMissing(puts: readonly TreeEntry[], d: ApplyDeps, progress: 
   const missing = d.store.chunks.missing(sizes.keys());
   progress.add(puts, missing, sizes);
   let firstError: string | null = null;
+  // A write the store refuses (a full disk, say) ends the fetch at once: fetching on, batch
+  // after batch and then chunk by chunk, only downloaded again what could not be kept, the
+  // whole rest of a first sync at every retry.
+  let storeFailure: Error | undefined;
   /** Stores the chunks that hash to their address (only those ever enter the store); returns the others' hashes. */
   const keep = (chunks: { hash: string; data: Buffer }[]): string[] => {
     const good: { hash: string; data: Buffer }[] = [];
@@ -250,7 +254,12 @@ async function fetchMissing(puts: readonly TreeEntry[], d: ApplyDeps, progress: 
       if (c.data.length === sizes.get(c.hash) && sha256Hex(c.data) === c.hash) good.push(c);
       else refused.push(c.hash);
     }
-    d.store.chunks.putMany(good);
+    try {
+      d.store.chunks.putMany(good);
+    } catch (err) {
+      storeFailure ??= err as Error;
+      throw err;
+    }
     for (const c of good) progress.arrived(c.hash);
     return refused;
   };
@@ -263,11 +272,12 @@ async function fetchMissing(puts: readonly TreeEntry[], d: ApplyDeps, progress: 
     const failed: string[] = [];
     let next = 0;
     const worker = async () => {
-      while (next < batches.length) {
+      while (next < batches.length && !storeFailure) {
         const batch = batches[next++]!;
         try {
           failed.push(...(await fetchBatch(batch, keep)));
         } catch (err) {
+          if (storeFailure) return;
           d.log?.debug(
             { err: (err as Error).message, chunks: batch.length },
             'chunk batch failed; fetching one by one',
@@ -279,12 +289,13 @@ async function fetchMissing(puts: readonly TreeEntry[], d: ApplyDeps, progress: 
     await Promise.all(Array.from({ length: Math.min(d.batchConcurrency ?? 2, batches.length) }, worker));
     retry = failed;
   }
+  if (storeFailure) throw storeRefused(storeFailure);
 
   let next = 0;
   // Every chunk that can be had is fetched and kept, even when another fails: a retry then
   // needs only what is still missing, so a bad link still makes progress.
   const worker = async () => {
-    while (next < retry.length) {
+    while (next < retry.length && !storeFailure) {
       const hash = retry[next++]!;
       const size = sizes.get(hash)!;
       try {
@@ -296,7 +307,12 @@ async function fetchMissing(puts: readonly TreeEntry[], d: ApplyDeps, progress: 
     }
   };
   await Promise.all(Array.from({ length: Math.min(d.concurrency ?? 4, retry.length) }, worker));
+  if (storeFailure) throw storeRefused(storeFailure);
   if (firstError !== null) throw new ApplyError(firstError);
+}
+
+function storeRefused(err: Error): ApplyError {
+  return new ApplyError(`the store refused fetched chunks: ${err.message}`);
 }
 
 function toBatches(missing: string[], sizes: Map<string, number>): WantedChunk[][] {
