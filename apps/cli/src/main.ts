@@ -28,7 +28,8 @@ ${describeFlags(MASTER_FLAGS)}
   outpost replica --name NAME --region REGION --master URL --data DIR [--host ..] [--port 7080]
 ${describeFlags(REPLICA_FLAGS)}
 
-  outpost status  --master URL [--json]     sync status of every replica; exits 1 if one is behind, offline or failing
+  outpost status  --master URL [--json]     sync status of every replica; exits 1 if one is behind, offline or failing,
+                                            or the master cannot publish
 ${describeFlags(STATUS_FLAGS)}
 
   outpost versions --master URL [--json]    the versions the master keeps, newest first
@@ -162,7 +163,7 @@ async function status(flags: Record<string, string>, adminToken: string | undefi
   if (flags.json)
     process.stdout.write(`${JSON.stringify(dns ? { ...(body as object), dns } : body, null, 2)}\n`);
   else process.stdout.write(`${renderStatus(s)}\n${dns ? `\n${renderDns(dns)}\n` : ''}`);
-  return s.replicas.some((r) => UNHEALTHY.has(r.state)) ? 1 : 0;
+  return s.publishFailure || s.replicas.some((r) => UNHEALTHY.has(r.state)) ? 1 : 0;
 }
 
 /** Runs until SIGINT or SIGTERM, then stops cleanly (a second signal exits at once). */

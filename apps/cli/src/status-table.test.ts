@@ -46,6 +46,22 @@ describe('renderStatus', () => {
     expect(renderStatus(ready, NOW)).toBe(renderStatus(status([]), NOW));
   });
 
+  it('says when publishing fails, why, and when it is tried again', () => {
+    const failing = MasterStatusSchema.parse({
+      ...status([]),
+      publishFailure: {
+        message: 'storing a batch failed: database or disk is full',
+        at: ago(90_000),
+        retryAt: new Date(NOW + 30_000).toISOString(),
+      },
+    });
+    expect(renderStatus(failing, NOW)).toBe(
+      `master: version 12  root ${ROOT.slice(0, 12)}  files 3  bytes 1024\n` +
+        'publish FAILING: storing a batch failed: database or disk is full (1m ago; next attempt in 30s)\n' +
+        '(no replica has connected yet)',
+    );
+  });
+
   it('renders one aligned row per replica', () => {
     const out = renderStatus(
       status([

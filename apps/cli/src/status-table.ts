@@ -39,6 +39,11 @@ export function renderStatus(s: MasterStatus, now = Date.now()): string {
     const p = s.publishing;
     head += `\npublishing: ${p.filesDone} of ${p.filesTotal} files examined, for ${ago(now - Date.parse(p.since)).replace(/ ago$/, '')}`;
   }
+  if (s.publishFailure) {
+    const f = s.publishFailure;
+    const next = Math.max(0, Date.parse(f.retryAt) - now);
+    head += `\npublish FAILING: ${f.message} (${ago(now - Date.parse(f.at))}; next attempt in ${ago(next).replace(/ ago$/, '')})`;
+  }
   if (s.replicas.length === 0) return `${head}\n(no replica has connected yet)`;
   const rows = [
     ['NAME', 'REGION', 'STATE', 'LINK', 'VERSION', 'LAG', 'LAST SEEN', 'ERROR'],

@@ -37,6 +37,13 @@ export const PublishingSchema = z.object({
   since: z.string(),
 });
 
+export const PublishFailureSchema = z.object({
+  message: z.string(),
+  /** When the last attempt failed, and when the next one runs (ISO 8601). */
+  at: z.string(),
+  retryAt: z.string(),
+});
+
 export const MasterStatusSchema = z.object({
   role: z.literal('master'),
   version: VersionNumber,
@@ -51,6 +58,8 @@ export const MasterStatusSchema = z.object({
   ready: z.boolean().optional(),
   /** The batch being published now, if any (a first start's whole tree, say). */
   publishing: PublishingSchema.nullable().optional(),
+  /** Why publishing fails (the store refusing writes: a full disk), while a retry is pending. */
+  publishFailure: PublishFailureSchema.nullable().optional(),
 });
 
 export const ReplicaLinkSchema = z.enum(['push', 'pull', 'offline']);

@@ -37,6 +37,7 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
         replicas: d.fleet.status(cur, (v) => d.store.versions.get(v)?.createdAt),
         ready: d.ready(),
         publishing: publishingNow(d.publisher),
+        publishFailure: publishFailureNow(d.publisher),
         problems: [...d.publisher.problems].map(([path, problem]) => ({ path, problem })),
       };
     },
@@ -81,6 +82,13 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
 }
 
 /** The publisher's batch in progress, as status reports it. */
+function publishFailureNow(p: Publisher) {
+  const f = p.failure;
+  return (
+    f && { message: f.message, at: new Date(f.at).toISOString(), retryAt: new Date(f.retryAt).toISOString() }
+  );
+}
+
 function publishingNow(p: Publisher) {
   const now = p.publishing;
   return (

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,8 @@ vi.mock('./read-file.js', async (original) => {
   return {
     ...real,
     readFileIntoStore: async (abs: string, ...rest: [string, never, number]) => {
-      if (abs.endsWith('locked.txt')) throw Object.assign(new Error('permission denied'), { code: 'EACCES' });
+      if (abs.endsWith('locked.txt'))
+        throw Object.assign(new Error('permission denied'), { code: 'EACCES', syscall: 'open' });
       return real.readFileIntoStore(abs, ...rest);
     },
   };
@@ -48,6 +49,45 @@ describe('Publisher', () => {
     expect(published).toEqual([1]);
     expect([...store.versions.liveTree().keys()]).toEqual(['ok.txt']);
     expect(p.problems.get('locked.txt')).toBe('unreadable: EACCES');
+    await p.close();
+  });
+
+  it('retries a batch the store refused (a full disk), blaming no file, until it goes through', async () => {
+    // More files than a write batch holds, so that one fills and is written while files are read.
+    mkdirSync(join(dir, 'content', 'many'));
+    for (let i = 0; i < 1100; i++) writeFileSync(join(dir, 'content', 'many', `${i}.bin`), randomBytes(1024));
+    writeFileSync(join(dir, 'content', 'small.txt'), 'small\n');
+    // SQLite's own SQLITE_FULL, as on a full disk: the database may grow by a few pages only.
+    const pages = store.db.pragma('page_count', { simple: true }) as number;
+    store.db.pragma(`max_page_count = ${pages + 4}`);
+    const published: number[] = [];
+    const p = new Publisher({
+      contentDir: join(dir, 'content'),
+      store,
+      log: pino({ level: 'silent' }),
+      onPublished: (v) => published.push(v.version),
+      failedBatchRetryMs: 20,
+    });
+    let reconciled = false;
+    const reconciling = p.reconcile().then(() => {
+      reconciled = true;
+    });
+    await vi.waitFor(() => expect(p.failure?.message).toMatch(/full/), { timeout: 10_000, interval: 5 });
+    // Tried again and again, and the reconcile waits for it: no version, no file blamed.
+    await vi.waitFor(() => expect(p.failure!.retryAt - p.failure!.at).toBeGreaterThanOrEqual(80), {
+      timeout: 10_000,
+      interval: 5,
+    });
+    expect(reconciled).toBe(false);
+    expect(published).toEqual([]);
+    expect(p.problems.size).toBe(0);
+
+    // Room again: the next attempt publishes the whole tree.
+    store.db.pragma('max_page_count = 4294967294');
+    await reconciling;
+    expect(p.failure).toBeNull();
+    expect(published).toEqual([1]);
+    expect(store.versions.liveTree().size).toBe(1101);
     await p.close();
   });
 

@@ -47,6 +47,17 @@ export interface PublisherOptions {
   retention?: { versions: number; days?: number };
   /** How often a long batch (a first publish of a large tree) logs its progress (default 5 s). */
   progressLogMs?: number;
+  /** First delay before a failed batch (the store refusing a write: a full disk) is tried again; it doubles up to 60 s. */
+  failedBatchRetryMs?: number;
+}
+
+/** Why the last batch was not published, while its retry is pending. */
+export interface PublishFailure {
+  message: string;
+  /** Epoch ms of the failure. */
+  at: number;
+  /** Epoch ms of the next attempt. */
+  retryAt: number;
 }
 
 // A file modified this close to the scan that recorded it may have changed again within the
@@ -75,6 +86,14 @@ export class Publisher {
   readonly problems = new Map<string, string>();
   /** The batch being examined now: files done of all in it, since when. */
   #progress: { filesDone: number; filesTotal: number; since: number } | null = null;
+  /** The last batch's failure, until a batch is published again. */
+  #failure: PublishFailure | null = null;
+  /** Paths of failed batches, to be submitted again together once the retry timer fires. */
+  readonly #failedPaths = new Set<string>();
+  #failedRound = 0;
+  #failedTimer: NodeJS.Timeout | undefined;
+  /** Resolved once a batch is published after a failure (or at close). */
+  #recovered: (() => void)[] = [];
 
   constructor(opts: PublisherOptions) {
     this.#o = opts;
@@ -88,6 +107,11 @@ export class Publisher {
     return { version, root, files: this.#live.files, bytes: this.#live.bytes };
   }
 
+  /** Why publishing fails, while it does (a retry pending); null once a batch went through. */
+  get failure(): PublishFailure | null {
+    return this.#failure && { ...this.#failure };
+  }
+
   /** The batch being published now, if any: files examined so far, of all in it. */
   get publishing(): { filesDone: number; filesTotal: number; since: number } | null {
     return this.#progress && { ...this.#progress };
@@ -99,12 +123,52 @@ export class Publisher {
     const run = this.#chain.then(() =>
       this.#closed ? undefined : this.#process(batch, opts.trustIndex ?? false),
     );
-    this.#chain = run.catch((err) => {
-      // Its chunks may be stored with no version naming them: left for the next start's sweep.
-      this.#dirty = true;
-      this.#o.log.error({ err }, 'publishing a batch failed');
-    });
+    this.#chain = run.then(
+      () => this.#succeeded(),
+      (err) => {
+        // Its chunks may be stored with no version naming them: left for the next start's sweep.
+        this.#dirty = true;
+        this.#failed(batch, err);
+      },
+    );
     return run;
+  }
+
+  #succeeded() {
+    if (this.#closed || this.#failure === null || this.#failedPaths.size > 0) return;
+    this.#o.log.info({ version: this.current.version }, 'publishing works again');
+    this.#failure = null;
+    this.#failedRound = 0;
+    for (const resolve of this.#recovered.splice(0)) resolve();
+  }
+
+  /**
+   * A batch that failed (the store refusing a write: a full disk, a read-only file system) is
+   * tried again whole, with a backoff, until it goes through: a full disk freed by an admin
+   * then publishes within a minute, not at the next rewalk.
+   */
+  #failed(batch: string[], err: unknown) {
+    if (this.#closed) return;
+    const delay = Math.min(60_000, (this.#o.failedBatchRetryMs ?? 1000) * 2 ** this.#failedRound++);
+    const now = Date.now();
+    this.#failure = { message: (err as Error).message ?? String(err), at: now, retryAt: now + delay };
+    this.#o.log.error({ err, paths: batch.length, retryInMs: delay }, 'publishing a batch failed');
+    for (const path of batch) this.#failedPaths.add(path);
+    clearTimeout(this.#failedTimer);
+    this.#failedTimer = setTimeout(() => {
+      this.#failedTimer = undefined;
+      const paths = [...this.#failedPaths];
+      this.#failedPaths.clear();
+      // The index vouches for what an earlier attempt got through; the rest is read again.
+      void this.submit(paths, { trustIndex: true }).catch(() => undefined);
+    }, delay);
+    this.#failedTimer.unref();
+  }
+
+  /** Resolves once publishing works again after a failure (at once when none is pending), or at close. */
+  #untilRecovered(): Promise<void> {
+    if (this.#failure === null || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => this.#recovered.push(resolve));
   }
 
   /**
@@ -147,6 +211,9 @@ export class Publisher {
     const releaseLean = holdLeanHeapFor(suspects.length);
     try {
       await this.submit(suspects, { trustIndex: true });
+    } catch {
+      // Logged and retried by submit: the content directory is reconciled once a retry lands.
+      await this.#untilRecovered();
     } finally {
       releaseLean();
     }
@@ -259,6 +326,8 @@ export class Publisher {
     this.#closed = true;
     for (const t of this.#retryTimers.values()) clearTimeout(t);
     this.#retryTimers.clear();
+    clearTimeout(this.#failedTimer);
+    for (const resolve of this.#recovered.splice(0)) resolve();
     await this.#chain;
     try {
       await this.#writes.close();
@@ -447,7 +516,9 @@ export class Publisher {
       result = await readFileIntoStore(abs, rel, this.#writes, this.#o.settleMs ?? 0, st);
     } catch (err) {
       // One unreadable file (permissions, I/O error) is reported and skipped; the rest goes on,
-      // and what the tree already holds for it stays as it was.
+      // and what the tree already holds for it stays as it was. The store failing to take its
+      // chunks (a full disk) is no fault of the file: that fails the batch, to be tried again.
+      if (!isFileSystemError(err)) throw err;
       this.#refuse(rel, `unreadable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       return;
     }
@@ -565,6 +636,11 @@ function vouches(rec: ScanRecord, st: Stats, treeHash: string | undefined): bool
     st.ino === rec.ino &&
     st.mtimeMs < rec.scannedAt - RACY_MS
   );
+}
+
+/** An error of a file system call on the content directory (it names its syscall), not of the store. */
+function isFileSystemError(err: unknown): boolean {
+  return typeof (err as NodeJS.ErrnoException | undefined)?.syscall === 'string';
 }
 
 function lstatOrNull(abs: string): Stats | null {
