@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, type Store } from '@outpost/store';
@@ -88,6 +88,31 @@ describe('Publisher', () => {
     expect(p.failure).toBeNull();
     expect(published).toEqual([1]);
     expect(store.versions.liveTree().size).toBe(1101);
+    await p.close();
+  });
+
+  it('publishes no empty tree when the content directory itself is gone, and tries again', async () => {
+    const content = join(dir, 'content');
+    writeFileSync(join(content, 'a.txt'), 'a\n');
+    const published: number[] = [];
+    const p = new Publisher({
+      contentDir: content,
+      store,
+      log: pino({ level: 'silent' }),
+      onPublished: (v) => published.push(v.version),
+      failedBatchRetryMs: 20,
+    });
+    await p.reconcile();
+    expect(published).toEqual([1]);
+    // Moved away (or unmounted): every path reads as gone.
+    renameSync(content, join(dir, 'moved'));
+    await expect(p.submit(['a.txt'])).rejects.toThrow(/content directory .* is gone/);
+    expect(p.failure?.message).toMatch(/is gone/);
+    expect([...store.versions.liveTree().keys()]).toEqual(['a.txt']);
+    // Back again: the retry finds nothing changed, and publishing works again.
+    renameSync(join(dir, 'moved'), content);
+    await vi.waitFor(() => expect(p.failure).toBeNull(), { timeout: 10_000, interval: 5 });
+    expect(published).toEqual([1]);
     await p.close();
   });
 

@@ -597,6 +597,12 @@ export class Publisher {
 
   /** Cuts a version from the changes, in one transaction; null when they change nothing. */
   #commit(changes: Change[]): PublishedVersion | null {
+    // A content directory moved away, deleted or unmounted reads as every file deleted: a
+    // version of that would empty every replica. The batch fails instead and is tried again.
+    if (!lstatOrNull(this.#o.contentDir)?.isDirectory())
+      throw new Error(
+        `the content directory ${this.#o.contentDir} is gone (moved, deleted or unmounted): nothing published`,
+      );
     this.#writes.flush();
     const plan = this.#live.plan(changes);
     if (plan.effective.length === 0) return null;
