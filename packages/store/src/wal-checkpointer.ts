@@ -39,25 +39,22 @@ function tick() {
   if (!behind) wanted = 0;
   parentPort.postMessage({ log: r.log, checkpointed: r.checkpointed, drained: answer });
 }
-const timer = setInterval(() => {
+// A failure ends the thread's looking: the main connection checkpoints by itself again.
+function look() {
   try {
     tick();
   } catch (err) {
     clearInterval(timer);
     parentPort.postMessage({ error: String((err && err.message) || err) });
   }
-}, workerData.intervalMs);
+}
+const timer = setInterval(look, workerData.intervalMs);
 parentPort.on('message', (m) => {
   if (typeof m === 'number') {
     // The main connection waits for the WAL to drain: look at once, whatever the mtime says.
     wanted = m;
     seen = -1;
-    try {
-      tick();
-    } catch (err) {
-      clearInterval(timer);
-      parentPort.postMessage({ error: String((err && err.message) || err) });
-    }
+    look();
     return;
   }
   if (m !== 'close') return;

@@ -81,7 +81,7 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
   });
 }
 
-/** The publisher's batch in progress, as status reports it. */
+/** Why the publisher's last batch failed, while its retry is pending, as status reports it. */
 function publishFailureNow(p: Publisher) {
   const f = p.failure;
   return (
@@ -89,6 +89,7 @@ function publishFailureNow(p: Publisher) {
   );
 }
 
+/** The publisher's batch in progress, as status reports it. */
 function publishingNow(p: Publisher) {
   const now = p.publishing;
   return (

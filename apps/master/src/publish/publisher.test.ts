@@ -21,6 +21,7 @@ vi.mock('./read-file.js', async (original) => {
 });
 
 const { Publisher } = await import('./publisher.js');
+type PublisherOptions = import('./publisher.js').PublisherOptions;
 
 let dir: string;
 let store: Store;
@@ -34,17 +35,24 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** A publisher over dir/content with a silent log, and the versions it publishes, in order. */
+function publisherOver(extra: Partial<PublisherOptions> = {}) {
+  const published: number[] = [];
+  const p = new Publisher({
+    contentDir: join(dir, 'content'),
+    store,
+    log: pino({ level: 'silent' }),
+    onPublished: (v) => published.push(v.version),
+    ...extra,
+  });
+  return { p, published };
+}
+
 describe('Publisher', () => {
   it('reports an unreadable file and publishes the rest', async () => {
     writeFileSync(join(dir, 'content', 'ok.txt'), 'fine\n');
     writeFileSync(join(dir, 'content', 'locked.txt'), 'secret\n');
-    const published: number[] = [];
-    const p = new Publisher({
-      contentDir: join(dir, 'content'),
-      store,
-      log: pino({ level: 'silent' }),
-      onPublished: (v) => published.push(v.version),
-    });
+    const { p, published } = publisherOver();
     await p.reconcile();
     expect(published).toEqual([1]);
     expect([...store.versions.liveTree().keys()]).toEqual(['ok.txt']);
@@ -60,14 +68,7 @@ describe('Publisher', () => {
     // SQLite's own SQLITE_FULL, as on a full disk: the database may grow by a few pages only.
     const pages = store.db.pragma('page_count', { simple: true }) as number;
     store.db.pragma(`max_page_count = ${pages + 4}`);
-    const published: number[] = [];
-    const p = new Publisher({
-      contentDir: join(dir, 'content'),
-      store,
-      log: pino({ level: 'silent' }),
-      onPublished: (v) => published.push(v.version),
-      failedBatchRetryMs: 20,
-    });
+    const { p, published } = publisherOver({ failedBatchRetryMs: 20 });
     let reconciled = false;
     const reconciling = p.reconcile().then(() => {
       reconciled = true;
@@ -94,14 +95,7 @@ describe('Publisher', () => {
   it('publishes no empty tree when the content directory itself is gone, and tries again', async () => {
     const content = join(dir, 'content');
     writeFileSync(join(content, 'a.txt'), 'a\n');
-    const published: number[] = [];
-    const p = new Publisher({
-      contentDir: content,
-      store,
-      log: pino({ level: 'silent' }),
-      onPublished: (v) => published.push(v.version),
-      failedBatchRetryMs: 20,
-    });
+    const { p, published } = publisherOver({ failedBatchRetryMs: 20 });
     await p.reconcile();
     expect(published).toEqual([1]);
     // Moved away (or unmounted): every path reads as gone.

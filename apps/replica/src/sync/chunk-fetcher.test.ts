@@ -107,8 +107,7 @@ describe('fetchChunkBatch', () => {
       },
     );
     await vi.waitFor(() => expect(asked).toBe(1), { timeout: 10_000, interval: 5 });
-    // A group of 4 MiB is in hand and waits; nothing reached the store.
-    await new Promise((r) => setTimeout(r, 50));
+    // A group of 4 MiB is in hand and waits on room(); nothing reached the store.
     expect(groups).toEqual([]);
     open = true;
     release();
