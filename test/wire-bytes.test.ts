@@ -3,6 +3,7 @@ import { createFastCdcChunker } from '@outpost/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ByteMeter, startByteMeter } from './helpers/byte-meter.js';
 import { Fleet } from './helpers/fleet.js';
+import { waitFor } from './helpers/wait-for.js';
 
 /**
  * Bytes on the wire, counted by a TCP proxy between the replica and the master (WebSocket and
@@ -175,6 +176,39 @@ describe('bytes on the wire', () => {
     } finally {
       for (const m of meters) await m.close();
     }
+  });
+
+  it('a version that cannot fit on the data volume is refused before any chunk is fetched, and status says why', async () => {
+    const big = noise(4 * 1024 * 1024, 'does-not-fit');
+    fleet = await Fleet.start({ files: { 'big.bin': big } });
+    meter = await startByteMeter(fleet.master.url);
+    const f = fleet;
+    // More space kept free than any machine has: no chunk can fit.
+    await f.startReplica('uk-london', 'uk', { master: meter.url, args: ['--min-free-space', '921600G'] });
+    const s = await waitFor(
+      async () => {
+        const s = await f.replicaStatus('uk-london');
+        return s.error?.includes('not enough disk space') ? s : null;
+      },
+      { what: 'the refusal in the replica status' },
+    );
+    expect(s.error).toMatch(/the chunks to fetch need 4\.0 MiB, .* kept free \(--min-free-space\)/);
+    expect(s.version).toBe(0);
+    // The NACK carries the reason to the master's status.
+    await waitFor(
+      async () =>
+        (await f.masterStatus()).replicas
+          .find((r: { name: string }) => r.name === 'uk-london')
+          ?.error?.includes('not enough disk space'),
+      { what: "the refusal in the master's status" },
+    );
+    // The manifest and the status calls crossed; the 4 MiB file did not.
+    expect(meter.bytes().total).toBeLessThan(256 * 1024);
+
+    // The same data dir with no space kept free: the version is fetched and served.
+    await f.replica('uk-london').stop();
+    await f.startReplica('uk-london', 'uk', { master: meter.url });
+    await f.expectConverged();
   });
 });
 

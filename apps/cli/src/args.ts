@@ -71,6 +71,10 @@ export const REPLICA_FLAGS: Flag[] = [
     'with --wire-compression=auto, ask for raw chunks while they arrive faster than this (bytes/s), deflated again below half of it (default 40MiB)',
   ),
   F('no-wire-compression', 'never ask for chunks deflated on the wire (--wire-compression=never)', true),
+  F(
+    'min-free-space',
+    "refuse, before fetching anything, a version whose chunks would leave less than this free on the data volume, e.g. 1GiB (default 0: refuse only what cannot fit; 'off': no check, for a compressing file system)",
+  ),
   F('poll-ms', 'pull interval while the push link is down (default 2000)'),
   F('heartbeat-ms', 'heartbeat interval (default 5000)'),
 ];

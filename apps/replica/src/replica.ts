@@ -135,6 +135,9 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     initial: current,
     fetchChunk: (hash, size) => fetchVerifiedChunk(hash, size, fetchOptions),
     fetchChunkList: (hash) => fetchChunkList(hash, fetchOptions),
+    ...(config.minFreeSpace === 'off'
+      ? {}
+      : { diskSpace: { free: () => store.freeBytes(), reserve: config.minFreeSpace } }),
     fetchBatch: (wanted, keep) =>
       fetchChunkBatch(
         wanted,

@@ -1,3 +1,4 @@
+export * from './byte-count.js';
 export * from './chunk-list-delta.js';
 export * from './chunker.js';
 export * from './compression-choice.js';

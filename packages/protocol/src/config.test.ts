@@ -125,6 +125,7 @@ describe('ReplicaConfigSchema', () => {
       maxRate: 0,
       wireCompression: 'auto',
       wireRawAbove: 40 * 1024 * 1024,
+      minFreeSpace: 0,
       logLevel: 'info',
     });
   });
@@ -169,6 +170,24 @@ describe('ReplicaConfigSchema', () => {
     expect(rate.success).toBe(false);
     expect(rate.error?.issues[0]?.message).toMatch(/at least 8192/);
   });
+
+  it.each([
+    ['0', 0],
+    ['512MiB', 512 * 1024 * 1024],
+    ['2G', 2 * 1024 ** 3],
+    ['off', 'off'],
+  ])('reads --min-free-space %s', (minFreeSpace, value) => {
+    expect(ReplicaConfigSchema.parse({ ...replica, minFreeSpace }).minFreeSpace).toBe(value);
+  });
+
+  it.each(['none', '-1', '1e9', 'OFF '])(
+    'refuses --min-free-space %s, saying what it takes',
+    (minFreeSpace) => {
+      const r = ReplicaConfigSchema.safeParse({ ...replica, minFreeSpace });
+      expect(r.success).toBe(false);
+      expect(r.error?.issues[0]?.message).toBe("expected a byte size such as 0, 512MiB or 2G, or 'off'");
+    },
+  );
 
   it.each(['http://hq:7070', 'https://hq.example.com', 'https://10.0.0.1:8443/base/', 'http://[::1]:7070'])(
     'accepts master URL %s',

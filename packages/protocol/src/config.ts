@@ -155,6 +155,16 @@ export const ReplicaConfigSchema = z.object({
       .min(LIMITS.minRateBytes, `a rate is at least ${LIMITS.minRateBytes} bytes/s (8k)`)
       .max(1e12),
   ).default(40 * 1024 * 1024),
+  /**
+   * Space kept free on the data volume: a version whose missing chunks would not fit with this
+   * much left over is refused before any is fetched. 'off' skips the check (a compressing file
+   * system can hold more bytes than it reports free).
+   */
+  minFreeSpace: z
+    .union([z.literal('off'), ByteSize.pipe(z.number().int().max(1e15))], {
+      error: "expected a byte size such as 0, 512MiB or 2G, or 'off'",
+    })
+    .default(0),
   /** How often to pull while the push link is down. */
   pollMs: Millis.default(2000),
   heartbeatMs: Millis.default(5000),

@@ -3,6 +3,7 @@ export * from './bulk-checkpoints.js';
 export * from './chunk-store.js';
 export * from './clean-shutdown.js';
 export * from './encoding-store.js';
+export * from './free-space.js';
 export * from './migrate.js';
 export * from './prune.js';
 export * from './replica-registry.js';

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -174,6 +174,32 @@ describe('openStore', () => {
     expect(check.pragma('user_version', { simple: true })).toBe(99);
     expect(check.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck().get()).toBe(0);
     check.close();
+  });
+
+  it("counts, as room to grow, its volume's free space and the pages it holds free itself", () => {
+    const store = open();
+    const chunks = Array.from({ length: 128 }, (_, i) => {
+      const data = Buffer.alloc(64 * 1024, i);
+      return { hash: sha256Hex(data), data };
+    });
+    store.chunks.putMany(chunks);
+    for (const c of chunks) store.chunks.delete(c.hash);
+    store.db.pragma('wal_checkpoint(TRUNCATE)');
+    const freePageBytes =
+      (store.db.pragma('freelist_count', { simple: true }) as number) *
+      (store.db.pragma('page_size', { simple: true }) as number);
+    // 8 MiB written and deleted: the file keeps those pages for its next writes.
+    expect(freePageBytes).toBeGreaterThanOrEqual(8 * 1024 * 1024);
+    const volume = () => {
+      const fs = statfsSync(dir);
+      return fs.bavail * fs.bsize;
+    };
+    // Other tests write to the same volume meanwhile: bracket the reading, with 1 MiB of slack.
+    const before = volume();
+    const free = store.freeBytes();
+    const after = volume();
+    expect(free - freePageBytes).toBeGreaterThanOrEqual(Math.min(before, after) - 1024 * 1024);
+    expect(free - freePageBytes).toBeLessThanOrEqual(Math.max(before, after) + 1024 * 1024);
   });
 });
 

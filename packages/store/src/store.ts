@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { ChunkStore } from './chunk-store.js';
 import { EncodingStore } from './encoding-store.js';
+import { storeFreeBytes } from './free-space.js';
 import { migrate } from './migrate.js';
 import { recomputeRoots } from './recompute-roots.js';
 import { ReplicaRegistry } from './replica-registry.js';
@@ -23,6 +24,8 @@ export interface Store {
    * WAL read lock taken and released: about 3 µs against 1, which counts at 100,000 files.
    */
   read<T>(fn: () => T): T;
+  /** Bytes the store can still grow by: free space on its volume plus its own free pages. */
+  freeBytes(): number;
   close(): void;
 }
 
@@ -60,6 +63,7 @@ function wrap(db: Database, file: string): Store {
     scanIndex: new ScanIndex(db),
     replicas: new ReplicaRegistry(db),
     read: (fn) => db.transaction(fn)(),
+    freeBytes: () => storeFreeBytes(db, file),
     close: () => db.close(),
   };
 }

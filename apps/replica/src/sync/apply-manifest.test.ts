@@ -398,6 +398,47 @@ describe('applyManifest', () => {
     expect(store.versions.current().version).toBe(0);
   });
 
+  it('refuses, before fetching a chunk, a version whose missing chunks do not fit the room left', async () => {
+    const first = v1();
+    const s1 = await applyManifest(emptySnapshot(), first.m, deps());
+    fetched = [];
+    // 3,000 bytes of noise, none of it held.
+    const c = file('c.bin', randomBytes(3000));
+    const m = manifest(2, 1, [...first.files, c], [put(c)]);
+    const needs = c.content.length;
+    const asked: number[] = [];
+    const space = (free: number, reserve: number) => ({
+      free: () => {
+        asked.push(free);
+        return free;
+      },
+      reserve,
+    });
+
+    await refused(
+      applyManifest(s1, m, { ...deps(), diskSpace: space(needs - 1, 0) }),
+      /^not enough disk space: the chunks to fetch need 2\.9 KiB, and the store can grow by 2\.9 KiB$/,
+    );
+    // The space kept free counts against the room, and is named.
+    await refused(
+      applyManifest(s1, m, { ...deps(), diskSpace: space(needs + 100, 101) }),
+      /need 2\.9 KiB, and the store can grow by 3\.0 KiB, of which 101 B is kept free \(--min-free-space\)$/,
+    );
+    expect(fetched).toEqual([]);
+    expect(store.versions.current().version).toBe(1);
+
+    // Exactly enough: fetched and committed.
+    const s2 = await applyManifest(s1, m, { ...deps(), diskSpace: space(needs + 100, 100) });
+    expect(s2.version).toBe(2);
+    expect(served('c.bin').equals(c.content)).toBe(true);
+    // A version that needs no chunk does not look at the disk at all.
+    const calls = asked.length;
+    const rename = { ...c, entry: { ...c.entry, path: 'moved.bin' } };
+    const m3 = manifest(3, 2, [...first.files, rename], [del('c.bin'), put(rename)]);
+    expect((await applyManifest(s2, m3, { ...deps(), diskSpace: space(0, 0) })).version).toBe(3);
+    expect(asked.length).toBe(calls);
+  });
+
   it('gives an ApplyError when fetched bytes do not hash to the file, and commits nothing', async () => {
     const first = v1();
     const s1 = await applyManifest(emptySnapshot(), first.m, deps());

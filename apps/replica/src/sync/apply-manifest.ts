@@ -6,6 +6,7 @@ import {
   chunkListDigest,
   createSha256,
   diffTrees,
+  formatBytes,
   LiveTree,
   sha256Hex,
   type TreeEntry,
@@ -47,6 +48,12 @@ export interface ApplyDeps {
   concurrency?: number;
   /** Batches fetched at once. */
   batchConcurrency?: number;
+  /**
+   * The store's room to grow (free space on its volume and its own free pages) and the part of
+   * it kept free: a fetch whose chunks cannot fit is refused before it starts, rather than
+   * downloaded until the disk is full, and again at every retry.
+   */
+  diskSpace?: { free: () => number; reserve: number };
   /** Told how the fetch goes: files whose chunks are all held, bytes fetched, of how many. */
   onProgress?: (p: FetchProgress) => void;
   log?: Logger;
@@ -240,6 +247,7 @@ async function fetchMissing(puts: readonly TreeEntry[], d: ApplyDeps, progress: 
   const sizes = new Map<string, number>();
   for (const put of puts) for (const c of put.chunks) sizes.set(c.hash, c.size);
   const missing = d.store.chunks.missing(sizes.keys());
+  if (d.diskSpace) checkRoom(missing, sizes, d.diskSpace);
   progress.add(puts, missing, sizes);
   let firstError: string | null = null;
   // A write the store refuses (a full disk, say) ends the fetch at once: fetching on, batch
@@ -309,6 +317,24 @@ async function fetchMissing(puts: readonly TreeEntry[], d: ApplyDeps, progress: 
   await Promise.all(Array.from({ length: Math.min(d.concurrency ?? 4, retry.length) }, worker));
   if (storeFailure) throw storeRefused(storeFailure);
   if (firstError !== null) throw new ApplyError(firstError);
+}
+
+/** Refuses a fetch whose chunks need more than the store can grow by, less the space kept free. */
+function checkRoom(
+  missing: string[],
+  sizes: Map<string, number>,
+  space: NonNullable<ApplyDeps['diskSpace']>,
+) {
+  let needed = 0;
+  for (const hash of missing) needed += sizes.get(hash)!;
+  if (needed === 0) return;
+  const free = space.free();
+  if (needed + space.reserve <= free) return;
+  const kept =
+    space.reserve > 0 ? `, of which ${formatBytes(space.reserve)} is kept free (--min-free-space)` : '';
+  throw new ApplyError(
+    `not enough disk space: the chunks to fetch need ${formatBytes(needed)}, and the store can grow by ${formatBytes(Math.max(0, free))}${kept}`,
+  );
 }
 
 function storeRefused(err: Error): ApplyError {

@@ -38,6 +38,7 @@ export interface SyncEngineOptions {
   fetchChunk: ApplyDeps['fetchChunk'];
   fetchBatch?: ApplyDeps['fetchBatch'];
   fetchChunkList?: ApplyDeps['fetchChunkList'];
+  diskSpace?: ApplyDeps['diskSpace'];
   /** How often a long fetch logs its progress. */
   progressLogMs?: number;
   /** Called with each new snapshot, after it is committed: the atomic switch for readers. */
@@ -234,6 +235,7 @@ export class SyncEngine {
       fetchChunk: this.#o.fetchChunk,
       ...(this.#o.fetchBatch ? { fetchBatch: this.#o.fetchBatch } : {}),
       ...(this.#o.fetchChunkList ? { fetchChunkList: this.#o.fetchChunkList } : {}),
+      ...(this.#o.diskSpace ? { diskSpace: this.#o.diskSpace } : {}),
       onProgress,
       log: this.#o.log,
     };
