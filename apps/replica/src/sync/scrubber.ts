@@ -9,6 +9,8 @@ export interface ScrubberOptions {
   bytesPerSecond: number;
   /** Pause between full passes. */
   restMs?: number;
+  /** How often it hashes its share of the rate (default 20 ms). */
+  tickMs?: number;
 }
 
 /**
@@ -41,26 +43,27 @@ export class Scrubber {
   }
 
   #tick() {
-    const TICK_MS = 100;
-    const budget = Math.max(1, (this.#o.bytesPerSecond * TICK_MS) / 1000);
+    const tickMs = this.#o.tickMs ?? 20;
+    // Small turns, one chunk read at a time, so readers are served between them: a page of 16
+    // chunks every 100 ms read and hashed up to 4 MiB in one turn of the event loop, 4–7 ms
+    // here with 256 KiB chunks, against 0.3–0.7 ms for one such chunk.
+    const budget = Math.max(1, (this.#o.bytesPerSecond * tickMs) / 1000);
     let spent = 0;
     while (spent < budget) {
-      const rows = this.#o.store.chunks.page(this.#after, 16);
-      if (rows.length === 0) {
+      const row = this.#o.store.chunks.page(this.#after, 1)[0];
+      if (!row) {
         this.#after = 0;
         this.passes++;
         this.#schedule(this.#o.restMs ?? 60_000);
         return;
       }
-      for (const row of rows) {
-        this.#after = row.rowid;
-        spent += row.data.length;
-        this.checked++;
-        if (row.data.length !== row.size || sha256Hex(row.data) !== row.hash) {
-          void this.#o.repair.damaged(row.hash, row.size, 'scrub');
-        }
+      this.#after = row.rowid;
+      spent += row.data.length;
+      this.checked++;
+      if (row.data.length !== row.size || sha256Hex(row.data) !== row.hash) {
+        void this.#o.repair.damaged(row.hash, row.size, 'scrub');
       }
     }
-    this.#schedule(TICK_MS);
+    this.#schedule(tickMs);
   }
 }

@@ -1,0 +1,82 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sha256Hex } from '@outpost/core';
+import { openStore, type Store } from '@outpost/store';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ChunkRepair } from './chunk-repair.js';
+import { Scrubber } from './scrubber.js';
+
+const CHUNK = 64 * 1024;
+let dir: string;
+let store: Store;
+let repaired: string[];
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  dir = mkdtempSync(join(tmpdir(), 'outpost-scrub-'));
+  store = openStore(join(dir, 'replica.db'));
+  repaired = [];
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Stores `n` chunks of 64 KiB; returns their hashes in the order stored. */
+function fill(n: number): string[] {
+  const chunks = Array.from({ length: n }, (_, i) => {
+    const data = Buffer.alloc(CHUNK, i + 1);
+    return { hash: sha256Hex(data), data };
+  });
+  store.chunks.putMany(chunks);
+  return chunks.map((c) => c.hash);
+}
+
+function scrubber(bytesPerSecond: number, tickMs = 20) {
+  const repair = new ChunkRepair(store, pino({ level: 'silent' }), async (hash) => {
+    repaired.push(hash);
+    throw new Error('no master in this test');
+  });
+  return new Scrubber({ store, repair, bytesPerSecond, tickMs, restMs: 60_000 });
+}
+
+describe('Scrubber', () => {
+  it('hashes no more than its share of the rate in one turn of the event loop, give or take a chunk', () => {
+    fill(40);
+    // 1 MiB/s in 20 ms turns: 20 KiB a turn, so each turn takes one 64 KiB chunk, not a page.
+    const s = scrubber(1024 * 1024);
+    s.start();
+    vi.advanceTimersByTime(0);
+    expect(s.checked).toBe(1);
+    vi.advanceTimersByTime(20);
+    expect(s.checked).toBe(2);
+    // 8 MiB/s: 160 KiB a turn, three chunks.
+    const fast = scrubber(8 * 1024 * 1024);
+    fast.start();
+    vi.advanceTimersByTime(0);
+    expect(fast.checked).toBe(3);
+    s.stop();
+    fast.stop();
+  });
+
+  it('goes over every chunk, hands a damaged one to repair, then rests before the next pass', () => {
+    const hashes = fill(10);
+    // Damage at rest: the stored bytes of one chunk no longer hash to its address.
+    store.db.prepare('UPDATE chunks SET data = ? WHERE hash = ?').run(Buffer.alloc(CHUNK, 0xee), hashes[4]);
+    const s = scrubber(64 * 1024 * 1024);
+    s.start();
+    vi.advanceTimersByTime(0);
+    expect(s.checked).toBe(10);
+    expect(s.passes).toBe(1);
+    expect(repaired).toEqual([hashes[4]]);
+    vi.advanceTimersByTime(59_999);
+    expect(s.checked).toBe(10);
+    vi.advanceTimersByTime(1);
+    expect(s.passes).toBe(2);
+    s.stop();
+  });
+});
