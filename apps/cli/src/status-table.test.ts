@@ -62,6 +62,31 @@ describe('renderStatus', () => {
     );
   });
 
+  it('lists the paths the master does not publish, and why, quoted, ten at most', () => {
+    const problems = [
+      { path: 'new\nline.txt', problem: 'control character' },
+      { path: 'caf\uFFFD.txt', problem: 'name is not valid UTF-8' },
+      ...Array.from({ length: 10 }, (_, i) => ({
+        path: `pipe-${i}`,
+        problem: 'not a regular file: a named pipe',
+      })),
+    ];
+    const withProblems = MasterStatusSchema.parse({ ...status([]), problems });
+    const lines = renderStatus(withProblems, NOW).split('\n');
+    expect(lines.slice(1, 4)).toEqual([
+      'not published: 12 paths',
+      '  "new\\nline.txt": control character',
+      '  "caf\uFFFD.txt": name is not valid UTF-8',
+    ]);
+    expect(lines.slice(11)).toEqual([
+      '  "pipe-7": not a regular file: a named pipe',
+      '  … and 2 more (--json lists them all)',
+      '(no replica has connected yet)',
+    ]);
+    const one = MasterStatusSchema.parse({ ...status([]), problems: problems.slice(0, 1) });
+    expect(renderStatus(one, NOW).split('\n')[1]).toBe('not published: 1 path');
+  });
+
   it('renders one aligned row per replica', () => {
     const out = renderStatus(
       status([

@@ -44,6 +44,7 @@ export function renderStatus(s: MasterStatus, now = Date.now()): string {
     const next = Math.max(0, Date.parse(f.retryAt) - now);
     head += `\npublish FAILING: ${f.message} (${ago(now - Date.parse(f.at))}; next attempt in ${ago(next).replace(/ ago$/, '')})`;
   }
+  head += refusedPaths(s.problems ?? []);
   if (s.replicas.length === 0) return `${head}\n(no replica has connected yet)`;
   const rows = [
     ['NAME', 'REGION', 'STATE', 'LINK', 'VERSION', 'LAG', 'LAST SEEN', 'ERROR'],
@@ -91,6 +92,18 @@ export function renderDns(d: DnsStatus): string {
     ]),
   ]);
   return `${head}\n${names}\n\n${replicas}`;
+}
+
+/** Paths listed after the head, at most; `--json` has them all. */
+const PROBLEMS_SHOWN = 10;
+
+/** The paths the master does not publish, and why: quoted as JSON, since a name may hold a newline. */
+function refusedPaths(problems: NonNullable<MasterStatus['problems']>): string {
+  if (problems.length === 0) return '';
+  const n = problems.length;
+  const lines = problems.slice(0, PROBLEMS_SHOWN).map((p) => `\n  ${JSON.stringify(p.path)}: ${p.problem}`);
+  const more = n > PROBLEMS_SHOWN ? `\n  … and ${n - PROBLEMS_SHOWN} more (--json lists them all)` : '';
+  return `\nnot published: ${n} path${n === 1 ? '' : 's'}${lines.join('')}${more}`;
 }
 
 function ago(ms: number): string {

@@ -60,6 +60,8 @@ export const MasterStatusSchema = z.object({
   publishing: PublishingSchema.nullable().optional(),
   /** Why publishing fails (the store refusing writes: a full disk), while a retry is pending. */
   publishFailure: PublishFailureSchema.nullable().optional(),
+  /** Paths on disk that are not published, and why (a control character, a name not UTF-8…). */
+  problems: z.array(z.object({ path: z.string(), problem: z.string() })).optional(),
 });
 
 export const ReplicaLinkSchema = z.enum(['push', 'pull', 'offline']);

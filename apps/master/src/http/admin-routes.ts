@@ -23,25 +23,21 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
   );
 
   const admin = requireBearer(d.adminToken, 'admin');
-  app.get(
-    `${API_PREFIX}/status`,
-    { preHandler: admin },
-    async (): Promise<MasterStatus & { problems: unknown[] }> => {
-      const cur = d.publisher.current;
-      return {
-        role: 'master',
-        version: cur.version,
-        root: cur.root,
-        files: cur.files,
-        bytes: cur.bytes,
-        replicas: d.fleet.status(cur, (v) => d.store.versions.get(v)?.createdAt),
-        ready: d.ready(),
-        publishing: publishingNow(d.publisher),
-        publishFailure: publishFailureNow(d.publisher),
-        problems: [...d.publisher.problems].map(([path, problem]) => ({ path, problem })),
-      };
-    },
-  );
+  app.get(`${API_PREFIX}/status`, { preHandler: admin }, async (): Promise<MasterStatus> => {
+    const cur = d.publisher.current;
+    return {
+      role: 'master',
+      version: cur.version,
+      root: cur.root,
+      files: cur.files,
+      bytes: cur.bytes,
+      replicas: d.fleet.status(cur, (v) => d.store.versions.get(v)?.createdAt),
+      ready: d.ready(),
+      publishing: publishingNow(d.publisher),
+      publishFailure: publishFailureNow(d.publisher),
+      problems: [...d.publisher.problems].map(([path, problem]) => ({ path, problem })),
+    };
+  });
 
   app.get(`${API_PREFIX}/versions`, { preHandler: admin }, async () =>
     d.store.versions.list().map((v) => ({ ...v, createdAt: new Date(v.createdAt).toISOString() })),

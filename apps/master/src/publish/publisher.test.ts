@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -107,6 +108,33 @@ describe('Publisher', () => {
     renameSync(join(dir, 'moved'), content);
     await vi.waitFor(() => expect(p.failure).toBeNull(), { timeout: 10_000, interval: 5 });
     expect(published).toEqual([1]);
+    await p.close();
+  });
+
+  it('names, and does not publish, a file whose name is not UTF-8 or that is a named pipe', async () => {
+    const content = join(dir, 'content');
+    mkdirSync(join(content, 'sub'));
+    writeFileSync(join(content, 'ok.txt'), 'fine\n');
+    // Latin-1 bytes, as an old archive leaves them: Node reads the name as 'caf\uFFFD.txt'.
+    writeFileSync(Buffer.from(`${content}/sub/caf\xe9.txt`, 'latin1'), 'bonjour\n');
+    execFileSync('mkfifo', [join(content, 'pipe')]);
+    const { p, published } = publisherOver();
+    await p.reconcile();
+    expect(published).toEqual([1]);
+    expect([...store.versions.liveTree().keys()]).toEqual(['ok.txt']);
+    expect(Object.fromEntries(p.problems)).toEqual({
+      'sub/caf\uFFFD.txt': 'name is not valid UTF-8',
+      pipe: 'not a regular file: a named pipe',
+    });
+    // An event for either path (the watcher names the first as Node decoded it) keeps the refusal.
+    await p.submit(['sub/caf\uFFFD.txt', 'pipe', 'sub']);
+    expect(p.problems.size).toBe(2);
+    // Renamed to a UTF-8 name, it is published; gone, the pipe is no longer a problem.
+    renameSync(Buffer.from(`${content}/sub/caf\xe9.txt`, 'latin1'), join(content, 'sub', 'café.txt'));
+    rmSync(join(content, 'pipe'));
+    await p.submit(['sub/caf\uFFFD.txt', 'sub/café.txt', 'pipe']);
+    expect([...store.versions.liveTree().keys()].sort()).toEqual(['ok.txt', 'sub/café.txt']);
+    expect(p.problems.size).toBe(0);
     await p.close();
   });
 

@@ -1,5 +1,5 @@
 import { type Dirent, lstatSync, readdirSync, type Stats } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { type Change, contentPathProblem, diffTrees, foldCase, LiveTree } from '@outpost/core';
 import { holdLeanHeapFor, LoopSlicer } from '@outpost/service';
@@ -13,6 +13,7 @@ import {
 } from '@outpost/store';
 import type { Logger } from 'pino';
 import { isIgnoredPath } from '../watch/ignore-rules.js';
+import { entryProblem, specialKind, undecodableNames } from './entry-problem.js';
 import { isNotFound, readFileIntoStore } from './read-file.js';
 import { restoreFiles } from './restore-files.js';
 import { walkFiles } from './walk-tree.js';
@@ -265,9 +266,10 @@ export class Publisher {
     let checked = 0;
     while (dirs.length > 0) {
       const dir = dirs.pop()!;
+      const absDir = dir === '' ? root : join(root, dir);
       let items: Dirent[];
       try {
-        items = readdirSync(dir === '' ? root : join(root, dir), { withFileTypes: true });
+        items = readdirSync(absDir, { withFileTypes: true });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (isNotFound(err)) continue;
@@ -277,9 +279,18 @@ export class Publisher {
         }
         throw err;
       }
+      const undecodable = undecodableNames(
+        absDir,
+        items.map((i) => i.name),
+      );
       for (const item of items) {
         const rel = dir === '' ? item.name : `${dir}/${item.name}`;
         if (isIgnoredPath(rel)) continue;
+        const problem = entryProblem(item, undecodable);
+        if (problem) {
+          this.#refuse(rel, problem);
+          continue;
+        }
         if (item.isDirectory()) {
           dirs.push(rel);
           continue;
@@ -480,8 +491,8 @@ export class Publisher {
       // Each file under a directory is judged by its own path (one under `_outpost/` is refused
       // and reported by name).
       const onDisk = new Set<string>();
-      for await (const file of walkFiles(this.#o.contentDir, rel, (dir, err) =>
-        this.#refuse(dir, `unreadable directory: ${err.code}`),
+      for await (const file of walkFiles(this.#o.contentDir, rel, (path, problem) =>
+        this.#refuse(path, problem),
       )) {
         onDisk.add(file);
         if (this.#refused(file)) continue;
@@ -490,8 +501,21 @@ export class Publisher {
       for (const path of this.#under(rel)) if (!onDisk.has(path)) this.#markDeleted(path, changes);
       return;
     }
-    if (st === null) this.problems.delete(rel);
-    else if (this.#refused(rel)) return;
+    if (st === null) {
+      // A name that is not UTF-8 comes from the watcher as no file has it: still there, still refused.
+      const bad = undecodableNames(dirname(abs), [basename(abs)]);
+      if (bad.has(basename(abs))) {
+        this.#refuse(rel, 'name is not valid UTF-8');
+        return;
+      }
+      this.problems.delete(rel);
+    } else if (this.#refused(rel)) return;
+    const special = st ? specialKind(st) : null;
+    if (special) {
+      this.#refuse(rel, special);
+      this.#markDeleted(rel, changes);
+      return;
+    }
     if (st?.isFile()) {
       await this.#examineFile(rel, trustIndex, changes, unstable, st);
       return;

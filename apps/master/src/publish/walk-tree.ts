@@ -2,33 +2,42 @@ import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isIgnoredPath } from '../watch/ignore-rules.js';
+import { entryProblem, undecodableNames } from './entry-problem.js';
 import { isNotFound } from './read-file.js';
 
 /**
  * Every regular file under `relDir` (relative to root, POSIX separators); symlinks are not
- * followed. A directory that cannot be read is reported to `onError` and skipped.
+ * followed. What cannot be published (a directory that cannot be read, a name that is not
+ * UTF-8, a named pipe or device) is reported to `onProblem` and skipped.
  */
 export async function* walkFiles(
   root: string,
   relDir = '',
-  onError: (relDir: string, err: NodeJS.ErrnoException) => void = () => undefined,
+  onProblem: (rel: string, problem: string) => void = () => undefined,
 ): AsyncGenerator<string> {
+  const abs = relDir === '' ? root : join(root, relDir);
   let items: Dirent[];
   try {
-    items = await readdir(relDir === '' ? root : join(root, relDir), { withFileTypes: true });
+    items = await readdir(abs, { withFileTypes: true });
   } catch (err) {
     if (isNotFound(err)) return;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EACCES' || code === 'EPERM' || code === 'EIO') {
-      onError(relDir, err as NodeJS.ErrnoException);
+      onProblem(relDir, `unreadable directory: ${code}`);
       return;
     }
     throw err;
   }
+  const undecodable = undecodableNames(
+    abs,
+    items.map((i) => i.name),
+  );
   for (const item of items) {
     const rel = relDir === '' ? item.name : `${relDir}/${item.name}`;
     if (isIgnoredPath(rel)) continue;
-    if (item.isDirectory()) yield* walkFiles(root, rel, onError);
+    const problem = entryProblem(item, undecodable);
+    if (problem) onProblem(rel, problem);
+    else if (item.isDirectory()) yield* walkFiles(root, rel, onProblem);
     else if (item.isFile()) yield rel;
   }
 }
