@@ -28,6 +28,7 @@ import { registerDnsRoutes } from './http/dns-routes.js';
 import { registerPullRoutes } from './http/pull-routes.js';
 import { type PublishedVersion, Publisher } from './publish/publisher.js';
 import { createBatcher } from './watch/batcher.js';
+import { RootFollower, resolveRoot } from './watch/root-follower.js';
 import { watchTree } from './watch/watcher.js';
 
 export interface Master {
@@ -154,9 +155,42 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   app.server.on('upgrade', (req, socket, head) => fanout.handleUpgrade(req, socket, head));
 
   let watcher: FSWatcher | undefined;
+  let follower: RootFollower | undefined;
   let rewalkTimer: NodeJS.Timeout | undefined;
   let stopped = false;
   let starting: Promise<string> | undefined;
+  // The watcher watches real directories: a content directory given as a symlink is watched
+  // where it leads, and watched again there when the link is switched (a release deployed).
+  let watchedRoot = resolveRoot(contentDir) ?? contentDir;
+  const watchContent = (root: string) =>
+    watchTree(
+      root,
+      (rel) => batcher.add(rel),
+      (err) => log.error({ err }, 'watcher error'),
+    );
+  const followTo = async (to: string) => {
+    log.info(
+      { content: contentDir, from: watchedRoot, to },
+      'content directory now leads elsewhere; watching it there',
+    );
+    watchedRoot = to;
+    try {
+      // Watch first, then walk, as at start: an edit made meanwhile is caught by one or the other.
+      const next = await watchContent(to);
+      if (stopped) {
+        await next.close();
+        return;
+      }
+      const old = watcher;
+      watcher = next;
+      await old?.close();
+      if (stopped) return;
+      // The new target as one version: every file whose inode, size or mtime differs is read.
+      await publisher.rewalk();
+    } catch (err) {
+      log.error({ err }, 'following the content directory to its new target failed');
+    }
+  };
   // One rewalk at a time, each scheduled after the last one ends.
   const scheduleRewalk = () => {
     if (config.rewalkMs === 0 || stopped) return;
@@ -186,6 +220,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       const publisherClosed = publisher.close();
       await starting?.catch(() => undefined);
       clearTimeout(rewalkTimer);
+      follower?.stop();
       releaseLean();
       batcher.close();
       await watcher?.close();
@@ -228,11 +263,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       const releaseCrawlLean = heldFiles === 0 ? holdLeanHeap() : holdLeanHeapFor(heldFiles);
       const crawlLean = leanHeapHeld();
       try {
-        watcher = await watchTree(
-          contentDir,
-          (rel) => batcher.add(rel),
-          (err) => log.error({ err }, 'watcher error'),
-        );
+        watcher = await watchContent(watchedRoot);
       } finally {
         releaseCrawlLean();
       }
@@ -255,6 +286,8 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       throw err;
     }
     scheduleRewalk();
+    follower = new RootFollower({ path: contentDir, watched: watchedRoot, onMoved: followTo });
+    follower.start();
     ready = true;
     // The line scripts wait for: listening, and the content directory published.
     log.info({ url, version: publisher.current.version, content: contentDir }, 'outpost master listening');

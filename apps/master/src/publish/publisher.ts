@@ -1,4 +1,4 @@
-import { type Dirent, lstatSync, readdirSync, type Stats } from 'node:fs';
+import { type Dirent, lstatSync, readdirSync, type Stats, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { type Change, contentPathProblem, diffTrees, foldCase, LiveTree } from '@outpost/core';
@@ -623,7 +623,8 @@ export class Publisher {
   #commit(changes: Change[]): PublishedVersion | null {
     // A content directory moved away, deleted or unmounted reads as every file deleted: a
     // version of that would empty every replica. The batch fails instead and is tried again.
-    if (!lstatOrNull(this.#o.contentDir)?.isDirectory())
+    // (A symlink to a directory is followed: the content directory may be given as one.)
+    if (!statOrNull(this.#o.contentDir)?.isDirectory())
       throw new Error(
         `the content directory ${this.#o.contentDir} is gone (moved, deleted or unmounted): nothing published`,
       );
@@ -671,6 +672,15 @@ function vouches(rec: ScanRecord, st: Stats, treeHash: string | undefined): bool
 /** An error of a file system call on the content directory (it names its syscall), not of the store. */
 function isFileSystemError(err: unknown): boolean {
   return typeof (err as NodeJS.ErrnoException | undefined)?.syscall === 'string';
+}
+
+function statOrNull(abs: string): Stats | null {
+  try {
+    return statSync(abs);
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
 }
 
 function lstatOrNull(abs: string): Stats | null {

@@ -1,0 +1,66 @@
+import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Fleet } from './helpers/fleet.js';
+
+/**
+ * A content directory given as a symlink, as releases are often deployed (`current ->
+ * releases/42`, switched atomically): published, watched where it leads, and followed when
+ * the link is switched.
+ */
+describe('a content directory given as a symlink', () => {
+  let fleet: Fleet | undefined;
+  afterEach(async () => {
+    await fleet?.stop();
+    fleet = undefined;
+  });
+
+  /** A release folder with these files, beside the content link. */
+  function release(f: Fleet, name: string, files: Record<string, string>): string {
+    const dir = join(f.dir.path, 'releases', name);
+    for (const [rel, data] of Object.entries(files)) {
+      mkdirSync(join(dir, rel, '..'), { recursive: true });
+      writeFileSync(join(dir, rel), data);
+    }
+    return dir;
+  }
+
+  /** Points the content link at `target` in one step, as `ln -sfn` + `mv -T` do. */
+  function switchLink(f: Fleet, target: string) {
+    const tmp = `${f.content}.next`;
+    symlinkSync(target, tmp);
+    renameSync(tmp, f.content);
+  }
+
+  it('is published and watched where it leads, and a switch of the link publishes the new release as one version', async () => {
+    const f = new Fleet();
+    fleet = f;
+    const r1 = release(f, '1', { 'index.html': 'release 1', 'docs/a.txt': 'same in both' });
+    renameSync(f.content, join(f.dir.path, 'unused'));
+    symlinkSync(r1, f.content);
+    await f.startMaster();
+    await f.startReplica('uk-london', 'uk');
+    const v1 = await f.expectConverged();
+    expect(v1.entries.map((e) => e.path).sort()).toEqual(['docs/a.txt', 'index.html']);
+
+    // An edit where the link leads is seen by the watcher, not left for a rewalk minutes later.
+    f.write('docs/b.txt', 'new in release 1');
+    const v2 = await f.expectConverged(undefined, [], 8_000);
+    expect(v2.version).toBe(v1.version + 1);
+
+    const r2 = release(f, '2', { 'index.html': 'release 2', 'docs/a.txt': 'same in both', 'new.txt': 'n' });
+    switchLink(f, r2);
+    const v3 = await f.expectConverged(undefined, ['docs/b.txt'], 8_000);
+    expect(v3.version).toBe(v2.version + 1);
+    expect(v3.entries.map((e) => e.path).sort()).toEqual(['docs/a.txt', 'index.html', 'new.txt']);
+
+    // And the new release is watched.
+    f.write('new.txt', 'edited in release 2');
+    const v4 = await f.expectConverged(undefined, [], 8_000);
+    expect(v4.version).toBe(v3.version + 1);
+    const log = f.master.logs.find(
+      (l) => l.msg === 'content directory now leads elsewhere; watching it there',
+    );
+    expect(log).toMatchObject({ from: r1, to: r2 });
+  });
+});
