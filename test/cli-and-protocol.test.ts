@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Fleet } from './helpers/fleet.js';
@@ -89,6 +90,34 @@ describe('outpost status and the protocol edges', () => {
     ]);
     expect(badName.code).toBe(2);
     expect(badName.stderr).toContain('--name');
+  });
+
+  it('refuses a second master or replica on a data directory in use: exit 1, and who holds it', async () => {
+    const masterData = join(fleet.dir.path, 'master');
+    const master = await runCli(['master', '--content', fleet.content, '--data', masterData, '--port', '0']);
+    expect(master.code).toBe(1);
+    expect(master.stderr.trim()).toBe(
+      `outpost: ${masterData} is in use by another outpost master, which holds ${join(masterData, 'master.sqlite')}: stop that one first, or give this one a --data of its own`,
+    );
+    const replicaData = join(fleet.dir.path, 'replica-uk-london');
+    const replica = await runCli(
+      [
+        'replica',
+        '--name',
+        'uk-london-2',
+        '--region',
+        'uk',
+        '--master',
+        fleet.master.url,
+        '--data',
+        replicaData,
+      ],
+      {},
+    );
+    expect(replica.code).toBe(1);
+    expect(replica.stderr).toContain(`${replicaData} is in use by another outpost replica`);
+    // The holders never noticed.
+    await fleet.expectConverged();
   });
 
   it('closes a WebSocket that sends garbage with 4000 and a reason, and keeps serving', async () => {

@@ -204,6 +204,11 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`outpost: ${(err as Error).message}\n`);
       process.exit(2);
     }
+    // A data directory another process holds is the user's to sort out, not a crash: no stack.
+    if ((err as Error).name === 'StoreInUseError') {
+      process.stderr.write(`outpost: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
     process.stderr.write(`outpost: ${(err as Error).stack ?? String(err)}\n`);
     process.exit(1);
   },

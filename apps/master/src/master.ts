@@ -17,7 +17,7 @@ import {
   leanHeapHeld,
   releaseMemorySoon,
 } from '@outpost/service';
-import { openStore, type Store } from '@outpost/store';
+import { openLockedStore, type Store } from '@outpost/store';
 import type { FSWatcher } from 'chokidar';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { DnsServer } from './dns/dns-server.js';
@@ -53,7 +53,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   const config = MasterConfigSchema.parse(input);
   const log = opts.log ?? createLogger('master', config.logLevel);
   const contentDir = resolve(config.content);
-  const store = openStore(join(resolve(config.data), 'master.sqlite'));
+  const store = openLockedStore(join(resolve(config.data), 'master.sqlite'), 'master');
   // A large held tree is loaded and reconciled at the start on a lean heap, as a replica loads one.
   const heldFiles = store.versions.get(store.versions.current().version)?.files ?? 0;
   const releaseLean = holdLeanHeapFor(heldFiles);
@@ -229,6 +229,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       await dns?.close();
       await app.close();
       store.close();
+      store.lock.release();
     },
     onPublished(listener) {
       listeners.add(listener);

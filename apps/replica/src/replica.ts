@@ -22,7 +22,7 @@ import {
 import {
   BulkCheckpoints,
   markCleanShutdown,
-  openStore,
+  openLockedStore,
   pruneSteps,
   type Store,
   sweepSteps,
@@ -77,7 +77,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   const config = ReplicaConfigSchema.parse(input);
   const master = config.master.replace(/\/+$/, '');
   const log = opts.log ?? createLogger('replica', config.logLevel).child({ replica: config.name });
-  const store = openStore(join(resolve(config.data), 'replica.sqlite'));
+  const store = openLockedStore(join(resolve(config.data), 'replica.sqlite'), 'replica');
   const held = store.versions.current();
   const heldFiles = store.versions.get(held.version)?.files ?? 0;
   // A large tree is loaded on a lean heap, as a manifest that large is applied on one.
@@ -372,6 +372,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       if (!engine.busy && engine.error === null) markCleanShutdown(store);
       await checkpoints.end();
       store.close();
+      store.lock.release();
     },
   };
 }
