@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type MasterStatus, MasterStatusSchema } from '@outpost/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { get, getJson } from './helpers/http.js';
-import { type Service, startMaster } from './helpers/services.js';
+import { runCli, type Service, startMaster } from './helpers/services.js';
 import { waitFor } from './helpers/wait-for.js';
 
 /** Enough files that crawling and publishing them takes a second or more, not milliseconds. */
@@ -93,4 +93,35 @@ describe('master start over a large tree', () => {
     const s = MasterStatusSchema.parse(await getJson(`${master.url}/_outpost/api/v1/status`));
     expect(s).toMatchObject({ ready: true, version: 1, files: FILES });
   }, 180_000);
+
+  it('refuses, at a first start, a content directory that is not there: exit 2, and which', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'outpost-startup-'));
+    const missing = join(dir, 'contnet');
+    const r = await runCli(['master', '--content', missing, '--data', join(dir, 'data'), '--port', '0']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(
+      `outpost: --content ${missing}: no such directory (a master that has never published starts only on one that exists)`,
+    );
+    // A master that has published starts without it, serves what it holds, and says why it cannot publish.
+    const content = join(dir, 'content');
+    mkdirSync(content);
+    writeFileSync(join(content, 'a.txt'), 'a\n');
+    master = await startMaster({ content, data: join(dir, 'data') });
+    await master.stop();
+    rmSync(content, { recursive: true });
+    master = await startMaster({ content, data: join(dir, 'data'), readyLine: BOUND });
+    const m = master;
+    const s = await waitFor(
+      async () => MasterStatusSchema.parse(await getJson(`${m.url}/_outpost/api/v1/status`)),
+      { what: 'status' },
+    );
+    expect(s.version).toBe(1);
+    await waitFor(
+      async () =>
+        MasterStatusSchema.parse(
+          await getJson(`${m.url}/_outpost/api/v1/status`),
+        ).publishFailure?.message.includes('is gone'),
+      { what: 'the reason it cannot publish' },
+    );
+  });
 });

@@ -204,7 +204,12 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`outpost: ${(err as Error).message}\n`);
       process.exit(2);
     }
-    // A data directory another process holds is the user's to sort out, not a crash: no stack.
+    // A data directory another process holds, or a content directory that is not there, is
+    // the user's to sort out, not a crash: no stack.
+    if ((err as Error).name === 'ConfigError') {
+      process.stderr.write(`outpost: ${(err as Error).message}\n`);
+      process.exit(2);
+    }
     if ((err as Error).name === 'StoreInUseError') {
       process.stderr.write(`outpost: ${(err as Error).message}\n`);
       process.exit(1);

@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import { buildZoneView, Responder, type ZoneView } from '@outpost/dns';
 import {
+  ConfigError,
   isConcreteIp,
   type MasterConfig,
   type MasterConfigInput,
@@ -28,7 +29,7 @@ import { registerDnsRoutes } from './http/dns-routes.js';
 import { registerPullRoutes } from './http/pull-routes.js';
 import { type PublishedVersion, Publisher } from './publish/publisher.js';
 import { createBatcher } from './watch/batcher.js';
-import { RootFollower, resolveRoot } from './watch/root-follower.js';
+import { RootFollower, type RootIdentity, resolveRoot } from './watch/root-follower.js';
 import { watchTree } from './watch/watcher.js';
 
 export interface Master {
@@ -54,6 +55,16 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   const log = opts.log ?? createLogger('master', config.logLevel);
   const contentDir = resolve(config.content);
   const store = openLockedStore(join(resolve(config.data), 'master.sqlite'), 'master');
+  // A mistyped --content would start a master that publishes nothing and says nothing. One
+  // that has published keeps running instead (a mount not back yet, say): it serves what it
+  // holds, and status says why it cannot publish until the directory is there.
+  if (store.versions.current().version === 0 && !resolveRoot(contentDir)) {
+    store.close();
+    store.lock.release();
+    throw new ConfigError(
+      `--content ${contentDir}: no such directory (a master that has never published starts only on one that exists)`,
+    );
+  }
   // A large held tree is loaded and reconciled at the start on a lean heap, as a replica loads one.
   const heldFiles = store.versions.get(store.versions.current().version)?.files ?? 0;
   const releaseLean = holdLeanHeapFor(heldFiles);
@@ -160,35 +171,40 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   let stopped = false;
   let starting: Promise<string> | undefined;
   // The watcher watches real directories: a content directory given as a symlink is watched
-  // where it leads, and watched again there when the link is switched (a release deployed).
-  let watchedRoot = resolveRoot(contentDir) ?? contentDir;
+  // where it leads, and watched again when it becomes another directory (a link switched to
+  // a new release, a directory moved into its place, a file system mounted again).
+  let watchedRoot = resolveRoot(contentDir) ?? { real: contentDir, dev: 0, ino: 0 };
   const watchContent = (root: string) =>
     watchTree(
       root,
       (rel) => batcher.add(rel),
       (err) => log.error({ err }, 'watcher error'),
     );
-  const followTo = async (to: string) => {
+  const followTo = async (to: RootIdentity) => {
     log.info(
-      { content: contentDir, from: watchedRoot, to },
-      'content directory now leads elsewhere; watching it there',
+      { content: contentDir, from: watchedRoot.real, to: to.real },
+      'content directory is now another directory; watching it there',
     );
     watchedRoot = to;
     try {
-      // Watch first, then walk, as at start: an edit made meanwhile is caught by one or the other.
-      const next = await watchContent(to);
+      // The old watcher goes first: chokidar shares one fs.watch per path among its watchers,
+      // so a new watcher of a directory moved into the same path would take over the old
+      // directory's. Then watch, then walk, as at start: an edit made meanwhile is caught by
+      // one or the other.
+      const old = watcher;
+      watcher = undefined;
+      await old?.close();
+      if (stopped) return;
+      const next = await watchContent(to.real);
       if (stopped) {
         await next.close();
         return;
       }
-      const old = watcher;
       watcher = next;
-      await old?.close();
-      if (stopped) return;
       // The new target as one version: every file whose inode, size or mtime differs is read.
       await publisher.rewalk();
     } catch (err) {
-      log.error({ err }, 'following the content directory to its new target failed');
+      log.error({ err }, 'watching the content directory anew failed');
     }
   };
   // One rewalk at a time, each scheduled after the last one ends.
@@ -264,7 +280,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       const releaseCrawlLean = heldFiles === 0 ? holdLeanHeap() : holdLeanHeapFor(heldFiles);
       const crawlLean = leanHeapHeld();
       try {
-        watcher = await watchContent(watchedRoot);
+        watcher = await watchContent(watchedRoot.real);
       } finally {
         releaseCrawlLean();
       }

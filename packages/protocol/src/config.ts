@@ -94,6 +94,11 @@ export const MasterConfigSchema = z.object({
   dnsMode: z.enum(['all', 'one']).default('all'),
 });
 
+/** A configuration that parses but cannot be run with (a content directory that is not there). */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
 export const ReplicaConfigSchema = z.object({
   name: Label,
   region: Label,

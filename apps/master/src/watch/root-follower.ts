@@ -1,34 +1,46 @@
-import { realpathSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 
-/** Where `path` leads now, symlinks resolved; null when it leads nowhere (a dangling link, gone). */
-export function resolveRoot(path: string): string | null {
+/** Which directory a path names now: where it leads (symlinks resolved), and that directory's device and inode. */
+export interface RootIdentity {
+  real: string;
+  dev: number;
+  ino: number;
+}
+
+/** The directory `path` names now; null when it names none (gone, a dangling link, not a directory). */
+export function resolveRoot(path: string): RootIdentity | null {
   try {
-    return realpathSync(path);
+    const real = realpathSync(path);
+    const st = statSync(real);
+    return st.isDirectory() ? { real, dev: st.dev, ino: st.ino } : null;
   } catch {
     return null;
   }
 }
 
+const same = (a: RootIdentity, b: RootIdentity) => a.real === b.real && a.dev === b.dev && a.ino === b.ino;
+
 export interface RootFollowerOptions {
   /** The content directory as given: a directory, or a symlink to one (or a path through one). */
   path: string;
-  /** Where it led when watching began. */
-  watched: string;
+  /** The directory it named when watching began. */
+  watched: RootIdentity;
   /** How often to look (default 1000 ms). */
   intervalMs?: number;
-  /** Told once per change of target, never twice at once; the next look waits for it. */
-  onMoved: (to: string) => Promise<void>;
+  /** Told once per change of directory, never twice at once; the next look waits for it. */
+  onMoved: (to: RootIdentity) => Promise<void>;
 }
 
 /**
- * Follows a content directory given as a symlink. Releases are often deployed by switching a
- * link (`current -> releases/42`): the watcher, which watches real directories, would go on
- * watching the old target and miss every later edit until a rewalk. One realpath a second
- * notices the switch.
+ * Notices when the content directory becomes another directory: a symlink switched (releases
+ * are often deployed as `current -> releases/42`), a directory replaced by another moved into
+ * its place, a file system mounted again. The watcher watches the directories it found, so it
+ * would go on watching the old one and miss every later edit until a rewalk. One realpath and
+ * one stat a second tell.
  */
 export class RootFollower {
   readonly #o: RootFollowerOptions;
-  #watched: string;
+  #watched: RootIdentity;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
 
@@ -54,8 +66,8 @@ export class RootFollower {
 
   async #look() {
     const now = resolveRoot(this.#o.path);
-    // Leading nowhere is left to the publisher, which refuses to publish an empty tree for it.
-    if (now !== null && now !== this.#watched) {
+    // Naming no directory is left to the publisher, which refuses to publish an empty tree for it.
+    if (now !== null && !same(now, this.#watched)) {
       this.#watched = now;
       await this.#o.onMoved(now);
     }

@@ -4,11 +4,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Fleet } from './helpers/fleet.js';
 
 /**
- * A content directory given as a symlink, as releases are often deployed (`current ->
- * releases/42`, switched atomically): published, watched where it leads, and followed when
- * the link is switched.
+ * A content directory that is, or becomes, another directory: given as a symlink, as releases
+ * are often deployed (`current -> releases/42`, switched atomically), or replaced by a
+ * directory moved into its place. Published, watched where it leads, and followed.
  */
-describe('a content directory given as a symlink', () => {
+describe('the content directory', () => {
   let fleet: Fleet | undefined;
   afterEach(async () => {
     await fleet?.stop();
@@ -32,7 +32,7 @@ describe('a content directory given as a symlink', () => {
     renameSync(tmp, f.content);
   }
 
-  it('is published and watched where it leads, and a switch of the link publishes the new release as one version', async () => {
+  it('given as a symlink is published and watched where it leads; a switch of the link publishes the new release as one version', async () => {
     const f = new Fleet();
     fleet = f;
     const r1 = release(f, '1', { 'index.html': 'release 1', 'docs/a.txt': 'same in both' });
@@ -59,8 +59,24 @@ describe('a content directory given as a symlink', () => {
     const v4 = await f.expectConverged(undefined, [], 8_000);
     expect(v4.version).toBe(v3.version + 1);
     const log = f.master.logs.find(
-      (l) => l.msg === 'content directory now leads elsewhere; watching it there',
+      (l) => l.msg === 'content directory is now another directory; watching it there',
     );
     expect(log).toMatchObject({ from: r1, to: r2 });
+  });
+
+  it('replaced by a directory moved into its place is watched anew, and published as one version', async () => {
+    const f = await Fleet.start({ files: { 'a.txt': 'a', 'old.txt': 'old' } });
+    fleet = f;
+    await f.startReplica('uk-london', 'uk');
+    const v1 = await f.expectConverged();
+    const next = release(f, 'next', { 'a.txt': 'a', 'new.txt': 'new' });
+    renameSync(f.content, join(f.dir.path, 'previous'));
+    renameSync(next, f.content);
+    const v2 = await f.expectConverged(undefined, ['old.txt'], 8_000);
+    expect(v2.version).toBe(v1.version + 1);
+    // The watcher moved with it: an edit is published at once, not at the next rewalk.
+    f.write('new.txt', 'edited');
+    const v3 = await f.expectConverged(undefined, [], 8_000);
+    expect(v3.version).toBe(v2.version + 1);
   });
 });
