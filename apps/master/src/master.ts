@@ -75,6 +75,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     log,
     token: config.token,
     heartbeatMs: config.heartbeatMs,
+    onBeyond: (version) => beyond(version),
   });
   const listeners = new Set<(v: PublishedVersion) => void>();
   const publisher: Publisher = new Publisher({
@@ -106,8 +107,18 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   const app: FastifyInstance = Fastify({ ...baseFastifyOptions(log), clientErrorHandler: answerClientError });
   installProblemHandlers(app);
   let ready = false;
+  // A replica holding a version beyond this master's history gets a version cut past it, once
+  // the master has reconciled: before that, its held version may be behind the directory.
+  let beyondPending = 0;
+  const beyond = (version: number) => {
+    if (!ready) beyondPending = Math.max(beyondPending, version);
+    else
+      publisher
+        .advancePast(version)
+        .catch((err) => log.error({ err }, 'cutting a version past a replica failed'));
+  };
   registerAdminRoutes(app, { store, fleet, publisher, adminToken: config.adminToken, ready: () => ready });
-  registerPullRoutes(app, { store, fleet, token: config.token });
+  registerPullRoutes(app, { store, fleet, token: config.token, onBeyond: (version) => beyond(version) });
 
   // DNS: a zone view rebuilt at most every few tens of ms (eligibility moves with the clock).
   const zone = config.zone;
@@ -306,6 +317,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     follower = new RootFollower({ path: contentDir, watched: watchedRoot, onMoved: followTo });
     follower.start();
     ready = true;
+    if (beyondPending > 0 && !stopped) await publisher.advancePast(beyondPending);
     // The line scripts wait for: listening, and the content directory published.
     log.info({ url, version: publisher.current.version, content: contentDir }, 'outpost master listening');
     return url;

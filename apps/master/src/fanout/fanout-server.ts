@@ -16,6 +16,8 @@ export interface FanoutOptions {
   log: Logger;
   token: string | undefined;
   heartbeatMs: number;
+  /** Told of a replica that holds a version beyond this master's history (see heldBeyond). */
+  onBeyond?: (version: number) => void;
 }
 
 /** The master's WebSocket side: authenticates upgrades, runs one session per replica, pushes versions. */
@@ -60,6 +62,7 @@ export class FanoutServer {
         latest: () => this.#o.store.versions.current(),
         rootOf: (v) => (v === 0 ? undefined : this.#o.store.versions.get(v)?.root),
         publishFrom: (from, root, parts) => this.#publishFrom(from, root, parts),
+        beyond: (version) => this.#o.onBeyond?.(version),
         claim: (name, s) => {
           const old = this.#byName.get(name);
           if (old && old !== s)

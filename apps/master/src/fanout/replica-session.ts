@@ -10,6 +10,7 @@ import {
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { Fleet } from './fleet.js';
+import { heldBeyond } from './held-beyond.js';
 
 /** What a session needs from the master around it. */
 export interface SessionDeps {
@@ -21,6 +22,8 @@ export interface SessionDeps {
   publishFrom(from: number, root: string | undefined, parts: boolean): string[];
   /** A newer session for the same replica name takes over from this one. */
   claim(name: string, session: ReplicaSession): void;
+  /** Told of a replica that holds a version beyond this master's history (see heldBeyond). */
+  beyond?(version: number): void;
   release(name: string, session: ReplicaSession): void;
 }
 
@@ -29,8 +32,9 @@ export class ReplicaSession {
   readonly #ws: WebSocket;
   readonly #d: SessionDeps;
   #hello: Hello | null = null;
-  /** The version this replica will hold once it has applied everything sent to it. */
+  /** The version this replica will hold once it has applied everything sent to it, and its root. */
   #sentVersion = -1;
+  #sentRoot: string | undefined;
   lastMessageAt = Date.now();
 
   constructor(ws: WebSocket, deps: SessionDeps) {
@@ -53,8 +57,9 @@ export class ReplicaSession {
     const latest = this.#d.latest();
     if (this.#sentVersion >= latest.version) return;
     const from = Math.max(this.#sentVersion, 0);
-    this.#send(from, this.#d.rootOf(from));
+    this.#send(from, this.#sentRoot);
     this.#sentVersion = latest.version;
+    this.#sentRoot = latest.root;
   }
 
   /** Closes the link with a code and a reason a human can read. */
@@ -138,10 +143,23 @@ export class ReplicaSession {
     );
     if (hello.version === latest.version && hello.root === latest.root) {
       this.#sentVersion = latest.version;
+      this.#sentRoot = latest.root;
+      return;
+    }
+    if (heldBeyond(hello, latest)) {
+      // Whatever it is sent now it refuses (not newer): it is sent the version cut past it.
+      this.#d.log.warn(
+        { replica: hello.name, version: hello.version, root: hello.root, latest: latest.version },
+        "replica holds a version beyond this master's history (its store was replaced?); a version past it will be cut",
+      );
+      this.#sentVersion = hello.version;
+      this.#sentRoot = hello.root;
+      this.#d.beyond?.(hello.version);
       return;
     }
     this.#send(hello.version, hello.root);
     this.#sentVersion = latest.version;
+    this.#sentRoot = latest.root;
   }
 
   /** Sends the manifest from (from, root), in parts to a replica that speaks protocol 2. */

@@ -138,6 +138,25 @@ describe('Publisher', () => {
     await p.close();
   });
 
+  it('cuts a version past one a replica holds, with the latest content, only when needed', async () => {
+    writeFileSync(join(dir, 'content', 'a.txt'), 'a\n');
+    const { p, published } = publisherOver();
+    await p.reconcile();
+    const v1 = store.versions.current();
+    expect(await p.advancePast(7)).toMatchObject({ version: 8, root: v1.root, files: 1, changes: 0 });
+    expect(store.versions.current()).toEqual({ version: 8, root: v1.root });
+    expect([...store.versions.liveTree().keys()]).toEqual(['a.txt']);
+    // Already past it, or the same: nothing to cut.
+    expect(await p.advancePast(3)).toBeNull();
+    expect(await p.advancePast(8)).toMatchObject({ version: 9 });
+    expect(published).toEqual([1, 8, 9]);
+    // Numbering goes on from there.
+    writeFileSync(join(dir, 'content', 'b.txt'), 'b\n');
+    await p.submit(['b.txt']);
+    expect(published).toEqual([1, 8, 9, 10]);
+    await p.close();
+  });
+
   it('keeps what the tree holds for a file that becomes unreadable, and says why', async () => {
     writeFileSync(join(dir, 'content', 'a.txt'), 'a\n');
     const p = new Publisher({

@@ -196,6 +196,41 @@ export class Publisher {
     return run;
   }
 
+  /**
+   * Cuts a version numbered past `held`, holding the latest content, unless the latest is past
+   * it already: for a replica that holds a version beyond this master's history (see
+   * heldBeyond), which refuses any version not newer than its own. Resolves to that version,
+   * or null when none was needed.
+   */
+  advancePast(held: number): Promise<PublishedVersion | null> {
+    const run = this.#chain.then(() => {
+      const cur = this.#o.store.versions.current();
+      if (cur.version > held || held >= Number.MAX_SAFE_INTEGER) return null;
+      const version = held + 1;
+      const { files, bytes } = this.#live;
+      this.#o.store.versions.commit({
+        version,
+        root: cur.root,
+        createdAt: Date.now(),
+        files,
+        bytes,
+        changes: [],
+      });
+      const published = { version, root: cur.root, files, bytes, changes: 0 };
+      this.#o.log.warn(
+        { ...published, past: held },
+        'published the latest content again, numbered past a version a replica holds',
+      );
+      this.#o.onPublished(published);
+      return published;
+    });
+    this.#chain = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
   /** Brings the store in line with the directory: changes made while the master was down become a version. */
   async reconcile(): Promise<void> {
     const started = Date.now();

@@ -1,0 +1,62 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Fleet } from './helpers/fleet.js';
+import { waitFor } from './helpers/wait-for.js';
+
+/**
+ * A master whose store is lost (a new disk, a fresh install) numbers its versions from 1
+ * again, while its replicas hold higher numbers, and a replica's versions only grow: without
+ * help every replica refuses every version and serves the old content for ever.
+ */
+describe('a master whose store was lost', () => {
+  let fleet: Fleet | undefined;
+  afterEach(async () => {
+    await fleet?.stop();
+    fleet = undefined;
+  });
+
+  it('cuts a version past what its replicas hold, and they converge on its content', async () => {
+    const f = await Fleet.start({
+      files: { 'a.txt': 'a1' },
+      replicas: [
+        { name: 'uk-london', region: 'uk' },
+        { name: 'asia-tokyo', region: 'asia' },
+      ],
+    });
+    fleet = f;
+    await f.expectConverged();
+    f.write('b.txt', 'b');
+    await f.expectConverged();
+    f.write('c.txt', 'c');
+    const before = await f.expectConverged();
+    expect(before.version).toBe(3);
+
+    // One replica is down meanwhile: it comes back to the new master by pull and push alike.
+    await f.replica('asia-tokyo').stop();
+    await f.master.stop();
+    rmSync(join(f.dir.path, 'master'), { recursive: true, force: true });
+    f.write('a.txt', 'a2, after the store was lost');
+    f.remove('b.txt');
+    await f.startMaster();
+    // It publishes the directory as version 1, then hears from uk-london, which holds 3.
+    await waitFor(async () => (await f.masterStatus()).version === 4, {
+      what: 'the master to cut version 4',
+    });
+    const after = await f.expectConverged(['uk-london'], ['b.txt']);
+    expect(after.version).toBe(4);
+    await f.startReplica('asia-tokyo', 'asia');
+    await f.expectConverged(undefined, ['b.txt']);
+    const s = await f.masterStatus();
+    for (const r of s.replicas) expect(r).toMatchObject({ version: 4, state: 'in-sync', error: null });
+    const warned = f.master.logs.find(
+      (l) => l.msg === 'published the latest content again, numbered past a version a replica holds',
+    );
+    expect(warned).toMatchObject({ version: 4, past: 3 });
+    // And on from there as usual.
+    f.write('d.txt', 'd');
+    const next = await f.expectConverged(undefined, ['b.txt']);
+    expect(next.version).toBe(5);
+    await waitFor(async () => (await f.replicaStatus('uk-london')).error === null, { what: 'no error left' });
+  });
+});
