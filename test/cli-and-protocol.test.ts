@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Fleet } from './helpers/fleet.js';
+import { freePort } from './helpers/free-port.js';
 import { get } from './helpers/http.js';
 import { runCli } from './helpers/services.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -90,6 +91,24 @@ describe('outpost status and the protocol edges', () => {
     ]);
     expect(badName.code).toBe(2);
     expect(badName.stderr).toContain('--name');
+  });
+
+  it('says in one line when --master cannot be reached or is not a master: exit 2, no stack', async () => {
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const unreachable = await runCli(['status', '--master', closed]);
+    expect(unreachable.code).toBe(2);
+    expect(unreachable.stderr).toMatch(
+      new RegExp(`^outpost: cannot reach the master at ${closed}: .*ECONNREFUSED.*\\n$`),
+    );
+    const replicaUrl = fleet.replica('uk-london').url;
+    const replica = await runCli(['status', '--master', replicaUrl]);
+    expect(replica.code).toBe(2);
+    expect(replica.stderr).toBe(
+      `outpost: ${replicaUrl} is replica uk-london (region uk), not a master: --master takes the master's URL\n`,
+    );
+    const notUrl = await runCli(['versions', '--master', '127.0.0.1:7070']);
+    expect(notUrl.code).toBe(2);
+    expect(notUrl.stderr).toBe('outpost: cannot reach the master at 127.0.0.1:7070: Invalid URL\n');
   });
 
   it('refuses a second master or replica on a data directory in use: exit 1, and who holds it', async () => {

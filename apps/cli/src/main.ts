@@ -108,12 +108,20 @@ async function callMaster(
   const url = `${flags.master.replace(/\/+$/, '')}${API_PREFIX}${path}`;
   const headers: Record<string, string> = adminToken ? { authorization: `Bearer ${adminToken}` } : {};
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await request(url, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers,
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.body.text();
+  let res: Awaited<ReturnType<typeof request>>;
+  let text: string;
+  try {
+    res = await request(url, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    text = await res.body.text();
+  } catch (err) {
+    // Refused, not resolved, timed out, or not a URL: the user's to fix, said in one line.
+    process.stderr.write(`outpost: cannot reach the master at ${flags.master}: ${(err as Error).message}\n`);
+    return { ok: false, status: 0 };
+  }
   if (res.statusCode < 200 || res.statusCode >= 300) {
     if (res.statusCode === quietStatus) return { ok: false, status: res.statusCode };
     let detail = text;
@@ -126,7 +134,14 @@ async function callMaster(
     process.stderr.write(`outpost: master answered ${res.statusCode}: ${detail}\n`);
     return { ok: false, status: res.statusCode };
   }
-  return { ok: true, body: JSON.parse(text) };
+  try {
+    return { ok: true, body: JSON.parse(text) };
+  } catch {
+    process.stderr.write(
+      `outpost: ${flags.master} answered ${res.statusCode} with something other than JSON: is it an Outpost master?\n`,
+    );
+    return { ok: false, status: res.statusCode };
+  }
 }
 
 async function versions(flags: Record<string, string>, adminToken: string | undefined): Promise<number> {
@@ -156,7 +171,17 @@ async function status(flags: Record<string, string>, adminToken: string | undefi
   const res = await callMaster('status', flags, adminToken, '/status');
   if (!res.ok) return 2;
   const body = res.body;
-  const s = MasterStatusSchema.parse(body);
+  const parsed = MasterStatusSchema.safeParse(body);
+  if (!parsed.success) {
+    const b = body as { role?: unknown; name?: unknown; region?: unknown };
+    process.stderr.write(
+      b.role === 'replica'
+        ? `outpost: ${flags.master} is replica ${String(b.name)} (region ${String(b.region)}), not a master: --master takes the master's URL\n`
+        : `outpost: ${flags.master} answered with something other than a master's status: ${parsed.error.issues[0]?.message}\n`,
+    );
+    return 2;
+  }
+  const s = parsed.data;
   // The DNS section, when the master serves a zone (404: it serves none).
   const dnsRes = await callMaster('status', flags, adminToken, '/dns', undefined, 404);
   const dns = dnsRes.ok ? DnsStatusSchema.parse(dnsRes.body) : null;
