@@ -57,6 +57,10 @@ export const REPLICA_FLAGS: Flag[] = [
   F('no-compress', 'do not serve br/gzip copies of compressible files', true),
   F('keep-alive-ms', 'close an idle keep-alive connection after this long (default 65000)'),
   F('headers-timeout-ms', 'a request head must arrive within this long (default 10000)'),
+  F(
+    'drain-ms',
+    'on SIGTERM, let responses in flight finish for up to this long, then cut them (default 10000)',
+  ),
   F('scrub-bytes-per-second', 'stored chunks re-hashed per second in the background (default 8 MiB; 0: off)'),
   F(
     'max-rate',

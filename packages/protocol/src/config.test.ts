@@ -121,6 +121,7 @@ describe('ReplicaConfigSchema', () => {
       compress: true,
       keepAliveMs: 65_000,
       headersTimeoutMs: 10_000,
+      drainMs: 10_000,
       scrubBytesPerSecond: 8 * 1024 * 1024,
       maxRate: 0,
       wireCompression: 'auto',

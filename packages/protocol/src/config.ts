@@ -120,6 +120,8 @@ export const ReplicaConfigSchema = z.object({
   keepAliveMs: Millis.default(65_000),
   /** A request's headers must all arrive within this (slowloris). */
   headersTimeoutMs: z.coerce.number().int().min(100).max(30_000).default(10_000),
+  /** On stop, responses in flight may finish for this long; then their connections are cut (0: at once). */
+  drainMs: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   /** Stored chunks re-hashed per second in the background (0: no scrubbing). */
   scrubBytesPerSecond: z.coerce
     .number()

@@ -1,0 +1,92 @@
+import { createCipheriv, createHash } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Fleet } from './helpers/fleet.js';
+import { waitFor } from './helpers/wait-for.js';
+
+const SIZE = 24 * 1024 * 1024;
+
+function noise(n: number): Buffer {
+  const c = createCipheriv('aes-256-ctr', Buffer.alloc(32, 7), Buffer.alloc(16));
+  return Buffer.concat([c.update(Buffer.alloc(n)), c.final()]);
+}
+
+/**
+ * GETs a path on a raw socket, pausing `pace` ms after each piece read; a stalled reader
+ * (`pace` null) reads nothing until told to `drain()`, the rest of what came.
+ */
+function download(url: string, path: string, pace: number | null) {
+  const { hostname, port } = new URL(url);
+  const socket: Socket = connect(Number(port), hostname);
+  const pieces: Buffer[] = [];
+  let bytes = 0;
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  const ended = new Promise<Buffer>((resolve) => socket.once('close', () => resolve(Buffer.concat(pieces))));
+  const read = (paced: boolean) =>
+    socket.on('data', (d: Buffer) => {
+      pieces.push(d);
+      bytes += d.length;
+      if (!paced || pace === null) return;
+      socket.pause();
+      setTimeout(() => socket.resume(), pace);
+    });
+  if (pace === null) socket.pause();
+  else read(true);
+  return { socket, ended, bytes: () => bytes, drain: () => read(false).resume() };
+}
+
+/** The body of a raw response with a Content-Length, or null when it was cut short. */
+function bodyOf(raw: Buffer): Buffer | null {
+  const end = raw.indexOf('\r\n\r\n');
+  const length = Number(/content-length: (\d+)/i.exec(raw.subarray(0, end).toString('latin1'))?.[1]);
+  const body = raw.subarray(end + 4);
+  return body.length === length ? body : null;
+}
+
+describe('a replica told to stop (SIGTERM)', () => {
+  let fleet: Fleet | undefined;
+  afterEach(async () => {
+    await fleet?.stop();
+    fleet = undefined;
+  });
+
+  it('lets a download in flight finish, and cuts one that stalls once --drain-ms is up', async () => {
+    const big = noise(SIZE);
+    const f = await Fleet.start({
+      files: { 'big.bin': big },
+      replicas: [
+        { name: 'uk-london', region: 'uk', args: ['--drain-ms', '60000'] },
+        { name: 'asia-tokyo', region: 'asia', args: ['--drain-ms', '500'] },
+      ],
+    });
+    fleet = f;
+    await f.expectConverged();
+
+    // A reader that keeps reading, if slowly: it gets every byte, though the stop comes first.
+    const steady = download(f.replica('uk-london').url, '/big.bin', 5);
+    await waitFor(() => steady.bytes() > 1024 * 1024, { what: 'the download to be under way' });
+    const stoppedAt = Date.now();
+    await f.replica('uk-london').stop();
+    const body = bodyOf(await steady.ended);
+    expect(body, 'the whole body').not.toBeNull();
+    expect(createHash('sha256').update(body!).digest('hex')).toBe(
+      createHash('sha256').update(big).digest('hex'),
+    );
+    expect(Date.now() - stoppedAt).toBeLessThan(55_000);
+
+    // A reader that stopped reading holds the stop up for --drain-ms, not for ever.
+    const stalled = download(f.replica('asia-tokyo').url, '/big.bin', null);
+    const replica = f.replica('asia-tokyo');
+    await waitFor(() => replica.logs.length > 0, { what: 'the replica' });
+    const t0 = Date.now();
+    await replica.stop();
+    const took = Date.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(450);
+    expect(took).toBeLessThan(5_000);
+    expect(replica.logs.some((l) => l.msg === 'stopping: cutting the responses still in flight')).toBe(true);
+    // What the kernel had buffered still arrives; the rest never does.
+    stalled.drain();
+    expect(bodyOf(await stalled.ended)).toBeNull();
+    f.replicas.clear();
+  });
+});
