@@ -2,6 +2,7 @@ import { createCipheriv, createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Fleet } from './helpers/fleet.js';
+import { getJson } from './helpers/http.js';
 import { waitFor } from './helpers/wait-for.js';
 
 const SIZE = 24 * 1024 * 1024;
@@ -88,5 +89,31 @@ describe('a replica told to stop (SIGTERM)', () => {
     stalled.drain();
     expect(bodyOf(await stalled.ended)).toBeNull();
     f.replicas.clear();
+  });
+
+  it('a master, too: a chunk batch whose reader stalled is cut once --drain-ms is up', async () => {
+    const f = await Fleet.start({ files: { 'big.bin': noise(SIZE) }, masterArgs: ['--drain-ms', '500'] });
+    fleet = f;
+    const v = await f.masterCaughtUp();
+    const { chunks } = await getJson(`${f.master.url}/_outpost/api/v1/contents/${v.entries[0].hash}`);
+    const body = JSON.stringify({ hashes: chunks.map((c: { hash: string }) => c.hash) });
+    const { hostname, port } = new URL(f.master.url);
+    const socket = connect(Number(port), hostname);
+    socket.write(
+      `POST /_outpost/api/v1/chunks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    socket.pause();
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    // The batch is under way: 24 MiB asked, more than the socket buffers hold.
+    await new Promise((r) => socket.once('readable', r));
+    const t0 = Date.now();
+    await f.master.stop();
+    const took = Date.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(450);
+    expect(took).toBeLessThan(5_000);
+    expect(f.master.logs.some((l) => l.msg === 'stopping: cutting the responses still in flight')).toBe(true);
+    socket.resume();
+    await closed;
   });
 });

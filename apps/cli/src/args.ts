@@ -43,6 +43,10 @@ export const MASTER_FLAGS: Flag[] = [
   F('dns-max-lag', 'answer replicas up to this many versions behind (default 0)'),
   F('dns-fallback', "region fallback order, e.g. 'uk:eu,us;asia:us;*:us'"),
   F('dns-mode', "'all': every eligible replica, rotated by load; 'one': one per answer (default all)"),
+  F(
+    'drain-ms',
+    'on SIGTERM, let responses in flight finish for up to this long, then cut them (default 10000)',
+  ),
 ];
 
 export const REPLICA_FLAGS: Flag[] = [

@@ -254,7 +254,13 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       await publisherClosed;
       await fanout.close();
       await dns?.close();
+      // Chunk fetches and pulls in flight may finish, for a while (as on a replica).
+      const drain = setTimeout(() => {
+        log.warn({ drainMs: config.drainMs }, 'stopping: cutting the responses still in flight');
+        app.server.closeAllConnections();
+      }, config.drainMs);
       await app.close();
+      clearTimeout(drain);
       store.close();
       store.lock.release();
     },

@@ -27,6 +27,7 @@ describe('MasterConfigSchema', () => {
       dnsMaxLag: 0,
       dnsFallback: {},
       dnsMode: 'all',
+      drainMs: 10_000,
     });
   });
 

@@ -92,6 +92,8 @@ export const MasterConfigSchema = z.object({
   dnsFallback: DnsFallback.default({}),
   /** `all`: every eligible replica, rotated by weight; `one`: one record per answer, chosen by weight. */
   dnsMode: z.enum(['all', 'one']).default('all'),
+  /** On stop, responses in flight (chunk fetches, pulls) may finish for this long; then they are cut. */
+  drainMs: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
 });
 
 /** A configuration that parses but cannot be run with (a content directory that is not there). */
