@@ -94,6 +94,20 @@ describe('master start over a large tree', () => {
     expect(s).toMatchObject({ ready: true, version: 1, files: FILES });
   }, 180_000);
 
+  it('refuses a --data inside --content, which would publish its own store: exit 2', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'outpost-startup-'));
+    const content = join(dir, 'site');
+    mkdirSync(content);
+    writeFileSync(join(content, 'index.html'), 'hi\n');
+    for (const data of [join(content, '.outpost'), content]) {
+      const r = await runCli(['master', '--content', content, '--data', data, '--port', '0']);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim()).toBe(
+        `outpost: --data ${data} is inside --content ${content}: the master would publish its own store; keep the store elsewhere`,
+      );
+    }
+  });
+
   it('refuses, at a first start, a content directory that is not there: exit 2, and which', async () => {
     dir = mkdtempSync(join(tmpdir(), 'outpost-startup-'));
     const missing = join(dir, 'contnet');

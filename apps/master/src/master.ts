@@ -29,6 +29,7 @@ import { registerDnsRoutes } from './http/dns-routes.js';
 import { registerPullRoutes } from './http/pull-routes.js';
 import { type PublishedVersion, Publisher } from './publish/publisher.js';
 import { createBatcher } from './watch/batcher.js';
+import { isWithin } from './watch/path-within.js';
 import { RootFollower, type RootIdentity, resolveRoot } from './watch/root-follower.js';
 import { watchTree } from './watch/watcher.js';
 
@@ -54,6 +55,13 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   const config = MasterConfigSchema.parse(input);
   const log = opts.log ?? createLogger('master', config.logLevel);
   const contentDir = resolve(config.content);
+  // A store inside the tree it publishes would publish itself, each version a new store to
+  // publish: versions without end, the store's bytes on every replica.
+  if (isWithin(config.data, contentDir)) {
+    throw new ConfigError(
+      `--data ${resolve(config.data)} is inside --content ${contentDir}: the master would publish its own store; keep the store elsewhere`,
+    );
+  }
   const store = openLockedStore(join(resolve(config.data), 'master.sqlite'), 'master');
   // A mistyped --content would start a master that publishes nothing and says nothing. One
   // that has published keeps running instead (a mount not back yet, say): it serves what it
