@@ -62,6 +62,7 @@ const summary = {
     restNoAnswer: 0,
     rss: [] as number[],
     lateRegistered: [] as string[],
+    renumbered: 0,
     ms: 0,
     logs: { warn: new Map(), errors: [] } as LogTally,
   },
@@ -85,7 +86,7 @@ afterAll(() => {
     `protocol-fuzz seed=${SEED}: ${m.messages + r.messages} messages` +
       ` | master: ${m.messages} ws msgs (${m.afterRefusal} after refusal) in ${m.sessions} conns, ${(m.ms / 1000).toFixed(1)}s,` +
       ` close codes {${fmt(m.closeCodes)}}, REST ${m.rest} reqs {${fmt(m.restStatus)}} no-answer ${m.restNoAnswer},` +
-      ` late hellos registered {${m.lateRegistered.join(' ')}}, RSS KiB start/warm/end ${m.rss.join('/')}, warnings {${fmt(m.logs.warn)}}` +
+      ` late hellos registered {${m.lateRegistered.join(' ')}}, versions cut past a claimed one ${m.renumbered}, RSS KiB start/warm/end ${m.rss.join('/')}, warnings {${fmt(m.logs.warn)}}` +
       ` | replica: ${r.messages} msgs (${r.afterRefusal} after refusal) on ${r.links} links, ${(r.ms / 1000).toFixed(1)}s, close codes {${fmt(r.closeCodes)}},` +
       ` quiet ${r.quiet}, NACKs sent on the next link ${r.lateNacks}, nacks {${fmt(r.nacks)}}, warnings {${fmt(r.logs.warn)}}` +
       ` | generators {${fmt(m.tags)}}`,
@@ -912,13 +913,20 @@ describe('protocol fuzz', () => {
       m.ms = Date.now() - started;
       expect(checks).toBeGreaterThan(5);
       expect(m.messages).toBeGreaterThanOrEqual(MASTER_TARGET);
-      // Nothing changed but the fleet table, and only for names that said a valid hello.
+      // Nothing changed but the fleet table, only for names that said a valid hello, and the
+      // numbering: a valid hello (or pull) claiming a version beyond the master's is answered
+      // with the same content published again past it (heldBeyond), at most 2^32 further.
       const after = await fleet.masterStatus();
-      expect({ version: after.version, root: after.root }).toEqual({
-        version: before.version,
-        root: before.root,
-      });
-      expect(await getJson(`${master.url}/_outpost/api/v1/versions`)).toEqual(versionsBefore);
+      expect(after.root).toBe(before.root);
+      const versionsAfter: { version: number; root: string; files: number }[] = await getJson(
+        `${master.url}/_outpost/api/v1/versions`,
+      );
+      const renumbered = versionsAfter.filter((v) => v.version > before.version);
+      expect(versionsAfter.filter((v) => v.version <= before.version)).toEqual(versionsBefore);
+      for (const v of renumbered)
+        expect(v).toMatchObject({ root: before.root, files: before.entries.length });
+      expect(after.version).toBeLessThanOrEqual(before.version + renumbered.length * 2 ** 32);
+      m.renumbered = renumbered.length;
       const listed: string[] = after.replicas.map((r: any) => r.name);
       const allowed = new Set([...helloNames, ...restNames]);
       m.lateRegistered = listed.filter((n) => n.startsWith('late'));

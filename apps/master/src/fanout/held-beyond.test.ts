@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { heldBeyond } from './held-beyond.js';
+import { followable, heldBeyond, MAX_VERSION_JUMP } from './held-beyond.js';
 
 const R = (c: string) => c.repeat(64);
 
@@ -15,5 +15,13 @@ describe('heldBeyond', () => {
     expect(heldBeyond({ version: 5, root: R('a') }, latest)).toBe(false);
     expect(heldBeyond({ version: 4, root: R('b') }, latest)).toBe(false);
     expect(heldBeyond({ version: 0, root: R('0') }, latest)).toBe(false);
+  });
+
+  it('is followed only up to MAX_VERSION_JUMP past the latest: one hello must not use up the numbers', () => {
+    const latest = { version: 5, root: R('a') };
+    expect(followable({ version: 5 + MAX_VERSION_JUMP, root: R('b') }, latest)).toBe(true);
+    expect(followable({ version: 6 + MAX_VERSION_JUMP, root: R('b') }, latest)).toBe(false);
+    expect(followable({ version: Number.MAX_SAFE_INTEGER, root: R('b') }, latest)).toBe(false);
+    expect(followable({ version: 4, root: R('b') }, latest)).toBe(false);
   });
 });

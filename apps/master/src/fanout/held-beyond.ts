@@ -10,3 +10,19 @@ export function heldBeyond(
 ): boolean {
   return held.version > latest.version || (held.version === latest.version && held.root !== latest.root);
 }
+
+/**
+ * The furthest past its latest version a master follows a replica's claim. Past it, the claim
+ * is not taken (a bug, or a forged hello): one hello must not use up the version numbers,
+ * which end at 2^53. 2^32 is more versions than a master publishing every second makes in a
+ * century; running out would take two million such jumps.
+ */
+export const MAX_VERSION_JUMP = 2 ** 32;
+
+/** True when the master may follow a replica's claim: beyond its history, and not implausibly far. */
+export function followable(
+  held: { version: number; root: string },
+  latest: { version: number; root: string },
+) {
+  return heldBeyond(held, latest) && held.version - latest.version <= MAX_VERSION_JUMP;
+}

@@ -10,7 +10,7 @@ import {
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { Fleet } from './fleet.js';
-import { heldBeyond } from './held-beyond.js';
+import { followable, heldBeyond } from './held-beyond.js';
 
 /** What a session needs from the master around it. */
 export interface SessionDeps {
@@ -147,14 +147,18 @@ export class ReplicaSession {
       return;
     }
     if (heldBeyond(hello, latest)) {
-      // Whatever it is sent now it refuses (not newer): it is sent the version cut past it.
+      // Whatever it is sent now it refuses (not newer): it is sent the version cut past it,
+      // unless its claim is implausibly far ahead.
+      const follow = followable(hello, latest);
       this.#d.log.warn(
         { replica: hello.name, version: hello.version, root: hello.root, latest: latest.version },
-        "replica holds a version beyond this master's history (its store was replaced?); a version past it will be cut",
+        follow
+          ? "replica holds a version beyond this master's history (its store was replaced?); a version past it will be cut"
+          : "replica claims a version implausibly far beyond this master's latest; not followed",
       );
       this.#sentVersion = hello.version;
       this.#sentRoot = hello.root;
-      this.#d.beyond?.(hello.version);
+      if (follow) this.#d.beyond?.(hello.version);
       return;
     }
     this.#send(hello.version, hello.root);

@@ -12,7 +12,7 @@ import type { Store } from '@outpost/store';
 import type { FastifyInstance } from 'fastify';
 import { buildManifest, cutIntoParts } from '../fanout/build-manifest.js';
 import type { Fleet } from '../fanout/fleet.js';
-import { heldBeyond } from '../fanout/held-beyond.js';
+import { followable } from '../fanout/held-beyond.js';
 import { chunkBatchFrames } from './chunk-batch.js';
 import { ManifestPartsCache } from './manifest-parts-cache.js';
 import { PackedChunks } from './packed-chunks.js';
@@ -39,7 +39,7 @@ export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
     if (!q.success) return sendProblem(reply, 400, 'Bad Request', q.error.issues[0]?.message ?? 'bad query');
     const { from, root, name, region, part, to } = q.data;
     if (name && region && root) d.fleet.pulled({ name, region, version: from, root });
-    if (root && heldBeyond({ version: from, root }, d.store.versions.current())) d.onBeyond?.(from);
+    if (root && followable({ version: from, root }, d.store.versions.current())) d.onBeyond?.(from);
     if (part === undefined) return buildManifest(d.store, from, root);
     // Parts after the first lead to the version the first one named, which must still be held.
     const target = to === undefined ? d.store.versions.current() : d.store.versions.get(to);

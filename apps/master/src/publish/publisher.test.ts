@@ -149,6 +149,8 @@ describe('Publisher', () => {
     // Already past it, or the same: nothing to cut.
     expect(await p.advancePast(3)).toBeNull();
     expect(await p.advancePast(8)).toMatchObject({ version: 9 });
+    // Implausibly far ahead: not followed.
+    expect(await p.advancePast(Number.MAX_SAFE_INTEGER - 1)).toBeNull();
     expect(published).toEqual([1, 8, 9]);
     // Numbering goes on from there.
     writeFileSync(join(dir, 'content', 'b.txt'), 'b\n');

@@ -12,6 +12,7 @@ import {
   takeCleanShutdown,
 } from '@outpost/store';
 import type { Logger } from 'pino';
+import { MAX_VERSION_JUMP } from '../fanout/held-beyond.js';
 import { isIgnoredPath } from '../watch/ignore-rules.js';
 import { entryProblem, specialKind, undecodableNames } from './entry-problem.js';
 import { isNotFound, readFileIntoStore } from './read-file.js';
@@ -205,7 +206,7 @@ export class Publisher {
   advancePast(held: number): Promise<PublishedVersion | null> {
     const run = this.#chain.then(() => {
       const cur = this.#o.store.versions.current();
-      if (cur.version > held || held >= Number.MAX_SAFE_INTEGER) return null;
+      if (cur.version > held || held - cur.version > MAX_VERSION_JUMP) return null;
       const version = held + 1;
       const { files, bytes } = this.#live;
       this.#o.store.versions.commit({
