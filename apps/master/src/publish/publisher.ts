@@ -710,18 +710,15 @@ function isFileSystemError(err: unknown): boolean {
   return typeof (err as NodeJS.ErrnoException | undefined)?.syscall === 'string';
 }
 
-function statOrNull(abs: string): Stats | null {
-  try {
-    return statSync(abs);
-  } catch (err) {
-    if (isNotFound(err)) return null;
-    throw err;
-  }
-}
+/** The path's stat, following a symlink; null when nothing is there. */
+const statOrNull = (abs: string) => orNull(() => statSync(abs));
 
-function lstatOrNull(abs: string): Stats | null {
+/** The path's own lstat; null when nothing is there. */
+const lstatOrNull = (abs: string) => orNull(() => lstatSync(abs));
+
+function orNull(stat: () => Stats): Stats | null {
   try {
-    return lstatSync(abs);
+    return stat();
   } catch (err) {
     if (isNotFound(err)) return null;
     throw err;
