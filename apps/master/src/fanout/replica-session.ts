@@ -93,8 +93,10 @@ export class ReplicaSession {
           { replica: name, version: msg.version, reason: msg.reason },
           'replica refused version',
         );
-        // It still holds what it acknowledged last; the next push starts from there.
+        // It still holds what it acknowledged last; the next push starts from there (with this
+        // master's root for it: none for a version beyond this master's history, so a full manifest).
         this.#sentVersion = this.#d.fleet.versionOf(name) ?? 0;
+        this.#sentRoot = this.#d.rootOf(this.#sentVersion);
         return;
       case 'ping': {
         this.#d.fleet.heartbeat(name, msg.load);
