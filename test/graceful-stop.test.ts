@@ -78,7 +78,8 @@ describe('a replica told to stop (SIGTERM)', () => {
     // A reader that stopped reading holds the stop up for --drain-ms, not for ever.
     const stalled = download(f.replica('asia-tokyo').url, '/big.bin', null);
     const replica = f.replica('asia-tokyo');
-    await waitFor(() => replica.logs.length > 0, { what: 'the replica' });
+    // The answer has begun (its first bytes wait unread): the stop must not come before the request.
+    await new Promise((r) => stalled.socket.once('readable', r));
     const t0 = Date.now();
     await replica.stop();
     const took = Date.now() - t0;

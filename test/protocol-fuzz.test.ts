@@ -1024,8 +1024,10 @@ describe('protocol fuzz', () => {
                   changes: [],
                 }),
               );
+              // Generous: a 'huge' frame before it (12,000 chunks the fake master does not have,
+              // asked for one by one) took over 20 s on a loaded CI machine.
               await waitFor(() => link.nacks.some((n) => n.version === marker), {
-                timeoutMs: 20_000,
+                timeoutMs: 90_000,
                 what: 'the NACK of the marker version',
               });
               const late = link.nacks.slice(
