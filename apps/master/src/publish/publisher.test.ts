@@ -21,6 +21,21 @@ vi.mock('./read-file.js', async (original) => {
   };
 });
 
+// A folder that cannot be read, as EACCES or EIO would make it (root reads anything, so the
+// listing is made to fail the way it would).
+const unreadableDirs = new Set<string>();
+vi.mock('node:fs/promises', async (original) => {
+  const real = await original<typeof import('node:fs/promises')>();
+  return {
+    ...real,
+    readdir: (async (path: string, ...rest: unknown[]) => {
+      if (unreadableDirs.has(path))
+        throw Object.assign(new Error('permission denied'), { code: 'EACCES', syscall: 'scandir' });
+      return (real.readdir as (...a: unknown[]) => unknown)(path, ...rest);
+    }) as typeof real.readdir,
+  };
+});
+
 const { Publisher } = await import('./publisher.js');
 type PublisherOptions = import('./publisher.js').PublisherOptions;
 
@@ -156,6 +171,36 @@ describe('Publisher', () => {
     writeFileSync(join(dir, 'content', 'b.txt'), 'b\n');
     await p.submit(['b.txt']);
     expect(published).toEqual([1, 8, 9, 10]);
+    await p.close();
+  });
+
+  it('keeps what the tree holds under a folder that becomes unreadable, and says why', async () => {
+    const content = join(dir, 'content');
+    mkdirSync(join(content, 'docs', 'deep'), { recursive: true });
+    writeFileSync(join(content, 'docs', 'a.txt'), 'a\n');
+    writeFileSync(join(content, 'docs', 'deep', 'b.txt'), 'b\n');
+    writeFileSync(join(content, 'ok.txt'), 'ok\n');
+    const { p, published } = publisherOver();
+    await p.reconcile();
+    // chmod 000 docs/deep, say: the watcher names the folder, which can no longer be listed.
+    unreadableDirs.add(join(content, 'docs', 'deep'));
+    try {
+      await p.submit(['docs']);
+      expect([...store.versions.liveTree().keys()].sort()).toEqual([
+        'docs/a.txt',
+        'docs/deep/b.txt',
+        'ok.txt',
+      ]);
+      expect(published).toEqual([1]);
+      expect(p.problems.get('docs/deep')).toBe('unreadable directory: EACCES');
+    } finally {
+      unreadableDirs.clear();
+    }
+    // Readable again: the refusal goes, and a file gone meanwhile is a delete as usual.
+    rmSync(join(content, 'docs', 'deep', 'b.txt'));
+    await p.submit(['docs']);
+    expect([...store.versions.liveTree().keys()].sort()).toEqual(['docs/a.txt', 'ok.txt']);
+    expect(p.problems.size).toBe(0);
     await p.close();
   });
 

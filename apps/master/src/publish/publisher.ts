@@ -17,7 +17,7 @@ import { isIgnoredPath } from '../watch/ignore-rules.js';
 import { entryProblem, specialKind, undecodableNames } from './entry-problem.js';
 import { isNotFound, readFileIntoStore } from './read-file.js';
 import { restoreFiles } from './restore-files.js';
-import { walkFiles } from './walk-tree.js';
+import { UNREADABLE_DIR, walkFiles } from './walk-tree.js';
 import { WriteBuffer } from './write-buffer.js';
 
 /** Files examined at once: reads overlap on the thread pool and the disk. */
@@ -310,7 +310,7 @@ export class Publisher {
         const code = (err as NodeJS.ErrnoException).code;
         if (isNotFound(err)) continue;
         if (code === 'EACCES' || code === 'EPERM' || code === 'EIO') {
-          this.#refuse(dir, `unreadable directory: ${code}`);
+          this.#refuse(dir, `${UNREADABLE_DIR}: ${code}`);
           continue;
         }
         throw err;
@@ -527,14 +527,26 @@ export class Publisher {
       // Each file under a directory is judged by its own path (one under `_outpost/` is refused
       // and reported by name).
       const onDisk = new Set<string>();
-      for await (const file of walkFiles(this.#o.contentDir, rel, (path, problem) =>
-        this.#refuse(path, problem),
-      )) {
+      // A folder that cannot be read (permissions, I/O errors) is skipped as README promises:
+      // what the tree holds under it stays. Taken for empty, it had been published as deleted.
+      const unreadable: string[] = [];
+      // The walk says again what is still unreadable; what became readable is no problem now.
+      for (const [path, problem] of this.problems) {
+        if ((path === rel || path.startsWith(`${rel}/`)) && problem.startsWith(UNREADABLE_DIR))
+          this.problems.delete(path);
+      }
+      for await (const file of walkFiles(this.#o.contentDir, rel, (path, problem, unreadableDir) => {
+        this.#refuse(path, problem);
+        if (unreadableDir) unreadable.push(`${path}/`);
+      })) {
         onDisk.add(file);
         if (this.#refused(file)) continue;
         await this.#examineFile(file, trustIndex, changes, unstable);
       }
-      for (const path of this.#under(rel)) if (!onDisk.has(path)) this.#markDeleted(path, changes);
+      for (const path of this.#under(rel)) {
+        if (onDisk.has(path) || unreadable.some((dir) => path.startsWith(dir))) continue;
+        this.#markDeleted(path, changes);
+      }
       return;
     }
     if (st === null) {

@@ -5,15 +5,19 @@ import { isIgnoredPath } from '../watch/ignore-rules.js';
 import { entryProblem, undecodableNames } from './entry-problem.js';
 import { isNotFound } from './read-file.js';
 
+/** How a directory that cannot be listed is reported. */
+export const UNREADABLE_DIR = 'unreadable directory';
+
 /**
  * Every regular file under `relDir` (relative to root, POSIX separators); symlinks are not
  * followed. What cannot be published (a directory that cannot be read, a name that is not
- * UTF-8, a named pipe or device) is reported to `onProblem` and skipped.
+ * UTF-8, a named pipe or device) is reported to `onProblem` and skipped; `unreadable` says it
+ * was a directory that could not be read, whose files are then unknown, not gone.
  */
 export async function* walkFiles(
   root: string,
   relDir = '',
-  onProblem: (rel: string, problem: string) => void = () => undefined,
+  onProblem: (rel: string, problem: string, unreadable: boolean) => void = () => undefined,
 ): AsyncGenerator<string> {
   const abs = relDir === '' ? root : join(root, relDir);
   let items: Dirent[];
@@ -23,7 +27,7 @@ export async function* walkFiles(
     if (isNotFound(err)) return;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EACCES' || code === 'EPERM' || code === 'EIO') {
-      onProblem(relDir, `unreadable directory: ${code}`);
+      onProblem(relDir, `${UNREADABLE_DIR}: ${code}`, true);
       return;
     }
     throw err;
@@ -36,7 +40,7 @@ export async function* walkFiles(
     const rel = relDir === '' ? item.name : `${relDir}/${item.name}`;
     if (isIgnoredPath(rel)) continue;
     const problem = entryProblem(item, undecodable);
-    if (problem) onProblem(rel, problem);
+    if (problem) onProblem(rel, problem, false);
     else if (item.isDirectory()) yield* walkFiles(root, rel, onProblem);
     else if (item.isFile()) yield rel;
   }
