@@ -36,6 +36,20 @@ vi.mock('node:fs/promises', async (original) => {
   };
 });
 
+// A path in a folder that cannot be searched: lstat fails with EACCES.
+const unsearchable = new Set<string>();
+vi.mock('node:fs', async (original) => {
+  const real = await original<typeof import('node:fs')>();
+  return {
+    ...real,
+    lstatSync: ((path: string, ...rest: unknown[]) => {
+      if (unsearchable.has(path))
+        throw Object.assign(new Error('permission denied'), { code: 'EACCES', syscall: 'lstat' });
+      return (real.lstatSync as (...a: unknown[]) => unknown)(path, ...rest);
+    }) as typeof real.lstatSync,
+  };
+});
+
 const { Publisher } = await import('./publisher.js');
 type PublisherOptions = import('./publisher.js').PublisherOptions;
 
@@ -195,6 +209,17 @@ describe('Publisher', () => {
       expect(p.problems.get('docs/deep')).toBe('unreadable directory: EACCES');
     } finally {
       unreadableDirs.clear();
+    }
+    // Its files named one by one (a rewalk's suspects) cannot even be stat'ed: kept, reported,
+    // and publishing goes on (it had failed the batch, retried for ever).
+    unsearchable.add(join(content, 'docs', 'deep', 'b.txt'));
+    try {
+      await p.submit(['docs/deep/b.txt']);
+      expect(p.failure).toBeNull();
+      expect([...store.versions.liveTree().keys()]).toContain('docs/deep/b.txt');
+      expect(p.problems.get('docs/deep/b.txt')).toBe('unreadable: EACCES');
+    } finally {
+      unsearchable.clear();
     }
     // Readable again: the refusal goes, and a file gone meanwhile is a delete as usual.
     rmSync(join(content, 'docs', 'deep', 'b.txt'));

@@ -522,7 +522,15 @@ export class Publisher {
   ) {
     if (isIgnoredPath(rel)) return;
     const abs = join(this.#o.contentDir, rel);
-    const st = lstatOrNull(abs);
+    let st: Stats | null;
+    try {
+      st = lstatOrNull(abs);
+    } catch (err) {
+      // In a folder that cannot be searched (chmod 000): reported, and what the tree holds stays.
+      if (!isFileSystemError(err)) throw err;
+      this.#refuse(rel, `unreadable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      return;
+    }
     if (st?.isDirectory()) {
       // Each file under a directory is judged by its own path (one under `_outpost/` is refused
       // and reported by name).
@@ -530,9 +538,10 @@ export class Publisher {
       // A folder that cannot be read (permissions, I/O errors) is skipped as README promises:
       // what the tree holds under it stays. Taken for empty, it had been published as deleted.
       const unreadable: string[] = [];
-      // The walk says again what is still unreadable; what became readable is no problem now.
+      // The walk says again what is still unreadable (a folder, or a file as it is read); what
+      // became readable, or went, is no problem now.
       for (const [path, problem] of this.problems) {
-        if ((path === rel || path.startsWith(`${rel}/`)) && problem.startsWith(UNREADABLE_DIR))
+        if ((path === rel || path.startsWith(`${rel}/`)) && problem.startsWith('unreadable'))
           this.problems.delete(path);
       }
       for await (const file of walkFiles(this.#o.contentDir, rel, (path, problem, unreadableDir) => {
