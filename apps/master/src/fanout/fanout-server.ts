@@ -65,8 +65,10 @@ export class FanoutServer {
         beyond: (version) => this.#o.onBeyond?.(version),
         claim: (name, s) => {
           const old = this.#byName.get(name);
-          if (old && old !== s)
+          if (old && old !== s) {
+            this.#noteSharedName(name, old, s);
             old.close(CloseCodes.replaced, 'replaced by a newer connection of the same replica');
+          }
           this.#byName.set(name, s);
         },
         release: (name, s) => {
@@ -106,6 +108,22 @@ export class FanoutServer {
       const m = buildManifest(this.#o.store, from, root);
       return (parts ? cutIntoParts(m) : [m]).map((p) => JSON.stringify({ type: 'publish', ...p }));
     });
+  }
+
+  /**
+   * A replica that reconnects replaces its old link, which may not have noticed it was dead;
+   * but an old link still talking, from a replica that says it is reached elsewhere, is
+   * another process using the same name.
+   */
+  #noteSharedName(name: string, old: ReplicaSession, now: ReplicaSession) {
+    const [a, b] = [old.advertise, now.advertise];
+    const talking = Date.now() - old.lastMessageAt < 2 * this.#o.heartbeatMs;
+    if (!talking || !a || !b || a === b) return;
+    this.#o.log.warn(
+      { replica: name, advertises: [a, b] },
+      'two replica processes use the same name; each takes the link from the other',
+    );
+    this.#o.fleet.nameShared(name, [a, b]);
   }
 
   #dropSilent() {

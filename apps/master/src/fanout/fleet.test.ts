@@ -166,6 +166,20 @@ describe('Fleet', () => {
     expect(store.replicas.all()[0]).toMatchObject({ error: null, version: 10 });
   });
 
+  it('shows a name two live processes use as an error, for five minutes after the last time', () => {
+    fleet.connected(hello('uk-london', 10, { advertise: '10.0.0.1:7080' }));
+    fleet.nameShared('uk-london', ['10.0.0.1:7080', '10.0.0.2:7080']);
+    expect(one('uk-london', 10)).toMatchObject({
+      state: 'error',
+      error:
+        'two replica processes use this name (at 10.0.0.1:7080 and 10.0.0.2:7080): give each its own --name',
+    });
+    // A fresh hello (the other process taking the link again) does not hide it.
+    fleet.connected(hello('uk-london', 10, { advertise: '10.0.0.2:7080' }));
+    expect(one('uk-london', 10, T0 + 4 * 60_000).state).toBe('error');
+    expect(one('uk-london', 10, T0 + 5 * 60_000)).toMatchObject({ state: 'in-sync', error: null });
+  });
+
   it('goes offline at a disconnect, and is alive again once it pulls', () => {
     fleet.connected(hello('uk-london', 10));
     vi.setSystemTime(T0 + 2_000);

@@ -7,7 +7,12 @@ interface Member {
   record: ReplicaRecord;
   connected: boolean;
   load: Load | null;
+  /** Two live processes seen using this name: where each says readers reach it, and when. */
+  sharedName?: { advertises: [string, string]; at: number };
 }
+
+/** How long status shows a name two processes used, after the last time it was seen. */
+const SHARED_NAME_SHOWN_MS = 5 * 60_000;
 
 export interface FleetOptions {
   store: Store;
@@ -51,6 +56,15 @@ export class Fleet {
     });
     m.connected = true;
     this.#save(m);
+  }
+
+  /**
+   * Two live replica processes said hello with one name (each takes the link from the other,
+   * in turn, and DNS answers with whichever spoke last): shown as an error for a while.
+   */
+  nameShared(name: string, advertises: [string, string], now = Date.now()): void {
+    const m = this.#members.get(name);
+    if (m) m.sharedName = { advertises, at: now };
   }
 
   /** The push link of a replica closed. */
@@ -154,9 +168,13 @@ export class Fleet {
       (r.link === 'pull' && r.lastSeenAt !== null && now - r.lastSeenAt < this.#o.offlineAfterMs);
     const lag = Math.max(0, latest.version - r.version);
     const wrongRoot = lag === 0 && r.root !== latest.root;
+    const shared =
+      m.sharedName && now - m.sharedName.at < SHARED_NAME_SHOWN_MS
+        ? `two replica processes use this name (at ${m.sharedName.advertises.join(' and ')}): give each its own --name`
+        : null;
     let state: ReplicaState;
     if (!alive) state = 'offline';
-    else if (r.error || wrongRoot) state = 'error';
+    else if (r.error || shared || wrongRoot) state = 'error';
     else if (lag === 0) state = 'in-sync';
     else {
       const waitingSince = createdAt(r.version + 1);
@@ -173,6 +191,7 @@ export class Fleet {
       lastSeenAt: r.lastSeenAt === null ? null : new Date(r.lastSeenAt).toISOString(),
       state,
       error:
+        shared ??
         r.error ??
         (wrongRoot ? `holds root ${r.root} for version ${r.version}, expected ${latest.root}` : null),
       advertise: r.advertise,

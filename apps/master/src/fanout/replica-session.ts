@@ -47,6 +47,11 @@ export class ReplicaSession {
     ws.on('error', (err) => this.#d.log.warn({ err, replica: this.name }, 'replica socket error'));
   }
 
+  /** Where the replica says readers reach it, from its hello. */
+  get advertise(): string | undefined {
+    return this.#hello?.advertise;
+  }
+
   get name(): string | undefined {
     return this.#hello?.name;
   }
