@@ -214,6 +214,9 @@ function untilSignal(
 
 class UsageError extends Error {}
 
+/** Errors of the services that say what the user must fix, by name, and the exit code of each. */
+const USER_ERRORS: Record<string, number> = { ConfigError: 2, StoreInUseError: 1 };
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
@@ -229,15 +232,12 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`outpost: ${(err as Error).message}\n`);
       process.exit(2);
     }
-    // A data directory another process holds, or a content directory that is not there, is
-    // the user's to sort out, not a crash: no stack.
-    if ((err as Error).name === 'ConfigError') {
+    // A content directory that is not there, or a data directory another process holds, is
+    // the user's to sort out, not a crash: one line, no stack.
+    const exitCode = USER_ERRORS[(err as Error).name];
+    if (exitCode !== undefined) {
       process.stderr.write(`outpost: ${(err as Error).message}\n`);
-      process.exit(2);
-    }
-    if ((err as Error).name === 'StoreInUseError') {
-      process.stderr.write(`outpost: ${(err as Error).message}\n`);
-      process.exit(1);
+      process.exit(exitCode);
     }
     process.stderr.write(`outpost: ${(err as Error).stack ?? String(err)}\n`);
     process.exit(1);

@@ -10,6 +10,7 @@ import {
 import {
   answerClientError,
   baseFastifyOptions,
+  closeDraining,
   createLogger,
   holdLeanHeap,
   holdLeanHeapFor,
@@ -263,12 +264,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       await fanout.close();
       await dns?.close();
       // Chunk fetches and pulls in flight may finish, for a while (as on a replica).
-      const drain = setTimeout(() => {
-        log.warn({ drainMs: config.drainMs }, 'stopping: cutting the responses still in flight');
-        app.server.closeAllConnections();
-      }, config.drainMs);
-      await app.close();
-      clearTimeout(drain);
+      await closeDraining(app, config.drainMs, log);
       store.close();
       store.lock.release();
     },

@@ -13,6 +13,7 @@ import {
 import {
   answerClientError,
   baseFastifyOptions,
+  closeDraining,
   createLogger,
   holdLeanHeapFor,
   installProblemHandlers,
@@ -366,14 +367,8 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       clearTimeout(pullTimer);
       await push.stop();
       await pulling;
-      // Readers mid-download are let finish (no new connection is taken meanwhile), for a while:
-      // a reader that barely reads must not hold the stop up until it is killed.
-      const drain = setTimeout(() => {
-        log.warn({ drainMs: config.drainMs }, 'stopping: cutting the responses still in flight');
-        server?.closeAllConnections();
-      }, config.drainMs);
-      await app.close();
-      clearTimeout(drain);
+      // Readers mid-download may finish, for a while.
+      await closeDraining(app, config.drainMs, log);
       await precompressor?.close();
       // An apply cut short may have stored chunks no version names: then the next start sweeps.
       if (!engine.busy && engine.error === null) markCleanShutdown(store);

@@ -1,6 +1,7 @@
 export * from './auth.js';
 export * from './bearer.js';
 export * from './client-error.js';
+export * from './close-draining.js';
 export * from './fastify-options.js';
 export * from './lean-heap.js';
 export * from './logger.js';

@@ -30,15 +30,8 @@ const NONE: ReadonlySet<string> = new Set();
  * The names of a listing of `absDir` whose bytes on disk are not valid UTF-8, as Node decoded
  * them. Only a listing with U+FFFD in a name is read again, as bytes.
  */
-export function undecodableNames(absDir: string, names: Iterable<string>): ReadonlySet<string> {
-  let suspect = false;
-  for (const name of names) {
-    if (name.includes(REPLACEMENT)) {
-      suspect = true;
-      break;
-    }
-  }
-  if (!suspect) return NONE;
+export function undecodableNames(absDir: string, items: readonly { name: string }[]): ReadonlySet<string> {
+  if (!items.some((i) => i.name.includes(REPLACEMENT))) return NONE;
   let raw: Buffer[];
   try {
     raw = readdirSync(absDir, { encoding: 'buffer' });

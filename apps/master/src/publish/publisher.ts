@@ -315,10 +315,7 @@ export class Publisher {
         }
         throw err;
       }
-      const undecodable = undecodableNames(
-        absDir,
-        items.map((i) => i.name),
-      );
+      const undecodable = undecodableNames(absDir, items);
       for (const item of items) {
         const rel = dir === '' ? item.name : `${dir}/${item.name}`;
         if (isIgnoredPath(rel)) continue;
@@ -560,7 +557,7 @@ export class Publisher {
     }
     if (st === null) {
       // A name that is not UTF-8 comes from the watcher as no file has it: still there, still refused.
-      const bad = undecodableNames(dirname(abs), [basename(abs)]);
+      const bad = undecodableNames(dirname(abs), [{ name: basename(abs) }]);
       if (bad.has(basename(abs))) {
         this.#refuse(rel, 'name is not valid UTF-8');
         return;

@@ -32,10 +32,7 @@ export async function* walkFiles(
     }
     throw err;
   }
-  const undecodable = undecodableNames(
-    abs,
-    items.map((i) => i.name),
-  );
+  const undecodable = undecodableNames(abs, items);
   for (const item of items) {
     const rel = relDir === '' ? item.name : `${relDir}/${item.name}`;
     if (isIgnoredPath(rel)) continue;
