@@ -450,8 +450,8 @@ describe('path traversal corpus against a replica', () => {
     // A change after the symlinks, so a version is cut with them on disk.
     fleet.write('docs/after-links.txt', 'cut after the symlinks were made\n');
     FILES['docs/after-links.txt'] = 'cut after the symlinks were made\n';
-    // expectConverged compares the published version with the regular files on disk, so it
-    // also checks that none of the symlinks was published.
+    // expectConverged compares the published version with the files on disk and the links that
+    // lead to one of them, so it also checks that none of these links (all leading out) was published.
     await fleet.expectConverged();
   });
 

@@ -1,5 +1,14 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { expect } from 'vitest';
 import { get, getJson } from './http.js';
@@ -87,14 +96,19 @@ export class Fleet {
     renameSync(join(this.content, from), join(this.content, to));
   }
 
-  /** Every file in the content dir, path → sha256. */
+  /** Every file in the content dir, and every symlink to one of them, path → sha256. */
   diskTree(): Map<string, string> {
     const out = new Map<string, string>();
+    const root = `${realpathSync(this.content)}/`;
     const walk = (rel: string) => {
       for (const d of readdirSync(join(this.content, rel), { withFileTypes: true })) {
         const p = rel ? `${rel}/${d.name}` : d.name;
         if (d.isDirectory()) walk(p);
         else if (d.isFile()) out.set(p, sha(readFileSync(join(this.content, p))));
+        else if (d.isSymbolicLink()) {
+          const real = realpathOrNull(join(this.content, p));
+          if (real?.startsWith(root) && statSync(real).isFile()) out.set(p, sha(readFileSync(real)));
+        }
       }
     };
     walk('');
@@ -160,5 +174,15 @@ export class Fleet {
     await Promise.all([...this.replicas.values()].map((r) => r.stop()));
     await this.master?.stop();
     this.dir.cleanup();
+  }
+}
+
+function realpathOrNull(path: string): string | null {
+  try {
+    return realpathSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ELOOP') return null;
+    throw err;
   }
 }

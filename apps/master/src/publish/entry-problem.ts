@@ -8,8 +8,7 @@ const REPLACEMENT = '\uFFFD';
  * Why an entry of a directory listing cannot be published, or null. A name that is not valid
  * UTF-8 reaches us with U+FFFD in place of its bad bytes, a name no file has: without this it
  * looked like a file that vanished, and went unpublished without a word. A named pipe, socket
- * or device has no content to publish. (Symlinks are not followed, as documented, and not
- * reported.)
+ * or device has no content to publish. (A symlink is judged by where it leads: resolve-link.ts.)
  */
 export function entryProblem(item: Dirent, undecodable: ReadonlySet<string>): string | null {
   if (undecodable.size > 0 && undecodable.has(item.name)) return 'name is not valid UTF-8';

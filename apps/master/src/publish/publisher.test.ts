@@ -1,6 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, type Store } from '@outpost/store';
@@ -165,6 +174,76 @@ describe('Publisher', () => {
     expect([...store.versions.liveTree().keys()].sort()).toEqual(['ok.txt', 'sub/café.txt']);
     expect(p.problems.size).toBe(0);
     await p.close();
+  });
+
+  it('publishes a symlink to a file of the tree with its bytes, follows its edits, and refuses the rest', async () => {
+    const content = join(dir, 'content');
+    // Written a minute ago, so the index vouches for what it records (no racy entries).
+    const write = (path: string, text: string) => {
+      writeFileSync(join(content, path), text);
+      const old = new Date(Date.now() - 60_000);
+      utimesSync(join(content, path), old, old);
+    };
+    mkdirSync(join(content, 'pkg'));
+    write('pkg/tool-1.2.tgz', 'v1.2\n');
+    writeFileSync(join(dir, 'secret'), 'not for readers\n');
+    symlinkSync('pkg/tool-1.2.tgz', join(content, 'latest.tgz'));
+    symlinkSync('latest.tgz', join(content, 'current.tgz'));
+    symlinkSync(join(dir, 'secret'), join(content, 'escape'));
+    symlinkSync('pkg', join(content, 'pkglink'));
+    symlinkSync('gone.txt', join(content, 'dangling'));
+    symlinkSync('loop', join(content, 'loop'));
+    const { p, published } = publisherOver();
+    const hashOf = (path: string) => store.versions.liveTree().get(path)?.hash;
+    await p.reconcile();
+    expect(published).toEqual([1]);
+    expect([...store.versions.liveTree().keys()].sort()).toEqual([
+      'current.tgz',
+      'latest.tgz',
+      'pkg/tool-1.2.tgz',
+    ]);
+    expect(hashOf('latest.tgz')).toBe(sha256('v1.2\n'));
+    expect(hashOf('current.tgz')).toBe(sha256('v1.2\n'));
+    expect(Object.fromEntries(p.problems)).toEqual({
+      escape: 'symbolic link leads out of the content directory',
+      pkglink: 'symbolic link to a directory: not followed',
+      dangling: 'symbolic link leads nowhere',
+      loop: 'symbolic link loops',
+    });
+
+    // The watcher names only the target: its links change with it.
+    write('pkg/tool-1.2.tgz', 'v1.2 fixed\n');
+    await p.submit(['pkg/tool-1.2.tgz']);
+    expect(hashOf('latest.tgz')).toBe(sha256('v1.2 fixed\n'));
+    expect(hashOf('current.tgz')).toBe(sha256('v1.2 fixed\n'));
+    expect(published).toEqual([1, 2]);
+
+    // The file a dangling link names appears: the link is published with it.
+    write('gone.txt', 'here now\n');
+    await p.submit(['gone.txt']);
+    expect(hashOf('dangling')).toBe(sha256('here now\n'));
+    expect(p.problems.has('dangling')).toBe(false);
+
+    // A link retargeted out of the tree leaves it; its old target's edits no longer touch it.
+    rmSync(join(content, 'latest.tgz'));
+    symlinkSync(join(dir, 'secret'), join(content, 'latest.tgz'));
+    await p.submit(['latest.tgz']);
+    expect(hashOf('latest.tgz')).toBeUndefined();
+    expect(p.problems.get('latest.tgz')).toBe('symbolic link leads out of the content directory');
+    // The target's folder moved away: the links through it go too.
+    renameSync(join(content, 'pkg'), join(content, 'pkg-old'));
+    await p.submit(['pkg', 'pkg-old']);
+    expect(hashOf('current.tgz')).toBeUndefined();
+    expect(hashOf('pkg-old/tool-1.2.tgz')).toBe(sha256('v1.2 fixed\n'));
+    await p.close();
+
+    // A restart over the same tree reads nothing, links included.
+    const again = publisherOver();
+    const before = store.versions.current().version;
+    await again.p.reconcile();
+    expect(again.p.filesRead).toBe(0);
+    expect(store.versions.current().version).toBe(before);
+    await again.p.close();
   });
 
   it('cuts a version past one a replica holds, with the latest content, only when needed', async () => {
@@ -398,3 +477,7 @@ describe('Publisher', () => {
     });
   });
 });
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}

@@ -15,7 +15,9 @@ import type { Logger } from 'pino';
 import { MAX_VERSION_JUMP } from '../fanout/held-beyond.js';
 import { isIgnoredPath } from '../watch/ignore-rules.js';
 import { entryProblem, specialKind, undecodableNames } from './entry-problem.js';
+import { LinkIndex } from './link-index.js';
 import { isNotFound, readFileIntoStore } from './read-file.js';
+import { resolveLink } from './resolve-link.js';
 import { restoreFiles } from './restore-files.js';
 import { UNREADABLE_DIR, walkFiles } from './walk-tree.js';
 import { WriteBuffer } from './write-buffer.js';
@@ -86,6 +88,8 @@ export class Publisher {
   filesRead = 0;
   /** Paths refused for publication, and why. */
   readonly problems = new Map<string, string>();
+  /** Which symlinks lead to which files: an edit of a file is an edit of every link to it. */
+  readonly #links = new LinkIndex();
   /** The batch being examined now: files done of all in it, since when. */
   #progress: { filesDone: number; filesTotal: number; since: number } | null = null;
   /** The last batch's failure, until a batch is published again. */
@@ -328,7 +332,8 @@ export class Publisher {
           dirs.push(rel);
           continue;
         }
-        if (!item.isFile()) continue;
+        const link = item.isSymbolicLink();
+        if (!link && !item.isFile()) continue;
         seen.add(rel);
         if (++checked % 512 === 0) {
           await yieldToLoop();
@@ -340,8 +345,19 @@ export class Publisher {
         }
         const queued = this.#writes.queued(rel);
         const rec = queued === undefined ? index.get(rel) : queued;
-        // No record, no stat needed: the file is read whatever it says (every file, at a first start).
-        const st = rec ? lstatOrNull(join(root, rel)) : null;
+        // A link is judged by the file it leads to (and its target learned, for the watcher's edits).
+        let st: Stats | null;
+        if (link) {
+          const target = this.#learnLink(rel);
+          if (target.kind === 'refused') {
+            if (this.#live.entries.has(rel) || this.problems.get(rel) !== target.problem) suspects.push(rel);
+            continue;
+          }
+          st = target.st;
+        } else {
+          // No record, no stat needed: the file is read whatever it says (every file, at a first start).
+          st = rec ? lstatOrNull(join(root, rel)) : null;
+        }
         if (!st || !rec || !vouches(rec, st, this.#live.entries.get(rel)?.hash)) suspects.push(rel);
       }
     }
@@ -399,7 +415,8 @@ export class Publisher {
     }
   }
 
-  async #processBatch(paths: string[], trustIndex: boolean, progress: { filesDone: number }): Promise<void> {
+  async #processBatch(named: string[], trustIndex: boolean, progress: { filesDone: number }): Promise<void> {
+    const paths = this.#links.size === 0 ? named : [...named, ...this.#links.dependents(named)];
     const changes = new Map<string, Change>();
     const unstable = new Map<string, number | undefined>();
     let next = 0;
@@ -528,6 +545,7 @@ export class Publisher {
       this.#refuse(rel, `unreadable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       return;
     }
+    if (!st?.isSymbolicLink()) this.#links.drop(rel);
     if (st?.isDirectory()) {
       // Each file under a directory is judged by its own path (one under `_outpost/` is refused
       // and reported by name).
@@ -545,9 +563,10 @@ export class Publisher {
         this.#refuse(path, problem);
         if (unreadableDir) unreadable.push(`${path}/`);
       })) {
-        onDisk.add(file);
-        if (this.#refused(file)) continue;
-        await this.#examineFile(file, trustIndex, changes, unstable);
+        onDisk.add(file.path);
+        if (this.#refused(file.path)) continue;
+        if (file.link) await this.#examineLink(file.path, trustIndex, changes, unstable);
+        else await this.#examineFile(file.path, trustIndex, changes, unstable);
       }
       for (const path of this.#under(rel)) {
         if (onDisk.has(path) || unreadable.some((dir) => path.startsWith(dir))) continue;
@@ -574,20 +593,53 @@ export class Publisher {
       await this.#examineFile(rel, trustIndex, changes, unstable, st);
       return;
     }
-    // Gone, a symlink (never followed) or not a regular file: the path and all under it leave the tree.
-    this.#markDeleted(rel, changes);
+    // Gone, or a symlink: what was a directory here leaves the tree, and a link is judged as one.
     for (const path of this.#under(rel)) this.#markDeleted(path, changes);
+    if (st?.isSymbolicLink()) await this.#examineLink(rel, trustIndex, changes, unstable);
+    else this.#markDeleted(rel, changes);
   }
 
-  /** `st`: the path's lstat, when just made (it saves another). */
+  /**
+   * A symlink is published with the bytes of the file it leads to, when that file is in the
+   * tree; otherwise it is refused and reported, and leaves the tree.
+   */
+  async #examineLink(
+    rel: string,
+    trustIndex: boolean,
+    changes: Map<string, Change>,
+    unstable: Map<string, number | undefined>,
+  ) {
+    const target = this.#learnLink(rel);
+    if (target.kind === 'refused') {
+      this.#refuse(rel, target.problem);
+      this.#markDeleted(rel, changes);
+      return;
+    }
+    await this.#examineFile(rel, trustIndex, changes, unstable, target.st, target.real);
+  }
+
+  /** Where the link at `rel` leads, noted in the link index. */
+  #learnLink(rel: string) {
+    const target = resolveLink(this.#o.contentDir, join(this.#o.contentDir, rel));
+    const wants = target.kind === 'file' ? target.rel : target.wants;
+    if (wants === undefined) this.#links.drop(rel);
+    else this.#links.set(rel, wants);
+    return target;
+  }
+
+  /**
+   * `st`: the path's lstat, when just made (it saves another); `source`: the file to read,
+   * when it is not at `rel` (a symlink's target, with `st` its lstat).
+   */
   async #examineFile(
     rel: string,
     trustIndex: boolean,
     changes: Map<string, Change>,
     unstable: Map<string, number | undefined>,
     st?: Stats,
+    source?: string,
   ) {
-    const abs = join(this.#o.contentDir, rel);
+    const abs = source ?? join(this.#o.contentDir, rel);
     if (trustIndex && this.#unchangedByIndex(rel, abs, st)) return;
     let result: Awaited<ReturnType<typeof readFileIntoStore>>;
     try {

@@ -8,9 +8,14 @@ import { isNotFound } from './read-file.js';
 /** How a directory that cannot be listed is reported. */
 export const UNREADABLE_DIR = 'unreadable directory';
 
+/** A regular file or a symlink the walk found (relative to root, POSIX separators). */
+export interface WalkedPath {
+  path: string;
+  link: boolean;
+}
+
 /**
- * Every regular file under `relDir` (relative to root, POSIX separators); symlinks are not
- * followed. What cannot be published (a directory that cannot be read, a name that is not
+ * Every regular file and symlink under `relDir`; a symlink is reported, not followed. What cannot be published (a directory that cannot be read, a name that is not
  * UTF-8, a named pipe or device) is reported to `onProblem` and skipped; `unreadable` says it
  * was a directory that could not be read, whose files are then unknown, not gone.
  */
@@ -18,7 +23,7 @@ export async function* walkFiles(
   root: string,
   relDir = '',
   onProblem: (rel: string, problem: string, unreadable: boolean) => void = () => undefined,
-): AsyncGenerator<string> {
+): AsyncGenerator<WalkedPath> {
   const abs = relDir === '' ? root : join(root, relDir);
   let items: Dirent[];
   try {
@@ -39,6 +44,7 @@ export async function* walkFiles(
     const problem = entryProblem(item, undecodable);
     if (problem) onProblem(rel, problem, false);
     else if (item.isDirectory()) yield* walkFiles(root, rel, onProblem);
-    else if (item.isFile()) yield rel;
+    else if (item.isFile()) yield { path: rel, link: false };
+    else if (item.isSymbolicLink()) yield { path: rel, link: true };
   }
 }

@@ -1,0 +1,75 @@
+import { lstatSync, readlinkSync, realpathSync, type Stats } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { contentPathProblem } from '@outpost/core';
+import { isIgnoredPath } from '../watch/ignore-rules.js';
+import { toRelative } from '../watch/watcher.js';
+import { specialKind } from './entry-problem.js';
+
+const TO_DIRECTORY = 'symbolic link to a directory: not followed';
+
+/** Where a symlink of the content tree leads: a regular file inside the tree, or why it is not published. */
+export type LinkTarget =
+  | { kind: 'file'; real: string; rel: string; st: Stats }
+  | { kind: 'refused'; problem: string; wants?: string };
+
+/**
+ * Resolves the symlink at `abs` under the content directory `root`. A link to a file of the
+ * tree is published with that file's bytes, as a web server over a copy made by `rsync -a`
+ * would serve it. A link that leads out of the tree is refused (it would publish whatever the
+ * master's host holds there), and so is one to a directory (its subtree would be published
+ * twice, and a link to an ancestor never ends), a dangling one and a loop.
+ */
+export function resolveLink(root: string, abs: string): LinkTarget {
+  let realRoot: string;
+  let real: string;
+  try {
+    realRoot = realpathSync(root);
+    real = realpathSync(abs);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return dangling(root, abs);
+    if (code === 'ELOOP') return refused('symbolic link loops');
+    return refused(`unreadable: ${code ?? (err as Error).message}`);
+  }
+  const rel = toRelative(realRoot, real);
+  if (rel === '') return refused(TO_DIRECTORY);
+  if (rel === '..' || rel.startsWith('../') || rel.startsWith('/'))
+    return refused('symbolic link leads out of the content directory');
+  let st: Stats;
+  try {
+    st = lstatSync(real);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return refused('symbolic link leads nowhere');
+    return refused(`unreadable: ${code ?? (err as Error).message}`);
+  }
+  if (st.isDirectory()) return refused(TO_DIRECTORY);
+  const special = specialKind(st);
+  if (special)
+    return refused(`symbolic link to something ${special.replace(/^not a regular file: /, 'not a file: ')}`);
+  if (isIgnoredPath(rel) || contentPathProblem(rel))
+    return refused(`symbolic link leads to ${JSON.stringify(rel)}, which is not published`);
+  return { kind: 'file', real, rel, st };
+}
+
+function refused(problem: string): LinkTarget {
+  return { kind: 'refused', problem };
+}
+
+/**
+ * A link that leads nowhere, with the path of the tree it names, if any: the link is looked at
+ * again when that path changes, so `rm x; cp new x` mends a link to `x` at once.
+ */
+function dangling(root: string, abs: string): LinkTarget {
+  const problem = 'symbolic link leads nowhere';
+  try {
+    const realRoot = realpathSync(root);
+    const named = resolve(realpathSync(dirname(abs)), readlinkSync(abs));
+    const rel = toRelative(realRoot, named);
+    if (rel === '' || rel === '..' || rel.startsWith('../') || rel.startsWith('/')) return refused(problem);
+    return { kind: 'refused', problem, wants: rel };
+  } catch {
+    // Gone itself, or its folder: nothing to wait for; the watcher reports the path again.
+    return refused(problem);
+  }
+}
