@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { request } from 'undici';
@@ -98,6 +98,53 @@ describe('damage at rest in a replica store', () => {
     });
     const clean = await runCli(['verify', '--data', dataDir]);
     expect(clean.code, clean.stdout).toBe(0);
+  });
+
+  it('that breaks the database itself: a replica moves it aside and syncs anew; a master says what to do', async () => {
+    fleet = await Fleet.start({
+      files: { 'small.bin': small, 'big.bin': big },
+      replicas: [{ name: 'uk-london', region: 'uk' }],
+    });
+    await fleet.expectConverged();
+    const dataDir = join(fleet.dir.path, 'replica-uk-london');
+    const file = join(dataDir, 'replica.sqlite');
+    await fleet.replica('uk-london').stop();
+    // Cut short, as a copy taken mid-write or a failing disk leaves it: its tables end mid-page.
+    const db = new BetterSqlite3(file);
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.close();
+    truncateSync(file, Math.floor(statSync(file).size / 3));
+
+    await fleet.startReplica('uk-london', 'uk');
+    await fleet.expectConverged();
+    const logs = fleet.replica('uk-london').logs;
+    await waitFor(() => logs.find((l) => l.msg?.startsWith('the store is damaged')), {
+      what: 'the log line of the store moved aside',
+    });
+    expect(logs.find((l) => l.msg?.startsWith('the store is damaged'))).toMatchObject({
+      err: 'database disk image is malformed',
+      movedTo: `${file}.damaged`,
+    });
+    expect(existsSync(`${file}.damaged`)).toBe(true);
+
+    // A master's store holds the versions kept for rollback: it is never replaced unasked.
+    await fleet.master.stop();
+    const masterFile = join(fleet.dir.path, 'master', 'master.sqlite');
+    writeFileSync(masterFile, pattern(64 * 1024, 3));
+    const r = await runCli([
+      'master',
+      '--content',
+      fleet.content,
+      '--data',
+      join(fleet.dir.path, 'master'),
+      '--port',
+      '0',
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `outpost: the store ${masterFile} is damaged (file is not a database): 'outpost verify --data ${join(fleet.dir.path, 'master')}' says more. To start anew from --content, move ${masterFile} (and ${masterFile}-wal) aside and start again: the versions it kept are lost, and replicas follow the new ones`,
+    ]);
+    expect(existsSync(`${masterFile}.damaged`)).toBe(false);
   });
 
   it('is found and repaired by the background scrub with no reader asking', async () => {

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { resolve as resolvePath } from 'node:path';
 import {
   API_PREFIX,
   DnsStatusSchema,
@@ -51,13 +52,16 @@ async function main(argv: string[]): Promise<number> {
     // otherwise load fastify, SQLite, chokidar and both services first (0.45 s of a 0.5 s run).
     case 'master': {
       const { buildMaster } = await import('@outpost/master');
-      const master = buildMaster({ ...readFlags(rest, MASTER_FLAGS, env), ...secrets } as never);
-      // Signals are taken from the start: a master starting over a large tree listens for
-      // minutes before it is ready, and a stop meanwhile must be as clean as one after.
-      const stopped = untilSignal(master.log, () => master.stop());
-      await master.start();
-      await stopped;
-      return 0;
+      const flags = readFlags(rest, MASTER_FLAGS, env);
+      return saysDamagedStore(flags.data, 'master.sqlite', async () => {
+        const master = buildMaster({ ...flags, ...secrets } as never);
+        // Signals are taken from the start: a master starting over a large tree listens for
+        // minutes before it is ready, and a stop meanwhile must be as clean as one after.
+        const stopped = untilSignal(master.log, () => master.stop());
+        await master.start();
+        await stopped;
+        return 0;
+      });
     }
     case 'replica': {
       const { noCompress, noWireCompression, ...flags } = readFlags(rest, REPLICA_FLAGS, env);
@@ -92,6 +96,24 @@ async function main(argv: string[]): Promise<number> {
     default:
       process.stderr.write(`outpost: unknown command '${command}'\n\n${USAGE}`);
       return 2;
+  }
+}
+
+/**
+ * Runs a master, turning SQLite's word that its store is damaged into one line saying what to
+ * do. A master's store is not moved aside by itself, as a replica's is: it holds the versions
+ * kept for rollback, and only the admin may give them up.
+ */
+async function saysDamagedStore(data: string | undefined, name: string, run: () => Promise<number>) {
+  try {
+    return await run();
+  } catch (err) {
+    const { isStoreDamage, StoreDamagedError } = await import('@outpost/store');
+    if (!isStoreDamage(err)) throw err;
+    const file = resolvePath(data ?? '.', name);
+    throw new StoreDamagedError(
+      `the store ${file} is damaged (${(err as Error).message}): 'outpost verify --data ${resolvePath(data ?? '.')}' says more. To start anew from --content, move ${file} (and ${file}-wal) aside and start again: the versions it kept are lost, and replicas follow the new ones`,
+    );
   }
 }
 
@@ -215,7 +237,7 @@ function untilSignal(
 class UsageError extends Error {}
 
 /** Errors of the services that say what the user must fix, by name, and the exit code of each. */
-const USER_ERRORS: Record<string, number> = { ConfigError: 2, StoreInUseError: 1 };
+const USER_ERRORS: Record<string, number> = { ConfigError: 2, StoreInUseError: 1, StoreDamagedError: 1 };
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),

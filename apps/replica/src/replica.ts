@@ -23,7 +23,7 @@ import {
 import {
   BulkCheckpoints,
   markCleanShutdown,
-  openLockedStore,
+  openRenewingDamaged,
   pruneSteps,
   type Store,
   sweepSteps,
@@ -73,27 +73,49 @@ function refuse(res: ServerResponse, detail: string): void {
   res.end(body);
 }
 
+/** The version a store holds, loaded as the snapshot readers are served from. */
+function loadHeld(store: Store, log: Logger): Snapshot {
+  const held = store.versions.current();
+  const heldFiles = store.versions.get(held.version)?.files ?? 0;
+  // A large tree is loaded on a lean heap, as a manifest that large is applied on one.
+  const releaseLean = holdLeanHeapFor(heldFiles);
+  try {
+    const snapshot = makeSnapshot(held.version, store.versions.liveTree().values());
+    if (snapshot.root !== held.root) {
+      // The master sees this root in the hello, finds it is not its version's, and sends a full manifest.
+      log.error(
+        { version: held.version, stored: held.root, computed: snapshot.root },
+        'held tree does not give its root',
+      );
+    }
+    // Loading a large tree leaves its query rows behind as garbage: hand it back at once.
+    if (snapshot.files >= LARGE_TREE) releaseMemory();
+    return snapshot;
+  } finally {
+    releaseLean();
+  }
+}
+
 /** Builds a replica from its configuration; nothing listens or connects until start(). */
 export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } = {}): Replica {
   const config = ReplicaConfigSchema.parse(input);
   const master = config.master.replace(/\/+$/, '');
   const log = opts.log ?? createLogger('replica', config.logLevel).child({ replica: config.name });
-  const store = openLockedStore(join(resolve(config.data), 'replica.sqlite'), 'replica');
-  const held = store.versions.current();
-  const heldFiles = store.versions.get(held.version)?.files ?? 0;
-  // A large tree is loaded on a lean heap, as a manifest that large is applied on one.
-  const releaseLean = holdLeanHeapFor(heldFiles);
-  let current: Snapshot = makeSnapshot(held.version, store.versions.liveTree().values());
-  if (current.root !== held.root) {
-    // The master sees this root in the hello, finds it is not its version's, and sends a full manifest.
-    log.error(
-      { version: held.version, stored: held.root, computed: current.root },
-      'held tree does not give its root',
-    );
-  }
-  // Loading a large tree leaves its query rows behind as garbage: hand it back at once.
-  if (current.files >= LARGE_TREE) releaseMemory();
-  releaseLean();
+  // What a replica holds can always be fetched again: a store found damaged as it is opened
+  // and read (a disk error, a copy taken mid-write) is moved aside and a new one synced, where
+  // the replica used to exit with a stack trace, and a supervisor restarted it for ever.
+  const opened = openRenewingDamaged(
+    join(resolve(config.data), 'replica.sqlite'),
+    'replica',
+    (s) => loadHeld(s, log),
+    (err, movedTo) =>
+      log.error(
+        { err: err.message, movedTo },
+        'the store is damaged: moved aside (delete it once looked at); syncing anew from the master',
+      ),
+  );
+  const store = opened.store;
+  let current: Snapshot = opened.value;
   const meter = new LoadMeter();
 
   const inUse = new Map<string, number>();

@@ -9,6 +9,7 @@ export * from './prune.js';
 export * from './replica-registry.js';
 export * from './scan-index.js';
 export * from './store.js';
+export * from './store-damage.js';
 export * from './store-lock.js';
 export * from './verify-store.js';
 export * from './version-store.js';
