@@ -38,6 +38,7 @@ import { applyServerLimits, DEFAULT_LIMITS, serverOptions } from './http/server-
 import { parseCacheRules } from './serve/cache-control.js';
 import { Precompressor } from './serve/precompressor.js';
 import { makeSnapshot, type Snapshot } from './serve/snapshot.js';
+import { StoreFault } from './store-fault.js';
 import { backoffDelay } from './sync/backoff.js';
 import { fetchChunkBatch, fetchChunkList, fetchVerifiedChunk } from './sync/chunk-fetcher.js';
 import { ChunkRepair } from './sync/chunk-repair.js';
@@ -104,8 +105,9 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   // What a replica holds can always be fetched again: a store found damaged as it is opened
   // and read (a disk error, a copy taken mid-write) is moved aside and a new one synced, where
   // the replica used to exit with a stack trace, and a supervisor restarted it for ever.
+  const storeFile = join(resolve(config.data), 'replica.sqlite');
   const opened = openRenewingDamaged(
-    join(resolve(config.data), 'replica.sqlite'),
+    storeFile,
     'replica',
     (s) => loadHeld(s, log),
     (err, movedTo) =>
@@ -115,6 +117,8 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       ),
   );
   const store = opened.store;
+  const fault = new StoreFault(storeFile, log);
+  const storeError = (err: unknown, where: string) => fault.report(err, where);
   let current: Snapshot = opened.value;
   const meter = new LoadMeter();
 
@@ -155,6 +159,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   const engine = new SyncEngine({
     store,
     log,
+    storeFault: fault,
     initial: current,
     fetchChunk: (hash, size) => fetchVerifiedChunk(hash, size, fetchOptions),
     fetchChunkList: (hash) => fetchChunkList(hash, fetchOptions),
@@ -203,10 +208,24 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
 
   const precompressor = config.compress ? new Precompressor(store, log) : undefined;
   // Repairs cross the same link: under the same limit as every other fetch.
-  const repair = new ChunkRepair(store, log, (hash, size) => fetchVerifiedChunk(hash, size, fetchOptions));
+  const repair = new ChunkRepair(
+    store,
+    log,
+    (hash, size) => fetchVerifiedChunk(hash, size, fetchOptions),
+    storeError,
+  );
   const scrubber =
     config.scrubBytesPerSecond > 0
-      ? new Scrubber({ store, repair, bytesPerSecond: config.scrubBytesPerSecond })
+      ? new Scrubber({
+          store,
+          repair,
+          bytesPerSecond: config.scrubBytesPerSecond,
+          onStoreError: (err, where) => {
+            if (fault.report(err, where)) return true;
+            log.error({ err: (err as Error).message, where }, 'the scrub could not read the store; resting');
+            return false;
+          },
+        })
       : undefined;
   const content = createContentHandler({
     name: config.name,
@@ -217,6 +236,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     dirListing: config.dirListing,
     ...(precompressor ? { precompressor } : {}),
     onDamage: (hash, size) => void repair.damaged(hash, size, 'read'),
+    onStoreError: storeError,
     inUse,
   });
   let server: Server | undefined;
@@ -310,6 +330,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   let advertise = config.advertise;
   const push: PushLink = new PushLink({
     master,
+    fault: () => fault.message,
     token: config.token,
     limiter,
     log,

@@ -214,6 +214,13 @@ describe('ping', () => {
   ])('refuses a load with %s', (_name, load) => {
     expect(ReplicaMessageSchema.safeParse({ type: 'ping', load }).success).toBe(false);
   });
+
+  it("carries a replica's own fault, bounded like a NACK's reason", () => {
+    const faulty = { type: 'ping', fault: 'the store is damaged (database disk image is malformed)' };
+    expect(ReplicaMessageSchema.parse(faulty)).toEqual(faulty);
+    expect(ReplicaMessageSchema.safeParse({ type: 'ping', fault: '' }).success).toBe(false);
+    expect(ReplicaMessageSchema.safeParse({ type: 'ping', fault: 'x'.repeat(2001) }).success).toBe(false);
+  });
 });
 
 describe('message dispatch', () => {

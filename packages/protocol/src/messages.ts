@@ -58,7 +58,12 @@ export const NackSchema = z.object({
   reason: z.string().min(1).max(LIMITS.maxReasonLength),
 });
 
-export const PingSchema = z.object({ type: z.literal('ping'), load: LoadSchema.optional() });
+export const PingSchema = z.object({
+  type: z.literal('ping'),
+  load: LoadSchema.optional(),
+  /** A fault of the replica's own that no sync mends (damage found in its store), for status and DNS. */
+  fault: z.string().min(1).max(LIMITS.maxReasonLength).optional(),
+});
 
 export const PongSchema = z.object({ type: z.literal('pong'), version: VersionNumber, root: Sha256 });
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore } from './store.js';
-import { isStoreDamage, openRenewingDamaged } from './store-damage.js';
+import { isStoreDamage, markStoreDamaged, openRenewingDamaged } from './store-damage.js';
 import { lockStore } from './store-lock.js';
 
 let dir: string;
@@ -84,5 +84,30 @@ describe('openRenewingDamaged', () => {
     ).toThrow('disk I/O error');
     expect(existsSync(`${file}.damaged`)).toBe(false);
     lockStore(file, 'replica').release();
+  });
+
+  it('renews, at the next start, a store marked damaged while running, once', () => {
+    const first = openStore(file);
+    first.chunks.put('b'.repeat(64), Buffer.from('held'));
+    first.close();
+    markStoreDamaged(file, 'database disk image is malformed (found by a read while running)');
+    const told: string[] = [];
+    const open = () =>
+      openRenewingDamaged(
+        file,
+        'replica',
+        (s) => s.chunks.isEmpty(),
+        (e) => told.push(e.message),
+      );
+    const renewed = open();
+    expect(renewed.value).toBe(true);
+    expect(told).toEqual(['database disk image is malformed (found by a read while running)']);
+    renewed.store.close();
+    renewed.store.lock.release();
+    // The mark went with the store it was about.
+    const again = open();
+    expect(told).toHaveLength(1);
+    again.store.close();
+    again.store.lock.release();
   });
 });

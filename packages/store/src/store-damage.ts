@@ -1,4 +1,4 @@
-import { renameSync, rmSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { openStore, type Store } from './store.js';
 import { lockStore, type StoreLock } from './store-lock.js';
 
@@ -32,11 +32,33 @@ export function moveStoreAside(file: string): string {
   return aside;
 }
 
+/** Where a running service notes damage found in its store, for the next start to act on. */
+const foundMark = (file: string) => `${file}.damage-found`;
+
+/**
+ * Notes that the store at `file` was found damaged while running (a read deep in its pages,
+ * which a start's own reads do not reach): openRenewingDamaged renews it at the next start.
+ */
+export function markStoreDamaged(file: string, why: string): void {
+  writeFileSync(foundMark(file), why);
+}
+
+/** Why the store at `file` was marked damaged while running, or null. */
+function damageFound(file: string): string | null {
+  try {
+    return readFileSync(foundMark(file), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
 /**
  * Takes the store at `file` for this process, opens it and runs `read` on it. For a store
  * whose content can always be fetched again (a replica's): when the open or `read` finds it
- * damaged, it is moved aside (`onDamaged` is told where), and a new, empty store is opened
- * and read in its place. Other errors are thrown, the lock released.
+ * damaged, or the last run marked it so (markStoreDamaged), it is moved aside (`onDamaged`
+ * is told where), and a new, empty store is opened and read in its place. Other errors are
+ * thrown, the lock released.
  */
 export function openRenewingDamaged<T>(
   file: string,
@@ -55,6 +77,12 @@ export function openRenewingDamaged<T>(
     }
   };
   try {
+    const found = damageFound(file);
+    if (found !== null) {
+      onDamaged(new Error(found), moveStoreAside(file));
+      rmSync(foundMark(file));
+      return attempt();
+    }
     try {
       return attempt();
     } catch (err) {

@@ -180,6 +180,19 @@ describe('Fleet', () => {
     expect(one('uk-london', 10, T0 + 5 * 60_000)).toMatchObject({ state: 'in-sync', error: null });
   });
 
+  it("shows a fault the replica's heartbeats report as its error, in status and to DNS, while they report it", () => {
+    fleet.connected(hello('uk-london', 10));
+    const fault = 'the store is damaged (database disk image is malformed, found by a read): restart';
+    fleet.heartbeat('uk-london', undefined, fault);
+    expect(one('uk-london', 10)).toMatchObject({ state: 'error', error: fault });
+    expect(fleet.facts()[0]!.error).toBe(fault);
+    // Renewed by a restart: the new link and its heartbeats carry no fault.
+    fleet.connected(hello('uk-london', 10));
+    fleet.heartbeat('uk-london', undefined);
+    expect(one('uk-london', 10)).toMatchObject({ state: 'in-sync', error: null });
+    expect(fleet.facts()[0]!.error).toBeNull();
+  });
+
   it('goes offline at a disconnect, and is alive again once it pulls', () => {
     fleet.connected(hello('uk-london', 10));
     vi.setSystemTime(T0 + 2_000);

@@ -7,6 +7,8 @@ interface Member {
   record: ReplicaRecord;
   connected: boolean;
   load: Load | null;
+  /** A fault the replica reports of itself with its heartbeats (damage in its store); null when none. */
+  fault: string | null;
   /** Two live processes seen using this name: where each says readers reach it, and when. */
   sharedName?: { advertises: [string, string]; at: number };
 }
@@ -37,6 +39,7 @@ export class Fleet {
         record: { ...record, link: 'offline' },
         connected: false,
         load: null,
+        fault: null,
       });
     }
   }
@@ -55,6 +58,8 @@ export class Fleet {
       error: null,
     });
     m.connected = true;
+    // Its heartbeats say again whether the fault lasts (a restart renews a damaged store).
+    m.fault = null;
     this.#save(m);
   }
 
@@ -115,12 +120,13 @@ export class Fleet {
     this.#save(m);
   }
 
-  /** A heartbeat: the replica is alive, and this is its load. */
-  heartbeat(name: string, load: Load | undefined): void {
+  /** A heartbeat: the replica is alive, and this is its load (and its own fault, if any). */
+  heartbeat(name: string, load: Load | undefined, fault?: string): void {
     const m = this.#members.get(name);
     if (!m) return;
     m.record.lastSeenAt = Date.now();
     if (load) m.load = load;
+    m.fault = fault ?? null;
   }
 
   /** What the DNS server needs of every replica: raw facts, judged there. */
@@ -133,7 +139,7 @@ export class Fleet {
       version: m.record.version,
       root: m.record.root,
       lastSeenAt: m.record.lastSeenAt,
-      error: m.record.error,
+      error: m.fault ?? m.record.error,
       advertise: m.record.advertise,
       load: m.load,
     }));
@@ -174,7 +180,7 @@ export class Fleet {
         : null;
     let state: ReplicaState;
     if (!alive) state = 'offline';
-    else if (r.error || shared || wrongRoot) state = 'error';
+    else if (r.error || shared || m.fault || wrongRoot) state = 'error';
     else if (lag === 0) state = 'in-sync';
     else {
       const waitingSince = createdAt(r.version + 1);
@@ -192,6 +198,7 @@ export class Fleet {
       state,
       error:
         shared ??
+        m.fault ??
         r.error ??
         (wrongRoot ? `holds root ${r.root} for version ${r.version}, expected ${latest.root}` : null),
       advertise: r.advertise,
@@ -214,6 +221,7 @@ export class Fleet {
         },
         connected: false,
         load: null,
+        fault: null,
       };
       this.#members.set(name, m);
     }

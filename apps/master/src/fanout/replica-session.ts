@@ -104,7 +104,7 @@ export class ReplicaSession {
         this.#sentRoot = this.#d.rootOf(this.#sentVersion);
         return;
       case 'ping': {
-        this.#d.fleet.heartbeat(name, msg.load);
+        this.#d.fleet.heartbeat(name, msg.load, msg.fault);
         const latest = this.#d.latest();
         this.#ws.send(JSON.stringify({ type: 'pong', version: latest.version, root: latest.root }));
         return;

@@ -35,7 +35,7 @@ export function registerAdminRoutes(app: FastifyInstance, d: ReplicaAdminDeps): 
         state: e.state,
         link: e.link,
         lastSyncAt: e.lastSyncAt === null ? null : new Date(e.lastSyncAt).toISOString(),
-        error: e.error,
+        error: e.problem,
         files: s.files,
         bytes: s.bytes,
         applying: e.applying,

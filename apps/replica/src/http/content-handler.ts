@@ -34,6 +34,8 @@ export interface ContentHandlerOptions {
   chunkCacheBytes?: number;
   /** Told of a stored chunk that does not hash to its address (it is never served). */
   onDamage?: (hash: string, size: number) => void;
+  /** Takes an error a store read threw (damage deep in the store); true when it was damage. */
+  onStoreError?: (err: unknown, where: string) => boolean;
   /** Contents being streamed right now, with how many readers: garbage collection spares them. */
   inUse?: Map<string, number>;
 }
@@ -294,7 +296,18 @@ export function createContentHandler(o: ContentHandlerOptions) {
   function readChunk(hash: string, size: number, entry: TreeEntry): Buffer | null {
     const hot = chunkCache.get(hash);
     if (hot) return hot;
-    const data = o.store.chunks.get(hash);
+    let data: Buffer | undefined;
+    try {
+      data = o.store.chunks.get(hash);
+    } catch (err) {
+      // A damaged page fails this read, not the process: the reader gets a 503 or a cut body.
+      o.onStoreError?.(err, 'a read');
+      o.log.error(
+        { path: entry.path, chunk: hash, err: (err as Error).message },
+        'could not read a chunk from the store',
+      );
+      return null;
+    }
     if (data && data.length === size && sha256Hex(data) === hash) {
       if (entry.size > ONE_WRITE_MAX) chunkCache.set(hash, data);
       return data;

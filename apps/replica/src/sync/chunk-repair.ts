@@ -13,10 +13,18 @@ export class ChunkRepair {
   found = 0;
   repaired = 0;
 
-  constructor(store: Store, log: Logger, fetch: (hash: string, size: number) => Promise<Buffer>) {
+  readonly #onStoreError: (err: unknown, where: string) => boolean;
+
+  constructor(
+    store: Store,
+    log: Logger,
+    fetch: (hash: string, size: number) => Promise<Buffer>,
+    onStoreError: (err: unknown, where: string) => boolean = () => false,
+  ) {
     this.#store = store;
     this.#log = log;
     this.#fetch = fetch;
+    this.#onStoreError = onStoreError;
   }
 
   /** Reports a damaged chunk; resolves true once a good copy is stored again. */
@@ -25,7 +33,14 @@ export class ChunkRepair {
     if (pending) return pending;
     this.found++;
     this.#log.error({ chunk: hash, where }, 'damaged chunk found; fetching it again');
-    this.#store.chunks.delete(hash);
+    try {
+      this.#store.chunks.delete(hash);
+    } catch (err) {
+      // The chunk's pages themselves are damaged: a good copy could not be stored over them.
+      if (!this.#onStoreError(err, 'a repair'))
+        this.#log.error({ chunk: hash, err: (err as Error).message }, 'could not drop a damaged chunk');
+      return Promise.resolve(false);
+    }
     const run = this.#fetch(hash, size)
       .then((data) => {
         this.#store.chunks.put(hash, data);

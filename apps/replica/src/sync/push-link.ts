@@ -23,6 +23,8 @@ export interface PushLinkOptions {
   reconnectMaxMs: number;
   hello: () => Omit<Hello, 'type'>;
   load: () => Load;
+  /** A fault of the replica's own to tell the master with each heartbeat (damage in its store). */
+  fault?: () => string | null;
   /**
    * Every message after the welcome. While the promise it may return is pending, the link
    * reads nothing more: the parts of a large manifest then wait in the master's socket, not
@@ -163,7 +165,10 @@ export class PushLink {
       ws.terminate();
       return;
     }
-    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'ping', load: this.#o.load() }));
+    if (ws.readyState === WebSocket.OPEN) {
+      const fault = this.#o.fault?.() ?? undefined;
+      ws.send(JSON.stringify({ type: 'ping', load: this.#o.load(), ...(fault ? { fault } : {}) }));
+    }
   }
 
   #scheduleReconnect(code: number) {

@@ -79,4 +79,62 @@ describe('Scrubber', () => {
     expect(s.passes).toBe(2);
     s.stop();
   });
+
+  it('stops at damage SQLite itself finds, once reported; rests after any other read error', () => {
+    fill(4);
+    const seen: string[] = [];
+    const failing = (code: string) =>
+      vi.spyOn(store.chunks, 'page').mockImplementation(() => {
+        throw Object.assign(new Error(code), { code });
+      });
+    const repair = new ChunkRepair(store, pino({ level: 'silent' }), async () => Buffer.alloc(0));
+    const s = new Scrubber({
+      store,
+      repair,
+      bytesPerSecond: 1024 * 1024,
+      restMs: 60_000,
+      onStoreError: (err) => {
+        seen.push((err as { code: string }).code);
+        return (err as { code: string }).code === 'SQLITE_CORRUPT';
+      },
+    });
+    const io = failing('SQLITE_IOERR');
+    s.start();
+    vi.advanceTimersByTime(0);
+    expect(seen).toEqual(['SQLITE_IOERR']);
+    // Tried again after its rest, not before.
+    vi.advanceTimersByTime(59_000);
+    expect(seen).toHaveLength(1);
+    io.mockRestore();
+    const corrupt = failing('SQLITE_CORRUPT');
+    vi.advanceTimersByTime(1_000);
+    expect(seen).toEqual(['SQLITE_IOERR', 'SQLITE_CORRUPT']);
+    vi.advanceTimersByTime(10 * 60_000);
+    expect(seen).toHaveLength(2);
+    corrupt.mockRestore();
+  });
+
+  it("hands over a chunk whose row cannot even be dropped, and never throws from the scrub's turn", async () => {
+    const [hash] = fill(1);
+    vi.spyOn(store.chunks, 'delete').mockImplementation(() => {
+      throw Object.assign(new Error('database disk image is malformed'), { code: 'SQLITE_CORRUPT' });
+    });
+    const reported: string[] = [];
+    const fetched: string[] = [];
+    const repair = new ChunkRepair(
+      store,
+      pino({ level: 'silent' }),
+      async (h) => {
+        fetched.push(h);
+        return Buffer.alloc(0);
+      },
+      (_err, where) => {
+        reported.push(where);
+        return true;
+      },
+    );
+    expect(await repair.damaged(hash!, CHUNK, 'read')).toBe(false);
+    expect(reported).toEqual(['a repair']);
+    expect(fetched).toEqual([]);
+  });
 });

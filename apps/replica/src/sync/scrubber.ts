@@ -11,6 +11,8 @@ export interface ScrubberOptions {
   restMs?: number;
   /** How often it hashes its share of the rate (default 20 ms). */
   tickMs?: number;
+  /** Takes an error a store read threw; true when it was damage (the scrub then stops), false to rest and go on. */
+  onStoreError?: (err: unknown, where: string) => boolean;
 }
 
 /**
@@ -43,6 +45,18 @@ export class Scrubber {
   }
 
   #tick() {
+    try {
+      this.#pass();
+    } catch (err) {
+      // Damage SQLite itself finds (a page of the table, not a chunk's bytes) is for a new
+      // store at the next start: the scrub stops rather than meet it at every pass.
+      if (!this.#o.onStoreError) throw err;
+      // Any other error (an I/O error) is tried again after a rest.
+      if (!this.#o.onStoreError(err, 'the scrub')) this.#schedule(this.#o.restMs ?? 60_000);
+    }
+  }
+
+  #pass() {
     const tickMs = this.#o.tickMs ?? 20;
     // Small turns, one chunk read at a time, so readers are served between them: a page of 16
     // chunks every 100 ms read and hashed up to 4 MiB in one turn of the event loop, 4–7 ms

@@ -45,6 +45,8 @@ export interface SyncEngineOptions {
   onSwitch: (s: Snapshot) => void;
   /** Runs after each switch, before the next manifest: garbage collection of what is no longer held. */
   afterSwitch?: (s: Snapshot) => Promise<void>;
+  /** Damage found in the store while running (see StoreFault): an error until a restart renews it. */
+  storeFault?: { readonly message: string | null };
 }
 
 /**
@@ -111,10 +113,15 @@ export class SyncEngine {
     return run;
   }
 
+  /** The error status reports: damage in the store first, as it outlasts any sync. */
+  get problem(): string | null {
+    return this.#o.storeFault?.message ?? this.error;
+  }
+
   /** The state status reports. */
   get state(): ReplicaState {
     if (this.link === 'offline') return 'offline';
-    if (this.error) return 'error';
+    if (this.problem) return 'error';
     if (this.masterVersion !== null && this.#snapshot.version === this.masterVersion && !this.#applying) {
       return 'in-sync';
     }
