@@ -139,6 +139,43 @@ describe('outpost status and the protocol edges', () => {
     await fleet.expectConverged();
   });
 
+  it('says in one line which address it cannot listen on, and which flag to change: exit 1', async () => {
+    const taken = new URL(fleet.master.url).port;
+    const dir = join(fleet.dir.path, 'listen');
+    const master = await runCli([
+      'master',
+      '--content',
+      fleet.content,
+      '--data',
+      join(dir, 'm'),
+      '--port',
+      taken,
+    ]);
+    expect(master.code).toBe(1);
+    expect(master.stderr.trim()).toBe(
+      `outpost: cannot listen on 127.0.0.1:${taken}: another process holds it; give --port another port, or stop that process`,
+    );
+    const replica = await runCli([
+      'replica',
+      '--name',
+      'elsewhere',
+      '--region',
+      'uk',
+      '--master',
+      fleet.master.url,
+      '--data',
+      join(dir, 'r'),
+      '--host',
+      '192.0.2.1',
+      '--port',
+      '0',
+    ]);
+    expect(replica.code).toBe(1);
+    expect(replica.stderr.trim()).toBe(
+      'outpost: cannot listen on 192.0.2.1:0: no interface of this host has that address; check --host',
+    );
+  });
+
   it('closes a WebSocket that sends garbage with 4000 and a reason, and keeps serving', async () => {
     const notJson = await closeOf(fleet.master.url, (ws) => ws.send('{not json'));
     expect(notJson).toEqual({ code: 4000, reason: 'message is not JSON' });

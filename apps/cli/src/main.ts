@@ -18,6 +18,7 @@ import {
   STATUS_FLAGS,
   VERIFY_FLAGS,
 } from './args.js';
+import { ListenError, type ListenFlags, listenProblem } from './listen-problem.js';
 import { renderDns, renderStatus, renderVersions, UNHEALTHY } from './status-table.js';
 
 const USAGE = `outpost — verified copies of a content tree, from a master to regional replicas
@@ -53,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
     case 'master': {
       const { buildMaster } = await import('@outpost/master');
       const flags = readFlags(rest, MASTER_FLAGS, env);
-      return saysDamagedStore(flags.data, 'master.sqlite', async () => {
+      return saysUserErrors('master', flags, async () => {
         const master = buildMaster({ ...flags, ...secrets } as never);
         // Signals are taken from the start: a master starting over a large tree listens for
         // minutes before it is ready, and a stop meanwhile must be as clean as one after.
@@ -66,15 +67,17 @@ async function main(argv: string[]): Promise<number> {
     case 'replica': {
       const { noCompress, noWireCompression, ...flags } = readFlags(rest, REPLICA_FLAGS, env);
       const { buildReplica } = await import('@outpost/replica');
-      const replica = buildReplica({
-        ...flags,
-        ...(noCompress ? { compress: false } : {}),
-        ...(noWireCompression ? { wireCompression: false } : {}),
-        ...secrets,
-      } as never);
-      await replica.start();
-      await untilSignal(replica.log, () => replica.stop());
-      return 0;
+      return saysUserErrors('replica', flags, async () => {
+        const replica = buildReplica({
+          ...flags,
+          ...(noCompress ? { compress: false } : {}),
+          ...(noWireCompression ? { wireCompression: false } : {}),
+          ...secrets,
+        } as never);
+        await replica.start();
+        await untilSignal(replica.log, () => replica.stop());
+        return 0;
+      });
     }
     case 'status':
       return status(readFlags(rest, STATUS_FLAGS, env), secrets.adminToken);
@@ -100,17 +103,25 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /**
- * Runs a master, turning SQLite's word that its store is damaged into one line saying what to
- * do. A master's store is not moved aside by itself, as a replica's is: it holds the versions
- * kept for rollback, and only the admin may give them up.
+ * Runs a service, turning what the user must fix into one line saying what to do: an address
+ * it cannot listen on, and a master's damaged store. (A master's store is not moved aside by
+ * itself, as a replica's is: it holds the versions kept for rollback, and only the admin may
+ * give them up.)
  */
-async function saysDamagedStore(data: string | undefined, name: string, run: () => Promise<number>) {
+async function saysUserErrors(
+  role: 'master' | 'replica',
+  flags: ListenFlags & { data?: string },
+  run: () => Promise<number>,
+): Promise<number> {
   try {
     return await run();
   } catch (err) {
+    const listen = listenProblem(err, flags);
+    if (listen) throw new ListenError(listen);
     const { isStoreDamage, StoreDamagedError } = await import('@outpost/store');
-    if (!isStoreDamage(err)) throw err;
-    const file = resolvePath(data ?? '.', name);
+    if (role !== 'master' || !isStoreDamage(err)) throw err;
+    const data = flags.data;
+    const file = resolvePath(data ?? '.', 'master.sqlite');
     throw new StoreDamagedError(
       `the store ${file} is damaged (${(err as Error).message}): 'outpost verify --data ${resolvePath(data ?? '.')}' says more. To start anew from --content, move ${file} (and ${file}-wal) aside and start again: the versions it kept are lost, and replicas follow the new ones`,
     );
@@ -237,7 +248,12 @@ function untilSignal(
 class UsageError extends Error {}
 
 /** Errors of the services that say what the user must fix, by name, and the exit code of each. */
-const USER_ERRORS: Record<string, number> = { ConfigError: 2, StoreInUseError: 1, StoreDamagedError: 1 };
+const USER_ERRORS: Record<string, number> = {
+  ConfigError: 2,
+  StoreInUseError: 1,
+  StoreDamagedError: 1,
+  ListenError: 1,
+};
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),

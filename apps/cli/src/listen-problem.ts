@@ -1,0 +1,40 @@
+/** A service could not take the address it was told to listen on: the user's to sort out. */
+export class ListenError extends Error {
+  override name = 'ListenError';
+}
+
+/** The flags that say where a service listens (as readFlags gives them). */
+export interface ListenFlags {
+  port?: string | undefined;
+  zone?: string | undefined;
+  dnsPort?: string | undefined;
+}
+
+const DEFAULT_DNS_PORT = 5353;
+
+/**
+ * One line saying why a service could not listen, and which flag to change; null when `err`
+ * is not such a failure. A port in use (DNS's default 5353 is mDNS's, held by avahi on many
+ * hosts), a privileged port, or an address no interface has each printed a stack trace before.
+ */
+export function listenProblem(err: unknown, flags: ListenFlags): string | null {
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (e?.syscall !== 'listen' && e?.syscall !== 'bind') return null;
+  const dns = flags.zone !== undefined && e.port === Number(flags.dnsPort ?? DEFAULT_DNS_PORT);
+  const [portFlag, hostFlag] = dns ? ['--dns-port', '--dns-host'] : ['--port', '--host'];
+  // Node leaves the port out of some of these errors (an address not available, say).
+  const port = e.port ?? (dns ? (flags.dnsPort ?? DEFAULT_DNS_PORT) : flags.port);
+  const host = e.address?.includes(':') ? `[${e.address}]` : e.address;
+  const where = port === undefined ? `${host}` : `${host}:${port}`;
+  const what = dns ? 'serve DNS on' : 'listen on';
+  switch (e.code) {
+    case 'EADDRINUSE':
+      return `cannot ${what} ${where}: another process holds it; give ${portFlag} another port, or stop that process`;
+    case 'EACCES':
+      return `cannot ${what} ${where}: permission denied (a port below 1024 needs root or CAP_NET_BIND_SERVICE); give ${portFlag} another port`;
+    case 'EADDRNOTAVAIL':
+      return `cannot ${what} ${where}: no interface of this host has that address; check ${hostFlag}`;
+    default:
+      return null;
+  }
+}
