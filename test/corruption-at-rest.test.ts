@@ -118,10 +118,10 @@ describe('damage at rest in a replica store', () => {
     await fleet.startReplica('uk-london', 'uk');
     await fleet.expectConverged();
     const logs = fleet.replica('uk-london').logs;
-    await waitFor(() => logs.find((l) => l.msg?.startsWith('the store is damaged')), {
+    await waitFor(() => logs.find((l) => String(l.msg).startsWith('the store is damaged')), {
       what: 'the log line of the store moved aside',
     });
-    expect(logs.find((l) => l.msg?.startsWith('the store is damaged'))).toMatchObject({
+    expect(logs.find((l) => String(l.msg).startsWith('the store is damaged'))).toMatchObject({
       err: 'database disk image is malformed',
       movedTo: `${file}.damaged`,
     });
@@ -184,7 +184,8 @@ describe('damage at rest in a replica store', () => {
     const says = /^the store is damaged \(.+, found by a read\): .*restart the replica to move it aside/;
     expect((await fleet.replicaStatus('uk-london')).error).toMatch(says);
     // Told to the master with the heartbeats: status shows it, and `outpost status` exits 1.
-    await waitFor(async () => (await fleet.masterStatus()).replicas[0]?.state === 'error', {
+    const f = fleet;
+    await waitFor(async () => (await f.masterStatus()).replicas[0]?.state === 'error', {
       what: 'the master to show the damaged replica in error',
     });
     expect((await fleet.masterStatus()).replicas[0].error).toMatch(says);
@@ -196,7 +197,7 @@ describe('damage at rest in a replica store', () => {
     await fleet.expectConverged();
     expect(existsSync(`${file}.damaged`)).toBe(true);
     expect(existsSync(`${file}.damage-found`)).toBe(false);
-    await waitFor(async () => (await fleet.masterStatus()).replicas[0]?.state === 'in-sync', {
+    await waitFor(async () => (await f.masterStatus()).replicas[0]?.state === 'in-sync', {
       what: 'the master to show the renewed replica in sync',
     });
   });

@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { buildZoneView, Responder, type ZoneView } from '@outpost/dns';
+import { buildZoneView, describeReplicas, Responder, type ZoneView } from '@outpost/dns';
 import {
   ConfigError,
   isConcreteIp,
@@ -25,7 +25,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { DnsServer } from './dns/dns-server.js';
 import { FanoutServer } from './fanout/fanout-server.js';
 import { Fleet } from './fanout/fleet.js';
-import { registerAdminRoutes } from './http/admin-routes.js';
+import { masterStatus, registerAdminRoutes, versionList } from './http/admin-routes.js';
+import { registerDashboardRoutes } from './http/dashboard-routes.js';
 import { registerDnsRoutes } from './http/dns-routes.js';
 import { registerPullRoutes } from './http/pull-routes.js';
 import { type PublishedVersion, Publisher } from './publish/publisher.js';
@@ -126,7 +127,8 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
         .advancePast(version)
         .catch((err) => log.error({ err }, 'cutting a version past a replica failed'));
   };
-  registerAdminRoutes(app, { store, fleet, publisher, adminToken: config.adminToken, ready: () => ready });
+  const statusDeps = { store, fleet, publisher, ready: () => ready };
+  registerAdminRoutes(app, { ...statusDeps, adminToken: config.adminToken });
   registerPullRoutes(app, { store, fleet, token: config.token, onBeyond: (version) => beyond(version) });
 
   // DNS: a zone view rebuilt at most every few tens of ms (eligibility moves with the clock).
@@ -182,6 +184,12 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
           counters: () => ({ ...responder.counters, ...(dns?.counters ?? {}) }),
         }
       : null,
+  });
+  registerDashboardRoutes(app, {
+    adminToken: config.adminToken,
+    status: () => masterStatus(statusDeps),
+    versions: () => versionList(store),
+    dns: () => (zone ? { zone, replicas: describeReplicas(zoneView()) } : null),
   });
   app.server.on('upgrade', (req, socket, head) => fanout.handleUpgrade(req, socket, head));
 

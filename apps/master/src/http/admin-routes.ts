@@ -1,4 +1,10 @@
-import { API_PREFIX, type MasterStatus, RollbackRequestSchema, VersionParamsSchema } from '@outpost/protocol';
+import {
+  API_PREFIX,
+  type MasterStatus,
+  RollbackRequestSchema,
+  VersionParamsSchema,
+  type VersionSummary,
+} from '@outpost/protocol';
 import { requireBearer, sendProblem } from '@outpost/service';
 import type { Store } from '@outpost/store';
 import type { FastifyInstance } from 'fastify';
@@ -23,25 +29,8 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
   );
 
   const admin = requireBearer(d.adminToken, 'admin');
-  app.get(`${API_PREFIX}/status`, { preHandler: admin }, async (): Promise<MasterStatus> => {
-    const cur = d.publisher.current;
-    return {
-      role: 'master',
-      version: cur.version,
-      root: cur.root,
-      files: cur.files,
-      bytes: cur.bytes,
-      replicas: d.fleet.status(cur, (v) => d.store.versions.get(v)?.createdAt),
-      ready: d.ready(),
-      publishing: publishingNow(d.publisher),
-      publishFailure: publishFailureNow(d.publisher),
-      problems: [...d.publisher.problems].map(([path, problem]) => ({ path, problem })),
-    };
-  });
-
-  app.get(`${API_PREFIX}/versions`, { preHandler: admin }, async () =>
-    d.store.versions.list().map((v) => ({ ...v, createdAt: new Date(v.createdAt).toISOString() })),
-  );
+  app.get(`${API_PREFIX}/status`, { preHandler: admin }, async () => masterStatus(d));
+  app.get(`${API_PREFIX}/versions`, { preHandler: admin }, async () => versionList(d.store));
 
   app.post(`${API_PREFIX}/rollback`, { preHandler: admin }, async (req, reply) => {
     const body = RollbackRequestSchema.safeParse(req.body);
@@ -75,6 +64,28 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
       .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     return { version: v.version, root: v.root, entries };
   });
+}
+
+/** The master's status, as GET /status, `outpost status` and the dashboard show it. */
+export function masterStatus(d: Omit<AdminDeps, 'adminToken'>): MasterStatus {
+  const cur = d.publisher.current;
+  return {
+    role: 'master',
+    version: cur.version,
+    root: cur.root,
+    files: cur.files,
+    bytes: cur.bytes,
+    replicas: d.fleet.status(cur, (v) => d.store.versions.get(v)?.createdAt),
+    ready: d.ready(),
+    publishing: publishingNow(d.publisher),
+    publishFailure: publishFailureNow(d.publisher),
+    problems: [...d.publisher.problems].map(([path, problem]) => ({ path, problem })),
+  };
+}
+
+/** The versions kept, newest first, as GET /versions lists them. */
+export function versionList(store: Store): VersionSummary[] {
+  return store.versions.list().map((v) => ({ ...v, createdAt: new Date(v.createdAt).toISOString() }));
 }
 
 /** Why the publisher's last batch failed, while its retry is pending, as status reports it. */

@@ -1,0 +1,114 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { DnsReplica, MasterStatus, VersionSummary } from '@outpost/protocol';
+import { bearerMatches } from '@outpost/service';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  DASHBOARD_CSP,
+  DASHBOARD_CSS,
+  DASHBOARD_JS,
+  dashboardPage,
+  loginPage,
+} from '../dashboard/dashboard-assets.js';
+import { renderDashboard } from '../dashboard/render-dashboard.js';
+
+export interface DashboardDeps {
+  adminToken: string | undefined;
+  status: () => MasterStatus;
+  versions: () => VersionSummary[];
+  /** Null when the master serves no zone. */
+  dns: () => { zone: string; replicas: DnsReplica[] } | null;
+}
+
+const COOKIE = 'outpost_dashboard';
+const DAY_S = 86_400;
+
+/**
+ * The dashboard at /_outpost/dashboard: the fleet, problems and versions, rendered on the
+ * master and refreshed in place every 2 s. With an admin token set it asks for it once and
+ * keeps a cookie that shows the dashboard and nothing else: it is derived from the token, not
+ * the token, so it can neither call the API nor roll back.
+ */
+export function registerDashboardRoutes(app: FastifyInstance, d: DashboardDeps): void {
+  const pass = d.adminToken === undefined ? null : dashboardPass(d.adminToken);
+  const allowed = (req: FastifyRequest) =>
+    pass === null ||
+    bearerMatches(req.headers.authorization, d.adminToken!) ||
+    sameSecret(readCookie(req.headers.cookie, COOKIE), pass);
+
+  app.get('/_outpost/', async (_req, reply) => reply.redirect('/_outpost/dashboard', 302));
+
+  app.get('/_outpost/dashboard', async (req, reply) => {
+    hardened(reply);
+    if (!allowed(req)) return reply.code(401).type('text/html; charset=utf-8').send(loginPage(false));
+    const main = renderDashboard({ status: d.status(), versions: d.versions(), dns: d.dns() });
+    const fragment = (req.query as { fragment?: string }).fragment === '1';
+    return reply.type('text/html; charset=utf-8').send(fragment ? main : dashboardPage(main));
+  });
+
+  app.get('/_outpost/dashboard.js', async (_req, reply) =>
+    hardened(reply).type('text/javascript; charset=utf-8').send(DASHBOARD_JS),
+  );
+  app.get('/_outpost/dashboard.css', async (_req, reply) =>
+    hardened(reply).type('text/css; charset=utf-8').send(DASHBOARD_CSS),
+  );
+
+  app.register(async (scope) => {
+    // The sign-in form's body; no other route takes one.
+    scope.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string', bodyLimit: 4096 },
+      (_req, body, done) => done(null, new URLSearchParams(body as string)),
+    );
+    scope.post('/_outpost/dashboard/login', async (req, reply) => {
+      hardened(reply);
+      const form = req.body instanceof URLSearchParams ? req.body : new URLSearchParams();
+      const token = form.get('token') ?? '';
+      if (pass === null) return reply.redirect('/_outpost/dashboard', 303);
+      if (!bearerMatches(`Bearer ${token}`, d.adminToken!)) {
+        req.log.warn({ remote: req.ip }, 'dashboard: wrong admin token');
+        return reply.code(401).type('text/html; charset=utf-8').send(loginPage(true));
+      }
+      reply.header(
+        'set-cookie',
+        `${COOKIE}=${pass}; Path=/_outpost/; HttpOnly; SameSite=Strict; Max-Age=${DAY_S}${isHttps(req) ? '; Secure' : ''}`,
+      );
+      return reply.redirect('/_outpost/dashboard', 303);
+    });
+  });
+}
+
+/** Headers every dashboard answer carries: its own code only, never framed, never cached. */
+function hardened(reply: FastifyReply): FastifyReply {
+  return reply
+    .header('content-security-policy', DASHBOARD_CSP)
+    .header('x-content-type-options', 'nosniff')
+    .header('referrer-policy', 'no-referrer')
+    .header('x-frame-options', 'DENY')
+    .header('cache-control', 'no-store');
+}
+
+/** The cookie value that admits to the dashboard: derived from the token, which it never reveals. */
+function dashboardPass(token: string): string {
+  return createHmac('sha256', token).update('outpost dashboard').digest('base64url');
+}
+
+function sameSecret(given: string | undefined, expected: string): boolean {
+  if (given === undefined) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** One cookie's value from a Cookie header, or undefined. */
+export function readCookie(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+/** Whether the reader came over TLS (directly, or through a proxy that says so). */
+function isHttps(req: FastifyRequest): boolean {
+  return req.protocol === 'https' || req.headers['x-forwarded-proto'] === 'https';
+}
