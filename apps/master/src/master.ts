@@ -12,11 +12,13 @@ import {
   baseFastifyOptions,
   closeDraining,
   createLogger,
+  createMetricsRegistry,
   holdLeanHeap,
   holdLeanHeapFor,
   installProblemHandlers,
   type Logger,
   leanHeapHeld,
+  registerMetricsRoute,
   releaseMemorySoon,
 } from '@outpost/service';
 import { openLockedStore, type Store } from '@outpost/store';
@@ -28,6 +30,7 @@ import { Fleet } from './fanout/fleet.js';
 import { masterStatus, registerAdminRoutes, versionList } from './http/admin-routes.js';
 import { registerDashboardRoutes } from './http/dashboard-routes.js';
 import { registerDnsRoutes } from './http/dns-routes.js';
+import { registerMasterMetrics } from './http/master-metrics.js';
 import { registerPullRoutes } from './http/pull-routes.js';
 import { type PublishedVersion, Publisher } from './publish/publisher.js';
 import { createBatcher } from './watch/batcher.js';
@@ -185,6 +188,12 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
         }
       : null,
   });
+  const metrics = createMetricsRegistry({ service: 'master' });
+  registerMasterMetrics(metrics, {
+    status: () => masterStatus(statusDeps),
+    dnsCounters: zone ? () => ({ ...responder.counters, ...(dns?.counters ?? {}) }) : null,
+  });
+  registerMetricsRoute(app, metrics, config.adminToken);
   registerDashboardRoutes(app, {
     adminToken: config.adminToken,
     status: () => masterStatus(statusDeps),

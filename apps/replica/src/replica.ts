@@ -15,9 +15,11 @@ import {
   baseFastifyOptions,
   closeDraining,
   createLogger,
+  createMetricsRegistry,
   holdLeanHeapFor,
   installProblemHandlers,
   type Logger,
+  registerMetricsRoute,
   releaseMemory,
 } from '@outpost/service';
 import {
@@ -33,6 +35,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { registerAdminRoutes } from './http/admin-routes.js';
 import { createContentHandler } from './http/content-handler.js';
 import { LoadMeter } from './http/load-meter.js';
+import { registerReplicaMetrics } from './http/replica-metrics.js';
 import { requestProblem } from './http/request-guard.js';
 import { applyServerLimits, DEFAULT_LIMITS, serverOptions } from './http/server-limits.js';
 import { parseCacheRules } from './serve/cache-control.js';
@@ -268,6 +271,9 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     engine,
     adminToken: config.adminToken,
   });
+  const metrics = createMetricsRegistry({ service: 'replica', replica: config.name, region: config.region });
+  registerReplicaMetrics(metrics, { engine, meter, repair, scrubber });
+  registerMetricsRoute(app, metrics, config.adminToken);
 
   // --- keeping in sync: push when the link is up, pull while it is not, retry on failure ---
   let pullTimer: NodeJS.Timeout | undefined;

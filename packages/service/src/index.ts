@@ -6,6 +6,7 @@ export * from './fastify-options.js';
 export * from './lean-heap.js';
 export * from './logger.js';
 export * from './loop-slicer.js';
+export * from './metrics.js';
 export * from './paced.js';
 export * from './problem.js';
 export * from './release-memory.js';

@@ -4,6 +4,7 @@ import type { Load } from '@outpost/protocol';
 /** Counts requests and open connections, for the load a replica reports with its heartbeats. */
 export class LoadMeter {
   #requests = 0;
+  #total = 0;
   #open = 0;
   #windowStart = Date.now();
 
@@ -18,6 +19,17 @@ export class LoadMeter {
   /** Notes one request. */
   request(): void {
     this.#requests++;
+    this.#total++;
+  }
+
+  /** Requests since the start (for metrics). */
+  get total(): number {
+    return this.#total;
+  }
+
+  /** Connections open now. */
+  get open(): number {
+    return this.#open;
   }
 
   /** Requests per second since the last reading, and connections open now. */
