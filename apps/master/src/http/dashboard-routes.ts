@@ -35,15 +35,17 @@ export function registerDashboardRoutes(app: FastifyInstance, d: DashboardDeps):
     bearerMatches(req.headers.authorization, d.adminToken!) ||
     sameSecret(readCookie(req.headers.cookie, COOKIE), pass);
 
-  app.get('/_outpost/', async (_req, reply) => reply.redirect('/_outpost/dashboard', 302));
-
-  app.get('/_outpost/dashboard', async (req, reply) => {
+  // At /_outpost/ too, the address an admin guesses first (a page, not a redirect: every
+  // path under /_outpost/ answers for itself).
+  const page = async (req: FastifyRequest, reply: FastifyReply) => {
     hardened(reply);
     if (!allowed(req)) return reply.code(401).type('text/html; charset=utf-8').send(loginPage(false));
     const main = renderDashboard({ status: d.status(), versions: d.versions(), dns: d.dns() });
     const fragment = (req.query as { fragment?: string }).fragment === '1';
     return reply.type('text/html; charset=utf-8').send(fragment ? main : dashboardPage(main));
-  });
+  };
+  app.get('/_outpost/', page);
+  app.get('/_outpost/dashboard', page);
 
   app.get('/_outpost/dashboard.js', async (_req, reply) =>
     hardened(reply).type('text/javascript; charset=utf-8').send(DASHBOARD_JS),

@@ -23,8 +23,8 @@ export function resolveLink(root: string, abs: string): LinkTarget {
   let realRoot: string;
   let real: string;
   try {
-    realRoot = realpathSync(root);
-    real = realpathSync(abs);
+    realRoot = realpath(root);
+    real = realpath(abs);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return dangling(root, abs);
@@ -52,6 +52,12 @@ export function resolveLink(root: string, abs: string): LinkTarget {
   return { kind: 'file', real, rel, st };
 }
 
+/**
+ * The C library's realpath: one system call a component, where Node's own (written in JS)
+ * took a third of a restart's reconcile over a tree with 10,000 links.
+ */
+const realpath = (path: string) => realpathSync.native(path);
+
 function refused(problem: string): LinkTarget {
   return { kind: 'refused', problem };
 }
@@ -63,8 +69,8 @@ function refused(problem: string): LinkTarget {
 function dangling(root: string, abs: string): LinkTarget {
   const problem = 'symbolic link leads nowhere';
   try {
-    const realRoot = realpathSync(root);
-    const named = resolve(realpathSync(dirname(abs)), readlinkSync(abs));
+    const realRoot = realpath(root);
+    const named = resolve(realpath(dirname(abs)), readlinkSync(abs));
     const rel = toRelative(realRoot, named);
     if (rel === '' || rel === '..' || rel.startsWith('../') || rel.startsWith('/')) return refused(problem);
     return { kind: 'refused', problem, wants: rel };
