@@ -53,8 +53,9 @@ export function resolveLink(root: string, abs: string): LinkTarget {
 }
 
 /**
- * The C library's realpath: one system call a component, where Node's own (written in JS)
- * took a third of a restart's reconcile over a tree with 10,000 links.
+ * The C library's realpath, where Node's own walks each component in JS: a restart's reconcile
+ * over 10,000 files and 10,000 links to them took 0.85–1.07 s with Node's, 0.61–0.77 s with
+ * this (20,000 plain files: 0.37–0.68 s).
  */
 const realpath = (path: string) => realpathSync.native(path);
 
