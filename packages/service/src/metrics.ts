@@ -28,15 +28,22 @@ export function registerMetricsRoute(
 }
 
 type Labels = Record<string, string | number>;
+/** What a scraped metric reads: one value, or its series (labels → value). */
+type Read = () => number | [Labels, number][];
 
-/** A gauge read when scraped: `read` gives its series (labels → value), nothing is kept between scrapes. */
+const series = (read: Read): [Labels, number][] => {
+  const v = read();
+  return typeof v === 'number' ? [[{}, v]] : v;
+};
+
+/** A gauge read when scraped: nothing is kept between scrapes, so a series gone is gone. */
 export function scrapedGauge(
   registry: Registry,
   name: string,
   help: string,
-  read: () => number | [Labels, number][],
+  read: Read,
   labelNames: string[] = [],
-): void {
+) {
   new Gauge({
     name,
     help,
@@ -44,9 +51,7 @@ export function scrapedGauge(
     registers: [registry],
     collect() {
       this.reset();
-      const v = read();
-      if (typeof v === 'number') this.set(v);
-      else for (const [labels, value] of v) this.set(labels, value);
+      for (const [labels, value] of series(read)) this.set(labels, value);
     },
   });
 }
@@ -56,9 +61,9 @@ export function scrapedCounter(
   registry: Registry,
   name: string,
   help: string,
-  read: () => number | [Labels, number][],
+  read: Read,
   labelNames: string[] = [],
-): void {
+) {
   new Counter({
     name,
     help,
@@ -66,9 +71,7 @@ export function scrapedCounter(
     registers: [registry],
     collect() {
       this.reset();
-      const v = read();
-      if (typeof v === 'number') this.inc(v);
-      else for (const [labels, value] of v) this.inc(labels, value);
+      for (const [labels, value] of series(read)) this.inc(labels, value);
     },
   });
 }
