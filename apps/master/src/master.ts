@@ -81,7 +81,21 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   // A large held tree is loaded and reconciled at the start on a lean heap, as a replica loads one.
   const heldFiles = store.versions.get(store.versions.current().version)?.files ?? 0;
   const releaseLean = holdLeanHeapFor(heldFiles);
-  const fleet = new Fleet({ store, offlineAfterMs: 3 * config.heartbeatMs, behindAfterMs: 30_000 });
+  let saveErrorLoggedAt = 0;
+  const fleet = new Fleet({
+    store,
+    offlineAfterMs: 3 * config.heartbeatMs,
+    behindAfterMs: 30_000,
+    onSaveError: (err, name) => {
+      // Every hello, ACK and pull writes a record: on a full disk, one line a minute says so.
+      if (Date.now() - saveErrorLoggedAt < 60_000) return;
+      saveErrorLoggedAt = Date.now();
+      log.warn(
+        { err: err.message, replica: name },
+        'could not record replica status in the store; kept in memory',
+      );
+    },
+  });
   const fanout = new FanoutServer({
     store,
     fleet,

@@ -24,6 +24,7 @@ export const CloseCodes = {
   protocolMismatch: 4002,
   replaced: 4003,
   tooLarge: 1009,
+  internalError: 1011,
 } as const;
 
 export const LoadSchema = z.object({

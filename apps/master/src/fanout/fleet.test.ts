@@ -193,6 +193,29 @@ describe('Fleet', () => {
     expect(fleet.facts()[0]!.error).toBeNull();
   });
 
+  it('keeps a replica it cannot record (a full disk) in memory, says so, and writes it whole once it can', () => {
+    const failures: string[] = [];
+    const f = new Fleet({
+      store,
+      offlineAfterMs: OFFLINE,
+      behindAfterMs: BEHIND,
+      onSaveError: (err, name) => failures.push(`${name}: ${err.message}`),
+    });
+    const save = vi.spyOn(store.replicas, 'save').mockImplementation(() => {
+      throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    });
+    f.connected(hello('uk-london', 9));
+    f.acked('uk-london', 10, ROOT(10), ROOT(10));
+    expect(failures).toEqual(['uk-london: database or disk is full', 'uk-london: database or disk is full']);
+    expect(one('uk-london', 10, Date.now(), f)).toMatchObject({ state: 'in-sync', version: 10 });
+    save.mockRestore();
+    f.nacked('uk-london', 11, 'not enough disk space');
+    expect(store.replicas.all().find((r) => r.name === 'uk-london')).toMatchObject({
+      version: 10,
+      error: 'version 11 refused: not enough disk space',
+    });
+  });
+
   it('goes offline at a disconnect, and is alive again once it pulls', () => {
     fleet.connected(hello('uk-london', 10));
     vi.setSystemTime(T0 + 2_000);

@@ -22,6 +22,8 @@ export interface FleetOptions {
   offlineAfterMs: number;
   /** A replica lagging behind a version older than this is "behind" rather than "syncing". */
   behindAfterMs: number;
+  /** Told when a replica's record could not be written to the store (a full disk). */
+  onSaveError?: (err: Error, name: string) => void;
 }
 
 /**
@@ -228,7 +230,18 @@ export class Fleet {
     return m;
   }
 
+  /**
+   * Writes a replica's record through, so status survives a restart. The record in memory is
+   * what status shows while the master runs: a write the store refuses (a full disk) is
+   * reported, and the next change writes the record whole again. It used to throw out of the
+   * replica's hello, and end the master.
+   */
   #save(m: Member): void {
-    this.#o.store.replicas.save(m.record);
+    try {
+      this.#o.store.replicas.save(m.record);
+    } catch (err) {
+      if (!this.#o.onSaveError) throw err;
+      this.#o.onSaveError(err as Error, m.record.name);
+    }
   }
 }

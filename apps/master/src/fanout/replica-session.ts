@@ -40,7 +40,19 @@ export class ReplicaSession {
   constructor(ws: WebSocket, deps: SessionDeps) {
     this.#ws = ws;
     this.#d = deps;
-    ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
+    ws.on('message', (data, isBinary) => {
+      try {
+        this.#onMessage(data as Buffer, isBinary);
+      } catch (err) {
+        // One link's failure (a bug, a store refusing a write) ends that link, not the master:
+        // thrown from here it was an uncaught exception. The replica reconnects with backoff.
+        this.#d.log.error(
+          { err, replica: this.name },
+          'could not handle a message from a replica; closing its link',
+        );
+        this.close(CloseCodes.internalError, 'the master failed to handle a message');
+      }
+    });
     ws.on('close', () => {
       if (this.#hello) this.#d.release(this.#hello.name, this);
     });
