@@ -62,6 +62,18 @@ describe('renderStatus', () => {
     );
   });
 
+  it('prints what status warns of, one line each', () => {
+    const warned = MasterStatusSchema.parse({
+      ...status([]),
+      warnings: ["104 directories are not watched: the system's limit on watches was reached"],
+    });
+    expect(renderStatus(warned, NOW)).toBe(
+      `master: version 12  root ${ROOT.slice(0, 12)}  files 3  bytes 1024\n` +
+        "WARNING: 104 directories are not watched: the system's limit on watches was reached\n" +
+        '(no replica has connected yet)',
+    );
+  });
+
   it('lists the paths the master does not publish, and why, quoted, ten at most', () => {
     const problems = [
       { path: 'new\nline.txt', problem: 'control character' },

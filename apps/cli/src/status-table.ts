@@ -44,6 +44,7 @@ export function renderStatus(s: MasterStatus, now = Date.now()): string {
     const next = Math.max(0, Date.parse(f.retryAt) - now);
     head += `\npublish FAILING: ${f.message} (${ago(now - Date.parse(f.at))}; next attempt in ${ago(next).replace(/ ago$/, '')})`;
   }
+  for (const w of s.warnings ?? []) head += `\nWARNING: ${w}`;
   head += refusedPaths(s.problems ?? []);
   if (s.replicas.length === 0) return `${head}\n(no replica has connected yet)`;
   const rows = [

@@ -36,6 +36,7 @@ import { type PublishedVersion, Publisher } from './publish/publisher.js';
 import { createBatcher } from './watch/batcher.js';
 import { isWithin } from './watch/path-within.js';
 import { RootFollower, type RootIdentity, resolveRoot } from './watch/root-follower.js';
+import { WatchLimit } from './watch/watch-limit.js';
 import { watchTree } from './watch/watcher.js';
 
 export interface Master {
@@ -144,7 +145,24 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
         .advancePast(version)
         .catch((err) => log.error({ err }, 'cutting a version past a replica failed'));
   };
-  const statusDeps = { store, fleet, publisher, ready: () => ready };
+  // Directories the system would not let the watcher watch are looked over by a rewalk this
+  // often (even with --rewalk-ms 0: it is then the only way their changes are seen).
+  const UNWATCHED_REWALK_MS = 30_000;
+  const watchLimit = new WatchLimit({ log, onFirst: () => scheduleRewalk() });
+  const rewalkEveryMs = () =>
+    watchLimit.count > 0
+      ? Math.min(config.rewalkMs || UNWATCHED_REWALK_MS, UNWATCHED_REWALK_MS)
+      : config.rewalkMs;
+  const statusDeps = {
+    store,
+    fleet,
+    publisher,
+    ready: () => ready,
+    warnings: () => {
+      const unwatched = watchLimit.message(rewalkEveryMs());
+      return unwatched === null ? [] : [unwatched];
+    },
+  };
   registerAdminRoutes(app, { ...statusDeps, adminToken: config.adminToken });
   registerPullRoutes(app, { store, fleet, token: config.token, onBeyond: (version) => beyond(version) });
 
@@ -225,12 +243,16 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   // where it leads, and watched again when it becomes another directory (a link switched to
   // a new release, a directory moved into its place, a file system mounted again).
   let watchedRoot = resolveRoot(contentDir) ?? { real: contentDir, dev: 0, ino: 0 };
-  const watchContent = (root: string) =>
-    watchTree(
+  const watchContent = (root: string) => {
+    watchLimit.clear();
+    return watchTree(
       root,
       (rel) => batcher.add(rel),
-      (err) => log.error({ err }, 'watcher error'),
+      (err) => {
+        if (!watchLimit.take(err)) log.error({ err }, 'watcher error');
+      },
     );
+  };
   const followTo = async (to: RootIdentity) => {
     log.info(
       { content: contentDir, from: watchedRoot.real, to: to.real },
@@ -260,13 +282,15 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   };
   // One rewalk at a time, each scheduled after the last one ends.
   const scheduleRewalk = () => {
-    if (config.rewalkMs === 0 || stopped) return;
+    const every = rewalkEveryMs();
+    if (every === 0 || stopped) return;
+    clearTimeout(rewalkTimer);
     rewalkTimer = setTimeout(() => {
       publisher
         .rewalk()
         .catch((err) => log.error({ err }, 'rewalk failed'))
         .finally(scheduleRewalk);
-    }, config.rewalkMs);
+    }, every);
     rewalkTimer.unref();
   };
 

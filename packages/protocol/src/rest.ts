@@ -62,6 +62,8 @@ export const MasterStatusSchema = z.object({
   publishFailure: PublishFailureSchema.nullable().optional(),
   /** Paths on disk that are not published, and why (a control character, a name not UTF-8…). */
   problems: z.array(z.object({ path: z.string(), problem: z.string() })).optional(),
+  /** What keeps the master from working as it should, short of failing (directories it cannot watch). */
+  warnings: z.array(z.string()).optional(),
 });
 
 export const ReplicaLinkSchema = z.enum(['push', 'pull', 'offline']);

@@ -73,6 +73,7 @@ describe('renderDashboard', () => {
             at: new Date(NOW).toISOString(),
             retryAt: new Date(NOW + 5000).toISOString(),
           },
+          warnings: [`3 directories are not watched ${evil}`],
         }),
         versions: [],
         dns: {
@@ -98,6 +99,7 @@ describe('renderDashboard', () => {
     expect(html).toContain('<code>&#34;dir/&#60;img src=x onerror=alert(1)&#62;\\n.txt&#34;</code>');
     expect(html).toContain('Publishing fails: &#60;img');
     expect(html).toContain('(next try in 5s)');
+    expect(html).toContain('<p class="alert">3 directories are not watched &#60;img');
     expect(html).toContain('<th>DNS (corp.example)</th>');
   });
 

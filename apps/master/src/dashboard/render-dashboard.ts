@@ -39,6 +39,7 @@ function masterSection(s: MasterStatus, now: number): string {
       `<p class="note">Publishing: ${p.filesDone} of ${p.filesTotal} files examined, for ${span(now - Date.parse(p.since))}.</p>`,
     );
   }
+  for (const w of s.warnings ?? []) lines.push(`<p class="alert">${e(w)}</p>`);
   if (s.publishFailure) {
     const f = s.publishFailure;
     lines.push(

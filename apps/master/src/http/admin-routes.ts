@@ -17,6 +17,8 @@ export interface AdminDeps {
   publisher: Publisher;
   adminToken: string | undefined;
   ready: () => boolean;
+  /** What status warns of (directories the system would not let the master watch). */
+  warnings?: () => string[];
 }
 
 /** Health, readiness, status and versions: what an admin asks the master. */
@@ -80,6 +82,7 @@ export function masterStatus(d: Omit<AdminDeps, 'adminToken'>): MasterStatus {
     publishing: publishingNow(d.publisher),
     publishFailure: publishFailureNow(d.publisher),
     problems: [...d.publisher.problems].map(([path, problem]) => ({ path, problem })),
+    warnings: d.warnings?.() ?? [],
   };
 }
 

@@ -34,6 +34,11 @@ export function registerMasterMetrics(registry: Registry, d: MasterMetricsDeps):
     () => (status().publishFailure ? 1 : 0),
   );
   gauge(
+    'outpost_master_warnings',
+    'What status warns of now (directories the system would not let the master watch).',
+    () => (status().warnings ?? []).length,
+  );
+  gauge(
     'outpost_master_unpublished_paths',
     'Paths the master refuses to publish (see status problems).',
     () => (status().problems ?? []).length,
