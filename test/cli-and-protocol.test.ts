@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Fleet } from './helpers/fleet.js';
 import { freePort } from './helpers/free-port.js';
-import { get } from './helpers/http.js';
-import { runCli } from './helpers/services.js';
+import { get, getJson } from './helpers/http.js';
+import { runCli, startReplica } from './helpers/services.js';
 import { waitFor } from './helpers/wait-for.js';
 
 /** Opens a raw WebSocket to the master and resolves with how the master closed it. */
@@ -174,6 +174,34 @@ describe('outpost status and the protocol edges', () => {
     expect(replica.stderr.trim()).toBe(
       'outpost: cannot listen on 192.0.2.1:0: no interface of this host has that address; check --host',
     );
+  });
+
+  it("says in a replica's status, and its log, why it cannot reach its master", async () => {
+    const misled = await startReplica({
+      name: 'misled',
+      region: 'uk',
+      // Another replica's address, as a mistyped --master might give.
+      master: fleet.replica('uk-london').url,
+      data: join(fleet.dir.path, 'misled'),
+    });
+    try {
+      const status = await waitFor(
+        async () => {
+          const s = await getJson(`${misled.url}/_outpost/api/v1/status`);
+          return s.error ? s : null;
+        },
+        { what: 'the misled replica to say why' },
+      );
+      expect(status.state).toBe('offline');
+      expect(status.error).toBe(
+        `${fleet.replica('uk-london').url} answers, but not as an outpost master (GET /_outpost/api/v1/manifest: 404): is --master another replica's address, or another server's?`,
+      );
+      await waitFor(() => misled.logs.some((l) => l.level === 40 && l.msg === status.error), {
+        what: 'a warning in its log',
+      });
+    } finally {
+      await misled.stop();
+    }
   });
 
   it('closes a WebSocket that sends garbage with 4000 and a reason, and keeps serving', async () => {

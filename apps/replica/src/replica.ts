@@ -45,6 +45,7 @@ import { StoreFault } from './store-fault.js';
 import { backoffDelay } from './sync/backoff.js';
 import { fetchChunkBatch, fetchChunkList, fetchVerifiedChunk } from './sync/chunk-fetcher.js';
 import { ChunkRepair } from './sync/chunk-repair.js';
+import { LinkTrouble } from './sync/link-trouble.js';
 import { PullError, pullManifest } from './sync/pull-client.js';
 import { PushLink } from './sync/push-link.js';
 import { Scrubber } from './sync/scrubber.js';
@@ -121,6 +122,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   );
   const store = opened.store;
   const fault = new StoreFault(storeFile, log);
+  const trouble = new LinkTrouble(log, master);
   const storeError = (err: unknown, where: string) => fault.report(err, where);
   let current: Snapshot = opened.value;
   const meter = new LoadMeter();
@@ -163,6 +165,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     store,
     log,
     storeFault: fault,
+    linkTrouble: trouble,
     initial: current,
     fetchChunk: (hash, size) => fetchVerifiedChunk(hash, size, fetchOptions),
     fetchChunkList: (hash) => fetchChunkList(hash, fetchOptions),
@@ -301,7 +304,12 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     try {
       const target = { ...fetchOptions, name: config.name, region: config.region };
       const held = { version: current.version, root: current.root };
-      let m = await pullManifest(target, held, { part: 0 });
+      let m = await pullManifest(target, held, { part: 0 }).catch((err: unknown) => {
+        // The pull says why better than a WebSocket can ("Unexpected server response: 404").
+        if (!push.up) trouble.failed(err);
+        throw err;
+      });
+      trouble.reached();
       if (!push.up) engine.link = 'pull';
       let outcome = await engine.offer(m, 'pull');
       // A large manifest comes part by part, each asked for once the one before is taken in.
@@ -353,6 +361,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     }),
     load: () => meter.read(),
     onUp: (welcome) => {
+      trouble.reached();
       engine.link = 'push';
       engine.heard(welcome.version);
       if (welcome.version === current.version && welcome.root === current.root) engine.error = null;

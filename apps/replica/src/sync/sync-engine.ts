@@ -47,6 +47,8 @@ export interface SyncEngineOptions {
   afterSwitch?: (s: Snapshot) => Promise<void>;
   /** Damage found in the store while running (see StoreFault): an error until a restart renews it. */
   storeFault?: { readonly message: string | null };
+  /** Why the master cannot be reached, while it cannot (see LinkTrouble). */
+  linkTrouble?: { readonly message: string | null };
 }
 
 /**
@@ -115,7 +117,11 @@ export class SyncEngine {
 
   /** The error status reports: damage in the store first, as it outlasts any sync. */
   get problem(): string | null {
-    return this.#o.storeFault?.message ?? this.error;
+    return (
+      this.#o.storeFault?.message ??
+      this.error ??
+      (this.link === 'offline' ? (this.#o.linkTrouble?.message ?? null) : null)
+    );
   }
 
   /** The state status reports. */
