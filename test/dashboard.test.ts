@@ -116,4 +116,16 @@ describe('the master dashboard', () => {
       { what: 'the new version on the dashboard' },
     );
   });
+
+  it('has a page on each replica too, behind the same token', async () => {
+    const replica = fleet.replica('uk-london').url;
+    expect((await get(`${replica}/_outpost/`)).status).toBe(401);
+    const page = await get(`${replica}/_outpost/`, { authorization: `Bearer ${ADMIN}` });
+    expect(page.status).toBe(200);
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    const html = page.body.toString();
+    expect(html).toContain('<header><strong>Outpost</strong> replica uk-london (uk)');
+    expect(html).toMatch(/<h1>Version \d+ <span class="state-/);
+    expect(html).toContain('<dt>link</dt><dd>push</dd>');
+  });
 });

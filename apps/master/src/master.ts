@@ -19,16 +19,17 @@ import {
   type Logger,
   leanHeapHeld,
   registerMetricsRoute,
+  registerStatusPage,
   releaseMemorySoon,
 } from '@outpost/service';
 import { openLockedStore, type Store } from '@outpost/store';
 import type { FSWatcher } from 'chokidar';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { renderDashboard } from './dashboard/render-dashboard.js';
 import { DnsServer } from './dns/dns-server.js';
 import { FanoutServer } from './fanout/fanout-server.js';
 import { Fleet } from './fanout/fleet.js';
 import { masterStatus, registerAdminRoutes, versionList } from './http/admin-routes.js';
-import { registerDashboardRoutes } from './http/dashboard-routes.js';
 import { registerDnsRoutes } from './http/dns-routes.js';
 import { registerMasterMetrics } from './http/master-metrics.js';
 import { registerPullRoutes } from './http/pull-routes.js';
@@ -226,11 +227,16 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     dnsCounters: zone ? () => ({ ...responder.counters, ...(dns?.counters ?? {}) }) : null,
   });
   registerMetricsRoute(app, metrics, config.adminToken);
-  registerDashboardRoutes(app, {
+  registerStatusPage(app, {
     adminToken: config.adminToken,
-    status: () => masterStatus(statusDeps),
-    versions: () => versionList(store),
-    dns: () => (zone ? { zone, replicas: describeReplicas(zoneView()) } : null),
+    heading: 'master',
+    render: () =>
+      renderDashboard({
+        status: masterStatus(statusDeps),
+        versions: versionList(store),
+        dns: zone ? { zone, replicas: describeReplicas(zoneView()) } : null,
+      }),
+    footer: 'The same figures as <code>outpost status</code> and <code>GET /_outpost/api/v1/status</code>.',
   });
   app.server.on('upgrade', (req, socket, head) => fanout.handleUpgrade(req, socket, head));
 

@@ -20,6 +20,7 @@ import {
   installProblemHandlers,
   type Logger,
   registerMetricsRoute,
+  registerStatusPage,
   releaseMemory,
 } from '@outpost/service';
 import {
@@ -32,9 +33,10 @@ import {
   takeCleanShutdown,
 } from '@outpost/store';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { registerAdminRoutes } from './http/admin-routes.js';
+import { registerAdminRoutes, replicaStatus } from './http/admin-routes.js';
 import { createContentHandler } from './http/content-handler.js';
 import { LoadMeter } from './http/load-meter.js';
+import { renderReplicaPage } from './http/render-status-page.js';
 import { registerReplicaMetrics } from './http/replica-metrics.js';
 import { requestProblem } from './http/request-guard.js';
 import { applyServerLimits, DEFAULT_LIMITS, serverOptions } from './http/server-limits.js';
@@ -277,6 +279,19 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   const metrics = createMetricsRegistry({ service: 'replica', replica: config.name, region: config.region });
   registerReplicaMetrics(metrics, { engine, meter, repair, scrubber });
   registerMetricsRoute(app, metrics, config.adminToken);
+  registerStatusPage(app, {
+    adminToken: config.adminToken,
+    heading: `replica ${config.name} (${config.region})`,
+    render: () =>
+      renderReplicaPage(replicaStatus({ name: config.name, region: config.region, engine }), {
+        requests: meter.total,
+        openConnections: meter.open,
+        damagedFound: repair.found,
+        damagedRepaired: repair.repaired,
+        scrubbed: scrubber?.checked ?? 0,
+      }),
+    footer: "This replica's own view; the master's page shows the whole fleet.",
+  });
 
   // --- keeping in sync: push when the link is up, pull while it is not, retry on failure ---
   let pullTimer: NodeJS.Timeout | undefined;

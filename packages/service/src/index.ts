@@ -9,4 +9,7 @@ export * from './loop-slicer.js';
 export * from './metrics.js';
 export * from './paced.js';
 export * from './problem.js';
+export * from './relative-time.js';
 export * from './release-memory.js';
+export * from './status-page.js';
+export { escapeHtml } from './status-page-assets.js';

@@ -1,6 +1,7 @@
 import type { MasterStatus } from '@outpost/protocol';
+import { escapeHtml } from '@outpost/service';
 import { describe, expect, it } from 'vitest';
-import { escapeHtml, renderDashboard } from './render-dashboard.js';
+import { renderDashboard } from './render-dashboard.js';
 
 const NOW = Date.parse('2026-11-27T12:00:00Z');
 const ROOT = 'ab'.repeat(32);

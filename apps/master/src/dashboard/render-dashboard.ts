@@ -1,5 +1,6 @@
 import { formatBytes } from '@outpost/core';
 import type { DnsReplica, FleetReplica, MasterStatus, VersionSummary } from '@outpost/protocol';
+import { escapeHtml, span, when } from '@outpost/service';
 
 /** What the dashboard shows: the master's status, its newest versions, and DNS when it serves a zone. */
 export interface DashboardView {
@@ -12,11 +13,6 @@ export interface DashboardView {
 const PROBLEMS_SHOWN = 100;
 /** Versions listed, newest first. */
 const VERSIONS_SHOWN = 10;
-
-/** Text made safe for HTML: names of files and replicas, and errors, come from outside. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 const e = escapeHtml;
 
@@ -119,17 +115,4 @@ ${rows.join('\n')}
 </tbody>
 </table>
 </section>`;
-}
-
-/** A moment as "12s ago" or "in 3s". */
-function when(at: number, now: number): string {
-  return at > now ? `in ${span(at - now)}` : `${span(now - at)} ago`;
-}
-
-function span(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m`;
-  if (s < 86_400) return `${Math.floor(s / 3600)}h`;
-  return `${Math.floor(s / 86_400)}d`;
 }

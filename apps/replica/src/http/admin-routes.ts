@@ -19,27 +19,28 @@ export function registerAdminRoutes(app: FastifyInstance, d: ReplicaAdminDeps): 
       ? { status: 'ready', version: v }
       : sendProblem(reply, 503, 'Service Unavailable', 'no complete version held yet');
   });
-  app.get(
-    `${API_PREFIX}/status`,
-    { preHandler: requireBearer(d.adminToken, 'admin') },
-    async (): Promise<ReplicaStatus> => {
-      const e = d.engine;
-      const s = e.snapshot;
-      return {
-        role: 'replica',
-        name: d.name,
-        region: d.region,
-        version: s.version,
-        root: s.root,
-        masterVersion: e.masterVersion,
-        state: e.state,
-        link: e.link,
-        lastSyncAt: e.lastSyncAt === null ? null : new Date(e.lastSyncAt).toISOString(),
-        error: e.problem,
-        files: s.files,
-        bytes: s.bytes,
-        applying: e.applying,
-      };
-    },
+  app.get(`${API_PREFIX}/status`, { preHandler: requireBearer(d.adminToken, 'admin') }, async () =>
+    replicaStatus(d),
   );
+}
+
+/** The replica's status, as GET /status and its status page show it. */
+export function replicaStatus(d: Omit<ReplicaAdminDeps, 'adminToken'>): ReplicaStatus {
+  const e = d.engine;
+  const s = e.snapshot;
+  return {
+    role: 'replica',
+    name: d.name,
+    region: d.region,
+    version: s.version,
+    root: s.root,
+    masterVersion: e.masterVersion,
+    state: e.state,
+    link: e.link,
+    lastSyncAt: e.lastSyncAt === null ? null : new Date(e.lastSyncAt).toISOString(),
+    error: e.problem,
+    files: s.files,
+    bytes: s.bytes,
+    applying: e.applying,
+  };
 }

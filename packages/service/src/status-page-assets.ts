@@ -1,8 +1,13 @@
-/** The dashboard's page around its `<main>`, its login page, style and script: served as they are. */
+/** A service's status page around its `<main>`, its sign-in page, style and script: served as they are. */
 
 /** Only the master's own script and style, no inline code: a name that slips past escaping cannot run. */
 export const DASHBOARD_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/** Text made safe for HTML: names of files and replicas, and errors, come from outside. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
 
 const head = (title: string, refresh: boolean) => `<!doctype html>
 <html lang="en">
@@ -15,26 +20,26 @@ const head = (title: string, refresh: boolean) => `<!doctype html>
 ${refresh ? '<noscript><meta http-equiv="refresh" content="5"></noscript>\n<script src="/_outpost/dashboard.js" defer></script>' : ''}
 </head>`;
 
-/** The whole dashboard page around a rendered `<main>`. */
-export function dashboardPage(main: string): string {
-  return `${head('Outpost: master', true)}
+/** The whole page around a rendered `<main>`; `heading` names the service ("master", "replica uk-london"). */
+export function dashboardPage(heading: string, main: string, footer: string): string {
+  return `${head(`Outpost: ${escapeHtml(heading)}`, true)}
 <body>
-<header><strong>Outpost</strong> master <span id="link" class="ok">refreshed every 2 s</span></header>
+<header><strong>Outpost</strong> ${escapeHtml(heading)} <span id="link" class="ok">refreshed every 2 s</span></header>
 ${main}
-<footer>The same figures as <code>outpost status</code> and <code>GET /_outpost/api/v1/status</code>.</footer>
+<footer>${footer}</footer>
 </body>
 </html>
 `;
 }
 
 /** The page asking for the admin token, with why when a try failed. */
-export function loginPage(failed: boolean): string {
+export function loginPage(heading: string, failed: boolean): string {
   return `${head('Outpost: sign in', false)}
 <body>
-<header><strong>Outpost</strong> master</header>
+<header><strong>Outpost</strong> ${escapeHtml(heading)}</header>
 <main class="login">
 <h1>Admin token</h1>
-<p>This master asks for its admin token (<code>OUTPOST_ADMIN_TOKEN</code>) to show its dashboard.</p>
+<p>This service asks for its admin token (<code>OUTPOST_ADMIN_TOKEN</code>) to show its status page.</p>
 ${failed ? '<p class="alert">That token is not the admin token.</p>' : ''}
 <form method="post" action="/_outpost/dashboard/login">
 <input type="password" name="token" autocomplete="current-password" required autofocus aria-label="admin token">
@@ -49,7 +54,7 @@ ${failed ? '<p class="alert">That token is not the admin token.</p>' : ''}
 /**
  * Fetches the page's `<main>` again every 2 s and puts it in place: the master renders and
  * escapes it, so nothing here turns data into markup. A failed fetch keeps what was last shown
- * and says since when the master cannot be reached.
+ * and says since when the service cannot be reached.
  */
 export const DASHBOARD_JS = `'use strict';
 (() => {
@@ -68,7 +73,7 @@ export const DASHBOARD_JS = `'use strict';
       link.className = 'ok';
     } catch {
       failingSince = failingSince || new Date();
-      link.textContent = 'cannot reach the master since ' + failingSince.toLocaleTimeString() + ': showing what it said last';
+      link.textContent = 'cannot reach the service since ' + failingSince.toLocaleTimeString() + ': showing what it said last';
       link.className = 'down';
     }
   }

@@ -1,34 +1,34 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { DnsReplica, MasterStatus, VersionSummary } from '@outpost/protocol';
-import { bearerMatches } from '@outpost/service';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { bearerMatches } from './bearer.js';
 import {
   DASHBOARD_CSP,
   DASHBOARD_CSS,
   DASHBOARD_JS,
   dashboardPage,
   loginPage,
-} from '../dashboard/dashboard-assets.js';
-import { renderDashboard } from '../dashboard/render-dashboard.js';
+} from './status-page-assets.js';
 
-export interface DashboardDeps {
+export interface StatusPageOptions {
   adminToken: string | undefined;
-  status: () => MasterStatus;
-  versions: () => VersionSummary[];
-  /** Null when the master serves no zone. */
-  dns: () => { zone: string; replicas: DnsReplica[] } | null;
+  /** Names the service in the page's header: "master", "replica uk-london (uk)". */
+  heading: string;
+  /** The page's `<main>`, rendered (and escaped) now. */
+  render: () => string;
+  /** What the footer says (HTML). */
+  footer: string;
 }
 
 const COOKIE = 'outpost_dashboard';
 const DAY_S = 86_400;
 
 /**
- * The dashboard at /_outpost/dashboard: the fleet, problems and versions, rendered on the
- * master and refreshed in place every 2 s. With an admin token set it asks for it once and
- * keeps a cookie that shows the dashboard and nothing else: it is derived from the token, not
- * the token, so it can neither call the API nor roll back.
+ * A service's status page at /_outpost/ (and /_outpost/dashboard), rendered by the service
+ * and refreshed in place every 2 s. With an admin token set it asks for it once and keeps a
+ * cookie that shows the page and nothing else: it is derived from the token, not the token,
+ * so it can neither call the API nor roll back.
  */
-export function registerDashboardRoutes(app: FastifyInstance, d: DashboardDeps): void {
+export function registerStatusPage(app: FastifyInstance, d: StatusPageOptions): void {
   const pass = d.adminToken === undefined ? null : dashboardPass(d.adminToken);
   const allowed = (req: FastifyRequest) =>
     pass === null ||
@@ -39,10 +39,13 @@ export function registerDashboardRoutes(app: FastifyInstance, d: DashboardDeps):
   // path under /_outpost/ answers for itself).
   const page = async (req: FastifyRequest, reply: FastifyReply) => {
     hardened(reply);
-    if (!allowed(req)) return reply.code(401).type('text/html; charset=utf-8').send(loginPage(false));
-    const main = renderDashboard({ status: d.status(), versions: d.versions(), dns: d.dns() });
+    if (!allowed(req))
+      return reply.code(401).type('text/html; charset=utf-8').send(loginPage(d.heading, false));
+    const main = d.render();
     const fragment = (req.query as { fragment?: string }).fragment === '1';
-    return reply.type('text/html; charset=utf-8').send(fragment ? main : dashboardPage(main));
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(fragment ? main : dashboardPage(d.heading, main, d.footer));
   };
   app.get('/_outpost/', page);
   app.get('/_outpost/dashboard', page);
@@ -68,7 +71,7 @@ export function registerDashboardRoutes(app: FastifyInstance, d: DashboardDeps):
       if (pass === null) return reply.redirect('/_outpost/dashboard', 303);
       if (!bearerMatches(`Bearer ${token}`, d.adminToken!)) {
         req.log.warn({ remote: req.ip }, 'dashboard: wrong admin token');
-        return reply.code(401).type('text/html; charset=utf-8').send(loginPage(true));
+        return reply.code(401).type('text/html; charset=utf-8').send(loginPage(d.heading, true));
       }
       reply.header(
         'set-cookie',
