@@ -55,4 +55,51 @@ describe('ReplicaSession', () => {
       reason: 'the master failed to handle a message',
     });
   });
+
+  it("after a NACK, sends a delta from what the replica still holds, with that version's root", () => {
+    const ws = new FakeSocket();
+    const rootOf = (v: number) => `${v}`.repeat(64).slice(0, 64);
+    let latest = 3;
+    let held = 1;
+    const sent: [number, string | undefined][] = [];
+    const fleet = {
+      connected: () => undefined,
+      nacked: () => undefined,
+      versionOf: () => held,
+    } as unknown as Fleet;
+    const session = new ReplicaSession(ws as unknown as WebSocket, {
+      fleet,
+      log: pino({ level: 'silent' }),
+      latest: () => ({ version: latest, root: rootOf(latest) }),
+      rootOf,
+      publishFrom: (from, root) => {
+        sent.push([from, root]);
+        return [];
+      },
+      claim: () => undefined,
+      release: () => undefined,
+    });
+    const say = (msg: object) => ws.emit('message', Buffer.from(JSON.stringify(msg)), false);
+    say({
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      name: 'uk-london',
+      region: 'uk',
+      version: 1,
+      root: rootOf(1),
+    });
+    expect(sent).toEqual([[1, rootOf(1)]]);
+    // Version 3 refused (a full disk, say): the replica still holds 1.
+    say({ type: 'nack', version: 3, reason: 'not enough disk space' });
+    latest = 4;
+    session.push();
+    // From 1 with 1's root: a delta. With 3's root (as before 370e256) the master could not
+    // match it to version 1 and sent a full manifest: the same result, more bytes.
+    expect(sent.at(-1)).toEqual([1, rootOf(1)]);
+    held = 0;
+    say({ type: 'nack', version: 4, reason: 'again' });
+    latest = 5;
+    session.push();
+    expect(sent.at(-1)).toEqual([0, rootOf(0)]);
+  });
 });
