@@ -62,7 +62,7 @@ describe('the master dashboard', () => {
     expect(ok.headers.location).toBe('/_outpost/dashboard');
     const cookie = String(ok.headers['set-cookie']);
     expect(cookie).toMatch(
-      /^outpost_dashboard=[\w-]+; Path=\/_outpost\/; HttpOnly; SameSite=Strict; Max-Age=86400$/,
+      /^outpost_master=[\w-]+; Path=\/_outpost\/; HttpOnly; SameSite=Strict; Max-Age=86400$/,
     );
     expect(cookie).not.toContain(ADMIN);
     const pass = cookie.split(';')[0]!;
@@ -120,7 +120,13 @@ describe('the master dashboard', () => {
   it('has a page on each replica too, behind the same token', async () => {
     const replica = fleet.replica('uk-london').url;
     expect((await get(`${replica}/_outpost/`)).status).toBe(401);
-    const page = await get(`${replica}/_outpost/`, { authorization: `Bearer ${ADMIN}` });
+    // Its own sign-in cookie: a master and a replica on one host keep theirs apart.
+    const signed = await signIn(replica, ADMIN);
+    expect(String(signed.headers['set-cookie'])).toMatch(/^outpost_replica_uk-london=/);
+    await signed.body.dump();
+    const page = await get(`${replica}/_outpost/`, {
+      cookie: String(signed.headers['set-cookie']).split(';')[0]!,
+    });
     expect(page.status).toBe(200);
     expect(page.headers['content-security-policy']).toContain("script-src 'self'");
     const html = page.body.toString();

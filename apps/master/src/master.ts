@@ -230,6 +230,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   registerStatusPage(app, {
     adminToken: config.adminToken,
     heading: 'master',
+    cookie: 'outpost_master',
     render: () =>
       renderDashboard({
         status: masterStatus(statusDeps),

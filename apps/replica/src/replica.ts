@@ -282,6 +282,8 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   registerStatusPage(app, {
     adminToken: config.adminToken,
     heading: `replica ${config.name} (${config.region})`,
+    // Names are labels (letters, digits, hyphens): fit for a cookie name as they are.
+    cookie: `outpost_replica_${config.name}`,
     render: () =>
       renderReplicaPage(replicaStatus({ name: config.name, region: config.region, engine }), {
         requests: meter.total,

@@ -17,9 +17,14 @@ export interface StatusPageOptions {
   render: () => string;
   /** What the footer says (HTML). */
   footer: string;
+  /**
+   * The sign-in cookie's name. Browsers keep cookies by host, not port: a master and its
+   * replicas on one host (a demo, a test bed) each need their own, or one sign-in would
+   * replace the other's.
+   */
+  cookie: string;
 }
 
-const COOKIE = 'outpost_dashboard';
 const DAY_S = 86_400;
 
 /**
@@ -33,7 +38,7 @@ export function registerStatusPage(app: FastifyInstance, d: StatusPageOptions): 
   const allowed = (req: FastifyRequest) =>
     pass === null ||
     bearerMatches(req.headers.authorization, d.adminToken!) ||
-    sameSecret(readCookie(req.headers.cookie, COOKIE), pass);
+    sameSecret(readCookie(req.headers.cookie, d.cookie), pass);
 
   // At /_outpost/ too, the address an admin guesses first (a page, not a redirect: every
   // path under /_outpost/ answers for itself).
@@ -75,7 +80,7 @@ export function registerStatusPage(app: FastifyInstance, d: StatusPageOptions): 
       }
       reply.header(
         'set-cookie',
-        `${COOKIE}=${pass}; Path=/_outpost/; HttpOnly; SameSite=Strict; Max-Age=${DAY_S}${isHttps(req) ? '; Secure' : ''}`,
+        `${d.cookie}=${pass}; Path=/_outpost/; HttpOnly; SameSite=Strict; Max-Age=${DAY_S}${isHttps(req) ? '; Secure' : ''}`,
       );
       return reply.redirect('/_outpost/dashboard', 303);
     });
