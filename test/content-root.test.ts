@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Fleet } from './helpers/fleet.js';
@@ -15,12 +15,19 @@ describe('the content directory', () => {
     fleet = undefined;
   });
 
-  /** A release folder with these files, beside the content link. */
+  /**
+   * A release folder with these files, beside the content link, written a while ago as a
+   * deploy tool writes a release before it switches to it. (Written just now, a file could
+   * still be inside --settle-ms when the switch is seen, and go out in a version of its own:
+   * a CI run on Node 24 saw two versions for one switch.)
+   */
   function release(f: Fleet, name: string, files: Record<string, string>): string {
     const dir = join(f.dir.path, 'releases', name);
+    const before = new Date(Date.now() - 10_000);
     for (const [rel, data] of Object.entries(files)) {
       mkdirSync(join(dir, rel, '..'), { recursive: true });
       writeFileSync(join(dir, rel), data);
+      utimesSync(join(dir, rel), before, before);
     }
     return dir;
   }
