@@ -419,6 +419,13 @@ function verdict(o: Outcome): string | null {
       : `301 to ${loc}, not a directory of the tree`;
   }
   if (s === 200) {
+    // The replica's own status page lives at /_outpost/ (only there: every other vector above
+    // under /_outpost/ must still be refused).
+    if (
+      o.target === '/_outpost/' &&
+      o.res.body.toString('latin1').includes('<strong>Outpost</strong> replica ')
+    )
+      return null;
     const want = legitimate(o.target);
     if (want === null) return '200 for a target that names no file of the tree';
     return o.res.body.toString('latin1') === Buffer.from(want).toString('latin1')
