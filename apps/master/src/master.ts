@@ -211,20 +211,22 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
         replicas: fleet.facts(),
       },
     );
+  // What the DNS server answered and met: the responder's counts and the sockets'.
+  const dnsCounters = () => ({ ...responder.counters, ...(dns?.counters ?? {}) });
   registerDnsRoutes(app, {
     adminToken: config.adminToken,
     dns: zone
       ? {
           view: zoneView,
           listen: () => dnsListen,
-          counters: () => ({ ...responder.counters, ...(dns?.counters ?? {}) }),
+          counters: dnsCounters,
         }
       : null,
   });
   const metrics = createMetricsRegistry({ service: 'master' });
   registerMasterMetrics(metrics, {
     status: () => masterStatus(statusDeps),
-    dnsCounters: zone ? () => ({ ...responder.counters, ...(dns?.counters ?? {}) }) : null,
+    dnsCounters: zone ? dnsCounters : null,
   });
   registerMetricsRoute(app, metrics, config.adminToken);
   registerStatusPage(app, {

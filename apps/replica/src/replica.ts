@@ -277,7 +277,14 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     adminToken: config.adminToken,
   });
   const metrics = createMetricsRegistry({ service: 'replica', replica: config.name, region: config.region });
-  registerReplicaMetrics(metrics, { engine, meter, repair, scrubber });
+  const counters = () => ({
+    requests: meter.total,
+    openConnections: meter.open,
+    damagedFound: repair.found,
+    damagedRepaired: repair.repaired,
+    scrubbed: scrubber?.checked ?? 0,
+  });
+  registerReplicaMetrics(metrics, { engine, counters, storeDamaged: () => fault.message !== null });
   registerMetricsRoute(app, metrics, config.adminToken);
   registerStatusPage(app, {
     adminToken: config.adminToken,
@@ -285,13 +292,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     // Names are labels (letters, digits, hyphens): fit for a cookie name as they are.
     cookie: `outpost_replica_${config.name}`,
     render: () =>
-      renderReplicaPage(replicaStatus({ name: config.name, region: config.region, engine }), {
-        requests: meter.total,
-        openConnections: meter.open,
-        damagedFound: repair.found,
-        damagedRepaired: repair.repaired,
-        scrubbed: scrubber?.checked ?? 0,
-      }),
+      renderReplicaPage(replicaStatus({ name: config.name, region: config.region, engine }), counters()),
     footer: "This replica's own view; the master's page shows the whole fleet.",
   });
 

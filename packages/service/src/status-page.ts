@@ -1,6 +1,6 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { bearerMatches } from './bearer.js';
+import { bearerMatches, secretMatches } from './bearer.js';
 import {
   DASHBOARD_CSP,
   DASHBOARD_CSS,
@@ -38,7 +38,7 @@ export function registerStatusPage(app: FastifyInstance, d: StatusPageOptions): 
   const allowed = (req: FastifyRequest) =>
     pass === null ||
     bearerMatches(req.headers.authorization, d.adminToken!) ||
-    sameSecret(readCookie(req.headers.cookie, d.cookie), pass);
+    secretMatches(readCookie(req.headers.cookie, d.cookie), pass);
 
   // At /_outpost/ too, the address an admin guesses first (a page, not a redirect: every
   // path under /_outpost/ answers for itself).
@@ -74,7 +74,7 @@ export function registerStatusPage(app: FastifyInstance, d: StatusPageOptions): 
       const form = req.body instanceof URLSearchParams ? req.body : new URLSearchParams();
       const token = form.get('token') ?? '';
       if (pass === null) return reply.redirect('/_outpost/dashboard', 303);
-      if (!bearerMatches(`Bearer ${token}`, d.adminToken!)) {
+      if (!secretMatches(token.trim(), d.adminToken!)) {
         req.log.warn({ remote: req.ip }, 'dashboard: wrong admin token');
         return reply.code(401).type('text/html; charset=utf-8').send(loginPage(d.heading, true));
       }
@@ -102,15 +102,8 @@ function dashboardPass(token: string): string {
   return createHmac('sha256', token).update('outpost dashboard').digest('base64url');
 }
 
-function sameSecret(given: string | undefined, expected: string): boolean {
-  if (given === undefined) return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 /** One cookie's value from a Cookie header, or undefined. */
-export function readCookie(header: string | undefined, name: string): string | undefined {
+function readCookie(header: string | undefined, name: string): string | undefined {
   for (const part of (header ?? '').split(';')) {
     const eq = part.indexOf('=');
     if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();

@@ -17,7 +17,7 @@ import { isIgnoredPath } from '../watch/ignore-rules.js';
 import { entryProblem, specialKind, undecodableNames } from './entry-problem.js';
 import { LinkIndex } from './link-index.js';
 import { isNotFound, readFileIntoStore } from './read-file.js';
-import { resolveLink } from './resolve-link.js';
+import { realRootOf, resolveLink } from './resolve-link.js';
 import { restoreFiles } from './restore-files.js';
 import { UNREADABLE_DIR, walkFiles } from './walk-tree.js';
 import { WriteBuffer } from './write-buffer.js';
@@ -304,6 +304,8 @@ export class Publisher {
     const suspects: string[] = [];
     const dirs = [''];
     let checked = 0;
+    // Resolved once for every link of the walk, not once a link.
+    let realRoot: string | undefined;
     while (dirs.length > 0) {
       const dir = dirs.pop()!;
       const absDir = dir === '' ? root : join(root, dir);
@@ -348,7 +350,8 @@ export class Publisher {
         // A link is judged by the file it leads to (and its target learned, for the watcher's edits).
         let st: Stats | null;
         if (link) {
-          const target = this.#learnLink(rel);
+          realRoot ??= realRootOf(root);
+          const target = this.#learnLink(rel, realRoot);
           if (target.kind === 'refused') {
             if (this.#live.entries.has(rel) || this.problems.get(rel) !== target.problem) suspects.push(rel);
             continue;
@@ -618,9 +621,9 @@ export class Publisher {
     await this.#examineFile(rel, trustIndex, changes, unstable, target.st, target.real);
   }
 
-  /** Where the link at `rel` leads, noted in the link index. */
-  #learnLink(rel: string) {
-    const target = resolveLink(this.#o.contentDir, join(this.#o.contentDir, rel));
+  /** Where the link at `rel` leads, noted in the link index (`realRoot`: see resolveLink). */
+  #learnLink(rel: string, realRoot?: string) {
+    const target = resolveLink(this.#o.contentDir, join(this.#o.contentDir, rel), realRoot);
     const wants = target.kind === 'file' ? target.rel : target.wants;
     if (wants === undefined) this.#links.drop(rel);
     else this.#links.set(rel, wants);

@@ -17,13 +17,14 @@ export type LinkTarget =
  * tree is published with that file's bytes, as a web server over a copy made by `rsync -a`
  * would serve it. A link that leads out of the tree is refused (it would publish whatever the
  * master's host holds there), and so is one to a directory (its subtree would be published
- * twice, and a link to an ancestor never ends), a dangling one and a loop.
+ * twice, and a link to an ancestor never ends), a dangling one and a loop. `knownRoot`: where
+ * `root` leads, when the caller resolved it once for many links (a walk over the tree).
  */
-export function resolveLink(root: string, abs: string): LinkTarget {
+export function resolveLink(root: string, abs: string, knownRoot?: string): LinkTarget {
   let realRoot: string;
   let real: string;
   try {
-    realRoot = realpath(root);
+    realRoot = knownRoot ?? realpath(root);
     real = realpath(abs);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -33,8 +34,7 @@ export function resolveLink(root: string, abs: string): LinkTarget {
   }
   const rel = toRelative(realRoot, real);
   if (rel === '') return refused(TO_DIRECTORY);
-  if (rel === '..' || rel.startsWith('../') || rel.startsWith('/'))
-    return refused('symbolic link leads out of the content directory');
+  if (isOutside(rel)) return refused('symbolic link leads out of the content directory');
   let st: Stats;
   try {
     st = lstatSync(real);
@@ -59,6 +59,19 @@ export function resolveLink(root: string, abs: string): LinkTarget {
  */
 const realpath = (path: string) => realpathSync.native(path);
 
+/** Where the content directory `root` leads, or undefined when it cannot be resolved now. */
+export function realRootOf(root: string): string | undefined {
+  try {
+    return realpath(root);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** True for a path relative to the tree's root that climbs out of it. */
+const isOutside = (rel: string) => rel === '..' || rel.startsWith('../') || rel.startsWith('/');
+
 function refused(problem: string): LinkTarget {
   return { kind: 'refused', problem };
 }
@@ -73,7 +86,7 @@ function dangling(root: string, abs: string): LinkTarget {
     const realRoot = realpath(root);
     const named = resolve(realpath(dirname(abs)), readlinkSync(abs));
     const rel = toRelative(realRoot, named);
-    if (rel === '' || rel === '..' || rel.startsWith('../') || rel.startsWith('/')) return refused(problem);
+    if (rel === '' || isOutside(rel)) return refused(problem);
     return { kind: 'refused', problem, wants: rel };
   } catch {
     // Gone itself, or its folder: nothing to wait for; the watcher reports the path again.

@@ -1,15 +1,14 @@
 import { ReplicaLinkSchema, ReplicaStateSchema } from '@outpost/protocol';
 import { oneHot, type Registry, scrapedCounter, scrapedGauge } from '@outpost/service';
-import type { ChunkRepair } from '../sync/chunk-repair.js';
-import type { Scrubber } from '../sync/scrubber.js';
 import type { SyncEngine } from '../sync/sync-engine.js';
-import type { LoadMeter } from './load-meter.js';
+import type { ReplicaCounters } from './render-status-page.js';
 
 export interface ReplicaMetricsDeps {
   engine: SyncEngine;
-  meter: LoadMeter;
-  repair: ChunkRepair;
-  scrubber: Scrubber | undefined;
+  /** What it served and mended since it started, as its status page shows it. */
+  counters: () => ReplicaCounters;
+  /** True once damage was found in the store (see StoreFault). */
+  storeDamaged: () => boolean;
 }
 
 /**
@@ -58,23 +57,27 @@ export function registerReplicaMetrics(registry: Registry, d: ReplicaMetricsDeps
     () => (engine.applying ? Math.max(0, engine.applying.bytesTotal - engine.applying.bytesDone) : 0),
   );
   gauge('outpost_replica_store_damaged', '1 once damage was found in the store (restart to renew it).', () =>
-    engine.problem?.startsWith('the store is damaged') ? 1 : 0,
+    d.storeDamaged() ? 1 : 0,
   );
-  counter('outpost_replica_http_requests_total', 'Requests taken, content and admin.', () => d.meter.total);
-  gauge('outpost_replica_http_open_connections', 'Connections open now.', () => d.meter.open);
+  counter(
+    'outpost_replica_http_requests_total',
+    'Requests taken, content and admin.',
+    () => d.counters().requests,
+  );
+  gauge('outpost_replica_http_open_connections', 'Connections open now.', () => d.counters().openConnections);
   counter(
     'outpost_replica_damaged_chunks_found_total',
     'Stored chunks found damaged (by a read or the scrub).',
-    () => d.repair.found,
+    () => d.counters().damagedFound,
   );
   counter(
     'outpost_replica_damaged_chunks_repaired_total',
     'Damaged chunks fetched again and stored.',
-    () => d.repair.repaired,
+    () => d.counters().damagedRepaired,
   );
   counter(
     'outpost_replica_scrubbed_chunks_total',
     'Stored chunks re-hashed by the background scrub.',
-    () => d.scrubber?.checked ?? 0,
+    () => d.counters().scrubbed,
   );
 }
