@@ -42,6 +42,12 @@ const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
 const TARGET_MESSAGES = 100_000;
 const MASTER_TARGET = 90_000;
 const REPLICA_TARGET = TARGET_MESSAGES - MASTER_TARGET;
+/**
+ * The tests read warnings and errors only. At debug level a fuzzed service wrote a line or more
+ * per message to its stdout pipe, which blocks while the busy test process does not drain it:
+ * the replica spent 7 s of a 50 s run there.
+ */
+const QUIETER = { OUTPOST_LOG_LEVEL: 'info' };
 
 const count = (m: Map<string | number, number>, k: string | number, n = 1) => m.set(k, (m.get(k) ?? 0) + n);
 const fmt = (m: Map<string | number, number>) =>
@@ -811,7 +817,13 @@ async function expectServesGenuine(r: Service, g: Genuine) {
 
 async function startReplicaOn(fake: FakeMaster, name: string) {
   const dir = tempDir('outpost-fuzz-');
-  const replica = await startReplica({ name, region: 'fuzz', master: fake.url, data: dir.path });
+  const replica = await startReplica({
+    name,
+    region: 'fuzz',
+    master: fake.url,
+    data: dir.path,
+    env: QUIETER,
+  });
   return { replica, dir };
 }
 
@@ -822,6 +834,7 @@ describe('protocol fuzz', () => {
     const started = Date.now();
     const fleet = await Fleet.start({
       files: { 'index.html': '<h1>hq</h1>\n', 'docs/policy.txt': 'be nice\n'.repeat(2000) },
+      env: QUIETER,
     });
     try {
       const master = fleet.master;
@@ -1024,8 +1037,8 @@ describe('protocol fuzz', () => {
                   changes: [],
                 }),
               );
-              // Generous: a 'huge' frame before it (12,000 chunks the fake master does not have,
-              // asked for one by one) took over 20 s on a loaded CI machine.
+              // Generous: a 'huge' frame before it (12,000 chunks the fake master does not have)
+              // took over 20 s on a loaded CI machine while the replica asked for each one by one.
               await waitFor(() => link.nacks.some((n) => n.version === marker), {
                 timeoutMs: 90_000,
                 what: 'the NACK of the marker version',

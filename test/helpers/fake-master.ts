@@ -1,5 +1,11 @@
-import { createServer, type Server } from 'node:http';
-import type { Manifest } from '@outpost/protocol';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  CHUNK_BATCH_TYPE,
+  ChunkBatchRequestSchema,
+  encodeFrameHeader,
+  FrameKind,
+  type Manifest,
+} from '@outpost/protocol';
 import { WebSocket, WebSocketServer } from 'ws';
 
 /** What a fake master serves: the one version it holds, and the chunks it will hand out. */
@@ -30,7 +36,7 @@ export interface FakeMaster {
   readonly links: FakeLink[];
   /** Resolves with the first link opened after `after` links, once its hello arrived. */
   linkAfter(after: number, timeoutMs?: number): Promise<FakeLink>;
-  readonly counts: { pulls: number; chunkGets: number; chunk404: number };
+  readonly counts: { pulls: number; chunkGets: number; chunk404: number; batches: number };
   close(): Promise<void>;
 }
 
@@ -43,7 +49,7 @@ export interface FakeMaster {
 export async function startFakeMaster(initial: FakeState): Promise<FakeMaster> {
   const links: FakeLink[] = [];
   const waiters: (() => void)[] = [];
-  const counts = { pulls: 0, chunkGets: 0, chunk404: 0 };
+  const counts = { pulls: 0, chunkGets: 0, chunk404: 0, batches: 0 };
   const fake = { state: initial };
   const server: Server = createServer((req, res) => {
     const url = req.url ?? '';
@@ -52,6 +58,11 @@ export async function startFakeMaster(initial: FakeState): Promise<FakeMaster> {
       const body = JSON.stringify(fake.state.manifest);
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);
+      return;
+    }
+    if (url === '/_outpost/api/v1/chunks' && req.method === 'POST') {
+      counts.batches++;
+      answerBatch(req, res, fake.state.chunks);
       return;
     }
     const m = /^\/_outpost\/api\/v1\/chunks\/([0-9a-f]{64})$/.exec(url);
@@ -147,4 +158,25 @@ export async function startFakeMaster(initial: FakeState): Promise<FakeMaster> {
         server.close(() => r());
       }),
   };
+}
+
+/** A batch of chunks as the master sends it: raw frames, and `missing` for those it lacks. */
+function answerBatch(req: IncomingMessage, res: ServerResponse, chunks: Map<string, Buffer>) {
+  const parts: Buffer[] = [];
+  req.on('data', (d: Buffer) => parts.push(d));
+  req.on('end', () => {
+    const asked = ChunkBatchRequestSchema.safeParse(JSON.parse(Buffer.concat(parts).toString() || 'null'));
+    if (!asked.success) {
+      res.writeHead(400, { 'content-type': 'application/problem+json' });
+      res.end(JSON.stringify({ type: 'about:blank', title: 'Bad Request', status: 400 }));
+      return;
+    }
+    res.writeHead(200, { 'content-type': CHUNK_BATCH_TYPE });
+    for (const hash of asked.data.hashes) {
+      const data = chunks.get(hash);
+      if (data) res.write(Buffer.concat([encodeFrameHeader(FrameKind.raw, hash, data.length), data]));
+      else res.write(encodeFrameHeader(FrameKind.missing, hash, 0));
+    }
+    res.end();
+  });
 }

@@ -364,7 +364,7 @@ describe('applyManifest', () => {
       });
       const refusedNow = keep(sent);
       refusedByKeep.push(...refusedNow);
-      return refusedNow;
+      return { failed: refusedNow, absent: [] };
     };
     const s2 = await applyManifest(s1, m, { ...deps(), fetchBatch });
     expect(s2.version).toBe(2);
@@ -373,6 +373,30 @@ describe('applyManifest', () => {
     expect(fetched.filter((h) => bad.has(h)).sort()).toEqual([...bad].sort());
     expect(served('c.txt').equals(c.content)).toBe(true);
     expect(served('d.txt').equals(d.content)).toBe(true);
+  });
+
+  it('asks no one by one for chunks the master said it does not have, and keeps the rest', async () => {
+    const first = v1();
+    const s1 = await applyManifest(emptySnapshot(), first.m, deps());
+    const c = file('c.txt', 'charlie');
+    const d = file('d.txt', 'delta delta delta delta');
+    const m = manifest(2, 1, [...first.files, c, d], [put(c), put(d)]);
+    const gone = d.entry.chunks[1]!.hash;
+    fetched.length = 0;
+    const fetchBatch = async (
+      wanted: { hash: string; size: number }[],
+      keep: (chunks: { hash: string; data: Buffer }[]) => string[],
+    ) => {
+      const had = wanted.filter((w) => w.hash !== gone);
+      const failed = keep(had.map(({ hash }) => ({ hash, data: source.get(hash)! })));
+      return { failed, absent: wanted.length > had.length ? [gone] : [] };
+    };
+    await refused(applyManifest(s1, m, { ...deps(), fetchBatch }), new RegExp(`master has no chunk ${gone}`));
+    expect(fetched).toEqual([]);
+    expect(store.versions.current().version).toBe(1);
+    // What the master did send is kept: a later manifest needs only the rest.
+    expect(store.chunks.has(c.entry.chunks[0]!.hash)).toBe(true);
+    expect(store.chunks.has(gone)).toBe(false);
   });
 
   it('stops fetching at the first write the store refuses (a full disk), and fetches nothing one by one', async () => {
@@ -389,7 +413,7 @@ describe('applyManifest', () => {
     ) => {
       batches.push(wanted.length);
       await new Promise((r) => setImmediate(r));
-      return keep(wanted.map(({ hash }) => ({ hash, data: source.get(hash)! })));
+      return { failed: keep(wanted.map(({ hash }) => ({ hash, data: source.get(hash)! }))), absent: [] };
     };
     await refused(applyManifest(emptySnapshot(), m, { ...deps(), fetchBatch }), /store refused.*full/);
     // The two batches in flight at most, and nothing fetched again chunk by chunk.

@@ -22,7 +22,7 @@ import {
 import type { PlacedChunk, Store } from '@outpost/store';
 import type { Logger } from 'pino';
 import { type Snapshot, snapshotOf } from '../serve/snapshot.js';
-import type { WantedChunk } from './chunk-fetcher.js';
+import type { BatchShortfall, WantedChunk } from './chunk-fetcher.js';
 import { Progress } from './fetch-progress.js';
 
 /** Why a manifest was not applied; the reason goes into the NACK and the status. */
@@ -36,12 +36,13 @@ export interface ApplyDeps {
   fetchChunk: (hash: string, size: number) => Promise<Buffer>;
   /**
    * Fetches many chunks in one request, handing them to `keep`, which verifies and stores them
-   * and returns the hashes it refused; resolves to the hashes not had intact (refused ones too).
+   * and returns the hashes it refused; resolves to the hashes not had intact (refused ones too)
+   * and those the master does not have.
    */
   fetchBatch?: (
     wanted: WantedChunk[],
     keep: (chunks: { hash: string; data: Buffer }[]) => string[],
-  ) => Promise<string[]>;
+  ) => Promise<BatchShortfall>;
   /** A content's chunk list, from the master: for a chunk-list delta whose base is not held as named. */
   fetchChunkList?: (hash: string) => Promise<ChunkRef[]>;
   /** Single chunks fetched at once. */
@@ -283,7 +284,11 @@ async function fetchMissing(puts: readonly TreeEntry[], d: ApplyDeps, progress: 
       while (next < batches.length && !storeFailure) {
         const batch = batches[next++]!;
         try {
-          failed.push(...(await fetchBatch(batch, keep)));
+          const short = await fetchBatch(batch, keep);
+          failed.push(...short.failed);
+          // Not asked for again one by one: a version whose chunks the master no longer has
+          // (collected, say) once cost a request per chunk, each answered 404, all in vain.
+          if (short.absent.length > 0) firstError ??= `the master has no chunk ${short.absent[0]}`;
         } catch (err) {
           if (storeFailure) return;
           d.log?.debug(

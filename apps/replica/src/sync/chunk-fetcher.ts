@@ -104,17 +104,25 @@ const KEEP_BYTES = 4 * 1024 * 1024;
  */
 const KEEP_MS = 500;
 
+/** What a batch did not bring. */
+export interface BatchShortfall {
+  /** Came damaged, or not at all: worth asking for again, one by one. */
+  failed: string[];
+  /** The master said it has no such chunk: asking again would get a 404. */
+  absent: string[];
+}
+
 /**
  * Fetches many chunks in one request. Each frame is decoded (to at most its declared size) as
  * it arrives and handed to `keep` in groups; `keep` verifies each against its address, as the
  * store takes only chunks that hash to it, and returns the hashes it refused. Resolves to the
- * hashes that did not come intact (the caller fetches those again, one by one).
+ * hashes that did not come intact and those the master does not have.
  */
 export async function fetchChunkBatch(
   wanted: readonly WantedChunk[],
   o: BatchOptions,
   keep: (chunks: { hash: string; data: Buffer }[]) => string[],
-): Promise<string[]> {
+): Promise<BatchShortfall> {
   o.gauge?.begin();
   try {
     return await fetchBatchOnce(wanted, o, keep);
@@ -127,7 +135,7 @@ async function fetchBatchOnce(
   wanted: readonly WantedChunk[],
   o: BatchOptions,
   keep: (chunks: { hash: string; data: Buffer }[]) => string[],
-): Promise<string[]> {
+): Promise<BatchShortfall> {
   const res = await request(`${o.master}${API_PREFIX}/chunks`, {
     method: 'POST',
     headers: {
@@ -146,6 +154,7 @@ async function fetchBatchOnce(
   // A deflated frame is never kept unless smaller than its chunk; raw frames are the chunk.
   const reader = new ChunkFrameReader(largest);
   const failed: string[] = [];
+  const absent: string[] = [];
   let next = 0;
   let decoded: { hash: string; data: Buffer }[] = [];
   let decodedBytes = 0;
@@ -165,6 +174,10 @@ async function fetchBatchOnce(
         if (!w || frame.hash !== w.hash) {
           res.body.destroy();
           throw new ChunkFetchError(`batch answer out of order at frame ${next}`);
+        }
+        if (frame.kind === FrameKind.missing) {
+          absent.push(w.hash);
+          continue;
         }
         const data = decode(frame, w.size);
         // Hashed once, by `keep`: a chunk was hashed here and again there, 5% of a sync's CPU.
@@ -191,12 +204,11 @@ async function fetchBatchOnce(
   await o.room?.();
   handOver();
   for (; next < wanted.length; next++) failed.push(wanted[next]!.hash);
-  return failed;
+  return { failed, absent };
 }
 
 function decode(frame: ChunkFrame, size: number): Buffer | null {
   if (frame.kind === FrameKind.raw) return frame.payload;
-  if (frame.kind === FrameKind.missing) return null;
   try {
     // Bounded: a deflate bomb stops at the declared size. The output buffer is the chunk's
     // size: on Node 20 zlib's default gave each small chunk a 16 KiB native buffer, kept until
