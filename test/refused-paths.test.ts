@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fleet } from './helpers/fleet.js';
-import { get } from './helpers/http.js';
+import { get, getJson } from './helpers/http.js';
+import { runCli } from './helpers/services.js';
 import { waitFor } from './helpers/wait-for.js';
 
 describe('paths the master refuses to publish', () => {
@@ -55,5 +56,34 @@ describe('paths the master refuses to publish', () => {
       what: 'report.txt published',
     });
     expect((await fleet.masterStatus()).problems.some((p: any) => p.path === 'report.txt')).toBe(false);
+  });
+
+  it('are counted in status and listed there up to 100; /problems and `outpost status --json` list them all', async () => {
+    const before = (await fleet.masterStatus()).problemCount;
+    for (let i = 0; i < 150; i++) fleet.write(`many\\${String(i).padStart(3, '0')}.txt`, `${i}\n`);
+    const s = await waitFor(
+      async () => {
+        const s = await fleet.masterStatus();
+        return s.problemCount === before + 150 ? s : null;
+      },
+      { what: '150 more refusals' },
+    );
+    // The status a dashboard fetches every 2 s stays small however many paths are refused.
+    expect(s.problems).toHaveLength(100);
+
+    const all = await getJson(`${fleet.master.url}/_outpost/api/v1/problems`);
+    expect(all.count).toBe(before + 150);
+    const many = all.problems.filter((p: any) => p.path.startsWith('many\\'));
+    expect(many.map((p: any) => p.path)).toEqual(
+      Array.from({ length: 150 }, (_, i) => `many\\${String(i).padStart(3, '0')}.txt`),
+    );
+    expect(new Set(many.map((p: any) => p.problem))).toEqual(new Set(['backslash']));
+
+    const json = await runCli(['status', '--master', fleet.master.url, '--json']);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout).problems).toEqual(all.problems);
+    const text = await runCli(['status', '--master', fleet.master.url]);
+    expect(text.stdout).toContain(`not published: ${before + 150} paths`);
+    expect(text.stdout).toContain(`… and ${before + 140} more (--json lists them all)`);
   });
 });

@@ -4,6 +4,7 @@ import {
   API_PREFIX,
   DnsStatusSchema,
   MasterStatusSchema,
+  ProblemListSchema,
   RollbackResponseSchema,
   VersionListSchema,
 } from '@outpost/protocol';
@@ -218,9 +219,17 @@ async function status(flags: Record<string, string>, adminToken: string | undefi
   // The DNS section, when the master serves a zone (404: it serves none).
   const dnsRes = await callMaster('status', flags, adminToken, '/dns', undefined, 404);
   const dns = dnsRes.ok ? DnsStatusSchema.parse(dnsRes.body) : null;
-  if (flags.json)
-    process.stdout.write(`${JSON.stringify(dns ? { ...(body as object), dns } : body, null, 2)}\n`);
-  else process.stdout.write(`${renderStatus(s)}\n${dns ? `\n${renderDns(dns)}\n` : ''}`);
+  if (flags.json) {
+    // Status names the first refused paths only; --json lists them all.
+    let problems = s.problems;
+    if ((s.problemCount ?? 0) > (problems?.length ?? 0)) {
+      const all = await callMaster('status', flags, adminToken, '/problems');
+      if (!all.ok) return 2;
+      problems = ProblemListSchema.parse(all.body).problems;
+    }
+    const full = { ...(body as object), ...(problems ? { problems } : {}), ...(dns ? { dns } : {}) };
+    process.stdout.write(`${JSON.stringify(full, null, 2)}\n`);
+  } else process.stdout.write(`${renderStatus(s)}\n${dns ? `\n${renderDns(dns)}\n` : ''}`);
   return s.publishFailure || s.replicas.some((r) => UNHEALTHY.has(r.state)) ? 1 : 0;
 }
 

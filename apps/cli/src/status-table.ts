@@ -45,7 +45,7 @@ export function renderStatus(s: MasterStatus, now = Date.now()): string {
     head += `\npublish FAILING: ${f.message} (${ago(now - Date.parse(f.at))}; next attempt in ${ago(next).replace(/ ago$/, '')})`;
   }
   for (const w of s.warnings ?? []) head += `\nWARNING: ${w}`;
-  head += refusedPaths(s.problems ?? []);
+  head += refusedPaths(s.problems ?? [], s.problemCount);
   if (s.replicas.length === 0) return `${head}\n(no replica has connected yet)`;
   const rows = [
     ['NAME', 'REGION', 'STATE', 'LINK', 'VERSION', 'LAG', 'LAST SEEN', 'ERROR'],
@@ -99,12 +99,11 @@ export function renderDns(d: DnsStatus): string {
 const PROBLEMS_SHOWN = 10;
 
 /** The paths the master does not publish, and why: quoted as JSON, since a name may hold a newline. */
-function refusedPaths(problems: NonNullable<MasterStatus['problems']>): string {
-  if (problems.length === 0) return '';
-  const n = problems.length;
+function refusedPaths(problems: NonNullable<MasterStatus['problems']>, count = problems.length): string {
+  if (count === 0) return '';
   const lines = problems.slice(0, PROBLEMS_SHOWN).map((p) => `\n  ${JSON.stringify(p.path)}: ${p.problem}`);
-  const more = n > PROBLEMS_SHOWN ? `\n  … and ${n - PROBLEMS_SHOWN} more (--json lists them all)` : '';
-  return `\nnot published: ${n} path${n === 1 ? '' : 's'}${lines.join('')}${more}`;
+  const more = count > lines.length ? `\n  … and ${count - lines.length} more (--json lists them all)` : '';
+  return `\nnot published: ${count} path${count === 1 ? '' : 's'}${lines.join('')}${more}`;
 }
 
 function ago(ms: number): string {

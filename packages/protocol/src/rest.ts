@@ -60,8 +60,13 @@ export const MasterStatusSchema = z.object({
   publishing: PublishingSchema.nullable().optional(),
   /** Why publishing fails (the store refusing writes: a full disk), while a retry is pending. */
   publishFailure: PublishFailureSchema.nullable().optional(),
-  /** Paths on disk that are not published, and why (a control character, a name not UTF-8…). */
+  /**
+   * Paths on disk that are not published, and why (a control character, a name not UTF-8…):
+   * the first `PROBLEMS_IN_STATUS` of them; `GET /problems` lists them all.
+   */
   problems: z.array(z.object({ path: z.string(), problem: z.string() })).optional(),
+  /** How many paths are not published. Optional: older masters listed them all in `problems`. */
+  problemCount: z.number().int().min(0).optional(),
   /** What keeps the master from working as it should, short of failing (directories it cannot watch). */
   warnings: z.array(z.string()).optional(),
 });
@@ -217,3 +222,13 @@ export const DnsStatusSchema = z.object({
 export type DnsReplica = z.infer<typeof DnsReplicaSchema>;
 export type DnsName = z.infer<typeof DnsNameSchema>;
 export type DnsStatus = z.infer<typeof DnsStatusSchema>;
+
+/** Status lists at most this many refused paths: a tree of 100,000 unreadable files must not make every status call (and each dashboard refresh) 10 MB. */
+export const PROBLEMS_IN_STATUS = 100;
+
+/** `GET /_outpost/api/v1/problems`: every path the master does not publish, in path order. */
+export const ProblemListSchema = z.object({
+  count: z.number().int().min(0),
+  problems: z.array(z.object({ path: z.string(), problem: z.string() })),
+});
+export type ProblemList = z.infer<typeof ProblemListSchema>;

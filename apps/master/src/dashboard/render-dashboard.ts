@@ -21,7 +21,7 @@ export function renderDashboard(v: DashboardView, now = Date.now()): string {
   return `<main data-rendered-at="${new Date(now).toISOString()}">
 ${masterSection(v.status, now)}
 ${replicasSection(v.status.replicas, v.dns, now)}
-${problemsSection(v.status.problems)}
+${problemsSection(v.status.problems, v.status.problemCount)}
 ${versionsSection(v.versions, now)}
 </main>`;
 }
@@ -81,17 +81,17 @@ ${rows.join('\n')}
 </section>`;
 }
 
-function problemsSection(problems: MasterStatus['problems'] = []): string {
-  if (problems.length === 0) return '';
+function problemsSection(problems: MasterStatus['problems'] = [], count = problems.length): string {
+  if (count === 0) return '';
   const shown = problems
     .slice(0, PROBLEMS_SHOWN)
     .map((p) => `<li><code>${e(JSON.stringify(p.path))}</code>: ${e(p.problem)}</li>`);
   const more =
-    problems.length > PROBLEMS_SHOWN
-      ? `<p class="muted">and ${problems.length - PROBLEMS_SHOWN} more: <code>outpost status --json</code> lists them all.</p>`
+    count > shown.length
+      ? `<p class="muted">and ${count - shown.length} more: <code>outpost status --json</code> lists them all.</p>`
       : '';
   return `<section class="problems">
-<h2>Not published <small>${problems.length} ${problems.length === 1 ? 'path' : 'paths'}</small></h2>
+<h2>Not published <small>${count} ${count === 1 ? 'path' : 'paths'}</small></h2>
 <ul>
 ${shown.join('\n')}
 </ul>

@@ -1,6 +1,8 @@
 import {
   API_PREFIX,
   type MasterStatus,
+  PROBLEMS_IN_STATUS,
+  type ProblemList,
   RollbackRequestSchema,
   VersionParamsSchema,
   type VersionSummary,
@@ -33,6 +35,7 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
   const admin = requireBearer(d.adminToken, 'admin');
   app.get(`${API_PREFIX}/status`, { preHandler: admin }, async () => masterStatus(d));
   app.get(`${API_PREFIX}/versions`, { preHandler: admin }, async () => versionList(d.store));
+  app.get(`${API_PREFIX}/problems`, { preHandler: admin }, async () => problemList(d.publisher));
 
   app.post(`${API_PREFIX}/rollback`, { preHandler: admin }, async (req, reply) => {
     const body = RollbackRequestSchema.safeParse(req.body);
@@ -81,9 +84,28 @@ export function masterStatus(d: Omit<AdminDeps, 'adminToken'>): MasterStatus {
     ready: d.ready(),
     publishing: publishingNow(d.publisher),
     publishFailure: publishFailureNow(d.publisher),
-    problems: [...d.publisher.problems].map(([path, problem]) => ({ path, problem })),
+    problems: firstProblems(d.publisher.problems, PROBLEMS_IN_STATUS),
+    problemCount: d.publisher.problems.size,
     warnings: d.warnings?.() ?? [],
   };
+}
+
+/** The first `n` refused paths as the publisher met them: status's work does not grow with them. */
+function firstProblems(problems: ReadonlyMap<string, string>, n: number) {
+  const out: { path: string; problem: string }[] = [];
+  for (const [path, problem] of problems) {
+    if (out.length === n) break;
+    out.push({ path, problem });
+  }
+  return out;
+}
+
+/** Every refused path, in path order, as GET /problems lists them. */
+export function problemList(p: Publisher): ProblemList {
+  const problems = [...p.problems]
+    .map(([path, problem]) => ({ path, problem }))
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { count: problems.length, problems };
 }
 
 /** The versions kept, newest first, as GET /versions lists them. */

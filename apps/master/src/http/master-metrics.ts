@@ -41,7 +41,7 @@ export function registerMasterMetrics(registry: Registry, d: MasterMetricsDeps):
   gauge(
     'outpost_master_unpublished_paths',
     'Paths the master refuses to publish (see status problems).',
-    () => (status().problems ?? []).length,
+    () => status().problemCount ?? 0,
   );
 
   const byReplica = (read: (r: MasterStatus['replicas'][number]) => number) => () =>
