@@ -421,6 +421,28 @@ describe('Publisher', () => {
       await p.close();
     });
 
+    it('runs one at a time: those asked for meanwhile share one more, which sees what came after', async () => {
+      const old = new Date(Date.now() - 60_000);
+      for (let i = 0; i < 20; i++) {
+        writeFileSync(join(content(), `f${i}.txt`), `file ${i}\n`);
+        utimesSync(join(content(), `f${i}.txt`), old, old);
+      }
+      const p = publisher();
+      await p.reconcile();
+      const walks = vi.spyOn(store.scanIndex, 'all');
+      const first = p.rewalk();
+      // Written once the first walk began: the walk that follows it sees it, if that one did not.
+      writeFileSync(join(content(), 'late.txt'), 'late\n');
+      const second = p.rewalk();
+      const third = p.rewalk();
+      expect(third).toBe(second);
+      expect((await first) + (await second)).toBeGreaterThanOrEqual(1);
+      expect(walks).toHaveBeenCalledTimes(2);
+      expect(store.versions.liveTree().has('late.txt')).toBe(true);
+      walks.mockRestore();
+      await p.close();
+    });
+
     it('never misses a same-size edit made in the same clock tick as the scan', async () => {
       const file = join(content(), 'a.txt');
       writeFileSync(file, 'AAAA');

@@ -281,8 +281,31 @@ export class Publisher {
    * OS dropped, a directory mounted over): files whose size, mtime or inode differ from the
    * index, new ones, and ones gone. It stats every file and reads none; only the suspects go
    * on to be read. Resolves to their number.
+   *
+   * One runs at a time. Asked while one runs (the periodic rewalk, the watch limit reached, the
+   * content directory moved), one more follows it, shared by all who asked meanwhile: the
+   * running one may already have walked past what prompted them.
    */
-  async rewalk(): Promise<number> {
+  rewalk(): Promise<number> {
+    if (this.#rewalking === null) {
+      const run = this.#rewalkOnce().finally(() => {
+        this.#rewalking = null;
+      });
+      this.#rewalking = run;
+      return run;
+    }
+    this.#rewalkNext ??= this.#rewalking
+      .catch(() => 0)
+      .then(() => {
+        this.#rewalkNext = null;
+        return this.rewalk();
+      });
+    return this.#rewalkNext;
+  }
+  #rewalking: Promise<number> | null = null;
+  #rewalkNext: Promise<number> | null = null;
+
+  async #rewalkOnce(): Promise<number> {
     const { suspects, checked } = await this.#suspects();
     if (suspects.length > 0) {
       this.#o.log.info({ suspects: suspects.length, checked }, 'rewalk found changes the watcher missed');
