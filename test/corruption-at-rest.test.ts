@@ -5,6 +5,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Fleet } from './helpers/fleet.js';
+import { startNoWebSocketProxy } from './helpers/no-websocket-proxy.js';
 import { runCli } from './helpers/services.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -46,7 +47,10 @@ async function body(url: string): Promise<{ status: number; bytes: Buffer | null
 
 describe('damage at rest in a replica store', () => {
   let fleet: Fleet | undefined;
+  let closeProxy: (() => Promise<void>) | undefined;
   afterEach(async () => {
+    await closeProxy?.();
+    closeProxy = undefined;
     await fleet?.stop();
     fleet = undefined;
   });
@@ -147,60 +151,73 @@ describe('damage at rest in a replica store', () => {
     expect(existsSync(`${masterFile}.damaged`)).toBe(false);
   });
 
-  it('deep in the pages, met while running: answers 503, never ends the process, and a restart renews the store', async () => {
-    const files: Record<string, Buffer> = {};
-    for (let i = 0; i < 40; i++) files[`f${i}.bin`] = pattern(100_000, 100 + i);
-    fleet = await Fleet.start({
-      files,
-      replicas: [{ name: 'uk-london', region: 'uk', args: ['--scrub-bytes-per-second', '0'] }],
-      env: { OUTPOST_HEARTBEAT_MS: '500' },
-    });
-    await fleet.expectConverged();
-    const file = join(fleet.dir.path, 'replica-uk-london', 'replica.sqlite');
-    await fleet.replica('uk-london').stop();
-    const db = new BetterSqlite3(file);
-    db.pragma('wal_checkpoint(TRUNCATE)');
-    const pageSize = db.pragma('page_size', { simple: true }) as number;
-    db.close();
-    // Page heads overwritten, as a failing disk leaves them, among the chunks' pages (the tree,
-    // written last, lies past them: the start's own reads find nothing wrong).
-    const bytes = readFileSync(file);
-    for (let page = 20; page <= 180; page += 40) bytes.fill(0xff, page * pageSize, page * pageSize + 16);
-    writeFileSync(file, bytes);
+  it.each([
+    ['push', false],
+    ['pull', true],
+  ])(
+    'deep in the pages, met while running (%s link): answers 503, never ends the process, the master shows it, a restart renews the store',
+    async (_link, pullOnly) => {
+      const files: Record<string, Buffer> = {};
+      for (let i = 0; i < 40; i++) files[`f${i}.bin`] = pattern(100_000, 100 + i);
+      fleet = await Fleet.start({
+        files,
+        replicas: [{ name: 'uk-london', region: 'uk', args: ['--scrub-bytes-per-second', '0'] }],
+        env: { OUTPOST_HEARTBEAT_MS: '500' },
+      });
+      await fleet.expectConverged();
+      const file = join(fleet.dir.path, 'replica-uk-london', 'replica.sqlite');
+      await fleet.replica('uk-london').stop();
+      const db = new BetterSqlite3(file);
+      db.pragma('wal_checkpoint(TRUNCATE)');
+      const pageSize = db.pragma('page_size', { simple: true }) as number;
+      db.close();
+      // Page heads overwritten, as a failing disk leaves them, among the chunks' pages (the tree,
+      // written last, lies past them: the start's own reads find nothing wrong).
+      const bytes = readFileSync(file);
+      for (let page = 20; page <= 180; page += 40) bytes.fill(0xff, page * pageSize, page * pageSize + 16);
+      writeFileSync(file, bytes);
 
-    await fleet.startReplica('uk-london', 'uk', {
-      args: ['--scrub-bytes-per-second', '0'],
-      env: { OUTPOST_HEARTBEAT_MS: '500' },
-    });
-    const url = fleet.replica('uk-london').url;
-    let refused = 0;
-    for (const [path, want] of Object.entries(files)) {
-      const r = await body(`${url}/${path}`);
-      if (r.bytes) expect(sha(r.bytes), `${path}: only genuine bytes`).toBe(sha(want));
-      else refused++;
-    }
-    expect(refused).toBeGreaterThan(0);
-    expect((await body(`${url}/_outpost/healthz`)).status).toBe(200);
-    const says = /^the store is damaged \(.+, found by a read\): .*restart the replica to move it aside/;
-    expect((await fleet.replicaStatus('uk-london')).error).toMatch(says);
-    // Told to the master with the heartbeats: status shows it, and `outpost status` exits 1.
-    const f = fleet;
-    await waitFor(async () => (await f.masterStatus()).replicas[0]?.state === 'error', {
-      what: 'the master to show the damaged replica in error',
-    });
-    expect((await fleet.masterStatus()).replicas[0].error).toMatch(says);
-    expect(existsSync(`${file}.damage-found`)).toBe(true);
+      // Pull only: the master hears of the damage with the replica's pulls, as heartbeats tell it.
+      const proxy = pullOnly ? await startNoWebSocketProxy(fleet.master.url) : undefined;
+      closeProxy = proxy?.close;
+      await fleet.startReplica('uk-london', 'uk', {
+        args: ['--scrub-bytes-per-second', '0', '--poll-ms', '300'],
+        env: { OUTPOST_HEARTBEAT_MS: '500' },
+        ...(proxy ? { master: proxy.url } : {}),
+      });
+      const url = fleet.replica('uk-london').url;
+      let refused = 0;
+      for (const [path, want] of Object.entries(files)) {
+        const r = await body(`${url}/${path}`);
+        if (r.bytes) expect(sha(r.bytes), `${path}: only genuine bytes`).toBe(sha(want));
+        else refused++;
+      }
+      expect(refused).toBeGreaterThan(0);
+      expect((await body(`${url}/_outpost/healthz`)).status).toBe(200);
+      const says = /^the store is damaged \(.+, found by a read\): .*restart the replica to move it aside/;
+      expect((await fleet.replicaStatus('uk-london')).error).toMatch(says);
+      // Told to the master with the heartbeats (or the pulls): status shows it.
+      const f = fleet;
+      await waitFor(async () => (await f.masterStatus()).replicas[0]?.state === 'error', {
+        what: 'the master to show the damaged replica in error',
+      });
+      expect((await fleet.masterStatus()).replicas[0]).toMatchObject({
+        link: pullOnly ? 'pull' : 'push',
+        error: expect.stringMatching(says),
+      });
+      expect(existsSync(`${file}.damage-found`)).toBe(true);
 
-    // A restart moves it aside and syncs a new store: every file served again.
-    await fleet.replica('uk-london').stop();
-    await fleet.startReplica('uk-london', 'uk', { env: { OUTPOST_HEARTBEAT_MS: '500' } });
-    await fleet.expectConverged();
-    expect(existsSync(`${file}.damaged`)).toBe(true);
-    expect(existsSync(`${file}.damage-found`)).toBe(false);
-    await waitFor(async () => (await f.masterStatus()).replicas[0]?.state === 'in-sync', {
-      what: 'the master to show the renewed replica in sync',
-    });
-  });
+      // A restart moves it aside and syncs a new store: every file served again.
+      await fleet.replica('uk-london').stop();
+      await fleet.startReplica('uk-london', 'uk', { env: { OUTPOST_HEARTBEAT_MS: '500' } });
+      await fleet.expectConverged();
+      expect(existsSync(`${file}.damaged`)).toBe(true);
+      expect(existsSync(`${file}.damage-found`)).toBe(false);
+      await waitFor(async () => (await f.masterStatus()).replicas[0]?.state === 'in-sync', {
+        what: 'the master to show the renewed replica in sync',
+      });
+    },
+  );
 
   it('is found and repaired by the background scrub with no reader asking', async () => {
     fleet = await Fleet.start({

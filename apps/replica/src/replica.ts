@@ -320,7 +320,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
 
   const pullOnce = async () => {
     try {
-      const target = { ...fetchOptions, name: config.name, region: config.region };
+      const target = { ...fetchOptions, name: config.name, region: config.region, fault: fault.message };
       const held = { version: current.version, root: current.root };
       let m = await pullManifest(target, held, { part: 0 }).catch((err: unknown) => {
         // The pull says why better than a WebSocket can ("Unexpected server response: 404").

@@ -27,7 +27,8 @@ export class StoreFault {
   report(err: unknown, where: string): boolean {
     if (!isStoreDamage(err)) return false;
     if (this.#message !== null) return true;
-    const why = (err as Error).message;
+    // Bounded: the master takes a fault of at most 2,000 characters, with a heartbeat or a pull.
+    const why = (err as Error).message.slice(0, 500);
     this.#message = `the store is damaged (${why}, found by ${where}): what lies on damaged pages answers 503; restart the replica to move it aside and sync a new one`;
     this.#log.error({ err: why, where, store: this.#file }, 'the store is damaged; restart to renew it');
     try {

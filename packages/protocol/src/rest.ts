@@ -138,6 +138,8 @@ export const ManifestQuerySchema = z.object({
   part: z.coerce.number().int().min(0).max(LIMITS.maxManifestParts).optional(),
   /** The version the parts lead to, from the answer to part 0: every part of one manifest. */
   to: z.coerce.number().pipe(VersionNumber).optional(),
+  /** A fault of the replica's own (damage in its store), as its heartbeats say it over a push link. */
+  fault: z.string().min(1).max(LIMITS.maxReasonLength).optional(),
 });
 
 /** Body of POST /rollback: the kept version whose content becomes the next version. */

@@ -84,9 +84,17 @@ export class Fleet {
     this.#save(m);
   }
 
-  /** A replica pulled a manifest over HTTP, saying what it holds. */
-  pulled(info: { name: string; region: string; version: number; root: string }): void {
+  /** A replica pulled a manifest over HTTP, saying what it holds (and its own fault, if any). */
+  pulled(info: {
+    name: string;
+    region: string;
+    version: number;
+    root: string;
+    fault?: string | undefined;
+  }): void {
     const m = this.#member(info.name, info.region);
+    // A pull says what a heartbeat would: a replica off its push link is heard only this way.
+    m.fault = info.fault ?? null;
     const changed = m.record.version !== info.version || m.record.root !== info.root;
     Object.assign(m.record, {
       region: info.region,

@@ -37,8 +37,8 @@ export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
   app.get(`${API_PREFIX}/manifest`, { preHandler: replication }, async (req, reply) => {
     const q = ManifestQuerySchema.safeParse(req.query);
     if (!q.success) return sendProblem(reply, 400, 'Bad Request', q.error.issues[0]?.message ?? 'bad query');
-    const { from, root, name, region, part, to } = q.data;
-    if (name && region && root) d.fleet.pulled({ name, region, version: from, root });
+    const { from, root, name, region, part, to, fault } = q.data;
+    if (name && region && root) d.fleet.pulled({ name, region, version: from, root, fault });
     if (root && followable({ version: from, root }, d.store.versions.current())) d.onBeyond?.(from);
     if (part === undefined) return buildManifest(d.store, from, root);
     // Parts after the first lead to the version the first one named, which must still be held.

@@ -21,6 +21,8 @@ export interface PullTarget {
   region: string;
   /** Paces reading the manifest (--max-rate), with the replica's other fetches. */
   limiter?: TokenBucket | undefined;
+  /** A fault of the replica's own to tell the master (damage in its store): pulls say it as heartbeats do. */
+  fault?: string | null;
 }
 
 /**
@@ -38,6 +40,7 @@ export async function pullManifest(
     name: t.name,
     region: t.region,
   });
+  if (t.fault) q.set('fault', t.fault);
   if (want) q.set('part', String(want.part));
   if (want?.to !== undefined) q.set('to', String(want.to));
   const res = await request(`${t.master}${API_PREFIX}/manifest?${q}`, {
