@@ -15,7 +15,7 @@ import { freePort } from '../../test/helpers/free-port.js';
 import { REPO_ROOT } from '../../test/helpers/services.js';
 
 export const CLI = join(REPO_ROOT, 'apps/cli/src/main.ts');
-export const CLI_DIST = join(REPO_ROOT, 'apps/cli/dist/main.js');
+export const CLI_DIST = join(REPO_ROOT, 'apps/cli/dist/bundle/outpost.js');
 
 // --- cleanup, on success, failure, ^C or kill ---
 
