@@ -417,7 +417,7 @@ async function runOnce(runIndex: number, gen: string, mutations: Mutation[]) {
   }
   // The floor under every restart: node (and tsx) loading the master's code, doing nothing.
   // (`outpost help` no longer loads the services, so it is no floor for `outpost master`.)
-  const dist = process.env.BENCH_CLI === 'dist';
+  const dist = process.env.BENCH_CLI === 'dist' || process.env.BENCH_CLI?.endsWith('.js') === true;
   const masterCode = pathToFileURL(
     join(REPO_ROOT, dist ? 'apps/master/dist/index.js' : 'apps/master/src/index.ts'),
   );
@@ -512,7 +512,7 @@ async function main() {
       `replica ${median(all.map((a) => a.peaks.replica)).toFixed(0)} MiB`,
   );
   console.log(
-    `node${process.env.BENCH_CLI === 'dist' ? '' : ' + tsx'} loading the master's code, no work: ${fmtMs(median(all.map((a) => a.startupMs)))}, ` +
+    `node${process.env.BENCH_CLI ? '' : ' + tsx'} loading the master's code, no work: ${fmtMs(median(all.map((a) => a.startupMs)))}, ` +
       'a floor under every Outpost restart time above',
   );
   const goal = (ok: boolean) => (ok ? 'met' : 'NOT met');

@@ -108,10 +108,16 @@ export async function startOutpost(
   const extra = process.env.BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
   const nodeFlags = [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), ...extra];
   // What `pnpm outpost` runs: node, tsx, the CLI's source; or, with BENCH_CLI=dist, the built
-  // CLI (`pnpm build` first), as a deployment would run it.
-  const cli = process.env.BENCH_CLI === 'dist' ? [CLI_DIST] : ['--conditions=source', '--import', 'tsx', CLI];
-  if (process.env.BENCH_CLI === 'dist' && !existsSync(CLI_DIST))
-    throw new Error(`${CLI_DIST} missing: run pnpm build`);
+  // CLI (`pnpm build` first), as a deployment would run it; or BENCH_CLI=<a .js file>, another
+  // build of it (apps/cli/dist/main.js: the CLI as tsc emits it, one module file per source).
+  const built =
+    process.env.BENCH_CLI === 'dist'
+      ? CLI_DIST
+      : process.env.BENCH_CLI?.endsWith('.js')
+        ? process.env.BENCH_CLI
+        : undefined;
+  const cli = built ? [built] : ['--conditions=source', '--import', 'tsx', CLI];
+  if (built && !existsSync(built)) throw new Error(`${built} missing: run pnpm build`);
   const proc = track(
     spawn(process.execPath, [...nodeFlags, ...cli, ...args], {
       cwd: REPO_ROOT,
