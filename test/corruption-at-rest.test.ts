@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { request } from 'undici';
@@ -242,5 +242,86 @@ describe('damage at rest in a replica store', () => {
     expect((await runCli(['verify', '--data', dataDir])).code).toBe(0);
     const got = await body(`${r.url}/big.bin`);
     expect(sha(got.bytes!)).toBe(sha(big));
+  });
+});
+
+describe("damage at rest in the master's store", () => {
+  let fleet: Fleet | undefined;
+  afterEach(async () => {
+    await fleet?.stop();
+    fleet = undefined;
+  });
+
+  it('a chunk a replica got damaged is mended from its file; one no file still holds is shown in status until the file is read again', async () => {
+    const a = pattern(3000, 21);
+    const b = pattern(3000, 22);
+    fleet = await Fleet.start({ files: { 'a.bin': a, 'b.bin': b } });
+    await fleet.masterCaughtUp();
+    // Old enough that a restart's reconcile trusts the index for them (no racy entries).
+    const old = new Date(Date.now() - 3_600_000);
+    const age = () => {
+      for (const f of ['a.bin', 'b.bin']) utimesSync(join(fleet!.content, f), old, old);
+    };
+    await fleet.master.stop();
+    age();
+    await fleet.startMaster();
+    await fleet.masterCaughtUp();
+    await fleet.master.stop();
+    const dbFile = join(fleet.dir.path, 'master', 'master.sqlite');
+    corruptOnDisk(dbFile, a.subarray(1000, 1064));
+    corruptOnDisk(dbFile, b.subarray(1000, 1064));
+    // b.bin on disk no longer holds what was published, its size, time and inode unchanged:
+    // the master has no cause to read it again, and nothing on disk holds b's old bytes.
+    const newB = pattern(3000, 23);
+    writeFileSync(join(fleet.content, 'b.bin'), newB);
+    age();
+    await fleet.startMaster();
+    const restarted = fleet;
+    await waitFor(async () => (await restarted.masterStatus()).ready, { what: 'the master to reconcile' });
+    // Trusted as indexed: nothing read again, no new version.
+    expect((await fleet.masterStatus()).version).toBe(1);
+
+    await fleet.startReplica('uk-london', 'uk');
+    const master = fleet.master;
+    await waitFor(
+      () =>
+        master.logs.find((l) => l.msg === 'mended a damaged chunk of the store from the content directory'),
+      {
+        what: "the master to mend a.bin's chunk",
+      },
+    );
+    expect(
+      master.logs.find((l) => l.msg === 'mended a damaged chunk of the store from the content directory'),
+    ).toMatchObject({
+      chunk: sha(a),
+      path: 'a.bin',
+    });
+    const f = fleet;
+    const warned = await waitFor(
+      async () => {
+        const s = await f.masterStatus();
+        return s.warnings.find((w: string) => w.includes(sha(b))) ?? null;
+      },
+      { what: "status to warn of b.bin's chunk" },
+    );
+    expect(warned).toMatch(
+      /^a chunk of the master's store found damaged, which replicas cannot have: chunk [0-9a-f]{64} is damaged in the master's store, and no file of the content directory still holds its bytes\. Run `outpost verify`/,
+    );
+    // The replica, refusing the version for it, says why.
+    await waitFor(
+      async () => /master answered 500 for chunk/.test((await f.replicaStatus('uk-london')).error ?? ''),
+      {
+        what: 'the replica to say why it refused version 1',
+      },
+    );
+    expect((await f.replicaStatus('uk-london')).error).toContain(`master answered 500 for chunk ${sha(b)}`);
+
+    // Read again (a new mtime), b.bin is published as it is now: every replica converges.
+    utimesSync(join(fleet.content, 'b.bin'), new Date(), new Date());
+    await fleet.expectConverged();
+    const url = fleet.replica('uk-london').url;
+    expect(sha((await body(`${url}/a.bin`)).bytes!)).toBe(sha(a));
+    expect(sha((await body(`${url}/b.bin`)).bytes!)).toBe(sha(newB));
+    expect((await fleet.masterStatus()).warnings).toEqual([]);
   });
 });

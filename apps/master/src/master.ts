@@ -33,6 +33,7 @@ import { masterStatus, registerAdminRoutes, versionList } from './http/admin-rou
 import { registerDnsRoutes } from './http/dns-routes.js';
 import { registerMasterMetrics } from './http/master-metrics.js';
 import { registerPullRoutes } from './http/pull-routes.js';
+import { ChunkHealer } from './publish/chunk-healer.js';
 import { type PublishedVersion, Publisher } from './publish/publisher.js';
 import { createBatcher } from './watch/batcher.js';
 import { isWithin } from './watch/path-within.js';
@@ -154,18 +155,25 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     watchLimit.count > 0
       ? Math.min(config.rewalkMs || UNWATCHED_REWALK_MS, UNWATCHED_REWALK_MS)
       : config.rewalkMs;
+  // Mends a chunk of the store found damaged from the file it came from (the path through a
+  // moved content directory's link leads to where it points now).
+  const healer = new ChunkHealer({ store, contentDir, log });
   const statusDeps = {
     store,
     fleet,
     publisher,
     ready: () => ready,
-    warnings: () => {
-      const unwatched = watchLimit.message(rewalkEveryMs());
-      return unwatched === null ? [] : [unwatched];
-    },
+    warnings: () =>
+      [watchLimit.message(rewalkEveryMs()), healer.warning()].filter((w): w is string => w !== null),
   };
   registerAdminRoutes(app, { ...statusDeps, adminToken: config.adminToken });
-  registerPullRoutes(app, { store, fleet, token: config.token, onBeyond: (version) => beyond(version) });
+  registerPullRoutes(app, {
+    store,
+    fleet,
+    token: config.token,
+    onBeyond: (version) => beyond(version),
+    healer,
+  });
 
   // DNS: a zone view rebuilt at most every few tens of ms (eligibility moves with the clock).
   const zone = config.zone;

@@ -35,6 +35,17 @@ describe('ChunkStore', () => {
     expect(store.db.prepare('SELECT size FROM chunks WHERE hash = ?').pluck().get(hash)).toBe(data.length);
   });
 
+  it('writes a chunk over a damaged copy with replace, where put leaves the first copy', () => {
+    const data = Buffer.from('genuine bytes');
+    const hash = sha256Hex(data);
+    store.chunks.put(hash, Buffer.from('damaged bytes'));
+    store.chunks.put(hash, data);
+    expect(store.chunks.get(hash)!.toString()).toBe('damaged bytes');
+    store.chunks.replace(hash, data);
+    expect(store.chunks.get(hash)!.equals(data)).toBe(true);
+    expect(rows()).toBe(1);
+  });
+
   it('keeps binary data exactly, including zero bytes and a large chunk', () => {
     const binary = Buffer.from([0, 255, 0, 1, 2, 0, 0]);
     const large = Buffer.alloc(1024 * 1024);

@@ -12,6 +12,7 @@ export class ChunkStore {
   readonly #delete: Statement<[string]>;
   readonly #page: Statement<[number, number]>;
   readonly #putMany: (chunks: readonly { hash: string; data: Buffer }[]) => void;
+  readonly #replace: Statement<[string, number, Buffer]>;
   readonly #missing: (hashes: Iterable<string>) => string[];
 
   constructor(db: Database) {
@@ -20,6 +21,9 @@ export class ChunkStore {
     this.#get = db.prepare('SELECT data FROM chunks WHERE hash = ?').pluck();
     this.#put = db.prepare(PUT_CHUNK_SQL);
     this.#delete = db.prepare('DELETE FROM chunks WHERE hash = ?');
+    this.#replace = db.prepare(
+      'INSERT INTO chunks (hash, size, data) VALUES (?, ?, ?) ON CONFLICT (hash) DO UPDATE SET size = excluded.size, data = excluded.data',
+    );
     this.#page = db.prepare(
       'SELECT rowid, hash, size, data FROM chunks WHERE rowid > ? ORDER BY rowid LIMIT ?',
     );
@@ -68,6 +72,11 @@ export class ChunkStore {
   /** Stores a chunk once; a second put of the same hash is a no-op. */
   put(hash: string, data: Buffer): void {
     this.#put.run(hash, data.length, data);
+  }
+
+  /** Writes a chunk over whatever is stored under its hash (a damaged copy); callers verify first. */
+  replace(hash: string, data: Buffer): void {
+    this.#replace.run(hash, data.length, data);
   }
 
   /** Stores several chunks in one transaction: one commit for a batch, not one per chunk. */

@@ -140,6 +140,17 @@ describe('VersionStore.commit', () => {
     expect(store.versions.list()).toEqual([record]);
   });
 
+  it('says where a chunk lies in the files of the current tree, and only there', () => {
+    const store = open();
+    commitTree(store, 1, tree(stored(store, 'a.txt', 'hello world'), stored(store, 'b.txt', 'say hello')));
+    // 'o wo' lies at 4 in a.txt; 'hell' at 0 in a.txt and nowhere on a chunk edge in b.txt.
+    expect(store.versions.livePlacesOf(sha256Hex('o wo'))).toEqual([{ path: 'a.txt', offset: 4, size: 4 }]);
+    commitTree(store, 2, tree(stored(store, 'b.txt', 'say hello')));
+    // Gone from the current tree: a kept version's file is no place to mend from.
+    expect(store.versions.livePlacesOf(sha256Hex('o wo'))).toEqual([]);
+    expect(store.versions.livePlacesOf(sha256Hex('say '))).toEqual([{ path: 'b.txt', offset: 0, size: 4 }]);
+  });
+
   it('lists versions newest first', () => {
     const store = open();
     commitTree(store, 1, tree(stored(store, 'a', '1')));

@@ -205,6 +205,11 @@ export class VersionStore {
     return this.#stmts.contentChunks.all(hash) as PlacedChunk[];
   }
 
+  /** Where a chunk lies in the files of the current tree: each path and the chunk's offset there (at most `limit`). */
+  livePlacesOf(chunkHash: string, limit = 8): { path: string; offset: number; size: number }[] {
+    return this.#stmts.livePlacesOf.all(chunkHash, limit) as { path: string; offset: number; size: number }[];
+  }
+
   #withChunks(rows: EntryRow[]): Map<string, TreeEntry> {
     const tree = new Map<string, TreeEntry>();
     const chunkCache = new Map<string, ChunkRef[]>();
@@ -259,6 +264,11 @@ function prepare(db: Database) {
          WHERE e.removed_in IS NULL ORDER BY e.path, cc.seq`,
       )
       .raw(),
+    livePlacesOf: db.prepare(
+      `SELECT e.path, cc."offset" AS offset, cc.size FROM content_chunks cc
+       JOIN entries e ON e.hash = cc.content_hash AND e.removed_in IS NULL
+       WHERE cc.chunk_hash = ? LIMIT ?`,
+    ) as Statement<[string, number]>,
     contentIn: db
       .prepare(
         `SELECT 1 FROM entries

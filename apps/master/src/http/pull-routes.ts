@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildManifest, cutIntoParts } from '../fanout/build-manifest.js';
 import type { Fleet } from '../fanout/fleet.js';
 import { followable } from '../fanout/held-beyond.js';
+import type { ChunkCheck, ChunkHealer } from '../publish/chunk-healer.js';
 import { chunkBatchFrames } from './chunk-batch.js';
 import { ManifestPartsCache } from './manifest-parts-cache.js';
 import { PackedChunks } from './packed-chunks.js';
@@ -24,6 +25,11 @@ export interface PullDeps {
   token: string | undefined;
   /** Told of a replica that holds a version beyond this master's history (see heldBeyond). */
   onBeyond?: (version: number) => void;
+  /**
+   * Checks (and mends) a chunk asked for alone: a replica asks so after a batch brought it
+   * damaged. Without it, the stored bytes are sent unchecked.
+   */
+  healer?: ChunkHealer;
 }
 
 /** The pull API: the same manifests and chunks as the push link, over plain HTTP. */
@@ -58,8 +64,10 @@ export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
     const p = ChunkParamsSchema.safeParse(req.params);
     if (!p.success)
       return sendProblem(reply, 400, 'Bad Request', 'chunk address must be a lowercase hex SHA-256');
-    const data = d.store.chunks.get(p.data.hash);
-    if (!data) return sendProblem(reply, 404, 'Not Found', `no chunk ${p.data.hash}`);
+    const found = d.healer ? await d.healer.check(p.data.hash) : storedChunk(d.store, p.data.hash);
+    if (found.kind === 'absent') return sendProblem(reply, 404, 'Not Found', `no chunk ${p.data.hash}`);
+    if (found.kind === 'damaged') return sendProblem(reply, 500, 'Internal Server Error', found.problem);
+    const data = found.data;
     // Chunks are immutable by address: cacheable forever.
     return reply
       .type('application/octet-stream')
@@ -95,4 +103,10 @@ export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
       .header('Cache-Control', 'no-store')
       .send(Readable.from(paced(chunkBatchFrames(d.store.chunks, hashes, compress, packed), pace)));
   });
+}
+
+/** The stored bytes as they are, unchecked. */
+function storedChunk(store: Store, hash: string): ChunkCheck {
+  const data = store.chunks.get(hash);
+  return data ? { kind: 'ok', data } : { kind: 'absent' };
 }

@@ -1,0 +1,101 @@
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { sha256Hex } from '@outpost/core';
+import { isStoreDamage, type Store } from '@outpost/store';
+import type { Logger } from 'pino';
+
+/** What the master's store holds under a chunk address, once checked. */
+export type ChunkCheck =
+  | { kind: 'ok'; data: Buffer }
+  | { kind: 'absent' }
+  | { kind: 'damaged'; problem: string };
+
+/** Damaged chunks remembered for status, at most. */
+const REMEMBERED = 100;
+
+/**
+ * Checks a chunk of the master's own store against its address, and mends a damaged one from
+ * the content directory: the files of the current tree that hold it are read where the chunk
+ * lies in them, and bytes that hash to the address are written back. Asked on the path a
+ * replica takes when a chunk came to it damaged (it then fetches that chunk alone), so the
+ * check costs nothing on the path of every chunk. Before, a bit flipped in the master's store
+ * was served to every replica, each of which refused the version, again at every retry,
+ * until someone ran `outpost verify`.
+ */
+export class ChunkHealer {
+  readonly #o: { store: Store; contentDir: string; log: Logger };
+  /** Chunks found damaged and not mended: hash → why. */
+  readonly #unmended = new Map<string, string>();
+  /** Chunks mended since start. */
+  mended = 0;
+
+  constructor(o: { store: Store; contentDir: string; log: Logger }) {
+    this.#o = o;
+  }
+
+  /** The chunk's bytes, checked (and mended when damaged and the content directory still has them). */
+  async check(hash: string): Promise<ChunkCheck> {
+    const { store, log } = this.#o;
+    let stored: Buffer | undefined;
+    let unreadable: string | undefined;
+    try {
+      stored = store.chunks.get(hash);
+    } catch (err) {
+      // A damaged page under the row: the copy on disk may still mend it.
+      if (!isStoreDamage(err)) throw err;
+      unreadable = (err as Error).message;
+    }
+    if (stored && sha256Hex(stored) === hash) return { kind: 'ok', data: stored };
+    const places = store.versions.livePlacesOf(hash);
+    if (!stored && !unreadable && places.length === 0) return { kind: 'absent' };
+    for (const place of places) {
+      const bytes = await readRange(join(this.#o.contentDir, place.path), place.offset, place.size);
+      if (!bytes || sha256Hex(bytes) !== hash) continue;
+      store.chunks.replace(hash, bytes);
+      this.mended++;
+      this.#unmended.delete(hash);
+      log.warn(
+        { chunk: hash, path: place.path },
+        'mended a damaged chunk of the store from the content directory',
+      );
+      return { kind: 'ok', data: bytes };
+    }
+    const what = unreadable ? `unreadable (${unreadable})` : stored ? 'damaged' : 'missing';
+    const problem = `chunk ${hash} is ${what} in the master's store, and no file of the content directory still holds its bytes`;
+    if (!this.#unmended.has(hash)) {
+      log.error({ chunk: hash, places: places.map((p) => p.path) }, 'a chunk of the store is damaged');
+      if (this.#unmended.size < REMEMBERED) this.#unmended.set(hash, problem);
+    }
+    return { kind: 'damaged', problem };
+  }
+
+  /** What status warns of while damaged chunks that a current file still names are not mended, or null. */
+  warning(): string | null {
+    // A chunk no file of the current tree names any more is no one's concern now.
+    for (const hash of this.#unmended.keys())
+      if (this.#o.store.versions.livePlacesOf(hash, 1).length === 0) this.#unmended.delete(hash);
+    const first = this.#unmended.values().next();
+    if (first.done) return null;
+    const n = this.#unmended.size;
+    return `${n === 1 ? 'a chunk' : `${n} chunks`} of the master's store found damaged, which replicas cannot have: ${first.value}. Run \`outpost verify\` on the master's --data; \`touch\` the file in the content directory to have it read and published again`;
+  }
+}
+
+/** `size` bytes of a file from `offset`; null when the file is gone, shorter, or unreadable. */
+async function readRange(file: string, offset: number, size: number): Promise<Buffer | null> {
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(file, 'r');
+    const buf = Buffer.alloc(size);
+    const { bytesRead } = await handle.read(buf, 0, size, offset);
+    return bytesRead === size ? buf : null;
+  } catch (err) {
+    // The file moved, went, or cannot be read: it cannot mend the chunk.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR' || code === 'ENOTDIR' || code === 'ELOOP')
+      return null;
+    throw err;
+  } finally {
+    await handle?.close();
+  }
+}
