@@ -325,3 +325,34 @@ describe("damage at rest in the master's store", () => {
     expect((await fleet.masterStatus()).warnings).toEqual([]);
   });
 });
+
+describe("the master's background scrub", () => {
+  let fleet: Fleet | undefined;
+  afterEach(async () => {
+    await fleet?.stop();
+    fleet = undefined;
+  });
+
+  it('finds a damaged chunk with no replica asking, and mends it from its file', async () => {
+    const c = pattern(200_000, 31);
+    fleet = await Fleet.start({ files: { 'c.bin': c } });
+    await fleet.masterCaughtUp();
+    await fleet.master.stop();
+    const data = join(fleet.dir.path, 'master');
+    corruptOnDisk(join(data, 'master.sqlite'), c.subarray(50_000, 50_064));
+    const damaged = await runCli(['verify', '--data', data]);
+    expect(damaged.code).toBe(1);
+
+    await fleet.startMaster();
+    const master = fleet.master;
+    const mended = await waitFor(
+      () =>
+        master.logs.find((l) => l.msg === 'mended a damaged chunk of the store from the content directory'),
+      { what: 'the scrub to mend the chunk' },
+    );
+    expect(mended).toMatchObject({ path: 'c.bin' });
+    const clean = await runCli(['verify', '--data', data]);
+    expect(clean.code, clean.stdout).toBe(0);
+    expect((await fleet.masterStatus()).warnings).toEqual([]);
+  });
+});

@@ -47,6 +47,10 @@ export const MASTER_FLAGS: Flag[] = [
     'drain-ms',
     'on SIGTERM, let responses in flight finish for up to this long, then cut them (default 10000)',
   ),
+  F(
+    'scrub-bytes-per-second',
+    'stored chunks re-hashed per second in the background, damaged ones mended from their files (default 8 MiB; 0: off)',
+  ),
 ];
 
 export const REPLICA_FLAGS: Flag[] = [

@@ -22,7 +22,7 @@ import {
   registerStatusPage,
   releaseMemorySoon,
 } from '@outpost/service';
-import { openLockedStore, type Store } from '@outpost/store';
+import { openLockedStore, Scrubber, type Store } from '@outpost/store';
 import type { FSWatcher } from 'chokidar';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { renderDashboard } from './dashboard/render-dashboard.js';
@@ -158,13 +158,30 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   // Mends a chunk of the store found damaged from the file it came from (the path through a
   // moved content directory's link leads to where it points now).
   const healer = new ChunkHealer({ store, contentDir, log });
+  // Damage at rest is found, and mended where a file still holds the bytes, before a replica
+  // needs the chunk (a new replica's first sync, a rollback).
+  const scrubber =
+    config.scrubBytesPerSecond > 0
+      ? new Scrubber({
+          store,
+          repair: {
+            damaged: (hash) =>
+              healer.check(hash).catch((err) => log.error({ err, chunk: hash }, 'mending a chunk failed')),
+          },
+          bytesPerSecond: config.scrubBytesPerSecond,
+          onStoreError: (err, where) => {
+            if (healer.storeError(err, where)) return true;
+            log.error({ err: (err as Error).message, where }, 'the scrub could not read the store; resting');
+            return false;
+          },
+        })
+      : undefined;
   const statusDeps = {
     store,
     fleet,
     publisher,
     ready: () => ready,
-    warnings: () =>
-      [watchLimit.message(rewalkEveryMs()), healer.warning()].filter((w): w is string => w !== null),
+    warnings: () => [watchLimit.message(rewalkEveryMs()), ...healer.warnings()].filter((w) => w !== null),
   };
   registerAdminRoutes(app, { ...statusDeps, adminToken: config.adminToken });
   registerPullRoutes(app, {
@@ -235,6 +252,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   registerMasterMetrics(metrics, {
     status: () => masterStatus(statusDeps),
     dnsCounters: zone ? dnsCounters : null,
+    storeCounters: () => ({ scrubbed: scrubber?.checked ?? 0, mended: healer.mended }),
   });
   registerMetricsRoute(app, metrics, config.adminToken);
   registerStatusPage(app, {
@@ -328,6 +346,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       const publisherClosed = publisher.close();
       await starting?.catch(() => undefined);
       clearTimeout(rewalkTimer);
+      scrubber?.stop();
       follower?.stop();
       releaseLean();
       batcher.close();
@@ -396,6 +415,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       throw err;
     }
     scheduleRewalk();
+    scrubber?.start();
     follower = new RootFollower({ path: contentDir, watched: watchedRoot, onMoved: followTo });
     follower.start();
     ready = true;

@@ -28,6 +28,7 @@ import {
   markCleanShutdown,
   openRenewingDamaged,
   pruneSteps,
+  Scrubber,
   type Store,
   sweepSteps,
   takeCleanShutdown,
@@ -50,7 +51,7 @@ import { ChunkRepair } from './sync/chunk-repair.js';
 import { LinkTrouble } from './sync/link-trouble.js';
 import { PullError, pullManifest } from './sync/pull-client.js';
 import { PushLink } from './sync/push-link.js';
-import { Scrubber } from './sync/scrubber.js';
+
 import { type ApplyOutcome, SyncEngine } from './sync/sync-engine.js';
 
 export interface Replica {

@@ -94,6 +94,13 @@ export const MasterConfigSchema = z.object({
   dnsMode: z.enum(['all', 'one']).default('all'),
   /** On stop, responses in flight (chunk fetches, pulls) may finish for this long; then they are cut. */
   drainMs: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
+  /** Stored chunks re-hashed per second in the background, damaged ones mended from their files (0: off). */
+  scrubBytesPerSecond: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1e10)
+    .default(8 * 1024 * 1024),
 });
 
 /** A configuration that parses but cannot be run with (a content directory that is not there). */

@@ -8,6 +8,7 @@ export * from './migrate.js';
 export * from './prune.js';
 export * from './replica-registry.js';
 export * from './scan-index.js';
+export * from './scrubber.js';
 export * from './store.js';
 export * from './store-damage.js';
 export * from './store-lock.js';

@@ -5,6 +5,8 @@ export interface MasterMetricsDeps {
   status: () => MasterStatus;
   /** The DNS server's counters; null when the master serves no zone. */
   dnsCounters: (() => Record<string, number>) | null;
+  /** Chunks of the store re-hashed by the scrub, and damaged ones mended from their files. */
+  storeCounters: () => { scrubbed: number; mended: number };
 }
 
 /** How long one status serves the scrape of every metric (a scrape reads them one by one). */
@@ -80,6 +82,18 @@ export function registerMasterMetrics(registry: Registry, d: MasterMetricsDeps):
     'Seconds since the master last heard from a replica (-1: never).',
     byReplica((r) => (r.lastSeenAt === null ? -1 : (Date.now() - Date.parse(r.lastSeenAt)) / 1000)),
     labels,
+  );
+  scrapedCounter(
+    registry,
+    'outpost_master_scrubbed_chunks_total',
+    "Chunks of the master's store re-hashed by the background scrub.",
+    () => d.storeCounters().scrubbed,
+  );
+  scrapedCounter(
+    registry,
+    'outpost_master_chunks_mended_total',
+    "Damaged chunks of the master's store written anew from their files.",
+    () => d.storeCounters().mended,
   );
   const dns = d.dnsCounters;
   if (dns) {

@@ -28,6 +28,8 @@ export class ChunkHealer {
   readonly #unmended = new Map<string, string>();
   /** Chunks mended since start. */
   mended = 0;
+  /** Damage SQLite itself met in the store (a page, not a chunk's bytes), and where; null when none. */
+  #storeDamage: string | null = null;
 
   constructor(o: { store: Store; contentDir: string; log: Logger }) {
     this.#o = o;
@@ -69,15 +71,29 @@ export class ChunkHealer {
     return { kind: 'damaged', problem };
   }
 
-  /** What status warns of while damaged chunks that a current file still names are not mended, or null. */
-  warning(): string | null {
+  /** Takes an error a store read threw outside a chunk's check (the scrub's walk); true when it was damage. */
+  storeError(err: unknown, where: string): boolean {
+    if (!isStoreDamage(err)) return false;
+    if (this.#storeDamage === null) {
+      this.#storeDamage = `the master's store is damaged (${(err as Error).message.slice(0, 500)}, found by ${where}). Run \`outpost verify\` on its --data; what lies on damaged pages cannot be served`;
+      this.#o.log.error({ err: (err as Error).message, where }, 'the store is damaged');
+    }
+    return true;
+  }
+
+  /** What status warns of: damage in the store, and damaged chunks a current file still names and that were not mended. */
+  warnings(): string[] {
+    const out = this.#storeDamage === null ? [] : [this.#storeDamage];
     // A chunk no file of the current tree names any more is no one's concern now.
     for (const hash of this.#unmended.keys())
       if (this.#o.store.versions.livePlacesOf(hash, 1).length === 0) this.#unmended.delete(hash);
     const first = this.#unmended.values().next();
-    if (first.done) return null;
+    if (first.done) return out;
     const n = this.#unmended.size;
-    return `${n === 1 ? 'a chunk' : `${n} chunks`} of the master's store found damaged, which replicas cannot have: ${first.value}. Run \`outpost verify\` on the master's --data; \`touch\` the file in the content directory to have it read and published again`;
+    out.push(
+      `${n === 1 ? 'a chunk' : `${n} chunks`} of the master's store found damaged, which replicas cannot have: ${first.value}. Run \`outpost verify\` on the master's --data; \`touch\` the file in the content directory to have it read and published again`,
+    );
+    return out;
   }
 }
 

@@ -1,10 +1,14 @@
 import { sha256Hex } from '@outpost/core';
-import type { Store } from '@outpost/store';
-import type { ChunkRepair } from './chunk-repair.js';
+import type { Store } from './store.js';
+
+/** What takes a damaged chunk the scrub found: a replica fetches it again, a master reads it from its file. */
+export interface ScrubRepair {
+  damaged(hash: string, size: number, why: 'scrub'): unknown;
+}
 
 export interface ScrubberOptions {
   store: Store;
-  repair: ChunkRepair;
+  repair: ScrubRepair;
   /** Bytes re-hashed per second, at most. */
   bytesPerSecond: number;
   /** Pause between full passes. */
@@ -75,6 +79,7 @@ export class Scrubber {
       spent += row.data.length;
       this.checked++;
       if (row.data.length !== row.size || sha256Hex(row.data) !== row.hash) {
+        // Handed over, not awaited: the repair's errors are its own to report.
         void this.#o.repair.damaged(row.hash, row.size, 'scrub');
       }
     }
