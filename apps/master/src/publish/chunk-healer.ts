@@ -53,7 +53,14 @@ export class ChunkHealer {
     for (const place of places) {
       const bytes = await readRange(join(this.#o.contentDir, place.path), place.offset, place.size);
       if (!bytes || sha256Hex(bytes) !== hash) continue;
-      store.chunks.replace(hash, bytes);
+      try {
+        store.chunks.replace(hash, bytes);
+      } catch (err) {
+        // The page the row lies on is damaged too: the bytes are good, so this reader still
+        // gets them, and status says the store needs looking at.
+        if (!this.storeError(err, 'a mend')) throw err;
+        return { kind: 'ok', data: bytes };
+      }
       this.mended++;
       this.#unmended.delete(hash);
       log.warn(
