@@ -31,6 +31,10 @@ describe('describeLinkFailure', () => {
     expect(describeLinkFailure(new PullError('manifest is not JSON: Unexpected token <'), MASTER)).toBe(
       'http://hq.example:7070 answered with no manifest (manifest is not JSON: Unexpected token <): is --master an outpost master?',
     );
+    // A master frozen (SIGSTOP) took the connection and never answered: undici's timeout.
+    expect(describeLinkFailure(coded('UND_ERR_HEADERS_TIMEOUT', 'Headers Timeout Error'), MASTER)).toBe(
+      'cannot reach the master at http://hq.example:7070: it took the connection but did not answer in time (stopped, overloaded, or a proxy in between that hangs?)',
+    );
     expect(describeLinkFailure(new Error('other'), MASTER)).toBe(
       'cannot reach the master at http://hq.example:7070: other',
     );

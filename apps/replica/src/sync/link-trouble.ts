@@ -25,6 +25,12 @@ export function describeLinkFailure(err: unknown, master: string): string {
     return `cannot reach the master at ${master}: connection refused (is it running, on that port?)`;
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
     return `cannot reach the master at ${master}: its host name does not resolve`;
+  if (
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT'
+  )
+    return `cannot reach the master at ${master}: ${code === 'UND_ERR_CONNECT_TIMEOUT' ? 'no answer to connect (a firewall dropping packets, or a host that is down?)' : 'it took the connection but did not answer in time (stopped, overloaded, or a proxy in between that hangs?)'}`;
   if (UNTRUSTED.test(code))
     return `cannot reach the master at ${master}: its TLS certificate is not trusted here (${detail}; NODE_EXTRA_CA_CERTS names a CA file to trust)`;
   return `cannot reach the master at ${master}: ${detail}`;
