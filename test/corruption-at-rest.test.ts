@@ -326,6 +326,43 @@ describe("damage at rest in the master's store", () => {
   });
 });
 
+describe("a chunk row lost from the master's store", () => {
+  let fleet: Fleet | undefined;
+  afterEach(async () => {
+    await fleet?.stop();
+    fleet = undefined;
+  });
+
+  it('is read again from its file when a batch asks for it: the replica never hears it is missing', async () => {
+    const d = pattern(5000, 41);
+    fleet = await Fleet.start({ files: { 'd.bin': d }, masterArgs: ['--scrub-bytes-per-second', '0'] });
+    await fleet.masterCaughtUp();
+    // Old enough that a restart trusts the index for it: it is not read again (which would
+    // store its chunk again) but for a replica's sake.
+    await fleet.master.stop();
+    const old = new Date(Date.now() - 3_600_000);
+    utimesSync(join(fleet.content, 'd.bin'), old, old);
+    await fleet.startMaster();
+    await fleet.masterCaughtUp();
+    await fleet.master.stop();
+    const db = new BetterSqlite3(join(fleet.dir.path, 'master', 'master.sqlite'));
+    expect(db.prepare('DELETE FROM chunks WHERE hash = ?').run(sha(d)).changes).toBe(1);
+    db.close();
+
+    await fleet.startMaster();
+    await fleet.startReplica('uk-london', 'uk');
+    await fleet.expectConverged();
+    expect(sha((await body(`${fleet.replica('uk-london').url}/d.bin`)).bytes!)).toBe(sha(d));
+    const master = fleet.master;
+    const mended = await waitFor(
+      () =>
+        master.logs.find((l) => l.msg === 'mended a damaged chunk of the store from the content directory'),
+      { what: 'the log line of the mend' },
+    );
+    expect(mended).toMatchObject({ chunk: sha(d), path: 'd.bin' });
+  });
+});
+
 describe("the master's background scrub", () => {
   let fleet: Fleet | undefined;
   afterEach(async () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { ChunkFrameReader, FrameKind } from '@outpost/protocol';
 import { openStore, type Store } from '@outpost/store';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { byteEntropy, chunkBatchFrames } from './chunk-batch.js';
 import { PackedChunks } from './packed-chunks.js';
 
@@ -16,6 +16,7 @@ beforeEach(() => {
   store = openStore(join(dir, 'master.sqlite'));
 });
 afterEach(() => {
+  vi.restoreAllMocks();
   store.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -52,6 +53,33 @@ describe('chunkBatchFrames', () => {
     expect(got[0]!.payload.length).toBeLessThan(text.length / 10);
     expect(inflateRawSync(got[0]!.payload).equals(text)).toBe(true);
     expect(got[2]!.payload.equals(noise)).toBe(true);
+  });
+
+  it('asks `mend` for a chunk not stored or on a damaged page before it calls it missing', async () => {
+    const lost = Buffer.from('a row the store lost, still in its file');
+    const unreadable = Buffer.from('a row on a damaged page');
+    const held = stored(Buffer.from('held'));
+    stored(unreadable);
+    const get = store.chunks.get.bind(store.chunks);
+    vi.spyOn(store.chunks, 'get').mockImplementation((hash) => {
+      if (hash === sha(unreadable))
+        throw Object.assign(new Error('database disk image is malformed'), { code: 'SQLITE_CORRUPT' });
+      return get(hash);
+    });
+    const asked: string[] = [];
+    const mend = async (hash: string) => {
+      asked.push(hash);
+      return hash === sha(lost) ? lost : hash === sha(unreadable) ? unreadable : null;
+    };
+    const hashes = [held, sha(lost), sha(unreadable), sha(Buffer.from('nowhere'))];
+    const reader = new ChunkFrameReader();
+    const got = [];
+    for await (const piece of chunkBatchFrames(store.chunks, hashes, false, undefined, mend))
+      got.push(...reader.push(piece));
+    expect(asked).toEqual(hashes.slice(1));
+    expect(got.map((f) => f.kind)).toEqual([FrameKind.raw, FrameKind.raw, FrameKind.raw, FrameKind.missing]);
+    expect(got[1]!.payload.equals(lost)).toBe(true);
+    expect(got[2]!.payload.equals(unreadable)).toBe(true);
   });
 
   it('sends small frames together, and a large payload as it is', async () => {

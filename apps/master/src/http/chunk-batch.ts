@@ -1,7 +1,7 @@
 import { constants, deflateRawSync } from 'node:zlib';
 import { encodeFrameHeader, FrameKind } from '@outpost/protocol';
 import { LoopSlicer } from '@outpost/service';
-import type { ChunkStore } from '@outpost/store';
+import { type ChunkStore, isStoreDamage } from '@outpost/store';
 import type { PackedChunks } from './packed-chunks.js';
 
 const LEVEL = { level: 1, strategy: constants.Z_DEFAULT_STRATEGY };
@@ -35,13 +35,16 @@ const GROUP_BYTES = 64 * 1024;
 /**
  * The frames of a batch response, one per asked hash in order: the chunk raw, deflated when
  * that is worth it, or "missing". Generated one chunk at a time, so a large batch is streamed
- * with backpressure rather than built in memory.
+ * with backpressure rather than built in memory. `mend` is asked for a chunk the store does
+ * not have or cannot read (a row lost, a damaged page) before it is called missing: a
+ * replica does not ask again for what a batch said is missing.
  */
 export async function* chunkBatchFrames(
   chunks: ChunkStore,
   hashes: readonly string[],
   compress: boolean,
   packed?: PackedChunks,
+  mend?: (hash: string) => Promise<Buffer | null>,
 ): AsyncGenerator<Buffer> {
   const slicer = new LoopSlicer(SLICE_MS);
   let group: Buffer[] = [];
@@ -56,7 +59,10 @@ export async function* chunkBatchFrames(
     // The stream asks for the next piece as soon as it has room: without a turn now and then,
     // a batch read from the page cache would hold every other request up until it was done.
     await slicer.pause();
-    for (const piece of frame(chunks, hash, compress, packed)) {
+    const known = compress ? packed?.get(hash) : null;
+    let data = known ? undefined : stored(chunks, hash, mend !== undefined);
+    if (!known && !data && mend) data = (await mend(hash)) ?? undefined;
+    for (const piece of frame(hash, data, known, compress, packed)) {
       if (piece.length >= GROUP_BYTES / 4) {
         if (grouped > 0) yield takeGroup();
         yield piece;
@@ -70,11 +76,28 @@ export async function* chunkBatchFrames(
   if (grouped > 0) yield takeGroup();
 }
 
-/** One chunk's frame: header and payload; its wire form from `kept` when another replica asked for it lately. */
-function frame(chunks: ChunkStore, hash: string, compress: boolean, kept?: PackedChunks): Buffer[] {
-  const known = compress ? kept?.get(hash) : null;
+/** A chunk's stored bytes; undefined when not stored, or (when it can be mended) on a damaged page. */
+function stored(chunks: ChunkStore, hash: string, mendable: boolean): Buffer | undefined {
+  try {
+    return chunks.get(hash);
+  } catch (err) {
+    if (mendable && isStoreDamage(err)) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * One chunk's frame: header and payload; its wire form `known` when another replica asked for
+ * it lately (null: known not to deflate; undefined: not known).
+ */
+function frame(
+  hash: string,
+  data: Buffer | undefined,
+  known: Buffer | null | undefined,
+  compress: boolean,
+  kept?: PackedChunks,
+): Buffer[] {
   if (known) return [encodeFrameHeader(FrameKind.deflate, hash, known.length), known];
-  const data = chunks.get(hash);
   if (!data) return [encodeFrameHeader(FrameKind.missing, hash, 0)];
   let packed: Buffer | null = null;
   if (compress && known === undefined) {

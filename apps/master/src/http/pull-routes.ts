@@ -97,11 +97,18 @@ export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
     if (!b.success)
       return sendProblem(reply, 400, 'Bad Request', b.error.issues[0]?.message ?? 'bad chunk batch request');
     const { hashes, compress, maxRate, name } = b.data;
+    const healer = d.healer;
+    const mend = healer
+      ? async (hash: string) => {
+          const found = await healer.check(hash);
+          return found.kind === 'ok' ? found.data : null;
+        }
+      : undefined;
     const pace = maxRate === undefined ? undefined : paces.get(name, maxRate);
     return reply
       .type(CHUNK_BATCH_TYPE)
       .header('Cache-Control', 'no-store')
-      .send(Readable.from(paced(chunkBatchFrames(d.store.chunks, hashes, compress, packed), pace)));
+      .send(Readable.from(paced(chunkBatchFrames(d.store.chunks, hashes, compress, packed, mend), pace)));
   });
 }
 
