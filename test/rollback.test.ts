@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fleet } from './helpers/fleet.js';
 import { get } from './helpers/http.js';
@@ -71,5 +73,28 @@ describe('outpost versions and outpost rollback', () => {
     );
     expect(raw.status).toBe(400);
     expect((await fleet.masterStatus()).version).toBe(current);
+  });
+
+  it('refuses a version the store cannot give whole, and changes nothing in the content directory', async () => {
+    const text = 'bytes that rot in the store\n';
+    fleet.write('rotting.txt', text);
+    const withIt = await fleet.expectConverged();
+    fleet.remove('rotting.txt');
+    const without = await fleet.expectConverged(undefined, ['rotting.txt']);
+    // Damage at rest, under the running master (a second connection, as a failing disk would).
+    const db = new BetterSqlite3(join(fleet.dir.path, 'master', 'master.sqlite'));
+    const hash = createHash('sha256').update(text).digest('hex');
+    expect(
+      db.prepare('UPDATE chunks SET data = ? WHERE hash = ?').run(Buffer.from('rotten'), hash).changes,
+    ).toBe(1);
+    db.close();
+
+    const r = await runCli(['rollback', '--master', fleet.master.url, '--to', String(withIt.version)]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `version ${withIt.version} cannot be restored: chunk ${hash} of rotting.txt is damaged in the master's store: nothing was changed`,
+    );
+    expect(existsSync(join(fleet.content, 'rotting.txt'))).toBe(false);
+    expect((await fleet.masterStatus()).version).toBe(without.version);
   });
 });

@@ -1,9 +1,37 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, open, rename, rm, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Change } from '@outpost/core';
+import { type Change, sha256Hex } from '@outpost/core';
 import type { Store } from '@outpost/store';
 import { isNotFound } from './read-file.js';
+
+/** A rollback the store cannot serve whole: nothing in the content directory was changed. */
+export class RestoreRefusedError extends Error {
+  override name = 'RestoreRefusedError';
+}
+
+/**
+ * Reads every chunk the puts need and checks it against its address, before any file is
+ * touched: a damaged chunk written into the content directory would have put bad bytes in the
+ * source of truth, under an index entry vouching for the good ones, and a rollback that failed
+ * halfway would have left the directory half rolled back.
+ */
+function checkChunks(store: Store, changes: readonly Change[]): void {
+  const checked = new Set<string>();
+  for (const change of changes) {
+    if (change.op !== 'put') continue;
+    for (const c of change.entry.chunks) {
+      if (checked.has(c.hash)) continue;
+      checked.add(c.hash);
+      const data = store.chunks.get(c.hash);
+      const what = !data ? 'missing from' : sha256Hex(data) !== c.hash ? 'damaged in' : null;
+      if (what)
+        throw new RestoreRefusedError(
+          `chunk ${c.hash} of ${change.entry.path} is ${what} the master's store: nothing was changed; \`outpost verify\` on its --data says more`,
+        );
+    }
+  }
+}
 
 /**
  * Makes the content directory match a set of changes taken from the store (a rollback):
@@ -16,6 +44,7 @@ export async function restoreFiles(
   store: Store,
   changes: readonly Change[],
 ): Promise<void> {
+  checkChunks(store, changes);
   for (const change of changes) {
     if (change.op === 'delete') {
       await rm(join(contentDir, change.path), { force: true });
