@@ -28,6 +28,7 @@ describe('MasterConfigSchema', () => {
       dnsFallback: {},
       dnsMode: 'all',
       drainMs: 10_000,
+      scrubBytesPerSecond: 8 * 1024 * 1024,
     });
   });
 
