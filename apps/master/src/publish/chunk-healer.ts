@@ -88,18 +88,28 @@ export class ChunkHealer {
     return true;
   }
 
-  /** What status warns of: damage in the store, and damaged chunks a current file still names and that were not mended. */
+  /**
+   * What status warns of: damage in the store; damaged chunks a current file still names and
+   * that were not mended; and those only kept versions need (a rollback to them is refused).
+   */
   warnings(): string[] {
     const out = this.#storeDamage === null ? [] : [this.#storeDamage];
-    // A chunk no file of the current tree names any more is no one's concern now.
-    for (const hash of this.#unmended.keys())
-      if (this.#o.store.versions.livePlacesOf(hash, 1).length === 0) this.#unmended.delete(hash);
-    const first = this.#unmended.values().next();
-    if (first.done) return out;
-    const n = this.#unmended.size;
-    out.push(
-      `${n === 1 ? 'a chunk' : `${n} chunks`} of the master's store found damaged, which replicas cannot have: ${first.value}. Run \`outpost verify\` on the master's --data; \`touch\` the file in the content directory to have it read and published again`,
-    );
+    const live: string[] = [];
+    const kept: string[] = [];
+    for (const [hash, problem] of this.#unmended) {
+      if (this.#o.store.versions.livePlacesOf(hash, 1).length > 0) live.push(problem);
+      // Still stored: some kept version needs it (collection drops what none does).
+      else if (this.#o.store.chunks.has(hash)) kept.push(hash);
+      else this.#unmended.delete(hash);
+    }
+    if (live.length > 0)
+      out.push(
+        `${live.length === 1 ? 'a chunk' : `${live.length} chunks`} of the master's store found damaged, which replicas cannot have: ${live[0]}. Run \`outpost verify\` on the master's --data; \`touch\` the file in the content directory to have it read and published again`,
+      );
+    if (kept.length > 0)
+      out.push(
+        `${kept.length === 1 ? 'a chunk' : `${kept.length} chunks`} of the master's store found damaged that only older kept versions need (chunk ${kept[0]}): a rollback to those versions is refused. Run \`outpost verify\` on the master's --data to see which`,
+      );
     return out;
   }
 }
