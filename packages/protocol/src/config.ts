@@ -56,6 +56,14 @@ export const AdvertiseAddress = z
     if ('error' in parsed) ctx.addIssue({ code: 'custom', message: `bad address '${v}': ${parsed.error}` });
   });
 
+/** Bytes of stored chunks a background scrub re-hashes per second (0: no scrub). */
+const ScrubRate = z.coerce
+  .number()
+  .int()
+  .min(0)
+  .max(1e10)
+  .default(8 * 1024 * 1024);
+
 export const MasterConfigSchema = z.object({
   content: z.string().min(1),
   data: z.string().min(1),
@@ -95,12 +103,7 @@ export const MasterConfigSchema = z.object({
   /** On stop, responses in flight (chunk fetches, pulls) may finish for this long; then they are cut. */
   drainMs: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   /** Stored chunks re-hashed per second in the background, damaged ones mended from their files (0: off). */
-  scrubBytesPerSecond: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(1e10)
-    .default(8 * 1024 * 1024),
+  scrubBytesPerSecond: ScrubRate,
 });
 
 /** A configuration that parses but cannot be run with (a content directory that is not there). */
@@ -131,13 +134,8 @@ export const ReplicaConfigSchema = z.object({
   headersTimeoutMs: z.coerce.number().int().min(100).max(30_000).default(10_000),
   /** On stop, responses in flight may finish for this long; then their connections are cut (0: at once). */
   drainMs: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
-  /** Stored chunks re-hashed per second in the background (0: no scrubbing). */
-  scrubBytesPerSecond: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(1e10)
-    .default(8 * 1024 * 1024),
+  /** Stored chunks re-hashed per second in the background, damaged ones fetched again (0: off). */
+  scrubBytesPerSecond: ScrubRate,
   /** Most bytes per second fetched from the master, for offices on thin links (0: no limit). */
   maxRate: ByteSize.pipe(
     z
