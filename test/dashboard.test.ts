@@ -2,6 +2,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fleet } from './helpers/fleet.js';
 import { get } from './helpers/http.js';
+import { startPrefixProxy } from './helpers/prefix-proxy.js';
 import { waitFor } from './helpers/wait-for.js';
 
 const ADMIN = 'dashboard-admin-token-0123456789';
@@ -49,7 +50,7 @@ describe('the master dashboard', () => {
     expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(res.headers['content-security-policy']).toContain("script-src 'self'");
     expect(res.headers['content-security-policy']).toContain("frame-ancestors 'none'");
-    expect(res.body.toString()).toContain('<form method="post" action="/_outpost/dashboard/login">');
+    expect(res.body.toString()).toContain('<form method="post" action="dashboard/login">');
     const wrong = await signIn(url, 'not it');
     expect(wrong.statusCode).toBe(401);
     expect(await wrong.body.text()).toContain('That token is not the admin token.');
@@ -59,7 +60,7 @@ describe('the master dashboard', () => {
   it('signs in with the token for a cookie that shows the dashboard and opens nothing else', async () => {
     const ok = await signIn(url, ADMIN);
     expect(ok.statusCode).toBe(303);
-    expect(ok.headers.location).toBe('/_outpost/dashboard');
+    expect(ok.headers.location).toBe('../dashboard');
     const cookie = String(ok.headers['set-cookie']);
     expect(cookie).toMatch(
       /^outpost_master=[\w-]+; Path=\/_outpost\/; HttpOnly; SameSite=Strict; Max-Age=86400$/,
@@ -70,7 +71,7 @@ describe('the master dashboard', () => {
     const page = await get(`${url}/_outpost/dashboard`, { cookie: pass });
     expect(page.status).toBe(200);
     const html = page.body.toString();
-    expect(html).toContain('<script src="/_outpost/dashboard.js" defer></script>');
+    expect(html).toContain('<script src="dashboard.js" defer></script>');
     expect(html).toMatch(/<tr class="state-in-sync">\s*<td>asia-tokyo<\/td>/);
     expect(html).toMatch(/<tr class="state-in-sync">\s*<td>uk-london<\/td>/);
     expect(html).toContain('2 in-sync');
@@ -87,7 +88,7 @@ describe('the master dashboard', () => {
   it('serves its script and style, and a fragment that follows the fleet as it changes', async () => {
     const js = await get(`${url}/_outpost/dashboard.js`);
     expect(js.headers['content-type']).toBe('text/javascript; charset=utf-8');
-    expect(js.body.toString()).toContain("fetch('/_outpost/dashboard?fragment=1'");
+    expect(js.body.toString()).toContain("fetch('dashboard?fragment=1'");
     expect((await get(`${url}/_outpost/dashboard.css`)).headers['content-type']).toBe(
       'text/css; charset=utf-8',
     );
@@ -115,6 +116,44 @@ describe('the master dashboard', () => {
           .includes('<h1>Version 2</h1>'),
       { what: 'the new version on the dashboard' },
     );
+  });
+
+  it('works behind a proxy that serves the master under a path of its own', async () => {
+    // As the nginx site in docs/deploy/ does: /outpost/… to the master's /…, with the prefix said.
+    const proxy = await startPrefixProxy(url, '/outpost');
+    try {
+      const base = `${proxy.url}/outpost/_outpost/`;
+      const login = await get(base);
+      expect(login.status).toBe(401);
+      // Every URL of the page, resolved against where the browser sees it, reaches the master.
+      const action = /action="([^"]+)"/.exec(login.body.toString())![1]!;
+      const signed = await request(new URL(action, base), {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: ADMIN }).toString(),
+      });
+      await signed.body.dump();
+      expect(signed.statusCode).toBe(303);
+      const cookie = String(signed.headers['set-cookie']);
+      expect(cookie).toContain('; Path=/outpost/_outpost/;');
+      const landing = new URL(String(signed.headers.location), new URL(action, base)).href;
+      expect(landing).toBe(`${proxy.url}/outpost/_outpost/dashboard`);
+      const page = await get(landing, { cookie: cookie.split(';')[0]! });
+      expect(page.status).toBe(200);
+      const html = page.body.toString();
+      for (const [, ref] of html.matchAll(/(?:href|src)="([^":]+)"/g)) {
+        const res = await get(new URL(ref!, landing).href);
+        expect(res.status, ref).toBe(200);
+      }
+      const fetched = /fetch\('([^']+)'/.exec(
+        (await get(new URL('dashboard.js', landing).href)).body.toString(),
+      )![1]!;
+      const fragment = await get(new URL(fetched, landing).href, { cookie: cookie.split(';')[0]! });
+      expect(fragment.status).toBe(200);
+      expect(fragment.body.toString().startsWith('<main')).toBe(true);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('has a page on each replica too, behind the same token', async () => {

@@ -9,6 +9,9 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+// Every URL below is relative: the pages live at /_outpost/ and /_outpost/dashboard, which
+// resolve them alike, and so does a proxy that serves the service under a path of its own
+// (https://hq.example.com/outpost/_outpost/).
 const head = (title: string, refresh: boolean) => `<!doctype html>
 <html lang="en">
 <head>
@@ -16,8 +19,8 @@ const head = (title: string, refresh: boolean) => `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title}</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="/_outpost/dashboard.css">
-${refresh ? '<noscript><meta http-equiv="refresh" content="5"></noscript>\n<script src="/_outpost/dashboard.js" defer></script>' : ''}
+<link rel="stylesheet" href="dashboard.css">
+${refresh ? '<noscript><meta http-equiv="refresh" content="5"></noscript>\n<script src="dashboard.js" defer></script>' : ''}
 </head>`;
 
 /** The whole page around a rendered `<main>`; `heading` names the service ("master", "replica uk-london"). */
@@ -41,7 +44,7 @@ export function loginPage(heading: string, failed: boolean): string {
 <h1>Admin token</h1>
 <p>This service asks for its admin token (<code>OUTPOST_ADMIN_TOKEN</code>) to show its status page.</p>
 ${failed ? '<p class="alert">That token is not the admin token.</p>' : ''}
-<form method="post" action="/_outpost/dashboard/login">
+<form method="post" action="dashboard/login">
 <input type="password" name="token" autocomplete="current-password" required autofocus aria-label="admin token">
 <button type="submit">Show the dashboard</button>
 </form>
@@ -62,7 +65,7 @@ export const DASHBOARD_JS = `'use strict';
   let failingSince = null;
   async function refresh() {
     try {
-      const res = await fetch('/_outpost/dashboard?fragment=1', { cache: 'no-store', credentials: 'same-origin' });
+      const res = await fetch('dashboard?fragment=1', { cache: 'no-store', credentials: 'same-origin' });
       if (res.status === 401) return location.reload();
       if (!res.ok) throw new Error('HTTP ' + res.status);
       const next = new DOMParser().parseFromString(await res.text(), 'text/html').querySelector('main');

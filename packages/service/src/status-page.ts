@@ -73,16 +73,17 @@ export function registerStatusPage(app: FastifyInstance, d: StatusPageOptions): 
       hardened(reply);
       const form = req.body instanceof URLSearchParams ? req.body : new URLSearchParams();
       const token = form.get('token') ?? '';
-      if (pass === null) return reply.redirect('/_outpost/dashboard', 303);
+      // Relative, as every URL of the pages: '../dashboard' from …/_outpost/dashboard/login.
+      if (pass === null) return reply.redirect('../dashboard', 303);
       if (!secretMatches(token.trim(), d.adminToken!)) {
         req.log.warn({ remote: req.ip }, 'dashboard: wrong admin token');
         return reply.code(401).type('text/html; charset=utf-8').send(loginPage(d.heading, true));
       }
       reply.header(
         'set-cookie',
-        `${d.cookie}=${pass}; Path=/_outpost/; HttpOnly; SameSite=Strict; Max-Age=${DAY_S}${isHttps(req) ? '; Secure' : ''}`,
+        `${d.cookie}=${pass}; Path=${proxyPrefix(req)}/_outpost/; HttpOnly; SameSite=Strict; Max-Age=${DAY_S}${isHttps(req) ? '; Secure' : ''}`,
       );
-      return reply.redirect('/_outpost/dashboard', 303);
+      return reply.redirect('../dashboard', 303);
     });
   });
 }
@@ -109,6 +110,17 @@ function readCookie(header: string | undefined, name: string): string | undefine
     if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
   }
   return undefined;
+}
+
+/**
+ * The path a proxy serves the service under (`X-Forwarded-Prefix: /outpost`), for the cookie's
+ * Path: the browser sees /outpost/_outpost/, which a cookie for /_outpost/ does not match. Only
+ * a plain path is taken; anything else is ignored.
+ */
+function proxyPrefix(req: FastifyRequest): string {
+  const h = req.headers['x-forwarded-prefix'];
+  const prefix = (Array.isArray(h) ? h[0] : h)?.replace(/\/+$/, '') ?? '';
+  return /^(\/[A-Za-z0-9._~-]+)*$/.test(prefix) ? prefix : '';
 }
 
 /** Whether the reader came over TLS (directly, or through a proxy that says so). */
