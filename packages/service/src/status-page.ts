@@ -120,7 +120,8 @@ function readCookie(header: string | undefined, name: string): string | undefine
 function proxyPrefix(req: FastifyRequest): string {
   const h = req.headers['x-forwarded-prefix'];
   const prefix = (Array.isArray(h) ? h[0] : h)?.replace(/\/+$/, '') ?? '';
-  return /^(\/[A-Za-z0-9._~-]+)*$/.test(prefix) ? prefix : '';
+  const plain = /^(\/[A-Za-z0-9._~-]+)*$/.test(prefix) && !/\/\.{1,2}(\/|$)/.test(prefix);
+  return plain ? prefix : '';
 }
 
 /** Whether the reader came over TLS (directly, or through a proxy that says so). */
