@@ -1,6 +1,6 @@
 // Bundles the CLI and everything it imports into a few files under dist/bundle/: a process
 // then starts without resolving and reading some 1,500 module files. A master over a small
-// tree was listening in 0.45-0.58 s instead of 0.82-0.91 s (see docs/benchmarks.md).
+// tree was listening in 0.44-0.62 s instead of 0.78-0.95 s (docs/benchmarks.md, fifteenth round).
 // better-sqlite3 stays outside: it loads a native addon.
 import { cpSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -169,11 +169,8 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
               healer.check(hash).catch((err) => log.error({ err, chunk: hash }, 'mending a chunk failed')),
           },
           bytesPerSecond: config.scrubBytesPerSecond,
-          onStoreError: (err, where) => {
-            if (healer.storeError(err, where)) return true;
-            log.error({ err: (err as Error).message, where }, 'the scrub could not read the store; resting');
-            return false;
-          },
+          onStoreError: (err, where) => healer.storeError(err, where),
+          log,
         })
       : undefined;
   const statusDeps = {

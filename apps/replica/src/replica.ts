@@ -51,7 +51,6 @@ import { ChunkRepair } from './sync/chunk-repair.js';
 import { LinkTrouble } from './sync/link-trouble.js';
 import { PullError, pullManifest } from './sync/pull-client.js';
 import { PushLink } from './sync/push-link.js';
-
 import { type ApplyOutcome, SyncEngine } from './sync/sync-engine.js';
 
 export interface Replica {
@@ -229,11 +228,8 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
           store,
           repair,
           bytesPerSecond: config.scrubBytesPerSecond,
-          onStoreError: (err, where) => {
-            if (fault.report(err, where)) return true;
-            log.error({ err: (err as Error).message, where }, 'the scrub could not read the store; resting');
-            return false;
-          },
+          onStoreError: storeError,
+          log,
         })
       : undefined;
   const content = createContentHandler({

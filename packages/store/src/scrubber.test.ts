@@ -83,11 +83,13 @@ describe('Scrubber', () => {
         throw Object.assign(new Error(code), { code });
       });
     const repair = { damaged: () => undefined };
+    const logged: string[] = [];
     const s = new Scrubber({
       store,
       repair,
       bytesPerSecond: 1024 * 1024,
       restMs: 60_000,
+      log: { error: (_obj, msg) => logged.push(msg) },
       onStoreError: (err) => {
         seen.push((err as { code: string }).code);
         return (err as { code: string }).code === 'SQLITE_CORRUPT';
@@ -106,6 +108,8 @@ describe('Scrubber', () => {
     expect(seen).toEqual(['SQLITE_IOERR', 'SQLITE_CORRUPT']);
     vi.advanceTimersByTime(10 * 60_000);
     expect(seen).toHaveLength(2);
+    // The rest is said once, for the error that was not damage; damage is its reporter's to say.
+    expect(logged).toEqual(['the scrub could not read the store; resting']);
     corrupt.mockRestore();
   });
 });

@@ -17,6 +17,8 @@ export interface ScrubberOptions {
   tickMs?: number;
   /** Takes an error a store read threw; true when it was damage (the scrub then stops), false to rest and go on. */
   onStoreError?: (err: unknown, where: string) => boolean;
+  /** Told of a read error that was not damage, before the scrub rests and goes on. */
+  log?: { error(obj: object, msg: string): void };
 }
 
 /**
@@ -55,8 +57,10 @@ export class Scrubber {
       // Damage SQLite itself finds (a page of the table, not a chunk's bytes) is for a new
       // store at the next start: the scrub stops rather than meet it at every pass.
       if (!this.#o.onStoreError) throw err;
+      if (this.#o.onStoreError(err, 'the scrub')) return;
       // Any other error (an I/O error) is tried again after a rest.
-      if (!this.#o.onStoreError(err, 'the scrub')) this.#schedule(this.#o.restMs ?? 60_000);
+      this.#o.log?.error({ err: (err as Error).message }, 'the scrub could not read the store; resting');
+      this.#schedule(this.#o.restMs ?? 60_000);
     }
   }
 

@@ -1,3 +1,4 @@
+import { comparePaths } from '@outpost/core';
 import {
   API_PREFIX,
   type MasterStatus,
@@ -112,7 +113,7 @@ function firstProblems(problems: ReadonlyMap<string, string>, n: number) {
 export function problemList(p: Publisher): ProblemList {
   const problems = [...p.problems]
     .map(([path, problem]) => ({ path, problem }))
-    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    .sort((a, b) => comparePaths(a.path, b.path));
   return { count: problems.length, problems };
 }
 

@@ -13,7 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildManifest, cutIntoParts } from '../fanout/build-manifest.js';
 import type { Fleet } from '../fanout/fleet.js';
 import { followable } from '../fanout/held-beyond.js';
-import type { ChunkCheck, ChunkHealer } from '../publish/chunk-healer.js';
+import type { ChunkHealer } from '../publish/chunk-healer.js';
 import { chunkBatchFrames } from './chunk-batch.js';
 import { ManifestPartsCache } from './manifest-parts-cache.js';
 import { PackedChunks } from './packed-chunks.js';
@@ -26,10 +26,10 @@ export interface PullDeps {
   /** Told of a replica that holds a version beyond this master's history (see heldBeyond). */
   onBeyond?: (version: number) => void;
   /**
-   * Checks (and mends) a chunk asked for alone: a replica asks so after a batch brought it
-   * damaged. Without it, the stored bytes are sent unchecked.
+   * Checks (and mends) a chunk asked for alone, as a replica asks after a batch brought it
+   * damaged, and one a batch would call missing.
    */
-  healer?: ChunkHealer;
+  healer: ChunkHealer;
 }
 
 /** The pull API: the same manifests and chunks as the push link, over plain HTTP. */
@@ -64,7 +64,7 @@ export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
     const p = ChunkParamsSchema.safeParse(req.params);
     if (!p.success)
       return sendProblem(reply, 400, 'Bad Request', 'chunk address must be a lowercase hex SHA-256');
-    const found = d.healer ? await d.healer.check(p.data.hash) : storedChunk(d.store, p.data.hash);
+    const found = await d.healer.check(p.data.hash);
     if (found.kind === 'absent') return sendProblem(reply, 404, 'Not Found', `no chunk ${p.data.hash}`);
     if (found.kind === 'damaged') return sendProblem(reply, 500, 'Internal Server Error', found.problem);
     const data = found.data;
@@ -97,23 +97,14 @@ export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
     if (!b.success)
       return sendProblem(reply, 400, 'Bad Request', b.error.issues[0]?.message ?? 'bad chunk batch request');
     const { hashes, compress, maxRate, name } = b.data;
-    const healer = d.healer;
-    const mend = healer
-      ? async (hash: string) => {
-          const found = await healer.check(hash);
-          return found.kind === 'ok' ? found.data : null;
-        }
-      : undefined;
+    const mend = async (hash: string) => {
+      const found = await d.healer.check(hash);
+      return found.kind === 'ok' ? found.data : null;
+    };
     const pace = maxRate === undefined ? undefined : paces.get(name, maxRate);
     return reply
       .type(CHUNK_BATCH_TYPE)
       .header('Cache-Control', 'no-store')
       .send(Readable.from(paced(chunkBatchFrames(d.store.chunks, hashes, compress, packed, mend), pace)));
   });
-}
-
-/** The stored bytes as they are, unchecked. */
-function storedChunk(store: Store, hash: string): ChunkCheck {
-  const data = store.chunks.get(hash);
-  return data ? { kind: 'ok', data } : { kind: 'absent' };
 }
