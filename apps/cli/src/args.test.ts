@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { COMMON_FLAGS, describeFlags, MASTER_FLAGS, REPLICA_FLAGS, readFlags, STATUS_FLAGS } from './args.js';
+import {
+  COMMON_FLAGS,
+  describeFlags,
+  FORGET_FLAGS,
+  MASTER_FLAGS,
+  REPLICA_FLAGS,
+  readFlags,
+  STATUS_FLAGS,
+} from './args.js';
 
 describe('readFlags', () => {
   it('reads flags into camelCased keys', () => {
@@ -106,6 +114,19 @@ describe('flag tables', () => {
       const names = flags.map((f) => f.name);
       expect(new Set(names).size).toBe(names.length);
     }
+  });
+
+  it('takes the replica that forget drops only from the command line', () => {
+    const env = { OUTPOST_NAME: 'uk-london', OUTPOST_MASTER: 'http://hq:7070' };
+    expect(readFlags([], FORGET_FLAGS, env)).toEqual({ master: 'http://hq:7070' });
+    expect(readFlags(['--name', 'asia-tokyo'], FORGET_FLAGS, env)).toEqual({
+      master: 'http://hq:7070',
+      name: 'asia-tokyo',
+    });
+    expect(describeFlags(FORGET_FLAGS)).toMatch(
+      /\n {2}--name {11}the replica to forget, as status names it$/,
+    );
+    expect(describeFlags(FORGET_FLAGS)).not.toContain('OUTPOST_NAME');
   });
 
   it('describes flags one a line with their variable', () => {

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-/** One flag: its name, the environment variable it falls back to, and help text. */
+/** One flag: its name, the environment variable it falls back to ('' for none), and help text. */
 interface Flag {
   name: string;
   env: string;
@@ -103,6 +103,12 @@ export const ROLLBACK_FLAGS: Flag[] = [
   F('to', 'the kept version to roll back to'),
 ];
 
+export const FORGET_FLAGS: Flag[] = [
+  F('master', 'the master URL'),
+  // Only from the command line: a replica host's OUTPOST_NAME must not choose what is forgotten.
+  { ...F('name', 'the replica to forget, as status names it'), env: '' },
+];
+
 /** Reads flags, falling back to OUTPOST_* environment variables; returns camelCased values. */
 export function readFlags(argv: string[], flags: Flag[], env: NodeJS.ProcessEnv): Record<string, string> {
   const options = Object.fromEntries(
@@ -112,7 +118,7 @@ export function readFlags(argv: string[], flags: Flag[], env: NodeJS.ProcessEnv)
   const out: Record<string, string> = {};
   for (const f of flags) {
     // An empty variable is unset, as a shell user means by `OUTPOST_PORT=`.
-    const v = values[f.name] ?? (env[f.env] || undefined);
+    const v = values[f.name] ?? ((f.env && env[f.env]) || undefined);
     if (v === undefined || v === false) continue;
     if (v === true || !f.boolean) out[camel(f.name)] = String(v);
     else if (/^(1|true|yes|on)$/i.test(v)) out[camel(f.name)] = 'true';
@@ -122,7 +128,7 @@ export function readFlags(argv: string[], flags: Flag[], env: NodeJS.ProcessEnv)
 
 /** Help text for a command's flags. */
 export function describeFlags(flags: Flag[]): string {
-  return flags.map((f) => `  --${f.name.padEnd(14)} ${f.help} [${f.env}]`).join('\n');
+  return flags.map((f) => `  --${f.name.padEnd(14)} ${f.help}${f.env ? ` [${f.env}]` : ''}`).join('\n');
 }
 
 function camel(name: string): string {

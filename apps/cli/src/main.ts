@@ -3,6 +3,7 @@ import { resolve as resolvePath } from 'node:path';
 import {
   API_PREFIX,
   DnsStatusSchema,
+  ForgetReplicaResponseSchema,
   MasterStatusSchema,
   ProblemListSchema,
   RollbackResponseSchema,
@@ -12,6 +13,7 @@ import { request } from 'undici';
 import { ZodError } from 'zod';
 import {
   describeFlags,
+  FORGET_FLAGS,
   MASTER_FLAGS,
   REPLICA_FLAGS,
   ROLLBACK_FLAGS,
@@ -37,6 +39,8 @@ ${describeFlags(STATUS_FLAGS)}
 
   outpost versions --master URL [--json]    the versions the master keeps, newest first
   outpost rollback --master URL --to N      publish version N's content as a new version (numbers only grow)
+  outpost forget  --master URL --name NAME  drop an offline replica from the master's status (an office closed,
+                                            a replica renamed); a replica that runs is refused
   outpost verify  --data DIR [--json]       re-hash every chunk, content and version root of the stores in DIR;
                                             exits 1 when something is damaged
 
@@ -86,6 +90,8 @@ async function main(argv: string[]): Promise<number> {
       return versions(readFlags(rest, STATUS_FLAGS, env), secrets.adminToken);
     case 'rollback':
       return rollback(readFlags(rest, ROLLBACK_FLAGS, env), secrets.adminToken);
+    case 'forget':
+      return forget(readFlags(rest, FORGET_FLAGS, env), secrets.adminToken);
     case 'verify': {
       const flags = readFlags(rest, VERIFY_FLAGS, env);
       const { verifyCommand } = await import('./verify-command.js');
@@ -135,9 +141,9 @@ async function callMaster(
   flags: Record<string, string>,
   adminToken: string | undefined,
   path: string,
-  body?: unknown,
-  quietStatus?: number,
+  opts: { method?: 'GET' | 'POST' | 'DELETE'; body?: unknown; quietStatus?: number } = {},
 ): Promise<{ ok: true; body: unknown } | { ok: false; status: number }> {
+  const { body, quietStatus } = opts;
   if (!flags.master) throw new UsageError(`${command} needs --master URL (or OUTPOST_MASTER)`);
   const url = `${flags.master.replace(/\/+$/, '')}${API_PREFIX}${path}`;
   const headers: Record<string, string> = adminToken ? { authorization: `Bearer ${adminToken}` } : {};
@@ -146,7 +152,7 @@ async function callMaster(
   let text: string;
   try {
     res = await request(url, {
-      method: body === undefined ? 'GET' : 'POST',
+      method: opts.method ?? (body === undefined ? 'GET' : 'POST'),
       headers,
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
@@ -190,13 +196,25 @@ async function rollback(flags: Record<string, string>, adminToken: string | unde
   const to = Number(flags.to);
   if (!flags.to || !Number.isInteger(to) || to < 1)
     throw new UsageError('rollback needs --to N, a kept version');
-  const res = await callMaster('rollback', flags, adminToken, '/rollback', { to });
+  const res = await callMaster('rollback', flags, adminToken, '/rollback', { body: { to } });
   if (!res.ok) return 2;
   const r = RollbackResponseSchema.parse(res.body);
   process.stdout.write(
     r.created
       ? `published version ${r.version} with the content of version ${to} (root ${r.root.slice(0, 12)})\n`
       : `the current version ${r.version} already has the content of version ${to}; nothing published\n`,
+  );
+  return 0;
+}
+
+async function forget(flags: Record<string, string>, adminToken: string | undefined): Promise<number> {
+  if (!flags.name) throw new UsageError('forget needs --name NAME, a replica the master shows offline');
+  const path = `/replicas/${encodeURIComponent(flags.name)}`;
+  const res = await callMaster('forget', flags, adminToken, path, { method: 'DELETE' });
+  if (!res.ok) return 2;
+  const r = ForgetReplicaResponseSchema.parse(res.body);
+  process.stdout.write(
+    `forgot replica ${r.forgotten} (region ${r.region}, at version ${r.version}, last seen ${r.lastSeenAt ?? 'never'})\n`,
   );
   return 0;
 }
@@ -217,7 +235,7 @@ async function status(flags: Record<string, string>, adminToken: string | undefi
   }
   const s = parsed.data;
   // The DNS section, when the master serves a zone (404: it serves none).
-  const dnsRes = await callMaster('status', flags, adminToken, '/dns', undefined, 404);
+  const dnsRes = await callMaster('status', flags, adminToken, '/dns', { quietStatus: 404 });
   const dns = dnsRes.ok ? DnsStatusSchema.parse(dnsRes.body) : null;
   if (flags.json) {
     // Status names the first refused paths only; --json lists them all.

@@ -155,6 +155,17 @@ export const RollbackResponseSchema = z.object({
 
 export const ChunkParamsSchema = z.object({ hash: Sha256 });
 
+/** `DELETE /_outpost/api/v1/replicas/<name>`: the replica to forget. */
+export const ReplicaParamsSchema = z.object({ name: Label });
+
+/** What the master forgot: the record status showed last. */
+export const ForgetReplicaResponseSchema = z.object({
+  forgotten: Label,
+  region: Label,
+  version: VersionNumber,
+  lastSeenAt: z.iso.datetime().nullable(),
+});
+
 /** `GET /_outpost/api/v1/contents/<sha256>`: a content's chunk list. */
 export const ContentChunksSchema = z.object({
   hash: Sha256,
@@ -165,6 +176,7 @@ export const VersionParamsSchema = z.object({ n: z.coerce.number().pipe(VersionN
 
 export type Problem = z.infer<typeof ProblemSchema>;
 export type RollbackResponse = z.infer<typeof RollbackResponseSchema>;
+export type ForgetReplicaResponse = z.infer<typeof ForgetReplicaResponseSchema>;
 export type ReplicaState = z.infer<typeof ReplicaStateSchema>;
 export type FleetReplica = z.infer<typeof FleetReplicaSchema>;
 export type MasterStatus = z.infer<typeof MasterStatusSchema>;

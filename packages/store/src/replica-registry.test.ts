@@ -81,6 +81,15 @@ describe('ReplicaRegistry', () => {
     expect(store.replicas.all().find((r) => r.name === 'uk-london')!.error).toBeNull();
   });
 
+  it('removes one replica by name, and says whether there was one', () => {
+    store.replicas.save(replica('uk-london', 'uk'));
+    store.replicas.save(replica('asia-tokyo', 'asia'));
+    expect(store.replicas.remove('uk-london')).toBe(true);
+    expect(store.replicas.remove('uk-london')).toBe(false);
+    expect(store.replicas.remove('us-west')).toBe(false);
+    expect(store.replicas.all().map((r) => r.name)).toEqual(['asia-tokyo']);
+  });
+
   it('remembers replicas across reopen', () => {
     const r = replica('asia-tokyo', 'asia', { error: 'offline since noon', link: 'offline' });
     store.replicas.save(r);

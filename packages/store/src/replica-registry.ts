@@ -15,6 +15,7 @@ export interface ReplicaRecord {
 /** Every replica the master has ever seen, kept across restarts. */
 export class ReplicaRegistry {
   readonly #all: Statement<[]>;
+  readonly #remove: Statement<[string]>;
   readonly #upsert: Statement<
     [string, string, number, string, number | null, string | null, string | null, string]
   >;
@@ -24,6 +25,7 @@ export class ReplicaRegistry {
       `SELECT name, region, version, root, last_seen_at AS lastSeenAt, error, advertise, link
        FROM replicas ORDER BY region, name`,
     );
+    this.#remove = db.prepare('DELETE FROM replicas WHERE name = ?');
     this.#upsert = db.prepare(
       `INSERT INTO replicas (name, region, version, root, last_seen_at, error, advertise, link)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -36,6 +38,11 @@ export class ReplicaRegistry {
   /** Every replica, ordered by region and name. */
   all(): ReplicaRecord[] {
     return this.#all.all() as ReplicaRecord[];
+  }
+
+  /** Deletes a replica's record; false when there was none. */
+  remove(name: string): boolean {
+    return this.#remove.run(name).changes > 0;
   }
 
   /** Writes a replica's record. */

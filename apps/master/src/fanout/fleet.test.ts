@@ -373,6 +373,68 @@ describe('Fleet', () => {
   });
 });
 
+describe('Fleet.forget', () => {
+  it('forgets an offline replica in memory, in DNS facts and in the store, and says what it was', () => {
+    fleet.connected(hello('uk-london', 9, { advertise: '10.0.0.1:7080' }));
+    fleet.connected(hello('asia-tokyo', 10, { region: 'asia' }));
+    vi.setSystemTime(T0 + 1000);
+    fleet.disconnected('uk-london');
+    const out = fleet.forget('uk-london');
+    expect(out).toEqual({
+      outcome: 'forgotten',
+      record: expect.objectContaining({ name: 'uk-london', region: 'uk', version: 9, lastSeenAt: T0 + 1000 }),
+    });
+    expect(status(10).map((r) => r.name)).toEqual(['asia-tokyo']);
+    expect(fleet.facts().map((f) => f.name)).toEqual(['asia-tokyo']);
+    expect(fleet.versionOf('uk-london')).toBeUndefined();
+    expect(store.replicas.all().map((r) => r.name)).toEqual(['asia-tokyo']);
+    // A restarted master does not bring it back.
+    const again = new Fleet({ store, offlineAfterMs: OFFLINE, behindAfterMs: BEHIND });
+    expect(status(10, Date.now(), again).map((r) => r.name)).toEqual(['asia-tokyo']);
+  });
+
+  it('refuses a replica on its push link, and one pulling lately, and forgets it once it is silent', () => {
+    fleet.connected(hello('uk-london', 10));
+    expect(fleet.forget('uk-london')).toEqual({ outcome: 'alive', link: 'push' });
+    fleet.disconnected('uk-london');
+    fleet.pulled({ name: 'uk-london', region: 'uk', version: 10, root: ROOT(10) });
+    expect(fleet.forget('uk-london')).toEqual({ outcome: 'alive', link: 'pull' });
+    expect(fleet.forget('uk-london', Date.now() + OFFLINE - 1)).toEqual({ outcome: 'alive', link: 'pull' });
+    expect(status(10).map((r) => r.name)).toEqual(['uk-london']);
+    expect(fleet.forget('uk-london', Date.now() + OFFLINE)).toMatchObject({ outcome: 'forgotten' });
+    expect(status(10)).toEqual([]);
+  });
+
+  it('knows no replica it never met, or one it forgot already', () => {
+    expect(fleet.forget('uk-london')).toEqual({ outcome: 'unknown' });
+    fleet.connected(hello('uk-london', 10));
+    fleet.disconnected('uk-london');
+    expect(fleet.forget('uk-london').outcome).toBe('forgotten');
+    expect(fleet.forget('uk-london')).toEqual({ outcome: 'unknown' });
+  });
+
+  it('meets a forgotten replica that comes back as a new one', () => {
+    fleet.connected(hello('uk-london', 4));
+    fleet.nacked('uk-london', 5, 'disk full');
+    fleet.disconnected('uk-london');
+    fleet.forget('uk-london');
+    fleet.connected(hello('uk-london', 10, { region: 'eu' }));
+    expect(one('uk-london', 10)).toMatchObject({ region: 'eu', state: 'in-sync', error: null });
+  });
+
+  it('keeps the replica when the store refuses the delete', () => {
+    fleet.connected(hello('uk-london', 10));
+    fleet.disconnected('uk-london');
+    const remove = vi.spyOn(store.replicas, 'remove').mockImplementation(() => {
+      throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    });
+    expect(() => fleet.forget('uk-london')).toThrow(/disk is full/);
+    remove.mockRestore();
+    expect(status(10).map((r) => r.name)).toEqual(['uk-london']);
+    expect(store.replicas.all().map((r) => r.name)).toEqual(['uk-london']);
+  });
+});
+
 describe('Fleet.facts (what DNS judges)', () => {
   it('gives each replica its link, last sighting, address and last reported load', () => {
     fleet.connected(hello('uk-london', 10, { advertise: '10.0.0.1:8080' }));

@@ -13,6 +13,12 @@ interface Member {
   sharedName?: { advertises: [string, string]; at: number };
 }
 
+/** What `Fleet.forget` did: forgot the replica (its last record), knew none, or refused a live one. */
+export type ForgetOutcome =
+  | { outcome: 'forgotten'; record: ReplicaRecord }
+  | { outcome: 'unknown' }
+  | { outcome: 'alive'; link: 'push' | 'pull' };
+
 /** How long status shows a name two processes used, after the last time it was seen. */
 const SHARED_NAME_SHOWN_MS = 5 * 60_000;
 
@@ -139,6 +145,21 @@ export class Fleet {
     m.fault = fault ?? null;
   }
 
+  /**
+   * Forgets an offline replica (an office closed, a replica renamed), which status would
+   * otherwise show offline, and `outpost status` count as failing, for ever. A live one is
+   * refused: it would be back at its next hello or pull. Its record goes from the store first,
+   * so a store that refuses the delete leaves the fleet as it was.
+   */
+  forget(name: string, now = Date.now()): ForgetOutcome {
+    const m = this.#members.get(name);
+    if (!m) return { outcome: 'unknown' };
+    if (this.#alive(m, now)) return { outcome: 'alive', link: m.connected ? 'push' : 'pull' };
+    this.#o.store.replicas.remove(name);
+    this.#members.delete(name);
+    return { outcome: 'forgotten', record: { ...m.record } };
+  }
+
   /** What the DNS server needs of every replica: raw facts, judged there. */
   facts(): ReplicaFacts[] {
     return [...this.#members.values()].map((m) => ({
@@ -178,10 +199,7 @@ export class Fleet {
     now: number,
   ): FleetReplica {
     const r = m.record;
-    // Alive: on the push link, or pulling and heard from lately.
-    const alive =
-      m.connected ||
-      (r.link === 'pull' && r.lastSeenAt !== null && now - r.lastSeenAt < this.#o.offlineAfterMs);
+    const alive = this.#alive(m, now);
     const lag = Math.max(0, latest.version - r.version);
     const wrongRoot = lag === 0 && r.root !== latest.root;
     const shared =
@@ -213,6 +231,15 @@ export class Fleet {
         (wrongRoot ? `holds root ${r.root} for version ${r.version}, expected ${latest.root}` : null),
       advertise: r.advertise,
     };
+  }
+
+  /** Alive: on the push link, or pulling and heard from lately. */
+  #alive(m: Member, now: number): boolean {
+    const r = m.record;
+    return (
+      m.connected ||
+      (r.link === 'pull' && r.lastSeenAt !== null && now - r.lastSeenAt < this.#o.offlineAfterMs)
+    );
   }
 
   #member(name: string, region: string): Member {

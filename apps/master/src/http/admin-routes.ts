@@ -1,9 +1,11 @@
 import { comparePaths } from '@outpost/core';
 import {
   API_PREFIX,
+  type ForgetReplicaResponse,
   type MasterStatus,
   PROBLEMS_IN_STATUS,
   type ProblemList,
+  ReplicaParamsSchema,
   RollbackRequestSchema,
   VersionParamsSchema,
   type VersionSummary,
@@ -64,6 +66,34 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
         );
       throw err;
     }
+  });
+
+  app.delete(`${API_PREFIX}/replicas/:name`, { preHandler: admin }, async (req, reply) => {
+    const params = ReplicaParamsSchema.safeParse(req.params);
+    if (!params.success)
+      return sendProblem(reply, 400, 'Bad Request', `replica name: ${params.error.issues[0]?.message}`);
+    const { name } = params.data;
+    const out = d.fleet.forget(name);
+    if (out.outcome === 'unknown')
+      return sendProblem(reply, 404, 'Not Found', `this master knows no replica named ${name}`);
+    if (out.outcome === 'alive')
+      return sendProblem(
+        reply,
+        409,
+        'Conflict',
+        out.link === 'push'
+          ? `replica ${name} is connected: stop it first (a running replica is back at its next hello)`
+          : `replica ${name} pulled lately: stop it first (a running replica is back at its next pull)`,
+      );
+    const r = out.record;
+    req.log.info({ replica: name, region: r.region, version: r.version }, 'forgot replica');
+    const body: ForgetReplicaResponse = {
+      forgotten: name,
+      region: r.region,
+      version: r.version,
+      lastSeenAt: r.lastSeenAt === null ? null : new Date(r.lastSeenAt).toISOString(),
+    };
+    return body;
   });
 
   app.get(`${API_PREFIX}/versions/:n`, { preHandler: admin }, async (req, reply) => {
