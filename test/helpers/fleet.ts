@@ -46,12 +46,13 @@ export class Fleet {
     return fleet;
   }
 
-  async startMaster(): Promise<Service> {
+  /** Starts the master (again, on the same port); `env` is laid over the fleet's own. */
+  async startMaster(o: { env?: NodeJS.ProcessEnv } = {}): Promise<Service> {
     this.master = await startMaster({
       content: this.content,
       data: join(this.dir.path, 'master'),
       ...(this.#masterPort ? { port: this.#masterPort } : {}),
-      env: this.#o.env ?? {},
+      env: { ...this.#o.env, ...o.env },
       args: this.#o.masterArgs ?? [],
     });
     this.#masterPort = Number(new URL(this.master.url).port);

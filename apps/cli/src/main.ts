@@ -46,6 +46,7 @@ ${describeFlags(STATUS_FLAGS)}
 
 secrets come only from the environment:
   OUTPOST_TOKEN        replication token replicas present to the master
+  OUTPOST_PREVIOUS_TOKEN  (master) the replication token being retired, accepted beside OUTPOST_TOKEN
   OUTPOST_ADMIN_TOKEN  bearer token of the admin REST API (and of 'outpost status')
 `;
 
@@ -60,7 +61,8 @@ async function main(argv: string[]): Promise<number> {
       const { buildMaster } = await import('@outpost/master');
       const flags = readFlags(rest, MASTER_FLAGS, env);
       return saysUserErrors('master', flags, async () => {
-        const master = buildMaster({ ...flags, ...secrets } as never);
+        const previousToken = env.OUTPOST_PREVIOUS_TOKEN || undefined;
+        const master = buildMaster({ ...flags, ...secrets, previousToken } as never);
         // Signals are taken from the start: a master starting over a large tree listens for
         // minutes before it is ready, and a stop meanwhile must be as clean as one after.
         const stopped = untilSignal(master.log, () => master.stop());

@@ -29,6 +29,7 @@ import { renderDashboard } from './dashboard/render-dashboard.js';
 import { DnsServer } from './dns/dns-server.js';
 import { FanoutServer } from './fanout/fanout-server.js';
 import { Fleet } from './fanout/fleet.js';
+import { rotationWarning } from './fanout/token-rotation.js';
 import { masterStatus, registerAdminRoutes, versionList } from './http/admin-routes.js';
 import { registerDnsRoutes } from './http/dns-routes.js';
 import { registerMasterMetrics } from './http/master-metrics.js';
@@ -70,6 +71,11 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       `--data ${resolve(config.data)} is inside --content ${contentDir}: the master would publish its own store; keep the store elsewhere`,
     );
   }
+  if (config.previousToken !== undefined && config.token === undefined) {
+    throw new ConfigError(
+      'OUTPOST_PREVIOUS_TOKEN is set without OUTPOST_TOKEN: in a rotation, OUTPOST_TOKEN is the new replication token and OUTPOST_PREVIOUS_TOKEN the one being retired',
+    );
+  }
   const store = openLockedStore(join(resolve(config.data), 'master.sqlite'), 'master');
   // A mistyped --content would start a master that publishes nothing and says nothing. One
   // that has published keeps running instead (a mount not back yet, say): it serves what it
@@ -104,6 +110,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     fleet,
     log,
     token: config.token,
+    previousToken: config.previousToken,
     heartbeatMs: config.heartbeatMs,
     onBeyond: (version) => beyond(version),
   });
@@ -178,13 +185,19 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     fleet,
     publisher,
     ready: () => ready,
-    warnings: () => [watchLimit.message(rewalkEveryMs()), ...healer.warnings()].filter((w) => w !== null),
+    warnings: () =>
+      [
+        watchLimit.message(rewalkEveryMs()),
+        ...healer.warnings(),
+        config.previousToken === undefined ? null : rotationWarning(fleet.onPreviousToken()),
+      ].filter((w) => w !== null),
   };
   registerAdminRoutes(app, { ...statusDeps, adminToken: config.adminToken });
   registerPullRoutes(app, {
     store,
     fleet,
     token: config.token,
+    previousToken: config.previousToken,
     onBeyond: (version) => beyond(version),
     healer,
   });

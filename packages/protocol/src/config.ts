@@ -70,6 +70,11 @@ export const MasterConfigSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   port: Port.default(7070),
   token: Secret,
+  /**
+   * During a rotation of the replication token, the one being retired: accepted beside
+   * `token`, and status names the replicas that still present it.
+   */
+  previousToken: Secret,
   adminToken: Secret,
   /** A burst of file events is published once it has been quiet this long. */
   quietMs: Millis.default(30),

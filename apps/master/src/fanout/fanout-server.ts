@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCodes, LIMITS, WS_PATH } from '@outpost/protocol';
-import { bearerMatches } from '@outpost/service';
 import type { Store } from '@outpost/store';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -9,12 +8,15 @@ import { buildManifest, cutIntoParts } from './build-manifest.js';
 import type { Fleet } from './fleet.js';
 import { PublishCache } from './publish-cache.js';
 import { ReplicaSession } from './replica-session.js';
+import { tokenUsed } from './token-rotation.js';
 
 export interface FanoutOptions {
   store: Store;
   fleet: Fleet;
   log: Logger;
   token: string | undefined;
+  /** The replication token being retired, accepted beside `token` during a rotation. */
+  previousToken?: string | undefined;
   heartbeatMs: number;
   /** Told of a replica that holds a version beyond this master's history (see heldBeyond). */
   onBeyond?: (version: number) => void;
@@ -50,13 +52,15 @@ export class FanoutServer {
       rejectUpgrade(socket, 404, 'Not Found', 'no WebSocket endpoint at this path');
       return;
     }
-    if (this.#o.token !== undefined && !bearerMatches(req.headers.authorization, this.#o.token)) {
+    const used = tokenUsed(req.headers.authorization, this.#o.token, this.#o.previousToken);
+    if (used === null) {
       this.#o.log.warn({ remote: req.socket.remoteAddress }, 'replica refused: wrong or missing token');
       rejectUpgrade(socket, 401, 'Unauthorized', 'a valid replication token is required');
       return;
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       const session = new ReplicaSession(ws, {
+        previousToken: used === 'previous',
         fleet: this.#o.fleet,
         log: this.#o.log,
         latest: () => this.#o.store.versions.current(),

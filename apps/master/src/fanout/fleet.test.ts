@@ -435,6 +435,26 @@ describe('Fleet.forget', () => {
   });
 });
 
+describe('Fleet.onPreviousToken', () => {
+  it('names the replicas whose last hello or pull presented the token being retired', () => {
+    fleet.connected({ ...hello('uk-london', 10), previousToken: true });
+    fleet.connected(hello('asia-tokyo', 10, { region: 'asia' }));
+    fleet.pulled({ name: 'us-west', region: 'us', version: 10, root: ROOT(10), previousToken: true });
+    expect(fleet.onPreviousToken()).toEqual(['uk-london', 'us-west']);
+    // Each is given the new token and comes back with it.
+    fleet.disconnected('uk-london');
+    expect(fleet.onPreviousToken()).toEqual(['uk-london', 'us-west']);
+    fleet.connected(hello('uk-london', 10));
+    fleet.pulled({ name: 'us-west', region: 'us', version: 10, root: ROOT(10) });
+    expect(fleet.onPreviousToken()).toEqual([]);
+    // Not kept across a restart: learned again at the next hello.
+    fleet.connected({ ...hello('uk-london', 10), previousToken: true });
+    expect(new Fleet({ store, offlineAfterMs: OFFLINE, behindAfterMs: BEHIND }).onPreviousToken()).toEqual(
+      [],
+    );
+  });
+});
+
 describe('Fleet.facts (what DNS judges)', () => {
   it('gives each replica its link, last sighting, address and last reported load', () => {
     fleet.connected(hello('uk-london', 10, { advertise: '10.0.0.1:8080' }));

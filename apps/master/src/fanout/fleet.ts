@@ -9,6 +9,8 @@ interface Member {
   load: Load | null;
   /** A fault the replica reports of itself with its heartbeats (damage in its store); null when none. */
   fault: string | null;
+  /** It authenticated last with the replication token being retired (in memory: learned again at each hello). */
+  previousToken: boolean;
   /** Two live processes seen using this name: where each says readers reach it, and when. */
   sharedName?: { advertises: [string, string]; at: number };
 }
@@ -48,12 +50,20 @@ export class Fleet {
         connected: false,
         load: null,
         fault: null,
+        previousToken: false,
       });
     }
   }
 
   /** A replica said hello over the push link. */
-  connected(info: { name: string; region: string; version: number; root: string; advertise?: string }): void {
+  connected(info: {
+    name: string;
+    region: string;
+    version: number;
+    root: string;
+    advertise?: string;
+    previousToken?: boolean;
+  }): void {
     const m = this.#member(info.name, info.region);
     Object.assign(m.record, {
       region: info.region,
@@ -66,6 +76,7 @@ export class Fleet {
       error: null,
     });
     m.connected = true;
+    m.previousToken = info.previousToken === true;
     // Its heartbeats say again whether the fault lasts (a restart renews a damaged store).
     m.fault = null;
     this.#save(m);
@@ -97,8 +108,10 @@ export class Fleet {
     version: number;
     root: string;
     fault?: string | undefined;
+    previousToken?: boolean;
   }): void {
     const m = this.#member(info.name, info.region);
+    m.previousToken = info.previousToken === true;
     // A pull says what a heartbeat would: a replica off its push link is heard only this way.
     m.fault = info.fault ?? null;
     const changed = m.record.version !== info.version || m.record.root !== info.root;
@@ -158,6 +171,14 @@ export class Fleet {
     this.#o.store.replicas.remove(name);
     this.#members.delete(name);
     return { outcome: 'forgotten', record: { ...m.record } };
+  }
+
+  /** The replicas that authenticated last with the replication token being retired, by name. */
+  onPreviousToken(): string[] {
+    return [...this.#members.values()]
+      .filter((m) => m.previousToken)
+      .map((m) => m.record.name)
+      .sort();
   }
 
   /** What the DNS server needs of every replica: raw facts, judged there. */
@@ -259,6 +280,7 @@ export class Fleet {
         connected: false,
         load: null,
         fault: null,
+        previousToken: false,
       };
       this.#members.set(name, m);
     }

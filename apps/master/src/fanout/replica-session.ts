@@ -14,6 +14,8 @@ import { followable, heldBeyond } from './held-beyond.js';
 
 /** What a session needs from the master around it. */
 export interface SessionDeps {
+  /** The replica authenticated with the replication token being retired. */
+  previousToken?: boolean;
   fleet: Fleet;
   log: Logger;
   latest(): { version: number; root: string };
@@ -152,7 +154,7 @@ export class ReplicaSession {
     }
     this.#hello = hello;
     this.#d.claim(hello.name, this);
-    this.#d.fleet.connected(hello);
+    this.#d.fleet.connected({ ...hello, previousToken: this.#d.previousToken === true });
     const latest = this.#d.latest();
     const protocol = Math.min(hello.protocol, PROTOCOL_VERSION);
     this.#ws.send(JSON.stringify({ type: 'welcome', protocol, ...latest }));

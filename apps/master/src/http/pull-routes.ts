@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildManifest, cutIntoParts } from '../fanout/build-manifest.js';
 import type { Fleet } from '../fanout/fleet.js';
 import { followable } from '../fanout/held-beyond.js';
+import { tokenUsed } from '../fanout/token-rotation.js';
 import type { ChunkHealer } from '../publish/chunk-healer.js';
 import { chunkBatchFrames } from './chunk-batch.js';
 import { ManifestPartsCache } from './manifest-parts-cache.js';
@@ -23,6 +24,8 @@ export interface PullDeps {
   store: Store;
   fleet: Fleet;
   token: string | undefined;
+  /** The replication token being retired, accepted beside `token` during a rotation. */
+  previousToken?: string | undefined;
   /** Told of a replica that holds a version beyond this master's history (see heldBeyond). */
   onBeyond?: (version: number) => void;
   /**
@@ -34,7 +37,7 @@ export interface PullDeps {
 
 /** The pull API: the same manifests and chunks as the push link, over plain HTTP. */
 export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
-  const replication = requireBearer(d.token, 'replication');
+  const replication = requireBearer([d.token, d.previousToken], 'replication');
   const partsCache = new ManifestPartsCache();
   // Replicas taking one large change ask for the same chunks: each is deflated once, not per replica.
   const packed = new PackedChunks();
@@ -44,7 +47,10 @@ export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
     const q = ManifestQuerySchema.safeParse(req.query);
     if (!q.success) return sendProblem(reply, 400, 'Bad Request', q.error.issues[0]?.message ?? 'bad query');
     const { from, root, name, region, part, to, fault } = q.data;
-    if (name && region && root) d.fleet.pulled({ name, region, version: from, root, fault });
+    if (name && region && root) {
+      const previousToken = tokenUsed(req.headers.authorization, d.token, d.previousToken) === 'previous';
+      d.fleet.pulled({ name, region, version: from, root, fault, previousToken });
+    }
     if (root && followable({ version: from, root }, d.store.versions.current())) d.onBeyond?.(from);
     if (part === undefined) return buildManifest(d.store, from, root);
     // Parts after the first lead to the version the first one named, which must still be held.

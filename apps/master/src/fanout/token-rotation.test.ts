@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { rotationWarning, tokenUsed } from './token-rotation.js';
+
+describe('tokenUsed', () => {
+  it('lets every request in when no token is set', () => {
+    expect(tokenUsed(undefined, undefined, undefined)).toBe('open');
+    expect(tokenUsed('Bearer anything', undefined, undefined)).toBe('open');
+  });
+
+  it('tells the current token from the one being retired, and refuses the rest', () => {
+    expect(tokenUsed('Bearer new', 'new', 'old')).toBe('current');
+    expect(tokenUsed('Bearer old', 'new', 'old')).toBe('previous');
+    expect(tokenUsed('Bearer older', 'new', 'old')).toBeNull();
+    expect(tokenUsed(undefined, 'new', 'old')).toBeNull();
+  });
+
+  it('refuses the old token once no rotation is going on', () => {
+    expect(tokenUsed('Bearer new', 'new', undefined)).toBe('current');
+    expect(tokenUsed('Bearer old', 'new', undefined)).toBeNull();
+  });
+});
+
+describe('rotationWarning', () => {
+  it('names the replicas still on the previous token', () => {
+    expect(rotationWarning(['uk-london'])).toBe(
+      "1 replica still presents the previous replication token (OUTPOST_PREVIOUS_TOKEN): uk-london; give it OUTPOST_TOKEN's value and restart it",
+    );
+    expect(rotationWarning(['asia-tokyo', 'uk-london'])).toContain(
+      "2 replicas still present the previous replication token (OUTPOST_PREVIOUS_TOKEN): asia-tokyo, uk-london; give them OUTPOST_TOKEN's value",
+    );
+  });
+
+  it('names ten and counts the rest', () => {
+    const names = Array.from({ length: 13 }, (_, i) => `r${String(i).padStart(2, '0')}`);
+    const w = rotationWarning(names);
+    expect(w).toContain('13 replicas still present');
+    expect(w).toContain('r00, r01, r02, r03, r04, r05, r06, r07, r08, r09 and 3 more;');
+  });
+
+  it('says when the rotation can be finished', () => {
+    expect(rotationWarning([])).toMatch(/no replica seen since the master started presents it: unset it/);
+  });
+});
