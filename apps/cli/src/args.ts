@@ -19,6 +19,8 @@ const F = (name: string, help: string, boolean = false): Flag => ({
 export const COMMON_FLAGS: Flag[] = [
   F('host', 'address to listen on'),
   F('port', 'port to listen on'),
+  F('tls-cert', 'serve HTTPS with this certificate chain (PEM file); SIGHUP reads it and --tls-key again'),
+  F('tls-key', 'the private key of --tls-cert (PEM file)'),
   F('log-level', 'fatal … trace, or silent'),
 ];
 

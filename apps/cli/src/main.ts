@@ -66,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
         // Signals are taken from the start: a master starting over a large tree listens for
         // minutes before it is ready, and a stop meanwhile must be as clean as one after.
         const stopped = untilSignal(master.log, () => master.stop());
+        reloadOnHangup(flags, () => master.reloadTls());
         await master.start();
         await stopped;
         return 0;
@@ -81,6 +82,7 @@ async function main(argv: string[]): Promise<number> {
           ...(noWireCompression ? { wireCompression: false } : {}),
           ...secrets,
         } as never);
+        reloadOnHangup(flags, () => replica.reloadTls());
         await replica.start();
         await untilSignal(replica.log, () => replica.stop());
         return 0;
@@ -251,6 +253,17 @@ async function status(flags: Record<string, string>, adminToken: string | undefi
     process.stdout.write(`${JSON.stringify(full, null, 2)}\n`);
   } else process.stdout.write(`${renderStatus(s)}\n${dns ? `\n${renderDns(dns)}\n` : ''}`);
   return s.publishFailure || s.replicas.some((r) => UNHEALTHY.has(r.state)) ? 1 : 0;
+}
+
+/**
+ * With HTTPS, SIGHUP reads the certificate and key again, as web servers do after a renewal
+ * (systemd: ExecReload). Without it, SIGHUP keeps its default: the process ends.
+ */
+function reloadOnHangup(flags: Record<string, string>, reload: () => boolean): void {
+  if (flags.tlsCert === undefined) return;
+  process.on('SIGHUP', () => {
+    reload();
+  });
 }
 
 /** Runs until SIGINT or SIGTERM, then stops cleanly (a second signal exits at once). */

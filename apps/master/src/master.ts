@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import type { Server as TlsServer } from 'node:tls';
 import { buildZoneView, describeReplicas, Responder, type ZoneView } from '@outpost/dns';
 import {
   ConfigError,
@@ -18,9 +19,12 @@ import {
   installProblemHandlers,
   type Logger,
   leanHeapHeld,
+  loadTls,
   registerMetricsRoute,
   registerStatusPage,
   releaseMemorySoon,
+  reloadTls,
+  tlsPaths,
 } from '@outpost/service';
 import { openLockedStore, Scrubber, type Store } from '@outpost/store';
 import type { FSWatcher } from 'chokidar';
@@ -54,6 +58,8 @@ export interface Master {
   stop(): Promise<void>;
   /** Resolves after the next version is published (for tools and tests). */
   onPublished(listener: (v: PublishedVersion) => void): () => void;
+  /** Reads --tls-cert and --tls-key again (after a renewal); false when not taken, or no TLS. */
+  reloadTls(): boolean;
 }
 
 /** A tree or a version this large leaves enough garbage to collect it at once. */
@@ -63,6 +69,9 @@ const LARGE_CHANGE = 10_000;
 export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {}): Master {
   const config = MasterConfigSchema.parse(input);
   const log = opts.log ?? createLogger('master', config.logLevel);
+  // Certificate files that cannot be used stop the start before the store is opened.
+  const tls = tlsPaths(config);
+  const tlsMaterial = tls && loadTls(tls);
   const contentDir = resolve(config.content);
   // A store inside the tree it publishes would publish itself, each version a new store to
   // publish: versions without end, the store's bytes on every replica.
@@ -141,7 +150,12 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     onBatch: (paths) => void publisher.submit(paths),
   });
 
-  const app: FastifyInstance = Fastify({ ...baseFastifyOptions(log), clientErrorHandler: answerClientError });
+  const app = Fastify({
+    ...baseFastifyOptions(log),
+    clientErrorHandler: answerClientError,
+    // A TLS handshake that never ends holds a connection as a slow request head would.
+    ...(tlsMaterial ? { https: { ...tlsMaterial, handshakeTimeout: 10_000 } } : {}),
+  }) as unknown as FastifyInstance;
   installProblemHandlers(app);
   let ready = false;
   // A replica holding a version beyond this master's history gets a version cut past it, once
@@ -372,6 +386,13 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     onPublished(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    reloadTls() {
+      if (!tls) {
+        log.info('no TLS to reload: the master serves plain HTTP');
+        return false;
+      }
+      return reloadTls(app.server as unknown as TlsServer, tls, log);
     },
   };
 

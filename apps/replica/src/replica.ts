@@ -1,6 +1,8 @@
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { join, resolve } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { Server as TlsServer } from 'node:tls';
 import { CompressionChoice, TokenBucket } from '@outpost/core';
 import {
   formatAdvertise,
@@ -19,9 +21,12 @@ import {
   holdLeanHeapFor,
   installProblemHandlers,
   type Logger,
+  loadTls,
   registerMetricsRoute,
   registerStatusPage,
   releaseMemory,
+  reloadTls,
+  tlsPaths,
 } from '@outpost/service';
 import {
   BulkCheckpoints,
@@ -62,6 +67,8 @@ export interface Replica {
   /** Starts serving and syncing; resolves to the URL readers use. */
   start(): Promise<string>;
   stop(): Promise<void>;
+  /** Reads --tls-cert and --tls-key again (after a renewal); false when not taken, or no TLS. */
+  reloadTls(): boolean;
 }
 
 const ADMIN_PREFIX = '/_outpost/';
@@ -106,6 +113,9 @@ function loadHeld(store: Store, log: Logger): Snapshot {
 /** Builds a replica from its configuration; nothing listens or connects until start(). */
 export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } = {}): Replica {
   const config = ReplicaConfigSchema.parse(input);
+  // Certificate files that cannot be used stop the start before the store is opened.
+  const tls = tlsPaths(config);
+  const tlsMaterial = tls && loadTls(tls);
   const master = config.master.replace(/\/+$/, '');
   const log = opts.log ?? createLogger('replica', config.logLevel).child({ replica: config.name });
   // What a replica holds can always be fetched again: a store found damaged as it is opened
@@ -254,14 +264,23 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     ...baseFastifyOptions(log),
     clientErrorHandler: answerClientError,
     // Everything outside /_outpost/ is the content tree and bypasses fastify's routing.
+    // Only the protocol of the addresses fastify names: the server below is ours.
+    ...(tlsMaterial ? { https: tlsMaterial } : {}),
     serverFactory: (handler) => {
-      server = createServer(serverOptions(limits), (req, res) => {
+      const serve = (req: IncomingMessage, res: ServerResponse) => {
         meter.request();
         const problem = requestProblem(req);
         if (problem) return refuse(res, problem);
         if (req.url?.startsWith(ADMIN_PREFIX)) handler(req, res);
         else content(req, res);
-      });
+      };
+      server = tlsMaterial
+        ? createHttpsServer(
+            // A TLS handshake that never ends is a slowloris too.
+            { ...serverOptions(limits), ...tlsMaterial, handshakeTimeout: limits.headersTimeoutMs },
+            serve,
+          )
+        : createServer(serverOptions(limits), serve);
       applyServerLimits(server, limits);
       return server;
     },
@@ -448,6 +467,13 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       await checkpoints.end();
       store.close();
       store.lock.release();
+    },
+    reloadTls() {
+      if (!tls || !server) {
+        log.info('no TLS to reload: the replica serves plain HTTP');
+        return false;
+      }
+      return reloadTls(server as unknown as TlsServer, tls, log);
     },
   };
 }

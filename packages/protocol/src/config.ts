@@ -69,6 +69,9 @@ export const MasterConfigSchema = z.object({
   data: z.string().min(1),
   host: z.string().min(1).default('127.0.0.1'),
   port: Port.default(7070),
+  /** Serve HTTPS with this certificate chain (PEM) and key; with neither, plain HTTP. */
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
   token: Secret,
   /**
    * During a rotation of the replication token, the one being retired: accepted beside
@@ -123,6 +126,9 @@ export const ReplicaConfigSchema = z.object({
   data: z.string().min(1),
   host: z.string().min(1).default('127.0.0.1'),
   port: Port.default(7080),
+  /** Serve HTTPS with this certificate chain (PEM) and key; with neither, plain HTTP. */
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
   token: Secret,
   adminToken: Secret,
   /** Where readers should reach this replica (host:port), told to the master. */

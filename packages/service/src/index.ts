@@ -13,3 +13,4 @@ export * from './relative-time.js';
 export * from './release-memory.js';
 export * from './status-page.js';
 export { escapeHtml } from './status-page-assets.js';
+export * from './tls-files.js';

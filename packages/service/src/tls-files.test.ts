@@ -1,0 +1,54 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Server } from 'node:tls';
+import { ConfigError } from '@outpost/protocol';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { loadTls, reloadTls, tlsPaths } from './tls-files.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'outpost-tls-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('tlsPaths', () => {
+  it('is nothing without either flag, both paths with both', () => {
+    expect(tlsPaths({})).toBeUndefined();
+    expect(tlsPaths({ tlsCert: 'c.pem', tlsKey: 'k.pem' })).toEqual({ cert: 'c.pem', key: 'k.pem' });
+  });
+
+  it('refuses half of the pair, naming what is missing', () => {
+    expect(() => tlsPaths({ tlsCert: 'c.pem' })).toThrow(
+      new ConfigError('--tls-cert needs --tls-key too: HTTPS takes a certificate chain and its private key'),
+    );
+    expect(() => tlsPaths({ tlsKey: 'k.pem' })).toThrow(/^--tls-key needs --tls-cert too/);
+  });
+});
+
+describe('loadTls and reloadTls', () => {
+  it('names a file that cannot be read, and files that are no certificate and key', () => {
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    expect(() => loadTls({ cert, key })).toThrow(new RegExp(`^--tls-cert ${cert}: ENOENT`));
+    writeFileSync(cert, 'not a certificate\n');
+    expect(() => loadTls({ cert, key })).toThrow(new RegExp(`^--tls-key ${key}: ENOENT`));
+    writeFileSync(key, 'not a key\n');
+    expect(() => loadTls({ cert, key })).toThrow(ConfigError);
+    expect(() => loadTls({ cert, key })).toThrow(`--tls-cert ${cert} and --tls-key ${key} cannot be used: `);
+  });
+
+  it('keeps the certificate in use when the new files cannot be used, and says so', () => {
+    const server = { setSecureContext: vi.fn() } as unknown as Server;
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => lines.push(l) });
+    expect(reloadTls(server, { cert: join(dir, 'gone.pem'), key: join(dir, 'gone.key') }, log)).toBe(false);
+    expect(server.setSecureContext).not.toHaveBeenCalled();
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      level: 50,
+      msg: 'TLS certificate not reloaded; the one in use stays',
+      err: expect.stringContaining('gone.pem: ENOENT'),
+    });
+  });
+});

@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import type { Server as TlsServer } from 'node:tls';
+import { createSecureContext } from 'node:tls';
+import { ConfigError } from '@outpost/protocol';
+import type { Logger } from 'pino';
+
+/** Where a service's certificate chain and private key are (PEM). */
+export interface TlsPaths {
+  cert: string;
+  key: string;
+}
+
+/** The PEM bytes of a certificate chain and its key, checked to belong together. */
+export interface TlsMaterial {
+  cert: Buffer;
+  key: Buffer;
+}
+
+/** The TLS paths of a configuration, when both are given; a ConfigError when only one is. */
+export function tlsPaths(c: {
+  tlsCert?: string | undefined;
+  tlsKey?: string | undefined;
+}): TlsPaths | undefined {
+  if (c.tlsCert === undefined && c.tlsKey === undefined) return undefined;
+  if (c.tlsCert === undefined || c.tlsKey === undefined) {
+    throw new ConfigError(
+      `${c.tlsCert === undefined ? '--tls-key' : '--tls-cert'} needs ${c.tlsCert === undefined ? '--tls-cert' : '--tls-key'} too: HTTPS takes a certificate chain and its private key`,
+    );
+  }
+  return { cert: c.tlsCert, key: c.tlsKey };
+}
+
+/**
+ * Reads the certificate chain and key and checks that OpenSSL takes them together (a key of
+ * another certificate, a file that is no PEM); what is wrong is a ConfigError naming the files.
+ */
+export function loadTls(paths: TlsPaths): TlsMaterial {
+  const read = (flag: string, path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new ConfigError(`${flag} ${path}: ${(err as Error).message}`);
+    }
+  };
+  const material = { cert: read('--tls-cert', paths.cert), key: read('--tls-key', paths.key) };
+  try {
+    createSecureContext(material);
+  } catch (err) {
+    throw new ConfigError(
+      `--tls-cert ${paths.cert} and --tls-key ${paths.key} cannot be used: ${(err as Error).message}`,
+    );
+  }
+  return material;
+}
+
+/**
+ * Reads the files again into a listening server (after a renewal, on SIGHUP): connections made
+ * from then on get the new certificate, those open keep theirs. Files that cannot be used are
+ * logged and the certificate in use stays. True when the new one was taken.
+ */
+export function reloadTls(server: TlsServer, paths: TlsPaths, log: Logger): boolean {
+  try {
+    const material = loadTls(paths);
+    server.setSecureContext(material);
+    log.info({ cert: paths.cert }, 'TLS certificate reloaded');
+    return true;
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'TLS certificate not reloaded; the one in use stays');
+    return false;
+  }
+}

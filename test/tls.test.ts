@@ -1,0 +1,170 @@
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import { sha256Hex } from '@outpost/core';
+import { Agent, request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, type Service, startMaster, startReplica, tempDir } from './helpers/services.js';
+import { waitFor } from './helpers/wait-for.js';
+
+const FIXTURES = join(import.meta.dirname, 'fixtures', 'tls');
+const CA = join(FIXTURES, 'ca.pem');
+const trusting = new Agent({ connect: { ca: readFileSync(CA) } });
+
+async function getTls(url: string) {
+  const res = await request(url, { dispatcher: trusting });
+  return { status: res.statusCode, headers: res.headers, body: Buffer.from(await res.body.arrayBuffer()) };
+}
+
+/** The common name of the certificate a new TLS connection to `url` is shown. */
+function servedName(url: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: hostname, port: Number(port), ca: readFileSync(CA) }, () => {
+      resolve(String(socket.getPeerCertificate().subject.CN));
+      socket.end();
+    });
+    socket.on('error', reject);
+  });
+}
+
+describe('HTTPS on the master and the replicas (--tls-cert, --tls-key)', () => {
+  const dir = tempDir();
+  const tlsDir = join(dir.path, 'tls');
+  const content = join(dir.path, 'content');
+  const policy = 'policy over TLS\n';
+  const withCa = { NODE_EXTRA_CA_CERTS: CA };
+  let master: Service;
+  let replica: Service;
+  const tlsArgs = ['--tls-cert', join(tlsDir, 'server.pem'), '--tls-key', join(tlsDir, 'server.key')];
+
+  beforeAll(async () => {
+    mkdirSync(tlsDir);
+    copyFileSync(join(FIXTURES, 'server1.pem'), join(tlsDir, 'server.pem'));
+    copyFileSync(join(FIXTURES, 'server1.key'), join(tlsDir, 'server.key'));
+    mkdirSync(content);
+    writeFileSync(join(content, 'policy.md'), policy);
+    master = await startMaster({ content, data: join(dir.path, 'master'), args: tlsArgs });
+    replica = await startReplica({
+      name: 'uk-london',
+      region: 'uk',
+      master: master.url,
+      data: join(dir.path, 'replica'),
+      args: tlsArgs,
+      env: withCa,
+    });
+  });
+  afterAll(async () => {
+    await replica?.stop();
+    await master?.stop();
+    dir.cleanup();
+  });
+
+  it('syncs over wss and serves readers over HTTPS', async () => {
+    expect(master.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect(replica.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const status = await waitFor(
+      async () => {
+        const s = JSON.parse((await getTls(`${replica.url}/_outpost/api/v1/status`)).body.toString());
+        return s.version === 1 ? s : null;
+      },
+      { what: 'the replica to hold version 1 over TLS' },
+    );
+    expect(status.link).toBe('push');
+    const res = await getTls(`${replica.url}/policy.md`);
+    expect(res.status).toBe(200);
+    expect(res.body.toString()).toBe(policy);
+    expect(res.headers.etag).toBe(`"${sha256Hex(Buffer.from(policy))}"`);
+    // Plain HTTP on the HTTPS port gets no content.
+    const plain = await request(replica.url.replace('https:', 'http:') + '/policy.md').then(
+      (r) => r.statusCode,
+      (err: Error) => err.message,
+    );
+    expect(plain).not.toBe(200);
+
+    const fleet = await runCli(['status', '--master', master.url], withCa);
+    expect(fleet.code, fleet.stderr).toBe(0);
+    expect(fleet.stdout).toMatch(/^uk-london\s+uk\s+in-sync\s+push/m);
+    const untrusted = await runCli(['status', '--master', master.url]);
+    expect(untrusted.code).toBe(2);
+    expect(untrusted.stderr).toContain(`cannot reach the master at ${master.url}`);
+  });
+
+  it('says why a replica that does not trust the certificate cannot sync', async () => {
+    const stray = await startReplica({
+      name: 'asia-tokyo',
+      region: 'asia',
+      master: master.url,
+      data: join(dir.path, 'replica-untrusting'),
+    });
+    try {
+      const s = await waitFor(
+        async () => {
+          const body = (await request(`${stray.url}/_outpost/api/v1/status`)).body;
+          const st = JSON.parse(await body.text());
+          return st.error ? st : null;
+        },
+        { what: 'the untrusting replica to say why' },
+      );
+      expect(s.error).toContain('TLS certificate is not trusted here');
+      expect(s.version).toBe(0);
+    } finally {
+      await stray.stop();
+    }
+  });
+
+  it('takes a renewed certificate on SIGHUP, and keeps the one in use when the new files are bad', async () => {
+    expect(await servedName(replica.url)).toBe('outpost test server 1');
+    copyFileSync(join(FIXTURES, 'server2.pem'), join(tlsDir, 'server.pem'));
+    copyFileSync(join(FIXTURES, 'server2.key'), join(tlsDir, 'server.key'));
+    replica.proc.kill('SIGHUP');
+    master.proc.kill('SIGHUP');
+    await waitFor(() => replica.logs.some((l) => l.msg === 'TLS certificate reloaded'), {
+      what: 'replica reload',
+    });
+    await waitFor(() => master.logs.some((l) => l.msg === 'TLS certificate reloaded'), {
+      what: 'master reload',
+    });
+    expect(await servedName(replica.url)).toBe('outpost test server 2');
+    expect(await servedName(master.url)).toBe('outpost test server 2');
+
+    // A key that is not the certificate's: logged, and the certificate in use stays.
+    copyFileSync(join(FIXTURES, 'server1.key'), join(tlsDir, 'server.key'));
+    replica.proc.kill('SIGHUP');
+    const refused = await waitFor(
+      () => replica.logs.find((l) => l.msg === 'TLS certificate not reloaded; the one in use stays'),
+      {
+        what: 'the bad files to be refused',
+      },
+    );
+    expect(String(refused.err)).toContain('cannot be used');
+    expect(await servedName(replica.url)).toBe('outpost test server 2');
+    expect((await getTls(`${replica.url}/policy.md`)).status).toBe(200);
+    expect(replica.proc.exitCode).toBeNull();
+  });
+
+  it('refuses to start on a key that is not the certificate’s, or on half of the pair', async () => {
+    const mismatched = await runCli([
+      'replica',
+      ...['--name', 'eu-paris', '--region', 'eu', '--master', master.url, '--data', join(dir.path, 'r3')],
+      ...['--tls-cert', join(FIXTURES, 'server1.pem'), '--tls-key', join(FIXTURES, 'server2.key')],
+    ]);
+    expect(mismatched.code).toBe(2);
+    expect(mismatched.stderr).toMatch(
+      /--tls-cert \S+server1\.pem and --tls-key \S+server2\.key cannot be used/,
+    );
+    const half = await runCli([
+      'master',
+      ...['--content', content, '--data', join(dir.path, 'm2'), '--tls-cert', join(FIXTURES, 'server1.pem')],
+    ]);
+    expect(half.code).toBe(2);
+    expect(half.stderr).toContain('--tls-cert needs --tls-key too');
+    const missing = await runCli([
+      'master',
+      ...['--content', content, '--data', join(dir.path, 'm3')],
+      ...['--tls-cert', join(dir.path, 'nope.pem'), '--tls-key', join(FIXTURES, 'server1.key')],
+    ]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('nope.pem: ENOENT');
+  });
+});
