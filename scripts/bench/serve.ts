@@ -5,7 +5,11 @@
  * (the replica's master runs beside it, unpinned and idle once it has published); wrk is
  * pinned to core 1.
  *
- *   pnpm bench:serve [--duration 10s] [--quick] [--servers nginx,node,fastify,replica] [--retries 1]
+ *   pnpm bench:serve [--duration 10s] [--quick] [--servers nginx,node,fastify,replica] [--retries 1] [--tls]
+ *
+ * With --tls every server answers HTTPS (TLS 1.3, the test CA's P-256 certificate from
+ * test/fixtures/tls; nginx with its usual `ssl_session_cache`), and wrk speaks it over its
+ * keep-alive connections: what encryption costs each server, not handshakes.
  *
  * Per server and file size (4 KiB, 100 KiB, 4 MiB): a warm-up until two 1 s runs agree, then
  * `wrk -t1 -c32 -d<duration> --latency`. Then a mixed run: 4 KiB requests (32 connections)
@@ -22,7 +26,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { freePort } from '../../test/helpers/free-port.js';
 import { type Service, startMaster } from '../../test/helpers/services.js';
 
@@ -41,19 +45,26 @@ const { values: opts } = parseArgs({
     quick: { type: 'boolean', default: false },
     servers: { type: 'string', default: 'nginx,node,fastify,replica' },
     retries: { type: 'string', default: '1' },
+    tls: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (opts.help) {
   console.log(
-    'usage: pnpm bench:serve [--duration 10s] [--quick] [--servers nginx,node,fastify,replica] [--retries 1]\n\n' +
+    'usage: pnpm bench:serve [--duration 10s] [--quick] [--servers nginx,node,fastify,replica] [--retries 1] [--tls]\n\n' +
       '  --duration  length of each measured wrk run (default 10s; --quick: 3s)\n' +
       '  --servers   which servers, in this order\n' +
-      '  --retries   measure again when other processes took over 10% of a core meanwhile (default 1)',
+      '  --retries   measure again when other processes took over 10% of a core meanwhile (default 1)\n' +
+      '  --tls       every server answers HTTPS (certificates from test/fixtures/tls)',
   );
   process.exit(0);
 }
 const duration = opts.duration ?? (opts.quick ? '3s' : '10s');
+const TLS_DIR = join(REPO_ROOT, 'test/fixtures/tls');
+/** The certificate every server answers with under --tls, and the agent that trusts its CA. */
+const TLS = opts.tls ? { cert: join(TLS_DIR, 'server1.pem'), key: join(TLS_DIR, 'server1.key') } : undefined;
+const dispatcher = new Agent(TLS ? { connect: { ca: readFileSync(join(TLS_DIR, 'ca.pem')) } } : {});
+const TLS_ARGS = TLS ? ['--tls-cert', TLS.cert, '--tls-key', TLS.key] : [];
 const durationSeconds = parseDuration(duration);
 /** Warm-up of the mixed run (the servers are warm by then). */
 const warmup = durationSeconds >= 10 ? '2s' : '1s';
@@ -503,10 +514,15 @@ async function startNodeServer(kind: 'node' | 'fastify', files: string): Promise
   );
   const lines: Array<Record<string, unknown>> = [];
   const problems: string[] = [];
-  const c = launch(kind, process.execPath, ['--import', 'tsx', script, '--root', files, '--port', '0'], {
-    core: SERVER_CORE,
-    onLine: jsonLines(lines, problems),
-  });
+  const c = launch(
+    kind,
+    process.execPath,
+    ['--import', 'tsx', script, '--root', files, '--port', '0', ...TLS_ARGS],
+    {
+      core: SERVER_CORE,
+      onLine: jsonLines(lines, problems),
+    },
+  );
   const url = await untilListening(c, lines, 'listening');
   return { kind, url, pid: c.proc.pid!, problems, stop: () => stopChild(c) };
 }
@@ -541,8 +557,16 @@ http {
   types { application/octet-stream bin; }
   default_type application/octet-stream;
   server {
-    listen 127.0.0.1:${port};
-    root ${files};
+    listen 127.0.0.1:${port}${TLS ? ' ssl' : ''};
+    root ${files};${
+      TLS
+        ? `
+    ssl_certificate ${TLS.cert};
+    ssl_certificate_key ${TLS.key};
+    ssl_protocols TLSv1.3;
+    ssl_session_cache shared:SSL:1m;`
+        : ''
+    }
   }
 }
 `,
@@ -555,7 +579,7 @@ http {
       core: SERVER_CORE,
     },
   );
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${TLS ? 'https' : 'http'}://127.0.0.1:${port}`;
   const deadline = Date.now() + 15_000;
   for (;;) {
     if (c.gone) {
@@ -608,6 +632,7 @@ async function startOutpost(dir: string, files: string): Promise<Running> {
     '127.0.0.1',
     '--port',
     '0',
+    ...TLS_ARGS,
   );
   const c = launch('replica', process.execPath, args, {
     core: SERVER_CORE,
@@ -638,7 +663,7 @@ async function startOutpost(dir: string, files: string): Promise<Running> {
 
 async function answers(url: string): Promise<boolean> {
   try {
-    const res = await request(url, { method: 'HEAD' });
+    const res = await request(url, { method: 'HEAD', dispatcher });
     await res.body.dump();
     return res.statusCode === 200;
   } catch {
@@ -650,7 +675,7 @@ async function answers(url: string): Promise<boolean> {
 async function checkServes(s: Running, digests: Map<string, string>): Promise<string[]> {
   const heads: string[] = [];
   for (const size of SIZES) {
-    const res = await request(`${s.url}/${size.file}`);
+    const res = await request(`${s.url}/${size.file}`, { dispatcher });
     const body = Buffer.from(await res.body.arrayBuffer());
     const hash = createHash('sha256').update(body).digest('hex');
     if (res.statusCode !== 200 || hash !== digests.get(size.file)) {
@@ -903,7 +928,7 @@ async function main() {
   const perServer = 3 * (WARM_RUNS.least + 2 + durationSeconds) + parseDuration(warmup) + durationSeconds;
   const planned = kinds.length * (perServer + 5);
   console.log(
-    `bench:serve — ${kinds.map((k) => LABEL[k]).join(', ')}; servers on core ${SERVER_CORE}, wrk on core ` +
+    `bench:serve — ${kinds.map((k) => LABEL[k]).join(', ')}${TLS ? ', all over HTTPS (TLS 1.3)' : ''}; servers on core ${SERVER_CORE}, wrk on core ` +
       `${CLIENT_CORE}; ${duration} per run (+${WARM_RUNS.least}–${WARM_RUNS.most} s warm-up, until two 1 s runs agree); about ${Math.ceil(planned / 60)} min.\n` +
       `node ${process.version}, ${nginxVersion || 'nginx'}, ${availableParallelism()} cores, load average ` +
       `${loadavg()
