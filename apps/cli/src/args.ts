@@ -68,6 +68,11 @@ export const REPLICA_FLAGS: Flag[] = [
   F('keep-alive-ms', 'close an idle keep-alive connection after this long (default 65000)'),
   F('headers-timeout-ms', 'a request head must arrive within this long (default 10000)'),
   F(
+    'access-log',
+    'write a line per response to this file (default: none); SIGHUP opens it again, for logrotate',
+  ),
+  F('access-log-format', "'combined' (nginx's and Apache's default line) or 'json' (default combined)"),
+  F(
     'drain-ms',
     'on SIGTERM, let responses in flight finish for up to this long, then cut them (default 10000)',
   ),

@@ -66,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
         // Signals are taken from the start: a master starting over a large tree listens for
         // minutes before it is ready, and a stop meanwhile must be as clean as one after.
         const stopped = untilSignal(master.log, () => master.stop());
-        reloadOnHangup(flags, () => master.reloadTls());
+        onHangup(flags, () => master.reloadTls());
         await master.start();
         await stopped;
         return 0;
@@ -82,7 +82,10 @@ async function main(argv: string[]): Promise<number> {
           ...(noWireCompression ? { wireCompression: false } : {}),
           ...secrets,
         } as never);
-        reloadOnHangup(flags, () => replica.reloadTls());
+        onHangup(flags, () => {
+          if (flags.tlsCert !== undefined) replica.reloadTls();
+          replica.reopenLogs();
+        });
         await replica.start();
         await untilSignal(replica.log, () => replica.stop());
         return 0;
@@ -256,14 +259,13 @@ async function status(flags: Record<string, string>, adminToken: string | undefi
 }
 
 /**
- * With HTTPS, SIGHUP reads the certificate and key again, as web servers do after a renewal
- * (systemd: ExecReload). Without it, SIGHUP keeps its default: the process ends.
+ * SIGHUP reads the TLS certificate and key again (after a renewal) and opens the access log
+ * again (after logrotate moved it), as web servers do (systemd: ExecReload). A service with
+ * neither keeps SIGHUP's default: the process ends.
  */
-function reloadOnHangup(flags: Record<string, string>, reload: () => boolean): void {
-  if (flags.tlsCert === undefined) return;
-  process.on('SIGHUP', () => {
-    reload();
-  });
+function onHangup(flags: Record<string, string>, reload: () => void): void {
+  if (flags.tlsCert === undefined && flags.accessLog === undefined) return;
+  process.on('SIGHUP', () => reload());
 }
 
 /** Runs until SIGINT or SIGTERM, then stops cleanly (a second signal exits at once). */

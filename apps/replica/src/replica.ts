@@ -39,6 +39,7 @@ import {
   takeCleanShutdown,
 } from '@outpost/store';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { AccessLog } from './http/access-log.js';
 import { registerAdminRoutes, replicaStatus } from './http/admin-routes.js';
 import { createContentHandler } from './http/content-handler.js';
 import { LoadMeter } from './http/load-meter.js';
@@ -69,6 +70,8 @@ export interface Replica {
   stop(): Promise<void>;
   /** Reads --tls-cert and --tls-key again (after a renewal); false when not taken, or no TLS. */
   reloadTls(): boolean;
+  /** Opens the access log again by its name (after logrotate moved it); false when there is none. */
+  reopenLogs(): boolean;
 }
 
 const ADMIN_PREFIX = '/_outpost/';
@@ -116,8 +119,11 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   // Certificate files that cannot be used stop the start before the store is opened.
   const tls = tlsPaths(config);
   const tlsMaterial = tls && loadTls(tls);
-  const master = config.master.replace(/\/+$/, '');
   const log = opts.log ?? createLogger('replica', config.logLevel).child({ replica: config.name });
+  const accessLog = config.accessLog
+    ? new AccessLog(config.accessLog, config.accessLogFormat, log)
+    : undefined;
+  const master = config.master.replace(/\/+$/, '');
   // What a replica holds can always be fetched again: a store found damaged as it is opened
   // and read (a disk error, a copy taken mid-write) is moved aside and a new one synced, where
   // the replica used to exit with a stack trace, and a supervisor restarted it for ever.
@@ -269,6 +275,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     serverFactory: (handler) => {
       const serve = (req: IncomingMessage, res: ServerResponse) => {
         meter.request();
+        accessLog?.track(req, res);
         const problem = requestProblem(req);
         if (problem) return refuse(res, problem);
         if (req.url?.startsWith(ADMIN_PREFIX)) handler(req, res);
@@ -461,12 +468,19 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       await pulling;
       // Readers mid-download may finish, for a while.
       await closeDraining(app, config.drainMs, log);
+      await accessLog?.close();
       await precompressor?.close();
       // An apply cut short may have stored chunks no version names: then the next start sweeps.
       if (!engine.busy && engine.error === null) markCleanShutdown(store);
       await checkpoints.end();
       store.close();
       store.lock.release();
+    },
+    reopenLogs() {
+      if (!accessLog) return false;
+      accessLog.reopen();
+      log.info({ path: config.accessLog }, 'access log opened again');
+      return true;
     },
     reloadTls() {
       if (!tls || !server) {

@@ -131,6 +131,10 @@ export const ReplicaConfigSchema = z.object({
   tlsKey: z.string().min(1).optional(),
   token: Secret,
   adminToken: Secret,
+  /** A line per response to this file (default: no access log); SIGHUP opens it again. */
+  accessLog: z.string().min(1).optional(),
+  /** `combined` (nginx's and Apache's default) or `json` (with the version served and the time taken). */
+  accessLogFormat: z.enum(['combined', 'json']).default('combined'),
   /** Where readers should reach this replica (host:port), told to the master. */
   advertise: AdvertiseAddress.optional(),
   /** Cache-Control by path prefix: `/static/=public, max-age=3600;/=no-cache` (default no-cache). */

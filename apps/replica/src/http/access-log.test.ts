@@ -1,0 +1,157 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from '@outpost/protocol';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type AccessEntry, AccessLog, clfQuoted, clfTime, formatCombined, formatJson } from './access-log.js';
+
+const entry = (over: Partial<AccessEntry> = {}): AccessEntry => ({
+  time: Date.UTC(2026, 10, 27, 6, 5, 4),
+  remote: '10.1.2.3',
+  method: 'GET',
+  url: '/docs/policy.md',
+  httpVersion: '1.1',
+  status: 200,
+  bytes: 1234,
+  referer: undefined,
+  userAgent: 'curl/8.5.0',
+  ms: 1.23456,
+  version: '42',
+  aborted: false,
+  ...over,
+});
+
+describe('the combined line', () => {
+  it("is nginx's default format, in UTC", () => {
+    expect(formatCombined(entry())).toBe(
+      '10.1.2.3 - - [27/Nov/2026:06:05:04 +0000] "GET /docs/policy.md HTTP/1.1" 200 1234 "-" "curl/8.5.0"\n',
+    );
+    expect(clfTime(Date.UTC(2027, 0, 9, 23, 59, 59))).toBe('09/Jan/2027:23:59:59 +0000');
+  });
+
+  it('escapes what could end a field or the line early, as nginx does', () => {
+    expect(clfQuoted('a "quoted" \\ agent')).toBe('"a \\x22quoted\\x22 \\x5C agent"');
+    expect(clfQuoted('line\nbreak\ttab')).toBe('"line\\x0Abreak\\x09tab"');
+    expect(clfQuoted('Zürich')).toBe('"Z\\xC3\\xBCrich"');
+    expect(clfQuoted('')).toBe('"-"');
+    const line = formatCombined(entry({ userAgent: 'x"\n1.2.3.4 - - [forged]', referer: 'http://r/' }));
+    expect(line.split('\n')).toHaveLength(2);
+    expect(line).toContain('"http://r/" "x\\x22\\x0A1.2.3.4 - - [forged]"\n');
+  });
+
+  it('shows a cut response with "-" for its bytes', () => {
+    expect(formatCombined(entry({ aborted: true }))).toContain('" 200 - "-"');
+  });
+});
+
+describe('the json line', () => {
+  it('adds the version served and the time taken, and flags a cut', () => {
+    expect(JSON.parse(formatJson(entry()))).toEqual({
+      time: '2026-11-27T06:05:04.000Z',
+      remote: '10.1.2.3',
+      method: 'GET',
+      url: '/docs/policy.md',
+      status: 200,
+      bytes: 1234,
+      ms: 1.235,
+      version: 42,
+      referer: null,
+      userAgent: 'curl/8.5.0',
+    });
+    expect(JSON.parse(formatJson(entry({ aborted: true, version: undefined })))).toMatchObject({
+      aborted: true,
+      version: null,
+    });
+  });
+});
+
+describe('AccessLog', () => {
+  let dir: string;
+  let server: Server | undefined;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'outpost-access-'));
+  });
+  afterEach(async () => {
+    await new Promise((r) => (server ? server.close(r) : r(undefined)));
+    server = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const silent = pino({ level: 'silent' });
+
+  it('refuses a file it cannot open, naming the flag', () => {
+    const blocked = join(dir, 'file');
+    new AccessLog(blocked, 'combined', silent).close();
+    expect(() => new AccessLog(join(blocked, 'access.log'), 'combined', silent)).toThrow(ConfigError);
+    expect(() => new AccessLog(join(blocked, 'access.log'), 'combined', silent)).toThrow(/^--access-log /);
+  });
+
+  it('keeps serving when the disk is full: says so, once, and drops the lines', async () => {
+    const errors: string[] = [];
+    const log = pino({ level: 'error' }, { write: (l: string) => errors.push(l) });
+    // /dev/full takes the open and refuses every write with ENOSPC, as a full disk does.
+    const access = new AccessLog('/dev/full', 'combined', log);
+    server = createServer((req, res) => {
+      access.track(req, res);
+      res.setHeader('content-length', 2);
+      res.end('ok');
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    const once = () =>
+      new Promise<number>((resolve, reject) =>
+        request({ port, host: '127.0.0.1', path: '/' }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        })
+          .on('error', reject)
+          .end(),
+      );
+    // Enough lines to pass the 64 KiB a write gathers, several times over.
+    for (let round = 0; round < 4; round++) {
+      const statuses = await Promise.all(Array.from({ length: 400 }, once));
+      expect(statuses.every((s) => s === 200)).toBe(true);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await access.close();
+    expect(errors).toHaveLength(1);
+    expect(JSON.parse(errors[0]!)).toMatchObject({
+      msg: 'cannot write the access log; its lines are dropped until it can',
+      path: '/dev/full',
+    });
+    expect(errors[0]).toContain('ENOSPC');
+  });
+
+  it('writes a line for each response of a real server: bytes, HEAD, and the version header', async () => {
+    const path = join(dir, 'logs', 'access.log');
+    const log = new AccessLog(path, 'json', silent);
+    server = createServer((req, res) => {
+      log.track(req, res);
+      res.setHeader('x-outpost-version', '7');
+      res.setHeader('content-length', 5);
+      res.end(req.method === 'HEAD' ? undefined : 'hello');
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    for (const method of ['GET', 'HEAD']) {
+      await new Promise<void>((resolve, reject) =>
+        request({ port, host: '127.0.0.1', method, path: '/a', headers: { 'user-agent': 'test' } }, (res) => {
+          res.resume();
+          res.on('end', resolve);
+        })
+          .on('error', reject)
+          .end(),
+      );
+    }
+    await log.close();
+    const lines = readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.method, l.status, l.bytes, l.version, l.userAgent, l.remote])).toEqual([
+      ['GET', 200, 5, 7, 'test', '127.0.0.1'],
+      ['HEAD', 200, 0, 7, 'test', '127.0.0.1'],
+    ]);
+  });
+});

@@ -1,0 +1,242 @@
+import { mkdirSync } from 'node:fs';
+import { type IncomingMessage, type OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { dirname } from 'node:path';
+import { ConfigError } from '@outpost/protocol';
+import type { Logger } from 'pino';
+import { LogFile } from './log-file.js';
+
+/** `combined`: the line of nginx's and Apache's default access log; `json`: one object a line. */
+export type AccessLogFormat = 'combined' | 'json';
+
+/** One response, as the access log records it. */
+export interface AccessEntry {
+  /** When the response ended (or was cut), in ms since the epoch. */
+  time: number;
+  remote: string;
+  method: string;
+  url: string;
+  httpVersion: string;
+  status: number;
+  /** Body bytes of a response sent whole; 0 for HEAD, 304 and 204. */
+  bytes: number;
+  referer: string | undefined;
+  userAgent: string | undefined;
+  /** From the request's arrival to the response's end. */
+  ms: number;
+  /** The version the body came from (X-Outpost-Version); undefined for answers without one. */
+  version: string | undefined;
+  /** The connection closed before the whole response was handed to it. */
+  aborted: boolean;
+}
+
+/** Printable ASCII but `"` and `\`: what a field holds as it is, almost always. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const two = (n: number) => String(n).padStart(2, '0');
+
+let cachedSecond = -1;
+let cachedTime = '';
+
+/** `27/Nov/2026:16:14:02 +0000`, nginx's `$time_local` (in UTC: servers of a fleet agree). */
+export function clfTime(ms: number): string {
+  // Made once a second: a busy replica logs thousands of lines in each.
+  const second = Math.floor(ms / 1000);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedTime = formatClfTime(new Date(ms));
+  }
+  return cachedTime;
+}
+
+function formatClfTime(d: Date): string {
+  return `${two(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} +0000`;
+}
+
+/**
+ * A value between quotes in a combined line, escaped as nginx does (`"`, `\` and bytes outside
+ * printable ASCII as \xHH), so no header can end the field, or the line, early.
+ */
+export function clfQuoted(v: string | undefined): string {
+  if (v === undefined || v === '') return '"-"';
+  if (PLAIN.test(v)) return `"${v}"`;
+  let out = '';
+  for (const byte of Buffer.from(v, 'utf8')) {
+    out +=
+      byte < 0x20 || byte > 0x7e || byte === 0x22 || byte === 0x5c
+        ? `\\x${byte.toString(16).toUpperCase().padStart(2, '0')}`
+        : String.fromCharCode(byte);
+  }
+  return `"${out}"`;
+}
+
+/** nginx's `combined` line: remote - - [time] "request" status bytes "referer" "user agent". */
+export function formatCombined(e: AccessEntry): string {
+  const request = clfQuoted(`${e.method} ${e.url} HTTP/${e.httpVersion}`);
+  const bytes = e.aborted ? '-' : String(e.bytes);
+  return `${e.remote} - - [${clfTime(e.time)}] ${request} ${e.status} ${bytes} ${clfQuoted(e.referer)} ${clfQuoted(e.userAgent)}\n`;
+}
+
+/** One JSON object a line, with what combined leaves out: the version served, time taken, a cut. */
+export function formatJson(e: AccessEntry): string {
+  return `${JSON.stringify({
+    time: new Date(e.time).toISOString(),
+    remote: e.remote,
+    method: e.method,
+    url: e.url,
+    status: e.status,
+    bytes: e.bytes,
+    ms: Math.round(e.ms * 1000) / 1000,
+    version: e.version === undefined ? null : Number(e.version),
+    referer: e.referer ?? null,
+    userAgent: e.userAgent ?? null,
+    ...(e.aborted ? { aborted: true } : {}),
+  })}\n`;
+}
+
+/** Body bytes a response that ended whole sent, from what it declared. */
+function bodyBytes(req: IncomingMessage, res: ServerResponse, length: unknown): number {
+  if (req.method === 'HEAD' || res.statusCode === 304 || res.statusCode === 204) return 0;
+  return Number(length ?? 0) || 0;
+}
+
+/** What a response being tracked carries until it closes. */
+interface Pending {
+  log: AccessLog;
+  req: IncomingMessage;
+  start: number;
+  /** Headers given to `writeHead` itself, which `getHeader` does not see. */
+  head: OutgoingHttpHeaders | undefined;
+}
+
+const PENDING = Symbol('outpost.access');
+const FLUSH_CHARS = 64 * 1024;
+const FLUSH_MS = 1000;
+type Tracked = ServerResponse & { [PENDING]: Pending };
+const plainWriteHead = ServerResponse.prototype.writeHead;
+
+/**
+ * `writeHead` for a tracked response: the content handler and fastify pass their headers to
+ * it, so they are caught on their way. Shared by every response, as `closed` is: tracking a
+ * request makes no closure.
+ */
+function writeHeadCatching(this: Tracked, ...args: unknown[]) {
+  const h = args.find((a) => a !== null && typeof a === 'object' && !Array.isArray(a));
+  if (h) this[PENDING].head = h as OutgoingHttpHeaders;
+  return (plainWriteHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+}
+
+function closed(this: Tracked) {
+  const p = this[PENDING];
+  p.log.record(this, p);
+}
+
+/**
+ * The replica's access log: a line for every response, written in the background (buffered
+ * up to 64 KiB, flushed at least every second) so that readers never wait on the disk.
+ */
+export class AccessLog {
+  readonly #file: LogFile;
+  readonly #format: (e: AccessEntry) => string;
+  readonly #path: string;
+  readonly #log: Logger;
+  #errorLoggedAt = 0;
+  #droppedBytes = 0;
+  // Lines are gathered here and handed over 64 KiB at a time, or once a second: a system call
+  // costs tens of µs on such a machine.
+  #lines: string[] = [];
+  #chars = 0;
+  #flushTimer: NodeJS.Timeout | undefined;
+
+  /** Opens (creates) `path` for appending; a file that cannot be opened is a ConfigError. */
+  constructor(path: string, format: AccessLogFormat, log: Logger) {
+    this.#format = format === 'json' ? formatJson : formatCombined;
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      this.#file = new LogFile(path, (err, bytes) => this.#failed(err, bytes));
+    } catch (err) {
+      throw new ConfigError(`--access-log ${path}: ${(err as Error).message}`);
+    }
+    this.#path = path;
+    this.#log = log;
+  }
+
+  // A full disk must not end the replica: readers are still served, and it says so once a
+  // minute, with how much it could not write meanwhile.
+  #failed(err: Error, bytes: number): void {
+    this.#droppedBytes += bytes;
+    const now = Date.now();
+    if (now - this.#errorLoggedAt < 60_000) return;
+    this.#errorLoggedAt = now;
+    this.#log.error(
+      { err: err.message, path: this.#path, droppedBytes: this.#droppedBytes },
+      'cannot write the access log; its lines are dropped until it can',
+    );
+    this.#droppedBytes = 0;
+  }
+
+  /** Notes a request as it arrives; its line is written when its response ends or is cut. */
+  track(req: IncomingMessage, res: ServerResponse): void {
+    const tracked = res as Tracked;
+    tracked[PENDING] = { log: this, req, start: performance.now(), head: undefined };
+    tracked.writeHead = writeHeadCatching as typeof tracked.writeHead;
+    res.on('close', closed);
+  }
+
+  /** Writes the line of a tracked response that closed. */
+  record(res: ServerResponse, p: Pending): void {
+    const aborted = !res.writableFinished;
+    const req = p.req;
+    const version = res.getHeader('x-outpost-version') ?? p.head?.['x-outpost-version'];
+    const length = res.getHeader('content-length') ?? p.head?.['content-length'];
+    this.#push(
+      this.#format({
+        time: Date.now(),
+        remote: req.socket.remoteAddress ?? '-',
+        method: req.method ?? '-',
+        url: req.url ?? '-',
+        httpVersion: req.httpVersion,
+        status: res.statusCode,
+        bytes: aborted ? 0 : bodyBytes(req, res, length),
+        referer: firstHeader(req.headers.referer),
+        userAgent: firstHeader(req.headers['user-agent']),
+        ms: performance.now() - p.start,
+        version: version === undefined ? undefined : String(version),
+        aborted,
+      }),
+    );
+  }
+
+  #push(line: string): void {
+    this.#lines.push(line);
+    this.#chars += line.length;
+    if (this.#chars >= FLUSH_CHARS) this.#flush();
+    else this.#flushTimer ??= setTimeout(() => this.#flush(), FLUSH_MS).unref();
+  }
+
+  #flush(): void {
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    if (this.#lines.length === 0) return;
+    this.#file.append(this.#lines.join(''));
+    this.#lines = [];
+    this.#chars = 0;
+  }
+
+  /** Opens the file again by its name, after logrotate moved it away (SIGHUP). */
+  reopen(): void {
+    // What was gathered before the signal goes to the old file, as it happened before.
+    this.#flush();
+    this.#file.reopen();
+  }
+
+  /** Writes what is gathered and closes the file. */
+  close(): Promise<void> {
+    this.#flush();
+    return this.#file.close();
+  }
+}
+
+function firstHeader(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
