@@ -129,6 +129,7 @@ describe('ReplicaConfigSchema', () => {
       wireCompression: 'auto',
       wireRawAbove: 40 * 1024 * 1024,
       minFreeSpace: 0,
+      accessLogFormat: 'combined',
       logLevel: 'info',
     });
   });
