@@ -4,6 +4,7 @@ import { connect } from 'node:tls';
 import { sha256Hex } from '@outpost/core';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from './helpers/free-port.js';
 import { runCli, type Service, startMaster, startReplica, tempDir } from './helpers/services.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -36,6 +37,7 @@ describe('HTTPS on the master and the replicas (--tls-cert, --tls-key)', () => {
   const withCa = { NODE_EXTRA_CA_CERTS: CA };
   let master: Service;
   let replica: Service;
+  let redirectPort: number;
   const tlsArgs = ['--tls-cert', join(tlsDir, 'server.pem'), '--tls-key', join(tlsDir, 'server.key')];
 
   beforeAll(async () => {
@@ -45,12 +47,13 @@ describe('HTTPS on the master and the replicas (--tls-cert, --tls-key)', () => {
     mkdirSync(content);
     writeFileSync(join(content, 'policy.md'), policy);
     master = await startMaster({ content, data: join(dir.path, 'master'), args: tlsArgs });
+    redirectPort = await freePort();
     replica = await startReplica({
       name: 'uk-london',
       region: 'uk',
       master: master.url,
       data: join(dir.path, 'replica'),
-      args: tlsArgs,
+      args: [...tlsArgs, '--http-redirect-port', String(redirectPort)],
       env: withCa,
     });
   });
@@ -88,6 +91,30 @@ describe('HTTPS on the master and the replicas (--tls-cert, --tls-key)', () => {
     const untrusted = await runCli(['status', '--master', master.url]);
     expect(untrusted.code).toBe(2);
     expect(untrusted.stderr).toContain(`cannot reach the master at ${master.url}`);
+  });
+
+  it('sends plain HTTP on --http-redirect-port to the same address over HTTPS', async () => {
+    const httpsPort = new URL(replica.url).port;
+    const res = await request(`http://127.0.0.1:${redirectPort}/policy.md?x=1`);
+    await res.body.dump();
+    expect(res.statusCode).toBe(308);
+    expect(res.headers.location).toBe(`https://127.0.0.1:${httpsPort}/policy.md?x=1`);
+    const followed = await getTls(String(res.headers.location));
+    expect(followed.body.toString()).toBe(policy);
+    // A Host header that is no host is not echoed into a Location.
+    const bad = await request(`http://127.0.0.1:${redirectPort}/`, { headers: { host: 'evil.example/x' } });
+    await bad.body.dump();
+    expect(bad.statusCode).toBe(400);
+    expect(bad.headers.location).toBeUndefined();
+    const noTls = await runCli([
+      'replica',
+      ...['--name', 'eu-paris', '--region', 'eu', '--master', master.url, '--data', join(dir.path, 'r4')],
+      ...['--http-redirect-port', String(redirectPort)],
+    ]);
+    expect(noTls.code).toBe(2);
+    expect(noTls.stderr).toContain(
+      '--http-redirect-port sends readers to HTTPS: it needs --tls-cert and --tls-key',
+    );
   });
 
   it('says why a replica that does not trust the certificate cannot sync', async () => {

@@ -68,6 +68,10 @@ export const REPLICA_FLAGS: Flag[] = [
   F('keep-alive-ms', 'close an idle keep-alive connection after this long (default 65000)'),
   F('headers-timeout-ms', 'a request head must arrive within this long (default 10000)'),
   F(
+    'http-redirect-port',
+    'with --tls-cert: also listen for plain HTTP on this port, redirecting every request to HTTPS',
+  ),
+  F(
     'access-log',
     'write a line per response to this file (default: none); SIGHUP opens it again, for logrotate',
   ),

@@ -41,6 +41,14 @@ describe('listenProblem', () => {
     );
   });
 
+  it('names --http-redirect-port when that port is the one taken', () => {
+    expect(
+      listenProblem(errno('EADDRINUSE', 'listen', '0.0.0.0', 80), { port: '443', httpRedirectPort: '80' }),
+    ).toBe(
+      'cannot listen on 0.0.0.0:80: another process holds it; give --http-redirect-port another port, or stop that process',
+    );
+  });
+
   it('leaves every other error alone', () => {
     expect(listenProblem(new Error('boom'), {})).toBeNull();
     expect(listenProblem(errno('ENOENT', 'open', '', 0), {})).toBeNull();

@@ -8,6 +8,7 @@ export interface ListenFlags {
   port?: string | undefined;
   zone?: string | undefined;
   dnsPort?: string | undefined;
+  httpRedirectPort?: string | undefined;
 }
 
 const DEFAULT_DNS_PORT = 5353;
@@ -21,7 +22,12 @@ export function listenProblem(err: unknown, flags: ListenFlags): string | null {
   const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
   if (e?.syscall !== 'listen' && e?.syscall !== 'bind') return null;
   const dns = flags.zone !== undefined && e.port === Number(flags.dnsPort ?? DEFAULT_DNS_PORT);
-  const [portFlag, hostFlag] = dns ? ['--dns-port', '--dns-host'] : ['--port', '--host'];
+  const redirect = flags.httpRedirectPort !== undefined && e.port === Number(flags.httpRedirectPort);
+  const [portFlag, hostFlag] = dns
+    ? ['--dns-port', '--dns-host']
+    : redirect
+      ? ['--http-redirect-port', '--host']
+      : ['--port', '--host'];
   // Node leaves the port out of some of these errors (an address not available, say).
   const port = e.port ?? (dns ? (flags.dnsPort ?? DEFAULT_DNS_PORT) : flags.port);
   const host = e.address?.includes(':') ? `[${e.address}]` : e.address;

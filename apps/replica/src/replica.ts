@@ -5,6 +5,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Server as TlsServer } from 'node:tls';
 import { CompressionChoice, TokenBucket } from '@outpost/core';
 import {
+  ConfigError,
   formatAdvertise,
   isConcreteIp,
   PROTOCOL_VERSION,
@@ -42,6 +43,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { AccessLog } from './http/access-log.js';
 import { registerAdminRoutes, replicaStatus } from './http/admin-routes.js';
 import { createContentHandler } from './http/content-handler.js';
+import { createHttpsRedirectServer, listenOn } from './http/https-redirect.js';
 import { LoadMeter } from './http/load-meter.js';
 import { renderReplicaPage } from './http/render-status-page.js';
 import { registerReplicaMetrics } from './http/replica-metrics.js';
@@ -119,6 +121,9 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   // Certificate files that cannot be used stop the start before the store is opened.
   const tls = tlsPaths(config);
   const tlsMaterial = tls && loadTls(tls);
+  if (config.httpRedirectPort !== undefined && !tls) {
+    throw new ConfigError('--http-redirect-port sends readers to HTTPS: it needs --tls-cert and --tls-key');
+  }
   const log = opts.log ?? createLogger('replica', config.logLevel).child({ replica: config.name });
   const accessLog = config.accessLog
     ? new AccessLog(config.accessLog, config.accessLogFormat, log)
@@ -261,6 +266,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     inUse,
   });
   let server: Server | undefined;
+  let redirect: Server | undefined;
   const limits = {
     ...DEFAULT_LIMITS,
     keepAliveTimeoutMs: config.keepAliveMs,
@@ -441,6 +447,18 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       const bound = server?.address();
       if (!advertise && isConcreteIp(config.host) && bound && typeof bound === 'object')
         advertise = formatAdvertise(config.host, bound.port);
+      if (config.httpRedirectPort !== undefined) {
+        redirect = createHttpsRedirectServer(
+          () => (bound && typeof bound === 'object' ? bound.port : 443),
+          limits,
+        );
+        await listenOn(redirect, config.host, config.httpRedirectPort);
+        const at = redirect.address();
+        log.info(
+          { port: typeof at === 'object' && at ? at.port : config.httpRedirectPort },
+          'redirecting plain HTTP to HTTPS',
+        );
+      }
       log.info({ url, version: current.version, master }, 'outpost replica listening');
       // What a crash may have left unreferenced goes first, before any apply stores anything
       // (after a clean stop there is none).
@@ -467,6 +485,13 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       await push.stop();
       await pulling;
       // Readers mid-download may finish, for a while.
+      if (redirect) {
+        const r = redirect;
+        await new Promise<void>((done) => {
+          r.close(() => done());
+          r.closeAllConnections();
+        });
+      }
       await closeDraining(app, config.drainMs, log);
       await accessLog?.close();
       await precompressor?.close();

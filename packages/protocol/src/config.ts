@@ -131,6 +131,8 @@ export const ReplicaConfigSchema = z.object({
   tlsKey: z.string().min(1).optional(),
   token: Secret,
   adminToken: Secret,
+  /** With HTTPS: plain HTTP on this port too, answering every request with a redirect to HTTPS. */
+  httpRedirectPort: Port.optional(),
   /** A line per response to this file (default: no access log); SIGHUP opens it again. */
   accessLog: z.string().min(1).optional(),
   /** `combined` (nginx's and Apache's default) or `json` (with the version served and the time taken). */

@@ -1,0 +1,59 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ServerLimits } from './server-limits.js';
+import { applyServerLimits, serverOptions } from './server-limits.js';
+
+/** A host name or an IPv4 address, as a Host header names them (without the port). */
+const HOST_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+/** An IPv6 address in brackets, as a Host header names one. */
+const HOST_IPV6 = /^\[[0-9A-Fa-f:.]{2,45}\]$/;
+
+/**
+ * The HTTPS address of what a plain-HTTP request asked for: the host it named (its port
+ * dropped), the HTTPS port (left out when 443) and the same path and query. Null for a Host
+ * header that is no host name or address, which is answered 400 rather than echoed back.
+ */
+export function httpsLocation(
+  host: string | undefined,
+  url: string | undefined,
+  httpsPort: number,
+): string | null {
+  if (!host || !url?.startsWith('/')) return null;
+  const m = /^(\[[^\]]*\]|[^:]*)(?::\d{1,5})?$/.exec(host);
+  const name = m?.[1];
+  if (!name || !(HOST_NAME.test(name) || HOST_IPV6.test(name))) return null;
+  return `https://${name.toLowerCase()}${httpsPort === 443 ? '' : `:${httpsPort}`}${url}`;
+}
+
+/** Listens on host:port; rejects with the listen error (a port in use), as fastify's listen does. */
+export function listenOn(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * A plain-HTTP server that sends every request to the same address over HTTPS (308, which
+ * keeps the method), as a web server's port 80 does once a site is served over TLS. It serves
+ * nothing itself, and takes the content server's limits (slow heads, header sizes).
+ */
+export function createHttpsRedirectServer(httpsPort: () => number, limits: ServerLimits): Server {
+  const server = createServer(serverOptions(limits), (req: IncomingMessage, res: ServerResponse) => {
+    const location = httpsLocation(req.headers.host, req.url, httpsPort());
+    const body = location
+      ? ''
+      : JSON.stringify({ type: 'about:blank', title: 'Bad Request', status: 400, detail: 'bad Host header' });
+    res.writeHead(location ? 308 : 400, {
+      ...(location ? { location } : { 'content-type': 'application/problem+json' }),
+      'content-length': Buffer.byteLength(body),
+      'cache-control': 'no-store',
+    });
+    res.end(body);
+  });
+  applyServerLimits(server, limits);
+  return server;
+}
