@@ -74,6 +74,16 @@ describe('the replica access log (--access-log)', () => {
     });
     expect(lines(rotated).some((l) => l.includes('after-rotation'))).toBe(false);
     expect(lines(rotated).some((l) => l.includes('before-rotation'))).toBe(true);
+    // Nor does it end a service with nothing to reload (systemd's ExecReload sends it to every one).
+    fleet.master.proc.kill('SIGHUP');
+    await waitFor(
+      () => fleet.master.logs.some((l) => l.msg === 'SIGHUP: nothing to reload (no --tls-cert)'),
+      {
+        what: 'the master to take SIGHUP',
+      },
+    );
+    expect(fleet.master.proc.exitCode).toBeNull();
+    expect((await get(`${fleet.master.url}/_outpost/healthz`)).status).toBe(200);
     // SIGHUP did not end it, and it still serves.
     expect(fleet.replica('uk-london').proc.exitCode).toBeNull();
     expect((await get(`${url}/policy.md`)).status).toBe(200);

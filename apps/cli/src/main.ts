@@ -66,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
         // Signals are taken from the start: a master starting over a large tree listens for
         // minutes before it is ready, and a stop meanwhile must be as clean as one after.
         const stopped = untilSignal(master.log, () => master.stop());
-        onHangup(flags, () => master.reloadTls());
+        onHangup(() => master.reload());
         await master.start();
         await stopped;
         return 0;
@@ -82,10 +82,7 @@ async function main(argv: string[]): Promise<number> {
           ...(noWireCompression ? { wireCompression: false } : {}),
           ...secrets,
         } as never);
-        onHangup(flags, () => {
-          if (flags.tlsCert !== undefined) replica.reloadTls();
-          replica.reopenLogs();
-        });
+        onHangup(() => void replica.reload());
         await replica.start();
         await untilSignal(replica.log, () => replica.stop());
         return 0;
@@ -260,11 +257,10 @@ async function status(flags: Record<string, string>, adminToken: string | undefi
 
 /**
  * SIGHUP reads the TLS certificate and key again (after a renewal) and opens the access log
- * again (after logrotate moved it), as web servers do (systemd: ExecReload). A service with
- * neither keeps SIGHUP's default: the process ends.
+ * again (after logrotate moved it), as web servers do. It never ends the service: the units'
+ * ExecReload sends it to every service, and systemd would not restart one that a SIGHUP ended.
  */
-function onHangup(flags: Record<string, string>, reload: () => void): void {
-  if (flags.tlsCert === undefined && flags.accessLog === undefined) return;
+function onHangup(reload: () => void): void {
   process.on('SIGHUP', () => reload());
 }
 

@@ -58,8 +58,8 @@ export interface Master {
   stop(): Promise<void>;
   /** Resolves after the next version is published (for tools and tests). */
   onPublished(listener: (v: PublishedVersion) => void): () => void;
-  /** Reads --tls-cert and --tls-key again (after a renewal); false when not taken, or no TLS. */
-  reloadTls(): boolean;
+  /** What SIGHUP asks for: reads --tls-cert and --tls-key again (after a renewal), or says there is nothing to. */
+  reload(): void;
 }
 
 /** A tree or a version this large leaves enough garbage to collect it at once. */
@@ -203,7 +203,9 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       [
         watchLimit.message(rewalkEveryMs()),
         ...healer.warnings(),
-        config.previousToken === undefined ? null : rotationWarning(fleet.onPreviousToken()),
+        config.previousToken === undefined
+          ? null
+          : rotationWarning(fleet.onPreviousToken(), fleet.notSeenSinceStart()),
       ].filter((w) => w !== null),
   };
   registerAdminRoutes(app, { ...statusDeps, adminToken: config.adminToken });
@@ -387,12 +389,12 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    reloadTls() {
+    reload() {
       if (!tls) {
-        log.info('no TLS to reload: the master serves plain HTTP');
-        return false;
+        log.info('SIGHUP: nothing to reload (no --tls-cert)');
+        return;
       }
-      return reloadTls(app.server as unknown as TlsServer, tls, log);
+      reloadTls(app.server as unknown as TlsServer, tls, log);
     },
   };
 

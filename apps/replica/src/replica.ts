@@ -70,10 +70,11 @@ export interface Replica {
   /** Starts serving and syncing; resolves to the URL readers use. */
   start(): Promise<string>;
   stop(): Promise<void>;
-  /** Reads --tls-cert and --tls-key again (after a renewal); false when not taken, or no TLS. */
-  reloadTls(): boolean;
-  /** Opens the access log again by its name (after logrotate moved it); false when there is none. */
-  reopenLogs(): boolean;
+  /**
+   * What SIGHUP asks for: reads --tls-cert and --tls-key again (after a renewal) and opens the
+   * access log again (after logrotate); says so when there is neither. Resolves when done.
+   */
+  reload(): Promise<void>;
 }
 
 const ADMIN_PREFIX = '/_outpost/';
@@ -501,18 +502,23 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       store.close();
       store.lock.release();
     },
-    reopenLogs() {
-      if (!accessLog) return false;
-      accessLog.reopen();
-      log.info({ path: config.accessLog }, 'access log opened again');
-      return true;
-    },
-    reloadTls() {
-      if (!tls || !server) {
-        log.info('no TLS to reload: the replica serves plain HTTP');
-        return false;
+    async reload() {
+      if (!tls && !accessLog) {
+        log.info('SIGHUP: nothing to reload (no --tls-cert, no --access-log)');
+        return;
       }
-      return reloadTls(server as unknown as TlsServer, tls, log);
+      if (tls && server) reloadTls(server as unknown as TlsServer, tls, log);
+      if (accessLog) {
+        try {
+          await accessLog.reopen();
+          log.info({ path: config.accessLog }, 'access log opened again');
+        } catch (err) {
+          log.error(
+            { err: (err as Error).message, path: config.accessLog },
+            'access log not opened again; lines go on to the file open before',
+          );
+        }
+      }
     },
   };
 }

@@ -453,6 +453,17 @@ describe('Fleet.onPreviousToken', () => {
       [],
     );
   });
+
+  it('names the replicas known from before the start and not heard from since', () => {
+    fleet.connected(hello('uk-london', 10));
+    fleet.pulled({ name: 'us-west', region: 'us', version: 10, root: ROOT(10) });
+    expect(fleet.notSeenSinceStart()).toEqual([]);
+    const again = new Fleet({ store, offlineAfterMs: OFFLINE, behindAfterMs: BEHIND });
+    expect(again.notSeenSinceStart()).toEqual(['uk-london', 'us-west']);
+    again.pulled({ name: 'us-west', region: 'us', version: 10, root: ROOT(10) });
+    again.connected(hello('asia-tokyo', 10, { region: 'asia' }));
+    expect(again.notSeenSinceStart()).toEqual(['uk-london']);
+  });
 });
 
 describe('Fleet.facts (what DNS judges)', () => {

@@ -11,6 +11,8 @@ interface Member {
   fault: string | null;
   /** It authenticated last with the replication token being retired (in memory: learned again at each hello). */
   previousToken: boolean;
+  /** Heard from (a hello or a pull) since this master started. */
+  seenSinceStart: boolean;
   /** Two live processes seen using this name: where each says readers reach it, and when. */
   sharedName?: { advertises: [string, string]; at: number };
 }
@@ -51,6 +53,7 @@ export class Fleet {
         load: null,
         fault: null,
         previousToken: false,
+        seenSinceStart: false,
       });
     }
   }
@@ -77,6 +80,7 @@ export class Fleet {
     });
     m.connected = true;
     m.previousToken = info.previousToken === true;
+    m.seenSinceStart = true;
     // Its heartbeats say again whether the fault lasts (a restart renews a damaged store).
     m.fault = null;
     this.#save(m);
@@ -112,6 +116,7 @@ export class Fleet {
   }): void {
     const m = this.#member(info.name, info.region);
     m.previousToken = info.previousToken === true;
+    m.seenSinceStart = true;
     // A pull says what a heartbeat would: a replica off its push link is heard only this way.
     m.fault = info.fault ?? null;
     const changed = m.record.version !== info.version || m.record.root !== info.root;
@@ -177,6 +182,14 @@ export class Fleet {
   onPreviousToken(): string[] {
     return [...this.#members.values()]
       .filter((m) => m.previousToken)
+      .map((m) => m.record.name)
+      .sort();
+  }
+
+  /** The replicas known from before this master started and not heard from since, by name. */
+  notSeenSinceStart(): string[] {
+    return [...this.#members.values()]
+      .filter((m) => !m.seenSinceStart)
       .map((m) => m.record.name)
       .sort();
   }
@@ -281,6 +294,7 @@ export class Fleet {
         load: null,
         fault: null,
         previousToken: false,
+        seenSinceStart: false,
       };
       this.#members.set(name, m);
     }

@@ -38,6 +38,17 @@ describe('rotationWarning', () => {
   });
 
   it('says when the rotation can be finished', () => {
-    expect(rotationWarning([])).toMatch(/no replica seen since the master started presents it: unset it/);
+    expect(rotationWarning([])).toBe(
+      'OUTPOST_PREVIOUS_TOKEN is still accepted, and every replica the master knows has been seen since it started without it: unset it and restart the master to finish the rotation',
+    );
+  });
+
+  it('names the replicas not seen since the start, which may still hold the old token', () => {
+    expect(rotationWarning([], ['eu-paris'])).toBe(
+      'no replica seen since the master started presents OUTPOST_PREVIOUS_TOKEN, but 1 replica (eu-paris) has not been seen since and may still hold it: keep it until they have been, or forget them',
+    );
+    expect(rotationWarning([], ['a', 'b'])).toContain('2 replicas (a, b) have not been seen since');
+    // Those still on it come first.
+    expect(rotationWarning(['uk-london'], ['eu-paris'])).toMatch(/^1 replica still presents/);
   });
 });

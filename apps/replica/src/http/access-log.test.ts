@@ -123,6 +123,38 @@ describe('AccessLog', () => {
     expect(errors[0]).toContain('ENOSPC');
   });
 
+  it('writes a cut response with its client and the aborted mark', async () => {
+    const path = join(dir, 'cut.log');
+    const log = new AccessLog(path, 'json', silent);
+    let cut!: () => void;
+    const gone = new Promise<void>((r) => {
+      cut = r;
+    });
+    server = createServer((req, res) => {
+      log.track(req, res);
+      res.on('close', () => cut());
+      res.writeHead(200, { 'content-length': 10_000_000, 'x-outpost-version': '3' });
+      res.write(Buffer.alloc(64 * 1024));
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    const req = request({ port, host: '127.0.0.1', path: '/big' }, (res) => {
+      res.once('data', () => req.destroy());
+    });
+    req.on('error', () => undefined).end();
+    await gone;
+    await log.close();
+    const line = JSON.parse(readFileSync(path, 'utf8').trim());
+    expect(line).toMatchObject({
+      url: '/big',
+      status: 200,
+      bytes: 0,
+      aborted: true,
+      remote: '127.0.0.1',
+      version: 3,
+    });
+  });
+
   it('writes a line for each response of a real server: bytes, HEAD, and the version header', async () => {
     const path = join(dir, 'logs', 'access.log');
     const log = new AccessLog(path, 'json', silent);

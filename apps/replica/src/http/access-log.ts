@@ -104,6 +104,8 @@ function bodyBytes(req: IncomingMessage, res: ServerResponse, length: unknown): 
 interface Pending {
   log: AccessLog;
   req: IncomingMessage;
+  /** Read as the request comes: a connection cut before the response ends has none by then. */
+  remote: string;
   start: number;
   /** Headers given to `writeHead` itself, which `getHeader` does not see. */
   head: OutgoingHttpHeaders | undefined;
@@ -142,11 +144,13 @@ export class AccessLog {
   readonly #log: Logger;
   #errorLoggedAt = 0;
   #droppedBytes = 0;
+  #lastError: Error | null = null;
   // Lines are gathered here and handed over 64 KiB at a time, or once a second: a system call
   // costs tens of µs on such a machine.
   #lines: string[] = [];
   #chars = 0;
   #flushTimer: NodeJS.Timeout | undefined;
+  #closed = false;
 
   /** Opens (creates) `path` for appending; a file that cannot be opened is a ConfigError. */
   constructor(path: string, format: AccessLogFormat, log: Logger) {
@@ -161,15 +165,19 @@ export class AccessLog {
     this.#log = log;
   }
 
-  // A full disk must not end the replica: readers are still served, and it says so once a
-  // minute, with how much it could not write meanwhile.
+  // A full disk must not end the replica: readers are still served, and it says so at once,
+  // then at most once a minute, with the bytes of lines dropped since it last said so.
   #failed(err: Error, bytes: number): void {
     this.#droppedBytes += bytes;
-    const now = Date.now();
-    if (now - this.#errorLoggedAt < 60_000) return;
-    this.#errorLoggedAt = now;
+    this.#lastError = err;
+    this.#reportDropped();
+  }
+
+  #reportDropped(): void {
+    if (this.#droppedBytes === 0 || Date.now() - this.#errorLoggedAt < 60_000) return;
+    this.#errorLoggedAt = Date.now();
     this.#log.error(
-      { err: err.message, path: this.#path, droppedBytes: this.#droppedBytes },
+      { err: this.#lastError?.message, path: this.#path, droppedBytes: this.#droppedBytes },
       'cannot write the access log; its lines are dropped until it can',
     );
     this.#droppedBytes = 0;
@@ -178,7 +186,13 @@ export class AccessLog {
   /** Notes a request as it arrives; its line is written when its response ends or is cut. */
   track(req: IncomingMessage, res: ServerResponse): void {
     const tracked = res as Tracked;
-    tracked[PENDING] = { log: this, req, start: performance.now(), head: undefined };
+    tracked[PENDING] = {
+      log: this,
+      req,
+      remote: req.socket.remoteAddress ?? '-',
+      start: performance.now(),
+      head: undefined,
+    };
     tracked.writeHead = writeHeadCatching as typeof tracked.writeHead;
     res.on('close', closed);
   }
@@ -192,7 +206,7 @@ export class AccessLog {
     this.#push(
       this.#format({
         time: Date.now(),
-        remote: req.socket.remoteAddress ?? '-',
+        remote: p.remote,
         method: req.method ?? '-',
         url: req.url ?? '-',
         httpVersion: req.httpVersion,
@@ -208,6 +222,8 @@ export class AccessLog {
   }
 
   #push(line: string): void {
+    // A response cut while the replica stops, after the file was closed: no line.
+    if (this.#closed) return;
     this.#lines.push(line);
     this.#chars += line.length;
     if (this.#chars >= FLUSH_CHARS) this.#flush();
@@ -217,22 +233,28 @@ export class AccessLog {
   #flush(): void {
     clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
+    // Lines dropped after the last report (the disk came back since, say) are told too.
+    this.#reportDropped();
     if (this.#lines.length === 0) return;
     this.#file.append(this.#lines.join(''));
     this.#lines = [];
     this.#chars = 0;
   }
 
-  /** Opens the file again by its name, after logrotate moved it away (SIGHUP). */
-  reopen(): void {
-    // What was gathered before the signal goes to the old file, as it happened before.
+  /**
+   * Opens the file again by its name, after logrotate moved it away (SIGHUP): lines gathered
+   * until now are handed over first, and go to whichever file is open when their turn comes.
+   * Rejects with the open's error (the old file keeps taking lines meanwhile).
+   */
+  reopen(): Promise<void> {
     this.#flush();
-    this.#file.reopen();
+    return this.#file.reopen();
   }
 
-  /** Writes what is gathered and closes the file. */
+  /** Writes what is gathered and closes the file; lines of responses that end later are dropped. */
   close(): Promise<void> {
     this.#flush();
+    this.#closed = true;
     return this.#file.close();
   }
 }

@@ -7,7 +7,7 @@ const MAX_QUEUED = 16 * 1024 * 1024;
 
 /**
  * A file appended to in the background, one write at a time, that outlives a failing disk:
- * text a write refuses (a full disk) is dropped and counted, and the next text is tried
+ * text a write refuses (a full disk) is dropped and reported, and the next text is tried
  * again, so the file carries on once there is room. `reopen` opens the path anew, for
  * logrotate. (sonic-boom kept refused text and retried it for ever, and lost what followed.)
  */
@@ -17,24 +17,26 @@ export class LogFile {
   readonly #queue: Buffer[] = [];
   #queued = 0;
   #writing = false;
-  #reopenWanted = false;
+  #closed = false;
+  #reopens: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
   #idle: Array<() => void> = [];
   /** A write failed partway: the file ends inside a line, which the next write ends first. */
   #cutLine = false;
-  readonly #onError: (err: Error, droppedBytes: number) => void;
+  readonly #onDropped: (err: Error, droppedBytes: number) => void;
 
   /** Opens `path` for appending (creating it); throws what the open throws. */
-  constructor(path: string, onError: (err: Error, droppedBytes: number) => void) {
+  constructor(path: string, onDropped: (err: Error, droppedBytes: number) => void) {
     this.#path = path;
-    this.#onError = onError;
+    this.#onDropped = onDropped;
     this.#fd = openSync(path, 'a');
   }
 
-  /** Queues text to be appended. */
+  /** Queues text to be appended (nothing, once closed). */
   append(text: string): void {
+    if (this.#closed) return;
     const buf = Buffer.from(text, 'utf8');
     if (this.#queued + buf.length > MAX_QUEUED) {
-      this.#drop(buf.length, new Error(`more than ${MAX_QUEUED} bytes wait to be written`));
+      this.#onDropped(new Error(`more than ${MAX_QUEUED} bytes wait to be written`), buf.length);
       return;
     }
     this.#queue.push(buf);
@@ -42,21 +44,30 @@ export class LogFile {
     this.#pump();
   }
 
-  /** Opens the path again (after logrotate moved the file), once the write in flight is done. */
-  reopen(): void {
-    this.#reopenWanted = true;
+  /**
+   * Opens the path again (after logrotate moved the file) once the write in flight is done:
+   * what is queued then goes to the new file. Rejects with the open's error, and the old file,
+   * wherever it was moved, keeps taking the text.
+   */
+  reopen(): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('the log file is closed'));
+    const done = new Promise<void>((resolve, reject) => this.#reopens.push({ resolve, reject }));
     this.#pump();
+    return done;
   }
 
   /** Resolves once everything queued was written (or dropped), then closes the file. */
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     if (this.#writing || this.#queue.length > 0) await new Promise<void>((r) => this.#idle.push(r));
+    for (const r of this.#reopens.splice(0)) r.reject(new Error('the log file is closed'));
     closeSync(this.#fd);
   }
 
   #pump(): void {
     if (this.#writing) return;
-    if (this.#reopenWanted) this.#swapFile();
+    if (this.#reopens.length > 0 && !this.#closed) this.#swapFile();
     const next = this.#queue.shift();
     if (!next) {
       for (const r of this.#idle.splice(0)) r();
@@ -77,7 +88,7 @@ export class LogFile {
       this.#queued -= buf.length;
       if (err) {
         if (offset > 0) this.#cutLine = true;
-        this.#drop(buf.length - offset, err);
+        this.#onDropped(err, buf.length - offset);
       }
       this.#writing = false;
       this.#pump();
@@ -85,20 +96,16 @@ export class LogFile {
   }
 
   #swapFile(): void {
-    this.#reopenWanted = false;
+    const waiting = this.#reopens.splice(0);
     let fd: number;
     try {
       fd = openSync(this.#path, 'a');
     } catch (err) {
-      // The old file, wherever it was moved, keeps taking lines: better than none.
-      this.#onError(err as Error, 0);
+      for (const w of waiting) w.reject(err as Error);
       return;
     }
     closeSync(this.#fd);
     this.#fd = fd;
-  }
-
-  #drop(bytes: number, err: Error): void {
-    this.#onError(err, bytes);
+    for (const w of waiting) w.resolve();
   }
 }
