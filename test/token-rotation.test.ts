@@ -71,7 +71,9 @@ describe('rotating the replication token without a gap', () => {
     await fleet.expectConverged(synced);
     await waitFor(
       async () =>
-        (await warnings()).some((w) => w.includes('every replica the master knows has been seen since it started without it')),
+        (await warnings()).some((w) =>
+          w.includes('every replica the master knows has been seen since it started without it'),
+        ),
       {
         what: 'status to say the rotation can be finished',
       },
