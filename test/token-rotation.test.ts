@@ -107,3 +107,73 @@ describe('rotating the replication token without a gap', () => {
     expect(r.stderr).toContain('OUTPOST_PREVIOUS_TOKEN is set without OUTPOST_TOKEN');
   });
 });
+
+describe('rotating the admin token', () => {
+  let fleet: Fleet;
+  const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+
+  beforeAll(async () => {
+    fleet = await Fleet.start({
+      files: { 'policy.md': 'policy\n' },
+      replicas: [{ name: 'uk-london', region: 'uk' }],
+      env: { OUTPOST_ADMIN_TOKEN: 'new-admin', OUTPOST_PREVIOUS_ADMIN_TOKEN: 'old-admin' },
+    });
+    await waitFor(
+      async () => (await fleet.masterStatus(bearer('new-admin'))).replicas[0]?.state === 'in-sync',
+      { what: 'the replica in sync' },
+    );
+  });
+  afterAll(() => fleet?.stop());
+
+  it('lets clients with either token in, on both services, and names one still on the old token', async () => {
+    const replica = fleet.replica('uk-london');
+    for (const url of [fleet.master.url, replica.url]) {
+      for (const path of ['/_outpost/api/v1/status', '/_outpost/metrics']) {
+        expect((await get(`${url}${path}`, bearer('new-admin'))).status, path).toBe(200);
+        expect((await get(`${url}${path}`, bearer('old-admin'))).status, path).toBe(200);
+        expect((await get(`${url}${path}`, bearer('older-admin'))).status, path).toBe(401);
+      }
+    }
+    await waitFor(
+      () =>
+        fleet.master.logs.find(
+          (l) =>
+            l.msg ===
+            'admin: a client presents the previous token; give it the current one before the previous is unset',
+        ),
+      { what: 'the master to name the client on the old admin token' },
+    );
+    const cli = await runCli(['status', '--master', fleet.master.url], { OUTPOST_ADMIN_TOKEN: 'old-admin' });
+    expect(cli.code, cli.stderr).toBe(0);
+  });
+
+  it('signs the dashboard in with either token, and its cookie is the new token’s', async () => {
+    const signIn = async (token: string) => {
+      const { request } = await import('undici');
+      const res = await request(`${fleet.master.url}/_outpost/dashboard/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `token=${token}`,
+      });
+      await res.body.dump();
+      return { status: res.statusCode, cookie: String(res.headers['set-cookie'] ?? '').split(';')[0] ?? '' };
+    };
+    const withNew = await signIn('new-admin');
+    const withOld = await signIn('old-admin');
+    expect(withNew.status).toBe(303);
+    expect(withOld.status).toBe(303);
+    expect(withOld.cookie).toBe(withNew.cookie);
+    expect((await signIn('older-admin')).status).toBe(401);
+    const page = await get(`${fleet.master.url}/_outpost/dashboard`, { cookie: withOld.cookie });
+    expect(page.status).toBe(200);
+  });
+
+  it('refuses to start a service given only the admin token being retired', async () => {
+    const r = await runCli(
+      ['master', '--content', fleet.content, '--data', join(fleet.dir.path, 'other-master'), '--port', '0'],
+      { OUTPOST_ADMIN_TOKEN: '', OUTPOST_PREVIOUS_ADMIN_TOKEN: 'old-admin' },
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('OUTPOST_PREVIOUS_ADMIN_TOKEN is set without OUTPOST_ADMIN_TOKEN');
+  });
+});

@@ -48,12 +48,15 @@ secrets come only from the environment:
   OUTPOST_TOKEN        replication token replicas present to the master
   OUTPOST_PREVIOUS_TOKEN  (master) the replication token being retired, accepted beside OUTPOST_TOKEN
   OUTPOST_ADMIN_TOKEN  bearer token of the admin REST API (and of 'outpost status')
+  OUTPOST_PREVIOUS_ADMIN_TOKEN  the admin token being retired, accepted beside OUTPOST_ADMIN_TOKEN
 `;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const env = process.env;
   const secrets = { token: env.OUTPOST_TOKEN || undefined, adminToken: env.OUTPOST_ADMIN_TOKEN || undefined };
+  // During a rotation, each service also takes the admin token being retired.
+  const previousAdminToken = env.OUTPOST_PREVIOUS_ADMIN_TOKEN || undefined;
   switch (command) {
     // Each service is loaded only by the command that runs it: `status` or `help` would
     // otherwise load fastify, SQLite, chokidar and both services first (0.45 s of a 0.5 s run).
@@ -62,7 +65,7 @@ async function main(argv: string[]): Promise<number> {
       const flags = readFlags(rest, MASTER_FLAGS, env);
       return saysUserErrors('master', flags, async () => {
         const previousToken = env.OUTPOST_PREVIOUS_TOKEN || undefined;
-        const master = buildMaster({ ...flags, ...secrets, previousToken } as never);
+        const master = buildMaster({ ...flags, ...secrets, previousToken, previousAdminToken } as never);
         // Signals are taken from the start: a master starting over a large tree listens for
         // minutes before it is ready, and a stop meanwhile must be as clean as one after.
         const stopped = untilSignal(master.log, () => master.stop());
@@ -81,6 +84,7 @@ async function main(argv: string[]): Promise<number> {
           ...(noCompress ? { compress: false } : {}),
           ...(noWireCompression ? { wireCompression: false } : {}),
           ...secrets,
+          previousAdminToken,
         } as never);
         onHangup(() => void replica.reload());
         await replica.start();

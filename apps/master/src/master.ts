@@ -9,6 +9,7 @@ import {
   MasterConfigSchema,
 } from '@outpost/protocol';
 import {
+  adminTokensOf,
   answerClientError,
   baseFastifyOptions,
   closeDraining,
@@ -80,6 +81,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       `--data ${resolve(config.data)} is inside --content ${contentDir}: the master would publish its own store; keep the store elsewhere`,
     );
   }
+  const adminTokens = adminTokensOf(config);
   if (config.previousToken !== undefined && config.token === undefined) {
     throw new ConfigError(
       'OUTPOST_PREVIOUS_TOKEN is set without OUTPOST_TOKEN: in a rotation, OUTPOST_TOKEN is the new replication token and OUTPOST_PREVIOUS_TOKEN the one being retired',
@@ -208,7 +210,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
           : rotationWarning(fleet.onPreviousToken(), fleet.notSeenSinceStart()),
       ].filter((w) => w !== null),
   };
-  registerAdminRoutes(app, { ...statusDeps, adminToken: config.adminToken });
+  registerAdminRoutes(app, { ...statusDeps, adminToken: adminTokens });
   registerPullRoutes(app, {
     store,
     fleet,
@@ -265,7 +267,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   // What the DNS server answered and met: the responder's counts and the sockets'.
   const dnsCounters = () => ({ ...responder.counters, ...(dns?.counters ?? {}) });
   registerDnsRoutes(app, {
-    adminToken: config.adminToken,
+    adminToken: adminTokens,
     dns: zone
       ? {
           view: zoneView,
@@ -280,9 +282,9 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     dnsCounters: zone ? dnsCounters : null,
     storeCounters: () => ({ scrubbed: scrubber?.checked ?? 0, mended: healer.mended }),
   });
-  registerMetricsRoute(app, metrics, config.adminToken);
+  registerMetricsRoute(app, metrics, adminTokens);
   registerStatusPage(app, {
-    adminToken: config.adminToken,
+    adminToken: adminTokens,
     heading: 'master',
     cookie: 'outpost_master',
     render: () =>

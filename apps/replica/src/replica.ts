@@ -14,6 +14,7 @@ import {
   ReplicaConfigSchema,
 } from '@outpost/protocol';
 import {
+  adminTokensOf,
   answerClientError,
   baseFastifyOptions,
   closeDraining,
@@ -122,6 +123,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   // Certificate files that cannot be used stop the start before the store is opened.
   const tls = tlsPaths(config);
   const tlsMaterial = tls && loadTls(tls);
+  const adminTokens = adminTokensOf(config);
   if (config.httpRedirectPort !== undefined && !tls) {
     throw new ConfigError('--http-redirect-port sends readers to HTTPS: it needs --tls-cert and --tls-key');
   }
@@ -304,7 +306,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     name: config.name,
     region: config.region,
     engine,
-    adminToken: config.adminToken,
+    adminToken: adminTokens,
   });
   const metrics = createMetricsRegistry({ service: 'replica', replica: config.name, region: config.region });
   const counters = () => ({
@@ -315,9 +317,9 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     scrubbed: scrubber?.checked ?? 0,
   });
   registerReplicaMetrics(metrics, { engine, counters, storeDamaged: () => fault.message !== null });
-  registerMetricsRoute(app, metrics, config.adminToken);
+  registerMetricsRoute(app, metrics, adminTokens);
   registerStatusPage(app, {
-    adminToken: config.adminToken,
+    adminToken: adminTokens,
     heading: `replica ${config.name} (${config.region})`,
     // Names are labels (letters, digits, hyphens): fit for a cookie name as they are.
     cookie: `outpost_replica_${config.name}`,

@@ -79,6 +79,8 @@ export const MasterConfigSchema = z.object({
    */
   previousToken: Secret,
   adminToken: Secret,
+  /** During a rotation of the admin token, the one being retired: accepted beside `adminToken`. */
+  previousAdminToken: Secret,
   /** A burst of file events is published once it has been quiet this long. */
   quietMs: Millis.default(30),
   /** A steady stream of events still publishes at least this often. */
@@ -131,6 +133,8 @@ export const ReplicaConfigSchema = z.object({
   tlsKey: z.string().min(1).optional(),
   token: Secret,
   adminToken: Secret,
+  /** During a rotation of the admin token, the one being retired: accepted beside `adminToken`. */
+  previousAdminToken: Secret,
   /** With HTTPS: plain HTTP on this port too, answering every request with a redirect to HTTPS. */
   httpRedirectPort: Port.optional(),
   /** A line per response to this file (default: no access log); SIGHUP opens it again. */

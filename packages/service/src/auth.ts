@@ -1,20 +1,59 @@
+import { ConfigError } from '@outpost/protocol';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { bearerIndex } from './bearer.js';
 import { sendProblem } from './problem.js';
 
 /**
- * A preHandler that wants `Authorization: Bearer <token>` (any of several, during a rotation),
- * or lets everyone in when no token is set.
+ * The tokens a guard accepts: one, none (undefined: no guard), or the current one first and,
+ * during a rotation, the one being retired after it (undefined entries are left out).
  */
-export function requireBearer(token: string | readonly (string | undefined)[] | undefined, realm: string) {
-  const accepted = (typeof token === 'string' ? [token] : (token ?? [])).filter(
-    (t): t is string => t !== undefined,
-  );
+export type AcceptedTokens = string | readonly (string | undefined)[] | undefined;
+
+/** The accepted tokens as a list, the current one first; empty when there is no guard. */
+export function acceptedTokens(t: AcceptedTokens): string[] {
+  return (typeof t === 'string' ? [t] : (t ?? [])).filter((x): x is string => x !== undefined);
+}
+
+/** How often a guard says that a client still presents the token being retired. */
+const PREVIOUS_TOKEN_WARN_MS = 60_000;
+
+/**
+ * A preHandler that wants `Authorization: Bearer <token>` (any of the accepted ones), or lets
+ * everyone in when no token is set. A client presenting the token being retired is let in and
+ * named in a warning (once a minute), so the admin can find it before the old token goes.
+ */
+export function requireBearer(token: AcceptedTokens, realm: string) {
+  const accepted = acceptedTokens(token);
+  let warnedAt = 0;
   return async (req: FastifyRequest, reply: FastifyReply) => {
     if (accepted.length === 0) return;
-    if (bearerIndex(req.headers.authorization, accepted) >= 0) return;
+    const i = bearerIndex(req.headers.authorization, accepted);
+    if (i > 0 && Date.now() - warnedAt >= PREVIOUS_TOKEN_WARN_MS) {
+      warnedAt = Date.now();
+      req.log.warn(
+        { remote: req.ip, url: req.url, userAgent: req.headers['user-agent'] },
+        `${realm}: a client presents the previous token; give it the current one before the previous is unset`,
+      );
+    }
+    if (i >= 0) return;
     req.log.warn({ remote: req.ip, url: req.url }, `${realm}: wrong or missing token`);
     reply.header('WWW-Authenticate', `Bearer realm="${realm}"`);
     return sendProblem(reply, 401, 'Unauthorized', `a valid ${realm} token is required`);
   };
+}
+
+/**
+ * The admin tokens a service accepts, the current one first and, during a rotation, the one
+ * being retired (OUTPOST_PREVIOUS_ADMIN_TOKEN); a ConfigError for the old one alone.
+ */
+export function adminTokensOf(c: {
+  adminToken?: string | undefined;
+  previousAdminToken?: string | undefined;
+}): AcceptedTokens {
+  if (c.previousAdminToken !== undefined && c.adminToken === undefined) {
+    throw new ConfigError(
+      'OUTPOST_PREVIOUS_ADMIN_TOKEN is set without OUTPOST_ADMIN_TOKEN: in a rotation, OUTPOST_ADMIN_TOKEN is the new admin token and OUTPOST_PREVIOUS_ADMIN_TOKEN the one being retired',
+    );
+  }
+  return [c.adminToken, c.previousAdminToken];
 }

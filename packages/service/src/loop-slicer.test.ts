@@ -13,18 +13,19 @@ describe('LoopSlicer', () => {
     const ticks: number[] = [];
     const timer = setInterval(() => ticks.push(performance.now()), 1);
     const start = performance.now();
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < 800; i++) {
       await slicer.pause();
       spin(0.5);
     }
     const end = performance.now();
     clearInterval(timer);
-    // 100 ms of steps in 5 ms slices: the timer ran all along, never held up much past a slice.
+    // 400 ms of steps in 5 ms slices: the timer ran all along. Without the slices it would wait
+    // the whole run; the bound leaves room for a machine busy with other work (a CI run beside).
     const during = ticks.filter((t) => t < end);
     expect(during.length).toBeGreaterThanOrEqual(5);
     let gap = during[0]! - start;
     for (let i = 1; i < during.length; i++) gap = Math.max(gap, during[i]! - during[i - 1]!);
-    expect(gap).toBeLessThan(50);
+    expect(gap).toBeLessThan(150);
   });
 
   it('takes one turn for many concurrent workers, not one each', async () => {
@@ -32,7 +33,7 @@ describe('LoopSlicer', () => {
     const ticks: number[] = [];
     const timer = setInterval(() => ticks.push(performance.now()), 1);
     const start = performance.now();
-    let left = 2000;
+    let left = 8000;
     const worker = async () => {
       while (left > 0) {
         await slicer.pause();
@@ -41,15 +42,15 @@ describe('LoopSlicer', () => {
         await Promise.resolve();
       }
     };
-    // Were each worker to take its own turn, the other 15 would each run a whole slice in it:
-    // the timer would wait 16 slices, not one.
-    await Promise.all(Array.from({ length: 16 }, worker));
+    // Were each worker to take its own turn, the other 63 would each run a whole slice in it:
+    // the timer would wait 64 slices (256 ms), not one.
+    await Promise.all(Array.from({ length: 64 }, worker));
     const end = performance.now();
     clearInterval(timer);
     const during = ticks.filter((t) => t < end);
     let gap = during[0]! - start;
     for (let i = 1; i < during.length; i++) gap = Math.max(gap, during[i]! - during[i - 1]!);
-    expect(gap).toBeLessThan(40);
+    expect(gap).toBeLessThan(150);
   });
 
   it('does not yield while the slice lasts', async () => {

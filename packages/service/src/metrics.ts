@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { requireBearer } from './auth.js';
+import { type AcceptedTokens, requireBearer } from './auth.js';
 
 export type { Registry } from 'prom-client';
 
@@ -16,11 +16,7 @@ export function createMetricsRegistry(labels: Record<string, string>): Registry 
 }
 
 /** GET /_outpost/metrics in Prometheus' text format, behind the admin token when one is set. */
-export function registerMetricsRoute(
-  app: FastifyInstance,
-  registry: Registry,
-  adminToken: string | undefined,
-) {
+export function registerMetricsRoute(app: FastifyInstance, registry: Registry, adminToken: AcceptedTokens) {
   app.get('/_outpost/metrics', { preHandler: requireBearer(adminToken, 'admin') }, async (_req, reply) => {
     reply.type(registry.contentType);
     return registry.metrics();

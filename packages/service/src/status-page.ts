@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { bearerMatches, secretMatches } from './bearer.js';
+import { type AcceptedTokens, acceptedTokens } from './auth.js';
+import { bearerIndex, secretMatches } from './bearer.js';
 import {
   DASHBOARD_CSP,
   DASHBOARD_CSS,
@@ -10,7 +11,8 @@ import {
 } from './status-page-assets.js';
 
 export interface StatusPageOptions {
-  adminToken: string | undefined;
+  /** The admin token (and, during a rotation, the one being retired after it). */
+  adminToken: AcceptedTokens;
   /** Names the service in the page's header: "master", "replica uk-london (uk)". */
   heading: string;
   /** The page's `<main>`, rendered (and escaped) now. */
@@ -34,11 +36,17 @@ const DAY_S = 86_400;
  * so it can neither call the API nor roll back.
  */
 export function registerStatusPage(app: FastifyInstance, d: StatusPageOptions): void {
-  const pass = d.adminToken === undefined ? null : dashboardPass(d.adminToken);
-  const allowed = (req: FastifyRequest) =>
-    pass === null ||
-    bearerMatches(req.headers.authorization, d.adminToken!) ||
-    secretMatches(readCookie(req.headers.cookie, d.cookie), pass);
+  const tokens = acceptedTokens(d.adminToken);
+  // A sign-in gets the current token's pass; a cookie from the token being retired still
+  // admits until it is unset.
+  const passes = tokens.map(dashboardPass);
+  const pass = passes[0] ?? null;
+  const allowed = (req: FastifyRequest) => {
+    if (pass === null) return true;
+    const cookie = readCookie(req.headers.cookie, d.cookie);
+    const byCookie = passes.map((p) => secretMatches(cookie, p)).some(Boolean);
+    return bearerIndex(req.headers.authorization, tokens) >= 0 || byCookie;
+  };
 
   // At /_outpost/ too, the address an admin guesses first (a page, not a redirect: every
   // path under /_outpost/ answers for itself).
@@ -75,7 +83,7 @@ export function registerStatusPage(app: FastifyInstance, d: StatusPageOptions): 
       const token = form.get('token') ?? '';
       // Relative, as every URL of the pages: '../dashboard' from …/_outpost/dashboard/login.
       if (pass === null) return reply.redirect('../dashboard', 303);
-      if (!secretMatches(token.trim(), d.adminToken!)) {
+      if (!tokens.map((t) => secretMatches(token.trim(), t)).some(Boolean)) {
         req.log.warn({ remote: req.ip }, 'dashboard: wrong admin token');
         return reply.code(401).type('text/html; charset=utf-8').send(loginPage(d.heading, true));
       }

@@ -10,7 +10,7 @@ import {
   VersionParamsSchema,
   type VersionSummary,
 } from '@outpost/protocol';
-import { requireBearer, sendProblem } from '@outpost/service';
+import { type AcceptedTokens, requireBearer, sendProblem } from '@outpost/service';
 import type { Store } from '@outpost/store';
 import type { FastifyInstance } from 'fastify';
 import type { Fleet } from '../fanout/fleet.js';
@@ -21,7 +21,7 @@ export interface AdminDeps {
   store: Store;
   fleet: Fleet;
   publisher: Publisher;
-  adminToken: string | undefined;
+  adminToken: AcceptedTokens;
   ready: () => boolean;
   /** What status warns of (directories the system would not let the master watch). */
   warnings?: () => string[];

@@ -1,10 +1,10 @@
 import { describeNames, describeReplicas, type ZoneView } from '@outpost/dns';
 import { API_PREFIX, type DnsStatus } from '@outpost/protocol';
-import { requireBearer, sendProblem } from '@outpost/service';
+import { type AcceptedTokens, requireBearer, sendProblem } from '@outpost/service';
 import type { FastifyInstance } from 'fastify';
 
 export interface DnsRouteDeps {
-  adminToken: string | undefined;
+  adminToken: AcceptedTokens;
   /** Null when the master serves no zone. */
   dns: null | {
     view: () => ZoneView;

@@ -1,5 +1,5 @@
 import { API_PREFIX, type ReplicaStatus } from '@outpost/protocol';
-import { requireBearer, sendProblem } from '@outpost/service';
+import { type AcceptedTokens, requireBearer, sendProblem } from '@outpost/service';
 import type { FastifyInstance } from 'fastify';
 import type { SyncEngine } from '../sync/sync-engine.js';
 
@@ -7,7 +7,7 @@ export interface ReplicaAdminDeps {
   name: string;
   region: string;
   engine: SyncEngine;
-  adminToken: string | undefined;
+  adminToken: AcceptedTokens;
 }
 
 /** Health, readiness and sync status of a replica. */
