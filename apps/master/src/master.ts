@@ -25,6 +25,7 @@ import {
   registerStatusPage,
   releaseMemorySoon,
   reloadTls,
+  rotatingTokens,
   tlsPaths,
 } from '@outpost/service';
 import { openLockedStore, Scrubber, type Store } from '@outpost/store';
@@ -82,11 +83,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     );
   }
   const adminTokens = adminTokensOf(config);
-  if (config.previousToken !== undefined && config.token === undefined) {
-    throw new ConfigError(
-      'OUTPOST_PREVIOUS_TOKEN is set without OUTPOST_TOKEN: in a rotation, OUTPOST_TOKEN is the new replication token and OUTPOST_PREVIOUS_TOKEN the one being retired',
-    );
-  }
+  rotatingTokens(config.token, config.previousToken, { name: 'OUTPOST_TOKEN', what: 'replication token' });
   const store = openLockedStore(join(resolve(config.data), 'master.sqlite'), 'master');
   // A mistyped --content would start a master that publishes nothing and says nothing. One
   // that has published keeps running instead (a mount not back yet, say): it serves what it

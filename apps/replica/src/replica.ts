@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { join, resolve } from 'node:path';
@@ -44,7 +45,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { AccessLog } from './http/access-log.js';
 import { registerAdminRoutes, replicaStatus } from './http/admin-routes.js';
 import { createContentHandler } from './http/content-handler.js';
-import { createHttpsRedirectServer, listenOn } from './http/https-redirect.js';
+import { createHttpsRedirectServer } from './http/https-redirect.js';
 import { LoadMeter } from './http/load-meter.js';
 import { renderReplicaPage } from './http/render-status-page.js';
 import { registerReplicaMetrics } from './http/replica-metrics.js';
@@ -455,7 +456,8 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
           () => (bound && typeof bound === 'object' ? bound.port : 443),
           limits,
         );
-        await listenOn(redirect, config.host, config.httpRedirectPort);
+        // once() rejects with the listen error (a port in use), as fastify's listen does.
+        await once(redirect.listen(config.httpRedirectPort, config.host), 'listening');
         const at = redirect.address();
         log.info(
           { port: typeof at === 'object' && at ? at.port : config.httpRedirectPort },

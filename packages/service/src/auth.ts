@@ -43,17 +43,30 @@ export function requireBearer(token: AcceptedTokens, realm: string) {
 }
 
 /**
- * The admin tokens a service accepts, the current one first and, during a rotation, the one
- * being retired (OUTPOST_PREVIOUS_ADMIN_TOKEN); a ConfigError for the old one alone.
+ * A token and, during a rotation, the one being retired, the current one first; a
+ * ConfigError when only the old one is set. `variable` names them in the message.
  */
+export function rotatingTokens(
+  current: string | undefined,
+  previous: string | undefined,
+  variable: { name: string; what: string },
+): AcceptedTokens {
+  if (previous !== undefined && current === undefined) {
+    const prev = variable.name.replace(/^OUTPOST_/, 'OUTPOST_PREVIOUS_');
+    throw new ConfigError(
+      `${prev} is set without ${variable.name}: in a rotation, ${variable.name} is the new ${variable.what} and ${prev} the one being retired`,
+    );
+  }
+  return [current, previous];
+}
+
+/** The admin tokens a service accepts (OUTPOST_ADMIN_TOKEN, and OUTPOST_PREVIOUS_ADMIN_TOKEN in a rotation). */
 export function adminTokensOf(c: {
   adminToken?: string | undefined;
   previousAdminToken?: string | undefined;
 }): AcceptedTokens {
-  if (c.previousAdminToken !== undefined && c.adminToken === undefined) {
-    throw new ConfigError(
-      'OUTPOST_PREVIOUS_ADMIN_TOKEN is set without OUTPOST_ADMIN_TOKEN: in a rotation, OUTPOST_ADMIN_TOKEN is the new admin token and OUTPOST_PREVIOUS_ADMIN_TOKEN the one being retired',
-    );
-  }
-  return [c.adminToken, c.previousAdminToken];
+  return rotatingTokens(c.adminToken, c.previousAdminToken, {
+    name: 'OUTPOST_ADMIN_TOKEN',
+    what: 'admin token',
+  });
 }

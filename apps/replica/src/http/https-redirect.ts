@@ -25,17 +25,6 @@ export function httpsLocation(
   return `https://${name.toLowerCase()}${httpsPort === 443 ? '' : `:${httpsPort}`}${url}`;
 }
 
-/** Listens on host:port; rejects with the listen error (a port in use), as fastify's listen does. */
-export function listenOn(server: Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
-
 /**
  * A plain-HTTP server that sends every request to the same address over HTTPS (308, which
  * keeps the method), as a web server's port 80 does once a site is served over TLS. It serves

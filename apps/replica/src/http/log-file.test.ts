@@ -28,10 +28,10 @@ describe('LogFile', () => {
     const path = join(dir, 'a.log');
     const f = new LogFile(path, () => undefined);
     f.append('before\n');
-    f.reopen();
-    await new Promise((r) => setTimeout(r, 20));
+    // A reopen waits for the write in flight: once it resolves, 'before' is in the first file.
+    await f.reopen();
     renameSync(path, `${path}.1`);
-    f.reopen();
+    await f.reopen();
     f.append('after\n');
     await f.close();
     expect(readFileSync(`${path}.1`, 'utf8')).toBe('before\n');
@@ -43,12 +43,17 @@ describe('LogFile', () => {
     // The path leads to /dev/full (every write: ENOSPC), then to a file with room.
     symlinkSync('/dev/full', path);
     const dropped: Array<[string, number]> = [];
-    const f = new LogFile(path, (err, bytes) =>
-      dropped.push([(err as NodeJS.ErrnoException).code ?? '', bytes]),
-    );
+    let bothDropped!: () => void;
+    const done = new Promise<void>((r) => {
+      bothDropped = r;
+    });
+    const f = new LogFile(path, (err, bytes) => {
+      dropped.push([(err as NodeJS.ErrnoException).code ?? '', bytes]);
+      if (dropped.length === 2) bothDropped();
+    });
     f.append('lost 1\n');
     f.append('lost 2\n');
-    await new Promise((r) => setTimeout(r, 50));
+    await done;
     expect(dropped).toEqual([
       ['ENOSPC', 7],
       ['ENOSPC', 7],
