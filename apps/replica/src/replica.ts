@@ -137,16 +137,23 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   // and read (a disk error, a copy taken mid-write) is moved aside and a new one synced, where
   // the replica used to exit with a stack trace, and a supervisor restarted it for ever.
   const storeFile = join(resolve(config.data), 'replica.sqlite');
-  const opened = openRenewingDamaged(
-    storeFile,
-    'replica',
-    (s) => loadHeld(s, log),
-    (err, movedTo) =>
-      log.error(
-        { err: err.message, movedTo },
-        'the store is damaged: moved aside (delete it once looked at); syncing anew from the master',
-      ),
-  );
+  let opened: ReturnType<typeof openRenewingDamaged<Snapshot>>;
+  try {
+    opened = openRenewingDamaged(
+      storeFile,
+      'replica',
+      (s) => loadHeld(s, log),
+      (err, movedTo) =>
+        log.error(
+          { err: err.message, movedTo },
+          'the store is damaged: moved aside (delete it once looked at); syncing anew from the master',
+        ),
+    );
+  } catch (err) {
+    // A store in use by another replica fails the build: the log file opened for it is let go.
+    accessLog?.close().catch((closeErr) => log.warn({ err: closeErr }, 'closing the access log failed'));
+    throw err;
+  }
   const store = opened.store;
   const fault = new StoreFault(storeFile, log);
   const trouble = new LinkTrouble(log, master);
