@@ -16,8 +16,8 @@
  *   once the master has published (`--replica-at=publish`, the default), or once it has
  *   bound its port (`--replica-at=bind`: as in a deployment where replicas already run when
  *   the master starts; the sync still waits for the version). No change: the master
- *   restarted over the unchanged tree, from spawn until it listens (it reconciles first)
- *   with no new version cut.
+ *   restarted over the unchanged tree, from spawn until it is ready (it has reconciled; the
+ *   watcher's crawl follows, and the note says when it was done) with no new version cut.
  * - rsync: `rsync -a --stats --delete SRC/ rsync://127.0.0.1:<meter>/bulk/`, the meter in
  *   front of an `rsync --daemon` on 127.0.0.1. Time: the client's wall time.
  *
@@ -404,13 +404,21 @@ async function runOnce(runIndex: number, gen: string, mutations: Mutation[]) {
       10,
     );
     const w = opMeter.read();
+    // Ready comes once reconciled; the watcher's crawl, and a stat-only walk after it, follow.
+    const { logs } = master;
+    const watchAt = await until(
+      async () => logs.find((l) => l.msg === 'watching content directory')?.at as number | undefined,
+      'the restarted master to watch its content directory',
+      120_000,
+      10,
+    );
     results.set(phase, {
       outpost: {
         ms: tReady,
         bytes: w.up + w.down,
         up: w.up,
         down: w.down,
-        note: `master restart: reconcile ${rec?.ms ?? '?'} ms, files read ${rec?.read ?? '?'} of ${rec?.checked ?? '?'}; replica back in sync ${fmtMs(tLink - tr)} after spawn`,
+        note: `master restart: reconcile ${rec?.ms ?? '?'} ms, files read ${rec?.read ?? '?'} of ${rec?.checked ?? '?'}; watching ${fmtMs(watchAt - tr)} and replica back in sync ${fmtMs(tLink - tr)} after spawn`,
       },
       rsync: await rsync(),
     });

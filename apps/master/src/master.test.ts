@@ -1,11 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EMPTY_ROOT } from '@outpost/core';
 import { leanHeapHeld } from '@outpost/service';
 import { openStore } from '@outpost/store';
 import { pino } from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { buildMaster } from './master.js';
 
 let dir: string;
@@ -41,6 +41,7 @@ describe('buildMaster, the heap a large held tree is started on', () => {
     expect(leanHeapHeld()).toBe(true);
     try {
       await master.start();
+      await master.watched();
       await new Promise((r) => setImmediate(r));
       expect(leanHeapHeld()).toBe(false);
     } finally {
@@ -56,7 +57,7 @@ describe('buildMaster, the heap a large held tree is started on', () => {
     await small.stop();
   });
 
-  it('crawls lean at a first start and for a large held tree, not for a small one', async () => {
+  it('crawls lean for a large tree, as the walk before the crawl counted it, not for a small one', async () => {
     const crawls: boolean[] = [];
     const log = pino(
       { level: 'info' },
@@ -72,11 +73,13 @@ describe('buildMaster, the heap a large held tree is started on', () => {
       const master = buildMaster({ content, data, port: 0, logLevel: 'silent' }, { log });
       try {
         await master.start();
+        await master.watched();
       } finally {
         await master.stop();
       }
     }
-    expect(crawls).toEqual([true, false, true]);
+    // A first start over a small tree (counted by the walk before the crawl), a small held tree, a large one.
+    expect(crawls).toEqual([false, false, true]);
   });
 
   it('lets go of the lean heap its first crawl ran on once started', async () => {
@@ -88,7 +91,72 @@ describe('buildMaster, the heap a large held tree is started on', () => {
     });
     try {
       await master.start();
+      await master.watched();
       expect(leanHeapHeld()).toBe(false);
+    } finally {
+      await master.stop();
+    }
+  });
+});
+
+describe('buildMaster, ready before the watch', () => {
+  it('on a restart, is ready once reconciled, then watches, and publishes what changed before the watches were in place', async () => {
+    const content = join(dir, 'content');
+    const data = join(dir, 'data');
+    const old = new Date(Date.now() - 60_000);
+    // Older than the settle window, so a walk publishes them at once.
+    const writeOld = (name: string) => {
+      writeFileSync(join(content, name), name);
+      utimesSync(join(content, name), old, old);
+    };
+    writeOld('a.txt');
+    const first = buildMaster({ content, data, port: 0, logLevel: 'silent' });
+    await first.start();
+    await first.stop();
+    writeOld('c.txt');
+
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line).msg) });
+    const master = buildMaster({ content, data, port: 0, logLevel: 'silent' }, { log });
+    // Written as the restart's walk cuts version 2: no watch is in place yet.
+    const off = master.onPublished((v) => {
+      if (v.version === 2) writeFileSync(join(content, 'b.txt'), 'written before the watch');
+    });
+    try {
+      await master.start();
+      expect(master.publisher.current).toMatchObject({ version: 2, files: 2 });
+      await master.watched();
+      expect(lines.indexOf('outpost master listening')).toBeLessThan(
+        lines.indexOf('watching content directory'),
+      );
+      expect(lines).toContain('looked again at what may have changed before the watches were in place');
+      // b.txt is younger than the settle window: published once it has settled.
+      await vi.waitFor(() => expect(master.publisher.current.version).toBe(3), {
+        timeout: 10_000,
+        interval: 20,
+      });
+      expect(master.publisher.current).toMatchObject({ version: 3, files: 3 });
+    } finally {
+      off();
+      await master.stop();
+    }
+  });
+
+  it('at a first start too, publishes before it watches', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line).msg) });
+    const master = buildMaster(
+      { content: join(dir, 'content'), data: join(dir, 'data'), port: 0, logLevel: 'silent' },
+      { log },
+    );
+    try {
+      writeFileSync(join(dir, 'content', 'a.txt'), 'a');
+      await master.start();
+      await master.watched();
+      expect(lines.indexOf('outpost master listening')).toBeGreaterThan(-1);
+      expect(lines.indexOf('outpost master listening')).toBeLessThan(
+        lines.indexOf('watching content directory'),
+      );
     } finally {
       await master.stop();
     }

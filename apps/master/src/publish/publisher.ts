@@ -308,7 +308,10 @@ export class Publisher {
   async #rewalkOnce(): Promise<number> {
     const { suspects, checked } = await this.#suspects();
     if (suspects.length > 0) {
-      this.#o.log.info({ suspects: suspects.length, checked }, 'rewalk found changes the watcher missed');
+      this.#o.log.info(
+        { suspects: suspects.length, checked },
+        'rewalk found paths to look at again (new, changed, gone, or written too near their last scan)',
+      );
       await this.submit(suspects, { trustIndex: true });
     }
     return suspects.length;
