@@ -9,7 +9,7 @@ import {
   RollbackResponseSchema,
   VersionListSchema,
 } from '@outpost/protocol';
-import { request } from 'undici';
+import type { request } from 'undici';
 import { ZodError } from 'zod';
 import {
   describeFlags,
@@ -159,6 +159,7 @@ async function callMaster(
   let res: Awaited<ReturnType<typeof request>>;
   let text: string;
   try {
+    const { request } = await import('./undici-request.js');
     res = await request(url, {
       method: opts.method ?? (body === undefined ? 'GET' : 'POST'),
       headers,
