@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { sha256Hex } from '@outpost/core';
@@ -53,7 +53,11 @@ describe('HTTPS on the master and the replicas (--tls-cert, --tls-key)', () => {
       region: 'uk',
       master: master.url,
       data: join(dir.path, 'replica'),
-      args: [...tlsArgs, '--http-redirect-port', String(redirectPort)],
+      args: [
+        ...tlsArgs,
+        ...['--http-redirect-port', String(redirectPort)],
+        ...['--access-log', join(dir.path, 'access.log'), '--access-log-format', 'json'],
+      ],
       env: withCa,
     });
   });
@@ -106,6 +110,21 @@ describe('HTTPS on the master and the replicas (--tls-cert, --tls-key)', () => {
     await bad.body.dump();
     expect(bad.statusCode).toBe(400);
     expect(bad.headers.location).toBeUndefined();
+    // Both are in the access log, beside the request over HTTPS they led to.
+    const logged = await waitFor(
+      async () => {
+        const lines = existsSync(join(dir.path, 'access.log'))
+          ? readFileSync(join(dir.path, 'access.log'), 'utf8')
+              .split('\n')
+              .filter(Boolean)
+              .map((l) => JSON.parse(l))
+          : [];
+        const wanted = lines.filter((l) => l.url === '/policy.md?x=1' || (l.url === '/' && l.status === 400));
+        return wanted.length >= 3 ? wanted : null;
+      },
+      { what: 'the redirects in the access log' },
+    );
+    expect(logged.map((l) => l.status).sort()).toEqual([200, 308, 400]);
     const noTls = await runCli([
       'replica',
       ...['--name', 'eu-paris', '--region', 'eu', '--master', master.url, '--data', join(dir.path, 'r4')],

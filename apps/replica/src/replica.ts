@@ -462,6 +462,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
         redirect = createHttpsRedirectServer(
           () => (bound && typeof bound === 'object' ? bound.port : 443),
           limits,
+          (req, res) => accessLog?.track(req, res),
         );
         // once() rejects with the listen error (a port in use), as fastify's listen does.
         await once(redirect.listen(config.httpRedirectPort, config.host), 'listening');

@@ -28,10 +28,17 @@ export function httpsLocation(
 /**
  * A plain-HTTP server that sends every request to the same address over HTTPS (308, which
  * keeps the method), as a web server's port 80 does once a site is served over TLS. It serves
- * nothing itself, and takes the content server's limits (slow heads, header sizes).
+ * nothing itself, and takes the content server's limits (slow heads, header sizes);
+ * `onRequest` sees each request first.
  */
-export function createHttpsRedirectServer(httpsPort: () => number, limits: ServerLimits): Server {
+export function createHttpsRedirectServer(
+  httpsPort: () => number,
+  limits: ServerLimits,
+  onRequest: (req: IncomingMessage, res: ServerResponse) => void = () => undefined,
+): Server {
   const server = createServer(serverOptions(limits), (req: IncomingMessage, res: ServerResponse) => {
+    // The access log's hook: a redirect is a request a reader made, logged as nginx's port 80 logs it.
+    onRequest(req, res);
     const location = httpsLocation(req.headers.host, req.url, httpsPort());
     const body = location
       ? ''
