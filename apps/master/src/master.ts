@@ -15,6 +15,7 @@ import {
   closeDraining,
   createLogger,
   createMetricsRegistry,
+  holdLeanHeap,
   holdLeanHeapFor,
   installProblemHandlers,
   type Logger,
@@ -53,7 +54,7 @@ export interface Master {
   readonly store: Store;
   readonly publisher: Publisher;
   readonly log: Logger;
-  /** Listens and reconciles the content directory, then watches it; resolves to the URL once reconciled (before the watch is in place: see watched()), or when stop() cut it short. */
+  /** Listens, watches and reconciles the content directory; resolves to the URL once reconciled (on a restart, before the watch is in place: see watched()), or when stop() cut it short. */
   start(): Promise<string>;
   /** Resolves once the watches are in place and the walk after them is done (or stop() cut it short). */
   watched(): Promise<void>;
@@ -97,7 +98,8 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     );
   }
   // A large held tree is loaded and reconciled at the start on a lean heap, as a replica loads one.
-  const heldFiles = store.versions.get(store.versions.current().version)?.files ?? 0;
+  const heldVersion = store.versions.current().version;
+  const heldFiles = store.versions.get(heldVersion)?.files ?? 0;
   const releaseLean = holdLeanHeapFor(heldFiles);
   let saveErrorLoggedAt = 0;
   const fleet = new Fleet({
@@ -405,7 +407,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     },
   };
 
-  /** Listens, then reconciles; ends early (resolving) when stopped meanwhile. The watch follows. */
+  /** Listens, then watches and reconciles (a restart: reconciles, and the watch follows); ends early (resolving) when stopped meanwhile. */
   async function begin(): Promise<string> {
     // Listen first: while a large tree is crawled and reconciled (seconds at 100,000 files,
     // minutes at millions), admins get status, replicas their held version and readers DNS
@@ -420,16 +422,19 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       { url, version: publisher.current.version, content: contentDir },
       'outpost master accepting connections; reconciling the content directory',
     );
-    // Walk first, then watch, then walk again. The first walk brings the held version in
-    // line with the directory (a first start: publishes the tree) and the master is ready
-    // once it has, without waiting for the watcher's crawl. An edit made before every watch is
-    // in place is caught by the second walk, which starts once they are; one made after, by
-    // the watch. Against watching first, alternating runs: a restart over 10,000 unchanged
-    // files ready 0.5–0.6 s after spawn instead of 1.0 s, over 100,000 in 2.2–3.4 s instead
-    // of 8.0–10.1 s; a first start over 100,000 published in 9.2–10.8 s instead of
-    // 12.5–13.7 s (a replica syncing it meanwhile shares the master with the crawl: 19.5–23.0
-    // s instead of 17.1–17.4 s; spawn to that replica in sync the same, 29–34 s).
+    // A restart walks first, then watches, then walks again. The first walk brings the held
+    // version in line with the directory, and the master is ready once it has, without
+    // waiting for the watcher's crawl. An edit made before every watch is in place is caught
+    // by the second walk, which starts once they are; one made after, by the watch. Against
+    // watching first, alternating runs: over 10,000 unchanged files ready 0.5–0.6 s after
+    // spawn instead of 1.0 s, over 100,000 in 2.2–3.4 s instead of 8.0–10.1 s.
+    // A first start watches first and then walks: every replica's first sync follows its
+    // publish at once, and would share the master with the crawl (100,000 files, the crawl
+    // after the publish: the master published 2–4 s sooner, a replica's first sync then took
+    // 19.5–26.7 s instead of 17.1–17.4 s).
+    const restart = heldVersion > 0;
     try {
+      if (!restart && !(await firstWatch())) return url;
       await publisher.reconcile();
       if (stopped) return url;
       // The walk of a large tree (the scan index read whole, every file's stat, the tree
@@ -450,7 +455,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     if (beyondPending > 0 && !stopped) await publisher.advancePast(beyondPending);
     // The line scripts wait for: listening, and the content directory published.
     log.info({ url, version: publisher.current.version, content: contentDir }, 'outpost master listening');
-    watching = watchThenCatchUp()
+    watching = (restart ? watchThenCatchUp() : Promise.resolve(true))
       .then((placed) => {
         if (placed && !stopped) keepWatch();
       })
@@ -458,19 +463,11 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     return url;
   }
 
-  /**
-   * Puts the watches in place (the crawl on the heap `releaseLean` was taken for); false when
-   * stop() came meanwhile.
-   */
-  async function putWatches(releaseLean: () => void): Promise<boolean> {
+  /** Puts the watches in place; false when stop() came meanwhile. */
+  async function putWatches(): Promise<boolean> {
     const watchStarted = Date.now();
     const lean = leanHeapHeld();
-    let next: FSWatcher;
-    try {
-      next = await watchContent(watchedRoot.real);
-    } finally {
-      releaseLean();
-    }
+    const next = await watchContent(watchedRoot.real);
     if (stopped) {
       await next.close();
       return false;
@@ -480,7 +477,17 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     return true;
   }
 
-  /** The watch put in place, then one more walk for what changed before it was. */
+  /** A first start's watch, put in place before its first walk: on a lean heap, as the tree's size is not known yet. */
+  async function firstWatch(): Promise<boolean> {
+    const releaseCrawlLean = holdLeanHeap();
+    try {
+      return await putWatches();
+    } finally {
+      releaseCrawlLean();
+    }
+  }
+
+  /** A restart's watch, put in place after its first walk, then one more walk for what changed before it was. */
   async function watchThenCatchUp(): Promise<boolean> {
     if (stopped) return false;
     // The watcher's first crawl builds a lot of short-lived structure per file (its heap
@@ -489,12 +496,25 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     // counted the tree: a small one is crawled on the normal heap, as the lean heap's
     // collections cost it more than they save (10,000 files: 0.44–0.55 s lean against
     // 0.38–0.47 s).
-    if (!(await putWatches(holdLeanHeapFor(publisher.current.files)))) return false;
-    const caughtUp = await publisher.rewalk();
-    // Racy files (written within 2 s of their scan) are among them, whether changed or not.
-    if (caughtUp > 0)
-      log.info({ paths: caughtUp }, 'looked again at what may have changed before the watches were in place');
-    return !stopped;
+    const files = publisher.current.files;
+    const releaseCrawlLean = holdLeanHeapFor(files);
+    try {
+      if (!(await putWatches())) return false;
+      const caughtUp = await publisher.rewalk();
+      // Racy files (written within 2 s of their scan) are among them, whether changed or not.
+      if (caughtUp > 0)
+        log.info(
+          { paths: caughtUp },
+          'looked again at what may have changed before the watches were in place',
+        );
+      // The crawl and the walk leave their garbage (the crawl's per-file structure, the scan
+      // index read whole), which an idle master would otherwise keep.
+      if (files >= LARGE_CHANGE) releaseMemorySoon();
+      return !stopped;
+    } finally {
+      // After that collection, which runs on the lean heap too.
+      setImmediate(releaseCrawlLean);
+    }
   }
 
   /** What runs once the watches are in place: the periodic rewalk, the scrubber, the root's follower. */
