@@ -158,8 +158,8 @@ async function callMaster(
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res: Awaited<ReturnType<typeof request>>;
   let text: string;
+  const { request } = await import('./undici-request.js');
   try {
-    const { request } = await import('./undici-request.js');
     res = await request(url, {
       method: opts.method ?? (body === undefined ? 'GET' : 'POST'),
       headers,

@@ -18,8 +18,8 @@ import {
   holdLeanHeap,
   holdLeanHeapFor,
   installProblemHandlers,
+  LEAN_FILES,
   type Logger,
-  leanHeapHeld,
   loadTls,
   registerMetricsRoute,
   registerStatusPage,
@@ -302,6 +302,8 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   let rewalkTimer: NodeJS.Timeout | undefined;
   let stopped = false;
   let starting: Promise<string> | undefined;
+  // Aborted by stop(): a crawl under way (a restart's, after it is ready) is not waited for.
+  const stopping = new AbortController();
   // The watcher's crawl and the walk after it, which go on once the master is ready.
   let watching: Promise<void> | undefined;
   // The watcher watches real directories: a content directory given as a symlink is watched
@@ -316,6 +318,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       (err) => {
         if (!watchLimit.take(err)) log.error({ err }, 'watcher error');
       },
+      { signal: stopping.signal },
     );
   };
   const followTo = async (to: RootIdentity) => {
@@ -371,6 +374,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     },
     async stop() {
       stopped = true;
+      stopping.abort();
       // A start still crawling or publishing winds down between files (the publisher,
       // closed, cuts no version of part of its batch); wait for it before closing anything.
       const publisherClosed = publisher.close();
@@ -464,9 +468,8 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   }
 
   /** Puts the watches in place; false when stop() came meanwhile. */
-  async function putWatches(): Promise<boolean> {
+  async function putWatches(lean: boolean): Promise<boolean> {
     const watchStarted = Date.now();
-    const lean = leanHeapHeld();
     const next = await watchContent(watchedRoot.real);
     if (stopped) {
       await next.close();
@@ -481,7 +484,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   async function firstWatch(): Promise<boolean> {
     const releaseCrawlLean = holdLeanHeap();
     try {
-      return await putWatches();
+      return await putWatches(true);
     } finally {
       releaseCrawlLean();
     }
@@ -496,11 +499,18 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     // counted the tree: a small one is crawled on the normal heap, as the lean heap's
     // collections cost it more than they save (10,000 files: 0.44–0.55 s lean against
     // 0.38–0.47 s).
-    const files = publisher.current.files;
+    // (A tree that shrank since the store last held it is crawled as the larger: leanness costs
+    // a little speed, never memory.)
+    const files = Math.max(heldFiles, publisher.current.files);
     const releaseCrawlLean = holdLeanHeapFor(files);
     try {
-      if (!(await putWatches())) return false;
-      const caughtUp = await publisher.rewalk();
+      if (!(await putWatches(files >= LEAN_FILES))) return false;
+      // Retried by the publisher when its batch fails (a full disk, say): the watch stands
+      // either way, and the periodic rewalk, scrubber and follower still start.
+      const caughtUp = await publisher.rewalk().catch((err: unknown) => {
+        log.error({ err }, 'the walk after the watches were put in place failed');
+        return 0;
+      });
       // Racy files (written within 2 s of their scan) are among them, whether changed or not.
       if (caughtUp > 0)
         log.info(

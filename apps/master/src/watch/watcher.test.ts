@@ -38,6 +38,24 @@ afterEach(async () => {
 });
 
 describe.runIf(process.platform === 'linux')('watchTree', () => {
+  it('stops waiting for its crawl once aborted, and a close then leaves no watch behind', async () => {
+    for (let i = 0; i < 200; i++) mkdirSync(join(root, `d${i}`, 'inner'), { recursive: true });
+    const before = inotifyWatches();
+    const stopping = new AbortController();
+    stopping.abort();
+    const w = await watchTree(
+      root,
+      () => undefined,
+      () => undefined,
+      { signal: stopping.signal },
+    );
+    // Resolved before the crawl of 401 directories put their watches in place: a master
+    // stopping need not wait for it.
+    expect(inotifyWatches() - before).toBeLessThan(401);
+    await w.close();
+    await until(() => inotifyWatches() === before, 'every watch to be gone');
+  });
+
   it('watches directories, not files: 3 directories of 300 files cost a handful of watches', async () => {
     for (const d of ['a', 'b', 'c']) {
       mkdirSync(join(root, d));

@@ -10,7 +10,8 @@ export function toRelative(root: string, abs: string): string {
 }
 
 /**
- * Watches `root` and reports each changed relative path; resolves once the initial crawl is done.
+ * Watches `root` and reports each changed relative path; resolves once the initial crawl is done,
+ * or at once when `signal` aborts (the crawl then not done: close the watcher).
  *
  * chokidar watches directories only: it would otherwise put an inotify watch on every file,
  * and a tree of 100,000 files exhausts the system's watches (ENOSPC) and memory. A directory's
@@ -21,7 +22,7 @@ export async function watchTree(
   root: string,
   onPath: (relPath: string) => void,
   onError: (err: unknown) => void,
-  opts: { recheckNewDirMs?: number } = {},
+  opts: { recheckNewDirMs?: number; signal?: AbortSignal } = {},
 ): Promise<FSWatcher> {
   const recheckMs = opts.recheckNewDirMs ?? 1000;
   const report = (abs: string) => {
@@ -60,6 +61,17 @@ export async function watchTree(
   });
   watcher.on('unlinkDir', report);
   watcher.on('error', onError);
-  await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  // An abort (the master stopping) ends the wait for a crawl that may take minutes; the caller,
+  // which sees it stopped, closes the watcher, and chokidar stops crawling between directories.
+  const signal = opts.signal;
+  await new Promise<void>((resolve) => {
+    const aborted = () => resolve();
+    if (signal?.aborted) return resolve();
+    signal?.addEventListener('abort', aborted, { once: true });
+    watcher.once('ready', () => {
+      signal?.removeEventListener('abort', aborted);
+      resolve();
+    });
+  });
   return watcher;
 }
