@@ -7,6 +7,7 @@ import { openStore } from '@outpost/store';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { buildMaster } from './master.js';
+import { makeDirAfterListing } from './watch/mid-crawl-dir.test-helper.js';
 
 let dir: string;
 beforeEach(() => {
@@ -161,6 +162,45 @@ describe('buildMaster, ready before the watch', () => {
         lines.indexOf('outpost master listening'),
       );
     } finally {
+      await master.stop();
+    }
+  });
+
+  // chokidar lists a directory and only then watches it: one made in between is in no listing
+  // and has no watch, so what is written in it later is seen by no one until a rewalk, ten
+  // minutes on. The walk after the crawl lists it, and the master watches it then.
+  it.each([
+    ['a first start', false],
+    ['a restart', true],
+  ])('on %s, watches a directory made while the watcher crawled', async (_what, restart) => {
+    const content = join(dir, 'content');
+    const data = join(dir, 'data');
+    writeFileSync(join(content, 'a.txt'), 'a');
+    if (restart) {
+      const first = buildMaster({ content, data, port: 0, logLevel: 'silent' });
+      await first.start();
+      await first.stop();
+    }
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line).msg) });
+    const master = buildMaster({ content, data, port: 0, logLevel: 'silent' }, { log });
+    const restore = makeDirAfterListing(content, 'late');
+    try {
+      await master.start();
+      await master.watched();
+      restore();
+      expect(lines).toContain('watching directories the watcher had missed (made while it crawled)');
+      const filesNow = (n: number) =>
+        vi.waitFor(() => expect(master.publisher.current.files).toBe(n), { timeout: 10_000, interval: 20 });
+      // Written as the walk ends, before the watch is surely in place: the directory is looked
+      // at again a second after it is watched.
+      writeFileSync(join(content, 'late', 'b.txt'), 'written as the master watches');
+      await filesNow(2);
+      // Then its watch sees what comes.
+      writeFileSync(join(content, 'late', 'c.txt'), 'written later');
+      await filesNow(3);
+    } finally {
+      restore();
       await master.stop();
     }
   });

@@ -46,7 +46,7 @@ import { createBatcher } from './watch/batcher.js';
 import { isWithin } from './watch/path-within.js';
 import { RootFollower, type RootIdentity, resolveRoot } from './watch/root-follower.js';
 import { WatchLimit } from './watch/watch-limit.js';
-import { watchTree } from './watch/watcher.js';
+import { watchMissed, watchTree } from './watch/watcher.js';
 
 export interface Master {
   readonly config: MasterConfig;
@@ -136,6 +136,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       ...(config.keepDays === undefined ? {} : { days: config.keepDays }),
     },
     requeue: (path) => batcher.add(path),
+    onWalkedDirs: (dirs) => watchMissedDirs(dirs),
     onPublished: (v) => {
       fanout.broadcast();
       for (const l of listeners) l(v);
@@ -347,6 +348,17 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     } catch (err) {
       log.error({ err }, 'watching the content directory anew failed');
     }
+  };
+  // A directory made during the watcher's crawl can be in none of its listings; the walks
+  // after it (a first start's, a restart's second, each rewalk) list it, and it is watched then.
+  const watchMissedDirs = (dirs: readonly string[]) => {
+    if (!watcher || stopped) return;
+    const added = watchMissed(watcher, watchedRoot.real, dirs, (rel) => batcher.add(rel));
+    if (added.length > 0)
+      log.info(
+        { count: added.length, first: added.slice(0, 5) },
+        'watching directories the watcher had missed (made while it crawled)',
+      );
   };
   // One rewalk at a time, each scheduled after the last one ends.
   const scheduleRewalk = () => {

@@ -53,6 +53,8 @@ export interface PublisherOptions {
   progressLogMs?: number;
   /** First delay before a failed batch (the store refusing a write: a full disk) is tried again; it doubles up to 60 s. */
   failedBatchRetryMs?: number;
+  /** Every directory a whole-tree walk (reconcile, rewalk) listed, once it is done: the watcher's check for ones it missed. */
+  onWalkedDirs?: (dirs: readonly string[]) => void;
 }
 
 /** Why the last batch was not published, while its retry is pending. */
@@ -329,6 +331,7 @@ export class Publisher {
     const seen = new Set<string>();
     const suspects: string[] = [];
     const dirs = [''];
+    const listed: string[] = [];
     let checked = 0;
     // Resolved once for every link of the walk, not once a link.
     let realRoot: string | undefined;
@@ -347,6 +350,7 @@ export class Publisher {
         }
         throw err;
       }
+      listed.push(dir);
       const undecodable = undecodableNames(absDir, items);
       for (const item of items) {
         const rel = dir === '' ? item.name : `${dir}/${item.name}`;
@@ -391,6 +395,7 @@ export class Publisher {
       }
     }
     for (const path of this.#live.entries.keys()) if (!seen.has(path)) suspects.push(path);
+    this.#o.onWalkedDirs?.(listed);
     return { suspects, checked };
   }
 

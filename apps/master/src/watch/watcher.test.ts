@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FSWatcher } from 'chokidar';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { watchTree } from './watcher.js';
+import { makeDirAfterListing } from './mid-crawl-dir.test-helper.js';
+import { watchMissed, watchTree } from './watcher.js';
 
 /** inotify watches this process holds (Linux: one "inotify wd:" line per watch in fdinfo). */
 function inotifyWatches(): number {
@@ -124,5 +125,42 @@ describe.runIf(process.platform === 'linux')('watchTree', () => {
     await until(() => times().some((t) => t - times()[0]! >= 150), 'the directory named again');
     // By then chokidar watches it.
     expect(join(root, 'burst') in watcher.getWatched()).toBe(true);
+  });
+
+  it('misses a directory made between its crawl listing the parent and watching it; watchMissed watches it', async () => {
+    // chokidar lists a directory, then watches it: the directory is made in between.
+    mkdirSync(join(root, 'other'));
+    const restore = makeDirAfterListing(root, 'late');
+    const seen = new Set<string>();
+    try {
+      watcher = await watchTree(
+        root,
+        (rel) => seen.add(rel),
+        (err) => {
+          throw err;
+        },
+        { recheckNewDirMs: 100 },
+      );
+    } finally {
+      restore();
+    }
+    // Missed: no watch, and a file made in it goes unseen.
+    expect(join(root, 'late') in watcher.getWatched()).toBe(false);
+    writeFileSync(join(root, 'late', 'unseen.txt'), 'x');
+    // (A write in the root itself would make chokidar list the root again, and find it.)
+    writeFileSync(join(root, 'other', 'marker.txt'), 'x');
+    await until(() => seen.has('other/marker.txt'), 'a write in another directory');
+    expect(seen.has('late/unseen.txt')).toBe(false);
+
+    // A walk lists it: watched, and named again for what came before the watch.
+    expect(watchMissed(watcher, root, ['', 'late'], (rel) => seen.add(`again:${rel}`), 100)).toEqual([
+      'late',
+    ]);
+    await until(() => seen.has('again:late'), 'the directory named again');
+    expect(join(root, 'late') in watcher.getWatched()).toBe(true);
+    writeFileSync(join(root, 'late', 'seen.txt'), 'x');
+    await until(() => seen.has('late/seen.txt'), 'a write in the directory now watched');
+    // Watched directories are left alone.
+    expect(watchMissed(watcher, root, ['', 'late'], () => undefined)).toEqual([]);
   });
 });

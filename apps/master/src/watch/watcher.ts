@@ -55,9 +55,7 @@ export async function watchTree(
   // place (a second walk stats its files; those already known are not read again).
   watcher.on('addDir', (abs: string) => {
     report(abs);
-    setTimeout(() => {
-      if (!watcher.closed) report(abs);
-    }, recheckMs).unref();
+    namedAgainLater(watcher, () => report(abs), recheckMs);
   });
   watcher.on('unlinkDir', report);
   watcher.on('error', onError);
@@ -74,4 +72,41 @@ export async function watchTree(
     });
   });
   return watcher;
+}
+
+/**
+ * Watches each directory a whole-tree walk listed (relative to `root`) that `watcher` has no
+ * watch for, and names it again once its watch is surely in place; returns those it added.
+ *
+ * chokidar lists a directory before it watches it: a directory made in one during its crawl,
+ * between the two, is in no listing and gets no event (seen here for one made 20 ms into the
+ * crawl of a directory of 2,000 files), so nothing made in it later was seen until the next
+ * rewalk, ten minutes on. The walk after the crawl lists it: it is watched then.
+ */
+export function watchMissed(
+  watcher: FSWatcher,
+  root: string,
+  relDirs: readonly string[],
+  onPath: (relPath: string) => void,
+  recheckMs = 1000,
+): string[] {
+  if (watcher.closed) return [];
+  const watched = watcher.getWatched();
+  const added: string[] = [];
+  for (const rel of relDirs) {
+    const abs = rel === '' ? root : join(root, rel);
+    if (abs in watched) continue;
+    watcher.add(abs);
+    added.push(rel);
+    // What was written in it between the walk's listing and the watch: the publisher walks it again.
+    namedAgainLater(watcher, () => onPath(rel), recheckMs);
+  }
+  return added;
+}
+
+/** Calls `fn` after `ms` unless the watcher has been closed by then. */
+function namedAgainLater(watcher: FSWatcher, fn: () => void, ms: number): void {
+  setTimeout(() => {
+    if (!watcher.closed) fn();
+  }, ms).unref();
 }
