@@ -56,6 +56,7 @@ describe('metrics for Prometheus', () => {
     expect(sample(text, 'outpost_master_version{service="master"}')).toBe(1);
     expect(sample(text, 'outpost_master_files{service="master"}')).toBe(2);
     expect(sample(text, 'outpost_master_ready{service="master"}')).toBe(1);
+    expect(sample(text, 'outpost_master_watching{service="master"}')).toBe(1);
     expect(
       sample(
         text,

@@ -42,8 +42,18 @@ describe('renderStatus', () => {
         'publishing: 40000 of 100000 files examined, for 7s\n(no replica has connected yet)',
     );
     // A ready master with nothing in progress looks as before.
-    const ready = MasterStatusSchema.parse({ ...status([]), ready: true, publishing: null });
+    const ready = MasterStatusSchema.parse({ ...status([]), ready: true, watching: true, publishing: null });
     expect(renderStatus(ready, NOW)).toBe(renderStatus(status([]), NOW));
+  });
+
+  it('says when a ready master has not yet put its watches in place', () => {
+    const crawling = MasterStatusSchema.parse({ ...status([]), ready: true, watching: false });
+    expect(renderStatus(crawling, NOW).split('\n')[0]).toBe(
+      `master: version 12  root ${ROOT.slice(0, 12)}  files 3  bytes 1024  (putting watches in place: an edit now is published once they are)`,
+    );
+    // Still starting: that is what it says.
+    const starting = MasterStatusSchema.parse({ ...status([]), ready: false, watching: false });
+    expect(renderStatus(starting, NOW)).not.toContain('watches');
   });
 
   it('says when publishing fails, why, and when it is tried again', () => {

@@ -35,6 +35,8 @@ export function renderVersions(list: VersionSummary[]): string {
 export function renderStatus(s: MasterStatus, now = Date.now()): string {
   let head = `master: version ${s.version}  root ${s.root.slice(0, 12)}  files ${s.files}  bytes ${s.bytes}`;
   if (s.ready === false) head += '  (starting: reconciling the content directory)';
+  else if (s.watching === false)
+    head += '  (putting watches in place: an edit now is published once they are)';
   if (s.publishing) {
     const p = s.publishing;
     head += `\npublishing: ${p.filesDone} of ${p.filesTotal} files examined, for ${ago(now - Date.parse(p.since)).replace(/ ago$/, '')}`;

@@ -118,7 +118,14 @@ describe('buildMaster, ready before the watch', () => {
 
     const lines: string[] = [];
     const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line).msg) });
-    const master = buildMaster({ content, data, port: 0, logLevel: 'silent' }, { log });
+    const master = buildMaster({ content, data, port: 0, logLevel: 'silent', adminToken: 'admin' }, { log });
+    const status = async () =>
+      (
+        await master.app.inject({
+          url: '/_outpost/api/v1/status',
+          headers: { authorization: 'Bearer admin' },
+        })
+      ).json();
     // Written as the restart's walk cuts version 2: no watch is in place yet.
     const off = master.onPublished((v) => {
       if (v.version === 2) writeFileSync(join(content, 'b.txt'), 'written before the watch');
@@ -126,7 +133,10 @@ describe('buildMaster, ready before the watch', () => {
     try {
       await master.start();
       expect(master.publisher.current).toMatchObject({ version: 2, files: 2 });
+      // Ready, and says the watches are not in place yet.
+      expect(await status()).toMatchObject({ ready: true, watching: false });
       await master.watched();
+      expect(await status()).toMatchObject({ ready: true, watching: true });
       expect(lines.indexOf('outpost master listening')).toBeLessThan(
         lines.indexOf('watching content directory'),
       );

@@ -202,6 +202,8 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     fleet,
     publisher,
     ready: () => ready,
+    // Set once a crawl has put every watch in place; unset while the tree is watched anew.
+    watching: () => watcher !== undefined,
     warnings: () =>
       [
         watchLimit.message(rewalkEveryMs()),

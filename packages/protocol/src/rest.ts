@@ -56,6 +56,14 @@ export const MasterStatusSchema = z.object({
    * it watches and reconciles the content directory. Optional: older masters do not say.
    */
   ready: z.boolean().optional(),
+  /**
+   * True once every directory of the content tree is watched, so an edit is published as it
+   * is made. False while a restart, ready already, still crawls the tree to put its watches
+   * in place (an edit meanwhile waits for the walk after the crawl), and while the content
+   * directory is watched anew after it became another directory. Optional: older masters do
+   * not say.
+   */
+  watching: z.boolean().optional(),
   /** The batch being published now, if any (a first start's whole tree, say). */
   publishing: PublishingSchema.nullable().optional(),
   /** Why publishing fails (the store refusing writes: a full disk), while a retry is pending. */

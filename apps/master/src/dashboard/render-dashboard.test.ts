@@ -60,6 +60,12 @@ describe('renderDashboard', () => {
     expect(html).toContain('<td>1m ago</td>');
     expect(html).not.toContain('DNS (');
     expect(html).not.toContain('Not published');
+    expect(html).not.toContain('Putting watches in place');
+  });
+
+  it('says when a ready master is still putting its watches in place', () => {
+    const html = renderDashboard({ status: status({ watching: false }), versions: [], dns: null }, NOW);
+    expect(html).toContain('Putting watches in place: an edit made now is published once they are.');
   });
 
   it('escapes every name, path and error: what a replica or a file name says is never markup', () => {

@@ -29,6 +29,8 @@ ${versionsSection(v.versions, now)}
 function masterSection(s: MasterStatus, now: number): string {
   const lines: string[] = [];
   if (s.ready === false) lines.push(`<p class="note">Starting: reconciling the content directory.</p>`);
+  else if (s.watching === false)
+    lines.push(`<p class="note">Putting watches in place: an edit made now is published once they are.</p>`);
   if (s.publishing) {
     const p = s.publishing;
     lines.push(

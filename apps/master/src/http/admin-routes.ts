@@ -23,6 +23,8 @@ export interface AdminDeps {
   publisher: Publisher;
   adminToken: AcceptedTokens;
   ready: () => boolean;
+  /** Whether every directory of the content tree is watched now. */
+  watching: () => boolean;
   /** What status warns of (directories the system would not let the master watch). */
   warnings?: () => string[];
 }
@@ -121,6 +123,7 @@ export function masterStatus(d: Omit<AdminDeps, 'adminToken'>): MasterStatus {
     bytes: cur.bytes,
     replicas: d.fleet.status(cur, (v) => d.store.versions.get(v)?.createdAt),
     ready: d.ready(),
+    watching: d.watching(),
     publishing: publishingNow(d.publisher),
     publishFailure: publishFailureNow(d.publisher),
     problems: firstProblems(d.publisher.problems, PROBLEMS_IN_STATUS),

@@ -31,6 +31,11 @@ export function registerMasterMetrics(registry: Registry, d: MasterMetricsDeps):
     status().ready === false ? 0 : 1,
   );
   gauge(
+    'outpost_master_watching',
+    '1 while every directory of the content tree is watched (0 while a restart still crawls it).',
+    () => (status().watching === false ? 0 : 1),
+  );
+  gauge(
     'outpost_master_publish_failing',
     '1 while publishing fails (a full disk) and waits to be tried again.',
     () => (status().publishFailure ? 1 : 0),
