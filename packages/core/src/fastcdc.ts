@@ -1,5 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { Chunker } from './chunker.js';
+import { wasmCuts } from './fastcdc-wasm.js';
+import { cutMasks, GEAR } from './gear-table.js';
+
+export { GEAR } from './gear-table.js';
 
 /** FastCDC sizes: chunks are at least min and at most max bytes, about avg on average. */
 export interface CdcSizes {
@@ -11,32 +14,17 @@ export interface CdcSizes {
 export const DEFAULT_CDC_SIZES: CdcSizes = { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 };
 
 /**
- * The gear table: 256 fixed pseudo-random 32-bit values, derived from SHA-256 so every master
- * computes the same boundaries for the same bytes.
- */
-export const GEAR: Uint32Array = (() => {
-  const table = new Uint32Array(256);
-  for (let i = 0; i < 256; i++)
-    table[i] = createHash('sha256').update(`outpost-gear-${i}`).digest().readUInt32BE(0);
-  return table;
-})();
-
-/**
- * The same table as signed 32-bit values: the rolling loop keeps the fingerprint a V8 small
+ * The gear table as signed 32-bit values: the rolling loop keeps the fingerprint a V8 small
  * integer (`| 0`), where `>>> 0` made every value above 2^31 a heap number and halved the speed.
  * The bits, and so the cuts, are the same.
  */
 const GEAR_I32 = new Int32Array(GEAR.buffer, GEAR.byteOffset, GEAR.length);
 
-/** A mask of the `bits` highest bits (as an int32): those depend on the most bytes of the rolling window. */
-function highBits(bits: number): number {
-  return bits <= 0 ? 0 : (0xffffffff << (32 - bits)) | 0;
-}
-
 /**
  * The cut point of the chunk starting at `start` (exclusive end, ≤ end): FastCDC with
  * normalised chunking (level 2): a stricter mask before the average size and a looser one
- * after it pull chunk sizes towards the average.
+ * after it pull chunk sizes towards the average. The reference in JavaScript: `cutChunks`
+ * runs the same loop as WebAssembly (fastcdc.wat), and tests hold the two to the same cuts.
  */
 export function findCut(
   data: Uint8Array,
@@ -44,9 +32,7 @@ export function findCut(
   end: number,
   s: CdcSizes = DEFAULT_CDC_SIZES,
 ): number {
-  const bits = Math.round(Math.log2(s.avg));
-  const maskS = highBits(bits + 2);
-  const maskL = highBits(bits - 2);
+  const { strict: maskS, loose: maskL } = cutMasks(s.avg);
   const remaining = end - start;
   if (remaining <= s.min) return end;
   const limit = start + Math.min(remaining, s.max);
@@ -80,14 +66,14 @@ export function cutChunks(
   s: CdcSizes = DEFAULT_CDC_SIZES,
 ): { chunks: Buffer[]; rest: number } {
   checkSizes(s);
+  const { cuts, rest } = wasmCuts(data, final, s);
   const chunks: Buffer[] = [];
   let start = 0;
-  while (data.length - start >= s.max || (final && data.length > start)) {
-    const cut = findCut(data, start, data.length, s);
+  for (const cut of cuts) {
     chunks.push(data.subarray(start, cut));
     start = cut;
   }
-  return { chunks, rest: start };
+  return { chunks, rest };
 }
 
 /** A whole buffer's chunks, as views of it: the same cuts as the streaming chunker, fed it all. */

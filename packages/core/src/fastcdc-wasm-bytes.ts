@@ -1,0 +1,3 @@
+// Generated from fastcdc.wat by scripts/gen-fastcdc-wasm.ts: edit the .wat, then run `pnpm gen:fastcdc-wasm`.
+export const FASTCDC_WASM_BASE64 =
+  'AGFzbQEAAAABDAFgB39/f39/f38BfwMCAQAFAwEAAQcUAgZtZW1vcnkCAAdmaW5kQ3V0AAAKogEBnwEBBX8gASAAayELIAsgAk0EQCABDwsgACALIAQgCyAESRtqIQkgACADIAsgAyALSRtqIQggACACaiEHAkADQCAHIAhPDQEgCkEBdCAHLQAAQQJ0KAIAaiEKIAdBAWohByAKIAVxDQAgBw8LCwJAA0AgByAJTw0BIApBAXQgBy0AAEECdCgCAGohCiAHQQFqIQcgCiAGcQ0AIAcPCwsgCQs=';
