@@ -60,6 +60,7 @@ vi.mock('node:fs', async (original) => {
 });
 
 const { Publisher } = await import('./publisher.js');
+const { WriteBuffer } = await import('./write-buffer.js');
 type PublisherOptions = import('./publisher.js').PublisherOptions;
 
 let dir: string;
@@ -88,6 +89,33 @@ function publisherOver(extra: Partial<PublisherOptions> = {}) {
 }
 
 describe('Publisher', () => {
+  it('hands the store only the chunks an edited file did not already have', async () => {
+    const big = randomBytes(3 * 1024 * 1024);
+    writeFileSync(join(dir, 'content', 'big.bin'), big);
+    const { p, published } = publisherOver();
+    await p.reconcile();
+    const before = store.versions.liveTree().get('big.bin')!.chunks.length;
+    expect(before).toBeGreaterThan(10);
+    const puts = vi.spyOn(WriteBuffer.prototype, 'put');
+    try {
+      // One byte flipped in the middle.
+      big[big.length >> 1]! ^= 0xff;
+      writeFileSync(join(dir, 'content', 'big.bin'), big);
+      await p.submit(['big.bin']);
+      expect(published).toEqual([1, 2]);
+      expect(store.versions.liveTree().get('big.bin')!.hash).toBe(
+        createHash('sha256').update(big).digest('hex'),
+      );
+      // The chunk that holds the byte (and at most the next, should its boundary move): not
+      // every chunk of the file again.
+      expect(puts.mock.calls.length).toBeGreaterThanOrEqual(1);
+      expect(puts.mock.calls.length).toBeLessThanOrEqual(2);
+    } finally {
+      puts.mockRestore();
+      await p.close();
+    }
+  });
+
   it('reports an unreadable file and publishes the rest', async () => {
     writeFileSync(join(dir, 'content', 'ok.txt'), 'fine\n');
     writeFileSync(join(dir, 'content', 'locked.txt'), 'secret\n');

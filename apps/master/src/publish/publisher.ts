@@ -20,6 +20,7 @@ import { isNotFound, readFileIntoStore } from './read-file.js';
 import { realRootOf, resolveLink } from './resolve-link.js';
 import { restoreFiles } from './restore-files.js';
 import { UNREADABLE_DIR, walkFiles } from './walk-tree.js';
+import { withoutHeldChunks } from './without-held-chunks.js';
 import { WriteBuffer } from './write-buffer.js';
 
 /** Files examined at once: reads overlap on the thread pool and the disk. */
@@ -677,7 +678,10 @@ export class Publisher {
     if (trustIndex && this.#unchangedByIndex(rel, abs, st)) return;
     let result: Awaited<ReturnType<typeof readFileIntoStore>>;
     try {
-      result = await readFileIntoStore(abs, rel, this.#writes, this.#o.settleMs ?? 0, st);
+      // A large file edited in place keeps most of its chunks: those are stored already.
+      const held = this.#live.entries.get(rel)?.chunks;
+      const sink = held && held.length > 1 ? withoutHeldChunks(this.#writes, held) : this.#writes;
+      result = await readFileIntoStore(abs, rel, sink, this.#o.settleMs ?? 0, st);
     } catch (err) {
       // One unreadable file (permissions, I/O error) is reported and skipped; the rest goes on,
       // and what the tree already holds for it stays as it was. The store failing to take its
