@@ -13,7 +13,7 @@ export async function bundleCli() {
   const outdir = here('./dist/bundle/');
   rmSync(outdir, { recursive: true, force: true });
   await build({
-    entryPoints: { outpost: here('./src/main.ts') },
+    entryPoints: { outpost: here('./src/outpost.ts') },
     bundle: true,
     // Each command loads only what it runs: `status` and `help` never parse the services.
     splitting: true,
