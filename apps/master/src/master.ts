@@ -355,7 +355,9 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   // after it (a first start's, a restart's second, each rewalk) list it, and it is watched then.
   const watchMissedDirs = (dirs: readonly string[]) => {
     if (!watcher || stopped) return;
-    const added = watchMissed(watcher, watchedRoot.real, dirs, (rel) => batcher.add(rel));
+    const added = watchMissed(watcher, watchedRoot.real, dirs, (rel) => batcher.add(rel), {
+      cannotWatch: (abs) => watchLimit.refused(abs),
+    });
     if (added.length > 0)
       log.info(
         { count: added.length, first: added.slice(0, 5) },

@@ -20,6 +20,8 @@ describe('WatchLimit', () => {
     // The same directory twice (chokidar retries) counts once.
     expect(limit.take(limitError('/srv/content/b'))).toBe(true);
     expect(limit.count).toBe(2);
+    expect(limit.refused('/srv/content/b')).toBe(true);
+    expect(limit.refused('/srv/content/c')).toBe(false);
     expect(firsts).toBe(1);
     expect(limit.message(30_000)).toMatch(
       /^2 directories are not watched: the system's limit on watches was reached \(fs\.inotify\.max_user_watches( = \d+)?\)\. Their changes are found by a rewalk every 30 s instead of at once; raise the limit \(sysctl\) and restart the master$/,

@@ -38,6 +38,11 @@ export class WatchLimit {
     return true;
   }
 
+  /** Whether the system refused `path` (absolute) a watch. */
+  refused(path: string): boolean {
+    return this.#unwatched.has(path);
+  }
+
   /** Directories left unwatched. */
   get count(): number {
     return this.#unwatched.size;

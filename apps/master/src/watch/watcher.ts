@@ -88,18 +88,19 @@ export function watchMissed(
   root: string,
   relDirs: readonly string[],
   onPath: (relPath: string) => void,
-  recheckMs = 1000,
+  opts: { recheckMs?: number; cannotWatch?: (abs: string) => boolean } = {},
 ): string[] {
   if (watcher.closed) return [];
   const watched = watcher.getWatched();
   const added: string[] = [];
   for (const rel of relDirs) {
     const abs = rel === '' ? root : join(root, rel);
-    if (abs in watched) continue;
+    // One the system refused a watch (its limit reached) is left to the rewalk, not tried again.
+    if (abs in watched || opts.cannotWatch?.(abs)) continue;
     watcher.add(abs);
     added.push(rel);
     // What was written in it between the walk's listing and the watch: the publisher walks it again.
-    namedAgainLater(watcher, () => onPath(rel), recheckMs);
+    namedAgainLater(watcher, () => onPath(rel), opts.recheckMs ?? 1000);
   }
   return added;
 }
