@@ -1,5 +1,6 @@
 export * from './byte-count.js';
 export * from './chunk-list-delta.js';
+export * from './chunk-patch.js';
 export * from './chunker.js';
 export * from './compression-choice.js';
 export * from './diff.js';

@@ -17,6 +17,12 @@ export const LIMITS = {
   inlineFileBytes: 8 * 1024,
   /** Inline data in one push stops growing past this. */
   inlineBudgetBytes: 1024 * 1024,
+  /** Most new bytes one chunk patch carries (a larger edit sends the chunk whole). */
+  patchDataBytes: 16 * 1024,
+  /** Patches' bytes in one manifest stop growing past this. */
+  patchBudgetBytes: 1024 * 1024,
+  /** Most chunks of one file told as patches. */
+  maxPatchesPerPut: 64,
   /** Largest message the master accepts from a replica. */
   maxReplicaMessageBytes: 64 * 1024,
   /** Largest message a replica accepts from the master. */

@@ -19,6 +19,21 @@ export const ChunkListDeltaSchema = z.object({
   insert: z.array(ChunkRefSchema).max(LIMITS.maxChunksPerFile),
 });
 
+/**
+ * A new chunk of a file told as an edit of a chunk the replica holds (`base`, of the content
+ * it holds at that path): the base's first `head` bytes, `data`, the base's last `tail` bytes.
+ * The replica checks what it makes against `hash`; a patch it cannot use is ignored, and the
+ * chunk fetched whole.
+ */
+export const ChunkPatchSchema = z.object({
+  hash: Sha256,
+  size: z.number().int().min(1).max(LIMITS.maxChunkBytes),
+  base: Sha256,
+  head: z.number().int().min(0).max(LIMITS.maxChunkBytes),
+  tail: z.number().int().min(0).max(LIMITS.maxChunkBytes),
+  data: z.base64().max(Math.ceil((LIMITS.patchDataBytes * 4) / 3) + 4),
+});
+
 export const PutChangeSchema = z
   .object({
     op: z.literal('put'),
@@ -34,6 +49,8 @@ export const PutChangeSchema = z
       .optional(),
     /** The chunk list as a change of the base content's; `chunks` is then empty. */
     delta: ChunkListDeltaSchema.optional(),
+    /** New chunks told as edits of chunks the replica holds (older replicas fetch them whole). */
+    patches: z.array(ChunkPatchSchema).max(LIMITS.maxPatchesPerPut).optional(),
   })
   .refine((p) => p.delta === undefined || p.chunks.length === 0, 'a put with a delta lists no chunks');
 
@@ -66,6 +83,7 @@ export const ManifestSchema = z.object({
 export type ChunkRefWire = z.infer<typeof ChunkRefSchema>;
 export type PutChange = z.infer<typeof PutChangeSchema>;
 export type ChunkListDelta = z.infer<typeof ChunkListDeltaSchema>;
+export type ChunkPatchWire = z.infer<typeof ChunkPatchSchema>;
 export type DeleteChange = z.infer<typeof DeleteChangeSchema>;
 export type WireChange = z.infer<typeof ChangeSchema>;
 export type Manifest = z.infer<typeof ManifestSchema>;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   applyChanges,
   applyChunkListEdit,
+  applyChunkPatch,
   type Change,
   chunkBuffer,
   chunkListDigest,
@@ -329,6 +330,59 @@ describe('chunk-list deltas', () => {
       expect(c.delta).toBeUndefined();
       expect(c.chunks).toHaveLength(40);
     }
+  });
+});
+
+describe('chunk patches', () => {
+  type Put = Extract<WireChange, { op: 'put' }>;
+  const made = (c: Put, i: number) => {
+    const p = c.patches![i]!;
+    const base = store.chunks.get(p.base)!;
+    return applyChunkPatch(base, { head: p.head, tail: p.tail, data: Buffer.from(p.data, 'base64') })!;
+  };
+
+  it('tell a small file edited in place as its edit, with no inline copy', () => {
+    const text = `${'a line of some text file\n'.repeat(200)}`;
+    commit(1, tree(put('notes.txt', text)));
+    const edited = text.replace('a line of some text file\n', 'a line, edited\n');
+    const v2 = put('notes.txt', edited);
+    commit(2, tree(v2));
+    const c = valid(buildManifest(store, 1, undefined)).changes[0] as Put;
+    expect(c.data).toBeUndefined();
+    expect(c.patches).toHaveLength(1);
+    expect(c.patches![0]).toMatchObject({ hash: v2.hash, size: v2.size, head: 'a line'.length });
+    expect(Buffer.from(c.patches![0]!.data, 'base64').length).toBeLessThan(30);
+    expect(made(c, 0).equals(Buffer.from(edited))).toBe(true);
+  });
+
+  it('tell the changed chunk of a large file as its edit, beside the splice', () => {
+    const big = Buffer.alloc(DEFAULT_CHUNK_SIZE * 20);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7919) % 251;
+    commit(1, tree(put('big.bin', big)));
+    const edited = Buffer.from(big);
+    edited[edited.length >> 1]! ^= 1;
+    const v2 = put('big.bin', edited);
+    commit(2, tree(v2));
+    const c = valid(buildManifest(store, 1, undefined)).changes[0] as Put;
+    expect(c.delta!.insert).toEqual([v2.chunks[10]]);
+    expect(c.patches).toHaveLength(1);
+    expect(c.patches![0]).toMatchObject({
+      hash: v2.chunks[10]!.hash,
+      data: Buffer.from([edited[edited.length >> 1]!]).toString('base64'),
+    });
+    expect(made(c, 0).equals(store.chunks.get(v2.chunks[10]!.hash)!)).toBe(true);
+  });
+
+  it('are not made for content the replica holds, a full manifest, or an edit of most of a chunk', () => {
+    const a = put('a.txt', 'the same old text, the same old text\n');
+    const b = put('b.txt', 'x'.repeat(4000));
+    commit(1, tree(a, b));
+    // a.txt now holds what b.txt held; b.txt is rewritten whole.
+    commit(2, tree({ ...b, path: 'a.txt' }, put('b.txt', 'y'.repeat(4000))));
+    const m = valid(buildManifest(store, 1, undefined));
+    for (const c of m.changes as Put[]) expect(c.patches, c.path).toBeUndefined();
+    for (const c of valid(buildManifest(store, 0, undefined)).changes as Put[])
+      expect(c.patches).toBeUndefined();
   });
 });
 

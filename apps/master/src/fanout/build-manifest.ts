@@ -1,9 +1,20 @@
-import { type Change, chunkListDigest, diffChunkLists, EMPTY_ROOT, type TreeEntry } from '@outpost/core';
-import { LIMITS, type Manifest, type WireChange } from '@outpost/protocol';
+import {
+  type Change,
+  type ChunkRef,
+  chunkListDigest,
+  diffChunkLists,
+  EMPTY_ROOT,
+  makeChunkPatch,
+  patchPairs,
+  type TreeEntry,
+} from '@outpost/core';
+import { type ChunkPatchWire, LIMITS, type Manifest, type WireChange } from '@outpost/protocol';
 import type { Store } from '@outpost/store';
 
 /** A file with at least this many chunks may travel as a splice of its old chunk list. */
 const DELTA_MIN_CHUNKS = 8;
+/** Chunk patches tried for one manifest, at most. */
+const PATCH_TRIES = 4096;
 
 /**
  * The manifest that takes a replica holding (`from`, `fromRoot`) to the latest version: the
@@ -58,6 +69,8 @@ export function cutIntoParts(m: Manifest, size: number = LIMITS.manifestPartChan
 
 function toWire(store: Store, changes: Change[], base: number): WireChange[] {
   let budget: number = LIMITS.inlineBudgetBytes;
+  // Patches cost the master two chunk reads each: a manifest of many edits tries a bounded few.
+  const patchBudget = { bytes: LIMITS.patchBudgetBytes, tries: PATCH_TRIES };
   return changes.map((change): WireChange => {
     if (change.op === 'delete') return { op: 'delete', path: change.path };
     const { path, size, hash, mtime, chunks } = change.entry;
@@ -71,19 +84,69 @@ function toWire(store: Store, changes: Change[], base: number): WireChange[] {
         budget -= size;
       }
     }
-    if (base > 0 && chunks.length >= DELTA_MIN_CHUNKS) asDelta(store, wire, change.entry, base);
+    const mayPatch = !held && patchBudget.bytes > 0 && patchBudget.tries > 0;
+    const old =
+      base > 0 && (mayPatch || chunks.length >= DELTA_MIN_CHUNKS)
+        ? store.versions.entryAt(path, base)
+        : undefined;
+    const oldList = old && old.hash !== hash ? listOf(store, old.hash) : undefined;
+    if (oldList) {
+      // Content the replica holds needs no chunk: no patch either.
+      const patches = mayPatch ? patchesFor(store, oldList, chunks, patchBudget) : [];
+      if (patches.length > 0) {
+        wire.patches = patches;
+        // A small file whose one chunk travels as a patch needs no inline copy besides.
+        if (wire.data !== undefined && chunks.length === 1) {
+          delete wire.data;
+          budget += size;
+        }
+      }
+      if (chunks.length >= DELTA_MIN_CHUNKS) asDelta(wire, change.entry, old!.hash, oldList);
+    }
     return wire;
   });
 }
 
+/** A content's chunk list as the store holds it. */
+function listOf(store: Store, hash: string): ChunkRef[] | undefined {
+  return store.versions.contentChunks(hash)?.map(({ hash, size }) => ({ hash, size }));
+}
+
+/**
+ * The file's new chunks that are cheaper told as an edit of the old chunk they replace: a line
+ * changed in a small file, a byte flipped in a large one. Stops at the manifest's budget.
+ */
+function patchesFor(
+  store: Store,
+  oldList: readonly ChunkRef[],
+  list: readonly ChunkRef[],
+  budget: { bytes: number; tries: number },
+): ChunkPatchWire[] {
+  const patches: ChunkPatchWire[] = [];
+  for (const { chunk, base } of patchPairs(oldList, list, LIMITS.maxPatchesPerPut)) {
+    if (budget.bytes <= 0 || budget.tries <= 0) break;
+    budget.tries--;
+    const target = store.chunks.get(chunk.hash);
+    const from = target && store.chunks.get(base.hash);
+    const patch = from && makeChunkPatch(from, target, Math.min(LIMITS.patchDataBytes, budget.bytes));
+    if (!patch) continue;
+    budget.bytes -= patch.data.length;
+    patches.push({
+      hash: chunk.hash,
+      size: chunk.size,
+      base: base.hash,
+      head: patch.head,
+      tail: patch.tail,
+      data: patch.data.toString('base64'),
+    });
+  }
+  return patches;
+}
+
 /** Turns the put's chunk list into a splice of the old one at the same path, when that is much smaller. */
-function asDelta(store: Store, wire: WireChange & { op: 'put' }, entry: TreeEntry, base: number) {
-  const old = store.versions.entryAt(entry.path, base);
-  if (!old || old.hash === entry.hash) return;
-  const oldList = store.versions.contentChunks(old.hash)?.map(({ hash, size }) => ({ hash, size }));
-  if (!oldList) return;
+function asDelta(wire: WireChange & { op: 'put' }, entry: TreeEntry, oldHash: string, oldList: ChunkRef[]) {
   const edit = diffChunkLists(oldList, entry.chunks);
   if (edit.insert.length * 2 > entry.chunks.length) return;
   wire.chunks = [];
-  wire.delta = { base: old.hash, baseDigest: chunkListDigest(oldList), ...edit };
+  wire.delta = { base: oldHash, baseDigest: chunkListDigest(oldList), ...edit };
 }

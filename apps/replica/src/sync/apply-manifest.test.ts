@@ -321,6 +321,43 @@ describe('applyManifest', () => {
     expect(store.chunks.get(a.entry.chunks[0]!.hash)!.toString()).toBe('genuine');
   });
 
+  it('makes a chunk told as a patch of one it holds, without fetching it; a patch that does not fit is fetched whole', async () => {
+    // Chunks of 8 bytes: each file below is one chunk.
+    const a1 = file('a.txt', 'abcdefgh');
+    const b1 = file('b.txt', 'stuvwxyz');
+    const s1 = await applyManifest(
+      emptySnapshot(),
+      manifest(1, 0, [a1, b1], [put(a1), put(b1)], true),
+      deps(),
+    );
+    const a2 = file('a.txt', 'abcXefgh');
+    const b2 = file('b.txt', 'stuYwxyz');
+    const patch = (f: File, base: File, head: number, data: string, tail: number) => ({
+      hash: f.entry.hash,
+      size: f.entry.size,
+      base: base.entry.hash,
+      head,
+      tail,
+      data: Buffer.from(data).toString('base64'),
+    });
+    const m = manifest(
+      2,
+      1,
+      [a2, b2],
+      [
+        { ...put(a2), patches: [patch(a2, a1, 3, 'X', 4)] } as WireChange,
+        // Makes other bytes than b2's: not kept, and b2's chunk fetched.
+        { ...put(b2), patches: [patch(b2, b1, 3, 'Q', 4)] } as WireChange,
+      ],
+    );
+    fetched = [];
+    const s2 = await applyManifest(s1, m, deps());
+    expect(fetched).toEqual([b2.entry.hash]);
+    expect(s2.version).toBe(2);
+    expect(served('a.txt').toString()).toBe('abcXefgh');
+    expect(served('b.txt').toString()).toBe('stuYwxyz');
+  });
+
   it('gives an ApplyError when a chunk cannot be fetched, and keeps the version held', async () => {
     const first = v1();
     const s1 = await applyManifest(emptySnapshot(), first.m, deps());

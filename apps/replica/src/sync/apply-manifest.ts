@@ -1,6 +1,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import {
   applyChunkListEdit,
+  applyChunkPatch,
   type Change,
   type ChunkRef,
   chunkListDigest,
@@ -13,6 +14,7 @@ import {
   treeEntry,
 } from '@outpost/core';
 import {
+  type ChunkPatchWire,
   type FetchProgress,
   LIMITS,
   type Manifest,
@@ -131,6 +133,7 @@ export class ManifestAssembly {
         : await chunkListOf(change, this.#d);
       const entry = treeEntry(path, size, hash, mtime, chunks);
       if (!heldList && change.data !== undefined) storeInline(entry, change.data, store);
+      if (!heldList && change.patches) storePatched(entry, change.patches, store);
       // Held content too: a chunk of it dropped as damaged at rest is fetched again here.
       this.#unfetched.push(entry);
       if (this.head.full) this.#whole.set(path, entry);
@@ -239,6 +242,22 @@ function storeInline(entry: TreeEntry, base64: string, store: Store) {
   const data = Buffer.from(base64, 'base64');
   // A bad inline copy is simply not kept; the chunk is then fetched like any other.
   if (data.length === chunk.size && sha256Hex(data) === chunk.hash) store.chunks.put(chunk.hash, data);
+}
+
+/**
+ * New chunks told as edits of chunks this replica holds: each is made from its base and kept
+ * only when it hashes to its address, as a fetched chunk is. One that cannot be made (its
+ * base not held, a patch that does not fit it or makes other bytes) is fetched whole.
+ */
+function storePatched(entry: TreeEntry, patches: readonly ChunkPatchWire[], store: Store) {
+  const sizes = new Map(entry.chunks.map((c) => [c.hash, c.size]));
+  for (const p of patches) {
+    // Only chunks of this file: a patch is no way to store anything else.
+    if (sizes.get(p.hash) !== p.size || store.chunks.has(p.hash)) continue;
+    const base = store.chunks.get(p.base);
+    const data = base && applyChunkPatch(base, { ...p, data: Buffer.from(p.data, 'base64') });
+    if (data && data.length === p.size && sha256Hex(data) === p.hash) store.chunks.put(p.hash, data);
+  }
 }
 
 /** Chunks asked for in one batch request: at most this many bytes. */
