@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -371,6 +372,29 @@ describe('chunk patches', () => {
       data: Buffer.from([edited[edited.length >> 1]!]).toString('base64'),
     });
     expect(made(c, 0).equals(store.chunks.get(v2.chunks[10]!.hash)!)).toBe(true);
+  });
+
+  it('read no more than 32 MiB of chunks for one manifest, however many files were rewritten', () => {
+    const files = (label: string) =>
+      Array.from({ length: 300 }, (_, i) =>
+        put(`out/${i}.js`, randomBytes(DEFAULT_CHUNK_SIZE).fill(label, 0, 1)),
+      );
+    commit(1, tree(...files('a')));
+    commit(2, tree(...files('b')));
+    const get = store.chunks.get.bind(store.chunks);
+    let read = 0;
+    store.chunks.get = (hash: string) => {
+      const data = get(hash);
+      read += data?.length ?? 0;
+      return data;
+    };
+    const m = valid(buildManifest(store, 1, undefined));
+    expect(m.changes).toHaveLength(300);
+    // Every file rewritten whole: no patch pays, and the tries stop at the budget (38 MiB
+    // of old and new chunks were there to read).
+    expect((m.changes as Put[]).some((c) => c.patches)).toBe(false);
+    expect(read).toBeGreaterThan(16 * 1024 * 1024);
+    expect(read).toBeLessThanOrEqual(32 * 1024 * 1024);
   });
 
   it('are not made for content the replica holds, a full manifest, or an edit of most of a chunk', () => {

@@ -13,8 +13,12 @@ import type { Store } from '@outpost/store';
 
 /** A file with at least this many chunks may travel as a splice of its old chunk list. */
 const DELTA_MIN_CHUNKS = 8;
-/** Chunk patches tried for one manifest, at most. */
-const PATCH_TRIES = 4096;
+/**
+ * Chunk bytes read to try patches for one manifest, at most: a mass rewrite (every file of a
+ * build output replaced) would otherwise read every old and new chunk it changed, on the
+ * event loop, for patches that do not pay.
+ */
+const PATCH_READ_BYTES = 32 * 1024 * 1024;
 
 /**
  * The manifest that takes a replica holding (`from`, `fromRoot`) to the latest version: the
@@ -69,8 +73,8 @@ export function cutIntoParts(m: Manifest, size: number = LIMITS.manifestPartChan
 
 function toWire(store: Store, changes: Change[], base: number): WireChange[] {
   let budget: number = LIMITS.inlineBudgetBytes;
-  // Patches cost the master two chunk reads each: a manifest of many edits tries a bounded few.
-  const patchBudget = { bytes: LIMITS.patchBudgetBytes, tries: PATCH_TRIES };
+  // Patches cost the master two chunk reads each: a manifest of many edits tries a bounded share.
+  const patchBudget = { bytes: LIMITS.patchBudgetBytes, reads: PATCH_READ_BYTES };
   return changes.map((change): WireChange => {
     if (change.op === 'delete') return { op: 'delete', path: change.path };
     const { path, size, hash, mtime, chunks } = change.entry;
@@ -84,7 +88,7 @@ function toWire(store: Store, changes: Change[], base: number): WireChange[] {
         budget -= size;
       }
     }
-    const mayPatch = !held && patchBudget.bytes > 0 && patchBudget.tries > 0;
+    const mayPatch = !held && patchBudget.bytes > 0 && patchBudget.reads > 0;
     const old =
       base > 0 && (mayPatch || chunks.length >= DELTA_MIN_CHUNKS)
         ? store.versions.entryAt(path, base)
@@ -120,12 +124,12 @@ function patchesFor(
   store: Store,
   oldList: readonly ChunkRef[],
   list: readonly ChunkRef[],
-  budget: { bytes: number; tries: number },
+  budget: { bytes: number; reads: number },
 ): ChunkPatchWire[] {
   const patches: ChunkPatchWire[] = [];
   for (const { chunk, base } of patchPairs(oldList, list, LIMITS.maxPatchesPerPut)) {
-    if (budget.bytes <= 0 || budget.tries <= 0) break;
-    budget.tries--;
+    if (budget.bytes <= 0 || budget.reads < chunk.size + base.size) break;
+    budget.reads -= chunk.size + base.size;
     const target = store.chunks.get(chunk.hash);
     const from = target && store.chunks.get(base.hash);
     const patch = from && makeChunkPatch(from, target, Math.min(LIMITS.patchDataBytes, budget.bytes));
