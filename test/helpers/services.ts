@@ -111,6 +111,8 @@ export interface MasterOptions {
 
 /** Starts a master on 127.0.0.1 (on a free port unless one is given). */
 export async function startMaster(o: MasterOptions): Promise<Service> {
+  // Not port 0: a test restarting the master needs its port again, and one of the kernel's
+  // choosing is in the range outgoing connections take theirs from (see freePort).
   const port = o.port ?? (await freePort());
   const args = [
     'master',
