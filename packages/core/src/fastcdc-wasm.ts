@@ -54,13 +54,15 @@ export function wasmCuts(
   final: boolean,
   s: { min: number; avg: number; max: number },
 ): { cuts: number[]; rest: number } {
+  const len = data.length;
+  // A whole file under the minimum is one chunk (most files of a tree): nothing to copy or scan.
+  if (final && len > 0 && len <= s.min) return { cuts: [len], rest: len };
   kernel ??= load();
   const k = kernel;
   const window = Math.max(WINDOW_BYTES, s.max);
   reserve(k, window);
   const { strict, loose } = cutMasks(s.avg);
   const cuts: number[] = [];
-  const len = data.length;
   let start = 0;
   while (len - start >= s.max || (final && len > start)) {
     const windowEnd = Math.min(len, start + window);

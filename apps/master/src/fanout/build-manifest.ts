@@ -81,32 +81,25 @@ function toWire(store: Store, changes: Change[], base: number): WireChange[] {
     const wire: WireChange = { op: 'put', path, size, hash, mtime, chunks };
     // A replica at `base` already holds what `base` holds (a renamed or copied file): no inline copy.
     const held = base > 0 && size > 0 && store.versions.contentIn(hash, base);
-    if (size <= LIMITS.inlineFileBytes && size <= budget && chunks.length <= 1 && !held) {
-      const data = chunks.length === 0 ? Buffer.alloc(0) : store.chunks.get(chunks[0]!.hash);
-      if (data) {
-        wire.data = data.toString('base64');
-        budget -= size;
-      }
-    }
+    // Content the replica holds needs no chunk: no patch either.
     const mayPatch = !held && patchBudget.bytes > 0 && patchBudget.reads > 0;
     const old =
       base > 0 && (mayPatch || chunks.length >= DELTA_MIN_CHUNKS)
         ? store.versions.entryAt(path, base)
         : undefined;
     const oldList = old && old.hash !== hash ? listOf(store, old.hash) : undefined;
-    if (oldList) {
-      // Content the replica holds needs no chunk: no patch either.
-      const patches = mayPatch ? patchesFor(store, oldList, chunks, patchBudget) : [];
-      if (patches.length > 0) {
-        wire.patches = patches;
-        // A small file whose one chunk travels as a patch needs no inline copy besides.
-        if (wire.data !== undefined && chunks.length === 1) {
-          delete wire.data;
-          budget += size;
-        }
+    const patches = oldList && mayPatch ? patchesFor(store, oldList, chunks, patchBudget) : [];
+    if (patches.length > 0) wire.patches = patches;
+    // A small file whose one chunk travels as a patch needs no inline copy besides.
+    const patchedWhole = patches.length > 0 && chunks.length === 1;
+    if (size <= LIMITS.inlineFileBytes && size <= budget && chunks.length <= 1 && !held && !patchedWhole) {
+      const data = chunks.length === 0 ? Buffer.alloc(0) : store.chunks.get(chunks[0]!.hash);
+      if (data) {
+        wire.data = data.toString('base64');
+        budget -= size;
       }
-      if (chunks.length >= DELTA_MIN_CHUNKS) asDelta(wire, change.entry, old!.hash, oldList);
     }
+    if (old && oldList && chunks.length >= DELTA_MIN_CHUNKS) asDelta(wire, change.entry, old.hash, oldList);
     return wire;
   });
 }
