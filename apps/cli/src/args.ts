@@ -95,6 +95,11 @@ export const REPLICA_FLAGS: Flag[] = [
   ),
   F('no-wire-compression', 'never ask for chunks deflated on the wire (--wire-compression=never)', true),
   F(
+    'no-prefetch',
+    'fetch the chunks of a large change only once its version is cut, not while the master still reads it',
+    true,
+  ),
+  F(
     'min-free-space',
     "refuse, before fetching anything, a version whose chunks would leave less than this free on the data volume, e.g. 1GiB (default 0: refuse only what cannot fit; 'off': no check, for a compressing file system)",
   ),

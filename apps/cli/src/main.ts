@@ -76,13 +76,14 @@ async function main(argv: string[]): Promise<number> {
       });
     }
     case 'replica': {
-      const { noCompress, noWireCompression, ...flags } = readFlags(rest, REPLICA_FLAGS, env);
+      const { noCompress, noWireCompression, noPrefetch, ...flags } = readFlags(rest, REPLICA_FLAGS, env);
       const { buildReplica } = await import('@outpost/replica');
       return saysUserErrors('replica', flags, async () => {
         const replica = buildReplica({
           ...flags,
           ...(noCompress ? { compress: false } : {}),
           ...(noWireCompression ? { wireCompression: false } : {}),
+          ...(noPrefetch ? { prefetch: false } : {}),
           ...secrets,
           previousAdminToken,
         } as never);

@@ -9,6 +9,7 @@ import {
   ConfigError,
   formatAdvertise,
   isConcreteIp,
+  PREFETCH_FEATURE,
   PROTOCOL_VERSION,
   type ReplicaConfig,
   type ReplicaConfigInput,
@@ -55,10 +56,12 @@ import { parseCacheRules } from './serve/cache-control.js';
 import { Precompressor } from './serve/precompressor.js';
 import { makeSnapshot, type Snapshot } from './serve/snapshot.js';
 import { StoreFault } from './store-fault.js';
+import type { ApplyDeps } from './sync/apply-manifest.js';
 import { backoffDelay } from './sync/backoff.js';
 import { fetchChunkBatch, fetchChunkList, fetchVerifiedChunk } from './sync/chunk-fetcher.js';
 import { ChunkRepair } from './sync/chunk-repair.js';
 import { LinkTrouble } from './sync/link-trouble.js';
+import { Prefetcher } from './sync/prefetcher.js';
 import { PullError, pullManifest } from './sync/pull-client.js';
 import { PushLink } from './sync/push-link.js';
 import { type ApplyOutcome, SyncEngine } from './sync/sync-engine.js';
@@ -194,6 +197,40 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   // bulk writes already come from a writer thread, and a third thread on two cores measured
   // no gain for its first publish.)
   const checkpoints = new BulkCheckpoints(store);
+  // Ahead of a version the master is still reading, so its CPU, not the link, sets the pace:
+  // chunks come raw (deflating them would slow its reading) unless a rate limit, the admin or a
+  // link already judged slow asks otherwise; and their pace says nothing of the link's.
+  const askDeflateAhead = () =>
+    config.wireCompression === 'always' ||
+    (config.wireCompression === 'auto' &&
+      (limiter !== undefined || (compression.lastRate !== undefined && compression.deflate)));
+  const batchFetcher =
+    (ahead: boolean): NonNullable<ApplyDeps['fetchBatch']> =>
+    (wanted, keep) =>
+      fetchChunkBatch(
+        wanted,
+        {
+          ...fetchOptions,
+          compress: ahead ? askDeflateAhead() : askDeflate(),
+          pace,
+          gauge: config.wireCompression === 'auto' && !limiter && !ahead ? gauge : undefined,
+          room: () => checkpoints.room(),
+        },
+        (chunks) => {
+          let bytes = 0;
+          for (const c of chunks) bytes += c.data.length;
+          checkpoints.wrote(bytes);
+          return keep(chunks);
+        },
+      );
+  const diskSpace =
+    config.minFreeSpace === 'off'
+      ? undefined
+      : { free: () => store.freeBytes(), reserve: config.minFreeSpace };
+  // Chunks of a large change, fetched while the master still reads it.
+  const prefetcher = config.prefetch
+    ? new Prefetcher({ store, log, fetchBatch: batchFetcher(true), ...(diskSpace ? { diskSpace } : {}) })
+    : undefined;
   let deferred: string[] = [];
   const engine = new SyncEngine({
     store,
@@ -203,26 +240,9 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     initial: current,
     fetchChunk: (hash, size) => fetchVerifiedChunk(hash, size, fetchOptions),
     fetchChunkList: (hash) => fetchChunkList(hash, fetchOptions),
-    ...(config.minFreeSpace === 'off'
-      ? {}
-      : { diskSpace: { free: () => store.freeBytes(), reserve: config.minFreeSpace } }),
-    fetchBatch: (wanted, keep) =>
-      fetchChunkBatch(
-        wanted,
-        {
-          ...fetchOptions,
-          compress: askDeflate(),
-          pace,
-          gauge: config.wireCompression === 'auto' && !limiter ? gauge : undefined,
-          room: () => checkpoints.room(),
-        },
-        (chunks) => {
-          let bytes = 0;
-          for (const c of chunks) bytes += c.data.length;
-          checkpoints.wrote(bytes);
-          return keep(chunks);
-        },
-      ),
+    ...(diskSpace ? { diskSpace } : {}),
+    ...(prefetcher ? { prefetch: prefetcher } : {}),
+    fetchBatch: batchFetcher(false),
     // The atomic switch: one assignment, and every later request reads the new version whole.
     onSwitch: (s) => {
       current = s;
@@ -324,7 +344,12 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     damagedRepaired: repair.repaired,
     scrubbed: scrubber?.checked ?? 0,
   });
-  registerReplicaMetrics(metrics, { engine, counters, storeDamaged: () => fault.message !== null });
+  registerReplicaMetrics(metrics, {
+    engine,
+    counters,
+    storeDamaged: () => fault.message !== null,
+    ...(prefetcher ? { prefetch: prefetcher } : {}),
+  });
   registerMetricsRoute(app, metrics, adminTokens);
   registerStatusPage(app, {
     adminToken: adminTokens,
@@ -416,6 +441,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       version: current.version,
       root: current.root,
       ...(advertise ? { advertise } : {}),
+      ...(prefetcher ? { features: [PREFETCH_FEATURE] } : {}),
     }),
     load: () => meter.read(),
     onUp: (welcome) => {
@@ -436,6 +462,8 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
         const done = engine.offer(msg, 'push').then(afterOutcome);
         // A part of a large manifest holds the link until it is taken in.
         if (msg.part) return done;
+      } else if (msg.type === 'prefetch') {
+        prefetcher?.offer(msg.version, msg.chunks);
       } else if (msg.type === 'pong') {
         engine.heard(msg.version);
         // A push we never got (or one that failed): catch up by pull once idle.
@@ -476,7 +504,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       // What a crash may have left unreferenced goes first, before any apply stores anything
       // (after a clean stop there is none).
       const clean = takeCleanShutdown(store);
-      void engine.exclusive(async () => {
+      const swept = engine.exclusive(async () => {
         if (clean) return;
         const steps = sweepSteps(store);
         for (let s = steps.next(); ; s = steps.next()) {
@@ -487,6 +515,8 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
           await yieldToLoop();
         }
       });
+      // Nothing is fetched ahead before that sweep is done: it would take such chunks for litter.
+      void swept.finally(() => prefetcher?.start());
       push.start();
       scrubber?.start();
       return url;
@@ -508,6 +538,8 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       await closeDraining(app, config.drainMs, log);
       await accessLog?.close();
       await precompressor?.close();
+      // Chunks fetched ahead of a version not yet had are dropped: no start needs to sweep for them.
+      if (!engine.busy) await prefetcher?.discard();
       // An apply cut short may have stored chunks no version names: then the next start sweeps.
       if (!engine.busy && engine.error === null) markCleanShutdown(store);
       await checkpoints.end();

@@ -125,6 +125,7 @@ describe('ReplicaConfigSchema', () => {
       headersTimeoutMs: 10_000,
       drainMs: 10_000,
       scrubBytesPerSecond: 8 * 1024 * 1024,
+      prefetch: true,
       maxRate: 0,
       wireCompression: 'auto',
       wireRawAbove: 40 * 1024 * 1024,

@@ -157,6 +157,11 @@ export const ReplicaConfigSchema = z.object({
   drainMs: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   /** Stored chunks re-hashed per second in the background, damaged ones fetched again (0: off). */
   scrubBytesPerSecond: ScrubRate,
+  /**
+   * Fetch the chunks of a large change while the master is still reading it (it tells them as
+   * it stores them), rather than only once its version is cut.
+   */
+  prefetch: z.union([z.boolean(), z.stringbool()]).default(true),
   /** Most bytes per second fetched from the master, for offices on thin links (0: no limit). */
   maxRate: ByteSize.pipe(
     z

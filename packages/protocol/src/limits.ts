@@ -27,6 +27,8 @@ export const LIMITS = {
   maxReplicaMessageBytes: 64 * 1024,
   /** Largest message a replica accepts from the master. */
   maxMasterMessageBytes: 256 * 1024 * 1024,
+  /** Most chunks told in one prefetch message. */
+  maxPrefetchChunks: 4096,
   /** Most chunks asked for in one batch request. */
   maxBatchChunks: 512,
   /**

@@ -7,7 +7,9 @@ import {
   MasterMessageSchema,
   NackSchema,
   PingSchema,
+  PREFETCH_FEATURE,
   PROTOCOL_VERSION,
+  PrefetchSchema,
   PublishSchema,
   ReplicaMessageSchema,
   SUPPORTED_PROTOCOLS,
@@ -164,6 +166,42 @@ describe('publish', () => {
 
   it('is not something a replica may send', () => {
     expect(ReplicaMessageSchema.safeParse(publish).success).toBe(false);
+  });
+});
+
+describe('prefetch', () => {
+  const ref = { hash: SHA('c'), size: 65536 };
+  it('parses chunks told ahead of a version, from the master only', () => {
+    const m = { type: 'prefetch', version: 13, chunks: [ref] };
+    expect(MasterMessageSchema.parse(m)).toEqual(m);
+    expect(ReplicaMessageSchema.safeParse(m).success).toBe(false);
+  });
+
+  it('refuses an empty list, a list past the limit, and a malformed chunk', () => {
+    const bad = [
+      { chunks: [] },
+      { chunks: Array.from({ length: LIMITS.maxPrefetchChunks + 1 }, () => ref) },
+      { chunks: [{ hash: 'x', size: 1 }] },
+      { chunks: [{ ...ref, size: -1 }] },
+    ];
+    for (const b of bad)
+      expect(PrefetchSchema.safeParse({ type: 'prefetch', version: 2, ...b }).success).toBe(false);
+    expect(
+      PrefetchSchema.safeParse({
+        type: 'prefetch',
+        version: 2,
+        chunks: Array.from({ length: LIMITS.maxPrefetchChunks }, () => ref),
+      }).success,
+    ).toBe(true);
+  });
+
+  it('is asked for by a feature in the hello, which bounds the list', () => {
+    expect(HelloSchema.parse({ ...hello, features: [PREFETCH_FEATURE, 'later'] }).features).toEqual([
+      'prefetch',
+      'later',
+    ]);
+    expect(HelloSchema.safeParse({ ...hello, features: Array(17).fill('x') }).success).toBe(false);
+    expect(HelloSchema.safeParse({ ...hello, features: ['x'.repeat(33)] }).success).toBe(false);
   });
 });
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
-import { ManifestSchema } from './manifest.js';
+import { ChunkRefSchema, ManifestSchema } from './manifest.js';
 import { Label, Sha256, VersionNumber } from './scalars.js';
 
 /**
@@ -40,6 +40,11 @@ export const HelloSchema = z.object({
   version: VersionNumber,
   root: Sha256,
   advertise: z.string().max(300).optional(),
+  /**
+   * What this replica takes beyond its protocol version ('prefetch': chunks told ahead of their
+   * version). A master that knows none of them ignores the field, as it ignores any unknown one.
+   */
+  features: z.array(z.string().min(1).max(32)).max(16).optional(),
 });
 
 export const WelcomeSchema = z.object({
@@ -50,6 +55,21 @@ export const WelcomeSchema = z.object({
 });
 
 export const PublishSchema = ManifestSchema.extend({ type: z.literal('publish') });
+
+/** The feature a replica names in its hello to be sent `prefetch` messages. */
+export const PREFETCH_FEATURE = 'prefetch';
+
+/**
+ * Chunks the master has stored for a version it is still cutting (a large change being read):
+ * a replica may fetch them now, so that once the version is cut little is left to fetch.
+ * `version` is the number that version will most likely get; chunks of a version that never
+ * comes are the replica's to drop. Sent only to replicas that name PREFETCH_FEATURE.
+ */
+export const PrefetchSchema = z.object({
+  type: z.literal('prefetch'),
+  version: VersionNumber,
+  chunks: z.array(ChunkRefSchema).min(1).max(LIMITS.maxPrefetchChunks),
+});
 
 export const AckSchema = z.object({ type: z.literal('ack'), version: VersionNumber, root: Sha256 });
 
@@ -77,12 +97,18 @@ export const ReplicaMessageSchema = z.discriminatedUnion('type', [
 ]);
 
 /** Everything the master may send. */
-export const MasterMessageSchema = z.discriminatedUnion('type', [WelcomeSchema, PublishSchema, PongSchema]);
+export const MasterMessageSchema = z.discriminatedUnion('type', [
+  WelcomeSchema,
+  PublishSchema,
+  PongSchema,
+  PrefetchSchema,
+]);
 
 export type Load = z.infer<typeof LoadSchema>;
 export type Hello = z.infer<typeof HelloSchema>;
 export type Welcome = z.infer<typeof WelcomeSchema>;
 export type Publish = z.infer<typeof PublishSchema>;
+export type Prefetch = z.infer<typeof PrefetchSchema>;
 export type Ack = z.infer<typeof AckSchema>;
 export type Nack = z.infer<typeof NackSchema>;
 export type Ping = z.infer<typeof PingSchema>;

@@ -150,3 +150,29 @@ export function* sweepSteps(store: Store, o: { protect?: ReadonlySet<string>; ba
   }
   return stats;
 }
+
+/**
+ * Deletes those of the given chunks that no content names (chunks stored ahead of a version
+ * that did not use them), in transactions of `batch`; work in proportion to the list, not the
+ * store. A generator, as pruneSteps: one transaction a step. Returns how many went.
+ */
+export function* dropUnusedChunkSteps(
+  store: Store,
+  hashes: readonly string[],
+  batch = 500,
+): Generator<void, number> {
+  const db = store.db;
+  const used = db.prepare('SELECT 1 FROM content_chunks WHERE chunk_hash = ? LIMIT 1').pluck();
+  const drop = db.prepare('DELETE FROM chunks WHERE hash = ?');
+  let dropped = 0;
+  for (let i = 0; i < hashes.length; i += batch) {
+    const slice = hashes.slice(i, i + batch);
+    dropped += db.transaction(() => {
+      let n = 0;
+      for (const h of slice) if (used.get(h) === undefined) n += drop.run(h).changes;
+      return n;
+    })();
+    if (i + batch < hashes.length) yield;
+  }
+  return dropped;
+}

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { ChunkRef } from '@outpost/core';
 import { CloseCodes, LIMITS, WS_PATH } from '@outpost/protocol';
 import type { Store } from '@outpost/store';
 import type { Logger } from 'pino';
@@ -93,6 +94,20 @@ export class FanoutServer {
   broadcast(): void {
     this.#publishCache.clear();
     for (const s of this.#sessions) s.push();
+  }
+
+  /**
+   * Tells every replica that takes them (see PREFETCH_FEATURE) of chunks stored for a version
+   * still being cut, in messages of at most LIMITS.maxPrefetchChunks; each serialized once.
+   */
+  prefetch(version: number, chunks: readonly ChunkRef[]): void {
+    const takers = [...this.#sessions].filter((s) => s.takesPrefetch);
+    if (takers.length === 0) return;
+    for (let i = 0; i < chunks.length; i += LIMITS.maxPrefetchChunks) {
+      const part = chunks.slice(i, i + LIMITS.maxPrefetchChunks).map(({ hash, size }) => ({ hash, size }));
+      const msg = JSON.stringify({ type: 'prefetch', version, chunks: part });
+      for (const s of takers) s.sendRaw(msg);
+    }
   }
 
   /** Closes every link and stops the server. */

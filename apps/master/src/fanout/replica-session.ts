@@ -2,6 +2,7 @@ import {
   CloseCodes,
   type Hello,
   LIMITS,
+  PREFETCH_FEATURE,
   PROTOCOL_VERSION,
   type ReplicaMessage,
   ReplicaMessageSchema,
@@ -68,6 +69,18 @@ export class ReplicaSession {
 
   get name(): string | undefined {
     return this.#hello?.name;
+  }
+
+  /** True once this replica said hello naming PREFETCH_FEATURE, while its link is open. */
+  get takesPrefetch(): boolean {
+    return (
+      this.#ws.readyState === this.#ws.OPEN && this.#hello?.features?.includes(PREFETCH_FEATURE) === true
+    );
+  }
+
+  /** Sends an already serialized message (one shared by many sessions) if the link is open. */
+  sendRaw(msg: string): void {
+    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(msg);
   }
 
   /** Sends the newest version if this replica has not been sent it yet. */

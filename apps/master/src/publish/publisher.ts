@@ -1,7 +1,7 @@
 import { type Dirent, lstatSync, readdirSync, type Stats, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { type Change, contentPathProblem, diffTrees, foldCase, LiveTree } from '@outpost/core';
+import { type Change, type ChunkRef, contentPathProblem, diffTrees, foldCase, LiveTree } from '@outpost/core';
 import { holdLeanHeapFor, LoopSlicer } from '@outpost/service';
 import {
   markCleanShutdown,
@@ -56,6 +56,11 @@ export interface PublisherOptions {
   failedBatchRetryMs?: number;
   /** Every directory a whole-tree walk (reconcile, rewalk) listed, once it is done: the watcher's check for ones it missed. */
   onWalkedDirs?: (dirs: readonly string[]) => void;
+  /**
+   * Chunks of new files stored while a large change is still being read, with the version they
+   * are for (most likely: the next one): replicas may fetch them before it is cut.
+   */
+  onStoredAhead?: (version: number, chunks: ChunkRef[]) => void;
 }
 
 /** Why the last batch was not published, while its retry is pending. */
@@ -107,7 +112,11 @@ export class Publisher {
   constructor(opts: PublisherOptions) {
     this.#o = opts;
     this.#live = new LiveTree(opts.store.versions.liveTree().values());
-    this.#writes = new WriteBuffer(opts.store);
+    const tell = opts.onStoredAhead;
+    this.#writes = new WriteBuffer(
+      opts.store,
+      tell ? { onStoredAhead: (chunks) => tell(this.#o.store.versions.current().version + 1, chunks) } : {},
+    );
   }
 
   /** The latest published version. */
@@ -680,7 +689,13 @@ export class Publisher {
     try {
       // A large file edited in place keeps most of its chunks: those are stored already.
       const held = this.#live.entries.get(rel)?.chunks;
-      const sink = held && held.length > 1 ? withoutHeldChunks(this.#writes, held) : this.#writes;
+      // A new file's chunks are told to replicas ahead of the version; an edited file's are not
+      // (fetched whole ahead, they would cost what a patch in the manifest saves).
+      const sink = !held
+        ? this.#writes.ahead
+        : held.length > 1
+          ? withoutHeldChunks(this.#writes, held)
+          : this.#writes;
       result = await readFileIntoStore(abs, rel, sink, this.#o.settleMs ?? 0, st);
     } catch (err) {
       // One unreadable file (permissions, I/O error) is reported and skipped; the rest goes on,

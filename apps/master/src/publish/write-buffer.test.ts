@@ -45,6 +45,43 @@ const record = (path: string): ScanRecord => ({
 });
 
 describe('WriteBuffer', () => {
+  it('tells the chunks put through `ahead` once committed, while more is read; not those drain commits', async () => {
+    const told: string[][] = [];
+    const visible: boolean[] = [];
+    const ahead = new WriteBuffer(store, {
+      onStoredAhead: (chunks) => {
+        told.push(chunks.map((c) => c.hash));
+        // Told only once readable from the store.
+        visible.push(chunks.every((c) => store.chunks.has(c.hash)));
+      },
+    });
+    try {
+      const put = (mib: number, sink: { put(hash: string, data: Buffer): void }) =>
+        Array.from({ length: mib * 4 }, () => {
+          const data = randomBytes(256 * 1024);
+          const hash = sha256Hex(data);
+          sink.put(hash, data);
+          return hash;
+        });
+      const first = put(8, ahead.ahead);
+      // An edited file's chunks (put directly) are stored, never told.
+      const edited = put(1, ahead);
+      const second = put(7, ahead.ahead);
+      await ahead.room();
+      while (told.length < 1) await new Promise((r) => setTimeout(r, 5));
+      expect(told[0]).toEqual(first);
+      const last = put(1, ahead.ahead);
+      await ahead.drain();
+      expect(told.flat()).not.toContain(last[0]);
+      expect(told.flat()).not.toContain(edited[0]);
+      expect(told.flat()).toEqual(expect.arrayContaining(first));
+      expect(visible.every(Boolean)).toBe(true);
+      for (const h of [...first, ...edited, ...second, ...last]) expect(store.chunks.has(h)).toBe(true);
+    } finally {
+      await ahead.close();
+    }
+  });
+
   it('writes a small change on the calling thread, at drain', async () => {
     const [hash] = putMiB(0.25);
     buffer.scanned(record('a.txt'));

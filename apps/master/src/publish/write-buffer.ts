@@ -1,4 +1,6 @@
+import type { ChunkRef } from '@outpost/core';
 import { BackgroundWriter, type ScanRecord, type Store } from '@outpost/store';
+import type { ChunkSink } from './read-file.js';
 
 /** Most bytes of chunks held before they are written. */
 const FLUSH_BYTES = 8 * 1024 * 1024;
@@ -17,6 +19,12 @@ interface InFlight {
 export interface WriteBufferOptions {
   /** Starts a writer thread for the store file (tests give one that cannot start). */
   startWriter?: (file: string) => BackgroundWriter;
+  /**
+   * Told the chunks put through `ahead` once they are committed, while more of the change is
+   * still being read: replicas may fetch them before the version is cut. Not told of what
+   * drain() commits (the version follows at once).
+   */
+  onStoredAhead?: (chunks: ChunkRef[]) => void;
 }
 
 /**
@@ -34,6 +42,9 @@ export class WriteBuffer {
   #background = true;
   readonly #startWriter: (file: string) => BackgroundWriter;
   #chunks: { hash: string; data: Buffer }[] = [];
+  /** The queued chunks put through `ahead`. */
+  #ahead: ChunkRef[] = [];
+  readonly #onStoredAhead: ((chunks: ChunkRef[]) => void) | undefined;
   #scans = new Map<string, ScanRecord | null>();
   #bytes = 0;
   readonly #write: () => void;
@@ -46,6 +57,18 @@ export class WriteBuffer {
   constructor(store: Store, opts: WriteBufferOptions = {}) {
     this.#store = store;
     this.#startWriter = opts.startWriter ?? ((file) => new BackgroundWriter(file));
+    this.#onStoredAhead = opts.onStoredAhead;
+    const buffer = this;
+    this.ahead = {
+      put: (hash, data) => {
+        this.#ahead.push({ hash, size: data.length });
+        this.put(hash, data);
+      },
+      room: () => this.room(),
+      get crowded() {
+        return buffer.crowded;
+      },
+    };
     this.#write = store.db.transaction(() => {
       this.#store.chunks.putMany(this.#chunks);
       for (const [path, rec] of this.#scans) {
@@ -54,6 +77,9 @@ export class WriteBuffer {
       }
     });
   }
+
+  /** A sink whose chunks are told to onStoredAhead once committed (new files' chunks, which no patch can carry). */
+  readonly ahead: ChunkSink;
 
   /** Batches written by a writer thread so far. */
   backgroundBatches = 0;
@@ -121,10 +147,20 @@ export class WriteBuffer {
 
   /** Writes everything queued on this thread, in one transaction (nothing may be in flight). */
   flush(): void {
+    this.#flushHere(false);
+  }
+
+  #flushHere(tell: boolean) {
     if (this.#inFlight.length > 0) throw new Error('flush() with batches in flight: drain() first');
     if (this.#chunks.length === 0 && this.#scans.size === 0) return;
     this.#write();
+    const ahead = this.#ahead;
     this.#reset();
+    if (tell) this.#tell(ahead);
+  }
+
+  #tell(ahead: ChunkRef[]) {
+    if (ahead.length > 0) this.#onStoredAhead?.(ahead);
   }
 
   /** Writes everything queued and ends the writer thread (drain ends it too). */
@@ -144,12 +180,12 @@ export class WriteBuffer {
     // Many small rows cost the thread hand-over (cloning them) about what writing them here
     // does: a tree of 100,000 small files took as long with the thread and about 10% more CPU. So
     // only byte-heavy batches go, and a batch behind one that went follows it, in order.
-    if (this.#background && (fullOfBytes || this.#inFlight.length > 0)) this.#send();
-    else this.flush();
+    if (this.#background && (fullOfBytes || this.#inFlight.length > 0)) this.#send(true);
+    else this.#flushHere(true);
   }
 
-  /** Hands what is queued to the writer thread. */
-  #send() {
+  /** Hands what is queued to the writer thread; `tell`: its ahead chunks go to onStoredAhead once committed. */
+  #send(tell = false) {
     if (this.#chunks.length === 0 && this.#scans.size === 0) return;
     if (!this.#writer) {
       try {
@@ -158,12 +194,13 @@ export class WriteBuffer {
         // No thread to be had (none in flight either: one would be running): write here, now
         // and from then on.
         this.#background = false;
-        this.flush();
+        this.#flushHere(tell);
         return;
       }
     }
     const writer = this.#writer;
     const scans = this.#scans;
+    const ahead = tell ? this.#ahead : [];
     const entry: InFlight = {
       bytes: this.#bytes,
       scans,
@@ -171,6 +208,7 @@ export class WriteBuffer {
         () => {
           this.backgroundBatches++;
           this.#landed(entry);
+          this.#tell(ahead);
         },
         (err) => {
           // Kept for the next room() or drain(): a batch nobody waits on must not reject unheard.
@@ -192,6 +230,7 @@ export class WriteBuffer {
 
   #reset() {
     this.#chunks = [];
+    this.#ahead = [];
     this.#scans = new Map();
     this.#bytes = 0;
   }

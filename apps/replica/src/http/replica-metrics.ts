@@ -9,6 +9,8 @@ export interface ReplicaMetricsDeps {
   counters: () => ReplicaCounters;
   /** True once damage was found in the store (see StoreFault). */
   storeDamaged: () => boolean;
+  /** What was fetched ahead of versions (see Prefetcher), when it runs. */
+  prefetch?: { readonly bytes: number; readonly chunks: number; readonly dropped: number };
 }
 
 /**
@@ -75,6 +77,19 @@ export function registerReplicaMetrics(registry: Registry, d: ReplicaMetricsDeps
     'Damaged chunks fetched again and stored.',
     () => d.counters().damagedRepaired,
   );
+  const ahead = d.prefetch;
+  if (ahead) {
+    counter(
+      'outpost_replica_prefetched_bytes_total',
+      'Bytes of chunks fetched while the master still read the change they belong to.',
+      () => ahead.bytes,
+    );
+    counter(
+      'outpost_replica_prefetch_unused_chunks_total',
+      'Chunks fetched ahead that the version applied did not name, dropped again.',
+      () => ahead.dropped,
+    );
+  }
   counter(
     'outpost_replica_scrubbed_chunks_total',
     'Stored chunks re-hashed by the background scrub.',

@@ -45,6 +45,15 @@ export interface SyncEngineOptions {
   onSwitch: (s: Snapshot) => void;
   /** Runs after each switch, before the next manifest: garbage collection of what is no longer held. */
   afterSwitch?: (s: Snapshot) => Promise<void>;
+  /**
+   * What fetches chunks ahead of a version (see Prefetcher): paused while a version is applied
+   * (so nothing is fetched twice), told of each version applied, resumed after.
+   */
+  prefetch?: {
+    pause(): Promise<void>;
+    applied(version: number): Promise<void>;
+    resume(): void;
+  };
   /** Damage found in the store while running (see StoreFault): an error until a restart renews it. */
   storeFault?: { readonly message: string | null };
   /** Why the master cannot be reached, while it cannot (see LinkTrouble). */
@@ -162,6 +171,7 @@ export class SyncEngine {
     }
     if (!m.full && m.from !== cur.version) return { kind: 'gap', from: m.from, held: cur.version };
     this.#applying = true;
+    await this.#o.prefetch?.pause();
     const started = Date.now();
     // A large manifest (its whole size, as its first part tells it) is applied on a lean heap.
     if ((part ? part.count : 1) * m.changes.length >= LEAN_FILES) this.#releaseLean ??= holdLeanHeap();
@@ -226,6 +236,7 @@ export class SyncEngine {
   #idle() {
     this.#applying = false;
     this.applying = null;
+    this.#o.prefetch?.resume();
   }
 
   #deps(version: number): ApplyDeps {
@@ -267,6 +278,9 @@ export class SyncEngine {
         { version: next.version, from: cur.version, changes, ms: Date.now() - started },
         'switched to version',
       );
+      await this.#o.prefetch
+        ?.applied(next.version)
+        .catch((err) => this.#o.log.error({ err }, 'settling chunks fetched ahead failed'));
       await this.#o
         .afterSwitch?.(next)
         .catch((err) => this.#o.log.error({ err }, 'collecting old versions failed'));

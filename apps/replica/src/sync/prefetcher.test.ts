@@ -1,0 +1,190 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ChunkRef, sha256Hex } from '@outpost/core';
+import { openStore, type Store } from '@outpost/store';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { WantedChunk } from './chunk-fetcher.js';
+import { Prefetcher, type PrefetcherOptions } from './prefetcher.js';
+
+let dir: string;
+let store: Store;
+/** The master's chunks, by address. */
+let source: Map<string, Buffer>;
+/** Each request: the hashes asked for. */
+let requests: string[][];
+/** Requests answered once released (see hold). */
+let held: (() => void)[] | null;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'outpost-prefetch-'));
+  store = openStore(join(dir, 'replica.db'));
+  source = new Map();
+  requests = [];
+  held = null;
+});
+
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function chunk(size = 1024): ChunkRef & { data: Buffer } {
+  const data = randomBytes(size);
+  const hash = sha256Hex(data);
+  source.set(hash, data);
+  return { hash, size, data };
+}
+
+const fetchBatch: PrefetcherOptions['fetchBatch'] = async (wanted: WantedChunk[], keep) => {
+  requests.push(wanted.map((w) => w.hash));
+  if (held) await new Promise<void>((resolve) => held!.push(resolve));
+  const got = wanted.flatMap((w) => {
+    const data = source.get(w.hash);
+    return data ? [{ hash: w.hash, data }] : [];
+  });
+  return { failed: keep(got), absent: [] };
+};
+
+function prefetcher(o: Partial<PrefetcherOptions> = {}) {
+  const p = new Prefetcher({ store, log: pino({ level: 'silent' }), fetchBatch, ...o });
+  p.start();
+  return p;
+}
+
+/** A version naming one file made of `chunks`. */
+function commitVersion(version: number, chunks: ChunkRef[]) {
+  const data = Buffer.concat(chunks.map((c) => source.get(c.hash)!));
+  store.versions.commit({
+    version,
+    root: sha256Hex(Buffer.from(`root${version}`)),
+    createdAt: Date.now(),
+    files: 1,
+    bytes: data.length,
+    changes: [
+      {
+        op: 'put',
+        entry: {
+          path: `v${version}.bin`,
+          size: data.length,
+          hash: sha256Hex(data),
+          mtime: 1,
+          chunks: chunks.map(({ hash, size }) => ({ hash, size })),
+        },
+      },
+    ],
+  });
+}
+
+const until = async (cond: () => boolean) => {
+  const deadline = Date.now() + 5000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+describe('Prefetcher', () => {
+  it('fetches what it is told, verified, and only what the store lacks', async () => {
+    const [a, b, c] = [chunk(), chunk(), chunk()];
+    store.chunks.put(b.hash, b.data);
+    // The master answers for `c` with other bytes: never stored.
+    source.set(c.hash, randomBytes(c.size));
+    const p = prefetcher();
+    p.offer(2, [a, b, c]);
+    await until(() => p.chunks === 1);
+    await p.pause();
+    expect(requests).toEqual([[a.hash, c.hash]]);
+    expect(store.chunks.get(a.hash)).toEqual(a.data);
+    expect(store.chunks.has(c.hash)).toBe(false);
+    expect(p.chunks).toBe(1);
+    expect(p.bytes).toBe(a.size);
+  });
+
+  it('asks nothing while paused, and waits for what is in flight before saying it has paused', async () => {
+    const [a, b] = [chunk(), chunk()];
+    held = [];
+    const p = prefetcher({ concurrency: 1 });
+    p.offer(2, [a]);
+    await until(() => held!.length === 1);
+    let paused = false;
+    const pausing = p.pause().then(() => {
+      paused = true;
+    });
+    p.offer(2, [b]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(paused).toBe(false);
+    for (const release of held.splice(0)) release();
+    held = null;
+    await pausing;
+    expect(store.chunks.has(a.hash)).toBe(true);
+    expect(requests).toHaveLength(1);
+    p.resume();
+    await until(() => store.chunks.has(b.hash));
+    expect(requests).toEqual([[a.hash], [b.hash]]);
+  });
+
+  it('drops, once their version is applied, the chunks it did not name; keeps those of later versions', async () => {
+    const [used, unused, later] = [chunk(), chunk(), chunk()];
+    const p = prefetcher();
+    p.offer(2, [used, unused]);
+    p.offer(3, [later]);
+    await until(() => p.chunks === 3);
+    await p.pause();
+    commitVersion(2, [used]);
+    await p.applied(2);
+    p.resume();
+    expect(store.chunks.has(used.hash)).toBe(true);
+    expect(store.chunks.has(unused.hash)).toBe(false);
+    expect(store.chunks.has(later.hash)).toBe(true);
+    expect(p.dropped).toBe(1);
+    expect(p.held).toBe(1);
+    // Version 3 never comes; the next one applied settles it all the same.
+    await p.applied(4);
+    expect(store.chunks.has(later.hash)).toBe(false);
+    expect(p.held).toBe(0);
+  });
+
+  it('forgets what was told for a version applied before it was fetched', async () => {
+    const [a, b] = [chunk(), chunk()];
+    const p = prefetcher();
+    await p.pause();
+    p.offer(2, [a]);
+    p.offer(3, [b]);
+    await p.applied(2);
+    p.resume();
+    await until(() => p.chunks === 1);
+    await p.pause();
+    expect(requests).toEqual([[b.hash]]);
+  });
+
+  it('at a stop, drops every chunk fetched ahead that no version names', async () => {
+    const [a, b] = [chunk(), chunk()];
+    const p = prefetcher();
+    p.offer(5, [a, b]);
+    await until(() => p.chunks === 2);
+    commitVersion(1, [a]);
+    await p.discard();
+    expect(store.chunks.has(a.hash)).toBe(true);
+    expect(store.chunks.has(b.hash)).toBe(false);
+  });
+
+  it('fetches nothing ahead that would leave less than the reserve free, until a version is applied', async () => {
+    const [a, b] = [chunk(4096), chunk(4096)];
+    let free = 4096 + 1000;
+    const p = prefetcher({ diskSpace: { free: () => free, reserve: 1000 }, concurrency: 1 });
+    p.offer(2, [a]);
+    await until(() => p.chunks === 1);
+    free = 4096;
+    p.offer(2, [b]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(requests).toHaveLength(1);
+    expect(store.chunks.has(b.hash)).toBe(false);
+    free = 1 << 30;
+    await p.applied(1);
+    p.offer(3, [b]);
+    await until(() => store.chunks.has(b.hash));
+  });
+});

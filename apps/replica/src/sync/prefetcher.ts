@@ -1,0 +1,254 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { type ChunkRef, sha256Hex } from '@outpost/core';
+import { LIMITS } from '@outpost/protocol';
+import { dropUnusedChunkSteps, type Store } from '@outpost/store';
+import type { Logger } from 'pino';
+import type { ApplyDeps } from './apply-manifest.js';
+
+/**
+ * Bytes asked for in one request: half a version fetch's batch, so an apply that waits for
+ * the requests in flight (see pause) waits for little.
+ */
+const BATCH_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Most chunks waiting to be fetched ahead (about 4 GiB of 64 KiB chunks, a few MiB of
+ * memory): what is told past it is left to the version's own fetch.
+ */
+const MAX_QUEUED = 65_536;
+
+export interface PrefetcherOptions {
+  store: Store;
+  log: Logger;
+  fetchBatch: NonNullable<ApplyDeps['fetchBatch']>;
+  /** As a version's fetch: nothing is fetched ahead that would leave less than `reserve` free. */
+  diskSpace?: ApplyDeps['diskSpace'];
+  /** Requests at once (default 2). */
+  concurrency?: number;
+}
+
+interface Told extends ChunkRef {
+  version: number;
+}
+
+/**
+ * Fetches the chunks a master tells while it is still reading a large change (`prefetch`
+ * messages), so that once the version is cut little is left to fetch. Chunks are verified
+ * against their address and stored as a version's fetch stores them; until a version that
+ * names them is applied no version does, so each is remembered with the version it was told
+ * for, and dropped if that version (or a later one) is applied without it.
+ *
+ * It runs only between applies: an apply pauses it first (waiting for the requests in
+ * flight), so nothing is fetched twice, and resumes it when done.
+ */
+export class Prefetcher {
+  readonly #o: PrefetcherOptions;
+  #queue: Told[] = [];
+  #head = 0;
+  /** Chunks fetched ahead, by the version they were told for, until one at or past it is applied. */
+  readonly #held = new Map<string, number>();
+  /** Bytes fetched ahead, by the version they were told for. */
+  readonly #heldBytes = new Map<number, number>();
+  #running = 0;
+  #started = false;
+  #paused = false;
+  #idle: (() => void)[] = [];
+  /** The disk had no room for what was told: nothing more is fetched ahead until a version is applied. */
+  #full = false;
+  /** Bytes and chunks fetched ahead and stored, since start. */
+  bytes = 0;
+  chunks = 0;
+  /** Chunks fetched ahead that the version applied did not name, dropped again. */
+  dropped = 0;
+
+  constructor(o: PrefetcherOptions) {
+    this.#o = o;
+  }
+
+  /** Chunks fetched ahead that no applied version names yet. */
+  get held(): number {
+    return this.#held.size;
+  }
+
+  /** Starts fetching what is told (at start, the store's sweep must be done first). */
+  start(): void {
+    this.#started = true;
+    this.#pump();
+  }
+
+  /** Takes a master's word that these chunks are stored for `version`. */
+  offer(version: number, chunks: readonly ChunkRef[]): void {
+    for (const { hash, size } of chunks) {
+      if (this.#queue.length - this.#head >= MAX_QUEUED) break;
+      this.#queue.push({ hash, size, version });
+    }
+    this.#pump();
+  }
+
+  /** Stops taking up requests and resolves once none is in flight: an apply is about to fetch. */
+  pause(): Promise<void> {
+    this.#paused = true;
+    if (this.#running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Goes on after an apply. */
+  resume(): void {
+    this.#paused = false;
+    this.#pump();
+  }
+
+  /**
+   * Version `version` is applied: what was told for it or before is not needed ahead any more;
+   * the chunks fetched ahead for those that it does not name are dropped. Runs where applies
+   * run (the sync engine's queue), never beside a fetch of this prefetcher (paused).
+   */
+  async applied(version: number): Promise<void> {
+    this.#full = false;
+    const rest = this.#queue.slice(this.#head).filter((c) => c.version > version);
+    this.#queue = rest;
+    this.#head = 0;
+    const settled: string[] = [];
+    for (const [hash, v] of this.#held) {
+      if (v > version) continue;
+      settled.push(hash);
+      this.#held.delete(hash);
+    }
+    let bytes = 0;
+    for (const [v, n] of this.#heldBytes) {
+      if (v > version) continue;
+      bytes += n;
+      this.#heldBytes.delete(v);
+    }
+    if (settled.length === 0) return;
+    const steps = dropUnusedChunkSteps(this.#o.store, settled);
+    let s = steps.next();
+    while (!s.done) {
+      await yieldToLoop();
+      s = steps.next();
+    }
+    this.dropped += s.value;
+    this.#o.log.info(
+      { version, chunks: settled.length, bytes, unused: s.value },
+      'chunks fetched ahead of the version settled',
+    );
+  }
+
+  /** Drops every chunk fetched ahead that no version names (a stop: no sweep is then needed). */
+  async discard(): Promise<void> {
+    this.#queue = [];
+    this.#head = 0;
+    await this.pause();
+    const all = [...this.#held.keys()];
+    this.#held.clear();
+    this.#heldBytes.clear();
+    const steps = dropUnusedChunkSteps(this.#o.store, all);
+    let s = steps.next();
+    while (!s.done) s = steps.next();
+    this.dropped += s.value;
+  }
+
+  #pump() {
+    const most = this.#o.concurrency ?? 2;
+    while (this.#started && !this.#paused && !this.#full && this.#running < most) {
+      const batch = this.#take();
+      if (batch.length === 0) break;
+      this.#running++;
+      void this.#fetch(batch).finally(() => {
+        this.#running--;
+        if (this.#running === 0) for (const resolve of this.#idle.splice(0)) resolve();
+        this.#pump();
+      });
+    }
+  }
+
+  /** The next batch of told chunks the store lacks (several hundred looked up at a time). */
+  #take(): Told[] {
+    while (this.#head < this.#queue.length) {
+      const picked: Told[] = [];
+      let bytes = 0;
+      while (
+        this.#head < this.#queue.length &&
+        picked.length < LIMITS.maxBatchChunks &&
+        (picked.length === 0 || bytes + this.#queue[this.#head]!.size <= BATCH_BYTES)
+      ) {
+        const c = this.#queue[this.#head++]!;
+        picked.push(c);
+        bytes += c.size;
+      }
+      if (this.#head === this.#queue.length) {
+        this.#queue = [];
+        this.#head = 0;
+      }
+      const lacking = new Set(this.#o.store.chunks.missing(picked.map((c) => c.hash)));
+      const wanted: Told[] = [];
+      for (const c of picked) {
+        if (!lacking.delete(c.hash)) continue;
+        wanted.push(c);
+      }
+      if (wanted.length > 0) return wanted;
+    }
+    return [];
+  }
+
+  async #fetch(batch: Told[]): Promise<void> {
+    const told = new Map(batch.map((c) => [c.hash, c]));
+    if (!this.#room(batch)) return;
+    const keep = (chunks: { hash: string; data: Buffer }[]): string[] => {
+      const good: { hash: string; data: Buffer }[] = [];
+      const refused: string[] = [];
+      for (const c of chunks) {
+        if (c.data.length === told.get(c.hash)?.size && sha256Hex(c.data) === c.hash) good.push(c);
+        else refused.push(c.hash);
+      }
+      try {
+        this.#o.store.chunks.putMany(good);
+      } catch (err) {
+        storeRefused = err as Error;
+        throw err;
+      }
+      for (const c of good) {
+        const { version } = told.get(c.hash)!;
+        this.#held.set(c.hash, version);
+        this.#heldBytes.set(version, (this.#heldBytes.get(version) ?? 0) + c.data.length);
+        this.bytes += c.data.length;
+        this.chunks++;
+      }
+      return refused;
+    };
+    let storeRefused: Error | undefined;
+    try {
+      await this.#o.fetchBatch(batch, keep);
+    } catch (err) {
+      if (storeRefused) {
+        // A full disk, say: the version's own fetch will say so, with the space it needs.
+        this.#full = true;
+        this.#o.log.warn(
+          { err: storeRefused.message },
+          'the store refused chunks fetched ahead; fetching none ahead until a version is applied',
+        );
+        return;
+      }
+      // Not asked again: whatever did not come, the version's own fetch gets.
+      this.#o.log.debug(
+        { err: (err as Error).message, chunks: batch.length },
+        'fetching chunks ahead failed',
+      );
+    }
+  }
+
+  /** False (and nothing more fetched ahead until a version is applied) when the batch would crowd the disk. */
+  #room(batch: readonly Told[]): boolean {
+    const space = this.#o.diskSpace;
+    if (!space) return true;
+    let needed = 0;
+    for (const c of batch) needed += c.size;
+    if (needed + space.reserve <= space.free()) return true;
+    this.#full = true;
+    this.#o.log.info(
+      { needed, reserve: space.reserve },
+      'not fetching chunks ahead: the store has no room for them now; the version fetches what it needs',
+    );
+    return false;
+  }
+}

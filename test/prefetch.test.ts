@@ -1,0 +1,164 @@
+import { createCipheriv, createHash } from 'node:crypto';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type ByteMeter, startByteMeter } from './helpers/byte-meter.js';
+import { Fleet } from './helpers/fleet.js';
+import { get } from './helpers/http.js';
+import { waitFor } from './helpers/wait-for.js';
+
+/**
+ * Chunks of a large change fetched while the master still reads it: the master tells the
+ * chunks of new files as it stores them (`prefetch`), replicas that asked for that fetch them
+ * at once, and once the version is cut little is left to fetch; nothing is fetched twice.
+ */
+
+/** Incompressible, deterministic bytes. */
+function noise(n: number, label: string): Buffer {
+  const key = createHash('sha256').update(label).digest();
+  const c = createCipheriv('aes-256-ctr', key, Buffer.alloc(16));
+  return Buffer.concat([c.update(Buffer.alloc(n)), c.final()]);
+}
+
+const MiB = 1024 * 1024;
+
+/** The value of one series in Prometheus' text format, or undefined. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+async function replicaMetrics(url: string): Promise<string> {
+  const res = await get(`${url}/_outpost/metrics`);
+  expect(res.status).toBe(200);
+  return res.body.toString();
+}
+
+/** Files made beside the content directory and moved in at once: one batch, one version. */
+function dropIn(fleet: Fleet, files: Record<string, Buffer>) {
+  const staging = join(fleet.dir.path, 'staging');
+  mkdirSync(staging, { recursive: true });
+  for (const [name, data] of Object.entries(files)) writeFileSync(join(staging, name), data);
+  renameSync(staging, join(fleet.content, 'drop'));
+}
+
+/** Six 8 MiB files: each fills a batch of the master's store writer, told as it lands. */
+const bigDrop = () =>
+  Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`f${i}.bin`, noise(8 * MiB, `f${i}`)]));
+
+describe('chunks fetched ahead of their version', () => {
+  let fleet: Fleet | undefined;
+  let meter: ByteMeter | undefined;
+  afterEach(async () => {
+    await meter?.close();
+    await fleet?.stop();
+    fleet = undefined;
+    meter = undefined;
+  });
+
+  it("a replica fetches a large change's new files while the master reads them, each byte once", async () => {
+    fleet = await Fleet.start({ files: { 'a.txt': 'a\n' } });
+    meter = await startByteMeter(fleet.master.url);
+    await fleet.startReplica('uk-london', 'uk', { master: meter.url });
+    await fleet.expectConverged();
+    meter.reset();
+
+    const files = bigDrop();
+    dropIn(fleet, files);
+    await fleet.expectConverged();
+
+    const text = await replicaMetrics(fleet.replica('uk-london').url);
+    const ahead =
+      sample(
+        text,
+        'outpost_replica_prefetched_bytes_total{service="replica",replica="uk-london",region="uk"}',
+      ) ?? 0;
+    const total = 48 * MiB;
+    // At least the first batches the master stored before it had read the rest.
+    expect(ahead).toBeGreaterThanOrEqual(4 * MiB);
+    expect(ahead).toBeLessThanOrEqual(total);
+    expect(
+      sample(
+        text,
+        'outpost_replica_prefetch_unused_chunks_total{service="replica",replica="uk-london",region="uk"}',
+      ),
+    ).toBe(0);
+    // Fetched ahead or after the cut, never both: the wire carries the drop once, and a little.
+    const { total: wire } = meter.bytes();
+    expect(wire).toBeGreaterThan(total);
+    expect(wire).toBeLessThan(total * 1.03);
+    const served = await get(`${fleet.replica('uk-london').url}/drop/f3.bin`);
+    expect(served.status).toBe(200);
+    expect(Buffer.compare(served.body, files['f3.bin']!)).toBe(0);
+  });
+
+  it('--no-prefetch: nothing is fetched before the version is cut', async () => {
+    fleet = await Fleet.start({
+      files: { 'a.txt': 'a\n' },
+      replicas: [{ name: 'uk-london', region: 'uk', args: ['--no-prefetch'] }],
+    });
+    await fleet.expectConverged();
+    dropIn(fleet, bigDrop());
+    await fleet.expectConverged();
+    const text = await replicaMetrics(fleet.replica('uk-london').url);
+    expect(text).not.toContain('outpost_replica_prefetched_bytes_total');
+  });
+
+  it('the master tells chunks ahead only to replicas that name the feature, before the version comes', async () => {
+    fleet = await Fleet.start({ files: { 'a.txt': 'a\n' } });
+    const status = await fleet.masterCaughtUp();
+    const listen = (name: string, features?: string[]) => {
+      const ws = new WebSocket(`${fleet!.master.url.replace('http', 'ws')}/_outpost/ws`);
+      const seen: { type: string; version?: number; chunks?: { hash: string; size: number }[] }[] = [];
+      ws.on('open', () => {
+        ws.send(
+          JSON.stringify({
+            type: 'hello',
+            protocol: 2,
+            name,
+            region: 'lab',
+            version: status.version,
+            root: status.root,
+            ...(features ? { features } : {}),
+          }),
+        );
+      });
+      ws.on('message', (data) => seen.push(JSON.parse(data.toString())));
+      // Heartbeats, as a replica sends them: the master drops a silent link.
+      const beat = setInterval(() => ws.readyState === ws.OPEN && ws.send('{"type":"ping"}'), 200);
+      ws.on('close', () => clearInterval(beat));
+      return { ws, seen };
+    };
+    const taker = listen('taker', ['prefetch', 'some-future-feature']);
+    const plain = listen('plain');
+    await waitFor(() => taker.seen.length > 0 && plain.seen.length > 0, { what: 'both welcomed' });
+
+    const files = bigDrop();
+    dropIn(fleet, files);
+    const publishOf = (seen: typeof taker.seen) =>
+      seen.find((m) => m.type === 'publish' && (m.version ?? 0) > status.version);
+    await waitFor(() => publishOf(taker.seen) && publishOf(plain.seen), {
+      what: 'the new version sent to both',
+    });
+    taker.ws.close();
+    plain.ws.close();
+
+    const version = publishOf(taker.seen)!.version;
+    const told = taker.seen.filter((m) => m.type === 'prefetch');
+    expect(told.length).toBeGreaterThan(0);
+    // Told before the version that names them, for that version.
+    expect(taker.seen.indexOf(told.at(-1)!)).toBeLessThan(taker.seen.indexOf(publishOf(taker.seen)!));
+    for (const m of told) expect(m.version).toBe(version);
+    const chunks = told.flatMap((m) => m.chunks ?? []);
+    const sizes = new Set(chunks.map((c) => c.size));
+    expect(chunks.length).toBeGreaterThan(0);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(256 * 1024);
+    // Each told chunk is one of the drop's: the master serves it by its address.
+    const first = chunks[0]!;
+    const res = await get(`${fleet.master.url}/_outpost/api/v1/chunks/${first.hash}`);
+    expect(res.status).toBe(200);
+    expect(createHash('sha256').update(res.body).digest('hex')).toBe(first.hash);
+    expect(plain.seen.some((m) => m.type === 'prefetch')).toBe(false);
+  });
+});
