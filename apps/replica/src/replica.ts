@@ -539,7 +539,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       await accessLog?.close();
       await precompressor?.close();
       // Chunks fetched ahead of a version not yet had are dropped: no start needs to sweep for them.
-      if (!engine.busy) await prefetcher?.discard();
+      if (!engine.busy) prefetcher?.discard();
       // An apply cut short may have stored chunks no version names: then the next start sweeps.
       if (!engine.busy && engine.error === null) markCleanShutdown(store);
       await checkpoints.end();

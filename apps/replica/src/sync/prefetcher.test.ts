@@ -160,15 +160,25 @@ describe('Prefetcher', () => {
     expect(requests).toEqual([[b.hash]]);
   });
 
-  it('at a stop, drops every chunk fetched ahead that no version names', async () => {
-    const [a, b] = [chunk(), chunk()];
-    const p = prefetcher();
+  it('at a stop, drops every chunk fetched ahead that no version names, and stores nothing more', async () => {
+    const [a, b, c] = [chunk(), chunk(), chunk()];
+    const p = prefetcher({ concurrency: 1 });
     p.offer(5, [a, b]);
     await until(() => p.chunks === 2);
     commitVersion(1, [a]);
-    await p.discard();
+    held = [];
+    p.offer(5, [c]);
+    await until(() => held!.length === 1);
+    // Not waiting for the request in flight: a master gone quiet must not hold a stop.
+    p.discard();
     expect(store.chunks.has(a.hash)).toBe(true);
     expect(store.chunks.has(b.hash)).toBe(false);
+    for (const release of held.splice(0)) release();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(store.chunks.has(c.hash)).toBe(false);
+    p.offer(6, [chunk()]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(requests).toHaveLength(2);
   });
 
   it('fetches nothing ahead that would leave less than the reserve free, until a version is applied', async () => {

@@ -52,6 +52,8 @@ export class Prefetcher {
   #running = 0;
   #started = false;
   #paused = false;
+  /** Discarded at a stop: nothing more is asked for or stored. */
+  #stopped = false;
   #idle: (() => void)[] = [];
   /** The disk had no room for what was told: nothing more is fetched ahead until a version is applied. */
   #full = false;
@@ -134,11 +136,15 @@ export class Prefetcher {
     );
   }
 
-  /** Drops every chunk fetched ahead that no version names (a stop: no sweep is then needed). */
-  async discard(): Promise<void> {
+  /**
+   * Stops for good and drops every chunk fetched ahead that no version names (a stop: no sweep
+   * is then needed). It does not wait for the requests in flight (a master gone quiet would
+   * hold the stop): what they bring is no longer stored.
+   */
+  discard(): void {
+    this.#stopped = true;
     this.#queue = [];
     this.#head = 0;
-    await this.pause();
     const all = [...this.#held.keys()];
     this.#held.clear();
     this.#heldBytes.clear();
@@ -150,7 +156,7 @@ export class Prefetcher {
 
   #pump() {
     const most = this.#o.concurrency ?? 2;
-    while (this.#started && !this.#paused && !this.#full && this.#running < most) {
+    while (this.#started && !this.#paused && !this.#full && !this.#stopped && this.#running < most) {
       const batch = this.#take();
       if (batch.length === 0) break;
       this.#running++;
@@ -195,6 +201,7 @@ export class Prefetcher {
     const told = new Map(batch.map((c) => [c.hash, c]));
     if (!this.#room(batch)) return;
     const keep = (chunks: { hash: string; data: Buffer }[]): string[] => {
+      if (this.#stopped) return chunks.map((c) => c.hash);
       const good: { hash: string; data: Buffer }[] = [];
       const refused: string[] = [];
       for (const c of chunks) {
