@@ -1,6 +1,7 @@
 import { createCipheriv, createHash } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type ByteMeter, startByteMeter } from './helpers/byte-meter.js';
@@ -46,6 +47,19 @@ function dropIn(fleet: Fleet, files: Record<string, Buffer>) {
 /** Six 8 MiB files: each fills a batch of the master's store writer, told as it lands. */
 const bigDrop = () =>
   Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`f${i}.bin`, noise(8 * MiB, `f${i}`)]));
+
+/** Chunks in a store that no content names: litter. */
+function unnamedChunks(file: string): number {
+  const db = new BetterSqlite3(file, { readonly: true });
+  try {
+    return db
+      .prepare('SELECT COUNT(*) FROM chunks WHERE hash NOT IN (SELECT chunk_hash FROM content_chunks)')
+      .pluck()
+      .get() as number;
+  } finally {
+    db.close();
+  }
+}
 
 describe('chunks fetched ahead of their version', () => {
   let fleet: Fleet | undefined;
@@ -160,5 +174,34 @@ describe('chunks fetched ahead of their version', () => {
     expect(res.status).toBe(200);
     expect(createHash('sha256').update(res.body).digest('hex')).toBe(first.hash);
     expect(plain.seen.some((m) => m.type === 'prefetch')).toBe(false);
+  });
+
+  it('chunks fetched ahead of a version that never came are dropped once the next one is applied', async () => {
+    fleet = await Fleet.start({ files: { 'a.txt': 'a\n' }, replicas: [{ name: 'uk-london', region: 'uk' }] });
+    await fleet.expectConverged();
+    const replica = fleet.replica('uk-london');
+    const metric = async (name: string) =>
+      sample(
+        await replicaMetrics(replica.url),
+        `${name}{service="replica",replica="uk-london",region="uk"}`,
+      ) ?? 0;
+    // Large enough that the master is still reading it well after the first chunks are told.
+    dropIn(
+      fleet,
+      Object.fromEntries(Array.from({ length: 24 }, (_, i) => [`f${i}.bin`, noise(8 * MiB, `g${i}`)])),
+    );
+    await waitFor(async () => (await metric('outpost_replica_prefetched_bytes_total')) > 0, {
+      what: 'chunks fetched ahead',
+      intervalMs: 10,
+    });
+    // The master dies before it has cut that version, and when it is back, of the drop only the
+    // last file is left (the chunks told first were the first files').
+    await fleet.master.kill();
+    expect((await fleet.replicaStatus('uk-london')).version).toBe(1);
+    for (let i = 0; i < 23; i++) rmSync(join(fleet.content, 'drop', `f${i}.bin`));
+    await fleet.startMaster();
+    await fleet.expectConverged();
+    expect(await metric('outpost_replica_prefetch_unused_chunks_total')).toBeGreaterThan(0);
+    expect(unnamedChunks(join(fleet.dir.path, 'replica-uk-london', 'replica.sqlite'))).toBe(0);
   });
 });
