@@ -197,11 +197,17 @@ describe('chunks fetched ahead of their version', () => {
     // The master dies before it has cut that version, and when it is back, of the drop only the
     // last file is left (the chunks told first were the first files').
     await fleet.master.kill();
-    expect((await fleet.replicaStatus('uk-london')).version).toBe(1);
+    const stranded = await fleet.replicaStatus('uk-london');
+    expect(stranded.version).toBe(1);
+    // Status tells what is held for the version being cut.
+    expect(stranded.fetchingAhead).toMatchObject({ version: 2 });
+    expect(stranded.fetchingAhead.chunks).toBeGreaterThan(0);
+    expect(stranded.fetchingAhead.bytes).toBeGreaterThan(0);
     for (let i = 0; i < 23; i++) rmSync(join(fleet.content, 'drop', `f${i}.bin`));
     await fleet.startMaster();
     await fleet.expectConverged();
     expect(await metric('outpost_replica_prefetch_unused_chunks_total')).toBeGreaterThan(0);
+    expect((await fleet.replicaStatus('uk-london')).fetchingAhead).toBeNull();
     expect(unnamedChunks(join(fleet.dir.path, 'replica-uk-london', 'replica.sqlite'))).toBe(0);
   });
 });

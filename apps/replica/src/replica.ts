@@ -334,6 +334,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     name: config.name,
     region: config.region,
     engine,
+    prefetch: prefetcher,
     adminToken: adminTokens,
   });
   const metrics = createMetricsRegistry({ service: 'replica', replica: config.name, region: config.region });
@@ -357,7 +358,10 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     // Names are labels (letters, digits, hyphens): fit for a cookie name as they are.
     cookie: `outpost_replica_${config.name}`,
     render: () =>
-      renderReplicaPage(replicaStatus({ name: config.name, region: config.region, engine }), counters()),
+      renderReplicaPage(
+        replicaStatus({ name: config.name, region: config.region, engine, prefetch: prefetcher }),
+        counters(),
+      ),
     footer: "This replica's own view; the master's page shows the whole fleet.",
   });
 

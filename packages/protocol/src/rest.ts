@@ -103,6 +103,17 @@ export const ApplyingSchema = FetchProgressSchema.extend({
   etaSeconds: z.number().int().min(0).nullable().optional(),
 });
 
+/** Chunks fetched ahead of a version the master is still cutting (see the `prefetch` message). */
+export const FetchingAheadSchema = z.object({
+  /** The newest version chunks were told for. */
+  version: VersionNumber,
+  /** Chunks fetched and held for versions not yet applied, and their bytes. */
+  chunks: z.number().int().min(0),
+  bytes: z.number().int().min(0),
+  /** Chunks told and still to be fetched. */
+  queued: z.number().int().min(0),
+});
+
 export const ReplicaStatusSchema = z.object({
   role: z.literal('replica'),
   name: Label,
@@ -118,6 +129,8 @@ export const ReplicaStatusSchema = z.object({
   bytes: z.number().int().min(0),
   /** While a version is being applied: which, and how far its fetch is. */
   applying: ApplyingSchema.nullable().optional(),
+  /** While the master reads a large change: what of it this replica has fetched ahead. */
+  fetchingAhead: FetchingAheadSchema.nullable().optional(),
 });
 
 export const VersionSummarySchema = z.object({
@@ -193,6 +206,7 @@ export type ReplicaStatus = z.infer<typeof ReplicaStatusSchema>;
 export type ContentChunks = z.infer<typeof ContentChunksSchema>;
 export type FetchProgress = z.infer<typeof FetchProgressSchema>;
 export type Applying = z.infer<typeof ApplyingSchema>;
+export type FetchingAhead = z.infer<typeof FetchingAheadSchema>;
 export type VersionSummary = z.infer<typeof VersionSummarySchema>;
 export type VersionDetail = z.infer<typeof VersionDetailSchema>;
 export type ManifestQuery = z.infer<typeof ManifestQuerySchema>;

@@ -1,4 +1,4 @@
-import { API_PREFIX, type ReplicaStatus } from '@outpost/protocol';
+import { API_PREFIX, type FetchingAhead, type ReplicaStatus } from '@outpost/protocol';
 import { type AcceptedTokens, requireBearer, sendProblem } from '@outpost/service';
 import type { FastifyInstance } from 'fastify';
 import type { SyncEngine } from '../sync/sync-engine.js';
@@ -8,6 +8,8 @@ export interface ReplicaAdminDeps {
   region: string;
   engine: SyncEngine;
   adminToken: AcceptedTokens;
+  /** What is fetched ahead of a version the master still cuts (see Prefetcher), when it runs. */
+  prefetch?: { readonly ahead: FetchingAhead | null } | undefined;
 }
 
 /** Health, readiness and sync status of a replica. */
@@ -42,5 +44,6 @@ export function replicaStatus(d: Omit<ReplicaAdminDeps, 'adminToken'>): ReplicaS
     files: s.files,
     bytes: s.bytes,
     applying: e.applying,
+    fetchingAhead: d.prefetch?.ahead ?? null,
   };
 }

@@ -57,4 +57,13 @@ describe('renderReplicaPage', () => {
     expect(html).toContain('Applying version 9: 10 of 40 files, 1.0 MiB of 4.0 MiB, about 3s left.');
     expect(html).toContain('<dt>lag</dt><dd>not heard yet</dd>');
   });
+
+  it('says what it has fetched ahead of a version the master is still reading', () => {
+    const ahead = { version: 8, chunks: 240, bytes: 16 * 1024 * 1024, queued: 12 };
+    const html = renderReplicaPage(status({ fetchingAhead: ahead }), counters, NOW);
+    expect(html).toContain(
+      'Fetching ahead of version 8, which the master is still reading: 16.0 MiB in 240 chunks so far; 12 more chunks to fetch.',
+    );
+    expect(renderReplicaPage(status({ fetchingAhead: null }), counters, NOW)).not.toContain('Fetching ahead');
+  });
 });

@@ -24,6 +24,13 @@ export function renderReplicaPage(s: ReplicaStatus, c: ReplicaCounters, now = Da
       `<p class="note">Applying version ${a.version}: ${a.filesDone} of ${a.filesTotal} files, ${formatBytes(a.bytesDone)} of ${formatBytes(a.bytesTotal)}${eta}.</p>`,
     );
   }
+  const ahead = s.fetchingAhead;
+  if (ahead) {
+    const queued = ahead.queued > 0 ? `; ${ahead.queued} more chunks to fetch` : '';
+    notes.push(
+      `<p class="note">Fetching ahead of version ${ahead.version}, which the master is still reading: ${formatBytes(ahead.bytes)} in ${ahead.chunks} chunks so far${queued}.</p>`,
+    );
+  }
   return `<main data-rendered-at="${new Date(now).toISOString()}">
 <section class="master">
 <h1>Version ${s.version} <span class="state-${s.state}"><span class="badge">${s.state}</span></span></h1>

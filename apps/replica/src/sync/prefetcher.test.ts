@@ -141,10 +141,12 @@ describe('Prefetcher', () => {
     expect(store.chunks.has(later.hash)).toBe(true);
     expect(p.dropped).toBe(1);
     expect(p.held).toBe(1);
+    expect(p.ahead).toEqual({ version: 3, chunks: 1, bytes: later.size, queued: 0 });
     // Version 3 never comes; the next one applied settles it all the same.
     await p.applied(4);
     expect(store.chunks.has(later.hash)).toBe(false);
     expect(p.held).toBe(0);
+    expect(p.ahead).toBeNull();
   });
 
   it('forgets what was told for a version applied before it was fetched', async () => {

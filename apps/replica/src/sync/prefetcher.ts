@@ -1,6 +1,6 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { type ChunkRef, sha256Hex } from '@outpost/core';
-import { LIMITS } from '@outpost/protocol';
+import { type FetchingAhead, LIMITS } from '@outpost/protocol';
 import { dropUnusedChunkSteps, type Store } from '@outpost/store';
 import type { Logger } from 'pino';
 import type { ApplyDeps } from './apply-manifest.js';
@@ -52,6 +52,8 @@ export class Prefetcher {
   #running = 0;
   #started = false;
   #paused = false;
+  /** The newest version chunks were told for. */
+  #newest = 0;
   /** Discarded at a stop: nothing more is asked for or stored. */
   #stopped = false;
   #idle: (() => void)[] = [];
@@ -72,6 +74,15 @@ export class Prefetcher {
     return this.#held.size;
   }
 
+  /** What is fetched ahead and still to fetch, for status; null when nothing is. */
+  get ahead(): FetchingAhead | null {
+    const queued = this.#queue.length - this.#head;
+    if (this.#held.size === 0 && queued === 0) return null;
+    let bytes = 0;
+    for (const n of this.#heldBytes.values()) bytes += n;
+    return { version: this.#newest, chunks: this.#held.size, bytes, queued };
+  }
+
   /** Starts fetching what is told (at start, the store's sweep must be done first). */
   start(): void {
     this.#started = true;
@@ -80,6 +91,7 @@ export class Prefetcher {
 
   /** Takes a master's word that these chunks are stored for `version`. */
   offer(version: number, chunks: readonly ChunkRef[]): void {
+    this.#newest = Math.max(this.#newest, version);
     for (const { hash, size } of chunks) {
       if (this.#queue.length - this.#head >= MAX_QUEUED) break;
       this.#queue.push({ hash, size, version });
