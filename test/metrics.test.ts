@@ -1,16 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fleet } from './helpers/fleet.js';
 import { get } from './helpers/http.js';
+import { sample } from './helpers/metric-sample.js';
 import { waitFor } from './helpers/wait-for.js';
 
 const ADMIN = 'metrics-admin-token-0123456789';
 const auth = { authorization: `Bearer ${ADMIN}` };
-
-/** The value of one series in Prometheus' text format, or undefined. */
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
 
 describe('metrics for Prometheus', () => {
   let fleet: Fleet;

@@ -1,4 +1,4 @@
-import { createCipheriv, createHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -7,6 +7,8 @@ import WebSocket from 'ws';
 import { type ByteMeter, startByteMeter } from './helpers/byte-meter.js';
 import { Fleet } from './helpers/fleet.js';
 import { get } from './helpers/http.js';
+import { sample } from './helpers/metric-sample.js';
+import { noise } from './helpers/noise.js';
 import { waitFor } from './helpers/wait-for.js';
 
 /**
@@ -15,20 +17,7 @@ import { waitFor } from './helpers/wait-for.js';
  * at once, and once the version is cut little is left to fetch; nothing is fetched twice.
  */
 
-/** Incompressible, deterministic bytes. */
-function noise(n: number, label: string): Buffer {
-  const key = createHash('sha256').update(label).digest();
-  const c = createCipheriv('aes-256-ctr', key, Buffer.alloc(16));
-  return Buffer.concat([c.update(Buffer.alloc(n)), c.final()]);
-}
-
 const MiB = 1024 * 1024;
-
-/** The value of one series in Prometheus' text format, or undefined. */
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
 
 async function replicaMetrics(url: string): Promise<string> {
   const res = await get(`${url}/_outpost/metrics`);

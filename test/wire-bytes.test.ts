@@ -1,21 +1,15 @@
-import { createCipheriv, createHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createFastCdcChunker } from '@outpost/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ByteMeter, startByteMeter } from './helpers/byte-meter.js';
 import { Fleet } from './helpers/fleet.js';
+import { noise } from './helpers/noise.js';
 import { waitFor } from './helpers/wait-for.js';
 
 /**
  * Bytes on the wire, counted by a TCP proxy between the replica and the master (WebSocket and
  * HTTP alike): a change costs what changed, not the size of the file or of the tree.
  */
-
-/** Incompressible, deterministic bytes. */
-function noise(n: number, label: string): Buffer {
-  const key = createHash('sha256').update(label).digest();
-  const c = createCipheriv('aes-256-ctr', key, Buffer.alloc(16));
-  return Buffer.concat([c.update(Buffer.alloc(n)), c.final()]);
-}
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
