@@ -96,6 +96,41 @@ describe('chunks fetched ahead of their version', () => {
     expect(Buffer.compare(served.body, files['f3.bin']!)).toBe(0);
   });
 
+  it('a large file rewritten in place is fetched while the master reads it; a small edit stays a patch', async () => {
+    fleet = await Fleet.start({ files: { 'big.bin': noise(48 * MiB, 'v1') } });
+    meter = await startByteMeter(fleet.master.url);
+    await fleet.startReplica('uk-london', 'uk', { master: meter.url });
+    await fleet.expectConverged();
+    const ahead = async () =>
+      sample(
+        await replicaMetrics(fleet!.replica('uk-london').url),
+        'outpost_replica_prefetched_bytes_total{service="replica",replica="uk-london",region="uk"}',
+      ) ?? 0;
+    expect(await ahead()).toBe(0);
+
+    // Moved over the old one: the whole content new, every chunk of it.
+    meter.reset();
+    const staged = join(fleet.dir.path, 'big.new');
+    writeFileSync(staged, noise(48 * MiB, 'v2'));
+    renameSync(staged, join(fleet.content, 'big.bin'));
+    await fleet.expectConverged();
+    expect(await ahead()).toBeGreaterThanOrEqual(4 * MiB);
+    const wire = meter.bytes().total;
+    expect(wire).toBeGreaterThan(48 * MiB);
+    expect(wire).toBeLessThan(48 * MiB * 1.03);
+
+    // A byte flipped: its chunk travels as a patch, nothing is told ahead.
+    const before = await ahead();
+    meter.reset();
+    const edited = noise(48 * MiB, 'v2');
+    edited[edited.length >> 1]! ^= 1;
+    writeFileSync(staged, edited);
+    renameSync(staged, join(fleet.content, 'big.bin'));
+    await fleet.expectConverged();
+    expect(await ahead()).toBe(before);
+    expect(meter.bytes().total).toBeLessThan(64 * 1024);
+  });
+
   it('--no-prefetch: nothing is fetched before the version is cut', async () => {
     fleet = await Fleet.start({
       files: { 'a.txt': 'a\n' },

@@ -14,13 +14,13 @@ import {
 import type { Logger } from 'pino';
 import { MAX_VERSION_JUMP } from '../fanout/held-beyond.js';
 import { isIgnoredPath } from '../watch/ignore-rules.js';
+import { editedFileSink } from './edited-file-sink.js';
 import { entryProblem, specialKind, undecodableNames } from './entry-problem.js';
 import { LinkIndex } from './link-index.js';
 import { isNotFound, readFileIntoStore } from './read-file.js';
 import { realRootOf, resolveLink } from './resolve-link.js';
 import { restoreFiles } from './restore-files.js';
 import { UNREADABLE_DIR, walkFiles } from './walk-tree.js';
-import { withoutHeldChunks } from './without-held-chunks.js';
 import { WriteBuffer } from './write-buffer.js';
 
 /** Files examined at once: reads overlap on the thread pool and the disk. */
@@ -57,7 +57,7 @@ export interface PublisherOptions {
   /** Every directory a whole-tree walk (reconcile, rewalk) listed, once it is done: the watcher's check for ones it missed. */
   onWalkedDirs?: (dirs: readonly string[]) => void;
   /**
-   * Chunks of new files stored while a large change is still being read, with the version they
+   * New chunks (no patch may carry) stored while a large change is still being read, with the version they
    * are for (most likely: the next one): replicas may fetch them before it is cut.
    */
   onStoredAhead?: (version: number, chunks: ChunkRef[]) => void;
@@ -687,15 +687,10 @@ export class Publisher {
     if (trustIndex && this.#unchangedByIndex(rel, abs, st)) return;
     let result: Awaited<ReturnType<typeof readFileIntoStore>>;
     try {
-      // A large file edited in place keeps most of its chunks: those are stored already.
+      // A new file's chunks are told to replicas ahead of the version. An edited file keeps
+      // most of its chunks (stored already), and those a patch may carry are not told.
       const held = this.#live.entries.get(rel)?.chunks;
-      // A new file's chunks are told to replicas ahead of the version; an edited file's are not
-      // (fetched whole ahead, they would cost what a patch in the manifest saves).
-      const sink = !held
-        ? this.#writes.ahead
-        : held.length > 1
-          ? withoutHeldChunks(this.#writes, held)
-          : this.#writes;
+      const sink = held ? editedFileSink(this.#writes, this.#writes.ahead, held) : this.#writes.ahead;
       result = await readFileIntoStore(abs, rel, sink, this.#o.settleMs ?? 0, st);
     } catch (err) {
       // One unreadable file (permissions, I/O error) is reported and skipped; the rest goes on,

@@ -78,7 +78,7 @@ export class WriteBuffer {
     });
   }
 
-  /** A sink whose chunks are told to onStoredAhead once committed (new files' chunks, which no patch can carry). */
+  /** A sink whose chunks are told to onStoredAhead once committed (chunks no manifest patch may carry). */
   readonly ahead: ChunkSink;
 
   /** Batches written by a writer thread so far. */
