@@ -89,6 +89,30 @@ function publisherOver(extra: Partial<PublisherOptions> = {}) {
 }
 
 describe('Publisher', () => {
+  it("tells a large change's new chunks ahead, for the next version; a hook that throws fails nothing", async () => {
+    for (let i = 0; i < 3; i++)
+      writeFileSync(join(dir, 'content', `f${i}.bin`), randomBytes(4 * 1024 * 1024));
+    const told: { version: number; bytes: number }[] = [];
+    const warned: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => warned.push(JSON.parse(line).msg) });
+    const { p, published } = publisherOver({
+      log,
+      onStoredAhead: (version, chunks) => {
+        told.push({ version, bytes: chunks.reduce((n, c) => n + c.size, 0) });
+        throw new Error('a replica link broke');
+      },
+    });
+    await p.reconcile();
+    expect(published).toEqual([1]);
+    // 12 MiB: the first 8 MiB batch is committed while the rest is read, and told.
+    expect(told.length).toBeGreaterThan(0);
+    expect(told.every((t) => t.version === 1)).toBe(true);
+    expect(told[0]!.bytes).toBeGreaterThanOrEqual(8 * 1024 * 1024);
+    expect(warned).toContain(
+      'could not tell replicas chunks ahead of their version; they fetch them once it is cut',
+    );
+  });
+
   it('hands the store only the chunks an edited file did not already have', async () => {
     // Fixed bytes (AES-CTR of zeros): the chunks the flip changes are the same every run.
     const cipher = createCipheriv('aes-256-ctr', Buffer.alloc(32, 7), Buffer.alloc(16));

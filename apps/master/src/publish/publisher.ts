@@ -113,10 +113,18 @@ export class Publisher {
     this.#o = opts;
     this.#live = new LiveTree(opts.store.versions.liveTree().values());
     const tell = opts.onStoredAhead;
-    this.#writes = new WriteBuffer(
-      opts.store,
-      tell ? { onStoredAhead: (chunks) => tell(this.#o.store.versions.current().version + 1, chunks) } : {},
-    );
+    const tellSafely = (chunks: ChunkRef[]) => {
+      // A hint: failing to give it must not fail the publish it is called from.
+      try {
+        tell?.(this.#o.store.versions.current().version + 1, chunks);
+      } catch (err) {
+        this.#o.log.warn(
+          { err },
+          'could not tell replicas chunks ahead of their version; they fetch them once it is cut',
+        );
+      }
+    };
+    this.#writes = new WriteBuffer(opts.store, tell ? { onStoredAhead: tellSafely } : {});
   }
 
   /** The latest published version. */

@@ -91,6 +91,7 @@ export class Prefetcher {
 
   /** Takes a master's word that these chunks are stored for `version`. */
   offer(version: number, chunks: readonly ChunkRef[]): void {
+    if (this.#stopped) return;
     this.#newest = Math.max(this.#newest, version);
     for (const { hash, size } of chunks) {
       if (this.#queue.length - this.#head >= MAX_QUEUED) break;
