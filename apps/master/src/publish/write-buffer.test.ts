@@ -48,11 +48,16 @@ describe('WriteBuffer', () => {
   it('tells the chunks put through `ahead` once committed, while more is read; not those drain commits', async () => {
     const told: string[][] = [];
     const visible: boolean[] = [];
+    let firstTold!: () => void;
+    const toldOnce = new Promise<void>((resolve) => {
+      firstTold = resolve;
+    });
     const ahead = new WriteBuffer(store, {
       onStoredAhead: (chunks) => {
         told.push(chunks.map((c) => c.hash));
         // Told only once readable from the store.
         visible.push(chunks.every((c) => store.chunks.has(c.hash)));
+        firstTold();
       },
     });
     try {
@@ -67,8 +72,7 @@ describe('WriteBuffer', () => {
       // An edited file's chunks (put directly) are stored, never told.
       const edited = put(1, ahead);
       const second = put(7, ahead.ahead);
-      await ahead.room();
-      while (told.length < 1) await new Promise((r) => setTimeout(r, 5));
+      await toldOnce;
       expect(told[0]).toEqual(first);
       const last = put(1, ahead.ahead);
       await ahead.drain();

@@ -9,7 +9,6 @@ import {
   diffTrees,
   formatBytes,
   LiveTree,
-  sha256Hex,
   type TreeEntry,
   treeEntry,
 } from '@outpost/core';
@@ -26,6 +25,7 @@ import type { Logger } from 'pino';
 import { type Snapshot, snapshotOf } from '../serve/snapshot.js';
 import type { BatchShortfall, WantedChunk } from './chunk-fetcher.js';
 import { Progress } from './fetch-progress.js';
+import { type FetchedChunk, keepIntact } from './keep-intact.js';
 
 /** Why a manifest was not applied; the reason goes into the NACK and the status. */
 export class ApplyError extends Error {
@@ -241,7 +241,7 @@ function storeInline(entry: TreeEntry, base64: string, store: Store) {
   if (store.chunks.has(chunk.hash)) return;
   const data = Buffer.from(base64, 'base64');
   // A bad inline copy is simply not kept; the chunk is then fetched like any other.
-  if (data.length === chunk.size && sha256Hex(data) === chunk.hash) store.chunks.put(chunk.hash, data);
+  keepIntact(store, [{ hash: chunk.hash, data }], () => chunk.size);
 }
 
 /**
@@ -256,7 +256,7 @@ function storePatched(entry: TreeEntry, patches: readonly ChunkPatchWire[], stor
     if (sizes.get(p.hash) !== p.size || store.chunks.has(p.hash)) continue;
     const base = store.chunks.get(p.base);
     const data = base && applyChunkPatch(base, { ...p, data: Buffer.from(p.data, 'base64') });
-    if (data && data.length === p.size && sha256Hex(data) === p.hash) store.chunks.put(p.hash, data);
+    if (data) keepIntact(store, [{ hash: p.hash, data }], () => p.size);
   }
 }
 
@@ -275,21 +275,16 @@ async function fetchMissing(puts: readonly TreeEntry[], d: ApplyDeps, progress: 
   // whole rest of a first sync at every retry.
   let storeFailure: Error | undefined;
   /** Stores the chunks that hash to their address (only those ever enter the store); returns the others' hashes. */
-  const keep = (chunks: { hash: string; data: Buffer }[]): string[] => {
-    const good: { hash: string; data: Buffer }[] = [];
-    const refused: string[] = [];
-    for (const c of chunks) {
-      if (c.data.length === sizes.get(c.hash) && sha256Hex(c.data) === c.hash) good.push(c);
-      else refused.push(c.hash);
-    }
+  const keep = (chunks: FetchedChunk[]): string[] => {
+    let kept: ReturnType<typeof keepIntact>;
     try {
-      d.store.chunks.putMany(good);
+      kept = keepIntact(d.store, chunks, (hash) => sizes.get(hash));
     } catch (err) {
       storeFailure ??= err as Error;
       throw err;
     }
-    for (const c of good) progress.arrived(c.hash);
-    return refused;
+    for (const c of kept.kept) progress.arrived(c.hash);
+    return kept.refused;
   };
 
   // Batches first: many chunks per round trip. What a batch did not bring comes one by one.

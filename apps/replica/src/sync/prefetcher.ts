@@ -1,9 +1,10 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { type ChunkRef, sha256Hex } from '@outpost/core';
+import type { ChunkRef } from '@outpost/core';
 import { type FetchingAhead, LIMITS } from '@outpost/protocol';
 import { dropUnusedChunkSteps, type Store } from '@outpost/store';
 import type { Logger } from 'pino';
 import type { ApplyDeps } from './apply-manifest.js';
+import { type FetchedChunk, keepIntact } from './keep-intact.js';
 
 /**
  * Bytes asked for in one request: half a version fetch's batch, so an apply that waits for
@@ -213,28 +214,23 @@ export class Prefetcher {
   async #fetch(batch: Told[]): Promise<void> {
     const told = new Map(batch.map((c) => [c.hash, c]));
     if (!this.#room(batch)) return;
-    const keep = (chunks: { hash: string; data: Buffer }[]): string[] => {
+    const keep = (chunks: FetchedChunk[]): string[] => {
       if (this.#stopped) return chunks.map((c) => c.hash);
-      const good: { hash: string; data: Buffer }[] = [];
-      const refused: string[] = [];
-      for (const c of chunks) {
-        if (c.data.length === told.get(c.hash)?.size && sha256Hex(c.data) === c.hash) good.push(c);
-        else refused.push(c.hash);
-      }
+      let kept: ReturnType<typeof keepIntact>;
       try {
-        this.#o.store.chunks.putMany(good);
+        kept = keepIntact(this.#o.store, chunks, (hash) => told.get(hash)?.size);
       } catch (err) {
         storeRefused = err as Error;
         throw err;
       }
-      for (const c of good) {
+      for (const c of kept.kept) {
         const { version } = told.get(c.hash)!;
         this.#held.set(c.hash, version);
         this.#heldBytes.set(version, (this.#heldBytes.get(version) ?? 0) + c.data.length);
         this.bytes += c.data.length;
         this.chunks++;
       }
-      return refused;
+      return kept.refused;
     };
     let storeRefused: Error | undefined;
     try {
