@@ -67,4 +67,30 @@ describe('a master whose store was lost', () => {
     expect(next.version).toBe(5);
     await waitFor(async () => (await f.replicaStatus('uk-london')).error === null, { what: 'no error left' });
   });
+
+  it('follows a pull beyond its history only from a replica that names itself', async () => {
+    const f = await Fleet.start({ files: { 'a.txt': 'a' }, replicas: [] });
+    fleet = f;
+    const { root, version } = await waitFor(
+      async () => {
+        const s = await f.masterStatus();
+        return s.version >= 1 ? s : null;
+      },
+      { what: 'version 1' },
+    );
+    const pull = (query: string) => fetch(`${f.master.url}/_outpost/api/v1/manifest?${query}`);
+    // A script with the token, no name: answered, and the numbering stays where it was.
+    expect((await pull(`from=${version + 1000}&root=${root}`)).status).toBe(200);
+    // A replica that names itself and holds more is followed: had the anonymous claim been
+    // followed, the master would be past 1,000 and this claim would be behind it.
+    expect((await pull(`from=${version + 10}&root=${root}&name=uk-london&region=uk`)).status).toBe(200);
+    const after = await waitFor(
+      async () => {
+        const s = await f.masterStatus();
+        return s.version > version ? s : null;
+      },
+      { what: 'the master to number past the named claim' },
+    );
+    expect(after.version).toBe(version + 11);
+  });
 });

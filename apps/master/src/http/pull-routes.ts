@@ -43,15 +43,17 @@ export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
   const packed = new PackedChunks();
   const paces = new ReplicaPaces();
 
-  app.get(`${API_PREFIX}/manifest`, { preHandler: replication }, async (req, reply) => {
+  app.get(`${API_PREFIX}/manifest`, { onRequest: replication }, async (req, reply) => {
     const q = ManifestQuerySchema.safeParse(req.query);
     if (!q.success) return sendProblem(reply, 400, 'Bad Request', q.error.issues[0]?.message ?? 'bad query');
     const { from, root, name, region, part, to, fault } = q.data;
     if (name && region && root) {
       const previousToken = tokenUsed(req.headers.authorization, d.token, d.previousToken) === 'previous';
       d.fleet.pulled({ name, region, version: from, root, fault, previousToken });
+      // Only a replica that says who it is moves the numbering on: an anonymous pull (a
+      // script with the token) must not use up version numbers, as a hello without a name cannot.
+      if (followable({ version: from, root }, d.store.versions.current())) d.onBeyond?.(from);
     }
-    if (root && followable({ version: from, root }, d.store.versions.current())) d.onBeyond?.(from);
     if (part === undefined) return buildManifest(d.store, from, root);
     // Parts after the first lead to the version the first one named, which must still be held.
     const target = to === undefined ? d.store.versions.current() : d.store.versions.get(to);
@@ -66,7 +68,7 @@ export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
     return one;
   });
 
-  app.get(`${API_PREFIX}/chunks/:hash`, { preHandler: replication }, async (req, reply) => {
+  app.get(`${API_PREFIX}/chunks/:hash`, { onRequest: replication }, async (req, reply) => {
     const p = ChunkParamsSchema.safeParse(req.params);
     if (!p.success)
       return sendProblem(reply, 400, 'Bad Request', 'chunk address must be a lowercase hex SHA-256');
@@ -83,7 +85,7 @@ export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
   });
 
   // A content's chunk list: what a replica asks when it cannot resolve a chunk-list delta.
-  app.get(`${API_PREFIX}/contents/:hash`, { preHandler: replication }, async (req, reply) => {
+  app.get(`${API_PREFIX}/contents/:hash`, { onRequest: replication }, async (req, reply) => {
     const p = ChunkParamsSchema.safeParse(req.params);
     if (!p.success)
       return sendProblem(reply, 400, 'Bad Request', 'content address must be a lowercase hex SHA-256');
@@ -98,7 +100,7 @@ export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
   });
 
   // Many chunks in one round trip: a frame per asked hash, compressed where it pays.
-  app.post(`${API_PREFIX}/chunks`, { preHandler: replication }, async (req, reply) => {
+  app.post(`${API_PREFIX}/chunks`, { onRequest: replication }, async (req, reply) => {
     const b = ChunkBatchRequestSchema.safeParse(req.body);
     if (!b.success)
       return sendProblem(reply, 400, 'Bad Request', b.error.issues[0]?.message ?? 'bad chunk batch request');
