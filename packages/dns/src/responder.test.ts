@@ -123,6 +123,34 @@ describe('Responder: names', () => {
     expect(r.counters.refused).toBe(7);
   });
 
+  it("refuses an IXFR that carries the asker's SOA, as RFC 1995 sends it; other queries with authority records are malformed", () => {
+    const r = new Responder();
+    const soa = {
+      type: 'SOA' as const,
+      name: 'corp.example',
+      data: {
+        mname: 'ns.corp.example',
+        rname: 'hostmaster.corp.example',
+        serial: 1,
+        refresh: 3600,
+        retry: 600,
+        expiration: 86400,
+        minimum: 5,
+      },
+    };
+    const withSoa = (type: 'IXFR' | 'A') =>
+      dnsPacket.encode({
+        type: 'query',
+        id: 9,
+        questions: [{ type, name: 'corp.example' }],
+        authorities: [soa],
+      });
+    const ixfr = ask(r, view, withSoa('IXFR'));
+    expect(rcodeOf(ixfr.buf)).toBe(RCODE.REFUSED);
+    expect(ixfr.pkt.id).toBe(9);
+    expect(rcodeOf(ask(r, view, withSoa('A')).buf)).toBe(RCODE.FORMERR);
+  });
+
   it('answers ANY with the small RFC 8482 HINFO', () => {
     const { pkt } = ask(new Responder(), view, query('corp.example', 255));
     expect(data(pkt)).toEqual(['HINFO {"cpu":"RFC8482","os":""}']);

@@ -96,10 +96,13 @@ export class Responder {
     const an = query.readUInt16BE(6);
     const ns = query.readUInt16BE(8);
     const ar = query.readUInt16BE(10);
-    if (query.length > MAX_QUERY_BYTES || qd !== 1 || an !== 0 || ns !== 0 || ar > 4)
+    if (query.length > MAX_QUERY_BYTES || qd !== 1 || an !== 0 || ns > 1 || ar > 4)
       return this.#formerr(id, echo);
     const q = readQuestion(query);
     if (!q) return this.#formerr(id, echo);
+    // An IXFR carries the SOA its asker holds in the authority section (RFC 1995): a well-formed
+    // query, refused below as AXFR is. Any other query has no authority records.
+    if (ns === 1 && q.qtype !== TYPE.IXFR) return this.#formerr(id, echo);
     let edns: Edns | null = null;
     if (ar > 0 || q.raw.length + 12 !== query.length) {
       // The rest (OPT, maybe TSIG) through dns-packet: a body it cannot decode is malformed.
