@@ -99,5 +99,39 @@ describe('pull-only replicas and tokens', () => {
     }
     expect((await get(`${fleet.master.url}/_outpost/api/v1/versions`)).status).toBe(401);
     await waitFor(async () => (await get(`${fleet!.replica('uk-london').url}/open.txt`)).status === 200);
+
+    // A stranger's body is never read: 401 whatever it sends, before any parse or size error.
+    const api = `${fleet.master.url}/_outpost/api/v1`;
+    const post = (body: string, headers: Record<string, string>) =>
+      fetch(`${api}/rollback`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', ...headers },
+      });
+    for (const body of ['{not json', 'x'.repeat(200 * 1024)]) expect((await post(body, {})).status).toBe(401);
+    // With the token: the refusals name their own status (413 is not a "Bad Request").
+    const big = await post(`{"to":"${'x'.repeat(200 * 1024)}"}`, auth);
+    expect(big.status).toBe(413);
+    expect(big.headers.get('content-type')).toContain('application/problem+json');
+    expect(await big.json()).toMatchObject({ status: 413, title: 'Payload Too Large' });
+    // A known path asked with another method: 405 and what it takes, not 404.
+    for (const [method, path, allow] of [
+      ['GET', '/rollback', 'POST'],
+      ['DELETE', '/status', 'GET, HEAD'],
+      ['POST', '/replicas/uk-london', 'DELETE'],
+    ] as const) {
+      const res = await fetch(`${api}${path}`, { method, headers: auth });
+      expect(res.status, `${method} ${path}`).toBe(405);
+      expect(res.headers.get('allow')).toBe(allow);
+      expect(await res.json()).toMatchObject({ status: 405, title: 'Method Not Allowed' });
+    }
+    expect((await fetch(`${api}/nowhere`, { headers: auth })).status).toBe(404);
+    // A target fastify cannot decode, on both services: a problem body like every other error.
+    for (const url of [`${api}/versions/%ZZ`, `${fleet.replica('uk-london').url}/_outpost/api/v1/%ZZ`]) {
+      const res = await fetch(url, { headers: auth });
+      expect(res.status, url).toBe(400);
+      expect(res.headers.get('content-type'), url).toContain('application/problem+json');
+      expect(await res.json()).toMatchObject({ status: 400, title: 'Bad Request' });
+    }
   });
 });

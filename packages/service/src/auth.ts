@@ -18,7 +18,7 @@ export function acceptedTokens(t: AcceptedTokens): string[] {
 const PREVIOUS_TOKEN_WARN_MS = 60_000;
 
 /**
- * A preHandler that wants `Authorization: Bearer <token>` (any of the accepted ones), or lets
+ * An onRequest hook (before the body is read: a stranger gets 401, not a parse error) that wants `Authorization: Bearer <token>` (any of the accepted ones), or lets
  * everyone in when no token is set. A client presenting the token being retired is let in and
  * named in a warning (once a minute), so the admin can find it before the old token goes.
  */

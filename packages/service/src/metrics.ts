@@ -17,7 +17,7 @@ export function createMetricsRegistry(labels: Record<string, string>): Registry 
 
 /** GET /_outpost/metrics in Prometheus' text format, behind the admin token when one is set. */
 export function registerMetricsRoute(app: FastifyInstance, registry: Registry, adminToken: AcceptedTokens) {
-  app.get('/_outpost/metrics', { preHandler: requireBearer(adminToken, 'admin') }, async (_req, reply) => {
+  app.get('/_outpost/metrics', { onRequest: requireBearer(adminToken, 'admin') }, async (_req, reply) => {
     reply.type(registry.contentType);
     return registry.metrics();
   });

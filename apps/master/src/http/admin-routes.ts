@@ -39,11 +39,11 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
   );
 
   const admin = requireBearer(d.adminToken, 'admin');
-  app.get(`${API_PREFIX}/status`, { preHandler: admin }, async () => masterStatus(d));
-  app.get(`${API_PREFIX}/versions`, { preHandler: admin }, async () => versionList(d.store));
-  app.get(`${API_PREFIX}/problems`, { preHandler: admin }, async () => problemList(d.publisher));
+  app.get(`${API_PREFIX}/status`, { onRequest: admin }, async () => masterStatus(d));
+  app.get(`${API_PREFIX}/versions`, { onRequest: admin }, async () => versionList(d.store));
+  app.get(`${API_PREFIX}/problems`, { onRequest: admin }, async () => problemList(d.publisher));
 
-  app.post(`${API_PREFIX}/rollback`, { preHandler: admin }, async (req, reply) => {
+  app.post(`${API_PREFIX}/rollback`, { onRequest: admin }, async (req, reply) => {
     const body = RollbackRequestSchema.safeParse(req.body);
     if (!body.success) {
       return sendProblem(reply, 400, 'Bad Request', 'want a JSON body {"to": <version number>}');
@@ -70,7 +70,7 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
     }
   });
 
-  app.delete(`${API_PREFIX}/replicas/:name`, { preHandler: admin }, async (req, reply) => {
+  app.delete(`${API_PREFIX}/replicas/:name`, { onRequest: admin }, async (req, reply) => {
     const params = ReplicaParamsSchema.safeParse(req.params);
     if (!params.success)
       return sendProblem(reply, 400, 'Bad Request', `replica name: ${params.error.issues[0]?.message}`);
@@ -98,7 +98,7 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
     return body;
   });
 
-  app.get(`${API_PREFIX}/versions/:n`, { preHandler: admin }, async (req, reply) => {
+  app.get(`${API_PREFIX}/versions/:n`, { onRequest: admin }, async (req, reply) => {
     const params = VersionParamsSchema.safeParse(req.params);
     if (!params.success)
       return sendProblem(reply, 400, 'Bad Request', 'version must be a non-negative integer');

@@ -15,7 +15,7 @@ export interface DnsRouteDeps {
 
 /** GET /dns: what each name answers now, and why each replica is in or out. */
 export function registerDnsRoutes(app: FastifyInstance, d: DnsRouteDeps): void {
-  app.get(`${API_PREFIX}/dns`, { preHandler: requireBearer(d.adminToken, 'admin') }, async (_req, reply) => {
+  app.get(`${API_PREFIX}/dns`, { onRequest: requireBearer(d.adminToken, 'admin') }, async (_req, reply) => {
     if (!d.dns)
       return sendProblem(reply, 404, 'Not Found', 'this master serves no DNS zone (start it with --zone)');
     const view = d.dns.view();

@@ -21,7 +21,7 @@ export function registerAdminRoutes(app: FastifyInstance, d: ReplicaAdminDeps): 
       ? { status: 'ready', version: v }
       : sendProblem(reply, 503, 'Service Unavailable', 'no complete version held yet');
   });
-  app.get(`${API_PREFIX}/status`, { preHandler: requireBearer(d.adminToken, 'admin') }, async () =>
+  app.get(`${API_PREFIX}/status`, { onRequest: requireBearer(d.adminToken, 'admin') }, async () =>
     replicaStatus(d),
   );
 }
