@@ -76,11 +76,11 @@ export class FanoutServer {
           }
           this.#byName.set(name, s);
         },
-        release: (name, s) => {
+        release: (name, s, refused) => {
           this.#sessions.delete(s);
           if (this.#byName.get(name) === s) {
             this.#byName.delete(name);
-            this.#o.fleet.disconnected(name);
+            this.#o.fleet.disconnected(name, refused);
             this.#o.log.info({ replica: name }, 'replica disconnected');
           }
         },

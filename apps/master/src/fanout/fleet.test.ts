@@ -166,6 +166,21 @@ describe('Fleet', () => {
     expect(store.replicas.all()[0]).toMatchObject({ error: null, version: 10 });
   });
 
+  it('shows a link the replica dropped over a message as its error, across reconnects, until a good ACK', () => {
+    fleet.connected(hello('uk-london', 9));
+    fleet.disconnected('uk-london', 'invalid message: Too small: expected number to be >=0');
+    const why = 'dropped the push link over a message: invalid message: Too small: expected number to be >=0';
+    expect(one('uk-london', 10)).toMatchObject({ error: why });
+    // It reconnects, and will drop the link again at the next push: status keeps saying why.
+    fleet.connected(hello('uk-london', 9));
+    expect(one('uk-london', 10)).toMatchObject({ state: 'error', error: why });
+    fleet.acked('uk-london', 10, ROOT(10), ROOT(10));
+    expect(one('uk-london', 10)).toMatchObject({ state: 'in-sync', error: null });
+    fleet.disconnected('uk-london');
+    fleet.connected(hello('uk-london', 10));
+    expect(one('uk-london', 10)).toMatchObject({ error: null });
+  });
+
   it('shows a name two live processes use as an error, for five minutes after the last time', () => {
     fleet.connected(hello('uk-london', 10, { advertise: '10.0.0.1:7080' }));
     fleet.nameShared('uk-london', ['10.0.0.1:7080', '10.0.0.2:7080']);

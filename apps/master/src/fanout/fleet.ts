@@ -15,6 +15,8 @@ interface Member {
   seenSinceStart: boolean;
   /** Two live processes seen using this name: where each says readers reach it, and when. */
   sharedName?: { advertises: [string, string]; at: number };
+  /** Why it last dropped its push link over a message we sent; kept across its reconnects until it acknowledges a version. */
+  linkRefusal?: string;
 }
 
 /** What `Fleet.forget` did: forgot the replica (its last record), knew none, or refused a live one. */
@@ -75,8 +77,9 @@ export class Fleet {
       advertise: info.advertise ?? m.record.advertise,
       link: 'push',
       lastSeenAt: Date.now(),
-      // A fresh link starts afresh: a version that fails again is NACKed again.
-      error: null,
+      // A fresh link starts afresh: a version that fails again is NACKed again. A link dropped
+      // over a message would be dropped again, and status would flicker between its reconnects.
+      error: m.linkRefusal ?? null,
     });
     m.connected = true;
     m.previousToken = info.previousToken === true;
@@ -95,10 +98,14 @@ export class Fleet {
     if (m) m.sharedName = { advertises, at: now };
   }
 
-  /** The push link of a replica closed. */
-  disconnected(name: string): void {
+  /** The push link of a replica closed; `refused`: the replica dropped it over a message, and why. */
+  disconnected(name: string, refused?: string): void {
     const m = this.#members.get(name);
     if (!m) return;
+    if (refused !== undefined) {
+      m.linkRefusal = `dropped the push link over a message: ${refused}`;
+      m.record.error = m.linkRefusal;
+    }
     m.connected = false;
     m.record.link = 'offline';
     m.record.lastSeenAt = Date.now();
@@ -138,6 +145,7 @@ export class Fleet {
     m.record.version = version;
     m.record.root = root;
     m.record.lastSeenAt = Date.now();
+    m.linkRefusal = undefined;
     m.record.error =
       expectedRoot !== undefined && expectedRoot !== root
         ? `acknowledged version ${version} with root ${root}, expected ${expectedRoot}`

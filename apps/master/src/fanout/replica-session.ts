@@ -27,7 +27,8 @@ export interface SessionDeps {
   claim(name: string, session: ReplicaSession): void;
   /** Told of a replica that holds a version beyond this master's history (see heldBeyond). */
   beyond?(version: number): void;
-  release(name: string, session: ReplicaSession): void;
+  /** The link closed; `refused` is the replica's reason when it dropped it over a message. */
+  release(name: string, session: ReplicaSession, refused?: string): void;
 }
 
 /** One replica's push link: hello, then manifests out and ACK/NACK/ping in. */
@@ -56,8 +57,10 @@ export class ReplicaSession {
         this.close(CloseCodes.internalError, 'the master failed to handle a message');
       }
     });
-    ws.on('close', () => {
-      if (this.#hello) this.#d.release(this.#hello.name, this);
+    ws.on('close', (code, reason) => {
+      // A replica that drops its link over what we sent says why in the close: status shows it.
+      const refused = code === CloseCodes.badMessage ? reason.toString() || 'invalid message' : undefined;
+      if (this.#hello) this.#d.release(this.#hello.name, this, refused);
     });
     ws.on('error', (err) => this.#d.log.warn({ err, replica: this.name }, 'replica socket error'));
   }

@@ -45,6 +45,8 @@ export class PushLink {
   #ws: WebSocket | null = null;
   #up = false;
   #attempt = 0;
+  /** Links in a row dropped for a message this replica refused. */
+  #refusals = 0;
   #lastHeard = 0;
   #heartbeat: NodeJS.Timeout | undefined;
   #reconnect: NodeJS.Timeout | undefined;
@@ -128,13 +130,19 @@ export class PushLink {
       if (!parsed.success) throw new Error(parsed.error.issues[0]?.message ?? 'invalid');
       msg = parsed.data;
     } catch (err) {
-      this.#o.log.warn({ err: (err as Error).message }, 'bad message from master; dropping link');
-      ws.close(CloseCodes.badMessage, 'invalid message');
+      const why = (err as Error).message;
+      this.#refusals++;
+      this.#o.log.warn({ err: why }, 'bad message from master; dropping link');
+      // The reason is what the master's status shows for this replica: say what was wrong.
+      ws.close(CloseCodes.badMessage, closeReason(`invalid message: ${why}`));
       return;
     }
     if (msg.type === 'welcome') {
       this.#up = true;
-      this.#attempt = 0;
+      // A welcome ends the backoff, unless the links before it were dropped for what the
+      // master sent: one that sends what this replica refuses is asked less and less often,
+      // not five times a second for ever.
+      this.#attempt = this.#refusals;
       this.#o.log.info({ version: msg.version }, 'push link up');
       this.#o.onUp(msg);
       return;
@@ -143,6 +151,10 @@ export class PushLink {
       ws.close(CloseCodes.badMessage, 'welcome must come first');
       return;
     }
+    // A message taken: this master is one we can follow again, and a link lost now is lost
+    // for a reason of the moment.
+    this.#refusals = 0;
+    this.#attempt = 0;
     const wait = this.#o.limiter?.take(data.length, Date.now()) ?? 0;
     const taken = this.#o.onMessage(msg);
     // Not reading is what slows the master: its socket's buffer fills and its sends wait.
@@ -177,4 +189,14 @@ export class PushLink {
     const delay = backoffDelay(attempt, this.#o.reconnectMinMs, this.#o.reconnectMaxMs);
     this.#reconnect = setTimeout(() => this.#connect(), delay);
   }
+}
+
+/** A WebSocket close reason: at most 123 bytes of UTF-8 (RFC 6455 §5.5.1). */
+function closeReason(text: string): string {
+  const bytes = Buffer.from(text);
+  if (bytes.length <= 123) return text;
+  // Cut at a character boundary: a partial UTF-8 sequence would make the close frame invalid.
+  let end = 120;
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return `${bytes.subarray(0, end).toString()}...`;
 }
