@@ -41,7 +41,7 @@ export function renderReplicaPage(s: ReplicaStatus, c: ReplicaCounters, now = Da
 <dt>link</dt><dd>${s.link}</dd>
 <dt>master's version</dt><dd>${s.masterVersion ?? 'not heard yet'}</dd>
 <dt>lag</dt><dd>${lag}</dd>
-<dt>last applied</dt><dd>${s.lastSyncAt ? e(when(Date.parse(s.lastSyncAt), now)) : 'not since it started'}</dd>
+<dt>last applied</dt><dd>${s.lastSyncAt ? e(when(Date.parse(s.lastSyncAt), now)) : 'never'}</dd>
 </dl>
 ${notes.join('\n')}
 </section>

@@ -203,3 +203,22 @@ describe('SyncEngine, a manifest that comes late', () => {
     expect(engine.state).toBe('in-sync');
   });
 });
+
+describe('SyncEngine, after a restart', () => {
+  it('says when the version it holds was applied, not never', async () => {
+    expect(engine.lastSyncAt).toBeNull();
+    const [whole] = inParts(1, 3, 3);
+    const { part: _, ...manifest } = whole!;
+    expect(await engine.offer(manifest)).toMatchObject({ kind: 'applied', version: 1 });
+    const applied = store.versions.get(1)!.createdAt;
+    const restarted = new SyncEngine({
+      store,
+      log: pino({ level: 'silent' }),
+      initial: switched[0]!,
+      fetchChunk: async () => Buffer.alloc(0),
+      onSwitch: () => undefined,
+    });
+    expect(restarted.lastSyncAt).toBe(applied);
+    expect(applied).toBeGreaterThan(0);
+  });
+});

@@ -82,6 +82,10 @@ export class SyncEngine {
   constructor(o: SyncEngineOptions) {
     this.#o = o;
     this.#snapshot = o.initial;
+    // A restart applied nothing yet, but the version it holds was applied at a known time:
+    // status and the last-sync metric say when, not 'never' (an alert on its age would fire).
+    this.lastSyncAt =
+      o.initial.version > 0 ? (o.store.versions.get(o.initial.version)?.createdAt ?? null) : null;
   }
 
   /** True while a version is being applied, or its parts are arriving. */
