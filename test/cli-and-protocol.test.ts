@@ -245,3 +245,24 @@ describe('outpost status and the protocol edges', () => {
     expect(JSON.parse(route.body.toString())).toMatchObject({ status: 404, title: 'Not Found' });
   });
 });
+
+describe('a WebSocket that never speaks', () => {
+  it('is closed with 1008 and a reason once three heartbeats pass, not cut without a word', async () => {
+    // No replica: a master expecting heartbeats every 200 ms would drop real ones too.
+    const f = await Fleet.start({
+      files: { 'a.txt': 'a\n' },
+      replicas: [],
+      env: { OUTPOST_HEARTBEAT_MS: '200' },
+    });
+    try {
+      const started = Date.now();
+      const silent = await closeOf(f.master.url, () => undefined);
+      expect(silent.code).toBe(1008);
+      expect(silent.reason).toMatch(/^nothing heard for .*a hello, then heartbeats, are expected$/);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(600);
+      expect(f.master.logs.some((l) => l.msg === 'replica went silent; dropping its link')).toBe(true);
+    } finally {
+      await f.stop();
+    }
+  });
+});

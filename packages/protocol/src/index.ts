@@ -1,5 +1,6 @@
 export * from './advertise.js';
 export * from './chunk-frames.js';
+export * from './close-reason.js';
 export * from './config.js';
 export * from './limits.js';
 export * from './manifest.js';

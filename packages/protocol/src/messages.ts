@@ -23,6 +23,8 @@ export const CloseCodes = {
   unauthorized: 4001,
   protocolMismatch: 4002,
   replaced: 4003,
+  /** A link silent past three heartbeats (no hello, or no pings). */
+  policyViolation: 1008,
   tooLarge: 1009,
   internalError: 1011,
 } as const;

@@ -150,7 +150,9 @@ export class FanoutServer {
     for (const s of this.#sessions) {
       if (s.lastMessageAt < limit) {
         this.#o.log.warn({ replica: s.name }, 'replica went silent; dropping its link');
-        s.terminate();
+        s.dropSilent(
+          `nothing heard for ${Math.round((3 * this.#o.heartbeatMs) / 1000)} s: a hello, then heartbeats, are expected`,
+        );
       }
     }
   }

@@ -1,5 +1,6 @@
 import {
   CloseCodes,
+  closeReason,
   type Hello,
   LIMITS,
   PREFETCH_FEATURE,
@@ -12,6 +13,9 @@ import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { Fleet } from './fleet.js';
 import { followable, heldBeyond } from './held-beyond.js';
+
+/** How long a silent link's close frame is given before the socket is cut. */
+const SILENT_CLOSE_GRACE_MS = 1000;
 
 /** What a session needs from the master around it. */
 export interface SessionDeps {
@@ -99,13 +103,16 @@ export class ReplicaSession {
 
   /** Closes the link with a code and a reason a human can read. */
   close(code: number, reason: string): void {
-    // A close reason must fit in 123 bytes.
-    this.#ws.close(code, Buffer.from(reason).subarray(0, 123).toString());
+    this.#ws.close(code, closeReason(reason));
   }
 
-  /** Drops a link that stopped talking. */
-  terminate(): void {
-    this.#ws.terminate();
+  /**
+   * Drops a link that stopped talking: says why in a close frame (a live peer that never said
+   * hello learns it), and cuts the socket soon after, as a dead peer never answers the close.
+   */
+  dropSilent(reason: string): void {
+    this.close(CloseCodes.policyViolation, reason);
+    setTimeout(() => this.#ws.terminate(), SILENT_CLOSE_GRACE_MS).unref();
   }
 
   #onMessage(data: Buffer, isBinary: boolean) {

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { TokenBucket } from '@outpost/core';
 import {
   CloseCodes,
+  closeReason,
   type Hello,
   LIMITS,
   type Load,
@@ -189,14 +190,4 @@ export class PushLink {
     const delay = backoffDelay(attempt, this.#o.reconnectMinMs, this.#o.reconnectMaxMs);
     this.#reconnect = setTimeout(() => this.#connect(), delay);
   }
-}
-
-/** A WebSocket close reason: at most 123 bytes of UTF-8 (RFC 6455 §5.5.1). */
-function closeReason(text: string): string {
-  const bytes = Buffer.from(text);
-  if (bytes.length <= 123) return text;
-  // Cut at a character boundary: a partial UTF-8 sequence would make the close frame invalid.
-  let end = 120;
-  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
-  return `${bytes.subarray(0, end).toString()}...`;
 }
