@@ -406,7 +406,12 @@ function verdict(o: Outcome): string | null {
   const s = o.res.status;
   if (s === 400 || s === 404) return null;
   if (s === 301) {
-    const loc = o.res.headers.location ?? '';
+    // The query rides along (`/docs?x` → `/docs/?x`), never looked up: the path is what counts.
+    const full = o.res.headers.location ?? '';
+    const q = full.indexOf('?');
+    const loc = q === -1 ? full : full.slice(0, q);
+    if (q !== -1 && !o.target.endsWith(full.slice(q)))
+      return `301 to ${full}: a query the request did not have`;
     let d: string;
     try {
       d = decodeURIComponent(loc);

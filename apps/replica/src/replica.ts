@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { join, resolve } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Server as TlsServer } from 'node:tls';
 import { CompressionChoice, TokenBucket } from '@outpost/core';
@@ -17,8 +18,8 @@ import {
 } from '@outpost/protocol';
 import {
   adminTokensOf,
-  answerClientError,
   baseFastifyOptions,
+  clientErrorAnswerer,
   closeDraining,
   createLogger,
   createMetricsRegistry,
@@ -48,6 +49,7 @@ import { registerAdminRoutes, replicaStatus } from './http/admin-routes.js';
 import { createContentHandler } from './http/content-handler.js';
 import { createHttpsRedirectServer } from './http/https-redirect.js';
 import { LoadMeter } from './http/load-meter.js';
+import { answerConnect, answerExpectation, refuse, replicaHeaders } from './http/refusals.js';
 import { renderReplicaPage } from './http/render-status-page.js';
 import { registerReplicaMetrics } from './http/replica-metrics.js';
 import { requestProblem } from './http/request-guard.js';
@@ -85,18 +87,6 @@ export interface Replica {
 const ADMIN_PREFIX = '/_outpost/';
 /** A tree this large leaves enough garbage when loaded to collect it at once. */
 const LARGE_TREE = 10_000;
-
-/** Answers 400 with a problem body and closes the connection: what follows cannot be trusted. */
-function refuse(res: ServerResponse, detail: string): void {
-  const body = JSON.stringify({ type: 'about:blank', title: 'Bad Request', status: 400, detail });
-  res.shouldKeepAlive = false;
-  res.writeHead(400, {
-    'content-type': 'application/problem+json',
-    'content-length': Buffer.byteLength(body),
-    connection: 'close',
-  });
-  res.end(body);
-}
 
 /** The version a store holds, loaded as the snapshot readers are served from. */
 function loadHeld(store: Store, log: Logger): Snapshot {
@@ -303,9 +293,11 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     keepAliveTimeoutMs: config.keepAliveMs,
     headersTimeoutMs: config.headersTimeoutMs,
   };
+  // Every answer of the replica says who gives it, even to a request it could not read.
+  const answerer = { name: config.name, version: () => current.version };
   const app: FastifyInstance = Fastify({
     ...baseFastifyOptions(log),
-    clientErrorHandler: answerClientError,
+    clientErrorHandler: clientErrorAnswerer({ headers: () => replicaHeaders(answerer) }),
     // Everything outside /_outpost/ is the content tree and bypasses fastify's routing.
     // Only the protocol of the addresses fastify names: the server below is ours.
     ...(tlsMaterial ? { https: tlsMaterial } : {}),
@@ -314,9 +306,17 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
         meter.request();
         accessLog?.track(req, res);
         const problem = requestProblem(req);
-        if (problem) return refuse(res, problem);
+        if (problem) return refuse(res, problem, answerer);
         if (req.url?.startsWith(ADMIN_PREFIX)) handler(req, res);
         else content(req, res);
+      };
+      // An Expect other than 100-continue never reaches `serve`: node:http asks this instead.
+      const expectation = (req: IncomingMessage, res: ServerResponse) => {
+        meter.request();
+        accessLog?.track(req, res);
+        const problem = requestProblem(req);
+        if (problem) refuse(res, problem, answerer);
+        else answerExpectation(req, res, answerer);
       };
       server = tlsMaterial
         ? createHttpsServer(
@@ -325,6 +325,11 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
             serve,
           )
         : createServer(serverOptions(limits), serve);
+      server.on('checkExpectation', expectation);
+      server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+        meter.request();
+        answerConnect(socket, answerer);
+      });
       applyServerLimits(server, limits);
       return server;
     },

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 const STATUS: Record<string, [number, string]> = {
@@ -5,14 +6,54 @@ const STATUS: Record<string, [number, string]> = {
   ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout'],
 };
 
+/** What went wrong, where the parser's code says it plainly. */
+const DETAIL: Record<string, string> = {
+  HPE_INVALID_METHOD: 'the request method is not one this server knows',
+  HPE_INVALID_URL:
+    'the request target is malformed (raw spaces, control or non-ASCII bytes must be percent-encoded)',
+  HPE_INVALID_VERSION: 'the HTTP version is malformed',
+  HPE_HEADER_OVERFLOW: 'the request head is too large',
+  ERR_HTTP_REQUEST_TIMEOUT: 'the request did not arrive in time',
+};
+
+export interface ClientErrorOptions {
+  /**
+   * Headers every response of the service carries (a replica's name and the version it
+   * serves), read when an answer is written. Names and values that could not go on the wire
+   * as they are (CR, LF, …) are left out rather than sent.
+   */
+  headers?: () => Record<string, string | number>;
+}
+
+/** A field name (RFC 9110 §5.1), and a value node:http would also let through (§5.5). */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
 /**
  * Answers a request node:http could not parse (malformed, smuggling-shaped, too large, too
  * slow) with a problem body, then closes the connection: after such a request nothing more
  * on the socket can be trusted.
+ *
+ * One request gets one response: when the server has answered already (the request guard
+ * refuses a head node:http handed over, then the parser fails on what follows it), a second
+ * answer here would be read as the response to the next request. Then the socket is only closed.
  */
-export function answerClientError(err: Error & { code?: string }, socket: Socket): void {
+export function answerClientError(
+  err: Error & { code?: string },
+  socket: Socket,
+  o: ClientErrorOptions = {},
+): void {
   if (err.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
+    return;
+  }
+  // node:http keeps the response being written to a socket as `_httpMessage`, and checks it
+  // itself before its own default answer (socketOnError in lib/_http_server.js).
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (inFlight?.headersSent) {
+    // A response that is whole goes out before the close; one cut short is cut off at once.
+    if (inFlight.writableEnded) socket.end();
+    else socket.destroy();
     return;
   }
   const [status, title] = STATUS[err.code ?? ''] ?? [400, 'Bad Request'];
@@ -20,10 +61,21 @@ export function answerClientError(err: Error & { code?: string }, socket: Socket
     type: 'about:blank',
     title,
     status,
-    detail: 'the request could not be read',
+    detail: DETAIL[err.code ?? ''] ?? 'the request could not be read',
   });
+  let extra = '';
+  for (const [name, value] of Object.entries(o.headers?.() ?? {})) {
+    if (TOKEN.test(name) && FIELD_VALUE.test(String(value))) extra += `${name}: ${value}\r\n`;
+  }
   socket.end(
-    `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\n` +
+    `HTTP/1.1 ${status} ${title}\r\n${extra}Content-Type: application/problem+json\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
+}
+
+/** answerClientError with these options, as fastify's `clientErrorHandler` takes it. */
+export function clientErrorAnswerer(
+  o: ClientErrorOptions,
+): (err: Error & { code?: string }, socket: Socket) => void {
+  return (err, socket) => answerClientError(err, socket, o);
 }

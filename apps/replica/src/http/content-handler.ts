@@ -48,10 +48,19 @@ const ONE_WRITE_MAX = 256 * 1024;
 
 interface EntryMeta {
   type: string;
+  /** Last-Modified, and the time it stands for (the mtime, or now when that is in the future). */
   lastModified: string;
+  mtimeMs: number;
   cacheControl: string;
   compressible: boolean;
+  /** The mtime was later than the clock when last looked at: Last-Modified is worked out per response. */
+  future: boolean;
+  /** The Date header, set only with a Last-Modified clamped to it so that the two agree. */
+  date?: string;
 }
+
+/** Seconds since the epoch, as HTTP dates count them. */
+const seconds = (ms: number) => Math.floor(ms / 1000);
 
 /** The representation chosen for a response: identity bytes of the entry, or a coded copy. */
 interface Representation {
@@ -133,8 +142,19 @@ export function createContentHandler(o: ContentHandlerOptions) {
       return;
     }
     if (snap.dirs.has(target.path)) {
-      const location = `/${target.path.split('/').map(encodeURIComponent).join('/')}/`;
-      res.writeHead(301, { ...baseHeaders(snap), location, 'content-length': 0 });
+      // The query goes along (`/docs?x=1` → `/docs/?x=1`), as nginx keeps it: it is part of
+      // what was asked for. (The parser lets no byte through that a header may not carry.)
+      const q = url.indexOf('?');
+      const query = q === -1 || q === url.length - 1 ? '' : url.slice(q);
+      const location = `/${target.path.split('/').map(encodeURIComponent).join('/')}/${query}`;
+      res.writeHead(301, {
+        ...baseHeaders(snap),
+        location,
+        'content-length': 0,
+        // A 301 without one is cached for good by browsers: once /docs becomes a file, they
+        // would still be sent to /docs/. Revalidating, like the content, keeps them right.
+        'cache-control': 'no-cache',
+      });
       res.end();
       return;
     }
@@ -196,8 +216,10 @@ export function createContentHandler(o: ContentHandlerOptions) {
       meta = {
         type,
         lastModified: new Date(entry.mtime).toUTCString(),
+        mtimeMs: entry.mtime,
         cacheControl: cacheControlFor(rules, entry.path),
         compressible: o.precompressor !== undefined && isCompressible(type, entry.size),
+        future: seconds(entry.mtime) > seconds(Date.now()),
       };
       metas.set(entry, meta);
     }
@@ -205,8 +227,26 @@ export function createContentHandler(o: ContentHandlerOptions) {
   };
   const metas = new WeakMap<TreeEntry, EntryMeta>();
 
+  /**
+   * The meta of an entry whose mtime was in the future (a clock set wrong, `touch -d 2035`): a
+   * Last-Modified later than the response's Date MUST be replaced by that Date (RFC 9110
+   * §8.8.2.1), so this response gets now as both, and its validators count from now. Once the
+   * clock has caught up with the mtime, the entry's own meta serves from then on.
+   */
+  const asOfNow = (meta: EntryMeta): EntryMeta => {
+    const now = Date.now();
+    if (seconds(meta.mtimeMs) <= seconds(now)) {
+      meta.future = false;
+      return meta;
+    }
+    const date = new Date(now).toUTCString();
+    return { ...meta, lastModified: date, mtimeMs: now, date };
+  };
+
   function serveEntry(req: IncomingMessage, res: ServerResponse, snap: Snapshot, entry: TreeEntry) {
-    const { type, lastModified, cacheControl, compressible } = metaOf(entry);
+    let meta = metaOf(entry);
+    if (meta.future) meta = asOfNow(meta);
+    const { type, lastModified, cacheControl, compressible } = meta;
     let range = parseRange(req.headers.range, entry.size);
     const ifRange = req.headers['if-range'];
     // If-Range: the range only if the client's copy is this one (strong ETag or exact date).
@@ -231,8 +271,9 @@ export function createContentHandler(o: ContentHandlerOptions) {
     };
     if (compressible) headers.vary = 'Accept-Encoding';
     if (rep.coding) headers['content-encoding'] = rep.coding;
+    if (meta.date !== undefined) headers.date = meta.date;
 
-    const pre = evaluatePreconditions(req.headers, { etag: rep.etag, mtimeMs: entry.mtime });
+    const pre = evaluatePreconditions(req.headers, { etag: rep.etag, mtimeMs: meta.mtimeMs });
     if (pre === 'not-modified') {
       res.writeHead(304, headers);
       res.end();

@@ -13,7 +13,9 @@ export function requestProblem(req: IncomingMessage): string | null {
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     if (req.rawHeaders[i]!.length === 4 && req.rawHeaders[i]!.toLowerCase() === 'host') hosts++;
   }
-  // Exactly one Host (§3.2).
+  // Exactly one Host (§3.2). node:http can check that there is one (requireHostHeader), but
+  // answers a bare 400 of its own; here the answer is the replica's, as for every refusal.
   if (hosts > 1) return 'more than one Host header';
+  if (hosts === 0 && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) return 'no Host header';
   return null;
 }

@@ -40,7 +40,9 @@ export function serverOptions(l: ServerLimits): ServerOptions {
     // Strict parsing: conflicting Content-Length / Transfer-Encoding and other smuggling
     // shapes are answered 400 and the connection closed.
     insecureHTTPParser: false,
-    requireHostHeader: true,
+    // An HTTP/1.1 request without Host is refused by the request guard, with a problem body
+    // and the replica's headers: node:http's own refusal has neither.
+    requireHostHeader: false,
     // Timeouts are only as sharp as the interval they are checked at (30 s by default).
     connectionsCheckingInterval: Math.min(1000, l.headersTimeoutMs),
   };

@@ -67,4 +67,10 @@ describe('notModifiedSince', () => {
     expect(notModifiedSince('yesterday', mtime)).toBe(false);
     expect(notModifiedSince('', mtime)).toBe(false);
   });
+
+  it('ignores what Date.parse reads but is no HTTP-date (RFC 9110 §13.1.3)', () => {
+    for (const value of ['2030', '12/31/2030', '2030-12-31', 'Fri, 17 May 2030 09:30:15 +0000']) {
+      expect(notModifiedSince(value, mtime), value).toBe(false);
+    }
+  });
 });

@@ -1,3 +1,5 @@
+import { parseHttpDate } from './http-date.js';
+
 /** Splits an If-None-Match / If-Match list into entity tags; `*` stays as is. */
 export function parseEtagList(header: string): string[] {
   return header
@@ -13,9 +15,12 @@ export function noneMatchHits(header: string, etag: string): boolean {
   return parseEtagList(header).some((t) => t === '*' || opaque(t) === opaque(etag));
 }
 
-/** True when the resource was not modified since the given HTTP date (second precision). */
+/**
+ * True when the resource was not modified since the given HTTP date (second precision); false
+ * when the header is no valid HTTP-date, which RFC 9110 §13.1.3 says to ignore.
+ */
 export function notModifiedSince(header: string, mtimeMs: number): boolean {
-  const since = Date.parse(header);
-  if (Number.isNaN(since)) return false;
+  const since = parseHttpDate(header);
+  if (since === undefined) return false;
   return Math.floor(mtimeMs / 1000) * 1000 <= since;
 }

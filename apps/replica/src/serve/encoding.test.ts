@@ -56,6 +56,22 @@ describe('negotiateCoding', () => {
     ['br;q=1.0.0', null],
     ['br;q=.., gzip', 'gzip'],
     ['br;foo=bar', 'br'],
+    // a weight that is no qvalue (RFC 9110 §12.4.2) makes that coding unacceptable, not q=1
+    ['br;q=abc', null],
+    ['br;q=abc, gzip', 'gzip'],
+    ['br;q=, gzip;q=0.5', 'gzip'],
+    ['br;q=1.5, gzip;q=0.1', 'gzip'],
+    ['br;q=1.001, gzip;q=0.1', 'gzip'],
+    ['br;q=0.5000, gzip;q=0.1', 'gzip'],
+    ['br;q=-1, gzip;q=0.1', 'gzip'],
+    ['br;q=0x1, gzip;q=0.1', 'gzip'],
+    ['br;q=1e0, gzip;q=0.1', 'gzip'],
+    ['*;q=abc', null],
+    ['*;q=abc, gzip;q=0.1', 'gzip'],
+    // and every form the grammar allows still counts
+    ['br;q=1.000, gzip;q=0.999', 'br'],
+    ['br;q=1., gzip;q=0.9', 'br'],
+    ['br;q=0., gzip;q=0.1', 'gzip'],
   ])('Accept-Encoding %j → %s', (header, expected) => {
     expect(negotiateCoding(header)).toBe(expected);
   });

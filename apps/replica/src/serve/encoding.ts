@@ -14,6 +14,11 @@ export function isCompressible(contentType: string, size: number): boolean {
   return size >= MIN_COMPRESS_BYTES && size <= MAX_COMPRESS_BYTES && COMPRESSIBLE.test(contentType);
 }
 
+/** A `q` parameter, whatever its value. */
+const WEIGHT = /^\s*q\s*=\s*(.*?)\s*$/;
+/** A qvalue as RFC 9110 §12.4.2 spells it: 0 to 1 with at most three decimals. */
+const QVALUE = /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/;
+
 /**
  * Picks the coding to serve from Accept-Encoding (RFC 9110 §12.5.3): the highest q-value
  * among br and gzip, br on a tie; none when neither is acceptable. `*` covers both.
@@ -28,10 +33,11 @@ export function negotiateCoding(header: string | undefined): Coding | null {
     if (!name) continue;
     let weight = 1;
     for (const p of params) {
-      const m = /^\s*q\s*=\s*([0-9.]+)\s*$/.exec(p);
-      if (m) weight = Number(m[1]);
+      const m = WEIGHT.exec(p);
+      // A weight that is no qvalue says nothing we can trust: that coding is not acceptable.
+      if (m) weight = QVALUE.test(m[1]!) ? Number(m[1]) : 0;
     }
-    if (!Number.isNaN(weight)) q.set(name, weight);
+    q.set(name, weight);
   }
   const star = q.get('*');
   const br = q.get('br') ?? star ?? 0;

@@ -65,8 +65,26 @@ describe('evaluatePreconditions', () => {
       expect(evaluatePreconditions({ 'if-match': '*', 'if-unmodified-since': BEFORE }, v)).toBe('proceed');
     });
 
-    it.each(['not a date', '', 'yesterday', '2024-13-45'])('ignores the invalid date %j', (date) => {
+    // RFC 9110 §13.1.4: a value that is no valid HTTP-date MUST be ignored. Date.parse reads
+    // `1` as the year 2001 (and so fails the condition), and 2024-01-15 as midnight.
+    it.each([
+      'not a date',
+      '',
+      'yesterday',
+      '2024-13-45',
+      '1',
+      '2024-01-15',
+      '01/15/2024',
+      'Mon, 15 Jan 2024 11:59:59 +0000',
+    ])('ignores the invalid date %j', (date) => {
       expect(evaluatePreconditions({ 'if-unmodified-since': date }, v)).toBe('proceed');
+    });
+
+    it('reads the obsolete RFC 850 and asctime formats too', () => {
+      expect(evaluatePreconditions({ 'if-unmodified-since': 'Monday, 15-Jan-24 11:59:59 GMT' }, v)).toBe(
+        'failed',
+      );
+      expect(evaluatePreconditions({ 'if-unmodified-since': 'Mon Jan 15 11:59:59 2024' }, v)).toBe('failed');
     });
 
     it('fails before If-None-Match is looked at', () => {
@@ -110,8 +128,22 @@ describe('evaluatePreconditions', () => {
       expect(evaluatePreconditions({ 'if-modified-since': BEFORE }, v)).toBe('proceed');
     });
 
-    it.each(['garbage', '', 'Mon, 99 Foo 2024'])('ignores the invalid date %j', (date) => {
-      expect(evaluatePreconditions({ 'if-modified-since': date }, v)).toBe('proceed');
+    // RFC 9110 §13.1.3: a value that is no valid HTTP-date MUST be ignored. Date.parse reads
+    // each of the last three as a date after the mtime, which gave 304.
+    it.each(['garbage', '', 'Mon, 99 Foo 2024', '2030', '12/31/2030', '2030-12-31T00:00:00Z'])(
+      'ignores the invalid date %j',
+      (date) => {
+        expect(evaluatePreconditions({ 'if-modified-since': date }, v)).toBe('proceed');
+      },
+    );
+
+    it('reads the obsolete RFC 850 and asctime formats too', () => {
+      expect(evaluatePreconditions({ 'if-modified-since': 'Monday, 15-Jan-24 12:00:00 GMT' }, v)).toBe(
+        'not-modified',
+      );
+      expect(evaluatePreconditions({ 'if-modified-since': 'Mon Jan 15 12:00:00 2024' }, v)).toBe(
+        'not-modified',
+      );
     });
 
     it('is looked at after a passing If-Unmodified-Since', () => {

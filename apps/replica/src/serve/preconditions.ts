@@ -1,4 +1,5 @@
 import { noneMatchHits, notModifiedSince, parseEtagList } from './conditional.js';
+import { parseHttpDate } from './http-date.js';
 
 /** What the conditional headers of a GET/HEAD decide (RFC 9110 §13.2.2). */
 export type PreconditionOutcome = 'proceed' | 'not-modified' | 'failed';
@@ -11,10 +12,10 @@ export interface Validators {
 
 const isStrongMatch = (tag: string, etag: string) => !tag.startsWith('W/') && tag === etag;
 
-/** True when the resource was modified after the given HTTP date. */
+/** True when the resource was modified after the given HTTP date; undefined for no valid HTTP-date. */
 function modifiedSince(header: string, mtimeMs: number): boolean | undefined {
-  const since = Date.parse(header);
-  if (Number.isNaN(since)) return undefined;
+  const since = parseHttpDate(header);
+  if (since === undefined) return undefined;
   return Math.floor(mtimeMs / 1000) * 1000 > since;
 }
 

@@ -23,6 +23,19 @@ describe('parseRequestPath', () => {
     expect(parseRequestPath(target)).toEqual(expected);
   });
 
+  // RFC 9112 §3.2.2: a server MUST accept the absolute-form, as proxies send it; the authority
+  // names no file, only the path and query that follow it count.
+  it.each([
+    ['http://127.0.0.1:7081/small.txt', { kind: 'file', path: 'small.txt' }],
+    ['https://uk.corp.example/docs/guide.md?x=1', { kind: 'file', path: 'docs/guide.md' }],
+    ['HTTP://UK.CORP.EXAMPLE/docs/', { kind: 'dir', path: 'docs' }],
+    ['http://uk.corp.example', { kind: 'dir', path: '' }],
+    ['http://uk.corp.example?x=1', { kind: 'dir', path: '' }],
+    ['http://[::1]:7081/caf%C3%A9.txt', { kind: 'file', path: 'café.txt' }],
+  ])('reads the absolute-form %j', (target, expected) => {
+    expect(parseRequestPath(target)).toEqual(expected);
+  });
+
   it('decodes once, never twice', () => {
     expect(parseRequestPath('/%25')).toEqual({ kind: 'file', path: '%' });
     expect(parseRequestPath('/%252e%252e/etc/passwd')).toEqual({ kind: 'file', path: '%2e%2e/etc/passwd' });
@@ -32,7 +45,14 @@ describe('parseRequestPath', () => {
   it.each([
     ['', 'request target must be an absolute path'],
     ['a.txt', 'request target must be an absolute path'],
-    ['http://evil.example/a.txt', 'request target must be an absolute path'],
+    ['ftp://example.com/a.txt', 'request target must be an absolute path'],
+    ['http:/a.txt', 'request target must be an absolute path'],
+    ['//example.com/a.txt', 'absolute path'],
+    ['http:///a.txt', 'no host in the request target'],
+    ['http://user:pw@example.com/a.txt', 'userinfo in the request target'],
+    ['http://example.com/../secret.txt', 'dot segment'],
+    ['http://example.com/a%2fb', 'encoded path separator'],
+    ['http://example.com//etc/passwd', 'absolute path'],
     ['*', 'request target must be an absolute path'],
     ['/a%2Fb', 'encoded path separator'],
     ['/a%2fb', 'encoded path separator'],
