@@ -97,6 +97,16 @@ describe('HTTP conformance of the replica', () => {
       c.get('http://x/../secret.txt');
       expect((await c.readResponse())?.status).toBe(400);
     });
+
+    it("reaches the replica's own endpoints too", async () => {
+      const c = await conn();
+      c.get('http://x/_outpost/healthz');
+      expect((await c.readResponse())?.status).toBe(200);
+      c.get('http://x/_outpost/api/v1/status');
+      const res = await c.readResponse();
+      expect(res?.status).toBe(200);
+      expect(JSON.parse(res!.body.toString())).toMatchObject({ role: 'replica' });
+    });
   });
 
   // The request guard answers a head node:http handed over; the parser then fails on what

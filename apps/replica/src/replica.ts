@@ -56,6 +56,7 @@ import { requestProblem } from './http/request-guard.js';
 import { applyServerLimits, DEFAULT_LIMITS, serverOptions } from './http/server-limits.js';
 import { parseCacheRules } from './serve/cache-control.js';
 import { Precompressor } from './serve/precompressor.js';
+import { originFormOf } from './serve/request-path.js';
 import { makeSnapshot, type Snapshot } from './serve/snapshot.js';
 import { StoreFault } from './store-fault.js';
 import type { ApplyDeps } from './sync/apply-manifest.js';
@@ -307,6 +308,11 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
         accessLog?.track(req, res);
         const problem = requestProblem(req);
         if (problem) return refuse(res, problem, answerer);
+        // An absolute-form target (as proxies send it) is routed by its path, admin paths too.
+        if (req.url !== undefined && req.url.charCodeAt(0) !== 47 /* '/' */) {
+          const origin = originFormOf(req.url);
+          if (typeof origin === 'string') req.url = origin;
+        }
         if (req.url?.startsWith(ADMIN_PREFIX)) handler(req, res);
         else content(req, res);
       };

@@ -44,7 +44,7 @@ export function parseRequestPath(target: string): RequestPath {
  * file, so it is only checked for what RFC 9110 calls invalid (an empty host, §4.2.1; userinfo,
  * §4.2.4); the path that follows goes through every check an origin-form path does.
  */
-function originFormOf(target: string): string | { kind: 'bad'; reason: string } {
+export function originFormOf(target: string): string | { kind: 'bad'; reason: string } {
   const m = ABSOLUTE_FORM.exec(target);
   if (!m) return { kind: 'bad', reason: 'request target must be an absolute path' };
   const authority = m[1]!;
