@@ -1,7 +1,15 @@
 import { type Dirent, lstatSync, readdirSync, type Stats, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { type Change, type ChunkRef, contentPathProblem, diffTrees, foldCase, LiveTree } from '@outpost/core';
+import {
+  type Change,
+  type ChunkRef,
+  contentPathProblem,
+  diffTrees,
+  foldCase,
+  LiveTree,
+  type TreeEntry,
+} from '@outpost/core';
 import { holdLeanHeapFor, LoopSlicer } from '@outpost/service';
 import {
   markCleanShutdown,
@@ -14,8 +22,10 @@ import {
 import type { Logger } from 'pino';
 import { MAX_VERSION_JUMP } from '../fanout/held-beyond.js';
 import { isIgnoredPath } from '../watch/ignore-rules.js';
+import { twinRefusal, twinsFreedBy } from './case-twins.js';
 import { editedFileSink } from './edited-file-sink.js';
 import { entryProblem, specialKind, undecodableNames } from './entry-problem.js';
+import { fileDirClashes } from './file-dir-clash.js';
 import { LinkIndex } from './link-index.js';
 import { isNotFound, readFileIntoStore } from './read-file.js';
 import { realRootOf, resolveLink } from './resolve-link.js';
@@ -339,9 +349,11 @@ export class Publisher {
 
   /**
    * The paths the scan index cannot vouch for: new, changed (size, mtime, inode), racy, gone,
-   * or not yet judged. The index is read in one query, and files are stat'ed synchronously a
-   * slice at a time (a cached lstat costs a microsecond or two; an async one several, plus a
-   * thread-pool trip), yielding between slices so a running master keeps serving.
+   * or not yet judged; and the refused paths the walk did not meet (gone, or left behind in a
+   * content directory switched for another), whose refusals then go, unless they lie in a
+   * folder the walk could not list. The index is read in one query, and files are stat'ed
+   * synchronously a slice at a time (a cached lstat costs a microsecond or two; an async one
+   * several, plus a thread-pool trip), yielding between slices so a running master keeps serving.
    */
   async #suspects(): Promise<{ suspects: string[]; checked: number }> {
     const index = this.#o.store.scanIndex.all();
@@ -350,6 +362,8 @@ export class Publisher {
     const suspects: string[] = [];
     const dirs = [''];
     const listed: string[] = [];
+    // What the walk refused (a folder it could not list, a pipe): met, so not gone.
+    const refused = new Set<string>();
     let checked = 0;
     // Resolved once for every link of the walk, not once a link.
     let realRoot: string | undefined;
@@ -364,6 +378,7 @@ export class Publisher {
         if (isNotFound(err)) continue;
         if (code === 'EACCES' || code === 'EPERM' || code === 'EIO') {
           this.#refuse(dir, `${UNREADABLE_DIR}: ${code}`);
+          refused.add(dir);
           continue;
         }
         throw err;
@@ -376,6 +391,7 @@ export class Publisher {
         const problem = entryProblem(item, undecodable);
         if (problem) {
           this.#refuse(rel, problem);
+          refused.add(rel);
           continue;
         }
         if (item.isDirectory()) {
@@ -409,10 +425,13 @@ export class Publisher {
           // No record, no stat needed: the file is read whatever it says (every file, at a first start).
           st = rec ? lstatOrNull(join(root, rel)) : null;
         }
-        if (!st || !rec || !vouches(rec, st, this.#live.entries.get(rel)?.hash)) suspects.push(rel);
+        if (!st || !rec || !vouches(rec, st, this.#live.entries.get(rel))) suspects.push(rel);
       }
     }
     for (const path of this.#live.entries.keys()) if (!seen.has(path)) suspects.push(path);
+    for (const path of this.problems.keys())
+      if (!seen.has(path) && !refused.has(path) && !this.#live.entries.has(path) && !liesIn(refused, path))
+        suspects.push(path);
     this.#o.onWalkedDirs?.(listed);
     return { suspects, checked };
   }
@@ -467,10 +486,64 @@ export class Publisher {
     }
   }
 
-  async #processBatch(named: string[], trustIndex: boolean, progress: { filesDone: number }): Promise<void> {
+  async #processBatch(
+    named: string[],
+    trustIndex: boolean,
+    progress: { filesDone: number; filesTotal: number },
+  ): Promise<void> {
     const paths = this.#links.size === 0 ? named : [...named, ...this.#links.dependents(named)];
     const changes = new Map<string, Change>();
     const unstable = new Map<string, number | undefined>();
+    let failed: { err: unknown } | undefined;
+    let whole = false;
+    try {
+      whole = await this.#examineAll(paths, trustIndex, changes, unstable, progress);
+      // A twin refused beside a path this batch deletes is free now: it goes in with the delete,
+      // in the same version (left refused, it stayed unpublished until something touched it).
+      const freed = whole ? twinsFreedBy(this.problems, changes) : [];
+      if (freed.length > 0) {
+        progress.filesTotal += freed.length;
+        whole = await this.#examineAll(freed, trustIndex, changes, unstable, progress);
+      }
+    } catch (err) {
+      failed = { err };
+    }
+    try {
+      await this.#writes.drain();
+    } catch (err) {
+      failed ??= { err };
+    }
+    if (failed) throw failed.err;
+    if (!whole) {
+      // Stopped part-way: no version of part of a batch. What it stored is swept at the next
+      // start, which reads those files again.
+      this.#dirty = true;
+      this.#o.log.info(
+        { filesDone: progress.filesDone, filesTotal: progress.filesTotal },
+        'publishing stopped before its version was cut',
+      );
+      return;
+    }
+    for (const [rel, delay] of unstable) this.#scheduleRetry(rel, delay);
+    this.#dropCaseCollisions(changes);
+    this.#holdBackClashes(changes);
+    if (changes.size > 0) {
+      this.#commit([...changes.values()]);
+      await this.#collect();
+    }
+  }
+
+  /**
+   * Examines paths, several at once, into `changes`; false when closing stopped it part-way.
+   * Throws the first failure, once no examination is running.
+   */
+  async #examineAll(
+    paths: readonly string[],
+    trustIndex: boolean,
+    changes: Map<string, Change>,
+    unstable: Map<string, number | undefined>,
+    progress: { filesDone: number },
+  ): Promise<boolean> {
     let next = 0;
     let failed: { err: unknown } | undefined;
     // Small files are stat'ed and read with blocking calls (microseconds each when cached):
@@ -498,27 +571,22 @@ export class Publisher {
       }
     };
     await Promise.all(Array.from({ length: Math.min(EXAMINE_CONCURRENCY, paths.length) }, worker));
-    try {
-      await this.#writes.drain();
-    } catch (err) {
-      failed ??= { err };
-    }
     if (failed) throw failed.err;
-    if (next < paths.length) {
-      // Stopped part-way: no version of part of a batch. What it stored is swept at the next
-      // start, which reads those files again.
-      this.#dirty = true;
-      this.#o.log.info(
-        { filesDone: next, filesTotal: paths.length },
-        'publishing stopped before its version was cut',
+    return next >= paths.length;
+  }
+
+  /**
+   * Holds back each put that would make a path both a file and a folder of the version (see
+   * fileDirClashes), and looks again at that path, whose kind on disk settles which goes.
+   */
+  #holdBackClashes(changes: Map<string, Change>) {
+    for (const { put, recheck } of fileDirClashes(this.#live, changes)) {
+      changes.delete(put);
+      this.#o.log.warn(
+        { path: put, recheck },
+        'held back a file that would have been both a file and a folder of the version; looking again',
       );
-      return;
-    }
-    for (const [rel, delay] of unstable) this.#scheduleRetry(rel, delay);
-    this.#dropCaseCollisions(changes);
-    if (changes.size > 0) {
-      this.#commit([...changes.values()]);
-      await this.#collect();
+      this.#scheduleRetry(recheck, undefined);
     }
   }
 
@@ -559,8 +627,9 @@ export class Publisher {
   }
 
   /**
-   * Two paths that differ only in case would overwrite each other on Windows and macOS
-   * clients: a new path that folds onto one the tree keeps (or onto another new one) is refused.
+   * Two paths that differ only in case (or Unicode normalisation) would overwrite each other on
+   * Windows and macOS clients: a new path that folds onto one the tree keeps (or onto another
+   * new one) is refused.
    */
   #dropCaseCollisions(changes: Map<string, Change>) {
     const claimed = new Map<string, string>();
@@ -573,7 +642,7 @@ export class Publisher {
       const other = keptStays ? kept : claimed.get(key);
       if (other !== undefined && other !== path) {
         changes.delete(path);
-        this.#refuse(path, `differs only in case from ${other}`);
+        this.#refuse(path, twinRefusal(path, other));
         continue;
       }
       claimed.set(key, path);
@@ -606,11 +675,15 @@ export class Publisher {
       // what the tree holds under it stays. Taken for empty, it had been published as deleted.
       const unreadable: string[] = [];
       // The walk says again what is still unreadable (a folder, or a file as it is read); what
-      // became readable, or went, is no problem now.
+      // became readable, or went, is no problem now. Nor is what was refused at this path
+      // before it was a folder (a pipe, a twin): the walk judges each file under it.
       for (const [path, problem] of this.problems) {
-        if ((path === rel || path.startsWith(`${rel}/`)) && problem.startsWith('unreadable'))
+        if (path === rel || (path.startsWith(`${rel}/`) && problem.startsWith('unreadable')))
           this.problems.delete(path);
       }
+      // A file of that name the tree holds is gone, replaced by the folder (in one burst, the
+      // watcher names only the folder): left in, the version held both.
+      if (this.#live.entries.has(rel)) this.#markDeleted(rel, changes);
       for await (const file of walkFiles(this.#o.contentDir, rel, (path, problem, unreadableDir) => {
         this.#refuse(path, problem);
         if (unreadableDir) unreadable.push(`${path}/`);
@@ -626,6 +699,9 @@ export class Publisher {
       }
       return;
     }
+    // Not a folder (any more): what the tree holds under this name as one leaves it, whatever
+    // is here now (nothing, a file, a link, a pipe), and so does what was refused in it.
+    if (this.#live.hasDir(rel)) this.#leftFolder(rel, changes);
     if (st === null) {
       // A name that is not UTF-8 comes from the watcher as no file has it: still there, still refused.
       const bad = undecodableNames(dirname(abs), [{ name: basename(abs) }]);
@@ -645,8 +721,7 @@ export class Publisher {
       await this.#examineFile(rel, trustIndex, changes, unstable, st);
       return;
     }
-    // Gone, or a symlink: what was a directory here leaves the tree, and a link is judged as one.
-    for (const path of this.#under(rel)) this.#markDeleted(path, changes);
+    // Gone, or a symlink, judged as a link.
     if (st?.isSymbolicLink()) await this.#examineLink(rel, trustIndex, changes, unstable);
     else this.#markDeleted(rel, changes);
   }
@@ -728,8 +803,9 @@ export class Publisher {
       scannedAt: result.startedAt,
     });
     const old = this.#live.entries.get(rel);
-    // Same bytes under a new mtime is not a new version: what readers get has not changed.
-    if (old && old.hash === result.entry.hash && old.size === result.entry.size) {
+    // Same bytes under a new mtime is not a new version: what readers get has not changed
+    // (unless the old mtime is one replicas refuse: see vouches).
+    if (old && old.hash === result.entry.hash && old.size === result.entry.size && old.mtime >= 0) {
       changes.delete(rel);
       return;
     }
@@ -746,13 +822,19 @@ export class Publisher {
       // Not vouched for: the read that follows meets the same error and reports it.
       return false;
     }
-    return vouches(rec, st, this.#live.entries.get(rel)?.hash);
+    return vouches(rec, st, this.#live.entries.get(rel));
   }
 
   #markDeleted(rel: string, changes: Map<string, Change>) {
     if (this.#live.entries.has(rel)) changes.set(rel, { op: 'delete', path: rel });
     else changes.delete(rel);
     this.#writes.forget(rel);
+  }
+
+  /** Deletes every file the tree holds under `dir`, which is a folder no more; its refusals go too. */
+  #leftFolder(dir: string, changes: Map<string, Change>) {
+    for (const path of this.#under(dir)) this.#markDeleted(path, changes);
+    for (const path of this.problems.keys()) if (path.startsWith(`${dir}/`)) this.problems.delete(path);
   }
 
   /** Paths in the tree under a directory. */
@@ -819,10 +901,25 @@ export class VersionNotKeptError extends Error {
   }
 }
 
-/** True when the index's record of a file still holds for what is on disk now. */
-function vouches(rec: ScanRecord, st: Stats, treeHash: string | undefined): boolean {
+/** True when `path` lies in one of `dirs` (the root being ''). */
+function liesIn(dirs: ReadonlySet<string>, path: string): boolean {
+  if (dirs.size === 0) return false;
+  if (dirs.has('')) return true;
+  for (let slash = path.indexOf('/'); slash > 0; slash = path.indexOf('/', slash + 1))
+    if (dirs.has(path.slice(0, slash))) return true;
+  return false;
+}
+
+/**
+ * True when the index's record of a file still holds for what is on disk now, and the tree's
+ * entry for it may stay as it is: one published with an mtime before 1970 (as masters did
+ * before entryMtime), which replicas refuse, is read again to be published with one they take.
+ */
+function vouches(rec: ScanRecord, st: Stats, entry: TreeEntry | undefined): boolean {
   return (
-    treeHash === rec.hash &&
+    entry !== undefined &&
+    entry.hash === rec.hash &&
+    entry.mtime >= 0 &&
     st.isFile() &&
     st.size === rec.size &&
     st.mtimeMs === rec.mtimeMs &&

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFastCdcChunker } from '@outpost/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readFileIntoStore } from './read-file.js';
+import { entryMtime, readFileIntoStore } from './read-file.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -50,6 +50,18 @@ describe('readFileIntoStore', () => {
     expect(r.entry.chunks).toEqual(expected.map((c) => ({ hash: sha(c), size: c.length })));
     expect(r.entry).toMatchObject({ path: 'f.bin', size, hash: sha(data) });
     for (const c of r.entry.chunks) expect(sha(put.get(c.hash)!)).toBe(c.hash);
+  });
+
+  it('publishes a file dated before 1970 at mtime 0, and tells its real mtime for the index', async () => {
+    const old = new Date('1960-01-01T00:00:00Z');
+    writeFileSync(join(dir, 'old.txt'), 'from 1960\n');
+    utimesSync(join(dir, 'old.txt'), old, old);
+    const r = await readFileIntoStore(join(dir, 'old.txt'), 'old.txt', { put: () => undefined });
+    if (r.kind !== 'file') throw new Error(`read gave ${r.kind}`);
+    // A negative mtime fails every replica's schema (EpochMs: an integer ≥ 0).
+    expect(r.entry.mtime).toBe(0);
+    expect(r.mtimeMs).toBe(old.getTime());
+    expect(entryMtime(1234.9)).toBe(1234);
   });
 
   it('reports a symlink, small or large, as gone: never followed', async () => {

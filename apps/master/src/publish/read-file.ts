@@ -143,11 +143,21 @@ export async function readFileIntoStore(
   if (bytes !== before.size) return { kind: 'unstable', reason: 'size differs from bytes read' };
   return {
     kind: 'file',
-    entry: treeEntry(relPath, bytes, oneHash ?? whole.digest('hex'), Math.floor(before.mtimeMs), refs),
+    entry: treeEntry(relPath, bytes, oneHash ?? whole.digest('hex'), entryMtime(before.mtimeMs), refs),
     ino: before.ino,
     mtimeMs: before.mtimeMs,
     startedAt,
   };
+}
+
+/**
+ * The mtime an entry publishes: whole milliseconds, and none before 1970. A file dated
+ * earlier (`touch -d 1960-01-01`, an old archive unpacked) had been published with a negative
+ * mtime, which every replica's schema refuses, so replication stalled on it. The scan index
+ * keeps the real mtime: only what is published is clamped.
+ */
+export function entryMtime(mtimeMs: number): number {
+  return Math.max(0, Math.floor(mtimeMs));
 }
 
 /**

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, open, rename, rm, utimes } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { type Change, sha256Hex } from '@outpost/core';
+import { dirname, join, resolve } from 'node:path';
+import { type Change, sha256Hex, type TreeEntry } from '@outpost/core';
 import type { Store } from '@outpost/store';
 import { isNotFound } from './read-file.js';
 
@@ -33,11 +33,24 @@ function checkChunks(store: Store, changes: readonly Change[]): void {
   }
 }
 
+/** A put's bytes, written in full to a temp file (ignored by the watcher) and not yet in place. */
+interface Staged {
+  entry: TreeEntry;
+  temp: string;
+  placed: boolean;
+}
+
 /**
- * Makes the content directory match a set of changes taken from the store (a rollback):
- * each put is written from its stored chunks to a temp file beside it (ignored by the watcher),
- * given its old mtime and renamed into place; each delete is removed. The scan index learns
- * every file written, so neither the watcher's echo nor a restart reads them again.
+ * Makes the content directory match a set of changes taken from the store (a rollback).
+ *
+ * Every put is first written in full, from its stored chunks, to a temp file and given its old
+ * mtime; only once all are written is the tree touched: the deletes (deepest first), then each
+ * temp renamed into place. What fails most (a full disk, a chunk the store cannot give) fails
+ * while nothing in the tree has changed, and the temps are removed. The deletes go first because
+ * a version may hold a file where the tree has a folder (or the reverse): a put of `d` over a
+ * folder `d` would otherwise have come before the delete of `d/x`, which then failed (ENOTDIR)
+ * and stopped the rollback halfway. The scan index learns every file written, so neither the
+ * watcher's echo nor a restart reads them again.
  */
 export async function restoreFiles(
   contentDir: string,
@@ -45,32 +58,90 @@ export async function restoreFiles(
   changes: readonly Change[],
 ): Promise<void> {
   checkChunks(store, changes);
-  for (const change of changes) {
-    if (change.op === 'delete') {
-      await rm(join(contentDir, change.path), { force: true });
-      store.scanIndex.delete(change.path);
-      continue;
-    }
-    const { path, mtime, chunks, size, hash } = change.entry;
-    const abs = join(contentDir, path);
-    await mkdir(dirname(abs), { recursive: true });
-    // A directory where the file must go (the tree had a folder of that name since) goes first.
-    const there = await lstat(abs).catch((err) => (isNotFound(err) ? null : Promise.reject(err)));
-    if (there?.isDirectory()) await rm(abs, { recursive: true, force: true });
-    const temp = join(dirname(abs), `.outpost-restore-${randomBytes(6).toString('hex')}.tmp`);
+  const root = resolve(contentDir);
+  const staged: Staged[] = [];
+  try {
+    for (const change of changes)
+      if (change.op === 'put') staged.push(await stage(root, store, change.entry));
+    await removeAll(root, store, changes);
+    for (const s of staged) await place(root, store, s);
+  } finally {
+    // A failure leaves no temp behind (on a full disk, they are what filled it).
+    await Promise.all(staged.filter((s) => !s.placed).map((s) => rm(s.temp, { force: true })));
+  }
+}
+
+/**
+ * Writes a put's bytes to a temp file in the nearest folder of its path that is a folder now
+ * (the same file system as where it goes, so the rename that places it is atomic).
+ */
+async function stage(root: string, store: Store, entry: TreeEntry): Promise<Staged> {
+  const dir = await nearestDir(root, entry.path);
+  const temp = join(dir, `.outpost-restore-${randomBytes(6).toString('hex')}.tmp`);
+  try {
     const file = await open(temp, 'wx');
     try {
-      for (const c of chunks) {
+      for (const c of entry.chunks) {
         const data = store.chunks.get(c.hash);
-        if (!data) throw new Error(`chunk ${c.hash} of ${path} is missing from the store`);
+        if (!data) throw new Error(`chunk ${c.hash} of ${entry.path} is missing from the store`);
         await file.write(data);
       }
     } finally {
       await file.close();
     }
-    await utimes(temp, new Date(mtime), new Date(mtime));
-    await rename(temp, abs);
-    const st = await lstat(abs);
-    store.scanIndex.put({ path, size, mtimeMs: st.mtimeMs, ino: st.ino, hash, scannedAt: Date.now() });
+    await utimes(temp, new Date(entry.mtime), new Date(entry.mtime));
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
+  return { entry, temp, placed: false };
+}
+
+/** The deepest ancestor of `path` that is a directory on disk now (the root at worst). */
+async function nearestDir(root: string, path: string): Promise<string> {
+  const parts = path.split('/');
+  for (let n = parts.length - 1; n > 0; n--) {
+    const dir = join(root, ...parts.slice(0, n));
+    if ((await lstatOrNull(dir))?.isDirectory()) return dir;
+  }
+  return root;
+}
+
+/** Removes the deleted files, deepest first; one already gone (its folder too, or replaced by a file) is done. */
+async function removeAll(root: string, store: Store, changes: readonly Change[]): Promise<void> {
+  const paths = changes.flatMap((c) => (c.op === 'delete' ? [c.path] : []));
+  paths.sort((a, b) => depth(b) - depth(a));
+  for (const path of paths) {
+    try {
+      await rm(join(root, path), { force: true });
+    } catch (err) {
+      // `force` forgives ENOENT only: under a path that is a file now, ENOTDIR says the same.
+      if (!isNotFound(err)) throw err;
+    }
+    store.scanIndex.delete(path);
+  }
+}
+
+/** Renames a staged file into place, over a folder of that name if the tree has one now. */
+async function place(root: string, store: Store, s: Staged): Promise<void> {
+  const { path, size, hash } = s.entry;
+  const abs = join(root, path);
+  await mkdir(dirname(abs), { recursive: true });
+  // Its files that the tree held are deleted already; what is left (refused or ignored files) goes with it.
+  if ((await lstatOrNull(abs))?.isDirectory()) await rm(abs, { recursive: true, force: true });
+  await rename(s.temp, abs);
+  s.placed = true;
+  const st = await lstat(abs);
+  store.scanIndex.put({ path, size, mtimeMs: st.mtimeMs, ino: st.ino, hash, scannedAt: Date.now() });
+}
+
+const depth = (path: string) => path.split('/').length;
+
+async function lstatOrNull(abs: string) {
+  try {
+    return await lstat(abs);
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
   }
 }

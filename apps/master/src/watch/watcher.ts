@@ -1,5 +1,5 @@
-import type { Stats } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { lstatSync, type Stats } from 'node:fs';
+import { basename, join, relative, sep } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
 import { isIgnoredPath } from './ignore-rules.js';
 
@@ -44,8 +44,8 @@ export async function watchTree(
   watcher.on('raw', (_event, name: string | null, details) => {
     const dir = (details as { watchedPath?: string } | undefined)?.watchedPath;
     if (!dir) return;
-    // No name: the directory itself changed; its parent's watch names it.
-    report(name ? join(dir, name) : dir);
+    const named = rawEventPath(dir, name);
+    if (named !== null) report(named);
   });
   // A directory made or moved in: the publisher walks it for files that arrived before its watch.
   // chokidar says addDir first, then reads the directory, and only then watches it: a file
@@ -72,6 +72,38 @@ export async function watchTree(
     });
   });
   return watcher;
+}
+
+/**
+ * The path a raw event of the watch on `dir` names, or null when it names none to look at.
+ *
+ * No name: the directory itself changed; its parent's watch names it. But inotify tells an
+ * event of the watched directory itself (chmod 000 of it, say) under the directory's own name,
+ * as if of a file in it: `x/deep` seemed to hold an `x/deep/deep`, and the publisher, which could
+ * not look inside, reported that path (which does not exist) as unreadable beside the folder.
+ * So a name that is the directory's own names a file in it only if that file can be looked up;
+ * ENOENT still names it (a file of that name may just have been deleted).
+ */
+export function rawEventPath(
+  dir: string,
+  name: string | null,
+  canLookUp: (abs: string) => boolean = lookable,
+): string | null {
+  if (!name) return dir;
+  const abs = join(dir, name);
+  if (name !== basename(dir)) return abs;
+  return canLookUp(abs) ? abs : null;
+}
+
+/** False when the path cannot be looked up for want of rights (its directory cannot be searched). */
+function lookable(abs: string): boolean {
+  try {
+    lstatSync(abs);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code !== 'EACCES' && code !== 'EPERM';
+  }
 }
 
 /**

@@ -1,0 +1,108 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore, type Store } from '@outpost/store';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { twinRefusal } from './case-twins.js';
+import { Publisher } from './publisher.js';
+
+const NFC = 'caf\u00e9.txt';
+const NFD = 'cafe\u0301.txt';
+
+describe('twinRefusal', () => {
+  it('says how the two names differ: in case, in Unicode normalisation, or both', () => {
+    expect(twinRefusal('report.txt', 'Report.txt')).toBe('differs only in case from Report.txt');
+    expect(twinRefusal(NFD, NFC)).toBe(`differs only in Unicode normalisation from ${NFC}`);
+    expect(twinRefusal(NFD.toUpperCase(), NFC)).toBe(
+      `differs only in case and Unicode normalisation from ${NFC}`,
+    );
+  });
+});
+
+describe('a path refused as the twin of another', () => {
+  let dir: string;
+  let content: string;
+  let store: Store;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'outpost-twins-'));
+    content = join(dir, 'content');
+    mkdirSync(content);
+    store = openStore(join(dir, 'master.sqlite'));
+  });
+  afterEach(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function publisher() {
+    const published: number[] = [];
+    const p = new Publisher({
+      contentDir: content,
+      store,
+      log: pino({ level: 'silent' }),
+      onPublished: (v) => published.push(v.version),
+    });
+    await p.reconcile();
+    return { p, published };
+  }
+  const live = () => [...store.versions.liveTree().keys()].sort();
+
+  it.each([
+    ['case', 'b.txt', 'B.txt', 'differs only in case from b.txt'],
+    ['Unicode normalisation', NFC, NFD, `differs only in Unicode normalisation from ${NFC}`],
+  ])(
+    'differing in %s, is published with the delete of the path it was refused beside',
+    async (_, kept, twin, why) => {
+      writeFileSync(join(content, kept), 'b1\n');
+      const { p, published } = await publisher();
+      writeFileSync(join(content, twin), 'B2\n');
+      await p.submit([twin]);
+      expect(live()).toEqual([kept]);
+      expect(Object.fromEntries(p.problems)).toEqual({ [twin]: why });
+
+      // Only the deleted path is named: its twin had stayed refused until something touched it.
+      rmSync(join(content, kept));
+      await p.submit([kept]);
+      expect(live()).toEqual([twin]);
+      expect(p.problems.size).toBe(0);
+      // One version: never a moment with neither.
+      expect(published).toEqual([1, 2]);
+      await p.close();
+    },
+  );
+
+  it('is published when the folder of the path it was refused beside goes', async () => {
+    mkdirSync(join(content, 'Docs'));
+    writeFileSync(join(content, 'Docs', 'b.txt'), 'kept\n');
+    const { p } = await publisher();
+    mkdirSync(join(content, 'docs'));
+    writeFileSync(join(content, 'docs', 'B.txt'), 'twin\n');
+    await p.submit(['docs']);
+    expect(p.problems.get('docs/B.txt')).toBe('differs only in case from Docs/b.txt');
+
+    rmSync(join(content, 'Docs'), { recursive: true });
+    await p.submit(['Docs']);
+    expect(live()).toEqual(['docs/B.txt']);
+    expect(p.problems.size).toBe(0);
+    await p.close();
+  });
+
+  it('of two twins refused beside one path, one is published when it goes, the other still refused', async () => {
+    writeFileSync(join(content, 'b.txt'), 'b\n');
+    const { p } = await publisher();
+    writeFileSync(join(content, 'B.txt'), 'B\n');
+    writeFileSync(join(content, 'B.TXT'), 'BB\n');
+    await p.submit(['B.txt', 'B.TXT']);
+    expect(p.problems.size).toBe(2);
+
+    rmSync(join(content, 'b.txt'));
+    await p.submit(['b.txt']);
+    const [published] = live();
+    expect(['B.txt', 'B.TXT']).toContain(published);
+    expect(live()).toHaveLength(1);
+    const other = published === 'B.txt' ? 'B.TXT' : 'B.txt';
+    expect(Object.fromEntries(p.problems)).toEqual({ [other]: `differs only in case from ${published}` });
+    await p.close();
+  });
+});

@@ -1,0 +1,139 @@
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { openStore, type Store } from '@outpost/store';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+// A write that fails part-way through a rollback, as on a full disk: the nth temp file opened
+// for writing is refused.
+let failOpenAt = 0;
+let opened = 0;
+vi.mock('node:fs/promises', async (original) => {
+  const real = await original<typeof import('node:fs/promises')>();
+  return {
+    ...real,
+    open: (async (path: string, flags: string, ...rest: unknown[]) => {
+      if (flags === 'wx' && ++opened === failOpenAt)
+        throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC', syscall: 'open' });
+      return (real.open as (...a: unknown[]) => unknown)(path, flags, ...rest);
+    }) as typeof real.open,
+  };
+});
+
+const { Publisher } = await import('./publisher.js');
+
+let dir: string;
+let content: string;
+let store: Store;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'outpost-restore-'));
+  content = join(dir, 'content');
+  mkdirSync(content);
+  store = openStore(join(dir, 'master.sqlite'));
+  failOpenAt = 0;
+  opened = 0;
+});
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function publisher() {
+  const p = new Publisher({
+    contentDir: content,
+    store,
+    log: pino({ level: 'silent' }),
+    onPublished: () => {},
+  });
+  await p.reconcile();
+  return p;
+}
+
+/** Every file of the content directory (temp files too) with its text; a folder ends in '/'. */
+function disk(): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (abs: string) => {
+    for (const item of readdirSync(abs, { withFileTypes: true })) {
+      const path = join(abs, item.name);
+      const rel = relative(content, path);
+      if (item.isDirectory()) {
+        out[`${rel}/`] = '';
+        walk(path);
+      } else out[rel] = readFileSync(path, 'utf8');
+    }
+  };
+  walk(content);
+  return out;
+}
+
+const live = () => Object.fromEntries([...store.versions.liveTree().values()].map((e) => [e.path, e.size]));
+
+describe('rollback across a path that is a file in one version and a folder in the other', () => {
+  it('restores a file where the tree has a folder (its files deleted first)', async () => {
+    writeFileSync(join(content, 'd'), 'file d\n');
+    writeFileSync(join(content, 'keep'), 'keep\n');
+    const p = await publisher();
+    const v1 = store.versions.current();
+    rmSync(join(content, 'd'));
+    mkdirSync(join(content, 'd', 'sub'), { recursive: true });
+    writeFileSync(join(content, 'd', 'x'), 'x\n');
+    writeFileSync(join(content, 'd', 'sub', 'y'), 'y\n');
+    await p.submit(['d']);
+    expect(Object.keys(live()).sort()).toEqual(['d/sub/y', 'd/x', 'keep']);
+
+    // It had thrown ENOTDIR on the delete of d/x, after writing d: a 500, and a half rolled back tree.
+    const rolled = await p.rollback(1);
+    expect(rolled).toMatchObject({ version: 3, root: v1.root });
+    expect(disk()).toEqual({ d: 'file d\n', keep: 'keep\n' });
+    expect(Object.keys(live()).sort()).toEqual(['d', 'keep']);
+    await p.close();
+  });
+
+  it('restores a folder where the tree has a file', async () => {
+    mkdirSync(join(content, 'd', 'sub'), { recursive: true });
+    writeFileSync(join(content, 'd', 'x'), 'x\n');
+    writeFileSync(join(content, 'd', 'sub', 'y'), 'y\n');
+    const p = await publisher();
+    rmSync(join(content, 'd'), { recursive: true });
+    writeFileSync(join(content, 'd'), 'file d\n');
+    await p.submit(['d']);
+    expect(Object.keys(live())).toEqual(['d']);
+
+    expect(await p.rollback(1)).toMatchObject({ version: 3 });
+    expect(disk()).toEqual({ 'd/': '', 'd/x': 'x\n', 'd/sub/': '', 'd/sub/y': 'y\n' });
+    expect(Object.keys(live()).sort()).toEqual(['d/sub/y', 'd/x']);
+    await p.close();
+  });
+
+  it('changes nothing in the content directory when a file cannot be written, either way', async () => {
+    writeFileSync(join(content, 'a.txt'), 'a one\n');
+    writeFileSync(join(content, 'd'), 'file d\n');
+    mkdirSync(join(content, 'e'));
+    writeFileSync(join(content, 'e', 'x'), 'e/x\n');
+    const p = await publisher();
+    writeFileSync(join(content, 'a.txt'), 'a two\n');
+    rmSync(join(content, 'd'));
+    mkdirSync(join(content, 'd'));
+    writeFileSync(join(content, 'd', 'x'), 'd/x\n');
+    rmSync(join(content, 'e'), { recursive: true });
+    writeFileSync(join(content, 'e'), 'file e\n');
+    await p.submit(['a.txt', 'd', 'e']);
+    const before = disk();
+    const version = store.versions.current().version;
+
+    // Three files to write (a.txt, d, e/x): the last fails, as on a full disk.
+    failOpenAt = 3;
+    await expect(p.rollback(1)).rejects.toThrow(/no space left/);
+    expect(opened).toBe(3);
+    expect(disk()).toEqual(before);
+    expect(store.versions.current().version).toBe(version);
+
+    // Room again: the rollback goes through whole.
+    failOpenAt = 0;
+    expect(await p.rollback(1)).toMatchObject({ version: version + 1 });
+    expect(disk()).toEqual({ 'a.txt': 'a one\n', d: 'file d\n', 'e/': '', 'e/x': 'e/x\n' });
+    expect(lstatSync(join(content, 'd')).isFile()).toBe(true);
+    await p.close();
+  });
+});
