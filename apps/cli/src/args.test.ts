@@ -5,9 +5,11 @@ import {
   FORGET_FLAGS,
   MASTER_FLAGS,
   REPLICA_FLAGS,
+  ROLLBACK_FLAGS,
   readFlags,
   STATUS_FLAGS,
 } from './args.js';
+import { UsageError } from './errors.js';
 
 describe('readFlags', () => {
   it('reads flags into camelCased keys', () => {
@@ -94,6 +96,16 @@ describe('readFlags', () => {
     expect(() => readFlags(['--admin-token', 'secret'], STATUS_FLAGS, {})).toThrow(/admin-token/);
   });
 
+  it('refuses an explicit empty flag, where an empty variable is unset', () => {
+    for (const argv of [['--port', ''], ['--port='], ['--data', '']])
+      expect(() => readFlags(argv, MASTER_FLAGS, {}), argv.join(' ')).toThrow(
+        new UsageError(
+          `--${argv[0]!.replace(/^--|=$/g, '')} '': an empty value; give one, or leave the flag out for its default`,
+        ),
+      );
+    expect(readFlags([], MASTER_FLAGS, { OUTPOST_PORT: '', OUTPOST_DATA: '' })).toEqual({});
+  });
+
   it('throws on a positional argument or a flag without its value', () => {
     expect(() => readFlags(['extra'], MASTER_FLAGS, {})).toThrow();
     expect(() => readFlags(['--port'], MASTER_FLAGS, {})).toThrow(/port/);
@@ -124,14 +136,26 @@ describe('flag tables', () => {
       name: 'asia-tokyo',
     });
     expect(describeFlags(FORGET_FLAGS)).toMatch(
-      /\n {2}--name {11}the replica to forget, as status names it$/,
+      /^ {2}--name {11}the replica to forget, as status names it$/m,
     );
     expect(describeFlags(FORGET_FLAGS)).not.toContain('OUTPOST_NAME');
   });
 
   it('describes flags one a line with their variable', () => {
     expect(describeFlags(STATUS_FLAGS)).toBe(
-      '  --master         the master URL [OUTPOST_MASTER]\n  --json           print the raw JSON [OUTPOST_JSON]',
+      [
+        '  --master         the master URL [OUTPOST_MASTER]',
+        '  --json           print the raw JSON [OUTPOST_JSON]',
+        '  --timeout-ms     give up on a master that has not answered within this long (default 30000) [OUTPOST_TIMEOUT_MS]',
+      ].join('\n'),
     );
+  });
+
+  it('gives every command that calls the master a --timeout-ms, a rollback a longer default', () => {
+    for (const flags of [STATUS_FLAGS, ROLLBACK_FLAGS, FORGET_FLAGS])
+      expect(flags.find((f) => f.name === 'timeout-ms')?.env).toBe('OUTPOST_TIMEOUT_MS');
+    expect(ROLLBACK_FLAGS.find((f) => f.name === 'timeout-ms')?.help).toContain('default 600000');
+    expect(readFlags(['--timeout-ms', '500'], STATUS_FLAGS, {})).toEqual({ timeoutMs: '500' });
+    expect(readFlags([], FORGET_FLAGS, { OUTPOST_TIMEOUT_MS: '9000' })).toEqual({ timeoutMs: '9000' });
   });
 });

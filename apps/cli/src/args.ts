@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { UsageError } from './errors.js';
 
 /** One flag: its name, the environment variable it falls back to ('' for none), and help text. */
 interface Flag {
@@ -107,7 +108,15 @@ export const REPLICA_FLAGS: Flag[] = [
   F('heartbeat-ms', 'heartbeat interval (default 5000)'),
 ];
 
-export const STATUS_FLAGS: Flag[] = [F('master', 'the master URL'), F('json', 'print the raw JSON', true)];
+/** How long a command waits for the master's answer; a master that never answers ends it with exit 2. */
+const TIMEOUT = (fallback: string) =>
+  F('timeout-ms', `give up on a master that has not answered within this long (default ${fallback})`);
+
+export const STATUS_FLAGS: Flag[] = [
+  F('master', 'the master URL'),
+  F('json', 'print the raw JSON', true),
+  TIMEOUT('30000'),
+];
 
 export const VERIFY_FLAGS: Flag[] = [
   F('data', 'the data directory of a master or replica'),
@@ -117,12 +126,15 @@ export const VERIFY_FLAGS: Flag[] = [
 export const ROLLBACK_FLAGS: Flag[] = [
   F('master', 'the master URL'),
   F('to', 'the kept version to roll back to'),
+  // A rollback answers once published: over a large tree that takes minutes.
+  TIMEOUT('600000'),
 ];
 
 export const FORGET_FLAGS: Flag[] = [
   F('master', 'the master URL'),
   // Only from the command line: a replica host's OUTPOST_NAME must not choose what is forgotten.
   { ...F('name', 'the replica to forget, as status names it'), env: '' },
+  TIMEOUT('30000'),
 ];
 
 /** Reads flags, falling back to OUTPOST_* environment variables; returns camelCased values. */
@@ -133,6 +145,11 @@ export function readFlags(argv: string[], flags: Flag[], env: NodeJS.ProcessEnv)
   const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
   const out: Record<string, string> = {};
   for (const f of flags) {
+    // An empty flag is refused rather than read: `--port ''` listened on a random port (an
+    // empty string read as 0), where an empty OUTPOST_PORT= gave the default. A flag given is
+    // meant to say something; a script's unset variable (`--port "$PORT"`) should not pass.
+    if (values[f.name] === '')
+      throw new UsageError(`--${f.name} '': an empty value; give one, or leave the flag out for its default`);
     // An empty variable is unset, as a shell user means by `OUTPOST_PORT=`.
     const v = values[f.name] ?? ((f.env && env[f.env]) || undefined);
     if (v === undefined || v === false) continue;

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { resolve as resolvePath } from 'node:path';
 import {
-  API_PREFIX,
   DnsStatusSchema,
   ForgetReplicaResponseSchema,
   MasterStatusSchema,
@@ -9,7 +8,6 @@ import {
   RollbackResponseSchema,
   VersionListSchema,
 } from '@outpost/protocol';
-import type { request } from 'undici';
 import { ZodError } from 'zod';
 import {
   describeFlags,
@@ -21,7 +19,16 @@ import {
   STATUS_FLAGS,
   VERIFY_FLAGS,
 } from './args.js';
+import { UsageError } from './errors.js';
 import { ListenError, type ListenFlags, listenProblem } from './listen-problem.js';
+import {
+  callMaster,
+  DEFAULT_TIMEOUT_MS,
+  parseAnswer,
+  ROLLBACK_TIMEOUT_MS,
+  timeoutOf,
+} from './master-client.js';
+import { ServiceSignals } from './service-signals.js';
 import { renderDns, renderStatus, renderVersions, UNHEALTHY } from './status-table.js';
 
 const USAGE = `outpost — verified copies of a content tree, from a master to regional replicas
@@ -41,6 +48,8 @@ ${describeFlags(STATUS_FLAGS)}
   outpost rollback --master URL --to N      publish version N's content as a new version (numbers only grow)
   outpost forget  --master URL --name NAME  drop an offline replica from the master's status (an office closed,
                                             a replica renamed); a replica that runs is refused
+                                            (versions, rollback and forget take --timeout-ms too; a rollback
+                                            waits 600000 by default, for it answers once published)
   outpost verify  --data DIR [--json]       re-hash every chunk, content and version root of the stores in DIR;
                                             exits 1 when something is damaged
 
@@ -61,23 +70,26 @@ async function main(argv: string[]): Promise<number> {
     // Each service is loaded only by the command that runs it: `status` or `help` would
     // otherwise load fastify, SQLite, chokidar and both services first (0.45 s of a 0.5 s run).
     case 'master': {
+      // Signals are taken before the service's code loads: a SIGHUP meanwhile would end it.
+      const signals = new ServiceSignals();
       const { buildMaster } = await import('@outpost/master');
+      // Stopped while it loaded: nothing is open yet, so there is nothing to stop.
+      if (signals.stopAsked) return 0;
       const flags = readFlags(rest, MASTER_FLAGS, env);
       return saysUserErrors('master', flags, async () => {
         const previousToken = env.OUTPOST_PREVIOUS_TOKEN || undefined;
         const master = buildMaster({ ...flags, ...secrets, previousToken, previousAdminToken } as never);
-        // Signals are taken from the start: a master starting over a large tree listens for
-        // minutes before it is ready, and a stop meanwhile must be as clean as one after.
-        const stopped = untilSignal(master.log, () => master.stop());
-        onHangup(() => master.reload());
-        await master.start();
-        await stopped;
+        // A master starting over a large tree listens for minutes before it is ready, and a
+        // stop meanwhile must be as clean as one after: its stop winds a start down.
+        await signals.run(master, { stopDuringStart: true });
         return 0;
       });
     }
     case 'replica': {
+      const signals = new ServiceSignals();
       const { noCompress, noWireCompression, noPrefetch, ...flags } = readFlags(rest, REPLICA_FLAGS, env);
       const { buildReplica } = await import('@outpost/replica');
+      if (signals.stopAsked) return 0;
       return saysUserErrors('replica', flags, async () => {
         const replica = buildReplica({
           ...flags,
@@ -87,9 +99,17 @@ async function main(argv: string[]): Promise<number> {
           ...secrets,
           previousAdminToken,
         } as never);
-        onHangup(() => void replica.reload());
-        await replica.start();
-        await untilSignal(replica.log, () => replica.stop());
+        // A SIGTERM during the start (it takes milliseconds) stops the replica once started,
+        // exit 0; it used to come before any handler, and its default action killed the process.
+        await signals.run(
+          {
+            log: replica.log,
+            start: () => replica.start(),
+            stop: () => replica.stop(),
+            reload: () => void replica.reload(),
+          },
+          { stopDuringStart: false },
+        );
         return 0;
       });
     }
@@ -104,7 +124,7 @@ async function main(argv: string[]): Promise<number> {
     case 'verify': {
       const flags = readFlags(rest, VERIFY_FLAGS, env);
       const { verifyCommand } = await import('./verify-command.js');
-      return verifyCommand(flags.data, flags.json === 'true', process.stdout);
+      return verifyCommand(flags.data, flags.json === 'true', process.stdout, process.stderr);
     }
     case undefined:
     case 'help':
@@ -144,71 +164,30 @@ async function saysUserErrors(
   }
 }
 
-/** Calls the master's admin API; a non-2xx answer is printed and becomes exit code 2. */
-async function callMaster(
-  command: string,
-  flags: Record<string, string>,
-  adminToken: string | undefined,
-  path: string,
-  opts: { method?: 'GET' | 'POST' | 'DELETE'; body?: unknown; quietStatus?: number } = {},
-): Promise<{ ok: true; body: unknown } | { ok: false; status: number }> {
-  const { body, quietStatus } = opts;
-  if (!flags.master) throw new UsageError(`${command} needs --master URL (or OUTPOST_MASTER)`);
-  const url = `${flags.master.replace(/\/+$/, '')}${API_PREFIX}${path}`;
-  const headers: Record<string, string> = adminToken ? { authorization: `Bearer ${adminToken}` } : {};
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  let res: Awaited<ReturnType<typeof request>>;
-  let text: string;
-  const { request } = await import('./undici-request.js');
-  try {
-    res = await request(url, {
-      method: opts.method ?? (body === undefined ? 'GET' : 'POST'),
-      headers,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    text = await res.body.text();
-  } catch (err) {
-    // Refused, not resolved, timed out, or not a URL: the user's to fix, said in one line.
-    process.stderr.write(`outpost: cannot reach the master at ${flags.master}: ${(err as Error).message}\n`);
-    return { ok: false, status: 0 };
-  }
-  if (res.statusCode < 200 || res.statusCode >= 300) {
-    if (res.statusCode === quietStatus) return { ok: false, status: res.statusCode };
-    let detail = text;
-    try {
-      const problem = JSON.parse(text) as { title?: string; detail?: string };
-      detail = [problem.title, problem.detail].filter(Boolean).join(': ');
-    } catch {
-      // Not a problem body: show it as it came.
-    }
-    process.stderr.write(`outpost: master answered ${res.statusCode}: ${detail}\n`);
-    return { ok: false, status: res.statusCode };
-  }
-  try {
-    return { ok: true, body: JSON.parse(text) };
-  } catch {
-    process.stderr.write(
-      `outpost: ${flags.master} answered ${res.statusCode} with something other than JSON: is it an Outpost master?\n`,
-    );
-    return { ok: false, status: res.statusCode };
-  }
-}
-
 async function versions(flags: Record<string, string>, adminToken: string | undefined): Promise<number> {
-  const res = await callMaster('versions', flags, adminToken, '/versions');
+  const timeoutMs = timeoutOf(flags, DEFAULT_TIMEOUT_MS);
+  const res = await callMaster('versions', flags, adminToken, '/versions', { timeoutMs });
   if (!res.ok) return 2;
-  const list = VersionListSchema.parse(res.body);
+  const list = parseAnswer(VersionListSchema, res.body, flags.master!, '/versions');
   process.stdout.write(flags.json ? `${JSON.stringify(list, null, 2)}\n` : `${renderVersions(list)}\n`);
   return 0;
 }
 
 async function rollback(flags: Record<string, string>, adminToken: string | undefined): Promise<number> {
-  const to = Number(flags.to);
-  if (!flags.to || !Number.isInteger(to) || to < 1)
-    throw new UsageError('rollback needs --to N, a kept version');
-  const res = await callMaster('rollback', flags, adminToken, '/rollback', { body: { to } });
+  // Decimal digits only: Number() also took '0x1', '1e0' and ' 1 ' for version 1.
+  const to = /^\d+$/.test(flags.to ?? '') ? Number(flags.to) : Number.NaN;
+  if (!Number.isSafeInteger(to) || to < 1)
+    throw new UsageError(
+      `rollback needs --to N, a kept version (a whole number in decimal digits)${flags.to === undefined ? '' : `, not '${flags.to}'`}`,
+    );
+  const timeoutMs = timeoutOf(flags, ROLLBACK_TIMEOUT_MS);
+  const res = await callMaster('rollback', flags, adminToken, '/rollback', {
+    body: { to },
+    timeoutMs,
+    afterTimeout: "the rollback may still be published: 'outpost versions' shows whether it was",
+  });
   if (!res.ok) return 2;
-  const r = RollbackResponseSchema.parse(res.body);
+  const r = parseAnswer(RollbackResponseSchema, res.body, flags.master!, '/rollback');
   process.stdout.write(
     r.created
       ? `published version ${r.version} with the content of version ${to} (root ${r.root.slice(0, 12)})\n`
@@ -219,10 +198,11 @@ async function rollback(flags: Record<string, string>, adminToken: string | unde
 
 async function forget(flags: Record<string, string>, adminToken: string | undefined): Promise<number> {
   if (!flags.name) throw new UsageError('forget needs --name NAME, a replica the master shows offline');
+  const timeoutMs = timeoutOf(flags, DEFAULT_TIMEOUT_MS);
   const path = `/replicas/${encodeURIComponent(flags.name)}`;
-  const res = await callMaster('forget', flags, adminToken, path, { method: 'DELETE' });
+  const res = await callMaster('forget', flags, adminToken, path, { method: 'DELETE', timeoutMs });
   if (!res.ok) return 2;
-  const r = ForgetReplicaResponseSchema.parse(res.body);
+  const r = parseAnswer(ForgetReplicaResponseSchema, res.body, flags.master!, path);
   process.stdout.write(
     `forgot replica ${r.forgotten} (region ${r.region}, at version ${r.version}, last seen ${r.lastSeenAt ?? 'never'})\n`,
   );
@@ -230,14 +210,15 @@ async function forget(flags: Record<string, string>, adminToken: string | undefi
 }
 
 async function status(flags: Record<string, string>, adminToken: string | undefined): Promise<number> {
-  const res = await callMaster('status', flags, adminToken, '/status');
+  const timeoutMs = timeoutOf(flags, DEFAULT_TIMEOUT_MS);
+  const res = await callMaster('status', flags, adminToken, '/status', { timeoutMs });
   if (!res.ok) return 2;
   const body = res.body;
   const parsed = MasterStatusSchema.safeParse(body);
   if (!parsed.success) {
-    const b = body as { role?: unknown; name?: unknown; region?: unknown };
+    const b = body as { role?: unknown; name?: unknown; region?: unknown } | null;
     process.stderr.write(
-      b.role === 'replica'
+      b?.role === 'replica'
         ? `outpost: ${flags.master} is replica ${String(b.name)} (region ${String(b.region)}), not a master: --master takes the master's URL\n`
         : `outpost: ${flags.master} answered with something other than a master's status: ${parsed.error.issues[0]?.message}\n`,
     );
@@ -245,15 +226,15 @@ async function status(flags: Record<string, string>, adminToken: string | undefi
   }
   const s = parsed.data;
   // The DNS section, when the master serves a zone (404: it serves none).
-  const dnsRes = await callMaster('status', flags, adminToken, '/dns', { quietStatus: 404 });
-  const dns = dnsRes.ok ? DnsStatusSchema.parse(dnsRes.body) : null;
+  const dnsRes = await callMaster('status', flags, adminToken, '/dns', { quietStatus: 404, timeoutMs });
+  const dns = dnsRes.ok ? parseAnswer(DnsStatusSchema, dnsRes.body, flags.master!, '/dns') : null;
   if (flags.json) {
     // Status names the first refused paths only; --json lists them all.
     let problems = s.problems;
     if ((s.problemCount ?? 0) > (problems?.length ?? 0)) {
-      const all = await callMaster('status', flags, adminToken, '/problems');
+      const all = await callMaster('status', flags, adminToken, '/problems', { timeoutMs });
       if (!all.ok) return 2;
-      problems = ProblemListSchema.parse(all.body).problems;
+      problems = parseAnswer(ProblemListSchema, all.body, flags.master!, '/problems').problems;
     }
     const full = { ...(body as object), ...(problems ? { problems } : {}), ...(dns ? { dns } : {}) };
     process.stdout.write(`${JSON.stringify(full, null, 2)}\n`);
@@ -261,41 +242,10 @@ async function status(flags: Record<string, string>, adminToken: string | undefi
   return s.publishFailure || s.replicas.some((r) => UNHEALTHY.has(r.state)) ? 1 : 0;
 }
 
-/**
- * SIGHUP reads the TLS certificate and key again (after a renewal) and opens the access log
- * again (after logrotate moved it), as web servers do. It never ends the service: the units'
- * ExecReload sends it to every service, and systemd would not restart one that a SIGHUP ended.
- */
-function onHangup(reload: () => void): void {
-  process.on('SIGHUP', () => reload());
-}
-
-/** Runs until SIGINT or SIGTERM, then stops cleanly (a second signal exits at once). */
-function untilSignal(
-  log: { info: (o: object, m: string) => void },
-  stop: () => Promise<void>,
-): Promise<void> {
-  return new Promise((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) process.exit(130);
-      stopping = true;
-      log.info({ signal }, 'stopping');
-      stop().then(resolve, (err) => {
-        process.stderr.write(`outpost: error while stopping: ${(err as Error).message}\n`);
-        resolve();
-      });
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
-}
-
-class UsageError extends Error {}
-
 /** Errors of the services that say what the user must fix, by name, and the exit code of each. */
 const USER_ERRORS: Record<string, number> = {
   ConfigError: 2,
+  UnexpectedAnswerError: 2,
   StoreInUseError: 1,
   StoreDamagedError: 1,
   ListenError: 1,

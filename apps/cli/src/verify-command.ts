@@ -1,33 +1,77 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { isClean, openStore, type VerifyReport, verifyStore } from '@outpost/store';
+import { isClean, isStoreDamage, openStore, type VerifyReport, verifyStore } from '@outpost/store';
+import { UsageError } from './errors.js';
 
 const STORE_FILES = ['master.sqlite', 'replica.sqlite'];
 
-/** `outpost verify --data DIR`: checks every store in DIR; exit 1 when one is damaged. */
-export function verifyCommand(data: string | undefined, json: boolean, out: NodeJS.WritableStream): number {
-  if (!data) throw new Error('verify needs --data DIR (or OUTPOST_DATA)');
+/** A store SQLite could not open or read through: what --json says of it in place of a report. */
+export interface UnreadableStore {
+  readable: false;
+  /** SQLite's (or the system's) code, e.g. SQLITE_NOTADB, SQLITE_CORRUPT, EACCES. */
+  code: string;
+  error: string;
+}
+
+/**
+ * `outpost verify --data DIR`: checks every store in DIR; exit 1 when one is damaged, or so
+ * damaged that SQLite cannot read it (not a database, pages overwritten), which is reported as
+ * such rather than ending the command with a stack trace and, with --json, no JSON.
+ */
+export function verifyCommand(
+  data: string | undefined,
+  json: boolean,
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+): number {
+  if (!data) throw new UsageError('verify needs --data DIR (or OUTPOST_DATA)');
   const files = STORE_FILES.map((f) => join(data, f)).filter((f) => existsSync(f));
   if (files.length === 0) {
-    out.write(`outpost: no store in ${data} (looked for ${STORE_FILES.join(', ')})\n`);
+    // On stderr: stdout is the report (JSON with --json), and there is none.
+    err.write(`outpost: no store in ${data} (looked for ${STORE_FILES.join(', ')})\n`);
     return 2;
   }
   let clean = true;
-  const reports: Record<string, VerifyReport> = {};
+  const reports: Record<string, VerifyReport | UnreadableStore> = {};
   for (const file of files) {
-    // A normal open: WAL lets this read beside a running service, and an old schema is migrated.
-    const store = openStore(file);
+    let report: VerifyReport | UnreadableStore;
     try {
-      const report = verifyStore(store);
-      reports[file] = report;
-      clean &&= isClean(report);
-      if (!json) out.write(renderReport(file, report));
-    } finally {
-      store.close();
+      // A normal open: WAL lets this read beside a running service, and an old schema is migrated.
+      const store = openStore(file);
+      try {
+        report = verifyStore(store);
+      } finally {
+        store.close();
+      }
+    } catch (e) {
+      const unreadable = unreadableStore(e);
+      if (!unreadable) throw e;
+      report = unreadable;
     }
+    reports[file] = report;
+    const ok = 'readable' in report ? false : isClean(report);
+    clean &&= ok;
+    if (!json) out.write('readable' in report ? renderUnreadable(file, report) : renderReport(file, report));
   }
   if (json) out.write(`${JSON.stringify(reports, null, 2)}\n`);
   return clean ? 0 : 1;
+}
+
+/**
+ * What an error opening or reading a store says of the store: SQLite's errors (the file is no
+ * database, damaged pages, no permission) and the system's. Null for anything else, a bug.
+ */
+function unreadableStore(e: unknown): UnreadableStore | null {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return null;
+  if (!isStoreDamage(e) && !code.startsWith('SQLITE_') && !/^E[A-Z]+$/.test(code)) return null;
+  return { readable: false, code, error: (e as Error).message };
+}
+
+function renderUnreadable(file: string, r: UnreadableStore): string {
+  return isStoreDamage({ code: r.code })
+    ? `${file}: DAMAGED: SQLite cannot read it (${r.error}, ${r.code})\n`
+    : `${file}: UNREADABLE: ${r.error} (${r.code})\n`;
 }
 
 /** A human summary of one store's check. */

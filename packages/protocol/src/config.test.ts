@@ -102,6 +102,78 @@ describe('MasterConfigSchema', () => {
   });
 });
 
+describe('integer flags', () => {
+  // What Number() reads and a person does not mean: an empty flag (`--port ''` listened on a
+  // random port), hexadecimal, binary, exponents, padding, signs, fractions.
+  const notDecimal = ['', '0x50', '0b11111111111', '0o17', '1e4', ' 80', '80 ', '+80', '80.0', '8_0'];
+
+  it.each(notDecimal)('refuses --port %j, saying it takes decimal digits', (port) => {
+    const r = MasterConfigSchema.safeParse({ content: 'c', data: 'd', port });
+    expect(r.success).toBe(false);
+    expect(r.error!.issues[0]!.path).toEqual(['port']);
+    expect(r.error!.issues[0]!.message).toMatch(/^expected a whole number in decimal digits, not /);
+  });
+
+  it('says an empty value is empty', () => {
+    const r = MasterConfigSchema.safeParse({ content: 'c', data: 'd', port: '' });
+    expect(r.error!.issues[0]!.message).toBe('expected a whole number in decimal digits, not an empty value');
+  });
+
+  it.each([
+    'quietMs',
+    'maxDelayMs',
+    'settleMs',
+    'keepVersions',
+    'rewalkMs',
+    'heartbeatMs',
+    'dnsPort',
+    'dnsTtl',
+    'dnsMaxLag',
+    'drainMs',
+    'scrubBytesPerSecond',
+  ] as const)('refuses master --%s in anything but decimal digits', (key) => {
+    for (const value of ['', '0x10', '1e2']) {
+      const r = MasterConfigSchema.safeParse({ content: 'c', data: 'd', [key]: value });
+      expect(r.success, `${key} ${JSON.stringify(value)}`).toBe(false);
+      expect(r.error!.issues[0]!.path).toEqual([key]);
+    }
+    expect(MasterConfigSchema.parse({ content: 'c', data: 'd', [key]: '0100' })[key]).toBe(100);
+  });
+
+  it.each([
+    'port',
+    'httpRedirectPort',
+    'keepAliveMs',
+    'headersTimeoutMs',
+    'drainMs',
+    'scrubBytesPerSecond',
+    'pollMs',
+    'heartbeatMs',
+  ] as const)('refuses replica --%s in anything but decimal digits', (key) => {
+    for (const value of ['', '0x3e8', '1e3']) {
+      const r = ReplicaConfigSchema.safeParse({ ...replica, [key]: value });
+      expect(r.success, `${key} ${JSON.stringify(value)}`).toBe(false);
+      expect(r.error!.issues[0]!.path).toEqual([key]);
+    }
+    expect(ReplicaConfigSchema.parse({ ...replica, [key]: '1000' })[key]).toBe(1000);
+  });
+
+  it('still takes numbers from code, and leaves an unset flag to its default', () => {
+    expect(MasterConfigSchema.parse({ content: 'c', data: 'd', port: 0 }).port).toBe(0);
+    expect(MasterConfigSchema.parse({ content: 'c', data: 'd', port: undefined }).port).toBe(7070);
+    expect(MasterConfigSchema.safeParse({ content: 'c', data: 'd', port: true }).success).toBe(false);
+  });
+
+  it('reads --keep-days in decimal, with a fraction', () => {
+    expect(MasterConfigSchema.parse({ content: 'c', data: 'd', keepDays: '1.5' }).keepDays).toBe(1.5);
+    expect(MasterConfigSchema.parse({ content: 'c', data: 'd', keepDays: '30' }).keepDays).toBe(30);
+    for (const keepDays of ['', '1e1', '0x1e', '.5', '1.'])
+      expect(MasterConfigSchema.safeParse({ content: 'c', data: 'd', keepDays }).success, keepDays).toBe(
+        false,
+      );
+  });
+});
+
 describe('ReplicaConfigSchema', () => {
   it('checks the advertised address', () => {
     expect(ReplicaConfigSchema.parse({ ...replica, advertise: '[::1]:8080' }).advertise).toBe('[::1]:8080');
@@ -211,6 +283,12 @@ describe('ReplicaConfigSchema', () => {
     'javascript:alert(1)',
     'http://',
     'http:/hq',
+    // API paths are appended to it: `/?x=1/_outpost/…`.
+    'http://127.0.0.1:7070?x=1',
+    'http://127.0.0.1:7070/?x=1',
+    'http://127.0.0.1:7070?',
+    'https://hq.example.com/outpost#top',
+    'https://hq.example.com/outpost/#',
   ])('refuses master URL %j', (master) => {
     expect(ReplicaConfigSchema.safeParse({ ...replica, master }).success).toBe(false);
   });

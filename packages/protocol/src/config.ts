@@ -3,9 +3,34 @@ import { parseAdvertise } from './advertise.js';
 import { LIMITS } from './limits.js';
 import { ByteSize, Label } from './scalars.js';
 
-const Port = z.coerce.number().int().min(0).max(65535);
+/**
+ * A number from a flag or variable, in decimal digits only (`fraction`: with a decimal part,
+ * `1.5`); a number from code as it is. Coercing with Number() took an empty `--port ''` as 0,
+ * a random port (where an empty OUTPOST_PORT= is unset, the default), `0x50` as 80,
+ * `0b11111111111` as 2047 and `1e4` as 10000.
+ */
+function decimal(opts: { fraction?: boolean } = {}) {
+  const digits = opts.fraction ? /^\d+(?:\.\d+)?$/ : /^\d+$/;
+  const want = opts.fraction
+    ? 'a number in decimal digits, such as 7 or 1.5'
+    : 'a whole number in decimal digits';
+  return z.union([z.number(), z.string()], { error: `expected ${want}` }).transform((v, ctx) => {
+    if (typeof v === 'number') return v;
+    if (digits.test(v)) return Number(v);
+    ctx.addIssue({
+      code: 'custom',
+      message: v === '' ? `expected ${want}, not an empty value` : `expected ${want}, not '${v}'`,
+    });
+    return z.NEVER;
+  });
+}
+
+/** A whole number from min to max, written in decimal digits. */
+const Int = (min: number, max: number) => decimal().pipe(z.number().int().min(min).max(max));
+
+const Port = Int(0, 65535);
 const Secret = z.string().min(1).max(4096).optional();
-const Millis = z.coerce.number().int().min(1).max(3_600_000);
+const Millis = Int(1, 3_600_000);
 
 /** A DNS zone the master answers for: `corp.example` (lowercase, trailing dot dropped). */
 export const ZoneName = z
@@ -57,12 +82,7 @@ export const AdvertiseAddress = z
   });
 
 /** Bytes of stored chunks a background scrub re-hashes per second (0: no scrub). */
-const ScrubRate = z.coerce
-  .number()
-  .int()
-  .min(0)
-  .max(1e10)
-  .default(8 * 1024 * 1024);
+const ScrubRate = Int(0, 1e10).default(8 * 1024 * 1024);
 
 export const MasterConfigSchema = z.object({
   content: z.string().min(1),
@@ -86,13 +106,13 @@ export const MasterConfigSchema = z.object({
   /** A steady stream of events still publishes at least this often. */
   maxDelayMs: Millis.default(1000),
   /** A file is published only once it has not been modified for this long (0: at once). */
-  settleMs: z.coerce.number().int().min(0).max(60_000).default(50),
+  settleMs: Int(0, 60_000).default(50),
   /** Versions kept (the newest K); older ones, and what only they need, are collected. */
-  keepVersions: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  keepVersions: Int(1, 1_000_000).default(100),
   /** Also keep every version younger than this many days. */
-  keepDays: z.coerce.number().min(0).max(36_500).optional(),
+  keepDays: decimal({ fraction: true }).pipe(z.number().min(0).max(36_500)).optional(),
   /** How often the whole content directory is looked over for changes the watcher missed (0: never). */
-  rewalkMs: z.coerce.number().int().min(0).max(86_400_000).default(600_000),
+  rewalkMs: Int(0, 86_400_000).default(600_000),
   /** How often a replica is expected to say ping; it is offline after missing three. */
   heartbeatMs: Millis.default(5000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -103,15 +123,15 @@ export const MasterConfigSchema = z.object({
   /** Address the DNS server listens on (default: --host). */
   dnsHost: z.string().min(1).optional(),
   /** TTL of every answer, in seconds: short, so a replica that drops out is soon forgotten. */
-  dnsTtl: z.coerce.number().int().min(0).max(86_400).default(5),
+  dnsTtl: Int(0, 86_400).default(5),
   /** Replicas up to this many versions behind the latest are still answered. */
-  dnsMaxLag: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  dnsMaxLag: Int(0, 1_000_000).default(0),
   /** Region fallback order when a region has no replica to answer with. */
   dnsFallback: DnsFallback.default({}),
   /** `all`: every eligible replica, rotated by weight; `one`: one record per answer, chosen by weight. */
   dnsMode: z.enum(['all', 'one']).default('all'),
   /** On stop, responses in flight (chunk fetches, pulls) may finish for this long; then they are cut. */
-  drainMs: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
+  drainMs: Int(0, 3_600_000).default(10_000),
   /** Stored chunks re-hashed per second in the background, damaged ones mended from their files (0: off). */
   scrubBytesPerSecond: ScrubRate,
 });
@@ -124,7 +144,13 @@ export class ConfigError extends Error {
 export const ReplicaConfigSchema = z.object({
   name: Label,
   region: Label,
-  master: z.url({ protocol: /^https?$/ }),
+  /**
+   * The master's URL, with any path prefix (a proxy's). No query or fragment: API paths are
+   * appended to it, and `http://hq:7070?x=1` would ask for `/?x=1/_outpost/…`.
+   */
+  master: z
+    .url({ protocol: /^https?$/ })
+    .refine((v) => !/[?#]/.test(v), "a master's URL takes no query (?…) or fragment (#…)"),
   data: z.string().min(1),
   host: z.string().min(1).default('127.0.0.1'),
   port: Port.default(7080),
@@ -152,9 +178,9 @@ export const ReplicaConfigSchema = z.object({
   /** An idle keep-alive connection is closed after this (long: a reader may still be draining). */
   keepAliveMs: Millis.default(65_000),
   /** A request's headers must all arrive within this (slowloris). */
-  headersTimeoutMs: z.coerce.number().int().min(100).max(30_000).default(10_000),
+  headersTimeoutMs: Int(100, 30_000).default(10_000),
   /** On stop, responses in flight may finish for this long; then their connections are cut (0: at once). */
-  drainMs: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
+  drainMs: Int(0, 3_600_000).default(10_000),
   /** Stored chunks re-hashed per second in the background, damaged ones fetched again (0: off). */
   scrubBytesPerSecond: ScrubRate,
   /**

@@ -1,3 +1,4 @@
+import { ConfigError } from '@outpost/protocol';
 import { describe, expect, it } from 'vitest';
 import { cacheControlFor, DEFAULT_CACHE_CONTROL, parseCacheRules } from './cache-control.js';
 
@@ -52,8 +53,42 @@ describe('parseCacheRules', () => {
 
   it('names the bad rule, not the whole spec, when one of several is malformed', () => {
     expect(() => parseCacheRules('/ok/=public;/bad/=pub lic;/=no-cache')).toThrow(
-      /^bad cache rule '\/bad\/=pub lic'/,
+      /^--cache-control: bad cache rule '\/bad\/=pub lic'/,
     );
+  });
+
+  it('throws a ConfigError naming the flag, which the CLI says in one line with exit 2', () => {
+    expect(() => parseCacheRules('garbage')).toThrow(ConfigError);
+    expect(() => parseCacheRules('garbage')).toThrow(
+      "--cache-control: bad cache rule 'garbage': want /PREFIX=DIRECTIVES, e.g. /static/=public, max-age=3600",
+    );
+  });
+
+  it.each([
+    ['/=public,\r\nmax-age=1', "'/=public,\\r\\nmax-age=1'"],
+    ['/=public\n, max-age=1', "'/=public\\n, max-age=1'"],
+    ['/=no-cache="X-A,\r\nX-B"', '\'/=no-cache="X-A,\\r\\nX-B"'],
+    ['/a\nb/=public', "'/a\\nb/=public'"],
+    ['/=public,\x00max-age=1', "'/=public,\\x00max-age=1'"],
+  ])(
+    'refuses control characters (a CR or LF would make a header Node refuses) in %j, shown escaped',
+    (spec, shown) => {
+      let message = '';
+      try {
+        parseCacheRules(spec);
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        message = (err as Error).message;
+      }
+      expect(message).toContain(`bad cache rule ${shown}`);
+      for (const c of ['\r', '\n', '\0']) expect(message).not.toContain(c);
+    },
+  );
+
+  it('still takes spaces and tabs around the commas', () => {
+    expect(parseCacheRules('/=public ,\tmax-age=60')).toEqual([
+      { prefix: '/', value: 'public ,\tmax-age=60' },
+    ]);
   });
 });
 

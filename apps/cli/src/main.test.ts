@@ -1,0 +1,316 @@
+// The `outpost` command end to end, run from its sources through tsx (as `pnpm outpost`): exit
+// codes, the one line said on stderr, and signals while a service loads.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+const children = new Set<ChildProcess>();
+const dirs: string[] = [];
+const servers: Server[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
+});
+afterAll(() => {
+  for (const c of children) c.kill('SIGKILL');
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'outpost-cli-'));
+  dirs.push(d);
+  return d;
+}
+
+/**
+ * A module hook that holds the import of a service's package for `ms`, saying on stderr when it
+ * begins: the window (0.2–0.4 s of a built CLI's start) in which signals used to find no handler.
+ */
+function slowServiceImport(ms: number): string {
+  const hooks = `
+import { writeSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+  if (specifier === '@outpost/master' || specifier === '@outpost/replica') {
+    writeSync(2, 'test: loading ' + specifier + '\\n');
+    await new Promise((r) => setTimeout(r, ${ms}));
+  }
+  return next(specifier, context);
+}`;
+  const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});`;
+  return `data:text/javascript,${encodeURIComponent(register)}`;
+}
+
+interface Run {
+  proc: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function start(args: string[], opts: { env?: NodeJS.ProcessEnv; slowImportMs?: number } = {}): Run {
+  const node = ['--conditions=source', '--import', 'tsx'];
+  if (opts.slowImportMs) node.push('--import', slowServiceImport(opts.slowImportMs));
+  // Only what the command needs: no OUTPOST_* of the environment the tests run in.
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env };
+  const proc = spawn(process.execPath, [...node, MAIN, ...args], { cwd: ROOT, env });
+  children.add(proc);
+  let stdout = '';
+  let stderr = '';
+  proc.stdout!.on('data', (d) => {
+    stdout += d;
+  });
+  proc.stderr!.on('data', (d) => {
+    stderr += d;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once('exit', (code, signal) => {
+      children.delete(proc);
+      resolve({ code, signal });
+    }),
+  );
+  return { proc, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = start(args, { env });
+  const { code } = await r.exited;
+  return { code, stdout: r.stdout(), stderr: r.stderr() };
+}
+
+async function until(what: string, check: () => boolean, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A local HTTP server answering with `handler`; resolves to its URL. */
+async function serve(handler: Parameters<typeof createServer>[1]): Promise<string> {
+  const server = createServer(handler);
+  servers.push(server);
+  await once(server.listen(0, '127.0.0.1'), 'listening');
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** Lines of stderr: exactly one, starting `outpost: `, and no stack trace. */
+function oneLine(stderr: string): string {
+  const lines = stderr.split('\n').filter((l) => l !== '');
+  expect(lines, stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/^outpost: /);
+  expect(stderr).not.toMatch(/\n\s+at /);
+  return lines[0]!;
+}
+
+describe('signals while a service loads', () => {
+  it('a master survives a SIGHUP that comes before its code has loaded, says so, and stops cleanly', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'content'));
+    const master = start(
+      ['master', '--content', join(dir, 'content'), '--data', join(dir, 'data'), '--port', '0'],
+      { slowImportMs: 2500 },
+    );
+    await until('the import to begin', () => master.stderr().includes('test: loading @outpost/master'));
+    master.proc.kill('SIGHUP');
+    await until('the master to listen', () => master.stdout().includes('outpost master listening'));
+    expect(master.stdout()).toContain('SIGHUP while the service was loading: nothing to reload yet');
+    // Once up, a SIGHUP reloads (here: says there is nothing to), and the master runs on.
+    master.proc.kill('SIGHUP');
+    await until('the reload', () => master.stdout().includes('SIGHUP: nothing to reload (no --tls-cert)'));
+    master.proc.kill('SIGTERM');
+    expect(await master.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('a replica survives a SIGHUP while it loads, and one stopped while it loads exits 0', async () => {
+    const dir = tempDir();
+    const args = (name: string) => [
+      'replica',
+      '--name',
+      name,
+      '--region',
+      'lab',
+      '--master',
+      'http://127.0.0.1:1',
+      '--data',
+      join(dir, name),
+      '--port',
+      '0',
+    ];
+    const hup = start(args('hup'), { slowImportMs: 2500 });
+    const term = start(args('term'), { slowImportMs: 2500 });
+    await until('the imports to begin', () =>
+      [hup, term].every((r) => r.stderr().includes('test: loading @outpost/replica')),
+    );
+    hup.proc.kill('SIGHUP');
+    // systemctl stop while the service loads: a clean stop, not a death by SIGTERM.
+    term.proc.kill('SIGTERM');
+    expect(await term.exited).toEqual({ code: 0, signal: null });
+    await until('the replica to listen', () => hup.stdout().includes('outpost replica listening'));
+    expect(hup.stdout()).toContain('SIGHUP while the service was loading: nothing to reload yet');
+    hup.proc.kill('SIGTERM');
+    expect(await hup.exited).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe('flag errors: exit 2 and one line', () => {
+  it('refuses a malformed --cache-control, or one with a CR/LF in it, without a stack trace', async () => {
+    const dir = tempDir();
+    const replica = (cacheControl: string) =>
+      cli([
+        'replica',
+        '--name',
+        'uk-london',
+        '--region',
+        'uk',
+        '--master',
+        'http://127.0.0.1:1',
+        '--data',
+        // One each: the two run at once, and a store is one process's.
+        join(dir, cacheControl.length.toString()),
+        '--port',
+        '0',
+        '--cache-control',
+        cacheControl,
+      ]);
+    const [garbage, crlf] = await Promise.all([replica('garbage'), replica('/=public,\r\nmax-age=1')]);
+    expect(garbage.code).toBe(2);
+    expect(oneLine(garbage.stderr)).toBe(
+      "outpost: --cache-control: bad cache rule 'garbage': want /PREFIX=DIRECTIVES, e.g. /static/=public, max-age=3600",
+    );
+    expect(crlf.code).toBe(2);
+    expect(oneLine(crlf.stderr)).toContain("bad cache rule '/=public,\\r\\nmax-age=1'");
+  });
+
+  it('refuses an empty --port and ports not in decimal digits, where they listened on random or other ports', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'content'));
+    const master = (port: string) =>
+      cli(['master', '--content', join(dir, 'content'), '--data', join(dir, `data-${port}`), '--port', port]);
+    const [empty, hex, exp] = await Promise.all([master(''), master('0x50'), master('1e4')]);
+    for (const r of [empty, hex, exp]) expect(r.code, r.stderr).toBe(2);
+    expect(oneLine(empty.stderr)).toBe(
+      "outpost: --port '': an empty value; give one, or leave the flag out for its default",
+    );
+    expect(hex.stderr).toContain("--port: expected a whole number in decimal digits, not '0x50'");
+    expect(exp.stderr).toContain("--port: expected a whole number in decimal digits, not '1e4'");
+  });
+
+  it('takes rollback --to in decimal digits only', async () => {
+    const rs = await Promise.all(
+      ['--to=0x1', '--to=1e0', '--to= 1', '--to=-1'].map((to) =>
+        cli(['rollback', '--master', 'http://127.0.0.1:1', to]),
+      ),
+    );
+    for (const r of rs) {
+      expect(r.code, r.stderr).toBe(2);
+      expect(oneLine(r.stderr)).toMatch(
+        /^outpost: rollback needs --to N, a kept version \(a whole number in decimal digits\)/,
+      );
+    }
+  });
+
+  it('refuses a --master with a query or fragment, and verify without --data', async () => {
+    const [query, fragment, verify] = await Promise.all([
+      cli(['status', '--master', 'http://127.0.0.1:7070?x=1']),
+      cli(['versions'], { OUTPOST_MASTER: 'http://127.0.0.1:7070/#top' }),
+      cli(['verify']),
+    ]);
+    expect(query.code).toBe(2);
+    expect(oneLine(query.stderr)).toMatch(
+      /^outpost: --master http:\/\/127\.0\.0\.1:7070\?x=1: a master's URL takes no query/,
+    );
+    expect(fragment.code).toBe(2);
+    oneLine(fragment.stderr);
+    expect(verify.code).toBe(2);
+    expect(oneLine(verify.stderr)).toBe('outpost: verify needs --data DIR (or OUTPOST_DATA)');
+  });
+});
+
+describe('commands that call the master', () => {
+  it('give up on a master that never answers after --timeout-ms (OUTPOST_TIMEOUT_MS): exit 2, one line', async () => {
+    const url = await serve(() => {});
+    const started = Date.now();
+    const [flag, env] = await Promise.all([
+      cli(['status', '--master', url, '--timeout-ms', '300']),
+      cli(['versions', '--master', url], { OUTPOST_TIMEOUT_MS: '300' }),
+    ]);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    for (const r of [flag, env]) {
+      expect(r.code).toBe(2);
+      expect(oneLine(r.stderr)).toBe(
+        `outpost: the master at ${url} did not answer within 0.3 s (--timeout-ms 300): is it hung or overloaded, or is a proxy in between holding the request?`,
+      );
+    }
+    const bad = await cli(['status', '--master', url, '--timeout-ms', '1e3']);
+    expect(bad.code).toBe(2);
+    oneLine(bad.stderr);
+  });
+
+  it("say that the master answered something unexpected, not that the user's options are invalid", async () => {
+    const url = await serve((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end('{"x":1}');
+    });
+    const rs = await Promise.all([
+      cli(['rollback', '--master', url, '--to', '3']),
+      cli(['versions', '--master', url]),
+      cli(['forget', '--master', url, '--name', 'uk-london']),
+    ]);
+    for (const r of rs) {
+      expect(r.code).toBe(2);
+      const line = oneLine(r.stderr);
+      expect(line).toMatch(
+        new RegExp(`^outpost: the master at ${url} answered something unexpected for /_outpost/api/v1/`),
+      );
+      expect(line).not.toContain('invalid options');
+    }
+  });
+
+  it('say in one line that an https:// master URL names a plain HTTP port', async () => {
+    const url = await serve((_req, res) => res.end('{}'));
+    const https = url.replace('http:', 'https:');
+    const r = await cli(['status', '--master', https]);
+    expect(r.code).toBe(2);
+    expect(oneLine(r.stderr)).toBe(
+      `outpost: cannot reach the master at ${https}: what answers there does not speak TLS (plain HTTP?); use --master ${url}`,
+    );
+  });
+});
+
+describe('outpost verify', () => {
+  it('reports a store that is no database as damaged: exit 1, a line, and JSON with --json', async () => {
+    const data = tempDir();
+    const file = join(data, 'master.sqlite');
+    writeFileSync(file, 'garbage\n');
+    const [text, json, empty] = await Promise.all([
+      cli(['verify', '--data', data]),
+      cli(['verify', '--data', data, '--json']),
+      cli(['verify', '--data', tempDir()]),
+    ]);
+    expect(text.code).toBe(1);
+    expect(text.stdout).toBe(
+      `${file}: DAMAGED: SQLite cannot read it (file is not a database, SQLITE_NOTADB)\n`,
+    );
+    expect(text.stderr).toBe('');
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)[file]).toEqual({
+      readable: false,
+      code: 'SQLITE_NOTADB',
+      error: 'file is not a database',
+    });
+    expect(empty.code).toBe(2);
+    expect(empty.stdout).toBe('');
+    expect(oneLine(empty.stderr)).toMatch(/^outpost: no store in /);
+  });
+});

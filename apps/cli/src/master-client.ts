@@ -1,0 +1,192 @@
+import { API_PREFIX } from '@outpost/protocol';
+import type { ZodType } from 'zod';
+import { UnexpectedAnswerError, UsageError } from './errors.js';
+
+/**
+ * How long a command waits for the master to answer. undici's own default is 300 s for the
+ * headers and again for the body: a master (or a proxy before it) that takes the connection
+ * and never answers held `outpost status` for five minutes, where a script wants to know.
+ */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+/**
+ * A rollback answers once its version is published: it waits for a publish in progress, then
+ * checks every chunk it needs and writes the content directory, which over a large tree takes
+ * minutes, not seconds. Timing it out at 30 s would say "no answer" of a rollback that goes on.
+ */
+export const ROLLBACK_TIMEOUT_MS = 600_000;
+
+const MAX_TIMEOUT_MS = 86_400_000;
+
+/** `--timeout-ms` (OUTPOST_TIMEOUT_MS), decimal digits only, or `fallback` when not given. */
+export function timeoutOf(flags: Record<string, string>, fallback: number): number {
+  const raw = flags.timeoutMs;
+  if (raw === undefined) return fallback;
+  const ms = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(ms >= 1 && ms <= MAX_TIMEOUT_MS))
+    throw new UsageError(
+      `--timeout-ms '${raw}': expected a whole number of milliseconds, from 1 to ${MAX_TIMEOUT_MS}`,
+    );
+  return ms;
+}
+
+/**
+ * The master's base URL from --master: http or https, with an optional path prefix (a master
+ * behind a proxy at `https://hq.example.com/outpost`). A query or fragment is refused: the API
+ * path used to be appended to the string, so `http://hq:7070?x=1` asked for `/?x=1/_outpost/…`.
+ */
+export function masterUrl(raw: string | undefined, command: string): URL {
+  if (!raw) throw new UsageError(`${command} needs --master URL (or OUTPOST_MASTER)`);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`cannot reach the master at ${raw}: Invalid URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError(`--master ${raw}: not an http:// or https:// URL`);
+  // The raw text too: `new URL` drops an empty query or fragment (`http://hq:7070?`).
+  if (url.search !== '' || url.hash !== '' || /[?#]/.test(raw))
+    throw new UsageError(
+      `--master ${raw}: a master's URL takes no query (?…) or fragment (#…); give its address and any path prefix, e.g. https://hq.example.com/outpost`,
+    );
+  return url;
+}
+
+/** An admin API path under the master's URL (and its path prefix, if any). */
+export function apiUrl(master: URL, path: string): URL {
+  const url = new URL(master.href);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}${API_PREFIX}${path}`;
+  return url;
+}
+
+/** TLS errors that mean "this certificate is not trusted here" (as the replica says them). */
+const UNTRUSTED = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
+
+/** OpenSSL's ways of saying that what answered on the port is not TLS (plain HTTP, mostly). */
+const NOT_TLS = new Set([
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'ERR_SSL_PACKET_LENGTH_TOO_LONG',
+  'ERR_SSL_HTTP_REQUEST',
+  'ERR_SSL_RECORD_LAYER_FAILURE',
+]);
+
+type RequestError = (Error & { code?: string; cause?: { code?: string; message?: string } }) | undefined;
+
+/** True when the master took the connection but did not answer (all) in time. */
+export function isTimeout(err: unknown): boolean {
+  const e = err as RequestError;
+  const code = e?.code ?? e?.cause?.code;
+  // undici's own timers, or the deadline's AbortSignal (a DOMException named TimeoutError).
+  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || e?.name === 'TimeoutError';
+}
+
+/** Why a request to the master failed, in one line an admin can act on (no OpenSSL jargon). */
+export function describeRequestFailure(err: unknown, master: string, timeoutMs: number): string {
+  const e = err as RequestError;
+  const code = e?.code ?? e?.cause?.code ?? '';
+  const detail = e?.cause?.message ?? e?.message ?? String(err);
+  if (isTimeout(err))
+    return `the master at ${master} did not answer within ${seconds(timeoutMs)} (--timeout-ms ${timeoutMs}): is it hung or overloaded, or is a proxy in between holding the request?`;
+  if (code === 'UND_ERR_CONNECT_TIMEOUT')
+    return `cannot reach the master at ${master}: no answer to connect (a firewall dropping packets, or a host that is down?)`;
+  if (NOT_TLS.has(code))
+    return `cannot reach the master at ${master}: what answers there does not speak TLS (plain HTTP?); use --master ${master.replace(/^https:/i, 'http:')}`;
+  if (UNTRUSTED.test(code))
+    return `cannot reach the master at ${master}: its TLS certificate is not trusted here (${detail}; NODE_EXTRA_CA_CERTS names a CA file to trust)`;
+  // An HTTPS server sent plain HTTP closes the connection without a word.
+  if (code === 'UND_ERR_SOCKET' && /^http:/i.test(master))
+    return `cannot reach the master at ${master}: ${detail} (does it serve HTTPS? then --master ${master.replace(/^http:/i, 'https:')})`;
+  return `cannot reach the master at ${master}: ${detail}`;
+}
+
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`;
+}
+
+export interface CallOptions {
+  method?: 'GET' | 'POST' | 'DELETE';
+  body?: unknown;
+  /** A status that is no failure to report (the caller handles it): not printed. */
+  quietStatus?: number;
+  timeoutMs?: number;
+  /** Said after a timeout (what may have happened anyway). */
+  afterTimeout?: string;
+  /** Where failures are said (stderr). */
+  write?: (line: string) => void;
+}
+
+export type CallResult = { ok: true; body: unknown } | { ok: false; status: number };
+
+/** Calls the master's admin API; a failure is said in one line, and `ok: false` becomes exit 2. */
+export async function callMaster(
+  command: string,
+  flags: Record<string, string>,
+  adminToken: string | undefined,
+  path: string,
+  opts: CallOptions = {},
+): Promise<CallResult> {
+  const { body, quietStatus, timeoutMs = DEFAULT_TIMEOUT_MS } = opts;
+  const write = opts.write ?? ((line: string) => void process.stderr.write(line));
+  const base = masterUrl(flags.master, command);
+  const master = flags.master!;
+  const headers: Record<string, string> = adminToken ? { authorization: `Bearer ${adminToken}` } : {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let statusCode: number;
+  let text: string;
+  const { request } = await import('./undici-request.js');
+  try {
+    const res = await request(apiUrl(base, path), {
+      method: opts.method ?? (body === undefined ? 'GET' : 'POST'),
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      // The two above time out a silence; this, a body that trickles in forever.
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    statusCode = res.statusCode;
+    text = await res.body.text();
+  } catch (err) {
+    // Refused, not resolved, timed out, not TLS: the user's to look into, said in one line.
+    const line = describeRequestFailure(err, master, timeoutMs);
+    const after = isTimeout(err) && opts.afterTimeout ? `; ${opts.afterTimeout}` : '';
+    write(`outpost: ${line}${after}\n`);
+    return { ok: false, status: 0 };
+  }
+  if (statusCode < 200 || statusCode >= 300) {
+    if (statusCode === quietStatus) return { ok: false, status: statusCode };
+    let detail = text;
+    try {
+      const problem = JSON.parse(text) as { title?: string; detail?: string };
+      detail = [problem.title, problem.detail].filter(Boolean).join(': ');
+    } catch {
+      // Not a problem body: show it as it came.
+    }
+    write(`outpost: master answered ${statusCode}: ${detail}\n`);
+    return { ok: false, status: statusCode };
+  }
+  try {
+    return { ok: true, body: JSON.parse(text) };
+  } catch {
+    write(
+      `outpost: ${master} answered ${statusCode} with something other than JSON: is it an Outpost master?\n`,
+    );
+    return { ok: false, status: statusCode };
+  }
+}
+
+/**
+ * Reads a master's answer with its schema. One that does not fit is the master's (or whatever
+ * answers at --master) to explain, not the user's flags: it used to reach the handler of
+ * invalid options and print as `invalid options: --rolled-back-to: …`.
+ */
+export function parseAnswer<T>(schema: ZodType<T>, body: unknown, master: string, path: string): T {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const where = issue && issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ` : '';
+  throw new UnexpectedAnswerError(
+    `the master at ${master} answered something unexpected for ${API_PREFIX}${path}: ${where}${issue?.message ?? 'not the expected shape'} (is --master an Outpost master, of this version?)`,
+  );
+}

@@ -1,0 +1,90 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { openStore } from '@outpost/store';
+import { afterEach, describe, expect, it } from 'vitest';
+import { UsageError } from './errors.js';
+import { verifyCommand } from './verify-command.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'outpost-verify-'));
+  dirs.push(d);
+  return d;
+}
+
+/** Runs the command, gathering what it writes to stdout and stderr. */
+function run(data: string | undefined, json: boolean) {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let stdout = '';
+  let stderr = '';
+  out.on('data', (d) => {
+    stdout += d;
+  });
+  err.on('data', (d) => {
+    stderr += d;
+  });
+  const code = verifyCommand(data, json, out, err);
+  return { code, stdout, stderr };
+}
+
+describe('verifyCommand', () => {
+  it('reports a store SQLite cannot read as damaged, exit 1, in a line (not a stack trace)', () => {
+    const data = tempDir();
+    const file = join(data, 'master.sqlite');
+    writeFileSync(file, 'garbage\n');
+    const r = run(data, false);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe(
+      `${file}: DAMAGED: SQLite cannot read it (file is not a database, SQLITE_NOTADB)\n`,
+    );
+    expect(r.stderr).toBe('');
+  });
+
+  it('gives valid JSON for it with --json', () => {
+    const data = tempDir();
+    const file = join(data, 'replica.sqlite');
+    writeFileSync(file, 'garbage\n'.repeat(1000));
+    const r = run(data, true);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toEqual({
+      [file]: { readable: false, code: 'SQLITE_NOTADB', error: 'file is not a database' },
+    });
+  });
+
+  it('still checks the other store of the directory, and says a sound one is OK', () => {
+    const data = tempDir();
+    openStore(join(data, 'master.sqlite')).close();
+    writeFileSync(join(data, 'replica.sqlite'), 'garbage\n');
+    const r = run(data, true);
+    expect(r.code).toBe(1);
+    const reports = JSON.parse(r.stdout);
+    expect(reports[join(data, 'master.sqlite')]).toMatchObject({ chunks: 0, badChunks: [] });
+    expect(reports[join(data, 'replica.sqlite')]).toMatchObject({ readable: false });
+    const clean = tempDir();
+    openStore(join(clean, 'master.sqlite')).close();
+    expect(run(clean, false)).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/master\.sqlite: OK\n/),
+    });
+  });
+
+  it('says on stderr, not in the report on stdout, that a directory holds no store', () => {
+    const data = tempDir();
+    const r = run(data, true);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`outpost: no store in ${data} (looked for master.sqlite, replica.sqlite)\n`);
+  });
+
+  it('is a usage error (exit 2, one line) without --data', () => {
+    expect(() => run(undefined, false)).toThrow(UsageError);
+    expect(() => run('', false)).toThrow('verify needs --data DIR (or OUTPOST_DATA)');
+  });
+});
