@@ -68,10 +68,9 @@ describe('PushLink', () => {
     start(master.url);
     await waitLinks(master, 6);
     const g = gaps(master.opened.slice(0, 6));
-    // 20, 40, 80, 160, 320 ms and the time to connect: growing (a reset at each welcome kept
-    // them all at the first).
-    for (let i = 2; i < g.length; i++) expect(g[i]!, `gaps ${g}`).toBeGreaterThan(g[i - 1]! * 1.4);
-    expect(g[4]!, `gaps ${g}`).toBeGreaterThan(g[0]! * 4);
+    // 20, 40, 80, 160, 320 ms and the time to connect each: the last two alone pass 400 ms
+    // (a reset at each welcome kept every one at the first, about 20 ms and the connect).
+    expect(g[3]! + g[4]!, `gaps ${g}`).toBeGreaterThanOrEqual(400);
     expect(master.closes[0]).toMatchObject({ code: CloseCodes.badMessage });
     expect(master.closes[0]!.reason).toMatch(/^invalid message: .+/);
     expect(Buffer.byteLength(master.closes[0]!.reason)).toBeLessThanOrEqual(123);
