@@ -9,17 +9,18 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-// Every URL below is relative: the pages live at /_outpost/ and /_outpost/dashboard, which
-// resolve them alike, and so does a proxy that serves the service under a path of its own
-// (https://hq.example.com/outpost/_outpost/).
-const head = (title: string, refresh: boolean) => `<!doctype html>
+// Every URL below is relative, so that a proxy serving the service under a path of its own
+// (https://hq.example.com/outpost/_outpost/) needs no rewriting: `up` leads from where the page
+// is rendered back to /_outpost/ ('' from /_outpost/ and /_outpost/dashboard, which resolve
+// alike; '../' from /_outpost/dashboard/login, where a failed sign-in is answered).
+const head = (title: string, refresh: boolean, up = '') => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title}</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="dashboard.css">
+<link rel="stylesheet" href="${up}dashboard.css">
 ${refresh ? '<noscript><meta http-equiv="refresh" content="5"></noscript>\n<script src="dashboard.js" defer></script>' : ''}
 </head>`;
 
@@ -35,16 +36,19 @@ ${main}
 `;
 }
 
-/** The page asking for the admin token, with why when a try failed. */
-export function loginPage(heading: string, failed: boolean): string {
-  return `${head('Outpost: sign in', false)}
+/**
+ * The page asking for the admin token, with why when a try failed; `up` as in `head` (the
+ * failed try's page is the answer to the form, at …/_outpost/dashboard/login).
+ */
+export function loginPage(heading: string, failed: boolean, up: '' | '../' = ''): string {
+  return `${head('Outpost: sign in', false, up)}
 <body>
 <header><strong>Outpost</strong> ${escapeHtml(heading)}</header>
 <main class="login">
 <h1>Admin token</h1>
 <p>This service asks for its admin token (<code>OUTPOST_ADMIN_TOKEN</code>) to show its status page.</p>
 ${failed ? '<p class="alert">That token is not the admin token.</p>' : ''}
-<form method="post" action="dashboard/login">
+<form method="post" action="${up}dashboard/login">
 <input type="password" name="token" autocomplete="current-password" required autofocus aria-label="admin token">
 <button type="submit">Show the dashboard</button>
 </form>
@@ -92,7 +96,8 @@ header #link { margin-left: auto; font-size: 12px; }
 h1 { font-size: 1.6rem; margin: 1rem 0 .25rem; } h2 { font-size: 1.15rem; margin: 1.5rem 0 .5rem; }
 h2 small { font-weight: normal; color: var(--muted); margin-left: .5rem; }
 dl { display: flex; flex-wrap: wrap; gap: .25rem 1.5rem; margin: 0; } dt { color: var(--muted); } dd { margin: 0 0 0 -1.2rem; }
-table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #8883; vertical-align: top; }
+/* A table wider than a phone scrolls in its own box (.wide), never the page sideways. */
+.wide { overflow-x: auto; } table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #8883; vertical-align: top; }
 th { font-weight: 600; color: var(--muted); font-size: 12px; }
 td.error { color: var(--bad); max-width: 32rem; overflow-wrap: anywhere; }
 .badge { display: inline-block; padding: 0 .45rem; border-radius: 1rem; color: #fff; font-size: 12px; background: var(--muted); }

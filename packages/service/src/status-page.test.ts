@@ -48,3 +48,54 @@ describe('the status page sign-in', () => {
     }
   });
 });
+
+describe('the status page after a failed sign-in', () => {
+  it('answers at the form’s URL with a page whose style and form resolve from there', async () => {
+    app = Fastify();
+    registerStatusPage(app, {
+      adminToken: TOKEN,
+      heading: 'master',
+      render: () => '<main><h1>Version 1</h1></main>',
+      footer: '',
+      cookie: 'outpost_master',
+    });
+    const at = 'http://h/_outpost/dashboard/login';
+    const post = (url: string, token: string) =>
+      app!.inject({
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ token }).toString(),
+      });
+    const wrong = await post(new URL(at).pathname, 'not it');
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.body).toContain('That token is not the admin token.');
+    // Every URL of that page, resolved where the browser got it, reaches the service.
+    const refs = [...wrong.body.matchAll(/(?:href|src)="([^":]+)"/g)].map((m) => m[1]!);
+    expect(refs).toContain('../dashboard.css');
+    for (const ref of refs) {
+      const res = await app.inject({ method: 'GET', url: new URL(ref, at).pathname });
+      expect(res.statusCode, ref).toBe(200);
+    }
+    const action = /<form method="post" action="([^"]+)">/.exec(wrong.body)![1]!;
+    const again = await post(new URL(action, at).pathname, TOKEN);
+    expect(again.statusCode).toBe(303);
+    expect(new URL(String(again.headers.location), new URL(action, at)).pathname).toBe('/_outpost/dashboard');
+  });
+
+  it('keeps the sign-in page’s URLs as they were where it is first shown', async () => {
+    app = Fastify();
+    registerStatusPage(app, {
+      adminToken: TOKEN,
+      heading: 'master',
+      render: () => '',
+      footer: '',
+      cookie: 'outpost_master',
+    });
+    for (const url of ['/_outpost/', '/_outpost/dashboard']) {
+      const body = (await app.inject({ method: 'GET', url })).body;
+      expect(body, url).toContain('<link rel="stylesheet" href="dashboard.css">');
+      expect(body, url).toContain('<form method="post" action="dashboard/login">');
+    }
+  });
+});

@@ -85,7 +85,12 @@ export function registerStatusPage(app: FastifyInstance, d: StatusPageOptions): 
       if (pass === null) return reply.redirect('../dashboard', 303);
       if (!tokens.map((t) => secretMatches(token.trim(), t)).some(Boolean)) {
         req.log.warn({ remote: req.ip }, 'dashboard: wrong admin token');
-        return reply.code(401).type('text/html; charset=utf-8').send(loginPage(d.heading, true));
+        // Answered at …/_outpost/dashboard/login: its URLs lead one level up, or the style and a
+        // second try would miss (…/dashboard/dashboard/login).
+        return reply
+          .code(401)
+          .type('text/html; charset=utf-8')
+          .send(loginPage(d.heading, true, '../'));
       }
       reply.header(
         'set-cookie',

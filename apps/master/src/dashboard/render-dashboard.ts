@@ -74,12 +74,12 @@ function replicasSection(replicas: FleetReplica[], dns: DashboardView['dns'], no
   const dnsHead = dns ? `<th>DNS (${e(dns.zone)})</th>` : '';
   return `<section class="replicas">
 <h2>Replicas <small>${replicas.length === 0 ? 'none has connected yet' : e(summary)}</small></h2>
-<table>
+<div class="wide"><table>
 <thead><tr><th>name</th><th>region</th><th>state</th><th>link</th><th>version</th><th>lag</th><th>last seen</th>${dnsHead}<th>error</th></tr></thead>
 <tbody>
 ${rows.join('\n')}
 </tbody>
-</table>
+</table></div>
 </section>`;
 }
 
@@ -110,11 +110,11 @@ function versionsSection(versions: VersionSummary[], now: number): string {
     );
   return `<section class="versions">
 <h2>Versions kept <small>${versions.length}${versions.length > VERSIONS_SHOWN ? `, the newest ${VERSIONS_SHOWN} shown` : ''}</small></h2>
-<table>
+<div class="wide"><table>
 <thead><tr><th>version</th><th>published</th><th>files</th><th>size</th><th>root</th></tr></thead>
 <tbody>
 ${rows.join('\n')}
 </tbody>
-</table>
+</table></div>
 </section>`;
 }

@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { ConfigError } from '@outpost/protocol';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type AccessEntry, AccessLog, clfQuoted, clfTime, formatCombined, formatJson } from './access-log.js';
+import {
+  type AccessEntry,
+  AccessLog,
+  clfQuoted,
+  clfTime,
+  formatCombined,
+  formatJson,
+  wireText,
+} from './access-log.js';
 
 const entry = (over: Partial<AccessEntry> = {}): AccessEntry => ({
   time: Date.UTC(2026, 10, 27, 6, 5, 4),
@@ -34,11 +42,19 @@ describe('the combined line', () => {
   it('escapes what could end a field or the line early, as nginx does', () => {
     expect(clfQuoted('a "quoted" \\ agent')).toBe('"a \\x22quoted\\x22 \\x5C agent"');
     expect(clfQuoted('line\nbreak\ttab')).toBe('"line\\x0Abreak\\x09tab"');
-    expect(clfQuoted('Zürich')).toBe('"Z\\xC3\\xBCrich"');
+    // node:http hands a header over a byte a character: 'Zürich' in UTF-8 comes as 'ZÃ¼rich'.
+    expect(clfQuoted('Z\u00c3\u00bcrich')).toBe('"Z\\xC3\\xBCrich"');
     expect(clfQuoted('')).toBe('"-"');
     const line = formatCombined(entry({ userAgent: 'x"\n1.2.3.4 - - [forged]', referer: 'http://r/' }));
     expect(line.split('\n')).toHaveLength(2);
     expect(line).toContain('"http://r/" "x\\x22\\x0A1.2.3.4 - - [forged]"\n');
+  });
+
+  it('writes the bytes of the wire as \\xHH, each once, as nginx does', () => {
+    // 'uaé' sent in UTF-8 (C3 A9), as node:http hands it over: two characters, one a byte.
+    expect(clfQuoted('ua\u00c3\u00a9')).toBe('"ua\\xC3\\xA9"');
+    expect(clfQuoted('http://r/\u00e9')).toBe('"http://r/\\xE9"');
+    expect(formatCombined(entry({ url: '/caf\u00c3\u00a9' }))).toContain('"GET /caf\\xC3\\xA9 HTTP/1.1"');
   });
 
   it('shows a cut response with "-" for its bytes', () => {
@@ -64,6 +80,19 @@ describe('the json line', () => {
       aborted: true,
       version: null,
     });
+  });
+
+  it('says the text a reader sent: UTF-8 bytes decoded once, other bytes as \\xHH', () => {
+    const line = JSON.parse(
+      formatJson(
+        entry({ userAgent: 'ua\u00c3\u00a9', referer: 'http://r/\u00c3\u00a9', url: '/caf\u00c3\u00a9?q' }),
+      ),
+    );
+    expect(line).toMatchObject({ userAgent: 'uaé', referer: 'http://r/é', url: '/café?q' });
+    // A lone latin1 byte is no UTF-8: written as its byte, and a backslash then as one too.
+    expect(wireText('a\\\u00e9')).toBe('a\\x5C\\xE9');
+    expect(wireText('plain \\ ascii')).toBe('plain \\ ascii');
+    expect(wireText(undefined)).toBeUndefined();
   });
 });
 
@@ -152,6 +181,60 @@ describe('AccessLog', () => {
       remote: '127.0.0.1',
       version: 3,
     });
+  });
+
+  it('writes the lines of responses cut as the server stops, which close after it did', async () => {
+    const path = join(dir, 'stop.log');
+    const log = new AccessLog(path, 'json', silent);
+    let started!: () => void;
+    const inFlight = new Promise<void>((r) => {
+      started = r;
+    });
+    server = createServer((req, res) => {
+      log.track(req, res);
+      res.writeHead(200, { 'content-length': 10_000_000 });
+      res.write(Buffer.alloc(16 * 1024), () => started());
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    // A reader that stopped reading: the response cannot end by itself.
+    const req = request({ port, host: '127.0.0.1', path: '/slow' }, (res) => res.pause());
+    req.on('error', () => undefined).end();
+    await inFlight;
+    // As the replica stops: the drain ends, the connections are cut, then the log is closed.
+    const s = server;
+    server = undefined;
+    await new Promise<void>((r) => {
+      s.close(() => r());
+      s.closeAllConnections();
+    });
+    await log.close();
+    const lines = readFileSync(path, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ url: '/slow', status: 200, aborted: true });
+  });
+
+  it('writes the request target as received, before the server rewrites it', async () => {
+    const path = join(dir, 'target.log');
+    const log = new AccessLog(path, 'combined', silent);
+    server = createServer((req, res) => {
+      log.track(req, res);
+      // As the replica routes an absolute-form target by its path.
+      req.url = '/docs/d3.txt?a=b';
+      res.end();
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    await new Promise<void>((resolve, reject) =>
+      request({ port, host: '127.0.0.1', path: 'http://other/docs/d3.txt?a=b' }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+      })
+        .on('error', reject)
+        .end(),
+    );
+    await log.close();
+    expect(readFileSync(path, 'utf8')).toContain('"GET http://other/docs/d3.txt?a=b HTTP/1.1" 200 ');
   });
 
   it('writes a line for each response of a real server: bytes, HEAD, and the version header', async () => {

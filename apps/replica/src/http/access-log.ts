@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { mkdirSync } from 'node:fs';
 import { type IncomingMessage, type OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
@@ -55,13 +56,15 @@ function formatClfTime(d: Date): string {
 
 /**
  * A value between quotes in a combined line, escaped as nginx does (`"`, `\` and bytes outside
- * printable ASCII as \xHH), so no header can end the field, or the line, early.
+ * printable ASCII as \xHH), so no header can end the field, or the line, early. `v` is as
+ * node:http hands a header or the request target over: each byte of the wire a character
+ * (latin1), so 'latin1' gives those bytes back (UTF-8 would encode them a second time).
  */
 export function clfQuoted(v: string | undefined): string {
   if (v === undefined || v === '') return '"-"';
   if (PLAIN.test(v)) return `"${v}"`;
   let out = '';
-  for (const byte of Buffer.from(v, 'utf8')) {
+  for (const byte of Buffer.from(v, 'latin1')) {
     out +=
       byte < 0x20 || byte > 0x7e || byte === 0x22 || byte === 0x5c
         ? `\\x${byte.toString(16).toUpperCase().padStart(2, '0')}`
@@ -77,19 +80,43 @@ export function formatCombined(e: AccessEntry): string {
   return `${e.remote} - - [${clfTime(e.time)}] ${request} ${e.status} ${bytes} ${clfQuoted(e.referer)} ${clfQuoted(e.userAgent)}\n`;
 }
 
+/** Any byte outside ASCII, in a string that holds a byte a character. */
+const NON_ASCII = /[\x80-\uffff]/;
+
+/**
+ * The text a reader sent, for the json line: node:http hands a header (and the target) over a
+ * byte a character (latin1), so bytes that are UTF-8, as clients send it, are decoded as such
+ * ('ua\xC3\xA9' is "uaé", not "uaÃ©"); other bytes outside ASCII, and `\` then, are written
+ * `\xHH`, as in the combined line.
+ */
+export function wireText(v: string): string;
+export function wireText(v: string | undefined): string | undefined;
+export function wireText(v: string | undefined): string | undefined {
+  if (v === undefined || !NON_ASCII.test(v)) return v;
+  const bytes = Buffer.from(v, 'latin1');
+  if (isUtf8(bytes)) return bytes.toString('utf8');
+  let out = '';
+  for (const byte of bytes)
+    out +=
+      byte > 0x7f || byte === 0x5c
+        ? `\\x${byte.toString(16).toUpperCase().padStart(2, '0')}`
+        : String.fromCharCode(byte);
+  return out;
+}
+
 /** One JSON object a line, with what combined leaves out: the version served, time taken, a cut. */
 export function formatJson(e: AccessEntry): string {
   return `${JSON.stringify({
     time: new Date(e.time).toISOString(),
     remote: e.remote,
     method: e.method,
-    url: e.url,
+    url: wireText(e.url),
     status: e.status,
     bytes: e.bytes,
     ms: Math.round(e.ms * 1000) / 1000,
     version: e.version === undefined ? null : Number(e.version),
-    referer: e.referer ?? null,
-    userAgent: e.userAgent ?? null,
+    referer: wireText(e.referer) ?? null,
+    userAgent: wireText(e.userAgent) ?? null,
     ...(e.aborted ? { aborted: true } : {}),
   })}\n`;
 }
@@ -106,6 +133,11 @@ interface Pending {
   req: IncomingMessage;
   /** Read as the request comes: a connection cut before the response ends has none by then. */
   remote: string;
+  /**
+   * The target as received (nginx's $request), before the replica rewrites an absolute-form
+   * one to its path for routing.
+   */
+  url: string | undefined;
   start: number;
   /** Headers given to `writeHead` itself, which `getHeader` does not see. */
   head: OutgoingHttpHeaders | undefined;
@@ -114,6 +146,11 @@ interface Pending {
 const PENDING = Symbol('outpost.access');
 const FLUSH_CHARS = 64 * 1024;
 const FLUSH_MS = 1000;
+/**
+ * How long `close` waits for the responses still open: those the stop cut close on the loop's
+ * next turns, after the server's own 'close' (which ends the drain) was emitted.
+ */
+const CLOSE_WAIT_MS = 1000;
 type Tracked = ServerResponse & { [PENDING]: Pending };
 const plainWriteHead = ServerResponse.prototype.writeHead;
 
@@ -151,6 +188,10 @@ export class AccessLog {
   #chars = 0;
   #flushTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Responses tracked and not closed yet; `close` waits for them (a counter: no per-request set). */
+  #open = 0;
+  /** Called by the last of them to close, while `close` waits. */
+  #drained: (() => void) | undefined;
 
   /** Opens (creates) `path` for appending; a file that cannot be opened is a ConfigError. */
   constructor(path: string, format: AccessLogFormat, log: Logger) {
@@ -190,15 +231,18 @@ export class AccessLog {
       log: this,
       req,
       remote: req.socket.remoteAddress ?? '-',
+      url: req.url,
       start: performance.now(),
       head: undefined,
     };
     tracked.writeHead = writeHeadCatching as typeof tracked.writeHead;
     res.on('close', closed);
+    this.#open++;
   }
 
   /** Writes the line of a tracked response that closed. */
   record(res: ServerResponse, p: Pending): void {
+    if (--this.#open === 0) this.#drained?.();
     const aborted = !res.writableFinished;
     const req = p.req;
     const version = res.getHeader('x-outpost-version') ?? p.head?.['x-outpost-version'];
@@ -208,7 +252,7 @@ export class AccessLog {
         time: Date.now(),
         remote: p.remote,
         method: req.method ?? '-',
-        url: req.url ?? '-',
+        url: p.url ?? '-',
         httpVersion: req.httpVersion,
         status: res.statusCode,
         bytes: aborted ? 0 : bodyBytes(req, res, length),
@@ -251,8 +295,24 @@ export class AccessLog {
     return this.#file.reopen();
   }
 
-  /** Writes what is gathered and closes the file; lines of responses that end later are dropped. */
-  close(): Promise<void> {
+  /**
+   * Writes what is gathered and closes the file. Responses still open get up to a second to
+   * close first: the replica closes the log right after cutting those still in flight at a
+   * stop, and their lines (marked aborted) come as their sockets close. Lines of responses
+   * that end later still are dropped.
+   */
+  async close(): Promise<void> {
+    if (this.#open > 0 && !this.#closed) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, CLOSE_WAIT_MS);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.#drained = done;
+      });
+      this.#drained = undefined;
+    }
     this.#flush();
     this.#closed = true;
     return this.#file.close();

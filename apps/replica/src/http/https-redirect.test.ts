@@ -1,5 +1,8 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { httpsLocation } from './https-redirect.js';
+import { createHttpsRedirectServer, httpsLocation } from './https-redirect.js';
+import { DEFAULT_LIMITS } from './server-limits.js';
 
 describe('httpsLocation', () => {
   it('keeps the host, path and query, and swaps the port', () => {
@@ -27,6 +30,36 @@ describe('httpsLocation', () => {
       expect(httpsLocation(host, '/', 443), String(host)).toBeNull();
     }
     expect(httpsLocation('uk.corp.example', '*', 443)).toBeNull();
-    expect(httpsLocation('uk.corp.example', 'http://elsewhere/', 443)).toBeNull();
+  });
+
+  it('takes an absolute-form target’s path and query, never its host', () => {
+    expect(httpsLocation('uk.corp.example', 'http://other/x/y?z', 8443)).toBe(
+      'https://uk.corp.example:8443/x/y?z',
+    );
+    expect(httpsLocation('127.0.0.2:8080', 'HTTP://other:8080?q', 443)).toBe('https://127.0.0.2/?q');
+    // Whatever the target names, the Location is never made from it.
+    expect(httpsLocation('uk.corp.example', 'http://elsewhere/', 443)).toBe('https://uk.corp.example/');
+    expect(httpsLocation('evil.example/x', 'http://uk.corp.example/', 443)).toBeNull();
+    for (const target of ['http://user@elsewhere/', 'http:///x', 'ftp://elsewhere/', 'elsewhere/x']) {
+      expect(httpsLocation('uk.corp.example', target, 443), target).toBeNull();
+    }
+  });
+});
+
+describe('the redirect server', () => {
+  it('answers an absolute-form request line with a 308 to the Host, over HTTPS', async () => {
+    const server = createHttpsRedirectServer(() => 8443, DEFAULT_LIMITS);
+    await once(server.listen(0, '127.0.0.1'), 'listening');
+    try {
+      const { port } = server.address() as { port: number };
+      const socket = connect(port, '127.0.0.1');
+      socket.end(`GET http://other/x/y?z HTTP/1.1\r\nHost: 127.0.0.2:${port}\r\nConnection: close\r\n\r\n`);
+      let head = '';
+      for await (const chunk of socket) head += chunk;
+      expect(head).toMatch(/^HTTP\/1\.1 308 /);
+      expect(head).toContain('\r\nlocation: https://127.0.0.2:8443/x/y?z\r\n');
+    } finally {
+      server.close();
+    }
   });
 });

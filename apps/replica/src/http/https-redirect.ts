@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { originFormOf } from '../serve/request-path.js';
 import type { ServerLimits } from './server-limits.js';
 import { applyServerLimits, serverOptions } from './server-limits.js';
 
@@ -11,14 +12,25 @@ const HOST_IPV6 = /^\[[0-9A-Fa-f:.]{2,45}\]$/;
 /**
  * The HTTPS address of what a plain-HTTP request asked for: the host it named (its port
  * dropped), the HTTPS port (left out when 443) and the same path and query. Null for a Host
- * header that is no host name or address, which is answered 400 rather than echoed back.
+ * header that is no host name or address, which is answered 400 rather than echoed back, and
+ * for a target that is neither a path nor absolute-form (`*`, userinfo, no host).
+ *
+ * An absolute-form target (`http://other/x?y`, as proxies send it) gives its path and query
+ * only: the host is still the Host header's. RFC 9112 §3.2.2 would take the target's
+ * authority, but a cache or proxy in front keys on Host, and a Location to wherever the
+ * target names could be kept for everyone asking for that Host.
  */
 export function httpsLocation(
   host: string | undefined,
   url: string | undefined,
   httpsPort: number,
 ): string | null {
-  if (!host || !url?.startsWith('/')) return null;
+  if (!host || !url) return null;
+  if (url.charCodeAt(0) !== 47 /* '/' */) {
+    const origin = originFormOf(url);
+    if (typeof origin !== 'string') return null;
+    url = origin;
+  }
   const m = /^(\[[^\]]*\]|[^:]*)(?::\d{1,5})?$/.exec(host);
   const name = m?.[1];
   if (!name || !(HOST_NAME.test(name) || HOST_IPV6.test(name))) return null;
@@ -42,7 +54,12 @@ export function createHttpsRedirectServer(
     const location = httpsLocation(req.headers.host, req.url, httpsPort());
     const body = location
       ? ''
-      : JSON.stringify({ type: 'about:blank', title: 'Bad Request', status: 400, detail: 'bad Host header' });
+      : JSON.stringify({
+          type: 'about:blank',
+          title: 'Bad Request',
+          status: 400,
+          detail: 'bad Host header or request target',
+        });
     res.writeHead(location ? 308 : 400, {
       ...(location ? { location } : { 'content-type': 'application/problem+json' }),
       'content-length': Buffer.byteLength(body),
