@@ -40,8 +40,6 @@ import {
   pruneSteps,
   Scrubber,
   type Store,
-  sweepSteps,
-  takeCleanShutdown,
 } from '@outpost/store';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { AccessLog } from './http/access-log.js';
@@ -67,6 +65,7 @@ import { LinkTrouble } from './sync/link-trouble.js';
 import { Prefetcher } from './sync/prefetcher.js';
 import { PullError, pullManifest } from './sync/pull-client.js';
 import { PushLink } from './sync/push-link.js';
+import { StartupSweep } from './sync/startup-sweep.js';
 import { type ApplyOutcome, SyncEngine } from './sync/sync-engine.js';
 
 export interface Replica {
@@ -488,6 +487,17 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     },
   });
 
+  const sweep = new StartupSweep({
+    store,
+    log,
+    exclusive: (job) => engine.exclusive(job),
+    busy: () => engine.busy,
+    trouble: (message) => {
+      engine.storeTrouble = message;
+    },
+    done: () => prefetcher?.start(),
+  });
+
   return {
     config,
     app,
@@ -517,21 +527,10 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       }
       log.info({ url, version: current.version, master }, 'outpost replica listening');
       // What a crash may have left unreferenced goes first, before any apply stores anything
-      // (after a clean stop there is none).
-      const clean = takeCleanShutdown(store);
-      const swept = engine.exclusive(async () => {
-        if (clean) return;
-        const steps = sweepSteps(store);
-        for (let s = steps.next(); ; s = steps.next()) {
-          if (s.done) {
-            if (s.value.chunks + s.value.contents > 0) log.info(s.value, 'swept unreferenced chunks');
-            return;
-          }
-          await yieldToLoop();
-        }
-      });
+      // (after a clean stop there is none). On a full disk it fails: the replica serves on, says
+      // so in status, and tries again later (see StartupSweep).
       // Nothing is fetched ahead before that sweep is done: it would take such chunks for litter.
-      void swept.finally(() => prefetcher?.start());
+      sweep.start();
       push.start();
       scrubber?.start();
       return url;
@@ -555,8 +554,10 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       await precompressor?.close();
       // Chunks fetched ahead of a version not yet had are dropped: no start needs to sweep for them.
       if (!engine.busy) prefetcher?.discard();
-      // An apply cut short may have stored chunks no version names: then the next start sweeps.
-      if (!engine.busy && engine.error === null) markCleanShutdown(store);
+      // An apply cut short may have stored chunks no version names (or the start's sweep is
+      // still to be done): then the next start sweeps.
+      sweep.stop();
+      if (!engine.busy && engine.error === null && !sweep.pending) markCleanShutdown(store);
       await checkpoints.end();
       store.close();
       store.lock.release();

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { WAL_CAP_BYTES } from './free-space.js';
 import type { Store } from './store.js';
 
 /** SQLite's own default: checkpoint once the WAL holds this many pages. */
@@ -112,7 +113,7 @@ export class WalCheckpointer {
   constructor(store: Store, opts: WalCheckpointerOptions = {}) {
     this.#store = store;
     const driver = opts.driver ?? createRequire(import.meta.url).resolve('better-sqlite3');
-    this.#capBytes = opts.capBytes ?? 64 * 1024 * 1024;
+    this.#capBytes = opts.capBytes ?? WAL_CAP_BYTES;
     this.#maxWaitMs = opts.maxWaitMs ?? 5000;
     this.#worker = new Worker(THREAD_SOURCE, {
       eval: true,

@@ -12,12 +12,15 @@ import {
 } from '@outpost/core';
 import { holdLeanHeapFor, LoopSlicer } from '@outpost/service';
 import {
+  dropUnusedChunkSteps,
+  isOutOfSpace,
   markCleanShutdown,
   pruneSteps,
   type ScanRecord,
   type Store,
   sweepSteps,
   takeCleanShutdown,
+  truncateWal,
 } from '@outpost/store';
 import type { Logger } from 'pino';
 import { MAX_VERSION_JUMP } from '../fanout/held-beyond.js';
@@ -118,6 +121,10 @@ export class Publisher {
   #failedTimer: NodeJS.Timeout | undefined;
   /** Resolved once a batch is published after a failure (or at close). */
   #recovered: (() => void)[] = [];
+  /** Chunks stored by batches that failed, which no version may name: dropped once the store lets us. */
+  readonly #litter = new Set<string>();
+  /** A batch failed for lack of room: the WAL is to be cut down before the next one. */
+  #walToShrink = false;
 
   constructor(opts: PublisherOptions) {
     this.#o = opts;
@@ -162,12 +169,62 @@ export class Publisher {
     this.#chain = run.then(
       () => this.#succeeded(),
       (err) => {
-        // Its chunks may be stored with no version naming them: left for the next start's sweep.
+        // Its chunks may be stored with no version naming them: dropped at once where the store
+        // lets us (see #tidy), else left for the next start's sweep.
         this.#dirty = true;
+        if (isOutOfSpace(err)) this.#walToShrink = true;
         this.#failed(batch, err);
+        this.#tidy();
       },
     );
     return run;
+  }
+
+  /**
+   * After a failed batch, once nothing else runs (it is queued behind publishing): drops the
+   * chunks it stored, which no version names, and after a failure for lack of room cuts the
+   * WAL down to nothing. Left, a full disk stayed full for good: the failed batch's chunks (and
+   * SQLite's WAL at its high-water mark) held the room every later batch, even a one-file
+   * edit, lacked, and a restart stayed unready, failing the same way. Each step may fail again
+   * on a disk still full; it is tried again before each retry of the batch.
+   */
+  #tidy() {
+    const run = this.#chain.then(async () => {
+      const store = this.#o.store;
+      if (this.#litter.size > 0) {
+        const hashes = [...this.#litter];
+        try {
+          const steps = dropUnusedChunkSteps(store, hashes);
+          let s = steps.next();
+          while (!s.done) {
+            await yieldToLoop();
+            s = steps.next();
+          }
+          this.#litter.clear();
+          if (s.value > 0) this.#o.log.info({ chunks: s.value }, 'dropped the chunks a failed batch stored');
+        } catch (err) {
+          this.#o.log.warn(
+            { err: (err as Error).message, chunks: hashes.length },
+            'could not drop the chunks a failed batch stored yet; trying again before the retry',
+          );
+        }
+      }
+      if (!this.#walToShrink) return;
+      const r = truncateWal(store.db, store.path);
+      if (r.truncated) {
+        this.#walToShrink = false;
+        this.#o.log.info(
+          { before: r.before, after: r.after },
+          'cut the WAL down after a failure for lack of room',
+        );
+      } else {
+        this.#o.log.warn(
+          { err: r.error, wal: r.before },
+          'could not cut the WAL down yet; trying again before the retry',
+        );
+      }
+    });
+    this.#chain = run.catch(() => undefined);
   }
 
   #succeeded() {
@@ -195,6 +252,9 @@ export class Publisher {
       this.#failedTimer = undefined;
       const paths = [...this.#failedPaths];
       this.#failedPaths.clear();
+      // What the last try could not tidy (the disk still full) is tried first: room it frees is
+      // room the retry needs.
+      if (this.#litter.size > 0 || this.#walToShrink) this.#tidy();
       // The index vouches for what an earlier attempt got through; the rest is read again.
       void this.submit(paths, { trustIndex: true }).catch(() => undefined);
     }, delay);
@@ -273,23 +333,31 @@ export class Publisher {
     // After a crash, chunks of a batch that was never committed may be left: sweep them. A
     // clean stop leaves none, and the sweep is a pass over the whole store; so does a store
     // that has never published nor stored anything (a first start).
-    const clean = takeCleanShutdown(this.#o.store) || this.#neverUsed();
+    const clean = this.#takeClean() || this.#neverUsed();
     const { suspects, checked } = await this.#suspects();
     if (this.#closed) return;
+    let swept = false;
     // A large tree's first publish builds its whole version at once: on a lean heap. A first
     // start over 100,000 small files, its crawl already lean: VmHWM 244–252 → 187–228 MiB,
     // RSS once listening 209–222 → 152–157 MiB, the reconcile 9.0–9.6 against 9.1–10.0 s.
     const releaseLean = holdLeanHeapFor(suspects.length);
     try {
       await this.submit(suspects, { trustIndex: true });
-    } catch {
+    } catch (err) {
+      // On a full disk, what a crash (or the last run's failed batch) left is what holds the
+      // room the retry needs: swept now, not once a retry lands (none would, and the master
+      // stayed unready for good).
+      if (!clean && isOutOfSpace(err)) {
+        swept = true;
+        await this.#sweep();
+      }
       // Logged and retried by submit: the content directory is reconciled once a retry lands.
       await this.#untilRecovered();
     } finally {
       releaseLean();
     }
     if (this.#closed) return;
-    if (!clean) await this.#sweep();
+    if (!clean && !swept) await this.#sweep();
     this.#o.log.info(
       {
         checked,
@@ -300,6 +368,19 @@ export class Publisher {
       },
       'reconciled content directory',
     );
+  }
+
+  /** Takes the clean-stop mark; false (so the store is swept) when a full disk refuses even that. */
+  #takeClean(): boolean {
+    try {
+      return takeCleanShutdown(this.#o.store);
+    } catch (err) {
+      this.#o.log.warn(
+        { err: (err as Error).message },
+        'could not read the clean-stop mark; sweeping the store',
+      );
+      return false;
+    }
   }
 
   #neverUsed(): boolean {
@@ -496,6 +577,7 @@ export class Publisher {
     const unstable = new Map<string, number | undefined>();
     let failed: { err: unknown } | undefined;
     let whole = false;
+    this.#writes.track();
     try {
       whole = await this.#examineAll(paths, trustIndex, changes, unstable, progress);
       // A twin refused beside a path this batch deletes is free now: it goes in with the delete,
@@ -513,7 +595,12 @@ export class Publisher {
     } catch (err) {
       failed ??= { err };
     }
-    if (failed) throw failed.err;
+    const stored = this.#writes.untrack();
+    if (failed) {
+      // What it stored is named by no version: dropped after the failure (see #tidy).
+      for (const hash of stored) this.#litter.add(hash);
+      throw failed.err;
+    }
     if (!whole) {
       // Stopped part-way: no version of part of a batch. What it stored is swept at the next
       // start, which reads those files again.

@@ -1,5 +1,5 @@
 import type { ChunkRef } from '@outpost/core';
-import { BackgroundWriter, type ScanRecord, type Store } from '@outpost/store';
+import { BackgroundWriter, type ScanRecord, type Store, writeRoomProblem } from '@outpost/store';
 import type { ChunkSink } from './read-file.js';
 
 /** Most bytes of chunks held before they are written. */
@@ -25,6 +25,16 @@ export interface WriteBufferOptions {
    * drain() commits (the version follows at once).
    */
   onStoredAhead?: (chunks: ChunkRef[]) => void;
+  /**
+   * Why `bytes` more would not fit the store's volume with room to spare, or null (default:
+   * {@link writeRoomProblem}). A batch that would not is refused before it is written.
+   */
+  roomProblem?: (bytes: number) => string | null;
+}
+
+/** A batch refused before it was written: the store's volume has no room for it. */
+export class NoRoomError extends Error {
+  override name = 'NoRoomError';
 }
 
 /**
@@ -53,11 +63,15 @@ export class WriteBuffer {
   #inFlight: InFlight[] = [];
   /** The first failure of a batch written in the background, thrown at the next room() or drain(). */
   #failure: unknown;
+  readonly #roomProblem: (bytes: number) => string | null;
+  /** Hashes of the chunks put since track(), while tracking (see track). */
+  #tracked: string[] | null = null;
 
   constructor(store: Store, opts: WriteBufferOptions = {}) {
     this.#store = store;
     this.#startWriter = opts.startWriter ?? ((file) => new BackgroundWriter(file));
     this.#onStoredAhead = opts.onStoredAhead;
+    this.#roomProblem = opts.roomProblem ?? ((bytes) => writeRoomProblem(store.db, store.path, bytes));
     const buffer = this;
     this.ahead = {
       put: (hash, data) => {
@@ -84,8 +98,25 @@ export class WriteBuffer {
   /** Batches written by a writer thread so far. */
   backgroundBatches = 0;
 
+  /**
+   * Starts noting the hashes of the chunks put (a reference each, no copy): a batch that fails
+   * can then drop what it stored, which no version names, instead of leaving it to fill the disk
+   * until the next start's sweep.
+   */
+  track(): void {
+    this.#tracked = [];
+  }
+
+  /** Stops noting; returns the hashes put since track(). */
+  untrack(): string[] {
+    const tracked = this.#tracked ?? [];
+    this.#tracked = null;
+    return tracked;
+  }
+
   /** Queues a chunk (stored once, as ChunkStore.put). */
   put(hash: string, data: Buffer): void {
+    this.#tracked?.push(hash);
     this.#chunks.push({ hash, data });
     this.#bytes += data.length;
     this.#maybeFlush();
@@ -134,7 +165,12 @@ export class WriteBuffer {
   /** Writes everything queued and waits until it is all committed; throws a failure of any batch. */
   async drain(): Promise<void> {
     if (this.#inFlight.length > 0) {
-      this.#send();
+      try {
+        this.#send();
+      } catch (err) {
+        // Refused for lack of room: the batches already with the thread are still waited for.
+        this.#failure ??= err;
+      }
       while (this.#inFlight.length > 0) await this.#inFlight[0]!.done;
       // The thread, its connection and its buffers are for a large change: none is held
       // between changes (starting one again costs less than reading 8 MiB).
@@ -153,7 +189,16 @@ export class WriteBuffer {
   #flushHere(tell: boolean) {
     if (this.#inFlight.length > 0) throw new Error('flush() with batches in flight: drain() first');
     if (this.#chunks.length === 0 && this.#scans.size === 0) return;
-    this.#write();
+    try {
+      this.#checkRoom();
+      this.#write();
+    } catch (err) {
+      // The batch fails, and its retry reads its files again. Kept queued, what the store
+      // refused (a full disk) went in front of every later write: even a one-file edit, once
+      // the admin had removed what did not fit, failed with it, for good.
+      this.#reset();
+      throw err;
+    }
     const ahead = this.#ahead;
     this.#reset();
     if (tell) this.#tell(ahead);
@@ -184,9 +229,23 @@ export class WriteBuffer {
     else this.#flushHere(true);
   }
 
+  /**
+   * Refuses (and drops) what is queued when the volume has no room for it with some to spare:
+   * filled to the last byte, the store could not even delete what the failed change stored
+   * (see writeRoomProblem). Batches still with the writer thread count too.
+   */
+  #checkRoom() {
+    if (this.#bytes === 0) return;
+    const problem = this.#roomProblem(this.#bytes + this.#inFlightBytes());
+    if (problem === null) return;
+    this.#reset();
+    throw new NoRoomError(problem);
+  }
+
   /** Hands what is queued to the writer thread; `tell`: its ahead chunks go to onStoredAhead once committed. */
   #send(tell = false) {
     if (this.#chunks.length === 0 && this.#scans.size === 0) return;
+    this.#checkRoom();
     if (!this.#writer) {
       try {
         this.#writer = this.#startWriter(this.#store.path);

@@ -474,6 +474,8 @@ describe('applyManifest', () => {
         return free;
       },
       reserve,
+      // A WAL already larger than the fetch, all of it in the database: no room needed for it.
+      wal: () => ({ walBytes: 1 << 30, pendingBytes: 0, spareBytes: 0 }),
     });
 
     await refused(
@@ -498,6 +500,43 @@ describe('applyManifest', () => {
     const m3 = manifest(3, 2, [...first.files, rename], [del('c.bin'), put(rename)]);
     expect((await applyManifest(s2, m3, { ...deps(), diskSpace: space(0, 0) })).version).toBe(3);
     expect(asked.length).toBe(calls);
+  });
+
+  it('counts the WAL the chunks pass through: a version that fits only without it is refused', async () => {
+    const first = v1();
+    const s1 = await applyManifest(emptySnapshot(), first.m, deps());
+    fetched = [];
+    const c = file('c.bin', randomBytes(3000));
+    const m = manifest(2, 1, [...first.files, c], [put(c)]);
+    const needs = c.content.length;
+    // Room for the bytes, not for the bytes and their WAL (none of which the WAL file holds yet).
+    const space = (free: number, wal: number) => ({
+      free: () => free,
+      reserve: 0,
+      wal: () => ({ walBytes: wal, pendingBytes: 0, spareBytes: 0 }),
+    });
+    await refused(
+      applyManifest(s1, m, { ...deps(), diskSpace: space(2 * needs - 1, 0) }),
+      /^not enough disk space: the chunks to fetch need 2\.9 KiB, and the store can grow by 5\.9 KiB, less 2\.9 KiB for SQLite's WAL as they are written$/,
+    );
+    // A WAL file half that size already is reused: only the rest counts.
+    await refused(
+      applyManifest(s1, m, { ...deps(), diskSpace: space(needs + needs / 2 - 1, needs / 2) }),
+      /less 1\.5 KiB for SQLite's WAL/,
+    );
+    expect(fetched).toEqual([]);
+    expect(store.versions.current().version).toBe(1);
+    const s2 = await applyManifest(s1, m, { ...deps(), diskSpace: space(needs + needs / 2, needs / 2) });
+    expect(s2.version).toBe(2);
+    // Pages only the WAL holds still need their room in the database, and a margin is kept.
+    const d = file('d.bin', randomBytes(3000));
+    const m3 = manifest(3, 2, [...first.files, c, d], [put(d)]);
+    const pending = {
+      free: () => 3 * needs,
+      reserve: 0,
+      wal: () => ({ walBytes: 1 << 30, pendingBytes: 2 * needs, spareBytes: 1 }),
+    };
+    await refused(applyManifest(s2, m3, { ...deps(), diskSpace: pending }), /less 5\.9 KiB for SQLite's WAL/);
   });
 
   it('gives an ApplyError when fetched bytes do not hash to the file, and commits nothing', async () => {

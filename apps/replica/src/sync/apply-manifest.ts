@@ -20,7 +20,14 @@ import {
   type PutChange,
   type WireChange,
 } from '@outpost/protocol';
-import type { PlacedChunk, Store } from '@outpost/store';
+import {
+  type PlacedChunk,
+  type Store,
+  WAL_CAP_BYTES,
+  type WalRoom,
+  walOverheadBytes,
+  walRoom,
+} from '@outpost/store';
 import type { Logger } from 'pino';
 import { type Snapshot, snapshotOf } from '../serve/snapshot.js';
 import type { BatchShortfall, WantedChunk } from './chunk-fetcher.js';
@@ -54,9 +61,11 @@ export interface ApplyDeps {
   /**
    * The store's room to grow (free space on its volume and its own free pages) and the part of
    * it kept free: a fetch whose chunks cannot fit is refused before it starts, rather than
-   * downloaded until the disk is full, and again at every retry.
+   * downloaded until the disk is full, and again at every retry. The chunks pass through
+   * SQLite's WAL on their way into the database, so they need room there too (see
+   * {@link roomNeeded}); `wal` tells how the WAL stands (by default, read from the store).
    */
-  diskSpace?: { free: () => number; reserve: number };
+  diskSpace?: { free: () => number; reserve: number; wal?: () => WalRoom };
   /** Told how the fetch goes: files whose chunks are all held, bytes fetched, of how many. */
   onProgress?: (p: FetchProgress) => void;
   log?: Logger;
@@ -94,6 +103,11 @@ export class ManifestAssembly {
   readonly #whole = new Map<string, TreeEntry>();
   /** Puts taken in whose content has not been fetched and checked yet. */
   #unfetched: TreeEntry[] = [];
+  /**
+   * The chunks its fetches asked for (references to hashes its entries hold anyway): on a
+   * full disk the version is refused, and what it stored is dropped (see {@link stored}).
+   */
+  readonly #asked: string[] = [];
   readonly #progress: Progress;
 
   constructor(current: Snapshot, head: ManifestHead, d: ApplyDeps) {
@@ -107,6 +121,11 @@ export class ManifestAssembly {
     this.#current = current;
     this.#d = d;
     this.#progress = new Progress(d.onProgress);
+  }
+
+  /** The chunks its fetches asked for so far: those stored may be dropped if the version fails. */
+  get stored(): readonly string[] {
+    return this.#asked;
   }
 
   /** Changes taken in so far (a full manifest: the paths it puts). */
@@ -149,7 +168,7 @@ export class ManifestAssembly {
   async fetch(): Promise<void> {
     const puts = this.#unfetched;
     this.#unfetched = [];
-    await fetchMissing(puts, this.#d, this.#progress);
+    await fetchMissing(puts, this.#d, this.#progress, this.#asked);
     await verifyContents(puts, this.#d.store);
   }
 
@@ -263,11 +282,12 @@ function storePatched(entry: TreeEntry, patches: readonly ChunkPatchWire[], stor
 /** Chunks asked for in one batch request: at most this many bytes. */
 const BATCH_BYTES = 8 * 1024 * 1024;
 
-async function fetchMissing(puts: readonly TreeEntry[], d: ApplyDeps, progress: Progress) {
+async function fetchMissing(puts: readonly TreeEntry[], d: ApplyDeps, progress: Progress, asked: string[]) {
   const sizes = new Map<string, number>();
   for (const put of puts) for (const c of put.chunks) sizes.set(c.hash, c.size);
   const missing = d.store.chunks.missing(sizes.keys());
-  if (d.diskSpace) checkRoom(missing, sizes, d.diskSpace);
+  if (d.diskSpace) checkRoom(missing, sizes, d.diskSpace, d.store);
+  for (const hash of missing) asked.push(hash);
   progress.add(puts, missing, sizes);
   let firstError: string | null = null;
   // A write the store refuses (a full disk, say) ends the fetch at once: fetching on, batch
@@ -338,21 +358,43 @@ async function fetchMissing(puts: readonly TreeEntry[], d: ApplyDeps, progress: 
   if (firstError !== null) throw new ApplyError(firstError);
 }
 
-/** Refuses a fetch whose chunks need more than the store can grow by, less the space kept free. */
+/**
+ * Room on the volume that storing `bytes` of chunks takes besides the bytes themselves (`wal`):
+ * the WAL they pass through first. Each page is written to the WAL and only then copied into
+ * the database, and the WAL holds up to its cap ({@link WAL_CAP_BYTES}) before it starts over,
+ * so a 20 MiB version needs about 40 MiB; the WAL file as it is already holds its part of that
+ * (it is reused, never shrunk). Pages only the WAL holds yet (the last version, not yet
+ * checkpointed) still need their room in the database, and a margin is kept for what a
+ * failure needs afterwards (deleting what it stored). Counting content only, a 20 MiB version
+ * was let onto an empty 30 MiB volume, and chunks fetched ahead filled one to the last byte.
+ */
+export function roomNeeded(bytes: number, space: NonNullable<ApplyDeps['diskSpace']>, store: Store) {
+  if (bytes === 0) return { bytes, wal: 0 };
+  const now = space.wal ? space.wal() : walRoom(store.db, store.path);
+  return {
+    bytes,
+    wal: walOverheadBytes(bytes, now.walBytes, WAL_CAP_BYTES) + now.pendingBytes + now.spareBytes,
+  };
+}
+
+/** Refuses a fetch whose chunks (and their WAL) need more than the store can grow by, less the space kept free. */
 function checkRoom(
   missing: string[],
   sizes: Map<string, number>,
   space: NonNullable<ApplyDeps['diskSpace']>,
+  store: Store,
 ) {
   let needed = 0;
   for (const hash of missing) needed += sizes.get(hash)!;
   if (needed === 0) return;
+  const { wal } = roomNeeded(needed, space, store);
   const free = space.free();
-  if (needed + space.reserve <= free) return;
+  if (needed + wal + space.reserve <= free) return;
   const kept =
     space.reserve > 0 ? `, of which ${formatBytes(space.reserve)} is kept free (--min-free-space)` : '';
+  const walPart = wal > 0 ? `, less ${formatBytes(wal)} for SQLite's WAL as they are written` : '';
   throw new ApplyError(
-    `not enough disk space: the chunks to fetch need ${formatBytes(needed)}, and the store can grow by ${formatBytes(Math.max(0, free))}${kept}`,
+    `not enough disk space: the chunks to fetch need ${formatBytes(needed)}, and the store can grow by ${formatBytes(Math.max(0, free))}${kept}${walPart}`,
   );
 }
 

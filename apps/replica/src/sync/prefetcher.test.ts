@@ -186,7 +186,9 @@ describe('Prefetcher', () => {
   it('fetches nothing ahead that would leave less than the reserve free, until a version is applied', async () => {
     const [a, b] = [chunk(4096), chunk(4096)];
     let free = 4096 + 1000;
-    const p = prefetcher({ diskSpace: { free: () => free, reserve: 1000 }, concurrency: 1 });
+    // A WAL already larger than the batch, all of it in the database: no room needed for it.
+    const wal = () => ({ walBytes: 1 << 30, pendingBytes: 0, spareBytes: 0 });
+    const p = prefetcher({ diskSpace: { free: () => free, reserve: 1000, wal }, concurrency: 1 });
     p.offer(2, [a]);
     await until(() => p.chunks === 1);
     free = 4096;
@@ -198,5 +200,23 @@ describe('Prefetcher', () => {
     await p.applied(1);
     p.offer(3, [b]);
     await until(() => store.chunks.has(b.hash));
+  });
+
+  it("counts the room SQLite's WAL takes: what it has yet to copy into the database, and what the chunks add", async () => {
+    const a = chunk(4096);
+    let wal = { walBytes: 0, pendingBytes: 0, spareBytes: 0 };
+    const p = prefetcher({
+      diskSpace: { free: () => 8192 + 100, reserve: 0, wal: () => wal },
+      concurrency: 1,
+    });
+    // The bytes and their way through the WAL fit; with the last version still in the WAL they do not.
+    wal = { walBytes: 0, pendingBytes: 200, spareBytes: 0 };
+    p.offer(2, [a]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(requests).toHaveLength(0);
+    wal = { walBytes: 0, pendingBytes: 0, spareBytes: 0 };
+    await p.applied(1);
+    p.offer(3, [a]);
+    await until(() => store.chunks.has(a.hash));
   });
 });

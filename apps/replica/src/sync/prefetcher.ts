@@ -3,7 +3,7 @@ import type { ChunkRef } from '@outpost/core';
 import { type FetchingAhead, LIMITS } from '@outpost/protocol';
 import { dropUnusedChunkSteps, type Store } from '@outpost/store';
 import type { Logger } from 'pino';
-import type { ApplyDeps } from './apply-manifest.js';
+import { type ApplyDeps, roomNeeded } from './apply-manifest.js';
 import { type FetchedChunk, keepIntact } from './keep-intact.js';
 
 /**
@@ -121,6 +121,22 @@ export class Prefetcher {
    */
   async applied(version: number): Promise<void> {
     this.#full = false;
+    await this.#settle(version, 'applied');
+  }
+
+  /**
+   * Version `version` was refused for lack of room (the disk full, or not enough of it for the
+   * version): what was fetched ahead for it or before is dropped at once, as after an apply.
+   * Kept, it held the room that versions needing no new chunk lacked, and they were refused
+   * too. Nothing more is fetched ahead until a version is applied.
+   */
+  async refused(version: number): Promise<void> {
+    this.#full = true;
+    await this.#settle(version, 'refused');
+  }
+
+  /** Forgets what was told for `version` or before, and drops the chunks fetched ahead for it that no version names. */
+  async #settle(version: number, how: 'applied' | 'refused'): Promise<void> {
     const rest = this.#queue.slice(this.#head).filter((c) => c.version > version);
     this.#queue = rest;
     this.#head = 0;
@@ -146,7 +162,9 @@ export class Prefetcher {
     this.dropped += s.value;
     this.#o.log.info(
       { version, chunks: settled.length, bytes, unused: s.value },
-      'chunks fetched ahead of the version settled',
+      how === 'applied'
+        ? 'chunks fetched ahead of the version settled'
+        : 'chunks fetched ahead of a version refused for lack of room dropped',
     );
   }
 
@@ -162,10 +180,16 @@ export class Prefetcher {
     const all = [...this.#held.keys()];
     this.#held.clear();
     this.#heldBytes.clear();
-    const steps = dropUnusedChunkSteps(this.#o.store, all);
-    let s = steps.next();
-    while (!s.done) s = steps.next();
-    this.dropped += s.value;
+    try {
+      const steps = dropUnusedChunkSteps(this.#o.store, all);
+      let s = steps.next();
+      while (!s.done) s = steps.next();
+      this.dropped += s.value;
+    } catch (err) {
+      // A full disk may refuse even a delete: the stop goes on, and what is left is litter
+      // a later sweep collects.
+      this.#o.log.warn({ err: (err as Error).message }, 'could not drop the chunks fetched ahead');
+    }
   }
 
   #pump() {
@@ -259,7 +283,9 @@ export class Prefetcher {
     if (!space) return true;
     let needed = 0;
     for (const c of batch) needed += c.size;
-    if (needed + space.reserve <= space.free()) return true;
+    // Their WAL too, as a version's fetch counts it: what is fetched ahead goes the same way.
+    const { wal } = roomNeeded(needed, space, this.#o.store);
+    if (needed + wal + space.reserve <= space.free()) return true;
     this.#full = true;
     this.#o.log.info(
       { needed, reserve: space.reserve },

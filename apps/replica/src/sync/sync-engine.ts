@@ -1,6 +1,7 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Applying, FetchProgress, Manifest, ReplicaLink, ReplicaState } from '@outpost/protocol';
 import { holdLeanHeap, LEAN_FILES, releaseMemorySoon } from '@outpost/service';
-import type { Store } from '@outpost/store';
+import { dropUnusedChunkSteps, isOutOfSpace, type Store, truncateWal } from '@outpost/store';
 import type { Logger } from 'pino';
 import type { Snapshot } from '../serve/snapshot.js';
 import { type ApplyDeps, ApplyError, ManifestAssembly } from './apply-manifest.js';
@@ -52,6 +53,8 @@ export interface SyncEngineOptions {
   prefetch?: {
     pause(): Promise<void>;
     applied(version: number): Promise<void>;
+    /** A version was refused for lack of room: what was fetched ahead for it goes. */
+    refused?(version: number): Promise<void>;
     resume(): void;
   };
   /** Damage found in the store while running (see StoreFault): an error until a restart renews it. */
@@ -72,10 +75,17 @@ export class SyncEngine {
   #parts: PartsInProgress | null = null;
   /** Ends the lean heap a large manifest is applied on. */
   #releaseLean: (() => void) | null = null;
+  /** A version was refused for lack of room and the WAL could not be cut down yet: tried before each apply. */
+  #walToShrink = false;
   link: ReplicaLink = 'offline';
   masterVersion: number | null = null;
   lastSyncAt: number | null = null;
   error: string | null = null;
+  /**
+   * Upkeep the store refused (the start's sweep on a full disk), while it does: status shows it
+   * until the upkeep goes through, whatever a sync says meanwhile; the replica serves on.
+   */
+  storeTrouble: string | null = null;
   /** The version being applied and how far its fetch is; null when idle. */
   applying: Applying | null = null;
 
@@ -133,6 +143,7 @@ export class SyncEngine {
     return (
       this.#o.storeFault?.message ??
       this.error ??
+      this.storeTrouble ??
       (this.link === 'offline' ? (this.#o.linkTrouble?.message ?? null) : null)
     );
   }
@@ -176,11 +187,13 @@ export class SyncEngine {
     if (!m.full && m.from !== cur.version) return { kind: 'gap', from: m.from, held: cur.version };
     this.#applying = true;
     await this.#o.prefetch?.pause();
+    if (this.#walToShrink) this.#shrinkWal();
     const started = Date.now();
     // A large manifest (its whole size, as its first part tells it) is applied on a lean heap.
     if ((part ? part.count : 1) * m.changes.length >= LEAN_FILES) this.#releaseLean ??= holdLeanHeap();
+    let assembly: ManifestAssembly | undefined;
     try {
-      const assembly = new ManifestAssembly(cur, m, this.#deps(m.version));
+      assembly = new ManifestAssembly(cur, m, this.#deps(m.version));
       await assembly.add(m.changes);
       if (part) {
         await assembly.fetch();
@@ -190,7 +203,7 @@ export class SyncEngine {
       return await this.#finish(assembly, started);
     } catch (err) {
       this.#settle(m.changes.length);
-      return this.#failed(m.version, err);
+      return await this.#failed(m.version, err, assembly);
     } finally {
       if (!this.#parts) this.#idle();
     }
@@ -230,7 +243,7 @@ export class SyncEngine {
     } catch (err) {
       this.#parts = null;
       this.#settle(p.assembly.size);
-      return this.#failed(m.version, err);
+      return await this.#failed(m.version, err, p.assembly);
     } finally {
       if (!this.#parts) this.#idle();
     }
@@ -290,7 +303,7 @@ export class SyncEngine {
         .catch((err) => this.#o.log.error({ err }, 'collecting old versions failed'));
       return { kind: 'applied', version: next.version, root: next.root };
     } catch (err) {
-      return this.#failed(assembly.head.version, err);
+      return await this.#failed(assembly.head.version, err, assembly);
     } finally {
       this.#settle(changes);
     }
@@ -305,11 +318,65 @@ export class SyncEngine {
     if (release) setImmediate(release);
   }
 
-  #failed(version: number, err: unknown): ApplyOutcome {
+  async #failed(version: number, err: unknown, assembly?: ManifestAssembly): Promise<ApplyOutcome> {
     const reason = err instanceof ApplyError ? err.message : `unexpected: ${(err as Error).message}`;
     this.error = `version ${version}: ${reason}`;
     this.#o.log.warn({ version, reason }, 'version not applied');
     if (!(err instanceof ApplyError)) this.#o.log.error({ err }, 'apply failed unexpectedly');
+    if (isOutOfSpace(err)) await this.#makeRoom(version, assembly);
     return { kind: 'failed', version, reason };
+  }
+
+  /**
+   * After a version refused for lack of room (refused up front, or the disk filling as it was
+   * fetched or committed): what was stored for it goes, and the WAL is cut down. Kept, the chunks
+   * fetched ahead or part-way, and the WAL at its high-water mark, held the room that later
+   * versions needing no new chunk lacked: those were refused too, for good. A retry of the same
+   * version fetches them again, but only once there is room for all of it.
+   */
+  async #makeRoom(version: number, assembly: ManifestAssembly | undefined) {
+    const log = this.#o.log;
+    await this.#o.prefetch
+      ?.refused?.(version)
+      .catch((err) => log.warn({ err: (err as Error).message }, 'dropping chunks fetched ahead failed'));
+    const stored = assembly?.stored ?? [];
+    if (stored.length > 0) {
+      try {
+        const steps = dropUnusedChunkSteps(this.#o.store, stored);
+        let s = steps.next();
+        while (!s.done) {
+          await yieldToLoop();
+          s = steps.next();
+        }
+        if (s.value > 0)
+          log.info(
+            { version, chunks: s.value },
+            'dropped the chunks fetched for a version refused for lack of room',
+          );
+      } catch (err) {
+        // Even a delete needs a little room in the WAL: the next start's sweep collects them.
+        log.warn(
+          { err: (err as Error).message },
+          'could not drop the chunks fetched for the version refused',
+        );
+      }
+    }
+    this.#shrinkWal();
+  }
+
+  /** Cuts the WAL down to nothing, or notes that it is still to be done (before the next apply). */
+  #shrinkWal() {
+    const store = this.#o.store;
+    const r = truncateWal(store.db, store.path);
+    this.#walToShrink = !r.truncated;
+    if (r.truncated) {
+      if (r.before > r.after)
+        this.#o.log.info({ before: r.before, after: r.after }, 'cut the WAL down to make room');
+    } else {
+      this.#o.log.warn(
+        { err: r.error, wal: r.before },
+        'could not cut the WAL down yet; trying again before the next version',
+      );
+    }
   }
 }
