@@ -1,11 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openStore, type Store } from '@outpost/store';
-import { pino } from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { twinRefusal } from './case-twins.js';
-import { Publisher } from './publisher.js';
+import { publisherFixture } from './publisher-fixture.test-helper.js';
 
 const NFC = 'caf\u00e9.txt';
 const NFD = 'cafe\u0301.txt';
@@ -21,32 +18,8 @@ describe('twinRefusal', () => {
 });
 
 describe('a path refused as the twin of another', () => {
-  let dir: string;
-  let content: string;
-  let store: Store;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'outpost-twins-'));
-    content = join(dir, 'content');
-    mkdirSync(content);
-    store = openStore(join(dir, 'master.sqlite'));
-  });
-  afterEach(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  async function publisher() {
-    const published: number[] = [];
-    const p = new Publisher({
-      contentDir: content,
-      store,
-      log: pino({ level: 'silent' }),
-      onPublished: (v) => published.push(v.version),
-    });
-    await p.reconcile();
-    return { p, published };
-  }
-  const live = () => [...store.versions.liveTree().keys()].sort();
+  const fx = publisherFixture('outpost-twins-');
+  const live = () => [...fx.store.versions.liveTree().keys()].sort();
 
   it.each([
     ['case', 'b.txt', 'B.txt', 'differs only in case from b.txt'],
@@ -54,15 +27,15 @@ describe('a path refused as the twin of another', () => {
   ])(
     'differing in %s, is published with the delete of the path it was refused beside',
     async (_, kept, twin, why) => {
-      writeFileSync(join(content, kept), 'b1\n');
-      const { p, published } = await publisher();
-      writeFileSync(join(content, twin), 'B2\n');
+      writeFileSync(join(fx.content, kept), 'b1\n');
+      const { p, published } = await fx.reconciled();
+      writeFileSync(join(fx.content, twin), 'B2\n');
       await p.submit([twin]);
       expect(live()).toEqual([kept]);
       expect(Object.fromEntries(p.problems)).toEqual({ [twin]: why });
 
       // Only the deleted path is named: its twin had stayed refused until something touched it.
-      rmSync(join(content, kept));
+      rmSync(join(fx.content, kept));
       await p.submit([kept]);
       expect(live()).toEqual([twin]);
       expect(p.problems.size).toBe(0);
@@ -73,15 +46,15 @@ describe('a path refused as the twin of another', () => {
   );
 
   it('is published when the folder of the path it was refused beside goes', async () => {
-    mkdirSync(join(content, 'Docs'));
-    writeFileSync(join(content, 'Docs', 'b.txt'), 'kept\n');
-    const { p } = await publisher();
-    mkdirSync(join(content, 'docs'));
-    writeFileSync(join(content, 'docs', 'B.txt'), 'twin\n');
+    mkdirSync(join(fx.content, 'Docs'));
+    writeFileSync(join(fx.content, 'Docs', 'b.txt'), 'kept\n');
+    const { p } = await fx.reconciled();
+    mkdirSync(join(fx.content, 'docs'));
+    writeFileSync(join(fx.content, 'docs', 'B.txt'), 'twin\n');
     await p.submit(['docs']);
     expect(p.problems.get('docs/B.txt')).toBe('differs only in case from Docs/b.txt');
 
-    rmSync(join(content, 'Docs'), { recursive: true });
+    rmSync(join(fx.content, 'Docs'), { recursive: true });
     await p.submit(['Docs']);
     expect(live()).toEqual(['docs/B.txt']);
     expect(p.problems.size).toBe(0);
@@ -89,14 +62,14 @@ describe('a path refused as the twin of another', () => {
   });
 
   it('of two twins refused beside one path, one is published when it goes, the other still refused', async () => {
-    writeFileSync(join(content, 'b.txt'), 'b\n');
-    const { p } = await publisher();
-    writeFileSync(join(content, 'B.txt'), 'B\n');
-    writeFileSync(join(content, 'B.TXT'), 'BB\n');
+    writeFileSync(join(fx.content, 'b.txt'), 'b\n');
+    const { p } = await fx.reconciled();
+    writeFileSync(join(fx.content, 'B.txt'), 'B\n');
+    writeFileSync(join(fx.content, 'B.TXT'), 'BB\n');
     await p.submit(['B.txt', 'B.TXT']);
     expect(p.problems.size).toBe(2);
 
-    rmSync(join(content, 'b.txt'));
+    rmSync(join(fx.content, 'b.txt'));
     await p.submit(['b.txt']);
     const [published] = live();
     expect(['B.txt', 'B.TXT']).toContain(published);

@@ -1,40 +1,13 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LiveTree, type Tree } from '@outpost/core';
-import { openStore, type Store } from '@outpost/store';
-import { pino } from 'pino';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Publisher } from './publisher.js';
+import { describe, expect, it, vi } from 'vitest';
+import { publisherFixture } from './publisher-fixture.test-helper.js';
 import { readFileIntoStore } from './read-file.js';
 
-let dir: string;
-let content: string;
-let store: Store;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'outpost-file-dir-'));
-  content = join(dir, 'content');
-  mkdirSync(content);
-  store = openStore(join(dir, 'master.sqlite'));
-});
-afterEach(() => {
-  store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const fx = publisherFixture('outpost-file-dir-', { retryMs: 1 });
 
-function publisherOver() {
-  const published: number[] = [];
-  const p = new Publisher({
-    contentDir: content,
-    store,
-    log: pino({ level: 'silent' }),
-    onPublished: (v) => published.push(v.version),
-    retryMs: 1,
-  });
-  return { p, published };
-}
-
-const live = () => [...store.versions.liveTree().keys()].sort();
+const live = () => [...fx.store.versions.liveTree().keys()].sort();
 
 /** Fails when a version holds a path that is a file and, with files under it, a folder. */
 function expectNoFileIsAFolder(tree: Tree) {
@@ -44,7 +17,7 @@ function expectNoFileIsAFolder(tree: Tree) {
 }
 
 function expectEveryVersionSound(versions: number[]) {
-  for (const v of versions) expectNoFileIsAFolder(store.versions.treeAt(v)!);
+  for (const v of versions) expectNoFileIsAFolder(fx.store.versions.treeAt(v)!);
 }
 
 describe('a path that changes from file to folder, or back', () => {
@@ -54,13 +27,13 @@ describe('a path that changes from file to folder, or back', () => {
   ])(
     'a file replaced by a folder of its name in one burst leaves the tree (the watcher names %s)',
     async (_, batch) => {
-      writeFileSync(join(content, 'ss'), 'f\n');
-      const { p, published } = publisherOver();
+      writeFileSync(join(fx.content, 'ss'), 'f\n');
+      const { p, published } = fx.publisher();
       await p.reconcile();
       expect(live()).toEqual(['ss']);
-      rmSync(join(content, 'ss'));
-      mkdirSync(join(content, 'ss'));
-      writeFileSync(join(content, 'ss', 'in'), 'in\n');
+      rmSync(join(fx.content, 'ss'));
+      mkdirSync(join(fx.content, 'ss'));
+      writeFileSync(join(fx.content, 'ss', 'in'), 'in\n');
       await p.submit(batch);
       expect(live()).toEqual(['ss/in']);
       expect(published).toEqual([1, 2]);
@@ -75,13 +48,13 @@ describe('a path that changes from file to folder, or back', () => {
   ])(
     'a folder replaced by a file of its name in one burst leaves the tree (the watcher names %s)',
     async (_, batch) => {
-      mkdirSync(join(content, 'd', 'sub'), { recursive: true });
-      writeFileSync(join(content, 'd', 'x'), 'x\n');
-      writeFileSync(join(content, 'd', 'sub', 'y'), 'y\n');
-      const { p, published } = publisherOver();
+      mkdirSync(join(fx.content, 'd', 'sub'), { recursive: true });
+      writeFileSync(join(fx.content, 'd', 'x'), 'x\n');
+      writeFileSync(join(fx.content, 'd', 'sub', 'y'), 'y\n');
+      const { p, published } = fx.publisher();
       await p.reconcile();
-      rmSync(join(content, 'd'), { recursive: true });
-      writeFileSync(join(content, 'd'), 'now a file\n');
+      rmSync(join(fx.content, 'd'), { recursive: true });
+      writeFileSync(join(fx.content, 'd'), 'now a file\n');
       await p.submit(batch);
       expect(live()).toEqual(['d']);
       expectEveryVersionSound(published);
@@ -90,16 +63,16 @@ describe('a path that changes from file to folder, or back', () => {
   );
 
   it('a rewalk finds either change when no event told it', async () => {
-    writeFileSync(join(content, 'ss'), 'f\n');
-    mkdirSync(join(content, 'd'));
-    writeFileSync(join(content, 'd', 'x'), 'x\n');
-    const { p, published } = publisherOver();
+    writeFileSync(join(fx.content, 'ss'), 'f\n');
+    mkdirSync(join(fx.content, 'd'));
+    writeFileSync(join(fx.content, 'd', 'x'), 'x\n');
+    const { p, published } = fx.publisher();
     await p.reconcile();
-    rmSync(join(content, 'ss'));
-    mkdirSync(join(content, 'ss'));
-    writeFileSync(join(content, 'ss', 'in'), 'in\n');
-    rmSync(join(content, 'd'), { recursive: true });
-    writeFileSync(join(content, 'd'), 'd\n');
+    rmSync(join(fx.content, 'ss'));
+    mkdirSync(join(fx.content, 'ss'));
+    writeFileSync(join(fx.content, 'ss', 'in'), 'in\n');
+    rmSync(join(fx.content, 'd'), { recursive: true });
+    writeFileSync(join(fx.content, 'd'), 'd\n');
     await p.rewalk();
     expect(live()).toEqual(['d', 'ss/in']);
     expectEveryVersionSound(published);
@@ -107,21 +80,21 @@ describe('a path that changes from file to folder, or back', () => {
   });
 
   it("a restart's reconcile mends a store whose version holds a file and a folder of one name", async () => {
-    writeFileSync(join(content, 'ss'), 'f\n');
-    const first = publisherOver();
+    writeFileSync(join(fx.content, 'ss'), 'f\n');
+    const first = fx.publisher();
     await first.p.reconcile();
     await first.p.close();
     // What a master before the fix published: the folder's file beside the file it replaced.
-    rmSync(join(content, 'ss'));
-    mkdirSync(join(content, 'ss'));
-    writeFileSync(join(content, 'ss', 'in'), 'in\n');
-    const read = await readFileIntoStore(join(content, 'ss', 'in'), 'ss/in', store.chunks);
+    rmSync(join(fx.content, 'ss'));
+    mkdirSync(join(fx.content, 'ss'));
+    writeFileSync(join(fx.content, 'ss', 'in'), 'in\n');
+    const read = await readFileIntoStore(join(fx.content, 'ss', 'in'), 'ss/in', fx.store.chunks);
     if (read.kind !== 'file') throw new Error(`read gave ${read.kind}`);
-    const plan = new LiveTree(store.versions.liveTree().values()).plan([{ op: 'put', entry: read.entry }]);
-    store.versions.commit({ version: 2, createdAt: Date.now(), changes: plan.effective, ...plan });
+    const plan = new LiveTree(fx.store.versions.liveTree().values()).plan([{ op: 'put', entry: read.entry }]);
+    fx.store.versions.commit({ version: 2, createdAt: Date.now(), changes: plan.effective, ...plan });
     expect(live()).toEqual(['ss', 'ss/in']);
 
-    const { p, published } = publisherOver();
+    const { p, published } = fx.publisher();
     await p.reconcile();
     expect(live()).toEqual(['ss/in']);
     expect(published).toEqual([3]);
@@ -129,12 +102,12 @@ describe('a path that changes from file to folder, or back', () => {
   });
 
   it('holds back a file that would sit under a file the tree keeps, and looks again at that path', async () => {
-    writeFileSync(join(content, 'ss'), 'f\n');
-    const { p, published } = publisherOver();
+    writeFileSync(join(fx.content, 'ss'), 'f\n');
+    const { p, published } = fx.publisher();
     await p.reconcile();
-    rmSync(join(content, 'ss'));
-    mkdirSync(join(content, 'ss'));
-    writeFileSync(join(content, 'ss', 'in'), 'in\n');
+    rmSync(join(fx.content, 'ss'));
+    mkdirSync(join(fx.content, 'ss'));
+    writeFileSync(join(fx.content, 'ss', 'in'), 'in\n');
     // Only the file is named (the folder's own event lost): the version would have held both.
     await p.submit(['ss/in']);
     expectEveryVersionSound(published);
