@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+const ENTRY = fileURLToPath(new URL('./outpost.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 const children = new Set<ChildProcess>();
@@ -37,11 +38,12 @@ function tempDir(): string {
  * A module hook that holds the import of a service's package for `ms`, saying on stderr when it
  * begins: the window (0.2–0.4 s of a built CLI's start) in which signals used to find no handler.
  */
-function slowServiceImport(ms: number): string {
+function slowServiceImport(ms: number, specifiers = ['@outpost/master', '@outpost/replica']): string {
   const hooks = `
 import { writeSync } from 'node:fs';
+const held = new Set(${JSON.stringify(specifiers)});
 export async function resolve(specifier, context, next) {
-  if (specifier === '@outpost/master' || specifier === '@outpost/replica') {
+  if (held.has(specifier)) {
     writeSync(2, 'test: loading ' + specifier + '\\n');
     await new Promise((r) => setTimeout(r, ${ms}));
   }
@@ -58,12 +60,21 @@ interface Run {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function start(args: string[], opts: { env?: NodeJS.ProcessEnv; slowImportMs?: number } = {}): Run {
+interface StartOptions {
+  env?: NodeJS.ProcessEnv;
+  slowImportMs?: number;
+  /** What the hook holds (the services' packages by default). */
+  slowSpecifiers?: string[];
+  /** The file run: main.ts by default, outpost.ts as the built CLI's entry. */
+  entry?: string;
+}
+
+function start(args: string[], opts: StartOptions = {}): Run {
   const node = ['--conditions=source', '--import', 'tsx'];
-  if (opts.slowImportMs) node.push('--import', slowServiceImport(opts.slowImportMs));
+  if (opts.slowImportMs) node.push('--import', slowServiceImport(opts.slowImportMs, opts.slowSpecifiers));
   // Only what the command needs: no OUTPOST_* of the environment the tests run in.
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env };
-  const proc = spawn(process.execPath, [...node, MAIN, ...args], { cwd: ROOT, env });
+  const proc = spawn(process.execPath, [...node, opts.entry ?? MAIN, ...args], { cwd: ROOT, env });
   children.add(proc);
   let stdout = '';
   let stderr = '';
@@ -171,6 +182,43 @@ describe('signals while a service loads', () => {
     await until('the SIGHUP to be taken', () => HUP_TAKEN.test(hup.stdout()));
     hup.proc.kill('SIGTERM');
     expect(await hup.exited).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe("signals while the entry loads the CLI's own code", () => {
+  const heldMain = { slowImportMs: 2500, slowSpecifiers: ['./main.js'], entry: ENTRY };
+
+  it('a replica survives a SIGHUP before main.js has loaded, and says it came', async () => {
+    const dir = tempDir();
+    const hup = start(
+      [
+        'replica',
+        '--name',
+        'early',
+        '--region',
+        'lab',
+        '--master',
+        'http://127.0.0.1:1',
+        '--data',
+        dir,
+        '--port',
+        '0',
+      ],
+      heldMain,
+    );
+    await until('the import to begin', () => hup.stderr().includes('test: loading ./main.js'));
+    hup.proc.kill('SIGHUP');
+    await until('the replica to listen', () => hup.stdout().includes('outpost replica listening'));
+    await until('the SIGHUP to be taken', () => HUP_TAKEN.test(hup.stdout()));
+    hup.proc.kill('SIGTERM');
+    expect(await hup.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('any other command still ends by a SIGHUP that came then, as by default', async () => {
+    const status = start(['status', '--master', 'http://127.0.0.1:1'], heldMain);
+    await until('the import to begin', () => status.stderr().includes('test: loading ./main.js'));
+    status.proc.kill('SIGHUP');
+    expect(await status.exited).toEqual({ code: null, signal: 'SIGHUP' });
   });
 });
 

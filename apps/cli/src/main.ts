@@ -19,6 +19,7 @@ import {
   STATUS_FLAGS,
   VERIFY_FLAGS,
 } from './args.js';
+import { releaseEarlyHangups } from './early-hangups.js';
 import { UsageError } from './errors.js';
 import { ListenError, type ListenFlags, listenProblem } from './listen-problem.js';
 import {
@@ -62,6 +63,8 @@ secrets come only from the environment:
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // Only a service survives SIGHUP; any other command ends by it, as by default.
+  if (command !== 'master' && command !== 'replica') keepHangupDefault();
   const env = process.env;
   const secrets = { token: env.OUTPOST_TOKEN || undefined, adminToken: env.OUTPOST_ADMIN_TOKEN || undefined };
   // During a rotation, each service also takes the admin token being retired.
@@ -136,6 +139,11 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`outpost: unknown command '${command}'\n\n${USAGE}`);
       return 2;
   }
+}
+
+/** Gives SIGHUP back its default action: one that came while the entry held it ends the command now. */
+function keepHangupDefault(): void {
+  if (releaseEarlyHangups() > 0) process.kill(process.pid, 'SIGHUP');
 }
 
 /**

@@ -41,6 +41,19 @@ function fakeService() {
 const tick = () => new Promise((r) => setImmediate(r));
 
 describe('ServiceSignals', () => {
+  it('takes over the SIGHUPs the entry held before its handler was set', async () => {
+    const proc = new FakeProcess();
+    const signals = new ServiceSignals(proc, () => 1);
+    const s = fakeService();
+    const run = signals.run(s.service, { stopDuringStart: true });
+    expect(s.logs).toEqual([
+      'SIGHUP while the service was loading: nothing to reload yet (its files are read as it starts)',
+    ]);
+    s.endStart();
+    proc.signal('SIGTERM');
+    await run;
+  });
+
   it('takes SIGHUP before the service is built, and says once it is that there was nothing to reload', async () => {
     const proc = new FakeProcess();
     const signals = new ServiceSignals(proc);

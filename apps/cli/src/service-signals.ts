@@ -1,3 +1,5 @@
+import { releaseEarlyHangups } from './early-hangups.js';
+
 /** What of `process` the signal handling uses (a stand-in in tests). */
 export interface SignalProcess {
   on(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
@@ -33,11 +35,13 @@ export class ServiceSignals {
   #stopSignal: NodeJS.Signals | null = null;
   #onStop: ((signal: NodeJS.Signals) => void) | null = null;
 
-  constructor(proc: SignalProcess = process) {
+  /** `earlyHangups` hands over the SIGHUPs the entry held before this handler was set. */
+  constructor(proc: SignalProcess = process, earlyHangups: () => number = releaseEarlyHangups) {
     proc.on('SIGHUP', () => {
       if (this.#service) this.#service.reload();
       else this.#hangups++;
     });
+    this.#hangups += earlyHangups();
     const onSignal = (signal: NodeJS.Signals) => {
       if (this.#stopSignal !== null) proc.exit(130);
       this.#stopSignal = signal;
