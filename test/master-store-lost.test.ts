@@ -49,13 +49,17 @@ describe('a master whose store was lost', () => {
     await f.expectConverged(undefined, ['b.txt']);
     // A replica serves version 4 a moment before its ACK reaches the master: wait for the
     // master's word (a CI run on Node 24 read it in between).
+    let seen: unknown;
     const s = await waitFor(
       async () => {
         const now = await f.masterStatus();
+        seen = now.replicas;
         return now.replicas.every((r: { version: number }) => r.version === 4) ? now : null;
       },
       { what: "the master to record both replicas' ACKs of version 4" },
-    );
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; the master said: ${JSON.stringify(seen)}`);
+    });
     for (const r of s.replicas) expect(r).toMatchObject({ version: 4, state: 'in-sync', error: null });
     const warned = f.master.logs.find(
       (l) => l.msg === 'published the latest content again, numbered past a version a replica holds',

@@ -381,11 +381,16 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   let failures = 0;
   let stopped = false;
 
-  const afterOutcome = (o: ApplyOutcome) => {
+  const afterOutcome = (o: ApplyOutcome, source: 'push' | 'pull') => {
     // The load is over, or was never one; a manifest in parts goes on.
     if (o.kind !== 'partial') void checkpoints.end();
     if (o.kind === 'applied') {
       failures = 0;
+      push.send({ type: 'ack', version: o.version, root: o.root });
+    } else if (o.kind === 'current' && source === 'push') {
+      // Pushed a version it holds already (a pull took it in while the push link came up,
+      // after its hello named the one before): the master waits for this ACK, or shows it
+      // behind for ever. (A late pull of it says nothing the master waits for.)
       push.send({ type: 'ack', version: o.version, root: o.root });
     } else if (o.kind === 'failed') {
       push.send({ type: 'nack', version: o.version, reason: o.reason.slice(0, 2000) });
@@ -414,7 +419,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
         m = await pullManifest(target, held, { part: outcome.next, to: m.version });
         outcome = await engine.offer(m, 'pull');
       }
-      afterOutcome(outcome);
+      afterOutcome(outcome, 'pull');
     } catch (err) {
       engine.dropParts('pull');
       if (!push.up) engine.link = 'offline';
@@ -473,7 +478,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     },
     onMessage: (msg) => {
       if (msg.type === 'publish') {
-        const done = engine.offer(msg, 'push').then(afterOutcome);
+        const done = engine.offer(msg, 'push').then((o) => afterOutcome(o, 'push'));
         // A part of a large manifest holds the link until it is taken in.
         if (msg.part) return done;
       } else if (msg.type === 'prefetch') {

@@ -306,6 +306,23 @@ describe('Fleet', () => {
     expect(store.replicas.all()[0]).toMatchObject({ link: 'push' });
   });
 
+  it('keeps the version a connected replica ACKed when a pull sent before the ACK is answered after it', () => {
+    fleet.connected(hello('uk-london', 9));
+    fleet.acked('uk-london', 10, ROOT(10), ROOT(10));
+    vi.setSystemTime(T0 + 5_000);
+    fleet.pulled({ name: 'uk-london', region: 'uk', version: 9, root: ROOT(9) });
+    expect(one('uk-london', 10)).toMatchObject({
+      version: 10,
+      state: 'in-sync',
+      lastSeenAt: new Date(T0 + 5_000).toISOString(),
+    });
+    expect(store.replicas.all()[0]).toMatchObject({ version: 10 });
+    // Off its push link, a pull is its only word: a replica started anew from an empty store.
+    fleet.disconnected('uk-london');
+    fleet.pulled({ name: 'uk-london', region: 'uk', version: 0, root: EMPTY_ROOT });
+    expect(one('uk-london', 10)).toMatchObject({ version: 0, link: 'pull' });
+  });
+
   it('keeps the advertised address across a hello without one, and takes a new region', () => {
     fleet.connected(hello('uk-london', 9, { advertise: 'a.example:1' }));
     fleet.disconnected('uk-london');

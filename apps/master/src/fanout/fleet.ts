@@ -126,15 +126,16 @@ export class Fleet {
     m.seenSinceStart = true;
     // A pull says what a heartbeat would: a replica off its push link is heard only this way.
     m.fault = info.fault ?? null;
-    const changed = m.record.version !== info.version || m.record.root !== info.root;
-    Object.assign(m.record, {
-      region: info.region,
-      version: info.version,
-      root: info.root,
-      lastSeenAt: Date.now(),
-    });
-    if (!m.connected) m.record.link = 'pull';
-    if (changed) m.record.error = null;
+    m.record.lastSeenAt = Date.now();
+    // Over a push link, its hello and ACKs say what it holds. A pull sent before an ACK and
+    // answered after it names an older version: taken, it would show the replica behind until
+    // the next version (which a master over a quiet tree may never publish).
+    if (!m.connected || info.version >= m.record.version) {
+      const changed = m.record.version !== info.version || m.record.root !== info.root;
+      Object.assign(m.record, { region: info.region, version: info.version, root: info.root });
+      if (!m.connected) m.record.link = 'pull';
+      if (changed) m.record.error = null;
+    }
     this.#save(m);
   }
 

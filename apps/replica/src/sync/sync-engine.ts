@@ -13,7 +13,8 @@ const LARGE_MANIFEST = 10_000;
 /** What came of offering a manifest. */
 export type ApplyOutcome =
   | { kind: 'applied'; version: number; root: string }
-  | { kind: 'current' }
+  /** The version offered is the one held. */
+  | { kind: 'current'; version: number; root: string }
   | { kind: 'gap'; from: number; held: number }
   | { kind: 'failed'; version: number; reason: string }
   /** A part was taken in; the next one is `next`. */
@@ -182,7 +183,7 @@ export class SyncEngine {
         this.lastSyncAt = Date.now();
         this.error = null;
       }
-      return { kind: 'current' };
+      return { kind: 'current', version: cur.version, root: cur.root };
     }
     if (!m.full && m.from !== cur.version) return { kind: 'gap', from: m.from, held: cur.version };
     this.#applying = true;
