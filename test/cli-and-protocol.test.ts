@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { LIMITS } from '@outpost/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Fleet } from './helpers/fleet.js';
@@ -215,7 +216,10 @@ describe('outpost status and the protocol edges', () => {
     const binary = await closeOf(fleet.master.url, (ws) => ws.send(Buffer.from([1, 2, 3])));
     expect(binary.code).toBe(4000);
     const huge = await closeOf(fleet.master.url, (ws) => ws.send('x'.repeat(1024 * 1024)));
-    expect(huge.code).toBe(1009);
+    expect(huge).toEqual({
+      code: 1009,
+      reason: `message too big: the limit is ${LIMITS.maxReplicaMessageBytes} bytes`,
+    });
     const protocol = await closeOf(fleet.master.url, (ws) => ws.send(hello({ protocol: 99 })));
     expect(protocol.code).toBe(4002);
     expect(protocol.reason).toContain('protocol 99 not supported');

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ChunkRef } from '@outpost/core';
-import { CloseCodes, LIMITS, WS_PATH } from '@outpost/protocol';
+import { CloseCodes, explainFrameFaults, LIMITS, WS_PATH } from '@outpost/protocol';
 import type { Store } from '@outpost/store';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -60,6 +60,7 @@ export class FanoutServer {
       return;
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      explainFrameFaults(ws, LIMITS.maxReplicaMessageBytes);
       const session = new ReplicaSession(ws, {
         previousToken: used === 'previous',
         fleet: this.#o.fleet,

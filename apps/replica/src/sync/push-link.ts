@@ -3,6 +3,7 @@ import type { TokenBucket } from '@outpost/core';
 import {
   CloseCodes,
   closeReason,
+  explainFrameFaults,
   type Hello,
   LIMITS,
   type Load,
@@ -96,6 +97,7 @@ export class PushLink {
       maxPayload: LIMITS.maxMasterMessageBytes,
       handshakeTimeout: 10_000,
     });
+    explainFrameFaults(ws, LIMITS.maxMasterMessageBytes);
     this.#ws = ws;
     let failure = 'connection closed';
     ws.on('open', () => {
