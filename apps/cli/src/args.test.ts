@@ -136,7 +136,7 @@ describe('flag tables', () => {
       name: 'asia-tokyo',
     });
     expect(describeFlags(FORGET_FLAGS)).toMatch(
-      /^ {2}--name {11}the replica to forget, as status names it$/m,
+      /^ {2}--name {11}the replica to forget, as status names it \(from the command line only\)$/m,
     );
     expect(describeFlags(FORGET_FLAGS)).not.toContain('OUTPOST_NAME');
   });

@@ -133,7 +133,7 @@ export const ROLLBACK_FLAGS: Flag[] = [
 export const FORGET_FLAGS: Flag[] = [
   F('master', 'the master URL'),
   // Only from the command line: a replica host's OUTPOST_NAME must not choose what is forgotten.
-  { ...F('name', 'the replica to forget, as status names it'), env: '' },
+  { ...F('name', 'the replica to forget, as status names it (from the command line only)'), env: '' },
   TIMEOUT('30000'),
 ];
 

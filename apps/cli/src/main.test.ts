@@ -222,6 +222,30 @@ describe("signals while the entry loads the CLI's own code", () => {
   });
 });
 
+describe('help', () => {
+  it('answers COMMAND --help (and -h) with the usage, exit 0, and lists every flag with its variable', async () => {
+    const [status, master, short, help] = await Promise.all([
+      cli(['status', '--help']),
+      cli(['master', '--help']),
+      cli(['verify', '-h']),
+      cli(['help']),
+    ]);
+    for (const r of [status, master, short]) {
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe(help.stdout);
+    }
+    expect(help.code).toBe(0);
+    // Every command's flags, with the variable each reads (README: `outpost help` lists them all).
+    for (const v of ['OUTPOST_TO', 'OUTPOST_TIMEOUT_MS', 'OUTPOST_JSON', 'OUTPOST_DATA', 'OUTPOST_MASTER'])
+      expect(help.stdout).toContain(`[${v}]`);
+    expect(help.stdout).toMatch(/outpost rollback[^\n]*\n {2}--master[^\n]*\n {2}--to /);
+    expect(help.stdout).toMatch(/outpost verify[^\n]*\n[^\n]*\n {2}--data /);
+    // forget --name is read from the command line only, never from OUTPOST_NAME.
+    expect(help.stdout).toMatch(/--name {11}the replica to forget[^[\n]*\n/);
+  });
+});
+
 describe('flag errors: exit 2 and one line', () => {
   it('refuses a malformed --cache-control, or one with a CR/LF in it, without a stack trace', async () => {
     const dir = tempDir();

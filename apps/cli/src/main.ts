@@ -46,13 +46,20 @@ ${describeFlags(REPLICA_FLAGS)}
 ${describeFlags(STATUS_FLAGS)}
 
   outpost versions --master URL [--json]    the versions the master keeps, newest first
+${describeFlags(STATUS_FLAGS)}
+
   outpost rollback --master URL --to N      publish version N's content as a new version (numbers only grow)
+${describeFlags(ROLLBACK_FLAGS)}
+
   outpost forget  --master URL --name NAME  drop an offline replica from the master's status (an office closed,
                                             a replica renamed); a replica that runs is refused
-                                            (versions, rollback and forget take --timeout-ms too; a rollback
-                                            waits 600000 by default, for it answers once published)
+${describeFlags(FORGET_FLAGS)}
+
   outpost verify  --data DIR [--json]       re-hash every chunk, content and version root of the stores in DIR;
                                             exits 1 when something is damaged
+${describeFlags(VERIFY_FLAGS)}
+
+  outpost help (or COMMAND --help)          this text
 
 secrets come only from the environment:
   OUTPOST_TOKEN        replication token replicas present to the master
@@ -65,6 +72,12 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   // Only a service survives SIGHUP; any other command ends by it, as by default.
   if (command !== 'master' && command !== 'replica') keepHangupDefault();
+  // `outpost status --help` is how most people ask a command what it takes: the usage, exit 0
+  // (it was refused as an unknown option, exit 2).
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   const env = process.env;
   const secrets = { token: env.OUTPOST_TOKEN || undefined, adminToken: env.OUTPOST_ADMIN_TOKEN || undefined };
   // During a rotation, each service also takes the admin token being retired.
