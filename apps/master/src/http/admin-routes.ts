@@ -25,7 +25,7 @@ export interface AdminDeps {
   ready: () => boolean;
   /** Whether every directory of the content tree is watched now. */
   watching: () => boolean;
-  /** What status warns of (directories the system would not let the master watch). */
+  /** What status warns of (directories not watched, damaged chunks, a token rotation under way). */
   warnings?: () => string[];
 }
 

@@ -42,7 +42,7 @@ export function registerMasterMetrics(registry: Registry, d: MasterMetricsDeps):
   );
   gauge(
     'outpost_master_warnings',
-    'What status warns of now (directories the system would not let the master watch).',
+    'How many warnings status has now (directories not watched, damaged chunks, a token rotation under way).',
     () => (status().warnings ?? []).length,
   );
   gauge(
