@@ -1,5 +1,15 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  mkdtempSync,
+  openSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFastCdcChunker } from '@outpost/core';
@@ -62,6 +72,25 @@ describe('readFileIntoStore', () => {
     expect(r.entry.mtime).toBe(0);
     expect(r.mtimeMs).toBe(old.getTime());
     expect(entryMtime(1234.9)).toBe(1234);
+  });
+
+  it("waits out the settle time of an empty file whose mode changed before its first write (sed -i's temp file)", async () => {
+    // `sed -i` creates its temp file, fchowns it (ctime moves past mtime), then writes and
+    // renames it over the original. Caught before the write, it looked like a file renamed
+    // into place (ctime after mtime) and was published empty, as a version of its own.
+    const temp = join(dir, 'sedG8nxrJ');
+    closeSync(openSync(temp, 'wx', 0o600));
+    await new Promise((r) => setTimeout(r, 5));
+    chmodSync(temp, 0o644);
+    const r = await readFileIntoStore(temp, 'sedG8nxrJ', { put: () => undefined }, 60_000);
+    expect(r).toMatchObject({ kind: 'unstable', reason: 'modified moments ago' });
+    // A file that is done and renamed into place goes at once, even an empty one written
+    // before it was moved.
+    writeFileSync(join(dir, 'done.tmp'), 'done\n');
+    await new Promise((r) => setTimeout(r, 5));
+    renameSync(join(dir, 'done.tmp'), join(dir, 'done.txt'));
+    const done = await readFileIntoStore(join(dir, 'done.txt'), 'done.txt', { put: () => undefined }, 60_000);
+    expect(done.kind).toBe('file');
   });
 
   it('reports a symlink, small or large, as gone: never followed', async () => {

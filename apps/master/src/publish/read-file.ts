@@ -50,11 +50,14 @@ export async function readFileIntoStore(
   // A file written moments ago may be mid-write, between two writes: look again once it has
   // been left alone for settleMs. Unless its ctime moved after its last write: a rename (the
   // way careful writers publish a finished file) bumps ctime but not mtime, so such a file
-  // is done. An mtime far in the future (a skewed clock) cannot be judged and is taken as settled.
+  // is done. Not an empty one: a writer that sets the mode or owner of the file it has just
+  // made (sed -i, install) moves its ctime past its mtime before it writes a byte. An mtime far
+  // in the future (a skewed clock) cannot be judged and is taken as settled.
   // Sub-millisecond clock: mtimes are finer than Date.now(), and a file written in the same
   // millisecond must not look older than it is.
   const age = performance.timeOrigin + performance.now() - before.mtimeMs;
-  if (age > -FUTURE_SKEW_MS && age < settleMs && before.ctimeMs <= before.mtimeMs) {
+  const movedIntoPlace = before.ctimeMs > before.mtimeMs && before.size > 0;
+  if (age > -FUTURE_SKEW_MS && age < settleMs && !movedIntoPlace) {
     return {
       kind: 'unstable',
       reason: 'modified moments ago',
