@@ -125,6 +125,17 @@ describe('callMaster', () => {
     expect(seen).toEqual(['/prefix/_outpost/api/v1/versions']);
   });
 
+  it('names itself in a User-Agent, so the warning of a client on the previous admin token can say what it is', async () => {
+    const seen: (string | undefined)[] = [];
+    const url = await serve((req, res) => {
+      seen.push(req.headers['user-agent']);
+      res.end('{}');
+    });
+    await callMaster('status', { master: url }, 'tok', '/status');
+    await callMaster('forget', { master: url }, undefined, '/replicas/x', { method: 'DELETE' });
+    expect(seen).toEqual(['outpost-cli (status)', 'outpost-cli (forget)']);
+  });
+
   it('says in one line that an https:// URL points at a plain HTTP port', async () => {
     const url = await serve((_req, res) => res.end('{}'));
     const https = url.replace('http:', 'https:');

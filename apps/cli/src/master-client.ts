@@ -130,7 +130,11 @@ export async function callMaster(
   const write = opts.write ?? ((line: string) => void process.stderr.write(line));
   const base = masterUrl(flags.master, command);
   const master = flags.master!;
-  const headers: Record<string, string> = adminToken ? { authorization: `Bearer ${adminToken}` } : {};
+  // Named, so that the master's warning of a client still on the admin token being retired
+  // says what it is (undici sends no User-Agent of its own): a forgotten cron job of
+  // `outpost status` shows up as such, beside its address.
+  const headers: Record<string, string> = { 'user-agent': `outpost-cli (${command})` };
+  if (adminToken) headers.authorization = `Bearer ${adminToken}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   let statusCode: number;
   let text: string;
