@@ -289,6 +289,22 @@ describe('flag errors: exit 2 and one line', () => {
     expect(exp.stderr).toContain("--port: expected a whole number in decimal digits, not '1e4'");
   });
 
+  it('names a required flag left out, and the variable that can give it', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'content'));
+    const [master, replica] = await Promise.all([
+      cli(['master', '--content', join(dir, 'content'), '--port', '0']),
+      cli(['replica', '--name', 'uk-london', '--master', 'http://127.0.0.1:1', '--data', join(dir, 'r')]),
+    ]);
+    expect(master.code, master.stderr).toBe(2);
+    expect(master.stderr).toBe(
+      'outpost: invalid options:\n  --data: missing: give --data, or set OUTPOST_DATA\n',
+    );
+    expect(replica.code, replica.stderr).toBe(2);
+    expect(replica.stderr).toContain('  --region: missing: give --region, or set OUTPOST_REGION\n');
+    expect(replica.stderr).not.toContain('undefined');
+  });
+
   it('takes rollback --to in decimal digits only', async () => {
     const rs = await Promise.all(
       ['--to=0x1', '--to=1e0', '--to= 1', '--to=-1'].map((to) =>

@@ -276,10 +276,15 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     if (err instanceof ZodError) {
-      const lines = err.issues.map(
-        (i) =>
-          `  --${String(i.path[0] ?? '?').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${i.message}`,
-      );
+      const lines = err.issues.map((i) => {
+        const flag = String(i.path[0] ?? '?').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+        // A required flag left out read 'Invalid input: expected string, received undefined'.
+        const missing = i.code === 'invalid_type' && /received undefined$/.test(i.message);
+        const said = missing
+          ? `missing: give --${flag}, or set OUTPOST_${flag.toUpperCase().replace(/-/g, '_')}`
+          : i.message;
+        return `  --${flag}: ${said}`;
+      });
       process.stderr.write(`outpost: invalid options:\n${lines.join('\n')}\n`);
       process.exit(2);
     }
