@@ -4,11 +4,12 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const DEMO = join(ROOT, '.demo');
+// Where the demo keeps its content and stores (tests give it a temp dir).
+const DEMO = process.env.OUTPOST_DEMO_DIR ? resolve(process.env.OUTPOST_DEMO_DIR) : join(ROOT, '.demo');
 const CONTENT = join(DEMO, 'content');
 const CLI = join(ROOT, 'apps/cli/src/main.ts');
 const MASTER_PORT = Number(process.env.OUTPOST_DEMO_PORT ?? 7070);
@@ -38,9 +39,11 @@ function run(label: string, args: string[]): Promise<string> {
         console.log(`[${label}] ${line}`);
         return;
       }
-      const { level, time, service, replica, msg, pid, hostname, ...rest } = entry;
+      const { level, time, service, msg, pid, hostname, ...rest } = entry;
       const extras = Object.entries(rest)
-        .filter(([k]) => k !== 'root')
+        // A replica names itself in every line, as its label does; the master's lines name
+        // the replica they are about (`replica connected replica=uk-london`), and keep it.
+        .filter(([k, v]) => k !== 'root' && !(k === 'replica' && v === label))
         .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`)
         .join(' ');
       const c = colours[label] ?? 37;
@@ -95,7 +98,7 @@ async function main() {
     uk-london    ${urls[0]}/            (content)   ${urls[0]}/_outpost/api/v1/status
     asia-tokyo   ${urls[1]}/            (content)   ${urls[1]}/_outpost/api/v1/status
 
-  Edit ${join('.demo', 'content', 'index.html')} (or add any file under .demo/content) and reload a replica:
+  Edit ${relative(process.cwd(), join(CONTENT, 'index.html'))} (or add any file under ${relative(process.cwd(), CONTENT)}) and reload a replica:
   the change reaches both within a moment. Fleet status: pnpm outpost status --master ${master}
   DNS: dig @127.0.0.1 -p ${DNS_PORT} uk.corp.example +short   (or asia.corp.example, corp.example)
   Ctrl-C stops everything.
