@@ -173,4 +173,19 @@ describe('the master dashboard', () => {
     expect(html).toMatch(/<h1>Version \d+ <span class="state-/);
     expect(html).toContain('<dt>link</dt><dd>push</dd>');
   });
+
+  it("is where the addresses an admin types first lead: the master's root, and /_outpost without its slash", async () => {
+    const replica = fleet.replica('uk-london').url;
+    const root = await get(`${url}/`);
+    expect(root.status).toBe(302);
+    expect(root.headers.location).toBe('_outpost/');
+    for (const base of [url, replica]) {
+      const bare = await get(`${base}/_outpost`);
+      expect(bare.status, base).toBe(301);
+      expect(bare.headers.location).toBe('_outpost/');
+      expect((await get(new URL(String(bare.headers.location), `${base}/_outpost`).href)).status).toBe(401);
+    }
+    // On a replica, the root is the content tree's.
+    expect((await get(`${replica}/`)).body.toString()).toMatch(/^home/);
+  });
 });

@@ -406,6 +406,8 @@ function verdict(o: Outcome): string | null {
   const s = o.res.status;
   if (s === 400 || s === 404) return null;
   if (s === 301) {
+    // The admin prefix typed without its slash leads to the dashboard, beside the tree.
+    if (o.target === '/_outpost' && o.res.headers.location === '_outpost/') return null;
     // The query rides along (`/docs?x` → `/docs/?x`), never looked up: the path is what counts.
     const full = o.res.headers.location ?? '';
     const q = full.indexOf('?');

@@ -287,6 +287,8 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     storeCounters: () => ({ scrubbed: scrubber?.checked ?? 0, mended: healer.mended }),
   });
   registerMetricsRoute(app, metrics, adminTokens);
+  // The master serves no content: its root is where an admin looks for the dashboard.
+  app.get('/', async (_req, reply) => reply.header('cache-control', 'no-store').redirect('_outpost/', 302));
   registerStatusPage(app, {
     adminToken: adminTokens,
     heading: 'master',

@@ -85,6 +85,9 @@ export interface Replica {
 }
 
 const ADMIN_PREFIX = '/_outpost/';
+/** `/_outpost` without its slash (a top-level name no version may hold): redirected to the dashboard. */
+const isAdminRoot = (url: string | undefined) =>
+  url === '/_outpost' || url?.startsWith('/_outpost?') === true;
 /** A tree this large leaves enough garbage when loaded to collect it at once. */
 const LARGE_TREE = 10_000;
 
@@ -312,7 +315,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
           const origin = originFormOf(req.url);
           if (typeof origin === 'string') req.url = origin;
         }
-        if (req.url?.startsWith(ADMIN_PREFIX)) handler(req, res);
+        if (req.url?.startsWith(ADMIN_PREFIX) || isAdminRoot(req.url)) handler(req, res);
         else content(req, res);
       };
       // An Expect other than 100-continue never reaches `serve`: node:http asks this instead.

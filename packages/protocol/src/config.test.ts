@@ -293,6 +293,13 @@ describe('ReplicaConfigSchema', () => {
     expect(ReplicaConfigSchema.safeParse({ ...replica, master }).success).toBe(false);
   });
 
+  it('says what a master URL of another scheme, or no URL, should be', () => {
+    for (const master of ['ftp://hq', 'hq.example.com:7070']) {
+      const r = ReplicaConfigSchema.safeParse({ ...replica, master });
+      expect(r.error?.issues[0]?.message).toBe('not an http:// or https:// URL');
+    }
+  });
+
   it('refuses a missing master', () => {
     const { master: _master, ...rest } = replica;
     expect(ReplicaConfigSchema.safeParse(rest).success).toBe(false);

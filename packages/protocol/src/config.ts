@@ -149,7 +149,7 @@ export const ReplicaConfigSchema = z.object({
    * appended to it, and `http://hq:7070?x=1` would ask for `/?x=1/_outpost/…`.
    */
   master: z
-    .url({ protocol: /^https?$/ })
+    .url({ protocol: /^https?$/, error: 'not an http:// or https:// URL' })
     .refine((v) => !/[?#]/.test(v), "a master's URL takes no query (?…) or fragment (#…)"),
   data: z.string().min(1),
   host: z.string().min(1).default('127.0.0.1'),

@@ -62,6 +62,8 @@ export function registerStatusPage(app: FastifyInstance, d: StatusPageOptions): 
   };
   app.get('/_outpost/', page);
   app.get('/_outpost/dashboard', page);
+  // Typed without its slash: a relative redirect, which keeps any proxy's prefix.
+  app.get('/_outpost', async (_req, reply) => hardened(reply).redirect('_outpost/', 301));
 
   app.get('/_outpost/dashboard.js', async (_req, reply) =>
     hardened(reply).type('text/javascript; charset=utf-8').send(DASHBOARD_JS),
