@@ -68,7 +68,7 @@ export function standardView(o: Partial<ZoneSettings> = {}, extra: ReplicaFacts[
 export function query(
   name: string,
   type: dnsPacket.RecordType | number = 'A',
-  o: { id?: number; edns?: number; ednsVersion?: number; klass?: number } = {},
+  o: { id?: number; edns?: number; ednsVersion?: number; dnssecOk?: boolean; klass?: number } = {},
 ): Buffer {
   const buf = dnsPacket.encode({
     id: o.id ?? 4242,
@@ -84,7 +84,7 @@ export function query(
               name: '.',
               udpPayloadSize: o.edns,
               ednsVersion: o.ednsVersion ?? 0,
-              flags: 0,
+              flags: o.dnssecOk ? dnsPacket.DNSSEC_OK : 0,
             } as unknown as dnsPacket.Answer,
           ],
   });

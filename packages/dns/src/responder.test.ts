@@ -211,6 +211,15 @@ describe('Responder: EDNS, truncation, amplification', () => {
     expect(opt.udpPayloadSize).toBe(1232);
   });
 
+  it('copies the DO bit of the query into its OPT record (RFC 3225), and sets no other flag', () => {
+    const r = new Responder();
+    const doOf = (q: Buffer) =>
+      (ask(r, standardView(), q).pkt.additionals!.find((a) => a.type === 'OPT') as any).flags;
+    expect(doOf(query('uk.corp.example', 'A', { edns: 1232, dnssecOk: true }))).toBe(dnsPacket.DNSSEC_OK);
+    expect(doOf(query('nope.corp.example', 'A', { edns: 1232, dnssecOk: true }))).toBe(dnsPacket.DNSSEC_OK);
+    expect(doOf(query('uk.corp.example', 'A', { edns: 1232 }))).toBe(0);
+  });
+
   it('answers BADVERS to an EDNS version it does not speak', () => {
     const { buf, pkt } = ask(
       new Responder(),

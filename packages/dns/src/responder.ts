@@ -136,7 +136,8 @@ export class Responder {
       id,
       flags: echo,
       question: q.raw,
-      opt: edns ? OPT : null,
+      // RFC 3225: the DO bit of the query is copied into the response (we sign nothing).
+      opt: edns ? (edns.dnssecOk ? OPT_DO : OPT) : null,
       limit:
         transport === 'tcp'
           ? 65_535
@@ -304,16 +305,17 @@ function recordsOf(view: ZoneView): Records {
   return r;
 }
 
-function optRecord(extendedRcode: number): Buffer {
+function optRecord(extendedRcode: number, flags = 0): Buffer {
   return recordCodec.encode({
     type: 'OPT',
     name: '.',
     udpPayloadSize: MAX_UDP_PAYLOAD,
     extendedRcode,
-    flags: 0,
+    flags,
   } as unknown as Answer);
 }
 const OPT = optRecord(0);
+const OPT_DO = optRecord(0, 0x8000);
 const OPT_BADVERS = optRecord(BADVERS >> 4);
 
 /** A header with no sections (FORMERR, NOTIMP): never larger than what came in. */
