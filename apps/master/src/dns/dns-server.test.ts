@@ -59,7 +59,9 @@ describe('DnsServer', () => {
     server = undefined;
   });
 
-  async function start(o: { maxTcpConnections?: number; tcpIdleMs?: number; view?: typeof view } = {}) {
+  async function start(
+    o: { maxTcpConnections?: number; maxTcpPerClient?: number; tcpIdleMs?: number; view?: typeof view } = {},
+  ) {
     const { view: given, ...limits } = o;
     const v = given ?? view;
     server = new DnsServer({
@@ -130,6 +132,39 @@ describe('DnsServer', () => {
     expect((await readFrames(third, 1)).closed).toBe(true);
     expect(server!.counters.tcpRefused).toBe(1);
     for (const s of held) s.destroy();
+  });
+
+  it('holds at most maxTcpPerClient connections per address, so one client cannot lock the others out', async () => {
+    const port = await start({ maxTcpConnections: 10, maxTcpPerClient: 2, tcpIdleMs: 60_000 });
+    const opened = (localAddress: string) => {
+      const s = connect({ port, host: '127.0.0.1', localAddress });
+      return new Promise<Socket>((r) => s.once('connect', () => r(s)));
+    };
+    const held = [await opened('127.0.0.1'), await opened('127.0.0.1')];
+    const frames = (s: Socket) => readFrames(s, 1);
+    const hog = await opened('127.0.0.1');
+    expect((await frames(hog)).closed).toBe(true);
+    expect(server!.counters.tcpRefused).toBe(1);
+    // Another address still gets answers.
+    const other = await opened('127.0.0.2');
+    const got = frames(other);
+    other.write(framed(q(11)));
+    expect(dnsPacket.decode((await got).frames[0]!).id).toBe(11);
+    other.destroy();
+    // Once one of its connections closes, the first address may open another.
+    held[0]!.destroy();
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const again = await opened('127.0.0.1');
+      const answer = frames(again);
+      again.write(framed(q(12)));
+      const { frames: f } = await answer;
+      again.destroy();
+      if (f.length === 1) break;
+      expect(Date.now()).toBeLessThan(deadline);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    held[1]!.destroy();
   });
 
   it('in mode one answers a single record per query, spread evenly, over real UDP', async () => {

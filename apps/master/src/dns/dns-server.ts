@@ -11,6 +11,8 @@ export interface DnsServerOptions {
   log: Logger;
   /** Most TCP connections open at once; more are closed at once. */
   maxTcpConnections?: number;
+  /** Most TCP connections open at once from one address, so one client cannot take them all. */
+  maxTcpPerClient?: number;
   /** A TCP connection idle this long is closed (RFC 7766 suggests seconds). */
   tcpIdleMs?: number;
 }
@@ -41,11 +43,13 @@ export class DnsServer {
   #udp: UdpSocket | undefined;
   #tcp: Server | undefined;
   readonly #sockets = new Set<Socket>();
+  /** Open TCP connections by remote address. */
+  readonly #perClient = new Map<string, number>();
   #lastWarnAt = 0;
   #suppressed = 0;
 
   constructor(o: DnsServerOptions) {
-    this.#o = { maxTcpConnections: 256, tcpIdleMs: 10_000, ...o };
+    this.#o = { maxTcpConnections: 256, maxTcpPerClient: 32, tcpIdleMs: 10_000, ...o };
   }
 
   /** Binds UDP and TCP; resolves to the addresses, `host:port` each. */
@@ -111,16 +115,28 @@ export class DnsServer {
   }
 
   #serveTcp(socket: Socket) {
-    if (this.#sockets.size >= this.#o.maxTcpConnections) {
+    const client = socket.remoteAddress;
+    const held = client === undefined ? 0 : (this.#perClient.get(client) ?? 0);
+    if (
+      client === undefined ||
+      this.#sockets.size >= this.#o.maxTcpConnections ||
+      held >= this.#o.maxTcpPerClient
+    ) {
       this.counters.tcpRefused++;
       socket.destroy();
       return;
     }
     this.counters.tcpConnections++;
     this.#sockets.add(socket);
+    this.#perClient.set(client, held + 1);
     socket.setNoDelay(true);
     socket.setTimeout(this.#o.tcpIdleMs, () => socket.destroy());
-    socket.on('close', () => this.#sockets.delete(socket));
+    socket.on('close', () => {
+      this.#sockets.delete(socket);
+      const left = (this.#perClient.get(client) ?? 1) - 1;
+      if (left > 0) this.#perClient.set(client, left);
+      else this.#perClient.delete(client);
+    });
     socket.on('error', () => socket.destroy());
     let pending: Buffer = Buffer.alloc(0);
     socket.on('data', (data: Buffer) => {
