@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { lookup } from './helpers/dns-client.js';
 import { Fleet } from './helpers/fleet.js';
+import { freePort } from './helpers/free-port.js';
 import { get } from './helpers/http.js';
 import { startNoWebSocketProxy } from './helpers/no-websocket-proxy.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -35,6 +37,32 @@ describe('pull-only replicas and tokens', () => {
       return r?.version === st.version ? r : null;
     });
     expect(fleetView).toMatchObject({ connected: false, link: 'pull', state: 'in-sync', region: 'eu' });
+  });
+
+  it('a replica that only pulls (its WebSocket refused from the start) is answered in DNS at its address', async () => {
+    const dnsPort = await freePort();
+    fleet = await Fleet.start({
+      files: { 'one.txt': '1\n' },
+      masterArgs: ['--zone', 'corp.example', '--dns-port', String(dnsPort)],
+    });
+    const proxy = await startNoWebSocketProxy(fleet.master.url);
+    closeProxy = proxy.close;
+    await fleet.startReplica('eu-paris', 'eu', {
+      master: proxy.url,
+      args: ['--host', '127.0.0.5', '--port', String(await freePort())],
+    });
+    await fleet.expectConverged();
+    const answered = await waitFor(
+      async () => {
+        const got = (await lookup(dnsPort, 'eu-paris.corp.example')).answers;
+        return got.length > 0 ? got : null;
+      },
+      { what: 'eu-paris in the DNS answers' },
+    );
+    expect(answered).toEqual(['A 127.0.0.5']);
+    expect((await lookup(dnsPort, 'eu.corp.example')).answers).toEqual(['A 127.0.0.5']);
+    expect(proxy.upgradesRefused()).toBeGreaterThan(0);
+    expect(await fleet.replicaStatus('eu-paris')).toMatchObject({ link: 'pull' });
   });
 
   it('refuses a replica with a wrong token: 401 at the upgrade and on the pull API, and it never gets content', async () => {

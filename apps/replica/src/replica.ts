@@ -405,9 +405,17 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     }
   };
 
+  /** Where readers reach us, said in the hello and with each pull (set at start when not given). */
+  let advertise = config.advertise;
   const pullOnce = async () => {
     try {
-      const target = { ...fetchOptions, name: config.name, region: config.region, fault: fault.message };
+      const target = {
+        ...fetchOptions,
+        name: config.name,
+        region: config.region,
+        fault: fault.message,
+        advertise,
+      };
       const held = { version: current.version, root: current.root };
       let m = await pullManifest(target, held, { part: 0 }).catch((err: unknown) => {
         // The pull says why better than a WebSocket can ("Unexpected server response: 404").
@@ -446,7 +454,6 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     }, delayMs);
   }
 
-  let advertise = config.advertise;
   const push: PushLink = new PushLink({
     master,
     fault: () => fault.message,

@@ -90,6 +90,10 @@ describe('REST schemas', () => {
       name: 'uk-london',
       region: 'uk',
     });
+    expect(ManifestQuerySchema.parse({ from: '1', advertise: '10.0.0.1:8080' })).toEqual({
+      from: 1,
+      advertise: '10.0.0.1:8080',
+    });
   });
 
   it.each([
@@ -99,6 +103,7 @@ describe('REST schemas', () => {
     ['an infinite from', { from: 'Infinity' }],
     ['a bad root', { from: '1', root: 'xyz' }],
     ['a bad name', { from: '1', name: 'Bad_Name' }],
+    ['an oversized advertise', { from: '1', advertise: 'a'.repeat(301) }],
   ])('refuses a manifest query with %s', (_name, query) => {
     expect(ManifestQuerySchema.safeParse(query).success).toBe(false);
   });

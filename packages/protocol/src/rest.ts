@@ -161,6 +161,8 @@ export const ManifestQuerySchema = z.object({
   to: z.coerce.number().pipe(VersionNumber).optional(),
   /** A fault of the replica's own (damage in its store), as its heartbeats say it over a push link. */
   fault: z.string().min(1).max(LIMITS.maxReasonLength).optional(),
+  /** Where readers reach the replica, as its hello says over a push link (status and DNS). */
+  advertise: z.string().min(1).max(300).optional(),
 });
 
 /** Body of POST /rollback: the kept version whose content becomes the next version. */

@@ -195,6 +195,16 @@ describe('Fleet', () => {
     expect(one('uk-london', 10, T0 + 5 * 60_000)).toMatchObject({ state: 'in-sync', error: null });
   });
 
+  it('takes the address a pull advertises, for a replica that has never had a push link, and keeps it when a pull says none', () => {
+    fleet.pulled({ name: 'eu-paris', region: 'eu', version: 10, root: ROOT(10), advertise: '10.0.2.1:8080' });
+    expect(fleet.facts()[0]).toMatchObject({ link: 'pull', advertise: '10.0.2.1:8080' });
+    fleet.pulled({ name: 'eu-paris', region: 'eu', version: 10, root: ROOT(10), advertise: '10.0.2.9:8080' });
+    expect(fleet.facts()[0]!.advertise).toBe('10.0.2.9:8080');
+    fleet.pulled({ name: 'eu-paris', region: 'eu', version: 10, root: ROOT(10) });
+    expect(fleet.facts()[0]!.advertise).toBe('10.0.2.9:8080');
+    expect(store.replicas.all()[0]!.advertise).toBe('10.0.2.9:8080');
+  });
+
   it("shows a fault the replica's heartbeats report as its error, in status and to DNS, while they report it", () => {
     fleet.connected(hello('uk-london', 10));
     const fault = 'the store is damaged (database disk image is malformed, found by a read): restart';

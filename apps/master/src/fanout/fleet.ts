@@ -119,6 +119,8 @@ export class Fleet {
     version: number;
     root: string;
     fault?: string | undefined;
+    /** Where readers reach it, when the pull says (as a hello does): a replica that only pulls is answered in DNS too. */
+    advertise?: string | undefined;
     previousToken?: boolean;
   }): void {
     const m = this.#member(info.name, info.region);
@@ -127,6 +129,7 @@ export class Fleet {
     // A pull says what a heartbeat would: a replica off its push link is heard only this way.
     m.fault = info.fault ?? null;
     m.record.lastSeenAt = Date.now();
+    m.record.advertise = info.advertise ?? m.record.advertise;
     // Over a push link, its hello and ACKs say what it holds. A pull sent before an ACK and
     // answered after it names an older version: taken, it would show the replica behind until
     // the next version (which a master over a quiet tree may never publish).

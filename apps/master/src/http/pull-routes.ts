@@ -46,10 +46,10 @@ export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
   app.get(`${API_PREFIX}/manifest`, { onRequest: replication }, async (req, reply) => {
     const q = ManifestQuerySchema.safeParse(req.query);
     if (!q.success) return sendProblem(reply, 400, 'Bad Request', q.error.issues[0]?.message ?? 'bad query');
-    const { from, root, name, region, part, to, fault } = q.data;
+    const { from, root, name, region, part, to, fault, advertise } = q.data;
     if (name && region && root) {
       const previousToken = tokenUsed(req.headers.authorization, d.token, d.previousToken) === 'previous';
-      d.fleet.pulled({ name, region, version: from, root, fault, previousToken });
+      d.fleet.pulled({ name, region, version: from, root, fault, advertise, previousToken });
       // Only a replica that says who it is moves the numbering on: an anonymous pull (a
       // script with the token) must not use up version numbers, as a hello without a name cannot.
       if (followable({ version: from, root }, d.store.versions.current())) d.onBeyond?.(from);

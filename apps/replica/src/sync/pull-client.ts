@@ -23,6 +23,8 @@ export interface PullTarget {
   limiter?: TokenBucket | undefined;
   /** A fault of the replica's own to tell the master (damage in its store): pulls say it as heartbeats do. */
   fault?: string | null;
+  /** Where readers reach this replica (`--advertise`): pulls say it as the hello does, for DNS. */
+  advertise?: string | undefined;
 }
 
 /**
@@ -41,6 +43,7 @@ export async function pullManifest(
     region: t.region,
   });
   if (t.fault) q.set('fault', t.fault);
+  if (t.advertise) q.set('advertise', t.advertise);
   if (want) q.set('part', String(want.part));
   if (want?.to !== undefined) q.set('to', String(want.to));
   const res = await request(`${t.master}${API_PREFIX}/manifest?${q}`, {
