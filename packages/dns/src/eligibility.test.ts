@@ -25,6 +25,12 @@ describe('judge', () => {
     ['no advertised address', { advertise: null }, /advertises none/],
     ['a host name', { advertise: 'proxy.uk.example:80' }, /host name; DNS answers need an IP/],
     ['an invalid address', { advertise: '1.2.3.4:99999' }, /invalid/],
+    [
+      'a scoped IPv6 address (dns-packet would encode another one)',
+      { advertise: '[fe80::1%eth0]:80' },
+      /invalid: 'fe80::1%eth0' is scoped/,
+    ],
+    ['the unspecified address', { advertise: '0.0.0.0:80' }, /invalid: '0\.0\.0\.0' is a wildcard/],
     ['disconnected', { connected: false, link: 'offline' as const }, /disconnected 0\.1 s ago/],
     [
       'silent for over two heartbeats',

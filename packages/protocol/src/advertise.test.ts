@@ -26,6 +26,11 @@ describe('parseAdvertise', () => {
     'bad_host:80',
     'a..b',
     '-x.example',
+    // Not an address readers can reach: DNS would answer it (a zone even became another address).
+    '0.0.0.0:8080',
+    '[::]:8080',
+    '[fe80::1%eth0]:8080',
+    'fe80::1%eth0',
   ])('refuses %j', (input) => {
     expect(parseAdvertise(input)).toHaveProperty('error');
   });
@@ -46,5 +51,6 @@ describe('parseAdvertise', () => {
     expect(isConcreteIp('::')).toBe(false);
     expect(isConcreteIp('::1')).toBe(true);
     expect(isConcreteIp('localhost')).toBe(false);
+    expect(isConcreteIp('fe80::1%eth0')).toBe(false);
   });
 });

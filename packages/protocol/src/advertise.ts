@@ -42,6 +42,12 @@ export function parseAdvertise(value: string): Advertised | { error: string } {
     port = /^\d{1,5}$/.test(portText) ? Number(portText) : Number.NaN;
     if (!(port >= 1 && port <= 65535)) return { error: `port '${portText}' is not 1-65535` };
   }
+  if ((isIPv4(host) || isIPv6(host)) && !isConcreteIp(host))
+    return {
+      error: host.includes('%')
+        ? `'${host}' is scoped to one of this host's interfaces (%zone): readers elsewhere cannot use it`
+        : `'${host}' is a wildcard to listen on, not an address readers can reach`,
+    };
   if (isIPv4(host)) return { host, port, family: 4 };
   if (isIPv6(host)) return { host: host.toLowerCase(), port, family: 6 };
   if (/^[\d.]+$/.test(host)) return { error: `'${host}' is not an IPv4 address` };
@@ -54,9 +60,12 @@ export function formatAdvertise(host: string, port: number): string {
   return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/** True for an address a reader could connect to (not 0.0.0.0 or ::). */
+/**
+ * True for an address a reader could connect to: not 0.0.0.0 or ::, nor an IPv6 address scoped
+ * to an interface of this host (`fe80::1%eth0`: the zone means nothing elsewhere, nor in DNS).
+ */
 export function isConcreteIp(host: string): boolean {
   if (isIPv4(host)) return host !== '0.0.0.0';
-  if (isIPv6(host)) return !/^[0:]+$/.test(host);
+  if (isIPv6(host)) return !/^[0:]+$/.test(host) && !host.includes('%');
   return false;
 }
