@@ -41,6 +41,21 @@ describe('listenProblem', () => {
     );
   });
 
+  it('names the flag of a host name that does not resolve, and an IPv6 address given in brackets', () => {
+    const notFound = (hostname: string) =>
+      Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), {
+        code: 'ENOTFOUND',
+        syscall: 'getaddrinfo',
+        hostname,
+      });
+    expect(listenProblem(notFound('[::1]'), { zone: 'corp.example', dnsHost: '[::1]' })).toBe(
+      'cannot listen on [::1]: no such host name; give --dns-host the address without brackets (::1)',
+    );
+    expect(listenProblem(notFound('nowhere.invalid'), { host: 'nowhere.invalid' })).toBe(
+      'cannot listen on nowhere.invalid: no such host name; give --host an IP address or a name this host resolves',
+    );
+  });
+
   it('names --http-redirect-port when that port is the one taken', () => {
     expect(
       listenProblem(errno('EADDRINUSE', 'listen', '0.0.0.0', 80), { port: '443', httpRedirectPort: '80' }),

@@ -5,6 +5,8 @@ export class ListenError extends Error {
 
 /** The flags that say where a service listens (as readFlags gives them). */
 export interface ListenFlags {
+  host?: string | undefined;
+  dnsHost?: string | undefined;
   port?: string | undefined;
   zone?: string | undefined;
   dnsPort?: string | undefined;
@@ -19,7 +21,13 @@ const DEFAULT_DNS_PORT = 5353;
  * hosts), a privileged port, or an address no interface has each printed a stack trace before.
  */
 export function listenProblem(err: unknown, flags: ListenFlags): string | null {
-  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number; hostname?: string };
+  if (e?.syscall === 'getaddrinfo' && (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') && e.hostname) {
+    // A host name that does not resolve, often an IPv6 address in brackets (as URLs write it).
+    const flag = flags.zone !== undefined && e.hostname === flags.dnsHost ? '--dns-host' : '--host';
+    const bare = /^\[(.*)\]$/.exec(e.hostname)?.[1];
+    return `cannot listen on ${e.hostname}: no such host name; give ${flag} ${bare ? `the address without brackets (${bare})` : 'an IP address or a name this host resolves'}`;
+  }
   if (e?.syscall !== 'listen' && e?.syscall !== 'bind') return null;
   const dns = flags.zone !== undefined && e.port === Number(flags.dnsPort ?? DEFAULT_DNS_PORT);
   const redirect = flags.httpRedirectPort !== undefined && e.port === Number(flags.httpRedirectPort);
