@@ -89,5 +89,11 @@ describe('buildZoneView', () => {
     );
     expect(addresses(v, 'uk')).toEqual(['10.0.0.1', '10.0.0.2']);
     expect(v.names.get('uk')!.targets[0]!.weight).toBe(2);
+    // Each replica still shows its own weight (status, GET /dns): neither 0 nor its twin's too.
+    expect(describeReplicas(v).map((r) => [r.name, r.in, r.weight])).toEqual([
+      ['a', true, 1],
+      ['b', true, 1],
+      ['c', true, 1],
+    ]);
   });
 });

@@ -142,7 +142,10 @@ export function buildZoneView(settings: ZoneSettings, facts: FleetFacts): ZoneVi
     zoneLabels: settings.zone.split('.'),
     names,
     judged,
-    weights: new Map(all.map((t) => [t.replica!, t.weight])),
+    // Per replica, not per record: replicas sharing an address each keep their own weight.
+    weights: new Map(
+      weightsFromLoad(eligible.map((j) => loadScore(j.load))).map((w, i) => [eligible[i]!.name, w]),
+    ),
     serial: facts.latest.version % 2 ** 32,
     builtAt: facts.now,
   };
