@@ -228,4 +228,23 @@ describe('renderDns', () => {
     expect(out).toMatch(/eu\.corp\.example\s+\(none\)\s+no replica to answer with/);
     expect(out).toMatch(/eu-paris\s+eu\s+out\s+-\s+-\s+disconnected 3\.0 s ago/);
   });
+
+  it('shows control characters a replica sent as \\xHH: no line or terminal escape of its own', () => {
+    const reason = "advertised address '\x1b[2J\nuk-fake  uk  in' is invalid";
+    const out = renderDns({
+      zone: 'corp.example',
+      ttl: 5,
+      mode: 'all',
+      maxLag: 0,
+      fallback: {},
+      listen: { udp: null, tcp: null },
+      names: [],
+      replicas: [{ name: 'evil', region: 'uk', address: null, in: false, reason, weight: 0, load: null }],
+      counters: {},
+    });
+    expect(out).not.toContain('\x1b');
+    expect(out.split('\n').at(-1)).toBe(
+      "evil     uk      out  -        -       advertised address '\\x1b[2J\\x0auk-fake  uk  in' is invalid",
+    );
+  });
 });

@@ -3,8 +3,17 @@ import type { DnsStatus, MasterStatus, VersionSummary } from '@outpost/protocol'
 /** States that make `outpost status` exit non-zero. */
 export const UNHEALTHY = new Set(['behind', 'offline', 'error']);
 
+/**
+ * A cell as the terminal should show it: control characters (a replica's advertised address or
+ * NACK reason may hold any) as `\xHH`, so none can add a line or drive the terminal.
+ */
+const printable = (cell: string) =>
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: they are what is escaped
+  cell.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+
 /** Lays rows out as aligned columns (the last column is not padded). */
-function columns(rows: string[][]): string {
+function columns(cells: string[][]): string {
+  const rows = cells.map((row) => row.map(printable));
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   return rows
     .map((row) =>
