@@ -315,4 +315,17 @@ describe('Responder: malformed input', () => {
     expect(rcodeOf(res)).toBe(RCODE.NOTIMP);
     expect((res.readUInt16BE(2) >> 11) & 0xf).toBe(5);
   });
+
+  it('answers NOTIMP to an EDNS request with an OPT record (RFC 6891 section 7), and without to others', () => {
+    const q = query('uk.corp.example', 'SOA', { edns: 1232 });
+    q.writeUInt16BE(q.readUInt16BE(2) | (4 << 11), 2); // NOTIFY
+    const res = new Responder().respond(q, 'udp', view)!;
+    expect(rcodeOf(res)).toBe(RCODE.NOTIMP);
+    const pkt = dnsPacket.decode(res) as any;
+    expect(pkt.additionals.map((a: any) => [a.type, a.udpPayloadSize])).toEqual([['OPT', 1232]]);
+    expect(res.length).toBeLessThanOrEqual(q.length);
+    const plain = query('uk.corp.example');
+    plain.writeUInt16BE(plain.readUInt16BE(2) | (4 << 11), 2);
+    expect(new Responder().respond(plain, 'udp', view)!.length).toBe(12);
+  });
 });

@@ -90,7 +90,13 @@ export class Responder {
     const echo = QR | (opcode << 11) | (flags & (RD | CD));
     if (opcode !== 0) {
       this.counters.notimp++;
-      return headerOnly(id, echo | RCODE.NOTIMP);
+      // RFC 6891 section 7: a request with an OPT record gets one back, or the asker takes it
+      // that EDNS is not spoken here (dig: 'EDNS query returned status NOTIMP').
+      return headerOnly(
+        id,
+        echo | RCODE.NOTIMP,
+        query.readUInt16BE(10) > 0 && carriesOpt(query) ? OPT : null,
+      );
     }
     const qd = query.readUInt16BE(4);
     const an = query.readUInt16BE(6);
@@ -318,12 +324,25 @@ const OPT = optRecord(0);
 const OPT_DO = optRecord(0, 0x8000);
 const OPT_BADVERS = optRecord(BADVERS >> 4);
 
-/** A header with no sections (FORMERR, NOTIMP): never larger than what came in. */
-function headerOnly(id: number, flags: number): Buffer {
-  const h = Buffer.alloc(12);
+/** A header with no sections (FORMERR, NOTIMP) but the OPT, if any: never larger than what came in. */
+function headerOnly(id: number, flags: number, opt: Buffer | null = null): Buffer {
+  const h = Buffer.alloc(12 + (opt?.length ?? 0));
   h.writeUInt16BE(id, 0);
   h.writeUInt16BE(flags, 2);
+  if (opt) {
+    h.writeUInt16BE(1, 10);
+    opt.copy(h, 12);
+  }
   return h;
+}
+
+/** True when a well-formed message carries an OPT record among its additionals. */
+function carriesOpt(query: Buffer): boolean {
+  try {
+    return (dnsPacket.decode(query).additionals ?? []).some((a) => a.type === 'OPT');
+  } catch {
+    return false;
+  }
 }
 
 /** Header, the question's raw bytes, then the sections' encoded records. */
