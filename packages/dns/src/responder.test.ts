@@ -328,4 +328,36 @@ describe('Responder: malformed input', () => {
     plain.writeUInt16BE(plain.readUInt16BE(2) | (4 << 11), 2);
     expect(new Responder().respond(plain, 'udp', view)!.length).toBe(12);
   });
+
+  it('answers FORMERR to bytes past the records the counts name', () => {
+    for (const edns of [undefined, 1232]) {
+      const q = Buffer.concat([query('uk.corp.example', 'A', edns ? { edns } : {}), Buffer.from([1, 2, 3])]);
+      const res = new Responder().respond(q, 'udp', view)!;
+      expect(rcodeOf(res), `edns ${edns}`).toBe(RCODE.FORMERR);
+    }
+  });
+
+  it('answers FORMERR with an OPT record to a malformed request whose OPT is readable (RFC 6891 section 7)', () => {
+    const q = query('uk.corp.example', 'A', { edns: 1232 });
+    q.writeUInt16BE(1, 6); // an answer count in a query: the rest still decodes
+    const twoQuestions = dnsPacket.encode({
+      type: 'query',
+      id: 7,
+      questions: [
+        { type: 'A', name: 'uk.corp.example' },
+        { type: 'A', name: 'asia.corp.example' },
+      ],
+      additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232 } as any],
+    });
+    for (const bad of [twoQuestions]) {
+      const res = new Responder().respond(bad, 'udp', view)!;
+      expect(rcodeOf(res)).toBe(RCODE.FORMERR);
+      const pkt = dnsPacket.decode(res) as any;
+      expect(pkt.additionals.map((a: any) => a.type)).toEqual(['OPT']);
+      expect(res.length).toBeLessThanOrEqual(bad.length);
+    }
+    // An OPT that cannot be read gets none back.
+    const cut = q.subarray(0, q.length - 3);
+    expect(new Responder().respond(cut, 'udp', view)!.length).toBe(12);
+  });
 });

@@ -102,13 +102,15 @@ export class Responder {
     const an = query.readUInt16BE(6);
     const ns = query.readUInt16BE(8);
     const ar = query.readUInt16BE(10);
-    if (query.length > MAX_QUERY_BYTES || qd !== 1 || an !== 0 || ns > 1 || ar > 4)
-      return this.#formerr(id, echo);
+    if (query.length > MAX_QUERY_BYTES) return this.#formerr(id, echo);
+    // RFC 6891 section 7: a FORMERR for something other than the OPT itself carries one back.
+    const optBack = () => (ar > 0 && carriesOpt(query) ? OPT : null);
+    if (qd !== 1 || an !== 0 || ns > 1 || ar > 4) return this.#formerr(id, echo, optBack());
     const q = readQuestion(query);
-    if (!q) return this.#formerr(id, echo);
+    if (!q) return this.#formerr(id, echo, optBack());
     // An IXFR carries the SOA its asker holds in the authority section (RFC 1995): a well-formed
     // query, refused below as AXFR is. Any other query has no authority records.
-    if (ns === 1 && q.qtype !== TYPE.IXFR) return this.#formerr(id, echo);
+    if (ns === 1 && q.qtype !== TYPE.IXFR) return this.#formerr(id, echo, optBack());
     let edns: Edns | null = null;
     if (ar > 0 || q.raw.length + 12 !== query.length) {
       // The rest (OPT, maybe TSIG) through dns-packet: a body it cannot decode is malformed.
@@ -119,6 +121,8 @@ export class Responder {
       } catch {
         return this.#formerr(id, echo);
       }
+      // Bytes past the last record the counts name: not a message of the protocol.
+      if (dnsPacket.decode.bytes !== query.length) return this.#formerr(id, echo);
       const opts = additionals.filter((a) => a.type === 'OPT');
       if (opts.length > 1) return this.#formerr(id, echo);
       const opt = opts[0] as
@@ -227,9 +231,9 @@ export class Responder {
     return null;
   }
 
-  #formerr(id: number, flags: number): Buffer {
+  #formerr(id: number, flags: number, opt: Buffer | null = null): Buffer {
     this.counters.formerr++;
-    return headerOnly(id, flags | RCODE.FORMERR);
+    return headerOnly(id, flags | RCODE.FORMERR, opt);
   }
 
   #refused(r: Reply): Buffer {
