@@ -123,6 +123,32 @@ describe('DnsServer', () => {
     expect((await readFrames(idle, 1)).closed).toBe(true);
   });
 
+  it('closes a TCP connection that sends a query a byte at a time, never idle but never done (slowloris)', async () => {
+    const port = await start({ tcpIdleMs: 400 });
+    const slow = connect(port, '127.0.0.1');
+    const read = readFrames(slow, 1);
+    const bytes = framed(q(9));
+    let sent = 0;
+    const drip = setInterval(() => {
+      if (sent < bytes.length && !slow.destroyed) slow.write(bytes.subarray(sent, ++sent));
+    }, 100);
+    const started = Date.now();
+    try {
+      expect(await read).toEqual({ frames: [], closed: true });
+      // Closed once the message was 400 ms in the making, long before its last byte.
+      expect(sent).toBeLessThan(bytes.length);
+      expect(Date.now() - started).toBeLessThan(3_000);
+    } finally {
+      clearInterval(drip);
+    }
+    // A whole query sent at once is answered as ever.
+    const quick = connect(port, '127.0.0.1');
+    const answered = readFrames(quick, 1);
+    quick.write(bytes);
+    expect((await answered).frames).toHaveLength(1);
+    quick.destroy();
+  });
+
   it('refuses TCP connections over its limit, and keeps serving UDP', async () => {
     const port = await start({ maxTcpConnections: 2 });
     const held = [connect(port, '127.0.0.1'), connect(port, '127.0.0.1')];

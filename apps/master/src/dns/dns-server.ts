@@ -139,6 +139,10 @@ export class DnsServer {
     });
     socket.on('error', () => socket.destroy());
     let pending: Buffer = Buffer.alloc(0);
+    // A message begun must be whole within the idle time: a client sending a byte every few
+    // seconds is never idle, and would hold its connection for ever (slowloris).
+    let partial: NodeJS.Timeout | undefined;
+    socket.on('close', () => clearTimeout(partial));
     socket.on('data', (data: Buffer) => {
       pending = pending.length === 0 ? data : Buffer.concat([pending, data]);
       while (pending.length >= 2) {
@@ -161,6 +165,10 @@ export class DnsServer {
           socket.once('drain', () => socket.resume());
         }
       }
+      if (pending.length === 0) {
+        clearTimeout(partial);
+        partial = undefined;
+      } else partial ??= setTimeout(() => socket.destroy(), this.#o.tcpIdleMs);
     });
   }
 
