@@ -156,7 +156,14 @@ async function main(argv: string[]): Promise<number> {
 
 /** Gives SIGHUP back its default action: one that came while the entry held it ends the command now. */
 function keepHangupDefault(): void {
-  if (releaseEarlyHangups() > 0) process.kill(process.pid, 'SIGHUP');
+  // Set before the entry's handler goes: a signal taken by that handler but not yet dispatched
+  // (Node 22+ takes it once the import ends) reaches this one, not nothing.
+  const asByDefault = () => {
+    process.off('SIGHUP', asByDefault);
+    process.kill(process.pid, 'SIGHUP');
+  };
+  process.on('SIGHUP', asByDefault);
+  if (releaseEarlyHangups() > 0) asByDefault();
 }
 
 /**
