@@ -2,6 +2,7 @@ import { mkdirSync, renameSync, symlinkSync, utimesSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Fleet } from './helpers/fleet.js';
+import { getJson } from './helpers/http.js';
 
 /**
  * A content directory that is, or becomes, another directory: given as a symlink, as releases
@@ -85,5 +86,27 @@ describe('the content directory', () => {
     f.write('new.txt', 'edited');
     const v3 = await f.expectConverged(undefined, [], 8_000);
     expect(v3.version).toBe(v2.version + 1);
+  });
+
+  it('replaced by a directory with the same folders is published as one version, never its folders before the rest', async () => {
+    // The watches of the old folders report the swap under their paths, which name the new
+    // folders now: a batch of those alone had been a version of the new folders beside the old
+    // top-level files, which neither directory ever held.
+    const files = (tag: string) => {
+      const out: Record<string, string> = { 'top.txt': `top ${tag}` };
+      for (let d = 0; d < 5; d++) for (let i = 0; i < 4; i++) out[`d${d}/f${i}.txt`] = `${tag} ${d}/${i}`;
+      return out;
+    };
+    const f = await Fleet.start({ files: files('old') });
+    fleet = f;
+    await f.startReplica('uk-london', 'uk');
+    const v1 = await f.expectConverged();
+    const next = release(f, 'next', { ...files('new'), 'added/n.txt': 'new folder' });
+    renameSync(f.content, join(f.dir.path, 'previous'));
+    renameSync(next, f.content);
+    const v2 = await f.expectConverged(undefined, [], 8_000);
+    const versions = (await getJson(`${f.master.url}/_outpost/api/v1/versions`)) as { version: number }[];
+    expect(versions.map((v) => v.version)).toEqual([v2.version, v1.version]);
+    expect(v2.version).toBe(v1.version + 1);
   });
 });

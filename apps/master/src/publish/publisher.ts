@@ -25,6 +25,7 @@ import {
 import type { Logger } from 'pino';
 import { MAX_VERSION_JUMP } from '../fanout/held-beyond.js';
 import { isIgnoredPath } from '../watch/ignore-rules.js';
+import { type RootIdentity, resolveRoot, sameRoot } from '../watch/root-follower.js';
 import { twinRefusal, twinsFreedBy } from './case-twins.js';
 import { editedFileSink } from './edited-file-sink.js';
 import { entryProblem, specialKind, undecodableNames } from './entry-problem.js';
@@ -125,10 +126,17 @@ export class Publisher {
   readonly #litter = new Set<string>();
   /** A batch failed for lack of room: the WAL is to be cut down before the next one. */
   #walToShrink = false;
+  /**
+   * The directory the tree was read from (its real path, device and inode). A batch that finds
+   * the content directory to be another one now (a new release moved into its place) is not
+   * published: only a walk of the whole new directory is (see #processBatch).
+   */
+  #treeRoot: RootIdentity | null;
 
   constructor(opts: PublisherOptions) {
     this.#o = opts;
     this.#live = new LiveTree(opts.store.versions.liveTree().values());
+    this.#treeRoot = resolveRoot(opts.contentDir);
     const tell = opts.onStoredAhead;
     const tellSafely = (chunks: ChunkRef[]) => {
       // A hint: failing to give it must not fail the publish it is called from.
@@ -160,11 +168,17 @@ export class Publisher {
     return this.#progress && { ...this.#progress };
   }
 
-  /** Queues a batch of changed paths; resolves when it has been published (or found empty). */
-  submit(paths: Iterable<string>, opts: { trustIndex?: boolean } = {}): Promise<void> {
+  /**
+   * Queues a batch of changed paths; resolves when it has been published (or found empty).
+   * `walked` is the directory a walk of the whole tree listed, when the batch comes of one.
+   */
+  submit(
+    paths: Iterable<string>,
+    opts: { trustIndex?: boolean; walked?: RootIdentity | null } = {},
+  ): Promise<void> {
     const batch = [...paths];
     const run = this.#chain.then(() =>
-      this.#closed ? undefined : this.#process(batch, opts.trustIndex ?? false),
+      this.#closed ? undefined : this.#process(batch, opts.trustIndex ?? false, opts.walked ?? null),
     );
     this.#chain = run.then(
       () => this.#succeeded(),
@@ -334,7 +348,7 @@ export class Publisher {
     // clean stop leaves none, and the sweep is a pass over the whole store; so does a store
     // that has never published nor stored anything (a first start).
     const clean = this.#takeClean() || this.#neverUsed();
-    const { suspects, checked } = await this.#suspects();
+    const { suspects, checked, walked } = await this.#suspects();
     if (this.#closed) return;
     let swept = false;
     // A large tree's first publish builds its whole version at once: on a lean heap. A first
@@ -342,7 +356,7 @@ export class Publisher {
     // RSS once listening 209–222 → 152–157 MiB, the reconcile 9.0–9.6 against 9.1–10.0 s.
     const releaseLean = holdLeanHeapFor(suspects.length);
     try {
-      await this.submit(suspects, { trustIndex: true });
+      await this.submit(suspects, { trustIndex: true, walked });
     } catch (err) {
       // On a full disk, what a crash (or the last run's failed batch) left is what holds the
       // room the retry needs: swept now, not once a retry lands (none would, and the master
@@ -417,13 +431,17 @@ export class Publisher {
   #rewalkNext: Promise<number> | null = null;
 
   async #rewalkOnce(): Promise<number> {
-    const { suspects, checked } = await this.#suspects();
+    const { suspects, checked, walked } = await this.#suspects();
     if (suspects.length > 0) {
       this.#o.log.info(
         { suspects: suspects.length, checked },
         'rewalk found paths to look at again (new, changed, gone, or written too near their last scan)',
       );
-      await this.submit(suspects, { trustIndex: true });
+      await this.submit(suspects, { trustIndex: true, walked });
+    } else if (walked !== null && (this.#treeRoot === null || !sameRoot(walked, this.#treeRoot))) {
+      // Another directory with nothing to read (its files the same as the index's): still, the
+      // tree is its now, or every later batch were taken for one of the directory before it.
+      await this.submit([], { walked });
     }
     return suspects.length;
   }
@@ -436,9 +454,11 @@ export class Publisher {
    * synchronously a slice at a time (a cached lstat costs a microsecond or two; an async one
    * several, plus a thread-pool trip), yielding between slices so a running master keeps serving.
    */
-  async #suspects(): Promise<{ suspects: string[]; checked: number }> {
+  async #suspects(): Promise<{ suspects: string[]; checked: number; walked: RootIdentity | null }> {
     const index = this.#o.store.scanIndex.all();
     const root = this.#o.contentDir;
+    // The directory listed: one moved into its place during the walk makes its batch no whole walk.
+    const walked = resolveRoot(root);
     const seen = new Set<string>();
     const suspects: string[] = [];
     const dirs = [''];
@@ -484,7 +504,7 @@ export class Publisher {
         seen.add(rel);
         if (++checked % 512 === 0) {
           await yieldToLoop();
-          if (this.#closed) return { suspects: [], checked };
+          if (this.#closed) return { suspects: [], checked, walked };
         }
         if (contentPathProblem(rel)) {
           if (!this.problems.has(rel)) suspects.push(rel);
@@ -514,7 +534,7 @@ export class Publisher {
       if (!seen.has(path) && !refused.has(path) && !this.#live.entries.has(path) && !liesIn(refused, path))
         suspects.push(path);
     this.#o.onWalkedDirs?.(listed);
-    return { suspects, checked };
+    return { suspects, checked, walked };
   }
 
   /** Collects what a crash may have left unreferenced; queued behind publishing, so never beside a read. */
@@ -550,7 +570,7 @@ export class Publisher {
     if (!this.#dirty) markCleanShutdown(this.#o.store);
   }
 
-  async #process(paths: string[], trustIndex: boolean): Promise<void> {
+  async #process(paths: string[], trustIndex: boolean, walked: RootIdentity | null): Promise<void> {
     const progress = { filesDone: 0, filesTotal: paths.length, since: Date.now() };
     this.#progress = progress;
     // Only a batch that outlasts the interval says anything: a one-file change stays quiet.
@@ -560,7 +580,7 @@ export class Publisher {
     }, this.#o.progressLogMs ?? 5000);
     logger.unref();
     try {
-      await this.#processBatch(paths, trustIndex, progress);
+      await this.#processBatch(paths, trustIndex, walked, progress);
     } finally {
       clearInterval(logger);
       this.#progress = null;
@@ -570,6 +590,7 @@ export class Publisher {
   async #processBatch(
     named: string[],
     trustIndex: boolean,
+    walked: RootIdentity | null,
     progress: { filesDone: number; filesTotal: number },
   ): Promise<void> {
     const paths = this.#links.size === 0 ? named : [...named, ...this.#links.dependents(named)];
@@ -608,6 +629,22 @@ export class Publisher {
       this.#o.log.info(
         { filesDone: progress.filesDone, filesTotal: progress.filesTotal },
         'publishing stopped before its version was cut',
+      );
+      return;
+    }
+    if (!this.#sameTree(walked)) {
+      // The content directory is another directory now (a release moved into its place, a link
+      // switched): this batch read some of its paths there and not the rest, and published, it
+      // had been a version of neither directory (the new files beside the old ones). A walk of
+      // the whole new directory publishes it as one version. What this batch stored is swept at
+      // the next start if that version does not name it.
+      this.#dirty = true;
+      this.#o.log.info(
+        { content: this.#o.contentDir, paths: named.length },
+        'the content directory is another directory now: publishing it whole, after a walk of it',
+      );
+      void this.rewalk().catch((err) =>
+        this.#o.log.error({ err }, 'walking the new content directory failed'),
       );
       return;
     }
@@ -675,6 +712,20 @@ export class Publisher {
       );
       this.#scheduleRetry(recheck, undefined);
     }
+  }
+
+  /**
+   * True when the content directory still is the directory the tree was read from, or the
+   * batch comes of a walk of the whole directory it is now (which then becomes the tree's; so
+   * does a directory that was gone when the master started, once a walk has listed it).
+   * A directory that is gone is left to #commit, which refuses to publish it.
+   */
+  #sameTree(walked: RootIdentity | null): boolean {
+    const now = resolveRoot(this.#o.contentDir);
+    if (now === null || (this.#treeRoot !== null && sameRoot(now, this.#treeRoot))) return true;
+    if (walked === null || !sameRoot(walked, now)) return false;
+    this.#treeRoot = now;
+    return true;
   }
 
   /**

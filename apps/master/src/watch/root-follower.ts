@@ -18,7 +18,9 @@ export function resolveRoot(path: string): RootIdentity | null {
   }
 }
 
-const same = (a: RootIdentity, b: RootIdentity) => a.real === b.real && a.dev === b.dev && a.ino === b.ino;
+/** True when both name the same directory. */
+export const sameRoot = (a: RootIdentity, b: RootIdentity) =>
+  a.real === b.real && a.dev === b.dev && a.ino === b.ino;
 
 export interface RootFollowerOptions {
   /** The content directory as given: a directory, or a symlink to one (or a path through one). */
@@ -67,7 +69,7 @@ export class RootFollower {
   async #look() {
     const now = resolveRoot(this.#o.path);
     // Naming no directory is left to the publisher, which refuses to publish an empty tree for it.
-    if (now !== null && !same(now, this.#watched)) {
+    if (now !== null && !sameRoot(now, this.#watched)) {
       this.#watched = now;
       await this.#o.onMoved(now);
     }
