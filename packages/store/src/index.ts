@@ -5,6 +5,7 @@ export * from './clean-shutdown.js';
 export * from './encoding-store.js';
 export * from './free-space.js';
 export * from './migrate.js';
+export * from './pending-rollback.js';
 export * from './prune.js';
 export * from './replica-registry.js';
 export * from './scan-index.js';

@@ -1,4 +1,5 @@
 import { type Dirent, lstatSync, readdirSync, type Stats, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import {
@@ -12,9 +13,12 @@ import {
 } from '@outpost/core';
 import { holdLeanHeapFor, LoopSlicer } from '@outpost/service';
 import {
+  clearPendingRollback,
   dropUnusedChunkSteps,
   isOutOfSpace,
   markCleanShutdown,
+  markPendingRollback,
+  pendingRollback,
   pruneSteps,
   type ScanRecord,
   type Store,
@@ -33,7 +37,7 @@ import { fileDirClashes } from './file-dir-clash.js';
 import { LinkIndex } from './link-index.js';
 import { isNotFound, readFileIntoStore } from './read-file.js';
 import { realRootOf, resolveLink } from './resolve-link.js';
-import { restoreFiles } from './restore-files.js';
+import { isRestoreTemp, restoreFiles } from './restore-files.js';
 import { UNREADABLE_DIR, walkFiles } from './walk-tree.js';
 import { WriteBuffer } from './write-buffer.js';
 
@@ -292,9 +296,19 @@ export class Publisher {
       if (!target) throw new VersionNotKeptError(to);
       const { changes } = diffTrees(this.#live.entries, target);
       if (changes.length === 0) return null;
-      await restoreFiles(this.#o.contentDir, this.#o.store, changes);
-      this.#o.log.info({ to, changes: changes.length }, 'rolled the content directory back');
-      const published = this.#commit(changes);
+      const from = this.#o.store.versions.current().version;
+      let published: PublishedVersion | null;
+      try {
+        // Marked once the tree is about to change: a crash from then until the version is cut
+        // is finished at the next start (see reconcile), not published half rolled back.
+        await restoreFiles(this.#o.contentDir, this.#o.store, changes, () =>
+          markPendingRollback(this.#o.store, { to, from }),
+        );
+        this.#o.log.info({ to, changes: changes.length }, 'rolled the content directory back');
+        published = this.#commit(changes);
+      } finally {
+        this.#clearPendingRollback();
+      }
       await this.#collect();
       return published;
     });
@@ -344,12 +358,15 @@ export class Publisher {
   async reconcile(): Promise<void> {
     const started = Date.now();
     const readBefore = this.filesRead;
+    await this.#finishRollback();
     // After a crash, chunks of a batch that was never committed may be left: sweep them. A
     // clean stop leaves none, and the sweep is a pass over the whole store; so does a store
     // that has never published nor stored anything (a first start).
     const clean = this.#takeClean() || this.#neverUsed();
-    const { suspects, checked, walked } = await this.#suspects();
+    const { suspects, checked, walked, restoreTemps } = await this.#suspects();
     if (this.#closed) return;
+    // A rollback's temp files a crash left behind (the watcher ignores them, so nothing else would).
+    if (restoreTemps.length > 0) await this.#removeRestoreTemps(restoreTemps);
     let swept = false;
     // A large tree's first publish builds its whole version at once: on a lean heap. A first
     // start over 100,000 small files, its crawl already lean: VmHWM 244–252 → 187–228 MiB,
@@ -454,11 +471,17 @@ export class Publisher {
    * synchronously a slice at a time (a cached lstat costs a microsecond or two; an async one
    * several, plus a thread-pool trip), yielding between slices so a running master keeps serving.
    */
-  async #suspects(): Promise<{ suspects: string[]; checked: number; walked: RootIdentity | null }> {
+  async #suspects(): Promise<{
+    suspects: string[];
+    checked: number;
+    walked: RootIdentity | null;
+    restoreTemps: string[];
+  }> {
     const index = this.#o.store.scanIndex.all();
     const root = this.#o.contentDir;
     // The directory listed: one moved into its place during the walk makes its batch no whole walk.
     const walked = resolveRoot(root);
+    const restoreTemps: string[] = [];
     const seen = new Set<string>();
     const suspects: string[] = [];
     const dirs = [''];
@@ -488,7 +511,10 @@ export class Publisher {
       const undecodable = undecodableNames(absDir, items);
       for (const item of items) {
         const rel = dir === '' ? item.name : `${dir}/${item.name}`;
-        if (isIgnoredPath(rel)) continue;
+        if (isIgnoredPath(rel)) {
+          if (item.isFile() && isRestoreTemp(item.name)) restoreTemps.push(rel);
+          continue;
+        }
         const problem = entryProblem(item, undecodable);
         if (problem) {
           this.#refuse(rel, problem);
@@ -504,7 +530,7 @@ export class Publisher {
         seen.add(rel);
         if (++checked % 512 === 0) {
           await yieldToLoop();
-          if (this.#closed) return { suspects: [], checked, walked };
+          if (this.#closed) return { suspects: [], checked, walked, restoreTemps };
         }
         if (contentPathProblem(rel)) {
           if (!this.problems.has(rel)) suspects.push(rel);
@@ -534,7 +560,53 @@ export class Publisher {
       if (!seen.has(path) && !refused.has(path) && !this.#live.entries.has(path) && !liesIn(refused, path))
         suspects.push(path);
     this.#o.onWalkedDirs?.(listed);
-    return { suspects, checked, walked };
+    return { suspects, checked, walked, restoreTemps };
+  }
+
+  /**
+   * Finishes a rollback a crash cut short (see rollback): the content directory may hold some of
+   * version `to`'s files and not the rest, which published had been a version of neither.
+   */
+  async #finishRollback(): Promise<void> {
+    const pending = pendingRollback(this.#o.store);
+    if (pending === null) return;
+    const { to, from } = pending;
+    // Its version was cut (the crash came before the mark was cleared): nothing to finish, and
+    // rolling back again had undone whatever was published since.
+    if (this.#o.store.versions.current().version !== from) {
+      this.#clearPendingRollback();
+      return;
+    }
+    try {
+      const published = await this.rollback(to);
+      this.#o.log.warn({ to, version: published?.version }, 'finished a rollback a crash had cut short');
+    } catch (err) {
+      this.#o.log.error(
+        { err, to },
+        'could not finish a rollback a crash had cut short; the content directory is published as it is',
+      );
+    } finally {
+      this.#clearPendingRollback();
+    }
+  }
+
+  #clearPendingRollback() {
+    try {
+      clearPendingRollback(this.#o.store);
+    } catch (err) {
+      this.#o.log.warn({ err: (err as Error).message }, 'could not clear the mark of a rollback under way');
+    }
+  }
+
+  /** Removes a rollback's temp files, queued behind publishing: never one a rollback is writing. */
+  #removeRestoreTemps(paths: readonly string[]): Promise<void> {
+    const run = this.#chain.then(async () => {
+      for (const rel of paths)
+        await rm(join(this.#o.contentDir, rel), { force: true }).catch(() => undefined);
+      this.#o.log.info({ files: paths.length }, 'removed the temp files of a rollback a crash had cut short');
+    });
+    this.#chain = run.catch(() => undefined);
+    return this.#chain;
   }
 
   /** Collects what a crash may have left unreferenced; queued behind publishing, so never beside a read. */

@@ -1,7 +1,7 @@
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { openStore, type Store } from '@outpost/store';
+import { markPendingRollback, openStore, pendingRollback, type Store } from '@outpost/store';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
@@ -9,6 +9,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 // for writing is refused.
 let failOpenAt = 0;
 let opened = 0;
+// A master killed while it renames restored files into place: the nth rename never returns, and
+// nothing after it (placing the rest, removing temps, cutting the version) happens.
+let hangRenameAt = 0;
+let renamed = 0;
 vi.mock('node:fs/promises', async (original) => {
   const real = await original<typeof import('node:fs/promises')>();
   return {
@@ -18,6 +22,10 @@ vi.mock('node:fs/promises', async (original) => {
         throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC', syscall: 'open' });
       return (real.open as (...a: unknown[]) => unknown)(path, flags, ...rest);
     }) as typeof real.open,
+    rename: (async (from: string, to: string) => {
+      if (++renamed === hangRenameAt) return new Promise(() => undefined);
+      return real.rename(from, to);
+    }) as typeof real.rename,
   };
 });
 
@@ -33,6 +41,8 @@ beforeEach(() => {
   store = openStore(join(dir, 'master.sqlite'));
   failOpenAt = 0;
   opened = 0;
+  hangRenameAt = 0;
+  renamed = 0;
 });
 afterEach(() => {
   store.close();
@@ -135,5 +145,77 @@ describe('rollback across a path that is a file in one version and a folder in t
     expect(disk()).toEqual({ 'a.txt': 'a one\n', d: 'file d\n', 'e/': '', 'e/x': 'e/x\n' });
     expect(lstatSync(join(content, 'd')).isFile()).toBe(true);
     await p.close();
+  });
+});
+
+describe('a rollback cut short by a crash', () => {
+  it('is finished at the next start, published as one version, and leaves no temp files', async () => {
+    for (const n of [1, 2, 3, 4]) writeFileSync(join(content, `f${n}.txt`), `one ${n}\n`);
+    const p = await publisher();
+    const v1 = store.versions.current();
+    for (const n of [1, 2, 3, 4]) writeFileSync(join(content, `f${n}.txt`), `two ${n}\n`);
+    await p.submit(['f1.txt', 'f2.txt', 'f3.txt', 'f4.txt']);
+    const v2 = store.versions.current();
+
+    // Killed at the third rename: two files are back at version 1, two still at version 2.
+    hangRenameAt = 3;
+    void p.rollback(1);
+    await vi.waitFor(() => expect(renamed).toBe(3));
+    const texts = Object.values(disk());
+    expect(texts.filter((t) => t.startsWith('one')).length).toBeGreaterThan(0);
+    expect(texts.filter((t) => t.startsWith('two')).length).toBeGreaterThan(0);
+
+    // The next start finishes the rollback rather than publish that mix.
+    hangRenameAt = 0;
+    const restarted = new Publisher({
+      contentDir: content,
+      store,
+      log: pino({ level: 'silent' }),
+      onPublished: () => {},
+    });
+    await restarted.reconcile();
+    expect(store.versions.current()).toMatchObject({ version: v2.version + 1, root: v1.root });
+    expect(disk()).toEqual({
+      'f1.txt': 'one 1\n',
+      'f2.txt': 'one 2\n',
+      'f3.txt': 'one 3\n',
+      'f4.txt': 'one 4\n',
+    });
+    // And a start after that has nothing left to finish.
+    await restarted.close();
+    await (await publisher()).close();
+    expect(store.versions.current().version).toBe(v2.version + 1);
+  });
+
+  it('whose version was cut before the crash is not done again, over what was published since', async () => {
+    writeFileSync(join(content, 'a.txt'), 'one\n');
+    const p = await publisher();
+    writeFileSync(join(content, 'a.txt'), 'two\n');
+    await p.submit(['a.txt']);
+    await p.rollback(1);
+    // Killed after the rollback's version was cut, before its mark was cleared: as it leaves it.
+    markPendingRollback(store, { to: 1, from: 2 });
+    writeFileSync(join(content, 'a.txt'), 'three\n');
+    await p.submit(['a.txt']);
+    const v4 = store.versions.current();
+    await p.close();
+    await (await publisher()).close();
+    expect(disk()).toEqual({ 'a.txt': 'three\n' });
+    expect(store.versions.current()).toEqual(v4);
+    expect(pendingRollback(store)).toBeNull();
+  });
+
+  it('before it touched the tree, publishes nothing and leaves no temp files', async () => {
+    writeFileSync(join(content, 'a.txt'), 'one\n');
+    const p = await publisher();
+    writeFileSync(join(content, 'a.txt'), 'two\n');
+    await p.submit(['a.txt']);
+    const v2 = store.versions.current();
+    // A temp file as a crash while staging leaves it (the rollback not yet marked).
+    writeFileSync(join(content, '.outpost-restore-0123456789ab.tmp'), 'one\n');
+    await p.close();
+    await (await publisher()).close();
+    expect(disk()).toEqual({ 'a.txt': 'two\n' });
+    expect(store.versions.current()).toEqual(v2);
   });
 });

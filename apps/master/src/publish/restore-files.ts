@@ -33,6 +33,12 @@ function checkChunks(store: Store, changes: readonly Change[]): void {
   }
 }
 
+/** The temp files a rollback writes beside their places; a crash can leave them behind. */
+const RESTORE_TEMP = /^\.outpost-restore-[0-9a-f]{12}\.tmp$/;
+
+/** True when a file name is one of a rollback's temp files. */
+export const isRestoreTemp = (name: string): boolean => RESTORE_TEMP.test(name);
+
 /** A put's bytes, written in full to a temp file (ignored by the watcher) and not yet in place. */
 interface Staged {
   entry: TreeEntry;
@@ -50,12 +56,14 @@ interface Staged {
  * a version may hold a file where the tree has a folder (or the reverse): a put of `d` over a
  * folder `d` would otherwise have come before the delete of `d/x`, which then failed (ENOTDIR)
  * and stopped the rollback halfway. The scan index learns every file written, so neither the
- * watcher's echo nor a restart reads them again.
+ * watcher's echo nor a restart reads them again. `onStaged` runs once every put is written,
+ * before the tree is touched.
  */
 export async function restoreFiles(
   contentDir: string,
   store: Store,
   changes: readonly Change[],
+  onStaged: () => void = () => undefined,
 ): Promise<void> {
   checkChunks(store, changes);
   const root = resolve(contentDir);
@@ -63,6 +71,7 @@ export async function restoreFiles(
   try {
     for (const change of changes)
       if (change.op === 'put') staged.push(await stage(root, store, change.entry));
+    onStaged();
     await removeAll(root, store, changes);
     for (const s of staged) await place(root, store, s);
   } finally {
