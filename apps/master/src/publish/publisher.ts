@@ -601,9 +601,19 @@ export class Publisher {
   /** Removes a rollback's temp files, queued behind publishing: never one a rollback is writing. */
   #removeRestoreTemps(paths: readonly string[]): Promise<void> {
     const run = this.#chain.then(async () => {
-      for (const rel of paths)
-        await rm(join(this.#o.contentDir, rel), { force: true }).catch(() => undefined);
-      this.#o.log.info({ files: paths.length }, 'removed the temp files of a rollback a crash had cut short');
+      let removed = 0;
+      for (const rel of paths) {
+        try {
+          await rm(join(this.#o.contentDir, rel), { force: true });
+          removed++;
+        } catch (err) {
+          this.#o.log.warn(
+            { path: rel, err: (err as Error).message },
+            'could not remove a rollback temp file',
+          );
+        }
+      }
+      this.#o.log.info({ files: removed }, 'removed the temp files of a rollback a crash had cut short');
     });
     this.#chain = run.catch(() => undefined);
     return this.#chain;

@@ -167,13 +167,7 @@ describe('a rollback cut short by a crash', () => {
 
     // The next start finishes the rollback rather than publish that mix.
     hangRenameAt = 0;
-    const restarted = new Publisher({
-      contentDir: content,
-      store,
-      log: pino({ level: 'silent' }),
-      onPublished: () => {},
-    });
-    await restarted.reconcile();
+    const restarted = await publisher();
     expect(store.versions.current()).toMatchObject({ version: v2.version + 1, root: v1.root });
     expect(disk()).toEqual({
       'f1.txt': 'one 1\n',
