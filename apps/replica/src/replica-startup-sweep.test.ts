@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { merkleRoot, sha256Hex } from '@outpost/core';
@@ -8,17 +9,39 @@ import { buildReplica, type Replica } from './replica.js';
 
 let dir: string;
 let replica: Replica | undefined;
+let master: Server | undefined;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'outpost-replica-sweep-'));
 });
 afterEach(async () => {
   await replica?.stop();
   replica = undefined;
+  master?.close();
+  master?.closeAllConnections();
+  master = undefined;
   rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * A master that holds version 1 with `root`, reached by pull only (no WebSocket): a replica
+ * that holds it is told it is in sync, which lets its start's sweep go.
+ */
+async function masterAt(root: string, port = 0): Promise<string> {
+  const body = JSON.stringify({ version: 1, root, from: 1, full: false, changes: [] });
+  const server = createServer((req, res) => {
+    if (!req.url?.startsWith('/_outpost/api/v1/manifest')) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+  });
+  master = server;
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+}
+
 /** Seeds a store holding version 1 (one file) and a chunk no content names, with no clean-stop mark. */
-function seed(data: string, body: Buffer, litter: Buffer) {
+function seed(data: string, body: Buffer, litter: Buffer): string {
   const store = openStore(join(data, 'replica.sqlite'));
   const hash = sha256Hex(body);
   const entry = {
@@ -40,6 +63,7 @@ function seed(data: string, body: Buffer, litter: Buffer) {
   // What a fetch cut short by a full disk leaves: a chunk no version names.
   store.chunks.put(sha256Hex(litter), litter);
   store.close();
+  return merkleRoot([entry]);
 }
 
 /**
@@ -65,16 +89,53 @@ function diskFull(r: Replica, full: () => boolean) {
   }) as typeof db.prepare;
 }
 
+describe('the startup sweep after a stop that was not clean', () => {
+  it("keeps what no version names until the replica holds the master's version, then sweeps it", async () => {
+    const data = join(dir, 'data');
+    const body = Buffer.from('<h1>held</h1>');
+    const litter = Buffer.from('a chunk of a download cut short');
+    const root = seed(data, body, litter);
+    const port = await new Promise<number>((r) => {
+      const probe = createServer();
+      probe.listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as { port: number }).port;
+        probe.close(() => r(p));
+      });
+    });
+    replica = buildReplica({
+      name: 'uk-london',
+      region: 'uk',
+      master: `http://127.0.0.1:${port}`,
+      data,
+      host: '127.0.0.1',
+      port: 0,
+      pollMs: 100,
+      logLevel: 'silent',
+    });
+    await replica.start();
+    const r = replica;
+    // The master is not there yet: the replica has tried it, and keeps the chunk.
+    await expect.poll(() => r.engine.link, { timeout: 5_000 }).toBe('offline');
+    await r.engine.exclusive(async () => {});
+    expect(r.store.chunks.has(sha256Hex(litter))).toBe(true);
+
+    // The master comes up at the version held: now it is litter.
+    await masterAt(root, port);
+    await expect.poll(() => r.store.chunks.has(sha256Hex(litter)), { timeout: 10_000 }).toBe(false);
+    expect(r.store.chunks.has(sha256Hex(body))).toBe(true);
+  });
+});
+
 describe('the startup sweep on a full disk', () => {
   it('starts, serves the version held, shows the disk error in status, and sweeps once the disk has room', async () => {
     const data = join(dir, 'data');
     const body = Buffer.from('<h1>held</h1>');
     const litter = Buffer.from('left by a fetch the disk refused');
-    seed(data, body, litter);
+    const root = seed(data, body, litter);
     replica = buildReplica({
       name: 'uk-london',
       region: 'uk',
-      master: 'http://127.0.0.1:1',
+      master: await masterAt(root),
       data,
       host: '127.0.0.1',
       port: 0,
@@ -111,11 +172,11 @@ describe('the startup sweep on a full disk', () => {
 
   it('does not mark the stop clean while the sweep is still to be done', async () => {
     const data = join(dir, 'data');
-    seed(data, Buffer.from('held'), Buffer.from('litter'));
+    const root = seed(data, Buffer.from('held'), Buffer.from('litter'));
     replica = buildReplica({
       name: 'uk-london',
       region: 'uk',
-      master: 'http://127.0.0.1:1',
+      master: await masterAt(root),
       data,
       host: '127.0.0.1',
       port: 0,

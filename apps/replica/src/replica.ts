@@ -387,6 +387,14 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   const afterOutcome = (o: ApplyOutcome, source: 'push' | 'pull') => {
     // The load is over, or was never one; a manifest in parts goes on.
     if (o.kind !== 'partial') void checkpoints.end();
+    // The start's sweep waits for the version the master has (or a need for room): until then
+    // what no version names is a download cut short, fetched on from where it stopped.
+    if (
+      o.kind === 'applied' ||
+      (o.kind === 'current' && o.version >= (engine.masterVersion ?? 0)) ||
+      (o.kind === 'failed' && o.noRoom)
+    )
+      sweep.release();
     if (o.kind === 'applied') {
       failures = 0;
       push.send({ type: 'ack', version: o.version, root: o.root });
@@ -541,9 +549,10 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
         );
       }
       log.info({ url, version: current.version, master }, 'outpost replica listening');
-      // What a crash may have left unreferenced goes first, before any apply stores anything
-      // (after a clean stop there is none). On a full disk it fails: the replica serves on, says
-      // so in status, and tries again later (see StartupSweep).
+      // What a crash may have left unreferenced is swept once the replica holds the master's
+      // version (after a clean stop there is none): before, it is the download to take up. On a
+      // full disk the sweep fails: the replica serves on, says so in status, and tries again
+      // later (see StartupSweep).
       // Nothing is fetched ahead before that sweep is done: it would take such chunks for litter.
       sweep.start();
       push.start();

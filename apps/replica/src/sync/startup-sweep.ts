@@ -20,17 +20,23 @@ export interface StartupSweepOptions {
 }
 
 /**
- * The start's sweep for what a crash (or a fetch cut short) left unreferenced. It deletes,
- * so it needs room in the WAL: on a full disk it fails. A replica must still start then and
- * serve the version it holds (it used to let the failure go unhandled, and Node exited at every
- * start); the failure is shown in status, and the sweep is tried again, with a backoff, until
- * it goes through (the disk freed, or a version applied that made room).
+ * The start's sweep for what a crash (or a fetch cut short) left unreferenced. After a stop
+ * that was not clean it waits for {@link StartupSweep.release}: until the replica holds the
+ * master's version, the chunks no version names are most likely a download cut short, which
+ * the next fetch takes up where it stopped (swept at once, a replica killed mid-way through a
+ * first sync of gigabytes fetched them all again). It deletes, so it needs room in the WAL: on
+ * a full disk it fails. A replica must still start then and serve the version it holds (it
+ * used to let the failure go unhandled, and Node exited at every start); the failure is shown
+ * in status, and the sweep is tried again, with a backoff, until it goes through (the disk
+ * freed, or a version applied that made room).
  */
 export class StartupSweep {
   readonly #o: StartupSweepOptions;
   /** Whether the last stop was clean, once known (the mark is taken with the first try). */
   #clean: boolean | undefined;
   #pending = false;
+  /** Whether the sweep may delete (see release). */
+  #released = false;
   #attempts = 0;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -52,6 +58,16 @@ export class StartupSweep {
     this.#try();
   }
 
+  /**
+   * Lets the sweep go: the replica holds the master's version (what is left unreferenced is
+   * litter now), or needs the room. Called again, it does nothing.
+   */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    if (this.#pending && this.#clean === false) this.#try();
+  }
+
   /** No more tries. */
   stop(): void {
     this.#stopped = true;
@@ -64,13 +80,15 @@ export class StartupSweep {
   }
 
   async #sweep(): Promise<void> {
-    if (this.#stopped) return;
-    // A manifest in parts stores its chunks before any version names them: not litter.
-    if (this.#attempts > 0 && this.#o.busy?.()) return this.#retry();
+    if (this.#stopped || !this.#pending) return;
     try {
       // Taken inside the try: on a full disk even deleting the mark may fail.
       this.#clean ??= takeCleanShutdown(this.#o.store);
       if (!this.#clean) {
+        // Kept for the fetch to come; release() tries again.
+        if (!this.#released) return;
+        // A manifest in parts stores its chunks before any version names them: not litter.
+        if (this.#o.busy?.()) return this.#retry();
         const steps = sweepSteps(this.#o.store);
         for (let s = steps.next(); ; s = steps.next()) {
           if (s.done) {

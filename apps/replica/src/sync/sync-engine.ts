@@ -16,7 +16,8 @@ export type ApplyOutcome =
   /** The version offered is the one held. */
   | { kind: 'current'; version: number; root: string }
   | { kind: 'gap'; from: number; held: number }
-  | { kind: 'failed'; version: number; reason: string }
+  /** `noRoom`: refused for lack of room on the store's volume. */
+  | { kind: 'failed'; version: number; reason: string; noRoom: boolean }
   /** A part was taken in; the next one is `next`. */
   | { kind: 'partial'; version: number; next: number }
   /** A part of a manifest that is not being taken in (its start failed or was never seen). */
@@ -324,8 +325,9 @@ export class SyncEngine {
     this.error = `version ${version}: ${reason}`;
     this.#o.log.warn({ version, reason }, 'version not applied');
     if (!(err instanceof ApplyError)) this.#o.log.error({ err }, 'apply failed unexpectedly');
-    if (isOutOfSpace(err)) await this.#makeRoom(version, assembly);
-    return { kind: 'failed', version, reason };
+    const noRoom = isOutOfSpace(err);
+    if (noRoom) await this.#makeRoom(version, assembly);
+    return { kind: 'failed', version, reason, noRoom };
   }
 
   /**
