@@ -85,6 +85,15 @@ describe('readFlags', () => {
     expect(() => readFlags(['--json=yes'], STATUS_FLAGS, {})).toThrow();
   });
 
+  it('joins a flag given more than once with ;, as its variable holds them', () => {
+    const args = ['--content', '/c', '--exclude', '.git', '--exclude', '*.log;/drafts'];
+    expect(readFlags(args, MASTER_FLAGS, {}).exclude).toBe('.git;*.log;/drafts');
+    expect(readFlags(['--content', '/c'], MASTER_FLAGS, { OUTPOST_EXCLUDE: '.git;*.log' }).exclude).toBe(
+      '.git;*.log',
+    );
+    expect(() => readFlags(['--exclude', '.git', '--exclude', ''], MASTER_FLAGS, {})).toThrow(UsageError);
+  });
+
   it('throws on an unknown flag', () => {
     expect(() => readFlags(['--nope'], MASTER_FLAGS, {})).toThrow(/nope/);
     expect(() => readFlags(['--tokn', 'x'], MASTER_FLAGS, {})).toThrow(/tokn/);

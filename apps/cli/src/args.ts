@@ -8,6 +8,8 @@ interface Flag {
   help: string;
   /** A switch: no value on the command line; 1/true/yes (or 0/false/no) in the environment. */
   boolean?: boolean;
+  /** May be given more than once: the values are joined with `;` (the variable holds them so). */
+  multiple?: boolean;
 }
 
 const F = (name: string, help: string, boolean = false): Flag => ({
@@ -32,6 +34,13 @@ export const MASTER_FLAGS: Flag[] = [
   F('quiet-ms', 'publish a burst of edits once quiet this long (default 30)'),
   F('max-delay-ms', 'publish a steady stream of edits at least this often (default 1000)'),
   F('settle-ms', 'publish a file only once unmodified this long (default 50)'),
+  {
+    ...F(
+      'exclude',
+      "never publish paths matching this glob: at any depth without a '/' ('.git', '*.log'), from the content root with one ('/drafts', 'build/**/*.map'); give it again, or separate with ';'",
+    ),
+    multiple: true,
+  },
   F('keep-versions', 'versions kept; older ones are garbage-collected (default 100)'),
   F('keep-days', 'also keep every version younger than this many days'),
   F('heartbeat-ms', 'expected replica heartbeat interval (default 5000)'),
@@ -140,7 +149,10 @@ export const FORGET_FLAGS: Flag[] = [
 /** Reads flags, falling back to OUTPOST_* environment variables; returns camelCased values. */
 export function readFlags(argv: string[], flags: Flag[], env: NodeJS.ProcessEnv): Record<string, string> {
   const options = Object.fromEntries(
-    flags.map((f) => [f.name, { type: f.boolean ? ('boolean' as const) : ('string' as const) }]),
+    flags.map((f) => [
+      f.name,
+      { type: f.boolean ? ('boolean' as const) : ('string' as const), multiple: f.multiple === true },
+    ]),
   );
   const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
   const out: Record<string, string> = {};
@@ -148,10 +160,11 @@ export function readFlags(argv: string[], flags: Flag[], env: NodeJS.ProcessEnv)
     // An empty flag is refused rather than read: `--port ''` listened on a random port (an
     // empty string read as 0), where an empty OUTPOST_PORT= gave the default. A flag given is
     // meant to say something; a script's unset variable (`--port "$PORT"`) should not pass.
-    if (values[f.name] === '')
+    const given = values[f.name];
+    if (given === '' || (Array.isArray(given) && given.includes('')))
       throw new UsageError(`--${f.name} '': an empty value; give one, or leave the flag out for its default`);
     // An empty variable is unset, as a shell user means by `OUTPOST_PORT=`.
-    const v = values[f.name] ?? ((f.env && env[f.env]) || undefined);
+    const v = (Array.isArray(given) ? given.join(';') : given) ?? ((f.env && env[f.env]) || undefined);
     if (v === undefined || v === false) continue;
     if (v === true || !f.boolean) out[camel(f.name)] = String(v);
     else if (/^(1|true|yes|on)$/i.test(v)) out[camel(f.name)] = 'true';

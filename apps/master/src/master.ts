@@ -43,6 +43,7 @@ import { registerPullRoutes } from './http/pull-routes.js';
 import { ChunkHealer } from './publish/chunk-healer.js';
 import { type PublishedVersion, Publisher } from './publish/publisher.js';
 import { createBatcher } from './watch/batcher.js';
+import { ignoreRule } from './watch/ignore-rules.js';
 import { isWithin } from './watch/path-within.js';
 import { RootFollower, type RootIdentity, resolveRoot } from './watch/root-follower.js';
 import { WatchLimit } from './watch/watch-limit.js';
@@ -126,10 +127,12 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     onBeyond: (version) => beyond(version),
   });
   const listeners = new Set<(v: PublishedVersion) => void>();
+  const ignored = ignoreRule(config.exclude);
   const publisher: Publisher = new Publisher({
     contentDir,
     store,
     log,
+    exclude: config.exclude,
     settleMs: config.settleMs,
     retention: {
       versions: config.keepVersions,
@@ -324,7 +327,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       (err) => {
         if (!watchLimit.take(err)) log.error({ err }, 'watcher error');
       },
-      { signal: stopping.signal },
+      { signal: stopping.signal, ignored },
     );
   };
   const followTo = async (to: RootIdentity) => {
@@ -477,7 +480,15 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     ready = true;
     if (beyondPending > 0 && !stopped) await publisher.advancePast(beyondPending);
     // The line scripts wait for: listening, and the content directory published.
-    log.info({ url, version: publisher.current.version, content: contentDir }, 'outpost master listening');
+    log.info(
+      {
+        url,
+        version: publisher.current.version,
+        content: contentDir,
+        ...(config.exclude.length > 0 ? { exclude: config.exclude } : {}),
+      },
+      'outpost master listening',
+    );
     watching = (restart ? watchThenCatchUp() : Promise.resolve(true))
       .then((placed) => {
         if (placed && !stopped) keepWatch();

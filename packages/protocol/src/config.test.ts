@@ -18,6 +18,7 @@ describe('MasterConfigSchema', () => {
       quietMs: 30,
       maxDelayMs: 1000,
       settleMs: 50,
+      exclude: [],
       keepVersions: 100,
       heartbeatMs: 5000,
       rewalkMs: 600_000,
@@ -99,6 +100,26 @@ describe('MasterConfigSchema', () => {
     ['empty host', { content: 'c', data: 'd', host: '' }],
   ])('refuses %s', (_name, input) => {
     expect(MasterConfigSchema.safeParse(input).success).toBe(false);
+  });
+});
+
+describe('exclude patterns', () => {
+  const parse = (exclude: unknown) => MasterConfigSchema.safeParse({ content: '/c', data: '/d', exclude });
+  it('splits a value at ; and drops blanks', () => {
+    expect(parse(' .git ; *.log;;/drafts/ ').data?.exclude).toEqual(['.git', '*.log', '/drafts/']);
+    expect(parse(['.git', 'build/**/*.map']).data?.exclude).toEqual(['.git', 'build/**/*.map']);
+  });
+  it.each([
+    ['!keep.html', /negation/],
+    ['..', /no \. or \.\. folders/],
+    ['a/../b', /no \. or \.\. folders/],
+    ['./a', /no \. or \.\. folders/],
+    ['/', /whole content directory/],
+    ['a//b', /empty folder name/],
+  ])('refuses %s', (pattern, reason) => {
+    const r = parse(pattern);
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0]?.message).toMatch(reason);
   });
 });
 

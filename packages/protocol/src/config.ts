@@ -72,6 +72,35 @@ export const DnsFallback = z
     return out;
   });
 
+/** Why an `--exclude` pattern cannot be used, or null. */
+function excludeProblem(p: string): string | null {
+  if (p.startsWith('!')) return 'negation (!) is not supported: list what to leave out';
+  const body = p.replace(/^\/+/, '').replace(/\/+$/, '');
+  if (body === '') return 'it would leave out the whole content directory';
+  if (body.split('/').some((s) => s === '.' || s === '..'))
+    return 'no . or .. folders: a pattern matches paths inside the content directory';
+  if (body.split('/').some((s) => s === '')) return 'an empty folder name (//)';
+  return null;
+}
+
+/**
+ * Paths the master never publishes (`--exclude`): glob patterns, from the command line (the
+ * flag may be given more than once) or separated by `;`.
+ */
+export const ExcludePatterns = z
+  .union([z.string().max(16_384), z.array(z.string().max(1024)).max(256)])
+  .transform((v, ctx) => {
+    const list = (typeof v === 'string' ? v.split(';') : v).map((s) => s.trim()).filter((s) => s !== '');
+    for (const p of list) {
+      const problem = excludeProblem(p);
+      if (problem) {
+        ctx.addIssue({ code: 'custom', message: `exclude pattern '${p}': ${problem}` });
+        return z.NEVER;
+      }
+    }
+    return list;
+  });
+
 /** A replica's advertised address, checked: HOST, HOST:PORT, IP or [IPv6]:PORT. */
 export const AdvertiseAddress = z
   .string()
@@ -111,6 +140,8 @@ export const MasterConfigSchema = z.object({
   keepVersions: Int(1, 1_000_000).default(100),
   /** Also keep every version younger than this many days. */
   keepDays: decimal({ fraction: true }).pipe(z.number().min(0).max(36_500)).optional(),
+  /** Paths never published: glob patterns (see ExcludePatterns). */
+  exclude: ExcludePatterns.default([]),
   /** How often the whole content directory is looked over for changes the watcher missed (0: never). */
   rewalkMs: Int(0, 86_400_000).default(600_000),
   /** How often a replica is expected to say ping; it is offline after missing three. */

@@ -15,7 +15,7 @@ import type { Store } from '@outpost/store';
 import type { FastifyInstance } from 'fastify';
 import type { Fleet } from '../fanout/fleet.js';
 import { type Publisher, VersionNotKeptError } from '../publish/publisher.js';
-import { RestoreRefusedError } from '../publish/restore-files.js';
+import { RestoreConflictError, RestoreRefusedError } from '../publish/restore-files.js';
 
 export interface AdminDeps {
   store: Store;
@@ -59,6 +59,13 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
       };
     } catch (err) {
       if (err instanceof VersionNotKeptError) return sendProblem(reply, 404, 'Not Found', err.message);
+      if (err instanceof RestoreConflictError)
+        return sendProblem(
+          reply,
+          409,
+          'Conflict',
+          `version ${body.data.to} cannot be restored: ${err.message}`,
+        );
       if (err instanceof RestoreRefusedError)
         return sendProblem(
           reply,

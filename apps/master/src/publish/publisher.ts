@@ -28,7 +28,7 @@ import {
 } from '@outpost/store';
 import type { Logger } from 'pino';
 import { MAX_VERSION_JUMP } from '../fanout/held-beyond.js';
-import { isIgnoredPath } from '../watch/ignore-rules.js';
+import { excludeRule, type IgnoreRule, ignoreRule } from '../watch/ignore-rules.js';
 import { type RootIdentity, resolveRoot, sameRoot } from '../watch/root-follower.js';
 import { twinRefusal, twinsFreedBy } from './case-twins.js';
 import { editedFileSink } from './edited-file-sink.js';
@@ -79,6 +79,8 @@ export interface PublisherOptions {
    * are for (most likely: the next one): replicas may fetch them before it is cut.
    */
   onStoredAhead?: (version: number, chunks: ChunkRef[]) => void;
+  /** The admin's --exclude patterns: never published (nor are editor temp files), nor deleted by a rollback. */
+  exclude?: readonly string[];
 }
 
 /** Why the last batch was not published, while its retry is pending. */
@@ -101,6 +103,10 @@ const RACY_MS = 2000;
  */
 export class Publisher {
   readonly #o: PublisherOptions;
+  /** Editor temp files and what --exclude leaves out. */
+  readonly #ignored: IgnoreRule;
+  /** What --exclude leaves out (null: nothing). */
+  readonly #excluded: IgnoreRule | null;
   /** The latest version's tree, updated in place as each version is committed. */
   readonly #live: LiveTree;
   readonly #writes: WriteBuffer;
@@ -139,6 +145,8 @@ export class Publisher {
 
   constructor(opts: PublisherOptions) {
     this.#o = opts;
+    this.#ignored = ignoreRule(opts.exclude);
+    this.#excluded = excludeRule(opts.exclude ?? []);
     this.#live = new LiveTree(opts.store.versions.liveTree().values());
     this.#treeRoot = resolveRoot(opts.contentDir);
     const tell = opts.onStoredAhead;
@@ -294,15 +302,23 @@ export class Publisher {
     const run = this.#chain.then(async () => {
       const target = this.#o.store.versions.treeAt(to);
       if (!target) throw new VersionNotKeptError(to);
-      const { changes } = diffTrees(this.#live.entries, target);
+      // What --exclude leaves out now is neither written back nor published, though `to` held it.
+      const excluded = this.#excluded;
+      const changes = diffTrees(this.#live.entries, target).changes.filter(
+        (c) => excluded === null || !excluded(c.op === 'put' ? c.entry.path : c.path),
+      );
       if (changes.length === 0) return null;
       const from = this.#o.store.versions.current().version;
       let published: PublishedVersion | null;
       try {
         // Marked once the tree is about to change: a crash from then until the version is cut
         // is finished at the next start (see reconcile), not published half rolled back.
-        await restoreFiles(this.#o.contentDir, this.#o.store, changes, () =>
-          markPendingRollback(this.#o.store, { to, from }),
+        await restoreFiles(
+          this.#o.contentDir,
+          this.#o.store,
+          changes,
+          () => markPendingRollback(this.#o.store, { to, from }),
+          excluded ?? undefined,
         );
         this.#o.log.info({ to, changes: changes.length }, 'rolled the content directory back');
         published = this.#commit(changes);
@@ -511,7 +527,7 @@ export class Publisher {
       const undecodable = undecodableNames(absDir, items);
       for (const item of items) {
         const rel = dir === '' ? item.name : `${dir}/${item.name}`;
-        if (isIgnoredPath(rel)) {
+        if (this.#ignored(rel)) {
           if (item.isFile() && isRestoreTemp(item.name)) restoreTemps.push(rel);
           continue;
         }
@@ -875,7 +891,12 @@ export class Publisher {
     changes: Map<string, Change>,
     unstable: Map<string, number | undefined>,
   ) {
-    if (isIgnoredPath(rel)) return;
+    if (this.#ignored(rel)) {
+      // Published before an --exclude that leaves it out now (a restart with other patterns).
+      this.problems.delete(rel);
+      this.#markDeleted(rel, changes);
+      return;
+    }
     const abs = join(this.#o.contentDir, rel);
     let st: Stats | null;
     try {
@@ -904,10 +925,11 @@ export class Publisher {
       // A file of that name the tree holds is gone, replaced by the folder (in one burst, the
       // watcher names only the folder): left in, the version held both.
       if (this.#live.entries.has(rel)) this.#markDeleted(rel, changes);
-      for await (const file of walkFiles(this.#o.contentDir, rel, (path, problem, unreadableDir) => {
+      const onProblem = (path: string, problem: string, unreadableDir: boolean) => {
         this.#refuse(path, problem);
         if (unreadableDir) unreadable.push(`${path}/`);
-      })) {
+      };
+      for await (const file of walkFiles(this.#o.contentDir, rel, onProblem, this.#ignored)) {
         onDisk.add(file.path);
         if (this.#refused(file.path)) continue;
         if (file.link) await this.#examineLink(file.path, trustIndex, changes, unstable);
@@ -967,7 +989,7 @@ export class Publisher {
 
   /** Where the link at `rel` leads, noted in the link index (`realRoot`: see resolveLink). */
   #learnLink(rel: string, realRoot?: string) {
-    const target = resolveLink(this.#o.contentDir, join(this.#o.contentDir, rel), realRoot);
+    const target = resolveLink(this.#o.contentDir, join(this.#o.contentDir, rel), realRoot, this.#ignored);
     const wants = target.kind === 'file' ? target.rel : target.wants;
     if (wants === undefined) this.#links.drop(rel);
     else this.#links.set(rel, wants);

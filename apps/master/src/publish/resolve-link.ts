@@ -1,7 +1,7 @@
 import { lstatSync, readlinkSync, realpathSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { contentPathProblem } from '@outpost/core';
-import { isIgnoredPath } from '../watch/ignore-rules.js';
+import { type IgnoreRule, isIgnoredPath } from '../watch/ignore-rules.js';
 import { toRelative } from '../watch/watcher.js';
 import { specialKind } from './entry-problem.js';
 
@@ -17,10 +17,16 @@ export type LinkTarget =
  * tree is published with that file's bytes, as a web server over a copy made by `rsync -a`
  * would serve it. A link that leads out of the tree is refused (it would publish whatever the
  * master's host holds there), and so is one to a directory (its subtree would be published
- * twice, and a link to an ancestor never ends), a dangling one and a loop. `knownRoot`: where
- * `root` leads, when the caller resolved it once for many links (a walk over the tree).
+ * twice, and a link to an ancestor never ends), a dangling one and a loop, and one to a path
+ * that is `ignored`. `knownRoot`: where `root` leads, when the caller resolved it once for
+ * many links (a walk over the tree).
  */
-export function resolveLink(root: string, abs: string, knownRoot?: string): LinkTarget {
+export function resolveLink(
+  root: string,
+  abs: string,
+  knownRoot?: string,
+  ignored: IgnoreRule = isIgnoredPath,
+): LinkTarget {
   let realRoot: string;
   let real: string;
   try {
@@ -47,7 +53,7 @@ export function resolveLink(root: string, abs: string, knownRoot?: string): Link
   const special = specialKind(st);
   if (special)
     return refused(`symbolic link to something ${special.replace(/^not a regular file: /, 'not a file: ')}`);
-  if (isIgnoredPath(rel) || contentPathProblem(rel))
+  if (ignored(rel) || contentPathProblem(rel))
     return refused(`symbolic link leads to ${JSON.stringify(rel)}, which is not published`);
   return { kind: 'file', real, rel, st };
 }

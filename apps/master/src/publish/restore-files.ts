@@ -1,13 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, rename, rm, utimes } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, rm, utimes } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { type Change, sha256Hex, type TreeEntry } from '@outpost/core';
 import type { Store } from '@outpost/store';
+import type { IgnoreRule } from '../watch/ignore-rules.js';
 import { isNotFound } from './read-file.js';
 
 /** A rollback the store cannot serve whole: nothing in the content directory was changed. */
 export class RestoreRefusedError extends Error {
   override name = 'RestoreRefusedError';
+}
+
+/** A rollback the content directory stands in the way of: nothing in it was changed. */
+export class RestoreConflictError extends Error {
+  override name = 'RestoreConflictError';
 }
 
 /**
@@ -31,6 +37,38 @@ function checkChunks(store: Store, changes: readonly Change[]): void {
         );
     }
   }
+}
+
+/**
+ * A put over a folder removes the folder, with what is left in it once the version's deletes
+ * are done: files never published. What --exclude leaves out must not go so (a `.git` in a
+ * folder that the version held as a file): the rollback is refused before anything is touched.
+ */
+async function checkExcludedInTheWay(root: string, changes: readonly Change[], excluded: IgnoreRule) {
+  for (const change of changes) {
+    if (change.op !== 'put') continue;
+    const { path } = change.entry;
+    if (!(await lstatOrNull(join(root, path)))?.isDirectory()) continue;
+    const held = await firstExcluded(root, path, excluded);
+    if (held !== null)
+      throw new RestoreConflictError(
+        `${path} is a folder now, holding ${held}, which --exclude leaves out; the version has a file there: move the folder away first. Nothing was changed`,
+      );
+  }
+}
+
+/** The first path under the folder `rel` that `excluded` matches, or null. */
+async function firstExcluded(root: string, rel: string, excluded: IgnoreRule): Promise<string | null> {
+  if (excluded(rel)) return rel;
+  for (const item of await readdir(join(root, rel), { withFileTypes: true })) {
+    const path = `${rel}/${item.name}`;
+    if (excluded(path)) return path;
+    if (item.isDirectory()) {
+      const found = await firstExcluded(root, path, excluded);
+      if (found !== null) return found;
+    }
+  }
+  return null;
 }
 
 /** The temp files a rollback writes beside their places; a crash can leave them behind. */
@@ -57,16 +95,18 @@ interface Staged {
  * folder `d` would otherwise have come before the delete of `d/x`, which then failed (ENOTDIR)
  * and stopped the rollback halfway. The scan index learns every file written, so neither the
  * watcher's echo nor a restart reads them again. `onStaged` runs once every put is written,
- * before the tree is touched.
+ * before the tree is touched. `excluded`: what --exclude leaves out, which is never removed.
  */
 export async function restoreFiles(
   contentDir: string,
   store: Store,
   changes: readonly Change[],
   onStaged: () => void = () => undefined,
+  excluded?: IgnoreRule,
 ): Promise<void> {
   checkChunks(store, changes);
   const root = resolve(contentDir);
+  if (excluded) await checkExcludedInTheWay(root, changes, excluded);
   const staged: Staged[] = [];
   try {
     for (const change of changes)

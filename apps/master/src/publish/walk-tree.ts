@@ -1,7 +1,7 @@
 import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isIgnoredPath } from '../watch/ignore-rules.js';
+import { type IgnoreRule, isIgnoredPath } from '../watch/ignore-rules.js';
 import { entryProblem, undecodableNames } from './entry-problem.js';
 import { isNotFound } from './read-file.js';
 
@@ -15,7 +15,7 @@ export interface WalkedPath {
 }
 
 /**
- * Every regular file and symlink under `relDir`; a symlink is reported, not followed. What cannot be published (a directory that cannot be read, a name that is not
+ * Every regular file and symlink under `relDir` that is not `ignored`; a symlink is reported, not followed. What cannot be published (a directory that cannot be read, a name that is not
  * UTF-8, a named pipe or device) is reported to `onProblem` and skipped; `unreadable` says it
  * was a directory that could not be read, whose files are then unknown, not gone.
  */
@@ -23,6 +23,7 @@ export async function* walkFiles(
   root: string,
   relDir = '',
   onProblem: (rel: string, problem: string, unreadable: boolean) => void = () => undefined,
+  ignored: IgnoreRule = isIgnoredPath,
 ): AsyncGenerator<WalkedPath> {
   const abs = relDir === '' ? root : join(root, relDir);
   let items: Dirent[];
@@ -40,10 +41,10 @@ export async function* walkFiles(
   const undecodable = undecodableNames(abs, items);
   for (const item of items) {
     const rel = relDir === '' ? item.name : `${relDir}/${item.name}`;
-    if (isIgnoredPath(rel)) continue;
+    if (ignored(rel)) continue;
     const problem = entryProblem(item, undecodable);
     if (problem) onProblem(rel, problem, false);
-    else if (item.isDirectory()) yield* walkFiles(root, rel, onProblem);
+    else if (item.isDirectory()) yield* walkFiles(root, rel, onProblem, ignored);
     else if (item.isFile()) yield { path: rel, link: false };
     else if (item.isSymbolicLink()) yield { path: rel, link: true };
   }

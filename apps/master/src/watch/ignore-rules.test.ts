@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isIgnoredPath, isTempName } from './ignore-rules.js';
+import { ignoreRule, isIgnoredPath, isTempName } from './ignore-rules.js';
 
 const TEMP = [
   // vim
@@ -81,5 +81,44 @@ describe('isIgnoredPath', () => {
 
   it('never ignores the root', () => {
     expect(isIgnoredPath('')).toBe(false);
+  });
+});
+
+describe('ignoreRule (--exclude)', () => {
+  it('matches a pattern without a slash against every folder and file name on the path', () => {
+    const ignored = ignoreRule(['.git', '*.log', 'node_modules/']);
+    expect(ignored('.git')).toBe(true);
+    expect(ignored('.git/config')).toBe(true);
+    expect(ignored('vendor/lib/.git/HEAD')).toBe(true);
+    expect(ignored('a.log')).toBe(true);
+    expect(ignored('deep/er/b.log')).toBe(true);
+    expect(ignored('logs.d/x.log/inside.txt')).toBe(true);
+    expect(ignored('node_modules/x/index.js')).toBe(true);
+    expect(ignored('node_modules')).toBe(true);
+    expect(ignored('.gitignore')).toBe(false);
+    expect(ignored('a.log.txt')).toBe(false);
+    expect(ignored('my.git/x')).toBe(false);
+    expect(ignored('index.html')).toBe(false);
+  });
+
+  it('matches a pattern with a slash from the content root', () => {
+    const ignored = ignoreRule(['/drafts', 'build/**/*.map', 'docs/*.psd']);
+    expect(ignored('drafts')).toBe(true);
+    expect(ignored('drafts/a.html')).toBe(true);
+    expect(ignored('blog/drafts/a.html')).toBe(false);
+    expect(ignored('build/app.js.map')).toBe(true);
+    expect(ignored('build/js/deep/app.js.map')).toBe(true);
+    expect(ignored('src/build/app.js.map')).toBe(false);
+    expect(ignored('build/app.js')).toBe(false);
+    expect(ignored('docs/a.psd')).toBe(true);
+    expect(ignored('docs/sub/a.psd')).toBe(false);
+  });
+
+  it('matches dot files with wildcards, and keeps ignoring editor temp files', () => {
+    const ignored = ignoreRule(['*.bak']);
+    expect(ignored('.hidden.bak')).toBe(true);
+    expect(ignored('docs/.notes.txt.swp')).toBe(true);
+    expect(ignored('docs/notes.txt')).toBe(false);
+    expect(ignoreRule([])).toBe(isIgnoredPath);
   });
 });

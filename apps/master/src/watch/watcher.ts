@@ -1,7 +1,7 @@
 import { lstatSync, type Stats } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
-import { isIgnoredPath } from './ignore-rules.js';
+import { type IgnoreRule, isIgnoredPath } from './ignore-rules.js';
 
 /** Converts an absolute path under root into the tree's POSIX relative path. */
 export function toRelative(root: string, abs: string): string {
@@ -22,12 +22,13 @@ export async function watchTree(
   root: string,
   onPath: (relPath: string) => void,
   onError: (err: unknown) => void,
-  opts: { recheckNewDirMs?: number; signal?: AbortSignal } = {},
+  opts: { recheckNewDirMs?: number; signal?: AbortSignal; ignored?: IgnoreRule } = {},
 ): Promise<FSWatcher> {
   const recheckMs = opts.recheckNewDirMs ?? 1000;
+  const ignored = opts.ignored ?? isIgnoredPath;
   const report = (abs: string) => {
     const rel = toRelative(root, abs);
-    if (rel !== '' && !rel.startsWith('..') && !isIgnoredPath(rel)) onPath(rel);
+    if (rel !== '' && !rel.startsWith('..') && !ignored(rel)) onPath(rel);
   };
   const watcher = watch(root, {
     ignoreInitial: true,
@@ -36,7 +37,7 @@ export async function watchTree(
     atomic: false,
     ignored: (abs: string, stats?: Stats) => {
       const rel = toRelative(root, abs);
-      if (rel !== '' && isIgnoredPath(rel)) return true;
+      if (rel !== '' && ignored(rel)) return true;
       // Only directories get a watch of their own; anything else is seen through its directory's.
       return stats !== undefined && !stats.isDirectory();
     },
