@@ -66,6 +66,14 @@ describe('master --exclude', () => {
       'build/app.js',
       'index.html',
     ]);
+    expect((await getJson(`${master.url}/_outpost/api/v1/status`)).exclude).toEqual([
+      '.git',
+      '/drafts/',
+      '*.log',
+      'build/**/*.map',
+    ]);
+    const shown = await runCli(['status', '--master', master.url]);
+    expect(shown.stdout).toContain('left out (--exclude): ".git" "/drafts/" "*.log" "build/**/*.map"');
     // A link to a path left out is refused, as a link out of the tree is.
     const problems = await getJson(`${master.url}/_outpost/api/v1/problems`);
     expect(problems.problems).toEqual([

@@ -84,6 +84,13 @@ describe('renderStatus', () => {
     );
   });
 
+  it('names the --exclude patterns, quoted, when there are any', () => {
+    const excluding = MasterStatusSchema.parse({ ...status([]), exclude: ['.git', 'my drafts/'] });
+    expect(renderStatus(excluding, NOW).split('\n')[1]).toBe('left out (--exclude): ".git" "my drafts/"');
+    const none = MasterStatusSchema.parse({ ...status([]), exclude: [] });
+    expect(renderStatus(none, NOW)).not.toContain('left out');
+  });
+
   it('lists the paths the master does not publish, and why, quoted, ten at most', () => {
     const problems = [
       { path: 'new\nline.txt', problem: 'control character' },

@@ -56,6 +56,8 @@ export function renderStatus(s: MasterStatus, now = Date.now()): string {
     head += `\npublish FAILING: ${f.message} (${ago(now - Date.parse(f.at))}; next attempt in ${ago(next).replace(/ ago$/, '')})`;
   }
   for (const w of s.warnings ?? []) head += `\nWARNING: ${w}`;
+  if (s.exclude && s.exclude.length > 0)
+    head += `\nleft out (--exclude): ${s.exclude.map((p) => JSON.stringify(p)).join(' ')}`;
   head += refusedPaths(s.problems ?? [], s.problemCount);
   if (s.replicas.length === 0) return `${head}\n(no replica has connected yet)`;
   const rows = [

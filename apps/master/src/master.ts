@@ -206,6 +206,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     fleet,
     publisher,
     ready: () => ready,
+    exclude: config.exclude,
     // Set once a crawl has put every watch in place; unset while the tree is watched anew.
     watching: () => watcher !== undefined,
     warnings: () =>

@@ -77,6 +77,8 @@ export const MasterStatusSchema = z.object({
   problemCount: z.number().int().min(0).optional(),
   /** What keeps the master from working as it should, short of failing (directories it cannot watch). */
   warnings: z.array(z.string()).optional(),
+  /** The --exclude patterns: what is never published. Optional: older masters do not say. */
+  exclude: z.array(z.string()).optional(),
 });
 
 export const ReplicaLinkSchema = z.enum(['push', 'pull', 'offline']);

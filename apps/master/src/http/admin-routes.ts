@@ -27,6 +27,8 @@ export interface AdminDeps {
   watching: () => boolean;
   /** What status warns of (directories not watched, damaged chunks, a token rotation under way). */
   warnings?: () => string[];
+  /** The --exclude patterns. */
+  exclude?: readonly string[];
 }
 
 /** Health, readiness, status and versions: what an admin asks the master. */
@@ -136,6 +138,7 @@ export function masterStatus(d: Omit<AdminDeps, 'adminToken'>): MasterStatus {
     problems: firstProblems(d.publisher.problems, PROBLEMS_IN_STATUS),
     problemCount: d.publisher.problems.size,
     warnings: d.warnings?.() ?? [],
+    exclude: [...(d.exclude ?? [])],
   };
 }
 
