@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sha256Hex } from '@outpost/core';
@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readFileIntoStore } from '../../apps/master/src/publish/read-file.js';
 import { getJson } from '../helpers/http.js';
 import { type Service, startMaster, tempDir } from '../helpers/services.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 // Found by the crash harness (seed 2572844917 published pkg/b0.bin as the empty file): the
 // master judged "modified moments ago" with Date.now(), whole milliseconds, against a
@@ -40,6 +41,48 @@ describe('a file caught half-written is never published', () => {
     }
     // Every read began within a millisecond of a write and --settle-ms is 50: none is settled.
     expect(results.filter((k) => k === 'file')).toEqual([]);
+  });
+
+  it("a writer's temp file is never published, though it pauses longer than --settle-ms", async () => {
+    // rsync's way (sed -i's too): fill `.NAME.XXXXXX`, then rename it over NAME. A transfer
+    // pausing past --settle-ms (a slow link, --bwlimit) had the half-filled temp file
+    // published as a file of its own, a version before the real one.
+    const dir = tempDir();
+    dirs.push(dir.cleanup);
+    const content = join(dir.path, 'content');
+    mkdirSync(content);
+    writeFileSync(join(content, 'page.html'), 'old page');
+    master = await startMaster({ content, data: join(dir.path, 'master') });
+    const m = master;
+    const temp = join(content, '.page.html.Xq3v9B');
+    const fd = openSync(temp, 'wx');
+    for (let i = 0; i < 3; i++) {
+      writeSync(fd, Buffer.alloc(32 * 1024, 97 + i));
+      // Well past --settle-ms (50) and the batcher's quiet time (30): the master looks at it.
+      await sleep(400);
+    }
+    closeSync(fd);
+    renameSync(temp, join(content, 'page.html'));
+    const want = sha256Hex(Buffer.concat([0, 1, 2].map((i) => Buffer.alloc(32 * 1024, 97 + i))));
+    const version = await waitFor(
+      async () => {
+        const s = await getJson(`${m.url}/_outpost/api/v1/status`);
+        const v = await getJson(`${m.url}/_outpost/api/v1/versions/${s.version}`);
+        return v.entries.some(
+          (e: { path: string; hash: string }) => e.path === 'page.html' && e.hash === want,
+        )
+          ? s.version
+          : null;
+      },
+      { timeoutMs: 15_000, what: 'the new page.html published' },
+    );
+    for (let v = 1; v <= version; v++) {
+      const detail = await getJson(`${m.url}/_outpost/api/v1/versions/${v}`);
+      expect(
+        detail.entries.map((e: { path: string }) => e.path),
+        `version ${v}`,
+      ).toEqual(['page.html']);
+    }
   });
 
   // The same through the real CLI: a writer that truncates a file, writes part of it, pauses

@@ -93,6 +93,22 @@ describe('readFileIntoStore', () => {
     expect(done.kind).toBe('file');
   });
 
+  it("waits 5 s, not --settle-ms, before it reads a file named like a writer's temp file", async () => {
+    // rsync fills `.NAME.XXXXXX` and renames it over NAME; a pause in the transfer longer
+    // than --settle-ms had the half-filled temp file published under its own name. (Written
+    // just now, with no settle time asked for: a file of any other name is read at once.)
+    const read = (name: string) => readFileIntoStore(join(dir, name), name, { put: () => undefined }, 0);
+    const names = ['.index.html.a1B2c3', 'sedG8nxrJ', 'tmpk3_9xq2z', 'index.html'];
+    for (const name of names) writeFileSync(join(dir, name), 'half of it');
+    for (const name of names.slice(0, 3)) {
+      const r = await read(name);
+      expect(r, name).toMatchObject({ kind: 'unstable', reason: 'modified moments ago' });
+      expect((r as { retryInMs: number }).retryInMs, name).toBeGreaterThan(4000);
+      expect((r as { retryInMs: number }).retryInMs, name).toBeLessThanOrEqual(5001);
+    }
+    expect((await read('index.html')).kind).toBe('file');
+  });
+
   it('reports a symlink, small or large, as gone: never followed', async () => {
     writeFileSync(join(dir, 'small.txt'), 'small');
     writeFileSync(join(dir, 'large.bin'), noise(2 * 1024 * 1024, 3));

@@ -1,6 +1,8 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
 import { type ChunkRef, createSha256, cutChunks, sha256Hex, type TreeEntry, treeEntry } from '@outpost/core';
+import { settleFor } from './writer-temp.js';
+
 /** Where chunks go as a file is read (the store, or a buffer of writes in front of it). */
 export interface ChunkSink {
   put(hash: string, data: Buffer): void;
@@ -33,7 +35,8 @@ export type ReadResult =
 
 /**
  * Reads a regular file once, chunking and storing its bytes as it goes, and reports it only
- * if it had been left alone for `settleMs` and its size, mtime and inode did not move while
+ * if it had been left alone for `settleMs` (longer for a name shaped like a writer's temp
+ * file: see settleFor) and its size, mtime and inode did not move while
  * it was read: a file caught half-written is reported unstable, to be tried again later,
  * never published. `lstatted` is the path's lstat when the caller has just made one.
  */
@@ -57,11 +60,12 @@ export async function readFileIntoStore(
   // millisecond must not look older than it is.
   const age = performance.timeOrigin + performance.now() - before.mtimeMs;
   const movedIntoPlace = before.ctimeMs > before.mtimeMs && before.size > 0;
-  if (age > -FUTURE_SKEW_MS && age < settleMs && !movedIntoPlace) {
+  const settle = settleFor(relPath, settleMs);
+  if (age > -FUTURE_SKEW_MS && age < settle && !movedIntoPlace) {
     return {
       kind: 'unstable',
       reason: 'modified moments ago',
-      retryInMs: Math.ceil(Math.max(0, settleMs - age)) + 1,
+      retryInMs: Math.ceil(Math.max(0, settle - age)) + 1,
     };
   }
 
