@@ -77,7 +77,10 @@ describe('the replica access log (--access-log)', () => {
     // Nor does it end a service with nothing to reload (systemd's ExecReload sends it to every one).
     fleet.master.proc.kill('SIGHUP');
     await waitFor(
-      () => fleet.master.logs.some((l) => l.msg === 'SIGHUP: nothing to reload (no --tls-cert)'),
+      () =>
+        fleet.master.logs.some(
+          (l) => l.msg === 'SIGHUP: nothing to reload (no --tls-cert, no --replica-tokens)',
+        ),
       {
         what: 'the master to take SIGHUP',
       },

@@ -31,6 +31,10 @@ export const MASTER_FLAGS: Flag[] = [
   F('content', 'the content directory to publish'),
   F('data', 'where the master keeps its store'),
   ...COMMON_FLAGS,
+  F(
+    'replica-tokens',
+    'a file of NAME TOKEN lines: each replica its own replication token, good for that name only (SIGHUP reads it again)',
+  ),
   F('quiet-ms', 'publish a burst of edits once quiet this long (default 30)'),
   F('max-delay-ms', 'publish a steady stream of edits at least this often (default 1000)'),
   F('settle-ms', 'publish a file only once unmodified this long (default 50)'),

@@ -150,7 +150,9 @@ describe('signals while a service loads', () => {
     await until('the SIGHUP to be taken', () => HUP_TAKEN.test(master.stdout()));
     // Once up, a SIGHUP reloads (here: says there is nothing to), and the master runs on.
     master.proc.kill('SIGHUP');
-    await until('the reload', () => master.stdout().includes('SIGHUP: nothing to reload (no --tls-cert)'));
+    await until('the reload', () =>
+      master.stdout().includes('SIGHUP: nothing to reload (no --tls-cert, no --replica-tokens)'),
+    );
     master.proc.kill('SIGTERM');
     expect(await master.exited).toEqual({ code: 0, signal: null });
   });

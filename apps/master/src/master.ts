@@ -35,6 +35,8 @@ import { renderDashboard } from './dashboard/render-dashboard.js';
 import { DnsServer } from './dns/dns-server.js';
 import { FanoutServer } from './fanout/fanout-server.js';
 import { Fleet } from './fanout/fleet.js';
+import { readReplicaTokensFile } from './fanout/replica-tokens-file.js';
+import { ReplicationAuth } from './fanout/replication-auth.js';
 import { rotationWarning } from './fanout/token-rotation.js';
 import { masterStatus, registerAdminRoutes, versionList } from './http/admin-routes.js';
 import { registerDnsRoutes } from './http/dns-routes.js';
@@ -87,6 +89,15 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   }
   const adminTokens = adminTokensOf(config);
   rotatingTokens(config.token, config.previousToken, { name: 'OUTPOST_TOKEN', what: 'replication token' });
+  const sharedTokens = [config.token, config.previousToken];
+  const ownTokens = config.replicaTokens ? readReplicaTokensFile(config.replicaTokens, sharedTokens) : null;
+  const auth = new ReplicationAuth(config.token, config.previousToken, ownTokens?.tokens);
+  /** Says when a tokens file lets others than its owner read the tokens in it. */
+  const warnIfReadable = (file: string, readable: boolean) => {
+    if (readable)
+      log.warn({ file }, 'the replica tokens file is readable by others than its owner; chmod 600 it');
+  };
+  if (config.replicaTokens && ownTokens) warnIfReadable(config.replicaTokens, ownTokens.readableByOthers);
   const store = openLockedStore(join(resolve(config.data), 'master.sqlite'), 'master');
   // A mistyped --content would start a master that publishes nothing and says nothing. One
   // that has published keeps running instead (a mount not back yet, say): it serves what it
@@ -121,8 +132,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     store,
     fleet,
     log,
-    token: config.token,
-    previousToken: config.previousToken,
+    auth,
     heartbeatMs: config.heartbeatMs,
     onBeyond: (version) => beyond(version),
   });
@@ -222,8 +232,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   registerPullRoutes(app, {
     store,
     fleet,
-    token: config.token,
-    previousToken: config.previousToken,
+    auth,
     onBeyond: (version) => beyond(version),
     healer,
   });
@@ -426,13 +435,30 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       return () => listeners.delete(listener);
     },
     reload() {
-      if (!tls) {
-        log.info('SIGHUP: nothing to reload (no --tls-cert)');
+      if (!tls && !config.replicaTokens) {
+        log.info('SIGHUP: nothing to reload (no --tls-cert, no --replica-tokens)');
         return;
       }
-      reloadTls(app.server as unknown as TlsServer, tls, log);
+      if (tls) reloadTls(app.server as unknown as TlsServer, tls, log);
+      if (config.replicaTokens) reloadReplicaTokens(config.replicaTokens);
     },
   };
+
+  /** Reads --replica-tokens again: a replica added, a token changed or revoked (whose link is closed). */
+  function reloadReplicaTokens(file: string) {
+    try {
+      const read = readReplicaTokensFile(file, sharedTokens);
+      auth.replace(read.tokens);
+      warnIfReadable(file, read.readableByOthers);
+      log.info({ file, replicas: read.tokens.size }, 'replica tokens read again');
+      fanout.revoke();
+    } catch (err) {
+      log.error(
+        { err: (err as Error).message, file },
+        'replica tokens not read again; the ones read before stay',
+      );
+    }
+  }
 
   /** Listens, then watches and reconciles (a restart: reconciles, and the watch follows); ends early (resolving) when stopped meanwhile. */
   async function begin(): Promise<string> {

@@ -7,6 +7,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Server as TlsServer } from 'node:tls';
 import { CompressionChoice, TokenBucket } from '@outpost/core';
 import {
+  CloseCodes,
   ConfigError,
   formatAdvertise,
   isConcreteIp,
@@ -443,6 +444,8 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       engine.dropParts('pull');
       if (!push.up) engine.link = 'offline';
       if (err instanceof PullError && err.status === 401) engine.error = 'master refused our token (401)';
+      else if (err instanceof PullError && err.status === 403)
+        engine.error = `master refused us: ${err.message}`;
       log.debug({ err: (err as Error).message }, 'pull failed');
     }
   };
@@ -491,6 +494,9 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       // The rest of a manifest coming in parts over this link will not come.
       engine.dropParts('push');
       if (reason.includes('401')) engine.error = 'master refused our token (401)';
+      // Our own token, but another replica's, or revoked.
+      else if (reason.startsWith(`closed ${CloseCodes.unauthorized}:`))
+        engine.error = `master refused our token: ${reason.slice(`closed ${CloseCodes.unauthorized}: `.length)}`;
       // Pull at once: maybe only the WebSocket is blocked, and the pull API still answers.
       if (!pulling) schedulePull(0);
     },

@@ -130,6 +130,8 @@ export const MasterConfigSchema = z.object({
   adminToken: Secret,
   /** During a rotation of the admin token, the one being retired: accepted beside `adminToken`. */
   previousAdminToken: Secret,
+  /** A file of `NAME TOKEN` lines: each replica's own replication token (SIGHUP reads it again). */
+  replicaTokens: z.string().min(1).optional(),
   /** A burst of file events is published once it has been quiet this long. */
   quietMs: Millis.default(30),
   /** A steady stream of events still publishes at least this often. */

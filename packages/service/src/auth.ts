@@ -24,10 +24,17 @@ const PREVIOUS_TOKEN_WARN_MS = 60_000;
  */
 export function requireBearer(token: AcceptedTokens, realm: string) {
   const accepted = acceptedTokens(token);
+  return bearerGuard((header) => (accepted.length === 0 ? 0 : bearerIndex(header, accepted)), realm);
+}
+
+/**
+ * requireBearer's hook around any check of the Authorization header: `check` says -1 for no
+ * accepted token, 0 for the current one (or none needed), more for one being retired.
+ */
+export function bearerGuard(check: (header: string | undefined) => number, realm: string) {
   let warnedAt = 0;
   return async (req: FastifyRequest, reply: FastifyReply) => {
-    if (accepted.length === 0) return;
-    const i = bearerIndex(req.headers.authorization, accepted);
+    const i = check(req.headers.authorization);
     if (i > 0 && Date.now() - warnedAt >= PREVIOUS_TOKEN_WARN_MS) {
       warnedAt = Date.now();
       req.log.warn(

@@ -9,15 +9,14 @@ import { buildManifest, cutIntoParts } from './build-manifest.js';
 import type { Fleet } from './fleet.js';
 import { PublishCache } from './publish-cache.js';
 import { ReplicaSession } from './replica-session.js';
-import { tokenUsed } from './token-rotation.js';
+import type { ReplicationAuth } from './replication-auth.js';
 
 export interface FanoutOptions {
   store: Store;
   fleet: Fleet;
   log: Logger;
-  token: string | undefined;
-  /** The replication token being retired, accepted beside `token` during a rotation. */
-  previousToken?: string | undefined;
+  /** Which replication tokens it accepts, and for whom. */
+  auth: ReplicationAuth;
   heartbeatMs: number;
   /** Told of a replica that holds a version beyond this master's history (see heldBeyond). */
   onBeyond?: (version: number) => void;
@@ -53,7 +52,7 @@ export class FanoutServer {
       rejectUpgrade(socket, 404, 'Not Found', 'no WebSocket endpoint at this path');
       return;
     }
-    const used = tokenUsed(req.headers.authorization, this.#o.token, this.#o.previousToken);
+    const used = this.#o.auth.check(req.headers.authorization);
     if (used === null) {
       this.#o.log.warn({ remote: req.socket.remoteAddress }, 'replica refused: wrong or missing token');
       rejectUpgrade(socket, 401, 'Unauthorized', 'a valid replication token is required');
@@ -62,7 +61,7 @@ export class FanoutServer {
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       explainFrameFaults(ws, LIMITS.maxReplicaMessageBytes);
       const session = new ReplicaSession(ws, {
-        previousToken: used === 'previous',
+        credential: used,
         fleet: this.#o.fleet,
         log: this.#o.log,
         latest: () => this.#o.store.versions.current(),
@@ -89,6 +88,15 @@ export class FanoutServer {
       this.#sessions.add(session);
       ws.on('close', () => this.#sessions.delete(session));
     });
+  }
+
+  /** Closes the links of replicas whose own token a reload took away (or changed). */
+  revoke(): void {
+    for (const s of this.#sessions) {
+      if (this.#o.auth.holds(s.credential)) continue;
+      this.#o.log.warn({ replica: s.name }, 'replica token revoked; closing its link');
+      s.close(CloseCodes.unauthorized, 'its replication token was revoked');
+    }
   }
 
   /** Pushes the latest version to every connected replica. */

@@ -32,6 +32,7 @@ describe('ReplicaSession', () => {
       },
     } as unknown as Fleet;
     new ReplicaSession(ws as unknown as WebSocket, {
+      credential: 'open',
       fleet,
       log: pino({ level: 'silent' }),
       latest: () => ({ version: 1, root: ROOT }),
@@ -68,6 +69,7 @@ describe('ReplicaSession', () => {
       versionOf: () => held,
     } as unknown as Fleet;
     const session = new ReplicaSession(ws as unknown as WebSocket, {
+      credential: 'open',
       fleet,
       log: pino({ level: 'silent' }),
       latest: () => ({ version: latest, root: rootOf(latest) }),

@@ -13,14 +13,15 @@ import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { Fleet } from './fleet.js';
 import { followable, heldBeyond } from './held-beyond.js';
+import { type Credential, wrongReplica } from './replication-auth.js';
 
 /** How long a silent link's close frame is given before the socket is cut. */
 const SILENT_CLOSE_GRACE_MS = 1000;
 
 /** What a session needs from the master around it. */
 export interface SessionDeps {
-  /** The replica authenticated with the replication token being retired. */
-  previousToken?: boolean;
+  /** The token the link was opened with (the replication token being retired, a replica's own…). */
+  credential: Credential;
   fleet: Fleet;
   log: Logger;
   latest(): { version: number; root: string };
@@ -44,10 +45,13 @@ export class ReplicaSession {
   #sentVersion = -1;
   #sentRoot: string | undefined;
   lastMessageAt = Date.now();
+  /** The token the link was opened with. */
+  readonly credential: Credential;
 
   constructor(ws: WebSocket, deps: SessionDeps) {
     this.#ws = ws;
     this.#d = deps;
+    this.credential = deps.credential;
     ws.on('message', (data, isBinary) => {
       try {
         this.#onMessage(data as Buffer, isBinary);
@@ -175,9 +179,15 @@ export class ReplicaSession {
       );
       return;
     }
+    const wrong = wrongReplica(this.credential, hello.name);
+    if (wrong) {
+      this.#d.log.warn({ replica: hello.name }, `replica refused: ${wrong}`);
+      this.close(CloseCodes.unauthorized, wrong);
+      return;
+    }
     this.#hello = hello;
     this.#d.claim(hello.name, this);
-    this.#d.fleet.connected({ ...hello, previousToken: this.#d.previousToken === true });
+    this.#d.fleet.connected({ ...hello, previousToken: this.credential === 'previous' });
     const latest = this.#d.latest();
     const protocol = Math.min(hello.protocol, PROTOCOL_VERSION);
     this.#ws.send(JSON.stringify({ type: 'welcome', protocol, ...latest }));

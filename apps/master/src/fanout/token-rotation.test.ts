@@ -1,24 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rotationWarning, tokenUsed } from './token-rotation.js';
-
-describe('tokenUsed', () => {
-  it('lets every request in when no token is set', () => {
-    expect(tokenUsed(undefined, undefined, undefined)).toBe('open');
-    expect(tokenUsed('Bearer anything', undefined, undefined)).toBe('open');
-  });
-
-  it('tells the current token from the one being retired, and refuses the rest', () => {
-    expect(tokenUsed('Bearer new', 'new', 'old')).toBe('current');
-    expect(tokenUsed('Bearer old', 'new', 'old')).toBe('previous');
-    expect(tokenUsed('Bearer older', 'new', 'old')).toBeNull();
-    expect(tokenUsed(undefined, 'new', 'old')).toBeNull();
-  });
-
-  it('refuses the old token once no rotation is going on', () => {
-    expect(tokenUsed('Bearer new', 'new', undefined)).toBe('current');
-    expect(tokenUsed('Bearer old', 'new', undefined)).toBeNull();
-  });
-});
+import { rotationWarning } from './token-rotation.js';
 
 describe('rotationWarning', () => {
   it('names the replicas still on the previous token', () => {

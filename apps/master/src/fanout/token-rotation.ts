@@ -1,19 +1,3 @@
-import { bearerIndex } from '@outpost/service';
-
-/** Which replication token a request presents: none needed, the current one, the one being retired. */
-export type TokenUsed = 'open' | 'current' | 'previous';
-
-/** Which token the Authorization header carries, or null when it carries no accepted one. */
-export function tokenUsed(
-  header: string | undefined,
-  token: string | undefined,
-  previousToken: string | undefined,
-): TokenUsed | null {
-  if (token === undefined) return 'open';
-  const i = bearerIndex(header, previousToken === undefined ? [token] : [token, previousToken]);
-  return i === 0 ? 'current' : i === 1 ? 'previous' : null;
-}
-
 /** Names shown in the warning at most; the rest are counted. */
 const NAMES_SHOWN = 10;
 

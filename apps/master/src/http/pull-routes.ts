@@ -7,13 +7,13 @@ import {
   type ContentChunks,
   ManifestQuerySchema,
 } from '@outpost/protocol';
-import { paced, requireBearer, sendProblem } from '@outpost/service';
+import { bearerGuard, paced, sendProblem } from '@outpost/service';
 import type { Store } from '@outpost/store';
 import type { FastifyInstance } from 'fastify';
 import { buildManifest, cutIntoParts } from '../fanout/build-manifest.js';
 import type { Fleet } from '../fanout/fleet.js';
 import { followable } from '../fanout/held-beyond.js';
-import { tokenUsed } from '../fanout/token-rotation.js';
+import { type ReplicationAuth, wrongReplica } from '../fanout/replication-auth.js';
 import type { ChunkHealer } from '../publish/chunk-healer.js';
 import { chunkBatchFrames } from './chunk-batch.js';
 import { ManifestPartsCache } from './manifest-parts-cache.js';
@@ -23,9 +23,8 @@ import { ReplicaPaces } from './replica-paces.js';
 export interface PullDeps {
   store: Store;
   fleet: Fleet;
-  token: string | undefined;
-  /** The replication token being retired, accepted beside `token` during a rotation. */
-  previousToken?: string | undefined;
+  /** Which replication tokens it accepts, and for whom. */
+  auth: ReplicationAuth;
   /** Told of a replica that holds a version beyond this master's history (see heldBeyond). */
   onBeyond?: (version: number) => void;
   /**
@@ -37,7 +36,10 @@ export interface PullDeps {
 
 /** The pull API: the same manifests and chunks as the push link, over plain HTTP. */
 export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
-  const replication = requireBearer([d.token, d.previousToken], 'replication');
+  const replication = bearerGuard((header) => {
+    const credential = d.auth.check(header);
+    return credential === null ? -1 : credential === 'previous' ? 1 : 0;
+  }, 'replication');
   const partsCache = new ManifestPartsCache();
   // Replicas taking one large change ask for the same chunks: each is deflated once, not per replica.
   const packed = new PackedChunks();
@@ -47,8 +49,14 @@ export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
     const q = ManifestQuerySchema.safeParse(req.query);
     if (!q.success) return sendProblem(reply, 400, 'Bad Request', q.error.issues[0]?.message ?? 'bad query');
     const { from, root, name, region, part, to, fault, advertise } = q.data;
+    const credential = d.auth.check(req.headers.authorization) ?? 'open';
+    const wrong = name ? wrongReplica(credential, name) : null;
+    if (wrong) {
+      req.log.warn({ replica: name, remote: req.ip }, `pull refused: ${wrong}`);
+      return sendProblem(reply, 403, 'Forbidden', wrong);
+    }
     if (name && region && root) {
-      const previousToken = tokenUsed(req.headers.authorization, d.token, d.previousToken) === 'previous';
+      const previousToken = credential === 'previous';
       d.fleet.pulled({ name, region, version: from, root, fault, advertise, previousToken });
       // Only a replica that says who it is moves the numbering on: an anonymous pull (a
       // script with the token) must not use up version numbers, as a hello without a name cannot.
