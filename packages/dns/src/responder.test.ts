@@ -254,6 +254,46 @@ describe('Responder: EDNS, truncation, amplification', () => {
     expect(ok.buf.length).toBeLessThanOrEqual(AMPLIFICATION_FACTOR * q.length);
   });
 
+  it('compresses owner names (RFC 1035 4.1.4): 16 replicas answer a query without EDNS in full', () => {
+    const v = many(16);
+    for (const name of ['uk.corp.example', 'corp.example', 'Uk.CORP.example']) {
+      const q = query(name);
+      const { buf, pkt } = ask(new Responder(), v, q);
+      expect(flag(buf, TC), name).toBe(false);
+      expect(pkt.answers).toHaveLength(16);
+      // Every owner is a pointer to the question's name: 2 + 10 + 4 bytes an A record.
+      expect(buf.length).toBe(q.length + 16 * 16);
+      for (let i = 0; i < 16; i++) expect(buf.readUInt16BE(q.length + 16 * i)).toBe(0xc000 | 12);
+      expect(pkt.answers!.every((a) => a.name === name)).toBe(true);
+    }
+  });
+
+  it('compresses suffixes of the question: the SOA of an NXDOMAIN, the glue of NS', () => {
+    const r = new Responder();
+    const nx = ask(r, standardView(), query('nowhere.corp.example'));
+    // 'corp.example' begins after the 8 bytes of 'nowhere' and its length byte.
+    expect(nx.buf.readUInt16BE(query('nowhere.corp.example').length)).toBe(0xc000 | 20);
+    expect(nx.pkt.authorities![0]).toMatchObject({ type: 'SOA', name: 'corp.example' });
+    const ns = ask(r, standardView(), query('corp.example', 'NS'));
+    expect(ns.pkt.additionals![0]).toMatchObject({ type: 'A', name: 'ns.corp.example', data: '127.0.0.1' });
+    // The glue's owner: the label 'ns', then a pointer to the question's name.
+    const glue = ns.buf.length - 14 - 5;
+    expect(ns.buf.subarray(glue, glue + 5)).toEqual(Buffer.from([2, 0x6e, 0x73, 0xc0, 12]));
+  });
+
+  it('still truncates what does not fit compressed: past 512 bytes, or past 10x the query', () => {
+    // 33 + 31 × 16 = 529 bytes, over 512.
+    const over = ask(new Responder(), many(31), query('uk.corp.example'));
+    expect(flag(over.buf, TC)).toBe(true);
+    expect(over.pkt.answers).toEqual([]);
+    // With EDNS the 44-byte query may get 440 bytes: 30 records (33 + 480 + 11) do not fit.
+    const edns = ask(new Responder(), many(30), query('uk.corp.example', 'A', { edns: 1232 }));
+    expect(flag(edns.buf, TC)).toBe(true);
+    // corp.example: a 30-byte query may get 300 bytes: 16 records (286) fit, 17 (302) do not.
+    expect(flag(ask(new Responder(), many(17), query('corp.example')).buf, TC)).toBe(true);
+    expect(flag(ask(new Responder(), many(17), query('corp.example'), 'tcp').buf, TC)).toBe(false);
+  });
+
   it('in mode one never truncates, however many replicas', () => {
     const { buf, pkt } = ask(new Responder(), many(200, 'one'), query('uk.corp.example'));
     expect(flag(buf, TC)).toBe(false);
@@ -293,6 +333,14 @@ describe('Responder: malformed input', () => {
         Buffer.from([0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]),
         Buffer.from([0xc0, 0x0c, 0, 1, 0, 1]),
       ]), // pointer loop
+      Buffer.concat([
+        Buffer.from([0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]),
+        Buffer.from([0xc0, 0x12, 0, 1, 0, 1, 2, 0x75, 0x6b, 0]),
+      ]), // forward pointer
+      Buffer.concat([
+        Buffer.from([0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]),
+        Buffer.from([2, 0x75, 0x6b, 0xc0, 0x0c, 0, 1, 0, 1]),
+      ]), // pointer back to its own start
       (() => {
         const q = query('uk.corp.example', 'A', { edns: 1232 });
         return q.subarray(0, q.length - 3); // OPT cut short

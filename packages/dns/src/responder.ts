@@ -153,7 +153,7 @@ export class Responder {
           ? 65_535
           : Math.min(
               edns ? Math.min(MAX_UDP_PAYLOAD, Math.max(512, edns.udpSize)) : 512,
-              Math.max(12 + q.raw.length + OPT.length, AMPLIFICATION_FACTOR * query.length),
+              Math.max(12 + q.raw.length + 1 + OPT.body.length, AMPLIFICATION_FACTOR * query.length),
             ),
     };
     if (q.qclass !== CLASS_IN && q.qclass !== CLASS_ANY) return this.#refused(r);
@@ -173,8 +173,8 @@ export class Responder {
     }
 
     const owner = rel === 0 ? view.settings.zone : `${label}.${view.settings.zone}`;
-    let answers: Buffer[] = EMPTY;
-    let additionals: Buffer[] = EMPTY;
+    let answers: Rr[] = EMPTY;
+    let additionals: Rr[] = EMPTY;
     switch (q.qtype) {
       case TYPE.A:
       case TYPE.AAAA: {
@@ -215,13 +215,11 @@ export class Responder {
   }
 
   /** The full answer when it fits the limit, else TC with the question alone (and OPT). */
-  #finish(r: Reply, flags: number, answers: Buffer[], authorities: Buffer[], additionals: Buffer[]): Buffer {
+  #finish(r: Reply, flags: number, answers: Rr[], authorities: Rr[], additionals: Rr[]): Buffer {
     const extra = r.opt ? [...additionals, r.opt] : additionals;
-    let size = 12 + r.question.length;
-    for (const b of answers) size += b.length;
-    for (const b of authorities) size += b.length;
-    for (const b of extra) size += b.length;
-    if (size <= r.limit) return assemble(r.id, r.flags | flags, r.question, answers, authorities, extra);
+    // Compressed, the size is known once written.
+    const full = assemble(r.id, r.flags | flags, r.question, answers, authorities, extra);
+    if (full.length <= r.limit) return full;
     this.counters.truncated++;
     return assemble(r.id, r.flags | flags | TC, r.question, EMPTY, EMPTY, r.opt ? [r.opt] : EMPTY);
   }
@@ -231,7 +229,7 @@ export class Responder {
     return null;
   }
 
-  #formerr(id: number, flags: number, opt: Buffer | null = null): Buffer {
+  #formerr(id: number, flags: number, opt: Rr | null = null): Buffer {
     this.counters.formerr++;
     return headerOnly(id, flags | RCODE.FORMERR, opt);
   }
@@ -248,18 +246,28 @@ interface Reply {
   /** QR, the opcode, RD and CD as the query had them. */
   flags: number;
   question: Buffer;
-  opt: Buffer | null;
+  opt: Rr | null;
   limit: number;
 }
 
-const EMPTY: Buffer[] = [];
+const EMPTY: Rr[] = [];
+
+/**
+ * One resource record: its owner name, written (compressed) when the message is assembled, and
+ * the rest (type, class, TTL, RDATA) as encoded once by dns-packet.
+ */
+interface Rr {
+  /** Lowercase, without the trailing dot; '' for the root (OPT). */
+  owner: string;
+  body: Buffer;
+}
 
 /** The records of one zone view, each encoded once by dns-packet and then reused. */
 interface Records {
-  address(owner: string, t: Target): Buffer;
-  soa(): Buffer;
-  ns(): Buffer;
-  hinfo(owner: string): Buffer;
+  address(owner: string, t: Target): Rr;
+  soa(): Rr;
+  ns(): Rr;
+  hinfo(owner: string): Rr;
 }
 
 /** dns-packet's single-record encoder (exported by the library, missing from its typings). */
@@ -267,17 +275,22 @@ const recordCodec = (dnsPacket as unknown as { answer: { encode(a: Answer): Buff
 
 const recordCache = new WeakMap<ZoneView, Records>();
 
+/** A record encoded under the root name (one byte), so its owner can be written compressed. */
+function rr(a: Answer): Rr {
+  return { owner: a.name === '.' ? '' : a.name, body: recordCodec.encode({ ...a, name: '.' }).subarray(1) };
+}
+
 function recordsOf(view: ZoneView): Records {
   let r = recordCache.get(view);
   if (r) return r;
   const s = view.settings;
   const ttl = s.ttl;
   const apex = s.zone;
-  const cache = new Map<string, Buffer>();
-  const once = (key: string, make: () => Answer): Buffer => {
+  const cache = new Map<string, Rr>();
+  const once = (key: string, make: () => Answer): Rr => {
     let b = cache.get(key);
     if (!b) {
-      b = recordCodec.encode(make());
+      b = rr(make());
       // Only names of the view reach here, but keep the cache bounded whatever happens.
       if (cache.size > 10_000) cache.clear();
       cache.set(key, b);
@@ -315,8 +328,8 @@ function recordsOf(view: ZoneView): Records {
   return r;
 }
 
-function optRecord(extendedRcode: number, flags = 0): Buffer {
-  return recordCodec.encode({
+function optRecord(extendedRcode: number, flags = 0): Rr {
+  return rr({
     type: 'OPT',
     name: '.',
     udpPayloadSize: MAX_UDP_PAYLOAD,
@@ -329,13 +342,14 @@ const OPT_DO = optRecord(0, 0x8000);
 const OPT_BADVERS = optRecord(BADVERS >> 4);
 
 /** A header with no sections (FORMERR, NOTIMP) but the OPT, if any: never larger than what came in. */
-function headerOnly(id: number, flags: number, opt: Buffer | null = null): Buffer {
-  const h = Buffer.alloc(12 + (opt?.length ?? 0));
+function headerOnly(id: number, flags: number, opt: Rr | null = null): Buffer {
+  const h = Buffer.alloc(12 + (opt ? 1 + opt.body.length : 0));
   h.writeUInt16BE(id, 0);
   h.writeUInt16BE(flags, 2);
   if (opt) {
     h.writeUInt16BE(1, 10);
-    opt.copy(h, 12);
+    // The OPT's owner is the root: one zero byte (Buffer.alloc left it zero).
+    opt.body.copy(h, 13);
   }
   return h;
 }
@@ -349,19 +363,27 @@ function carriesOpt(query: Buffer): boolean {
   }
 }
 
-/** Header, the question's raw bytes, then the sections' encoded records. */
+/** A compression pointer reaches the first 16 KiB of a message (14 bits of offset). */
+const MAX_POINTER = 0x3fff;
+
+/**
+ * Header, the question's raw bytes, then the sections' records, each owner name compressed
+ * (RFC 1035 section 4.1.4): the longest suffix already written, the question's included, is a
+ * pointer to it. Names compare without regard to case, so an answer's owner may point at a
+ * question in mixed case (0x20), as BIND's and NSD's do.
+ */
 function assemble(
   id: number,
   flags: number,
   question: Buffer,
-  answers: Buffer[],
-  authorities: Buffer[],
-  additionals: Buffer[],
+  answers: Rr[],
+  authorities: Rr[],
+  additionals: Rr[],
 ): Buffer {
   let size = 12 + question.length;
-  for (const b of answers) size += b.length;
-  for (const b of authorities) size += b.length;
-  for (const b of additionals) size += b.length;
+  for (const b of answers) size += b.owner.length + 2 + b.body.length;
+  for (const b of authorities) size += b.owner.length + 2 + b.body.length;
+  for (const b of additionals) size += b.owner.length + 2 + b.body.length;
   const out = Buffer.allocUnsafe(size);
   out.writeUInt16BE(id, 0);
   out.writeUInt16BE(flags, 2);
@@ -370,10 +392,45 @@ function assemble(
   out.writeUInt16BE(authorities.length, 8);
   out.writeUInt16BE(additionals.length, 10);
   let off = 12 + question.copy(out, 12);
-  for (const b of answers) off += b.copy(out, off);
-  for (const b of authorities) off += b.copy(out, off);
-  for (const b of additionals) off += b.copy(out, off);
-  return out;
+  if (answers.length + authorities.length + additionals.length === 0) return out.subarray(0, off);
+  // Each suffix written so far (lowercase, 'uk.corp.example', 'corp.example', 'example') → where.
+  const written = new Map<string, number>();
+  // The question's name: its labels are plain (readQuestion took no pointer).
+  for (let at = 12; out[at]! !== 0; at += 1 + out[at]!) written.set(nameAt(out, at), at);
+  for (const section of [answers, authorities, additionals])
+    for (const r of section) {
+      off = writeName(out, off, r.owner, written);
+      off += r.body.copy(out, off);
+    }
+  return out.subarray(0, off);
+}
+
+/** The plain (pointer-free) name at `at`, lowercased, labels joined by dots. */
+function nameAt(buf: Buffer, at: number): string {
+  const labels: string[] = [];
+  for (let len = buf[at]!; len !== 0; at += 1 + len, len = buf[at]!)
+    labels.push(asciiLower(buf, at + 1, at + 1 + len));
+  return labels.join('.');
+}
+
+/** Writes `name` at `off`, its longest known suffix as a pointer; returns the offset past it. */
+function writeName(out: Buffer, off: number, name: string, written: Map<string, number>): number {
+  let rest = name;
+  while (rest !== '') {
+    const at = written.get(rest);
+    if (at !== undefined) {
+      out.writeUInt16BE(0xc000 | at, off);
+      return off + 2;
+    }
+    if (off <= MAX_POINTER) written.set(rest, off);
+    const dot = rest.indexOf('.');
+    const label = dot === -1 ? rest : rest.slice(0, dot);
+    out[off] = label.length;
+    off += 1 + out.write(label, off + 1, 'latin1');
+    rest = dot === -1 ? '' : rest.slice(dot + 1);
+  }
+  out[off] = 0;
+  return off + 1;
 }
 
 const keyed = (t: Target) => ({ ...t, key: `${t.replica ?? ''}/${t.address}` });

@@ -1,3 +1,4 @@
+import { execFile, execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
 import { buildZoneView, Responder } from '@outpost/dns';
@@ -29,6 +30,15 @@ const viewOf = (mode: 'all' | 'one', ips = ['127.0.0.2', '127.0.0.3']) =>
     },
   );
 const view = viewOf('all');
+
+const HAVE_DIG = (() => {
+  try {
+    execFileSync('dig', ['-v'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 const q = (id: number, name = 'uk.corp.example') =>
   dnsPacket.encode({ id, type: 'query', questions: [{ name, type: 'A' }] });
@@ -191,6 +201,35 @@ describe('DnsServer', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     held[1]!.destroy();
+  });
+
+  it.skipIf(!HAVE_DIG)('answers 16 replicas in full to dig without EDNS, names compressed', async () => {
+    const ips = Array.from({ length: 16 }, (_, i) => `10.1.0.${i + 1}`);
+    const port = await start({ view: viewOf('all', ips) });
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(
+        'dig',
+        [
+          '@127.0.0.1',
+          '-p',
+          String(port),
+          'UK.corp.EXAMPLE',
+          'A',
+          '+noedns',
+          '+notcp',
+          '+ignore',
+          '+tries=1',
+          '+time=2',
+        ],
+        { timeout: 10_000 },
+        (err, stdout) => (err ? reject(err) : resolve(stdout)),
+      ),
+    );
+    expect(out).toMatch(/status: NOERROR/);
+    expect(out).toMatch(/;; flags: qr aa rd;/);
+    const answered = [...out.matchAll(/^UK\.corp\.EXAMPLE\.\s+5\s+IN\s+A\s+(\S+)$/gm)].map((m) => m[1]);
+    expect(answered.sort()).toEqual([...ips].sort());
+    expect(out).toMatch(/MSG SIZE {2}rcvd: 289/);
   });
 
   it('in mode one answers a single record per query, spread evenly, over real UDP', async () => {
