@@ -151,6 +151,76 @@ describe('Responder: names', () => {
     expect(rcodeOf(ask(r, view, withSoa('A')).buf)).toBe(RCODE.FORMERR);
   });
 
+  it('answers FORMERR to the meta-types OPT, TSIG and TKEY as questions, NOTIMP to MAILA and MAILB', () => {
+    const r = new Responder();
+    for (const [type, rcode] of [
+      [41, RCODE.FORMERR],
+      [250, RCODE.FORMERR],
+      [249, RCODE.FORMERR],
+      [253, RCODE.NOTIMP],
+      [254, RCODE.NOTIMP],
+    ] as const) {
+      for (const edns of [undefined, 1232]) {
+        const q = query('corp.example', type, edns ? { edns } : {});
+        const { buf, pkt } = ask(r, view, q);
+        expect(rcodeOf(buf), `type ${type}`).toBe(rcode);
+        expect(flag(buf, AA)).toBe(false);
+        // The question comes back as it was asked, and the OPT when there was one.
+        expect(buf.subarray(12, 12 + 18)).toEqual(q.subarray(12, 12 + 18));
+        expect(pkt.answers).toEqual([]);
+        expect(pkt.authorities).toEqual([]);
+        expect(pkt.additionals!.map((a) => a.type)).toEqual(edns ? ['OPT'] : []);
+      }
+    }
+    expect(r.counters.formerr).toBe(6);
+    expect(r.counters.notimp).toBe(4);
+  });
+
+  it('answers a signed query NOTAUTH with an unsigned TSIG saying BADKEY (RFC 8945 5.2.2), it holds no keys', () => {
+    const alg = Buffer.from([11, ...Buffer.from('hmac-sha256'), 0]);
+    const mac = Buffer.alloc(32, 7);
+    const rdata = Buffer.concat([
+      alg,
+      Buffer.from([0, 0, 0x6a, 0x0b, 0x2c, 0x3d]), // time signed
+      Buffer.from([1, 0x2c]), // fudge 300
+      Buffer.from([0, 32]),
+      mac,
+      Buffer.from([0x30, 0x39]), // original ID 12345
+      Buffer.from([0, 0, 0, 0]), // error, other length
+    ]);
+    const tsig = { type: 'TSIG', name: 'k1', class: 'ANY', ttl: 0, data: rdata } as any;
+    const opt = { type: 'OPT', name: '.', udpPayloadSize: 1232 } as any;
+    const signed = (additionals: any[]) =>
+      dnsPacket.encode({
+        type: 'query',
+        id: 12345,
+        questions: [{ type: 'A', name: 'uk.corp.example' }],
+        additionals,
+      });
+    const r = new Responder();
+    for (const extra of [[], [opt]]) {
+      const { buf, pkt } = ask(r, view, signed([...extra, tsig]));
+      expect(rcodeOf(buf)).toBe(RCODE.NOTAUTH);
+      expect(pkt.answers).toEqual([]);
+      expect(pkt.questions).toEqual([{ name: 'uk.corp.example', type: 'A', class: 'IN' }]);
+      const last = pkt.additionals!.at(-1) as any;
+      expect(last).toMatchObject({ type: 'TSIG', name: 'k1', class: 'ANY', ttl: 0 });
+      expect(Buffer.from(last.data)).toEqual(
+        Buffer.concat([
+          alg,
+          rdata.subarray(alg.length, alg.length + 8),
+          Buffer.from([0, 0, 0x30, 0x39, 0, 17, 0, 0]),
+        ]),
+      );
+      expect(pkt.additionals!.map((a) => a.type)).toEqual([...extra.map(() => 'OPT'), 'TSIG']);
+    }
+    expect(r.counters.notauth).toBe(2);
+    // TSIG anywhere but last, twice, or with RDATA that is not a TSIG's: FORMERR.
+    for (const bad of [[tsig, opt], [tsig, tsig], [{ ...tsig, data: rdata.subarray(0, 20) }]]) {
+      expect(rcodeOf(ask(r, view, signed(bad)).buf)).toBe(RCODE.FORMERR);
+    }
+  });
+
   it('answers ANY with the small RFC 8482 HINFO', () => {
     const { pkt } = ask(new Responder(), view, query('corp.example', 255));
     expect(data(pkt)).toEqual(['HINFO {"cpu":"RFC8482","os":""}']);

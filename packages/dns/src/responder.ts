@@ -17,10 +17,33 @@ const TC = 0x0200;
 const RD = 0x0100;
 const CD = 0x0010;
 
-export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
+export const RCODE = {
+  NOERROR: 0,
+  FORMERR: 1,
+  SERVFAIL: 2,
+  NXDOMAIN: 3,
+  NOTIMP: 4,
+  REFUSED: 5,
+  NOTAUTH: 9,
+} as const;
 const BADVERS = 16;
+/** The TSIG error of a key the server does not know (RFC 8945 section 5.2.2). */
+const BADKEY = 17;
 
-const TYPE = { A: 1, NS: 2, SOA: 6, AAAA: 28, OPT: 41, IXFR: 251, AXFR: 252, ANY: 255 } as const;
+const TYPE = {
+  A: 1,
+  NS: 2,
+  SOA: 6,
+  AAAA: 28,
+  OPT: 41,
+  TKEY: 249,
+  TSIG: 250,
+  IXFR: 251,
+  AXFR: 252,
+  MAILB: 253,
+  MAILA: 254,
+  ANY: 255,
+} as const;
 const CLASS_IN = 1;
 const CLASS_ANY = 255;
 
@@ -33,6 +56,8 @@ export interface ResponderCounters {
   formerr: number;
   notimp: number;
   badvers: number;
+  /** Signed (TSIG) queries: no key is known here (RFC 8945 section 5.2.2). */
+  notauth: number;
   truncated: number;
   /** Packets not answered at all: too short to be a query, or a response. */
   dropped: number;
@@ -71,6 +96,7 @@ export class Responder {
     formerr: 0,
     notimp: 0,
     badvers: 0,
+    notauth: 0,
     truncated: 0,
     dropped: 0,
   };
@@ -112,6 +138,7 @@ export class Responder {
     // query, refused below as AXFR is. Any other query has no authority records.
     if (ns === 1 && q.qtype !== TYPE.IXFR) return this.#formerr(id, echo, optBack());
     let edns: Edns | null = null;
+    let tsig: Answer | undefined;
     if (ar > 0 || q.raw.length + 12 !== query.length) {
       // The rest (OPT, maybe TSIG) through dns-packet: a body it cannot decode is malformed.
       let additionals: Answer[];
@@ -125,6 +152,12 @@ export class Responder {
       if (dnsPacket.decode.bytes !== query.length) return this.#formerr(id, echo);
       const opts = additionals.filter((a) => a.type === 'OPT');
       if (opts.length > 1) return this.#formerr(id, echo);
+      // RFC 8945 section 5.2: a TSIG record is the last of the additional section, and the only
+      // one; anywhere else, FORMERR.
+      const tsigs = additionals.filter((a) => a.type === 'TSIG');
+      if (tsigs.length > 1 || (tsigs.length === 1 && additionals.at(-1) !== tsigs[0]))
+        return this.#formerr(id, echo, optBack());
+      tsig = tsigs[0];
       const opt = opts[0] as
         | (Answer & { udpPayloadSize?: number; ednsVersion?: number; flags?: number })
         | undefined;
@@ -136,6 +169,15 @@ export class Responder {
           dnssecOk: ((opt.flags ?? 0) & 0x8000) !== 0,
         };
       }
+    }
+    if (tsig) {
+      // RFC 8945 section 5.2.2: a server that does not know the key (this one holds none) MUST
+      // answer NOTAUTH with TSIG error BADKEY, unsigned (section 5.3.2: MAC size 0).
+      const badkey = tsigError(tsig, BADKEY, id);
+      if (!badkey) return this.#formerr(id, echo, optBack());
+      this.counters.notauth++;
+      const opt = edns ? [edns.dnssecOk ? OPT_DO : OPT] : EMPTY;
+      return assemble(id, echo | RCODE.NOTAUTH, q.raw, EMPTY, EMPTY, [...opt, badkey]);
     }
     if (edns && edns.version > 0) {
       this.counters.badvers++;
@@ -156,6 +198,24 @@ export class Responder {
               Math.max(12 + q.raw.length + 1 + OPT.body.length, AMPLIFICATION_FACTOR * query.length),
             ),
     };
+    switch (q.qtype) {
+      case TYPE.OPT:
+      case TYPE.TSIG:
+      case TYPE.TKEY:
+        // Meta-types: records of the message itself, never data to ask for. OPT lives only in
+        // the additional section (RFC 6891 section 6.1.1), TSIG only as its last record
+        // (RFC 8945 section 5.2: anywhere else, FORMERR); TKEY (RFC 2930) negotiates a key with
+        // a server that holds keys, and this one holds none (a TKEY query signed with a key
+        // got NOTAUTH/BADKEY above, RFC 8945 section 5.2.2). BIND answers FORMERR to all three.
+        this.counters.formerr++;
+        return this.#finish(r, RCODE.FORMERR, EMPTY, EMPTY, EMPTY);
+      case TYPE.MAILA:
+      case TYPE.MAILB:
+        // RFC 1035 section 3.2.3: MAILA is obsolete (MX replaced it), MAILB experimental; not
+        // implemented here (nor in BIND).
+        this.counters.notimp++;
+        return this.#finish(r, RCODE.NOTIMP, EMPTY, EMPTY, EMPTY);
+    }
     if (q.qclass !== CLASS_IN && q.qclass !== CLASS_ANY) return this.#refused(r);
 
     const zone = view.zoneLabels;
@@ -260,6 +320,8 @@ interface Rr {
   /** Lowercase, without the trailing dot; '' for the root (OPT). */
   owner: string;
   body: Buffer;
+  /** Written in full, never compressed nor a target (a TSIG's key name). */
+  plain?: true;
 }
 
 /** The records of one zone view, each encoded once by dns-packet and then reused. */
@@ -354,6 +416,35 @@ function headerOnly(id: number, flags: number, opt: Rr | null = null): Buffer {
   return h;
 }
 
+/**
+ * The unsigned TSIG record answering `tsig` with `error` (RFC 8945 sections 4.2, 5.3.2): its key
+ * name, algorithm, time signed and fudge, no MAC, the query's ID. Null when its RDATA is not a
+ * TSIG's (the algorithm name is plain, RFC 8945 section 4.2 allows no compression there).
+ */
+function tsigError(tsig: Answer, error: number, id: number): Rr | null {
+  const rdata = (tsig as { data?: unknown }).data;
+  if (!Buffer.isBuffer(rdata)) return null;
+  let at = 0;
+  for (let len = rdata[at]; len !== 0; len = rdata[at]) {
+    if (len === undefined || len > 63) return null;
+    at += 1 + len;
+  }
+  at++;
+  // Time signed (6), fudge (2), MAC size (2), the MAC, original ID (2), error (2), other length (2).
+  if (at + 10 > rdata.length) return null;
+  const macSize = rdata.readUInt16BE(at + 8);
+  const otherAt = at + 10 + macSize + 4;
+  if (otherAt + 2 > rdata.length || otherAt + 2 + rdata.readUInt16BE(otherAt) !== rdata.length) return null;
+  const out = Buffer.alloc(at + 16);
+  rdata.copy(out, 0, 0, at + 8);
+  out.writeUInt16BE(0, at + 8);
+  out.writeUInt16BE(id, at + 10);
+  out.writeUInt16BE(error, at + 12);
+  out.writeUInt16BE(0, at + 14);
+  const record = rr({ type: 'TSIG', name: tsig.name, class: 'ANY', ttl: 0, data: out } as unknown as Answer);
+  return { ...record, plain: true };
+}
+
 /** True when a well-formed message carries an OPT record among its additionals. */
 function carriesOpt(query: Buffer): boolean {
   try {
@@ -399,7 +490,7 @@ function assemble(
   for (let at = 12; out[at]! !== 0; at += 1 + out[at]!) written.set(nameAt(out, at), at);
   for (const section of [answers, authorities, additionals])
     for (const r of section) {
-      off = writeName(out, off, r.owner, written);
+      off = writeName(out, off, r.owner, r.plain ? new Map() : written);
       off += r.body.copy(out, off);
     }
   return out.subarray(0, off);
