@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
 import { LIMITS } from '@outpost/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -156,6 +157,32 @@ describe('outpost status and the protocol edges', () => {
     expect(master.stderr.trim()).toBe(
       `outpost: cannot listen on 127.0.0.1:${taken}: another process holds it; give --port another port, or stop that process`,
     );
+    // The DNS port held (UDP): the same one line, and nothing logged of it besides.
+    const held = createSocket('udp4');
+    await new Promise<void>((r) => held.bind(0, '127.0.0.1', () => r()));
+    const dnsPort = String(held.address().port);
+    try {
+      const dns = await runCli([
+        'master',
+        '--content',
+        fleet.content,
+        '--data',
+        join(dir, 'm'),
+        '--port',
+        String(await freePort()),
+        '--zone',
+        'corp.example',
+        '--dns-port',
+        dnsPort,
+      ]);
+      expect(dns.code).toBe(1);
+      expect(dns.stderr.trim()).toBe(
+        `outpost: cannot serve DNS on 127.0.0.1:${dnsPort}: another process holds it; give --dns-port another port, or stop that process`,
+      );
+      expect(dns.stdout).toBe('');
+    } finally {
+      held.close();
+    }
     const replica = await runCli([
       'replica',
       '--name',

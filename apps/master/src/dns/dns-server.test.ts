@@ -1,9 +1,10 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { connect, type Socket } from 'node:net';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { buildZoneView, Responder } from '@outpost/dns';
 import { createLogger } from '@outpost/service';
 import dnsPacket from 'dns-packet';
+import type { Logger } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DnsServer } from './dns-server.js';
 
@@ -106,6 +107,33 @@ describe('DnsServer', () => {
     const { frames } = await got;
     expect(dnsPacket.decode(frames[0]!).id).toBe(8);
     s.destroy();
+  });
+
+  it('fails to start on a port in use without logging it: the caller says it, once', async () => {
+    const port = await start();
+    const warned: unknown[] = [];
+    const log = { warn: (...a: unknown[]) => warned.push(a) } as unknown as Logger;
+    for (const taken of ['udp', 'tcp'] as const) {
+      // UDP taken by the server above; TCP alone by a listener on a port whose UDP is free.
+      const held = taken === 'udp' ? null : createServer();
+      const p = held
+        ? await new Promise<number>((r) =>
+            held.listen(0, '127.0.0.1', () => r((held.address() as AddressInfo).port)),
+          )
+        : port;
+      const second = new DnsServer({
+        host: '127.0.0.1',
+        port: p,
+        responder: new Responder(),
+        view: () => view,
+        log,
+      });
+      await expect(second.start()).rejects.toMatchObject({ code: 'EADDRINUSE', port: p });
+      expect(second.counters).toMatchObject({ udpErrors: 0, tcpErrors: 0 });
+      await second.close();
+      held?.close();
+    }
+    expect(warned).toEqual([]);
   });
 
   it('answers pipelined TCP queries in order, whatever the segmenting', async () => {

@@ -61,7 +61,8 @@ export class DnsServer {
       const res = this.#handle(msg, 'udp');
       if (res) udp.send(res, rinfo.port, rinfo.address, (err) => err && this.#count('udpErrors', err));
     });
-    udp.on('error', (err) => this.#count('udpErrors', err));
+    // A failed bind rejects the start, which the caller reports: counted and logged as a
+    // server error as well, it made two lines of one failure.
     await new Promise<void>((resolve, reject) => {
       udp.once('error', reject);
       udp.bind(this.#o.port, host, () => {
@@ -69,11 +70,11 @@ export class DnsServer {
         resolve();
       });
     });
+    udp.on('error', (err) => this.#count('udpErrors', err));
     const udpPort = udp.address().port;
 
     const tcp = createServer((socket) => this.#serveTcp(socket));
     this.#tcp = tcp;
-    tcp.on('error', (err) => this.#count('tcpErrors', err));
     // Same port as UDP, as resolvers expect (also when the port was 0: the one UDP got).
     try {
       await new Promise<void>((resolve, reject) => {
@@ -92,6 +93,7 @@ export class DnsServer {
         return this.start(attempt + 1);
       throw err;
     }
+    tcp.on('error', (err) => this.#count('tcpErrors', err));
     const fmt = (h: string, p: number) => (isIPv6(h) ? `[${h}]:${p}` : `${h}:${p}`);
     return { udp: fmt(host, udpPort), tcp: fmt(host, udpPort) };
   }
