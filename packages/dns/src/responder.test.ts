@@ -478,4 +478,29 @@ describe('Responder: malformed input', () => {
     const cut = q.subarray(0, q.length - 3);
     expect(new Responder().respond(cut, 'udp', view)!.length).toBe(12);
   });
+
+  it('answers FORMERR with an OPT record to a problem with the OPT itself (RFC 6891 sections 6.1.1, 7)', () => {
+    const question = query('uk.corp.example').subarray(12);
+    const header = (ar: number) => Buffer.from([0, 7, 1, 0, 0, 1, 0, 0, 0, 0, 0, ar]);
+    const opt = (rdata: number[], owner = [0]) =>
+      Buffer.from([...owner, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, rdata.length, ...rdata]);
+    const cases = {
+      'two OPT records': Buffer.concat([header(2), question, opt([]), opt([])]),
+      'an OPT not owned by the root': Buffer.concat([header(1), question, opt([], [1, 0x78, 0])]),
+      'an option longer than the OPT': Buffer.concat([header(1), question, opt([0, 8, 0, 16, 0])]),
+      'an option cut short': Buffer.concat([header(1), question, opt([0, 10, 0])]),
+    };
+    for (const [what, bad] of Object.entries(cases)) {
+      const res = new Responder().respond(bad, 'udp', view)!;
+      expect(rcodeOf(res), what).toBe(RCODE.FORMERR);
+      expect(res.readUInt16BE(10), what).toBe(1);
+      expect(res.subarray(12), what).toEqual(opt([]));
+    }
+    // Another opcode with such an OPT: NOTIMP, with an OPT too.
+    const notify = Buffer.from(cases['an option cut short']);
+    notify.writeUInt16BE(4 << 11, 2);
+    const res = new Responder().respond(notify, 'udp', view)!;
+    expect(rcodeOf(res)).toBe(RCODE.NOTIMP);
+    expect(res.readUInt16BE(10)).toBe(1);
+  });
 });

@@ -146,12 +146,14 @@ export class Responder {
         const decoded = dnsPacket.decode(query);
         additionals = decoded.additionals ?? [];
       } catch {
-        return this.#formerr(id, echo);
+        // An option badly formatted inside an OPT we can frame is a problem 'with the OPT
+        // record itself', whose FORMERR MUST carry an OPT (RFC 6891 section 7).
+        return this.#formerr(id, echo, optBack());
       }
       // Bytes past the last record the counts name: not a message of the protocol.
-      if (dnsPacket.decode.bytes !== query.length) return this.#formerr(id, echo);
+      if (dnsPacket.decode.bytes !== query.length) return this.#formerr(id, echo, optBack());
       const opts = additionals.filter((a) => a.type === 'OPT');
-      if (opts.length > 1) return this.#formerr(id, echo);
+      if (opts.length > 1) return this.#formerr(id, echo, OPT);
       // RFC 8945 section 5.2: a TSIG record is the last of the additional section, and the only
       // one; anywhere else, FORMERR.
       const tsigs = additionals.filter((a) => a.type === 'TSIG');
@@ -162,7 +164,7 @@ export class Responder {
         | (Answer & { udpPayloadSize?: number; ednsVersion?: number; flags?: number })
         | undefined;
       if (opt) {
-        if (opt.name !== '.') return this.#formerr(id, echo);
+        if (opt.name !== '.') return this.#formerr(id, echo, OPT);
         edns = {
           udpSize: opt.udpPayloadSize ?? 512,
           version: opt.ednsVersion ?? 0,
@@ -445,13 +447,39 @@ function tsigError(tsig: Answer, error: number, id: number): Rr | null {
   return { ...record, plain: true };
 }
 
-/** True when a well-formed message carries an OPT record among its additionals. */
+/**
+ * True when the additional section holds a record of type OPT whose bytes are all there, read
+ * record by record (whatever its options hold, and whatever comes after it): an OPT the
+ * requester can be answered with one of its own.
+ */
 function carriesOpt(query: Buffer): boolean {
-  try {
-    return (dnsPacket.decode(query).additionals ?? []).some((a) => a.type === 'OPT');
-  } catch {
-    return false;
+  let off = 12;
+  /** The offset past the name at `at`, or -1 when it runs off the end or is not a name. */
+  const skipName = (at: number): number => {
+    for (;;) {
+      const len = query[at];
+      if (len === undefined) return -1;
+      if (len === 0) return at + 1;
+      if ((len & 0xc0) === 0xc0) return at + 2 <= query.length ? at + 2 : -1;
+      if (len > 63) return -1;
+      at += 1 + len;
+    }
+  };
+  for (let i = query.readUInt16BE(4); i > 0; i--) {
+    off = skipName(off);
+    if (off < 0 || off + 4 > query.length) return false;
+    off += 4;
   }
+  const records = query.readUInt16BE(6) + query.readUInt16BE(8) + query.readUInt16BE(10);
+  for (let i = 0; i < records; i++) {
+    off = skipName(off);
+    if (off < 0 || off + 10 > query.length) return false;
+    const end = off + 10 + query.readUInt16BE(off + 8);
+    if (end > query.length) return false;
+    if (i >= records - query.readUInt16BE(10) && query.readUInt16BE(off) === TYPE.OPT) return true;
+    off = end;
+  }
+  return false;
 }
 
 /** A compression pointer reaches the first 16 KiB of a message (14 bits of offset). */
