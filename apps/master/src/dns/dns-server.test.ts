@@ -150,6 +150,41 @@ describe('DnsServer', () => {
     s.destroy();
   });
 
+  it('stops answering a TCP client that pipelines queries but does not read the answers', async () => {
+    // 4,000 replicas: each answer over TCP is 64 KB, and 200 queries would be 13 MB held.
+    const ips = Array.from({ length: 4000 }, (_, i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
+    const responder = new Responder();
+    const v = viewOf('all', ips);
+    server = new DnsServer({
+      host: '127.0.0.1',
+      port: 0,
+      responder,
+      view: () => v,
+      log: createLogger('test', 'silent'),
+    });
+    const port = Number((await server.start()).tcp.split(':')[1]);
+    const s = connect(port, '127.0.0.1');
+    await new Promise((r) => s.once('connect', r));
+    s.pause();
+    s.write(Buffer.concat(Array.from({ length: 200 }, (_, i) => framed(q(i, 'corp.example')))));
+    // Answered until the kernel's buffers are full (4 MB here: 64 answers), then nothing more.
+    let seen = -1;
+    const deadline = Date.now() + 10_000;
+    while (responder.counters.queries !== seen) {
+      seen = responder.counters.queries;
+      expect(Date.now()).toBeLessThan(deadline);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    expect(seen).toBeGreaterThan(0);
+    expect(seen).toBeLessThan(150);
+    // Once it reads, the rest are answered, in order.
+    const got = readFrames(s, 200);
+    s.resume();
+    const { frames } = await got;
+    expect(frames.map((f) => f.readUInt16BE(0))).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    s.destroy();
+  });
+
   it('closes a TCP connection that sends something that is not a query, and idle ones', async () => {
     const port = await start({ tcpIdleMs: 200 });
     const garbage = connect(port, '127.0.0.1');

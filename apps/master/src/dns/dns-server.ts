@@ -145,9 +145,12 @@ export class DnsServer {
     // seconds is never idle, and would hold its connection for ever (slowloris).
     let partial: NodeJS.Timeout | undefined;
     socket.on('close', () => clearTimeout(partial));
-    socket.on('data', (data: Buffer) => {
-      pending = pending.length === 0 ? data : Buffer.concat([pending, data]);
-      while (pending.length >= 2) {
+    // A client that pipelines queries but does not read its answers is not read, nor answered,
+    // any further until it has: each answer of a 64 KiB read of queries was written before,
+    // megabytes held per connection.
+    let draining = false;
+    const answer = () => {
+      while (!draining && pending.length >= 2) {
         const len = pending.readUInt16BE(0);
         if (pending.length < 2 + len) break;
         const msg = pending.subarray(2, 2 + len);
@@ -161,16 +164,25 @@ export class DnsServer {
         const framed = Buffer.allocUnsafe(2 + res.length);
         framed.writeUInt16BE(res.length, 0);
         res.copy(framed, 2);
-        // A client that pipelines queries but does not read its answers is not read either.
-        if (!socket.write(framed) && !socket.isPaused()) {
+        if (!socket.write(framed)) {
+          draining = true;
           socket.pause();
-          socket.once('drain', () => socket.resume());
+          socket.once('drain', () => {
+            draining = false;
+            socket.resume();
+            answer();
+          });
         }
       }
-      if (pending.length === 0) {
+      // Whole queries held until the client reads: its socket's idle timeout covers that.
+      if (pending.length === 0 || draining) {
         clearTimeout(partial);
         partial = undefined;
       } else partial ??= setTimeout(() => socket.destroy(), this.#o.tcpIdleMs);
+    };
+    socket.on('data', (data: Buffer) => {
+      pending = pending.length === 0 ? data : Buffer.concat([pending, data]);
+      answer();
     });
   }
 
