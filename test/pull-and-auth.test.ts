@@ -83,7 +83,15 @@ describe('pull-only replicas and tokens', () => {
     expect((await get(`${rogue.url}/_outpost/readyz`)).status).toBe(503);
     const st = await fleet.masterStatus();
     expect(st.replicas.map((r: any) => r.name)).toEqual(['uk-london']);
-    expect(fleet.master.logs.some((l) => String(l.msg).includes('wrong or missing token'))).toBe(true);
+    // The master's warnings name who presented the wrong token: the push link's upgrade and the pull.
+    const refusedAgents = (msg: string) =>
+      fleet!.master.logs.filter((l) => l.msg === msg).map((l) => l.userAgent);
+    await waitFor(
+      () =>
+        refusedAgents('replica refused: wrong or missing token').includes('outpost-replica (xx-rogue)') &&
+        refusedAgents('replication: wrong or missing token').includes('outpost-replica (xx-rogue)'),
+      { what: "the master's 401 warnings to name the rogue replica" },
+    );
 
     // The same with a raw client: the handshake is refused before any WebSocket exists.
     const status = await new Promise<number>((resolve, reject) => {

@@ -63,6 +63,7 @@ import { backoffDelay } from './sync/backoff.js';
 import { fetchChunkBatch, fetchChunkList, fetchVerifiedChunk } from './sync/chunk-fetcher.js';
 import { ChunkRepair } from './sync/chunk-repair.js';
 import { LinkTrouble } from './sync/link-trouble.js';
+import { replicaUserAgent } from './sync/master-headers.js';
 import { Prefetcher } from './sync/prefetcher.js';
 import { PullError, pullManifest } from './sync/pull-client.js';
 import { PushLink } from './sync/push-link.js';
@@ -163,7 +164,8 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   const limiter = config.maxRate > 0 ? new TokenBucket(config.maxRate) : undefined;
   // The master paces batches too: reads alone let socket buffers fill at full speed first.
   const pace = config.maxRate > 0 ? { maxRate: config.maxRate, name: config.name } : undefined;
-  const fetchOptions = { master, token: config.token, limiter };
+  const userAgent = replicaUserAgent(config.name);
+  const fetchOptions = { master, token: config.token, userAgent, limiter };
   const compression = new CompressionChoice({
     rawAbove: config.wireRawAbove,
     deflateBelow: config.wireRawAbove / 2,
@@ -469,6 +471,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     master,
     fault: () => fault.message,
     token: config.token,
+    userAgent,
     limiter,
     log,
     heartbeatMs: config.heartbeatMs,

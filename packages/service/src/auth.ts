@@ -43,7 +43,10 @@ export function bearerGuard(check: (header: string | undefined) => number, realm
       );
     }
     if (i >= 0) return;
-    req.log.warn({ remote: req.ip, url: req.url }, `${realm}: wrong or missing token`);
+    req.log.warn(
+      { remote: req.ip, url: req.url, userAgent: req.headers['user-agent'] },
+      `${realm}: wrong or missing token`,
+    );
     reply.header('WWW-Authenticate', `Bearer realm="${realm}"`);
     return sendProblem(reply, 401, 'Unauthorized', `a valid ${realm} token is required`);
   };

@@ -54,7 +54,10 @@ export class FanoutServer {
     }
     const used = this.#o.auth.check(req.headers.authorization);
     if (used === null) {
-      this.#o.log.warn({ remote: req.socket.remoteAddress }, 'replica refused: wrong or missing token');
+      this.#o.log.warn(
+        { remote: req.socket.remoteAddress, userAgent: req.headers['user-agent'] },
+        'replica refused: wrong or missing token',
+      );
       rejectUpgrade(socket, 401, 'Unauthorized', 'a valid replication token is required');
       return;
     }

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { deflateRawSync } from 'node:zlib';
 import { encodeFrameHeader, FrameKind } from '@outpost/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ChunkFetchError, fetchChunkBatch, fetchChunkList } from './chunk-fetcher.js';
+import { ChunkFetchError, fetchChunkBatch, fetchChunkList, fetchVerifiedChunk } from './chunk-fetcher.js';
+import { replicaUserAgent } from './master-headers.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -195,5 +196,51 @@ describe('fetchChunkList', () => {
     const other = sha(Buffer.from('another file'));
     const master = await masterAnswering(JSON.stringify({ hash: other, size: 0, chunks: [] }));
     await expect(fetchChunkList(hash, { master, token: undefined })).rejects.toThrow(/malformed chunk list/);
+  });
+});
+
+describe('requests to the master', () => {
+  it('name the replica in their User-Agent, beside the token', async () => {
+    const data = Buffer.from('one chunk');
+    const hash = sha(data);
+    const seen: { url: string; userAgent?: string; authorization?: string }[] = [];
+    server = createServer((req, res) => {
+      seen.push({
+        url: req.url ?? '',
+        userAgent: req.headers['user-agent'],
+        authorization: req.headers.authorization,
+      });
+      req.resume();
+      req.on('end', () => {
+        if (req.url === '/_outpost/api/v1/chunks') {
+          res.writeHead(200, { 'content-type': 'application/vnd.outpost.chunks' });
+          res.end(Buffer.concat(raw(data)));
+        } else if (req.url?.startsWith('/_outpost/api/v1/contents/')) {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ hash, size: data.length, chunks: [{ hash, size: data.length }] }));
+        } else {
+          res.writeHead(200, { 'content-type': 'application/octet-stream' });
+          res.end(data);
+        }
+      });
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    const o = {
+      master: `http://127.0.0.1:${(server!.address() as AddressInfo).port}`,
+      token: 'secret',
+      userAgent: replicaUserAgent('uk-london'),
+    };
+    await expect(fetchVerifiedChunk(hash, data.length, o)).resolves.toEqual(data);
+    await fetchChunkBatch([{ hash, size: data.length }], { ...o, compress: false }, () => []);
+    await expect(fetchChunkList(hash, o)).resolves.toHaveLength(1);
+    expect(seen.map((s) => s.url)).toEqual([
+      `/_outpost/api/v1/chunks/${hash}`,
+      '/_outpost/api/v1/chunks',
+      `/_outpost/api/v1/contents/${hash}`,
+    ]);
+    for (const s of seen) {
+      expect(s.userAgent).toBe('outpost-replica (uk-london)');
+      expect(s.authorization).toBe('Bearer secret');
+    }
   });
 });

@@ -10,6 +10,7 @@ import {
 } from '@outpost/protocol';
 import { paced } from '@outpost/service';
 import { request } from 'undici';
+import { type MasterCredentials, masterHeaders } from './master-headers.js';
 import { readPaced } from './paced-body.js';
 
 /** Thrown when a chunk could not be had intact. */
@@ -17,9 +18,8 @@ export class ChunkFetchError extends Error {
   override name = 'ChunkFetchError';
 }
 
-export interface FetchOptions {
+export interface FetchOptions extends MasterCredentials {
   master: string;
-  token: string | undefined;
   /** Attempts per chunk before the version is given up (and NACKed). */
   attempts?: number;
   timeoutMs?: number;
@@ -40,7 +40,7 @@ export async function fetchVerifiedChunk(hash: string, size: number, o: FetchOpt
   for (let i = 0; i < attempts; i++) {
     try {
       const res = await request(`${o.master}${API_PREFIX}/chunks/${hash}`, {
-        headers: authHeader(o),
+        headers: masterHeaders(o),
         headersTimeout: o.timeoutMs ?? 30_000,
         bodyTimeout: o.timeoutMs ?? 30_000,
       });
@@ -140,7 +140,7 @@ async function fetchBatchOnce(
     method: 'POST',
     headers: {
       'content-type': 'application/json',
-      ...authHeader(o),
+      ...masterHeaders(o),
     },
     body: JSON.stringify({ hashes: wanted.map((w) => w.hash), compress: o.compress, ...o.pace }),
     headersTimeout: o.timeoutMs ?? 30_000,
@@ -227,7 +227,7 @@ function decode(frame: ChunkFrame, size: number): Buffer | null {
 /** A content's chunk list from the master, as `GET …/contents/<hash>` gives it. */
 export async function fetchChunkList(hash: string, o: FetchOptions): Promise<ChunkRef[]> {
   const res = await request(`${o.master}${API_PREFIX}/contents/${hash}`, {
-    headers: authHeader(o),
+    headers: masterHeaders(o),
     headersTimeout: o.timeoutMs ?? 30_000,
     bodyTimeout: o.timeoutMs ?? 30_000,
   });
@@ -246,9 +246,4 @@ export async function fetchChunkList(hash: string, o: FetchOptions): Promise<Chu
   if (!body.success || body.data.hash !== hash)
     throw new ChunkFetchError(`master sent a malformed chunk list for ${hash}`);
   return body.data.chunks;
-}
-
-/** The replication token, when there is one, as a request header. */
-function authHeader(o: FetchOptions): Record<string, string> {
-  return o.token ? { authorization: `Bearer ${o.token}` } : {};
 }

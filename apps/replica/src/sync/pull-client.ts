@@ -1,6 +1,7 @@
 import type { TokenBucket } from '@outpost/core';
 import { API_PREFIX, LIMITS, type Manifest, ManifestSchema } from '@outpost/protocol';
 import { request } from 'undici';
+import { type MasterCredentials, masterHeaders } from './master-headers.js';
 import { readPaced } from './paced-body.js';
 
 /** Thrown when the pull API did not give a usable manifest. */
@@ -14,9 +15,8 @@ export class PullError extends Error {
   }
 }
 
-export interface PullTarget {
+export interface PullTarget extends MasterCredentials {
   master: string;
-  token: string | undefined;
   name: string;
   region: string;
   /** Paces reading the manifest (--max-rate), with the replica's other fetches. */
@@ -47,7 +47,7 @@ export async function pullManifest(
   if (want) q.set('part', String(want.part));
   if (want?.to !== undefined) q.set('to', String(want.to));
   const res = await request(`${t.master}${API_PREFIX}/manifest?${q}`, {
-    headers: t.token ? { authorization: `Bearer ${t.token}` } : {},
+    headers: masterHeaders(t),
     headersTimeout: 15_000,
     bodyTimeout: 120_000,
   });

@@ -15,10 +15,10 @@ import {
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import { backoffDelay } from './backoff.js';
+import { type MasterCredentials, masterHeaders } from './master-headers.js';
 
-export interface PushLinkOptions {
+export interface PushLinkOptions extends MasterCredentials {
   master: string;
-  token: string | undefined;
   log: Logger;
   heartbeatMs: number;
   reconnectMinMs: number;
@@ -93,7 +93,7 @@ export class PushLink {
   #connect() {
     const url = `${this.#o.master.replace(/^http/, 'ws')}${WS_PATH}`;
     const ws = new WebSocket(url, {
-      headers: this.#o.token ? { authorization: `Bearer ${this.#o.token}` } : {},
+      headers: masterHeaders(this.#o),
       maxPayload: LIMITS.maxMasterMessageBytes,
       handshakeTimeout: 10_000,
     });
