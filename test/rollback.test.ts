@@ -64,6 +64,10 @@ describe('outpost versions and outpost rollback', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('404');
     expect(missing.stderr).toContain('version 9999 is not kept');
+    // Version 0 (the empty tree before a first publish) is never kept: the master says so.
+    const zero = await runCli(['rollback', '--master', fleet.master.url, '--to', '0']);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toContain('version 0 is not kept');
     const bad = await runCli(['rollback', '--master', fleet.master.url, '--to', 'x']);
     expect(bad.code).toBe(2);
     const raw = await get(

@@ -204,7 +204,8 @@ async function versions(flags: Record<string, string>, adminToken: string | unde
 async function rollback(flags: Record<string, string>, adminToken: string | undefined): Promise<number> {
   // Decimal digits only: Number() also took '0x1', '1e0' and ' 1 ' for version 1.
   const to = /^\d+$/.test(flags.to ?? '') ? Number(flags.to) : Number.NaN;
-  if (!Number.isSafeInteger(to) || to < 1)
+  // 0 goes to the master too, which says it does not keep it (404), as for any other version.
+  if (!Number.isSafeInteger(to))
     throw new UsageError(
       `rollback needs --to N, a kept version (a whole number in decimal digits)${flags.to === undefined ? '' : `, not '${flags.to}'`}`,
     );

@@ -168,7 +168,11 @@ export const ManifestQuerySchema = z.object({
 });
 
 /** Body of POST /rollback: the kept version whose content becomes the next version. */
-export const RollbackRequestSchema = z.object({ to: VersionNumber.min(1) }).strict();
+/**
+ * Any version number: one the master does not keep (0, the empty tree before the first
+ * publish, among them) is its 404, as for GET /versions/<n>, not a malformed body.
+ */
+export const RollbackRequestSchema = z.object({ to: VersionNumber }).strict();
 
 export const RollbackResponseSchema = z.object({
   rolledBackTo: VersionNumber,
