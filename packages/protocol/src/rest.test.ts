@@ -115,5 +115,9 @@ describe('REST schemas', () => {
     expect(VersionParamsSchema.parse({ n: '3' })).toEqual({ n: 3 });
     expect(VersionParamsSchema.safeParse({ n: 'latest' }).success).toBe(false);
     expect(VersionParamsSchema.safeParse({ n: '-2' }).success).toBe(false);
+    // Decimal digits only: not version 1 in another notation, nor nothing as version 0.
+    for (const n of ['0x1', '1e0', '1.0', ' 1', '1 ', '+1', '', '9007199254740993'])
+      expect(VersionParamsSchema.safeParse({ n }).success, n).toBe(false);
+    expect(VersionParamsSchema.parse({ n: '0' })).toEqual({ n: 0 });
   });
 });

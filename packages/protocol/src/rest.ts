@@ -201,7 +201,13 @@ export const ContentChunksSchema = z.object({
   size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   chunks: z.array(ChunkRefSchema).max(LIMITS.maxChunksPerFile),
 });
-export const VersionParamsSchema = z.object({ n: z.coerce.number().pipe(VersionNumber) });
+/**
+ * `GET /versions/<n>`: decimal digits only, as `rollback --to` takes them. Coercing with
+ * Number() also took `0x1`, `1e0`, `1.0` and ` 1` as version 1.
+ */
+export const VersionParamsSchema = z.object({
+  n: z.string().regex(/^\d+$/, 'decimal digits').transform(Number).pipe(VersionNumber),
+});
 
 export type Problem = z.infer<typeof ProblemSchema>;
 export type RollbackResponse = z.infer<typeof RollbackResponseSchema>;

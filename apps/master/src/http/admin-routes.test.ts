@@ -48,4 +48,15 @@ describe('the admin API on versions', () => {
     }
     expect(master.publisher.current.version).toBe(1);
   });
+
+  it('refuses a version number written other than in decimal digits, 400 with a problem body', async () => {
+    for (const n of ['0x1', '1e0', '1.0', '%201', '-1', 'latest']) {
+      const res = await master.app.inject({ url: `/_outpost/api/v1/versions/${n}`, headers: auth });
+      expect(res.statusCode, n).toBe(400);
+      expect(res.headers['content-type']).toContain('application/problem+json');
+    }
+    const padded = await master.app.inject({ url: '/_outpost/api/v1/versions/01', headers: auth });
+    expect(padded.statusCode).toBe(200);
+    expect(padded.json()).toMatchObject({ version: 1 });
+  });
 });
