@@ -20,7 +20,9 @@ const REPLICAS = [
 ];
 
 const colours = { master: 35, 'uk-london': 36, 'asia-tokyo': 33 } as Record<string, number>;
-const children: ChildProcess[] = [];
+const children: { label: string; child: ChildProcess }[] = [];
+/** The services that said they are stopping: a Ctrl-C at the terminal reached them too. */
+const stoppingOnTheirOwn = new Set<ChildProcess>();
 
 function run(label: string, args: string[]): Promise<string> {
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CLI, ...args], {
@@ -28,7 +30,7 @@ function run(label: string, args: string[]): Promise<string> {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, OUTPOST_LOG_LEVEL: process.env.OUTPOST_LOG_LEVEL ?? 'info' },
   });
-  children.push(child);
+  children.push({ label, child });
   return new Promise((resolveUrl, reject) => {
     child.once('exit', (code) => reject(new Error(`${label} exited with ${code} before it was ready`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -40,6 +42,7 @@ function run(label: string, args: string[]): Promise<string> {
         return;
       }
       const { level, time, service, msg, pid, hostname, ...rest } = entry;
+      if (msg === 'stopping') stoppingOnTheirOwn.add(child);
       const extras = Object.entries(rest)
         // A replica names itself in every line, as its label does; the master's lines name
         // the replica they are about (`replica connected replica=uk-london`), and keep it.
@@ -105,20 +108,46 @@ async function main() {
 `);
 }
 
-let stopping = false;
+/**
+ * Ctrl-C: the services stop, then the demo exits 0, so that `pnpm start` ends without an
+ * ELIFECYCLE error. The terminal sends SIGINT to its whole process group, the services
+ * included; pnpm passes it on to the demo as well, so it comes twice within milliseconds, and
+ * a service sent a second signal exits at once (130) without stopping cleanly. So a repeat
+ * within a second is the same Ctrl-C, and a service is sent SIGTERM only when it has not said
+ * within half a second that it is stopping (the demo alone was signalled: `kill`, a closed
+ * pnpm). A Ctrl-C later than that exits at once.
+ */
+let stoppingSince = 0;
 function stopAll() {
-  if (stopping) process.exit(130);
-  stopping = true;
-  for (const c of children) c.kill('SIGTERM');
-  Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null))).then(
-    () => process.exit(0),
-  );
+  if (stoppingSince > 0) {
+    if (Date.now() - stoppingSince < 1000) return;
+    process.exit(130);
+  }
+  stoppingSince = Date.now();
+  const running = children.filter(({ child }) => child.exitCode === null && child.signalCode === null);
+  setTimeout(() => {
+    for (const { child } of running) if (!stoppingOnTheirOwn.has(child)) child.kill('SIGTERM');
+  }, 500);
+  Promise.all(
+    running.map(
+      ({ label, child }) =>
+        new Promise<string | null>((r) =>
+          child.once('exit', (code, signal) =>
+            r(code === 0 ? null : `${label} exited with ${code ?? signal} as it stopped`),
+          ),
+        ),
+    ),
+  ).then((problems) => {
+    const said = problems.filter((p) => p !== null);
+    for (const p of said) console.error(`demo: ${p}`);
+    process.exit(said.length === 0 ? 0 : 1);
+  });
 }
 process.on('SIGINT', stopAll);
 process.on('SIGTERM', stopAll);
 
 main().catch((err) => {
   console.error(`demo failed: ${(err as Error).message}`);
-  for (const c of children) c.kill('SIGTERM');
+  for (const { child } of children) child.kill('SIGTERM');
   process.exit(1);
 });

@@ -1,6 +1,7 @@
 // `pnpm start`, as the README's "Try it" has a user run it: the demo comes up, what it prints
 // is true (the URLs answer, the master's log names the replicas it speaks of), an edit of its
-// index.html reaches both replicas with a new X-Outpost-Version, and Ctrl-C stops it all.
+// index.html reaches both replicas with a new X-Outpost-Version, and Ctrl-C stops it all,
+// with exit 0 and no error from pnpm.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -57,7 +58,8 @@ describe('pnpm start (the demo)', () => {
     const port = await demoPort();
     // No OUTPOST_* of the environment the tests run in (an admin token would close the API).
     const env = { PATH: process.env.PATH, HOME: process.env.HOME, OUTPOST_DEMO_PORT: String(port) };
-    const proc = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'scripts/demo.ts'], {
+    // Through pnpm, as users start it: pnpm runs the script under `sh -c` and passes a SIGINT on.
+    const proc = spawn('pnpm', ['start'], {
       cwd: ROOT,
       env: { ...env, OUTPOST_DEMO_DIR: dir },
       detached: true,
@@ -118,8 +120,17 @@ describe('pnpm start (the demo)', () => {
         { what: `the edit at ${r}` },
       );
 
-    // Ctrl-C (a SIGINT to the terminal's whole process group) stops everything; the demo exits 0.
+    // Ctrl-C (a SIGINT to the terminal's whole process group) stops everything, each service
+    // by that one signal (a second one would cut its stop short); the demo exits 0, and so
+    // pnpm, without its ELIFECYCLE error (the shell it ran the demo in died of the SIGINT).
     process.kill(-proc.pid!, 'SIGINT');
     expect(await exited).toBe(0);
+    const stopping = stripVTControlCharacters(out)
+      .split('\n')
+      .filter((l) => / stopping signal=/.test(l));
+    expect(stopping).toHaveLength(3);
+    for (const l of stopping) expect(l).toContain('signal=SIGINT');
+    expect(out).not.toContain('ELIFECYCLE');
+    expect(out).not.toMatch(/^demo: /m);
   });
 });
