@@ -315,6 +315,33 @@ describe('flag errors: exit 2 and one line', () => {
     expect(replica.stderr).not.toContain('undefined');
   });
 
+  it('refuses a token no Bearer header carries intact, naming its variable, without a stack trace', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'content'));
+    const problem =
+      'a token is printable ASCII with no space or line break at either end (a newline left from a file?)';
+    const [replica, master, status] = await Promise.all([
+      // A secret file's last newline: the replica ended with ERR_INVALID_CHAR and a stack.
+      cli(['replica', '--name', 'uk-london', '--region', 'uk', '--master', 'http://127.0.0.1:1'], {
+        OUTPOST_DATA: join(dir, 'r'),
+        OUTPOST_PORT: '0',
+        OUTPOST_TOKEN: 'tok\n',
+      }),
+      // Never matched (the master trims what it is sent): every admin request got 401.
+      cli(['master', '--content', join(dir, 'content'), '--data', join(dir, 'm'), '--port', '0'], {
+        OUTPOST_ADMIN_TOKEN: ' adm',
+      }),
+      // Was said as `cannot reach the master at …: invalid authorization header`.
+      cli(['status', '--master', 'http://127.0.0.1:1'], { OUTPOST_ADMIN_TOKEN: 'adm\n' }),
+    ]);
+    expect(replica.code, replica.stderr).toBe(2);
+    expect(replica.stderr).toBe(`outpost: invalid options:\n  OUTPOST_TOKEN: ${problem}\n`);
+    expect(master.code, master.stderr).toBe(2);
+    expect(master.stderr).toBe(`outpost: invalid options:\n  OUTPOST_ADMIN_TOKEN: ${problem}\n`);
+    expect(status.code, status.stderr).toBe(2);
+    expect(oneLine(status.stderr)).toBe(`outpost: OUTPOST_ADMIN_TOKEN: ${problem}`);
+  });
+
   it('takes rollback --to in decimal digits only', async () => {
     const rs = await Promise.all(
       ['--to=0x1', '--to=1e0', '--to= 1', '--to=-1'].map((to) =>

@@ -271,6 +271,9 @@ async function status(flags: Record<string, string>, adminToken: string | undefi
   return s.publishFailure || s.replicas.some((r) => UNHEALTHY.has(r.state)) ? 1 : 0;
 }
 
+/** The config keys read from the environment only (OUTPOST_TOKEN, …), as the ZodError names them. */
+const SECRET_KEYS = new Set(['token', 'previous-token', 'admin-token', 'previous-admin-token']);
+
 /** Errors of the services that say what the user must fix, by name, and the exit code of each. */
 const USER_ERRORS: Record<string, number> = {
   ConfigError: 2,
@@ -286,6 +289,8 @@ main(process.argv.slice(2)).then(
     if (err instanceof ZodError) {
       const lines = err.issues.map((i) => {
         const flag = String(i.path[0] ?? '?').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+        // Secrets come from the environment only: there is no --token to name.
+        if (SECRET_KEYS.has(flag)) return `  OUTPOST_${flag.toUpperCase().replace(/-/g, '_')}: ${i.message}`;
         // A required flag left out read 'Invalid input: expected string, received undefined'.
         const missing = i.code === 'invalid_type' && /received undefined$/.test(i.message);
         const said = missing

@@ -1,4 +1,4 @@
-import { API_PREFIX } from '@outpost/protocol';
+import { API_PREFIX, TOKEN_PATTERN, TOKEN_PROBLEM } from '@outpost/protocol';
 import type { ZodType } from 'zod';
 import { UnexpectedAnswerError, UsageError } from './errors.js';
 
@@ -130,6 +130,9 @@ export async function callMaster(
   const write = opts.write ?? ((line: string) => void process.stderr.write(line));
   const base = masterUrl(flags.master, command);
   const master = flags.master!;
+  // A token no header can carry (a line break) was said as `cannot reach the master`.
+  if (adminToken !== undefined && !TOKEN_PATTERN.test(adminToken))
+    throw new UsageError(`OUTPOST_ADMIN_TOKEN: ${TOKEN_PROBLEM}`);
   // Named, so that the master's warning of a client still on the admin token being retired
   // says what it is (undici sends no User-Agent of its own): a forgotten cron job of
   // `outpost status` shows up as such, beside its address.

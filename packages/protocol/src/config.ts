@@ -29,7 +29,17 @@ function decimal(opts: { fraction?: boolean } = {}) {
 const Int = (min: number, max: number) => decimal().pipe(z.number().int().min(min).max(max));
 
 const Port = Int(0, 65535);
-const Secret = z.string().min(1).max(4096).optional();
+/**
+ * What a token may be: what an `Authorization: Bearer` header carries intact, printable ASCII
+ * with no space at either end. A token with a line break (the last newline of a secret file)
+ * made the replica end with a stack trace (Node refuses it in a header), and the CLI say it
+ * could not reach the master; one with a space at either end, or a non-ASCII letter, was
+ * taken and then never matched, so every request got 401.
+ */
+export const TOKEN_PATTERN = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
+export const TOKEN_PROBLEM =
+  'a token is printable ASCII with no space or line break at either end (a newline left from a file?)';
+const Secret = z.string().max(4096).regex(TOKEN_PATTERN, TOKEN_PROBLEM).optional();
 const Millis = Int(1, 3_600_000);
 
 /** A DNS zone the master answers for: `corp.example` (lowercase, trailing dot dropped). */
