@@ -151,6 +151,55 @@ describe('callMaster', () => {
   });
 });
 
+describe('callMaster sent to a replica', () => {
+  it('says that --master names a replica, for a command the replica has no route for', async () => {
+    const url = await serve((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      if (req.url === '/_outpost/api/v1/status') {
+        res.end(JSON.stringify({ role: 'replica', name: 'uk-london', region: 'uk' }));
+        return;
+      }
+      res.statusCode = 404;
+      res.end(
+        JSON.stringify({ title: 'Not Found', status: 404, detail: `no route for ${req.method} ${req.url}` }),
+      );
+    });
+    const lines: string[] = [];
+    const write = (l: string) => void lines.push(l);
+    for (const [command, path, method] of [
+      ['versions', '/versions', 'GET'],
+      ['rollback', '/rollback', 'POST'],
+      ['forget', '/replicas/uk-london', 'DELETE'],
+    ] as const) {
+      const res = await callMaster(command, { master: url }, 'tok', path, {
+        method,
+        ...(method === 'POST' ? { body: { to: 1 } } : {}),
+        write,
+      });
+      expect(res).toEqual({ ok: false, status: 404 });
+    }
+    expect(lines).toEqual(
+      Array(3).fill(
+        `outpost: ${url} is replica uk-london (region uk), not a master: --master takes the master's URL\n`,
+      ),
+    );
+  });
+
+  it("keeps the master's own 404s as they are", async () => {
+    const url = await serve((_req, res) => {
+      res.statusCode = 404;
+      res.setHeader('content-type', 'application/problem+json');
+      res.end(JSON.stringify({ title: 'Not Found', status: 404, detail: 'version 9 is not kept' }));
+    });
+    const lines: string[] = [];
+    await callMaster('rollback', { master: url }, undefined, '/rollback', {
+      body: { to: 9 },
+      write: (l) => void lines.push(l),
+    });
+    expect(lines).toEqual(['outpost: master answered 404: Not Found: version 9 is not kept\n']);
+  });
+});
+
 describe('describeRequestFailure', () => {
   const master = 'https://hq:7070';
   const err = (code: string, message = 'x') => Object.assign(new Error(message), { code });

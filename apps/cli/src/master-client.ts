@@ -164,11 +164,27 @@ export async function callMaster(
   if (statusCode < 200 || statusCode >= 300) {
     if (statusCode === quietStatus) return { ok: false, status: statusCode };
     let detail = text;
+    let noRoute = false;
     try {
       const problem = JSON.parse(text) as { title?: string; detail?: string };
       detail = [problem.title, problem.detail].filter(Boolean).join(': ');
+      noRoute = statusCode === 404 && /^no route for /.test(problem.detail ?? '');
     } catch {
       // Not a problem body: show it as it came.
+    }
+    // `versions`, `rollback` or `forget` sent to a replica: say so, as `status` does, rather
+    // than `master answered 404: Not Found: no route for GET /_outpost/api/v1/versions`.
+    if (noRoute && path !== '/status') {
+      const probe = await callMaster(command, flags, adminToken, '/status', { timeoutMs, write: () => {} });
+      const who = probe.ok
+        ? (probe.body as { role?: unknown; name?: unknown; region?: unknown } | null)
+        : null;
+      if (who?.role === 'replica') {
+        write(
+          `outpost: ${master} is replica ${String(who.name)} (region ${String(who.region)}), not a master: --master takes the master's URL\n`,
+        );
+        return { ok: false, status: statusCode };
+      }
     }
     write(`outpost: master answered ${statusCode}: ${detail}\n`);
     return { ok: false, status: statusCode };
