@@ -145,6 +145,11 @@ function stopAll() {
 }
 process.on('SIGINT', stopAll);
 process.on('SIGTERM', stopAll);
+// The terminal closed: the services take SIGHUP as a reload and would run on, orphans holding
+// the demo's ports, so that the next `pnpm start` could not listen. They are stopped as for a
+// kill; what is said meanwhile has no terminal left to go to.
+process.on('SIGHUP', stopAll);
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
 
 main().catch((err) => {
   console.error(`demo failed: ${(err as Error).message}`);

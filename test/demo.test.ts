@@ -17,14 +17,15 @@ import { waitFor } from './helpers/wait-for.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'outpost-demo-'));
-let demo: ChildProcess | undefined;
+const demos: ChildProcess[] = [];
 afterAll(() => {
-  // The demo and the services it started: a process group of their own.
-  try {
-    if (demo?.pid !== undefined) process.kill(-demo.pid, 'SIGKILL');
-  } catch {
-    // Gone already: the demo stopped them all.
-  }
+  // Each demo and the services it started: a process group of their own.
+  for (const demo of demos)
+    try {
+      if (demo.pid !== undefined) process.kill(-demo.pid, 'SIGKILL');
+    } catch {
+      // Gone already: the demo stopped them all.
+    }
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -53,28 +54,35 @@ async function demoPort(): Promise<number> {
   throw new Error('no free ports for the demo');
 }
 
+/** `pnpm start` in a process group of its own (as a terminal's), once it says it is running. */
+async function startDemo(port: number) {
+  // No OUTPOST_* of the environment the tests run in (an admin token would close the API).
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME, OUTPOST_DEMO_PORT: String(port) };
+  // Through pnpm, as users start it: pnpm runs the script under `sh -c` and passes a SIGINT on.
+  const proc = spawn('pnpm', ['start'], {
+    cwd: ROOT,
+    env: { ...env, OUTPOST_DEMO_DIR: dir },
+    detached: true,
+  });
+  demos.push(proc);
+  let out = '';
+  proc.stdout!.on('data', (d) => {
+    out += d;
+  });
+  proc.stderr!.on('data', (d) => {
+    out += d;
+  });
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  await waitFor(() => out.includes('Outpost demo is running.'), { timeoutMs: 45_000, what: 'the demo' });
+  return { proc, out: () => out, exited };
+}
+
 describe('pnpm start (the demo)', () => {
   it('comes up, prints URLs that answer, names the replicas in its log, and carries an edit to both', async () => {
     const port = await demoPort();
-    // No OUTPOST_* of the environment the tests run in (an admin token would close the API).
-    const env = { PATH: process.env.PATH, HOME: process.env.HOME, OUTPOST_DEMO_PORT: String(port) };
-    // Through pnpm, as users start it: pnpm runs the script under `sh -c` and passes a SIGINT on.
-    const proc = spawn('pnpm', ['start'], {
-      cwd: ROOT,
-      env: { ...env, OUTPOST_DEMO_DIR: dir },
-      detached: true,
-    });
-    demo = proc;
-    let out = '';
-    proc.stdout!.on('data', (d) => {
-      out += d;
-    });
-    proc.stderr!.on('data', (d) => {
-      out += d;
-    });
-    const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-    await waitFor(() => out.includes('Outpost demo is running.'), { timeoutMs: 45_000, what: 'the demo' });
-    const plain = stripVTControlCharacters(out);
+    const demo = await startDemo(port);
+    const { proc, exited } = demo;
+    const plain = stripVTControlCharacters(demo.out());
 
     // Every URL it prints answers as it says.
     const master = `http://127.0.0.1:${port}`;
@@ -93,8 +101,8 @@ describe('pnpm start (the demo)', () => {
     // The master's lines about a replica say which one (they used to drop its name).
     await waitFor(
       () =>
-        /master +\S+ replica connected .*replica=uk-london/.test(stripVTControlCharacters(out)) &&
-        /master +\S+ replica connected .*replica=asia-tokyo/.test(stripVTControlCharacters(out)),
+        /master +\S+ replica connected .*replica=uk-london/.test(stripVTControlCharacters(demo.out())) &&
+        /master +\S+ replica connected .*replica=asia-tokyo/.test(stripVTControlCharacters(demo.out())),
       { what: 'the master to log both replicas by name' },
     );
 
@@ -125,12 +133,30 @@ describe('pnpm start (the demo)', () => {
     // pnpm, without its ELIFECYCLE error (the shell it ran the demo in died of the SIGINT).
     process.kill(-proc.pid!, 'SIGINT');
     expect(await exited).toBe(0);
-    const stopping = stripVTControlCharacters(out)
+    const stopping = stripVTControlCharacters(demo.out())
       .split('\n')
       .filter((l) => / stopping signal=/.test(l));
     expect(stopping).toHaveLength(3);
     for (const l of stopping) expect(l).toContain('signal=SIGINT');
-    expect(out).not.toContain('ELIFECYCLE');
-    expect(out).not.toMatch(/^demo: /m);
+    expect(demo.out()).not.toContain('ELIFECYCLE');
+    expect(demo.out()).not.toMatch(/^demo: /m);
+  });
+
+  it('stops its services when its terminal closes (SIGHUP), where they ran on holding its ports', async () => {
+    const port = await demoPort();
+    const { proc } = await startDemo(port);
+    // A closed terminal hangs up its whole process group. The services take SIGHUP as a
+    // reload; the demo stops them, and then nothing of the group is left.
+    process.kill(-proc.pid!, 'SIGHUP');
+    const groupGone = () => {
+      try {
+        process.kill(-proc.pid!, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    await waitFor(groupGone, { timeoutMs: 20_000, what: "the demo's services to stop" });
+    expect(await free(port)).toBe(true);
   });
 });
