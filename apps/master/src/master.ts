@@ -41,6 +41,7 @@ import { rotationWarning } from './fanout/token-rotation.js';
 import { masterStatus, registerAdminRoutes, versionList } from './http/admin-routes.js';
 import { registerDnsRoutes } from './http/dns-routes.js';
 import { registerMasterMetrics } from './http/master-metrics.js';
+import { answerAsPlainHttp, wantsWebSocket } from './http/plain-upgrade.js';
 import { registerPullRoutes } from './http/pull-routes.js';
 import { ChunkHealer } from './publish/chunk-healer.js';
 import { type PublishedVersion, Publisher } from './publish/publisher.js';
@@ -314,7 +315,10 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       }),
     footer: 'The same figures as <code>outpost status</code> and <code>GET /_outpost/api/v1/status</code>.',
   });
-  app.server.on('upgrade', (req, socket, head) => fanout.handleUpgrade(req, socket, head));
+  app.server.on('upgrade', (req, socket, head) => {
+    if (wantsWebSocket(req)) fanout.handleUpgrade(req, socket, head);
+    else answerAsPlainHttp(app.server, req, socket);
+  });
 
   let watcher: FSWatcher | undefined;
   let follower: RootFollower | undefined;
