@@ -413,6 +413,38 @@ describe('commands that call the master', () => {
     }
   });
 
+  it('write all of a large answer to a pipe before they exit', async () => {
+    const replicas = Array.from({ length: 1500 }, (_, i) => ({
+      name: `office-${i}`,
+      region: `region-${i % 40}`,
+      connected: true,
+      link: 'push',
+      version: 4,
+      root: 'f'.repeat(64),
+      lagVersions: 0,
+      lastSeenAt: '2025-01-02T03:04:05.000Z',
+      state: 'in-sync',
+      error: null,
+      advertise: `10.0.${i % 250}.${i % 200}:7080`,
+    }));
+    const status = { role: 'master', version: 4, root: 'f'.repeat(64), files: 1, bytes: 1, replicas };
+    const url = await serve((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      if (req.url !== '/_outpost/api/v1/status') res.statusCode = 404;
+      res.end(req.url === '/_outpost/api/v1/status' ? JSON.stringify(status) : '{}');
+    });
+    // Over 64 KiB, a pipe's buffer: process.exit() used to cut what it had not taken yet.
+    const [json, table] = await Promise.all([
+      cli(['status', '--master', url, '--json']),
+      cli(['status', '--master', url]),
+    ]);
+    expect(json.code, json.stderr).toBe(0);
+    expect(json.stdout.length).toBeGreaterThan(256 * 1024);
+    expect(JSON.parse(json.stdout).replicas).toHaveLength(1500);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout.split('\n').filter((l) => l.startsWith('office-'))).toHaveLength(1500);
+  });
+
   it('say in one line that an https:// master URL names a plain HTTP port', async () => {
     const url = await serve((_req, res) => res.end('{}'));
     const https = url.replace('http:', 'https:');

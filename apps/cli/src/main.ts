@@ -283,8 +283,25 @@ const USER_ERRORS: Record<string, number> = {
   ListenError: 1,
 };
 
+/**
+ * Exits once stdout and stderr have taken all that was written. To a pipe (`outpost status
+ * --json | jq`) Node writes asynchronously, and process.exit() dropped what the pipe had not
+ * taken yet: the status of a large fleet came cut at 64 KiB, JSON that did not parse.
+ */
+function exitWhenWritten(code: number): void {
+  let left = 2;
+  const done = () => {
+    if (--left === 0) process.exit(code);
+  };
+  for (const stream of [process.stdout, process.stderr]) {
+    // A reader gone (`| head -1`) is no reason to fail otherwise.
+    stream.on('error', () => undefined);
+    stream.write('', done);
+  }
+}
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitWhenWritten(code),
   (err: unknown) => {
     if (err instanceof ZodError) {
       const lines = err.issues.map((i) => {
@@ -299,20 +316,20 @@ main(process.argv.slice(2)).then(
         return `  --${flag}: ${said}`;
       });
       process.stderr.write(`outpost: invalid options:\n${lines.join('\n')}\n`);
-      process.exit(2);
+      return exitWhenWritten(2);
     }
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`outpost: ${(err as Error).message}\n`);
-      process.exit(2);
+      return exitWhenWritten(2);
     }
     // A content directory that is not there, or a data directory another process holds, is
     // the user's to sort out, not a crash: one line, no stack.
     const exitCode = USER_ERRORS[(err as Error).name];
     if (exitCode !== undefined) {
       process.stderr.write(`outpost: ${(err as Error).message}\n`);
-      process.exit(exitCode);
+      return exitWhenWritten(exitCode);
     }
     process.stderr.write(`outpost: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
+    exitWhenWritten(1);
   },
 );
