@@ -25,6 +25,8 @@ const children: { label: string; child: ChildProcess }[] = [];
 const stoppingOnTheirOwn = new Set<ChildProcess>();
 
 function run(label: string, args: string[]): Promise<string> {
+  // Ctrl-C while the demo starts: nothing more is started (it would run on, never told to stop).
+  if (stoppingSince > 0) return Promise.reject(new Error('stopping'));
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CLI, ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -133,7 +135,13 @@ function stopAll() {
       ({ label, child }) =>
         new Promise<string | null>((r) =>
           child.once('exit', (code, signal) =>
-            r(code === 0 ? null : `${label} exited with ${code ?? signal} as it stopped`),
+            // Ended by the terminal's signal itself: one that came before the service had its
+            // handler (Ctrl-C as it starts), when it had nothing open yet.
+            r(
+              code === 0 || signal === 'SIGINT' || signal === 'SIGTERM'
+                ? null
+                : `${label} exited with ${code ?? signal} as it stopped`,
+            ),
           ),
         ),
     ),
@@ -152,6 +160,8 @@ process.on('SIGHUP', stopAll);
 for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
 
 main().catch((err) => {
+  // Stopped while it started (a service ended by the Ctrl-C before it was ready): stopAll exits.
+  if (stoppingSince > 0) return;
   console.error(`demo failed: ${(err as Error).message}`);
   for (const { child } of children) child.kill('SIGTERM');
   process.exit(1);

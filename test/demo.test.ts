@@ -54,8 +54,8 @@ async function demoPort(): Promise<number> {
   throw new Error('no free ports for the demo');
 }
 
-/** `pnpm start` in a process group of its own (as a terminal's), once it says it is running. */
-async function startDemo(port: number) {
+/** `pnpm start` in a process group of its own (as a terminal's), once it says `until`. */
+async function startDemo(port: number, until = 'Outpost demo is running.') {
   // No OUTPOST_* of the environment the tests run in (an admin token would close the API).
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, OUTPOST_DEMO_PORT: String(port) };
   // Through pnpm, as users start it: pnpm runs the script under `sh -c` and passes a SIGINT on.
@@ -73,8 +73,18 @@ async function startDemo(port: number) {
     out += d;
   });
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-  await waitFor(() => out.includes('Outpost demo is running.'), { timeoutMs: 45_000, what: 'the demo' });
+  await waitFor(() => out.includes(until), { timeoutMs: 45_000, what: 'the demo' });
   return { proc, out: () => out, exited };
+}
+
+/** True once no process of the demo's group is left. */
+function groupGone(proc: ChildProcess): boolean {
+  try {
+    process.kill(-proc.pid!, 0);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 describe('pnpm start (the demo)', () => {
@@ -148,15 +158,18 @@ describe('pnpm start (the demo)', () => {
     // A closed terminal hangs up its whole process group. The services take SIGHUP as a
     // reload; the demo stops them, and then nothing of the group is left.
     process.kill(-proc.pid!, 'SIGHUP');
-    const groupGone = () => {
-      try {
-        process.kill(-proc.pid!, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    };
-    await waitFor(groupGone, { timeoutMs: 20_000, what: "the demo's services to stop" });
+    await waitFor(() => groupGone(proc), { timeoutMs: 20_000, what: "the demo's services to stop" });
     expect(await free(port)).toBe(true);
+  });
+
+  it('stops cleanly on a Ctrl-C while it starts, as the replicas are being started', async () => {
+    const port = await demoPort();
+    const demo = await startDemo(port, 'outpost master listening');
+    process.kill(-demo.proc.pid!, 'SIGINT');
+    // It said `demo failed: uk-london exited … before it was ready` (exit 1, and pnpm's
+    // ELIFECYCLE), or left the replicas it started after the Ctrl-C running.
+    expect(await demo.exited).toBe(0);
+    expect(demo.out()).not.toContain('demo failed');
+    await waitFor(() => groupGone(demo.proc), { timeoutMs: 20_000, what: "the demo's services to stop" });
   });
 });
