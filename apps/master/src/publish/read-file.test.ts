@@ -1,7 +1,9 @@
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
   closeSync,
+  lstatSync,
   mkdtempSync,
   openSync,
   renameSync,
@@ -121,5 +123,27 @@ describe('readFileIntoStore', () => {
     expect(await readFileIntoStore(join(dir, 'nothing'), 'nothing', { put: () => undefined })).toEqual({
       kind: 'gone',
     });
+  });
+
+  it('never waits on a file swapped for a named pipe between its lstat and its open, small or large', async () => {
+    for (const size of [100, 2 * 1024 * 1024]) {
+      const abs = join(dir, `swapped-${size}`);
+      writeFileSync(abs, noise(size, 5));
+      utimesSync(abs, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+      const stale = lstatSync(abs);
+      rmSync(abs);
+      execFileSync('mkfifo', [abs]);
+      // A writer that comes 3 s later: the only thing that would end a blocking open of the
+      // pipe (and, in the blocking read of a small file, the test's own thread).
+      const writer = spawn('sh', ['-c', 'sleep 3; exec 3>"$0"', abs], { stdio: 'ignore' });
+      try {
+        const started = Date.now();
+        const r = await readFileIntoStore(abs, `swapped-${size}`, { put: () => undefined }, 0, stale);
+        expect(r, `${size} bytes`).toEqual({ kind: 'unstable', reason: 'replaced while opening' });
+        expect(Date.now() - started, `${size} bytes`).toBeLessThan(1000);
+      } finally {
+        writer.kill();
+      }
+    }
   });
 });

@@ -24,6 +24,14 @@ const WHOLE_READ_BYTES = 1024 * 1024;
  */
 const SYNC_READ_BYTES = 64 * 1024;
 
+/**
+ * O_NOFOLLOW: a file swapped for a symlink between lstat and open is refused, not followed.
+ * O_NONBLOCK: a file swapped for a named pipe there is opened at once (and refused, as no
+ * regular file), where a blocking open waits for a writer that may never come, holding the
+ * publisher (and a thread) for good. It changes nothing for a regular file.
+ */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
 /** An mtime further ahead of our clock than this comes from another clock, not from a write just now. */
 const FUTURE_SKEW_MS = 2000;
 
@@ -99,10 +107,10 @@ export async function readFileIntoStore(
       if (!body) return { kind: 'unstable', reason: 'replaced while opening' };
       keepWhole(body);
     } else {
-      // O_NOFOLLOW: a file swapped for a symlink between lstat and open is refused, not followed.
-      const handle = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+      const handle = await open(abs, OPEN_FLAGS);
       try {
-        if ((await handle.stat()).ino !== before.ino)
+        const opened = await handle.stat();
+        if (opened.ino !== before.ino || !opened.isFile())
           return { kind: 'unstable', reason: 'replaced while opening' };
         if (before.size <= WHOLE_READ_BYTES) {
           // One byte more than expected, to notice a file that grew.
@@ -168,14 +176,16 @@ export function entryMtime(mtimeMs: number): number {
 }
 
 /**
- * A small file's bytes, read with blocking calls (as the async path: O_NOFOLLOW, the inode
+ * A small file's bytes, read with blocking calls (as the async path: OPEN_FLAGS, the inode
  * checked, one byte more asked for than expected to notice growth); null when the path now
  * names another file.
  */
 function readSmallSync(abs: string, ino: number, size: number): Buffer | null {
-  const fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+  const fd = openSync(abs, OPEN_FLAGS);
   try {
-    if (fstatSync(fd).ino !== ino) return null;
+    const opened = fstatSync(fd);
+    // Not a regular file: a pipe made in its place may have been given its inode number.
+    if (opened.ino !== ino || !opened.isFile()) return null;
     const buf = Buffer.allocUnsafe(size + 1);
     let got = 0;
     for (;;) {
