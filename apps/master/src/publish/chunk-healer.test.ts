@@ -1,3 +1,4 @@
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +55,24 @@ describe('ChunkHealer', () => {
     expect(await healer.check(hash)).toEqual({ kind: 'ok', data: Buffer.from('alpha\n') });
     expect(store.chunks.get(hash)!.toString()).toBe('alpha\n');
     expect(healer.mended).toBe(1);
+  });
+
+  it('does not wait on a named pipe put in place of the file that held a damaged chunk', async () => {
+    const healer = await published({ 'a.txt': 'alpha\n' });
+    const hash = sha256Hex('alpha\n');
+    damage(hash);
+    const file = join(content, 'a.txt');
+    rmSync(file);
+    execFileSync('mkfifo', [file]);
+    // A writer that comes 3 s later: the only thing that would end a blocking open of the pipe.
+    const writer = spawn('sh', ['-c', 'sleep 3; exec 3>"$0"', file], { stdio: 'ignore' });
+    try {
+      const started = Date.now();
+      expect(await healer.check(hash)).toMatchObject({ kind: 'damaged' });
+      expect(Date.now() - started).toBeLessThan(1000);
+    } finally {
+      writer.kill();
+    }
   });
 
   it('names a damaged chunk no file still holds, as one only kept versions need once the file changed, until collected', async () => {

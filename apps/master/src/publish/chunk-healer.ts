@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256Hex } from '@outpost/core';
@@ -118,7 +119,10 @@ export class ChunkHealer {
 async function readRange(file: string, offset: number, size: number): Promise<Buffer | null> {
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
-    handle = await open(file, 'r');
+    // O_NONBLOCK: a named pipe put in the file's place must not hold the mend (and a thread)
+    // until some writer opens it; it is no file to mend from.
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    if (!(await handle.stat()).isFile()) return null;
     const buf = Buffer.alloc(size);
     const { bytesRead } = await handle.read(buf, 0, size, offset);
     return bytesRead === size ? buf : null;
