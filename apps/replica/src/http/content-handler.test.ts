@@ -27,6 +27,8 @@ const FILES = [
   entry('small.txt', 'small\n', PAST),
   entry('docs/index.html', '<h1>docs</h1>\n', PAST),
   entry('future.txt', 'from the future\n', FUTURE),
+  entry('cafe\u0301.txt', 'made on a Mac\n', PAST),
+  entry('r\u00e9sum\u00e9/index.html', '<h1>CV</h1>\n', PAST),
 ];
 const store = { chunks: { get: (hash: string) => bodies.get(hash) } } as unknown as Store;
 
@@ -87,6 +89,24 @@ describe('the content handler', () => {
     it('with its path checked as any other', async () => {
       expect((await ask('http://x/../small.txt')).status).toBe(400);
       expect((await ask('http://x/nope.txt')).status).toBe(404);
+    });
+  });
+
+  describe('a name in the other Unicode normalisation form', () => {
+    it('serves the file the version holds in NFD when asked for in NFC, and the other way round', async () => {
+      const nfc = await ask(`/${encodeURIComponent('caf\u00e9.txt')}`);
+      expect(nfc.status).toBe(200);
+      expect(nfc.body).toBe('made on a Mac\n');
+      expect(nfc.headers.etag).toBe(`"${sha256Hex('made on a Mac\n')}"`);
+      const nfd = await ask(`/${encodeURIComponent('r\u00e9sume\u0301')}/index.html`);
+      expect(nfd.status).toBe(200);
+      expect(nfd.body).toBe('<h1>CV</h1>\n');
+      expect((await ask(`/${encodeURIComponent('re\u0301sume\u0301')}/`)).body).toBe('<h1>CV</h1>\n');
+    });
+
+    it('is not a case-insensitive lookup', async () => {
+      expect((await ask(`/${encodeURIComponent('CAF\u00c9.txt')}`)).status).toBe(404);
+      expect((await ask('/SMALL.txt')).status).toBe(404);
     });
   });
 

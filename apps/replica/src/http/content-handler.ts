@@ -43,6 +43,24 @@ export interface ContentHandlerOptions {
 /** Request targets that must be decoded and checked before a lookup. */
 const NEEDS_DECODING = /[%?\\]/;
 
+/** Paths of printable ASCII (none holds a control character): alike in every normalisation form. */
+const ASCII = /^[ -~]*$/;
+
+/**
+ * The entry at `path`, or else at the path the version holds that differs from it only in
+ * Unicode normalisation: a name made on a Mac (NFD, `cafe\u0301.txt`) asked for as typed
+ * or linked elsewhere (NFC, `caf\u00e9.txt`), or the other way round. A version never holds
+ * two such paths (the master refuses the second), so the answer is never ambiguous.
+ */
+function lookup(snap: Snapshot, path: string): TreeEntry | undefined {
+  const hit = snap.tree.get(path);
+  if (hit || ASCII.test(path)) return hit;
+  const twin = snap.live.foldedTwin(path);
+  return twin !== undefined && twin.normalize('NFC') === path.normalize('NFC')
+    ? snap.tree.get(twin)
+    : undefined;
+}
+
 /** Bodies up to this size are assembled, cached and sent in one write; larger ones stream. */
 const ONE_WRITE_MAX = 256 * 1024;
 
@@ -128,7 +146,7 @@ export function createContentHandler(o: ContentHandlerOptions) {
       return;
     }
     if (target.kind === 'dir') {
-      const index = snap.tree.get(target.path === '' ? 'index.html' : `${target.path}/index.html`);
+      const index = lookup(snap, target.path === '' ? 'index.html' : `${target.path}/index.html`);
       const items = !index && o.dirListing ? listDirectory(snap, target.path) : undefined;
       if (index) serveEntry(req, res, snap, index);
       else if (items) serveListing(req, res, snap, target.path, items);
@@ -136,7 +154,7 @@ export function createContentHandler(o: ContentHandlerOptions) {
         fail(req, res, snap, 404, 'Not Found', `/${target.path}${target.path ? '/' : ''} has no index.html`);
       return;
     }
-    const entry = snap.tree.get(target.path);
+    const entry = lookup(snap, target.path);
     if (entry) {
       serveEntry(req, res, snap, entry);
       return;
