@@ -38,7 +38,7 @@ import { LinkIndex } from './link-index.js';
 import { isNotFound, readFileIntoStore } from './read-file.js';
 import { realRootOf, resolveLink } from './resolve-link.js';
 import { isRestoreTemp, restoreFiles } from './restore-files.js';
-import { UNREADABLE_DIR, walkFiles } from './walk-tree.js';
+import { UNREADABLE_DIR, unlistableCode, walkFiles } from './walk-tree.js';
 import { WriteBuffer } from './write-buffer.js';
 
 /** Files examined at once: reads overlap on the thread pool and the disk. */
@@ -514,9 +514,9 @@ export class Publisher {
       try {
         items = readdirSync(absDir, { withFileTypes: true });
       } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
         if (isNotFound(err)) continue;
-        if (code === 'EACCES' || code === 'EPERM' || code === 'EIO') {
+        const code = unlistableCode(err);
+        if (code) {
           this.#refuse(dir, `${UNREADABLE_DIR}: ${code}`);
           refused.add(dir);
           continue;

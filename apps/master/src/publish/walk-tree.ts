@@ -8,6 +8,15 @@ import { isNotFound } from './read-file.js';
 /** How a directory that cannot be listed is reported. */
 export const UNREADABLE_DIR = 'unreadable directory';
 
+/**
+ * The error code when `err` says a directory cannot be listed (permissions, I/O errors, a
+ * path past the system's PATH_MAX), which is reported and skipped; null for any other error.
+ */
+export function unlistableCode(err: unknown): string | null {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EACCES' || code === 'EPERM' || code === 'EIO' || code === 'ENAMETOOLONG' ? code : null;
+}
+
 /** A regular file or a symlink the walk found (relative to root, POSIX separators). */
 export interface WalkedPath {
   path: string;
@@ -31,8 +40,8 @@ export async function* walkFiles(
     items = await readdir(abs, { withFileTypes: true });
   } catch (err) {
     if (isNotFound(err)) return;
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EIO') {
+    const code = unlistableCode(err);
+    if (code) {
       onProblem(relDir, `${UNREADABLE_DIR}: ${code}`, true);
       return;
     }
