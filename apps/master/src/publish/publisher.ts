@@ -136,6 +136,8 @@ export class Publisher {
   readonly #litter = new Set<string>();
   /** A batch failed for lack of room: the WAL is to be cut down before the next one. */
   #walToShrink = false;
+  /** While a batch is examined: the names of each folder looked at that are not UTF-8. */
+  #undecodableByDir: Map<string, ReadonlySet<string>> | null = null;
   /**
    * The directory the tree was read from (its real path, device and inode). A batch that finds
    * the content directory to be another one now (a new release moved into its place) is not
@@ -685,6 +687,22 @@ export class Publisher {
     }
   }
 
+  /**
+   * True when `name`, as Node decoded it, stands for a name of `absDir` that is not UTF-8.
+   * The directory is listed as bytes once per batch: a burst of 20,000 such files made in one
+   * folder had listed its 20,000 names once for each, 20 files a second.
+   */
+  #undecodable(absDir: string, name: string): boolean {
+    const byDir = this.#undecodableByDir;
+    let bad = byDir?.get(absDir);
+    if (bad === undefined) {
+      bad = undecodableNames(absDir, [{ name }]);
+      // Nothing to keep for a name with no U+FFFD in it: the folder was not listed.
+      if (name.includes('\uFFFD')) byDir?.set(absDir, bad);
+    }
+    return bad.has(name);
+  }
+
   async #processBatch(
     named: string[],
     trustIndex: boolean,
@@ -697,6 +715,7 @@ export class Publisher {
     let failed: { err: unknown } | undefined;
     let whole = false;
     this.#writes.track();
+    this.#undecodableByDir = new Map();
     try {
       whole = await this.#examineAll(paths, trustIndex, changes, unstable, progress);
       // A twin refused beside a path this batch deletes is free now: it goes in with the delete,
@@ -708,6 +727,8 @@ export class Publisher {
       }
     } catch (err) {
       failed = { err };
+    } finally {
+      this.#undecodableByDir = null;
     }
     try {
       await this.#writes.drain();
@@ -946,8 +967,7 @@ export class Publisher {
     if (this.#live.hasDir(rel)) this.#leftFolder(rel, changes);
     if (st === null) {
       // A name that is not UTF-8 comes from the watcher as no file has it: still there, still refused.
-      const bad = undecodableNames(dirname(abs), [{ name: basename(abs) }]);
-      if (bad.has(basename(abs))) {
+      if (this.#undecodable(dirname(abs), basename(abs))) {
         this.#refuse(rel, 'name is not valid UTF-8');
         return;
       }
