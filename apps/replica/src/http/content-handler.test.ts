@@ -29,6 +29,8 @@ const FILES = [
   entry('future.txt', 'from the future\n', FUTURE),
   entry('cafe\u0301.txt', 'made on a Mac\n', PAST),
   entry('r\u00e9sum\u00e9/index.html', '<h1>CV</h1>\n', PAST),
+  entry('x/caf\u00e9', 'a file\n', PAST),
+  entry('x/cafe\u0301/y.txt', 'in a folder\n', PAST),
 ];
 const store = { chunks: { get: (hash: string) => bodies.get(hash) } } as unknown as Store;
 
@@ -102,6 +104,13 @@ describe('the content handler', () => {
       expect(nfd.status).toBe(200);
       expect(nfd.body).toBe('<h1>CV</h1>\n');
       expect((await ask(`/${encodeURIComponent('re\u0301sume\u0301')}/`)).body).toBe('<h1>CV</h1>\n');
+    });
+
+    it('does not stand in for a folder of the very name asked for', async () => {
+      const folder = await ask(`/x/${encodeURIComponent('cafe\u0301')}`);
+      expect(folder.status).toBe(301);
+      expect(folder.headers.location).toBe(`/x/${encodeURIComponent('cafe\u0301')}/`);
+      expect((await ask(`/x/${encodeURIComponent('caf\u00e9')}`)).body).toBe('a file\n');
     });
 
     it('is not a case-insensitive lookup', async () => {

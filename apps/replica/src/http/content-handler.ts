@@ -160,7 +160,9 @@ export function createContentHandler(o: ContentHandlerOptions) {
         fail(req, res, snap, 404, 'Not Found', `/${target.path}${target.path ? '/' : ''} has no index.html`);
       return;
     }
-    const entry = lookup(snap, target.path);
+    // A folder of this very name goes before a file that differs from it only in normalisation.
+    const entry =
+      snap.tree.get(target.path) ?? (snap.dirs.has(target.path) ? undefined : lookup(snap, target.path));
     if (entry) {
       serveEntry(req, res, snap, entry);
       return;
