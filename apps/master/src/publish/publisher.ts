@@ -1036,7 +1036,7 @@ export class Publisher {
       // most of its chunks (stored already), and those a patch may carry are not told.
       const held = this.#live.entries.get(rel)?.chunks;
       const sink = held ? editedFileSink(this.#writes, this.#writes.ahead, held) : this.#writes.ahead;
-      result = await readFileIntoStore(abs, rel, sink, this.#o.settleMs ?? 0, st);
+      result = await readFileIntoStore(abs, rel, sink, this.#settleOf(rel), st);
     } catch (err) {
       // One unreadable file (permissions, I/O error) is reported and skipped; the rest goes on,
       // and what the tree already holds for it stays as it was. The store failing to take its
@@ -1047,6 +1047,7 @@ export class Publisher {
     }
     this.filesRead++;
     if (result.kind === 'gone') {
+      this.#retryAttempts.delete(rel);
       this.#markDeleted(rel, changes);
       return;
     }
@@ -1108,6 +1109,23 @@ export class Publisher {
     return out;
   }
 
+  /** The wait before the attempt-th look again at a path that keeps moving. */
+  #backoff(attempt: number): number {
+    return Math.min(5000, (this.#o.retryMs ?? 100) * 2 ** (attempt - 1));
+  }
+
+  /**
+   * How long a file must have been left alone before it is read: --settle-ms; for one that
+   * changed while it was read (a download in progress), its backoff. Else every write the
+   * watcher reports had it read whole again once --settle-ms had passed: a 300 MiB file
+   * written at 10 MB/s, 1 MiB every 100 ms, cost the master 4.7 GiB of reads and 41 s of CPU.
+   */
+  #settleOf(rel: string): number {
+    const settle = this.#o.settleMs ?? 0;
+    const attempt = this.#retryAttempts.get(rel);
+    return attempt === undefined ? settle : Math.max(settle, this.#backoff(attempt));
+  }
+
   /** Looks at a path again later: after `delayMs`, or with a backoff while it keeps moving. */
   #scheduleRetry(rel: string, delayMs: number | undefined) {
     if (this.#closed || this.#retryTimers.has(rel)) return;
@@ -1115,7 +1133,7 @@ export class Publisher {
     if (delay === undefined) {
       const attempt = (this.#retryAttempts.get(rel) ?? 0) + 1;
       this.#retryAttempts.set(rel, attempt);
-      delay = Math.min(5000, (this.#o.retryMs ?? 100) * 2 ** (attempt - 1));
+      delay = this.#backoff(attempt);
     }
     const timer = setTimeout(() => {
       this.#retryTimers.delete(rel);
