@@ -80,6 +80,22 @@ describe('parseRange', () => {
         { start: 95, end: 99 },
       ],
     });
+    // Parts come in the order they were asked in (RFC 9110 §14.6), a merged one where its first was.
+    expect(parseRange('bytes=50-59,0-9', 1000)).toEqual({
+      kind: 'multi',
+      ranges: [
+        { start: 50, end: 59 },
+        { start: 0, end: 9 },
+      ],
+    });
+    expect(parseRange('bytes=90-99,50-59,5-9,0-4', 1000)).toEqual({
+      kind: 'multi',
+      ranges: [
+        { start: 90, end: 99 },
+        { start: 50, end: 59 },
+        { start: 0, end: 9 },
+      ],
+    });
     // Unsatisfiable parts are dropped; if none is left, the whole header is.
     expect(parseRange('bytes=0-1,5000-6000', 1000)).toEqual({ kind: 'range', start: 0, end: 1 });
     expect(parseRange('bytes=5000-,6000-', 1000)).toEqual({ kind: 'unsatisfiable' });

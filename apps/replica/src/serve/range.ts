@@ -57,14 +57,20 @@ export function parseRange(header: string | undefined, size: number): RangeResul
   return { kind: 'multi', ranges: merged };
 }
 
-/** Sorts ranges and merges those that overlap or touch. */
+/**
+ * Merges ranges that overlap or touch; the rest keep the order they were asked in, as RFC 9110
+ * §14.6 asks of the parts of a multipart response (a merged range takes the place of the first
+ * of its parts).
+ */
 export function mergeRanges(ranges: ByteRange[]): ByteRange[] {
-  const sorted = [...ranges].sort((x, y) => x.start - y.start);
-  const out: ByteRange[] = [];
+  const sorted = ranges.map((r, asked) => ({ ...r, asked })).sort((x, y) => x.start - y.start);
+  const out: (ByteRange & { asked: number })[] = [];
   for (const r of sorted) {
     const last = out.at(-1);
-    if (last && r.start <= last.end + 1) last.end = Math.max(last.end, r.end);
-    else out.push({ ...r });
+    if (last && r.start <= last.end + 1) {
+      last.end = Math.max(last.end, r.end);
+      last.asked = Math.min(last.asked, r.asked);
+    } else out.push(r);
   }
-  return out;
+  return out.sort((x, y) => x.asked - y.asked).map(({ start, end }) => ({ start, end }));
 }
