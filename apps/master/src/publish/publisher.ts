@@ -136,6 +136,12 @@ export class Publisher {
   readonly #litter = new Set<string>();
   /** A batch failed for lack of room: the WAL is to be cut down before the next one. */
   #walToShrink = false;
+  /**
+   * Files of the tree with other names (hard links): the paths by inode, and each path's inode.
+   * An edit made through one name is reported by the kernel for that name only.
+   */
+  readonly #hardLinks = new Map<number, Set<string>>();
+  readonly #hardLinkOf = new Map<string, number>();
   /** While a batch is examined: the names of each folder looked at that are not UTF-8. */
   #undecodableByDir: Map<string, ReadonlySet<string>> | null = null;
   /**
@@ -569,6 +575,7 @@ export class Publisher {
         } else {
           // No record, no stat needed: the file is read whatever it says (every file, at a first start).
           st = rec ? lstatOrNull(join(root, rel)) : null;
+          if (st) this.#noteLinks(rel, st.ino, st.nlink);
         }
         if (!st || !rec || !vouches(rec, st, this.#live.entries.get(rel))) suspects.push(rel);
       }
@@ -1057,6 +1064,7 @@ export class Publisher {
       return;
     }
     this.#retryAttempts.delete(rel);
+    if (!source) this.#noteLinks(rel, result.ino, result.nlink);
     this.#writes.scanned({
       path: rel,
       size: result.entry.size,
@@ -1073,6 +1081,30 @@ export class Publisher {
       return;
     }
     changes.set(rel, { op: 'put', entry: result.entry });
+    // Its other names hold the same new bytes: looked at next, not at the next rewalk.
+    for (const other of this.#hardLinks.get(result.ino) ?? [])
+      if (other !== rel && !changes.has(other) && this.#live.entries.get(other)?.hash !== result.entry.hash)
+        this.#scheduleRetry(other, 0);
+  }
+
+  /** Keeps track of the names of a file that has several (nlink > 1), and forgets one that has not. */
+  #noteLinks(rel: string, ino: number, nlink: number) {
+    const was = this.#hardLinkOf.get(rel);
+    if (was === ino && nlink > 1) return;
+    if (was !== undefined) {
+      const names = this.#hardLinks.get(was);
+      names?.delete(rel);
+      if (names?.size === 0) this.#hardLinks.delete(was);
+      this.#hardLinkOf.delete(rel);
+    }
+    if (nlink <= 1) return;
+    let names = this.#hardLinks.get(ino);
+    if (!names) {
+      names = new Set();
+      this.#hardLinks.set(ino, names);
+    }
+    names.add(rel);
+    this.#hardLinkOf.set(rel, ino);
   }
 
   #unchangedByIndex(rel: string, abs: string, lstatted?: Stats): boolean {
@@ -1091,6 +1123,7 @@ export class Publisher {
   #markDeleted(rel: string, changes: Map<string, Change>) {
     if (this.#live.entries.has(rel)) changes.set(rel, { op: 'delete', path: rel });
     else changes.delete(rel);
+    this.#noteLinks(rel, 0, 0);
     this.#writes.forget(rel);
   }
 

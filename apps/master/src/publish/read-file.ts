@@ -37,7 +37,7 @@ const FUTURE_SKEW_MS = 2000;
 
 /** What reading one file gave. */
 export type ReadResult =
-  | { kind: 'file'; entry: TreeEntry; ino: number; mtimeMs: number; startedAt: number }
+  | { kind: 'file'; entry: TreeEntry; ino: number; nlink: number; mtimeMs: number; startedAt: number }
   | { kind: 'gone' }
   | { kind: 'unstable'; reason: string; retryInMs?: number };
 
@@ -160,6 +160,7 @@ export async function readFileIntoStore(
     kind: 'file',
     entry: treeEntry(relPath, bytes, oneHash ?? whole.digest('hex'), entryMtime(before.mtimeMs), refs),
     ino: before.ino,
+    nlink: before.nlink,
     mtimeMs: before.mtimeMs,
     startedAt,
   };
