@@ -1043,7 +1043,7 @@ export class Publisher {
       // most of its chunks (stored already), and those a patch may carry are not told.
       const held = this.#live.entries.get(rel)?.chunks;
       const sink = held ? editedFileSink(this.#writes, this.#writes.ahead, held) : this.#writes.ahead;
-      result = await readFileIntoStore(abs, rel, sink, this.#settleOf(rel), st);
+      result = await readFileIntoStore(abs, rel, sink, this.#settleOf(rel), st, () => this.#closed);
     } catch (err) {
       // One unreadable file (permissions, I/O error) is reported and skipped; the rest goes on,
       // and what the tree already holds for it stays as it was. The store failing to take its

@@ -46,7 +46,8 @@ export type ReadResult =
  * if it had been left alone for `settleMs` (longer for a name shaped like a writer's temp
  * file: see settleFor) and its size, mtime and inode did not move while
  * it was read: a file caught half-written is reported unstable, to be tried again later,
- * never published. `lstatted` is the path's lstat when the caller has just made one.
+ * never published. `lstatted` is the path's lstat when the caller has just made one; a large
+ * file's read ends early, as unstable, once `stopped` says so.
  */
 export async function readFileIntoStore(
   abs: string,
@@ -54,6 +55,7 @@ export async function readFileIntoStore(
   chunks: ChunkSink,
   settleMs = 0,
   lstatted?: Stats,
+  stopped?: () => boolean,
 ): Promise<ReadResult> {
   const startedAt = Date.now();
   const before = lstatted ?? (await lstatOrNull(abs));
@@ -138,6 +140,9 @@ export async function readFileIntoStore(
             for (const chunk of cut) keep(chunk);
             tail = data.subarray(rest);
             if (bytesRead === 0) break;
+            // A service stopping does not wait for the rest of a large file (minutes, for
+            // tens of GiB): it is read again at the next start.
+            if (stopped?.()) return { kind: 'unstable', reason: 'stopped' };
             if (chunks.crowded) await chunks.room?.();
           }
         }
