@@ -61,21 +61,20 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
       };
     } catch (err) {
       if (err instanceof VersionNotKeptError) return sendProblem(reply, 404, 'Not Found', err.message);
-      if (err instanceof RestoreConflictError)
-        return sendProblem(
-          reply,
-          409,
-          'Conflict',
-          `version ${body.data.to} cannot be restored: ${err.message}`,
-        );
-      if (err instanceof RestoreRefusedError)
-        return sendProblem(
-          reply,
-          500,
-          'Internal Server Error',
-          `version ${body.data.to} cannot be restored: ${err.message}`,
-        );
-      throw err;
+      // The content directory in the way (409), or the store unable to give the version whole (500).
+      const refused: [number, string] | null =
+        err instanceof RestoreConflictError
+          ? [409, 'Conflict']
+          : err instanceof RestoreRefusedError
+            ? [500, 'Internal Server Error']
+            : null;
+      if (!refused) throw err;
+      return sendProblem(
+        reply,
+        refused[0],
+        refused[1],
+        `version ${body.data.to} cannot be restored: ${(err as Error).message}`,
+      );
     }
   });
 
