@@ -96,6 +96,18 @@ describe('LiveTree', () => {
     expect(whole).not.toBeNull();
   });
 
+  it('finds a folder by its folded name while some file lies under it', () => {
+    const live = new LiveTree([entry('a/cafe\u0301/x.txt', '1'), entry('a/cafe\u0301/y.txt', '2')]);
+    expect(live.foldedDirTwin('A/CAF\u00c9')).toBe('a/cafe\u0301');
+    expect(live.foldedDirTwin('a')).toBe('a');
+    const del = (path: string): Change => ({ op: 'delete', path });
+    live.plan([del('a/cafe\u0301/x.txt')]).commit();
+    expect(live.foldedDirTwin('a/caf\u00e9')).toBe('a/cafe\u0301');
+    live.plan([del('a/cafe\u0301/y.txt')]).commit();
+    expect(live.foldedDirTwin('a/caf\u00e9')).toBeUndefined();
+    expect(live.foldedDirTwin('a')).toBeUndefined();
+  });
+
   it('tells, for a tree built whole, the paths that differ only in case', () => {
     const e = (path: string) => ({ path, size: 1, hash: 'a'.repeat(64), mtime: 0, chunks: [] });
     expect(new LiveTree([e('a/Read.me'), e('b/read.me')]).caseTwins()).toBeNull();

@@ -24,6 +24,8 @@ export class LiveTree {
   readonly #folded = new Map<string, string>();
   /** Directories ("a", "a/b") with the number of files under them. */
   readonly #dirs = new Map<string, number>();
+  /** Every directory by its case-folded form. */
+  readonly #foldedDirs = new Map<string, string>();
   readonly #root: RootAccumulator;
   #bytes = 0;
 
@@ -65,6 +67,11 @@ export class LiveTree {
   /** The path the tree holds under the same case-folded form, if any. */
   foldedTwin(path: string): string | undefined {
     return this.#folded.get(foldCase(path));
+  }
+
+  /** The directory the tree holds under the same case-folded form as `dir`, if any. */
+  foldedDirTwin(dir: string): string | undefined {
+    return this.#foldedDirs.get(foldCase(dir));
   }
 
   /**
@@ -184,6 +191,12 @@ export class LiveTree {
       const n = (this.#dirs.get(dir) ?? 0) + sign;
       if (n > 0) this.#dirs.set(dir, n);
       else this.#dirs.delete(dir);
+      // Folded once when a directory appears or goes, not for every file under it.
+      if (n === 1 && sign > 0) this.#foldedDirs.set(foldCase(dir), dir);
+      else if (n === 0) {
+        const key = foldCase(dir);
+        if (this.#foldedDirs.get(key) === dir) this.#foldedDirs.delete(key);
+      }
     }
   }
 }

@@ -106,6 +106,16 @@ describe('the content handler', () => {
       expect((await ask(`/${encodeURIComponent('re\u0301sume\u0301')}/`)).body).toBe('<h1>CV</h1>\n');
     });
 
+    it('redirects a folder asked for without its slash in another form to the name it holds', async () => {
+      const stored = `/${encodeURIComponent('r\u00e9sum\u00e9')}/`;
+      for (const asked of ['r\u00e9sume\u0301', 're\u0301sume\u0301']) {
+        const res = await ask(`/${encodeURIComponent(asked)}?p=1`);
+        expect(res.status).toBe(301);
+        expect(res.headers.location).toBe(`${stored}?p=1`);
+      }
+      expect((await ask(`/${encodeURIComponent('R\u00c9SUM\u00c9')}`)).status).toBe(404);
+    });
+
     it('does not stand in for a folder of the very name asked for', async () => {
       const folder = await ask(`/x/${encodeURIComponent('cafe\u0301')}`);
       expect(folder.status).toBe(301);

@@ -64,6 +64,13 @@ function lookup(snap: Snapshot, path: string): TreeEntry | undefined {
     : undefined;
 }
 
+/** The folder the version holds under `path` in another Unicode normalisation, if any. */
+function dirTwin(snap: Snapshot, path: string): string | undefined {
+  if (ASCII.test(path)) return undefined;
+  const twin = snap.live.foldedDirTwin(path);
+  return twin !== undefined && twin.normalize('NFC') === path.normalize('NFC') ? twin : undefined;
+}
+
 /** Bodies up to this size are assembled, cached and sent in one write; larger ones stream. */
 const ONE_WRITE_MAX = 256 * 1024;
 
@@ -167,12 +174,13 @@ export function createContentHandler(o: ContentHandlerOptions) {
       serveEntry(req, res, snap, entry);
       return;
     }
-    if (snap.dirs.has(target.path)) {
+    const dir = snap.dirs.has(target.path) ? target.path : dirTwin(snap, target.path);
+    if (dir !== undefined) {
       // The query goes along (`/docs?x=1` → `/docs/?x=1`), as nginx keeps it: it is part of
       // what was asked for. (The parser lets no byte through that a header may not carry.)
       const q = url.indexOf('?');
       const query = q === -1 || q === url.length - 1 ? '' : url.slice(q);
-      const location = `/${target.path.split('/').map(encodeURIComponent).join('/')}/${query}`;
+      const location = `/${dir.split('/').map(encodeURIComponent).join('/')}/${query}`;
       res.writeHead(301, {
         ...baseHeaders(snap),
         location,
