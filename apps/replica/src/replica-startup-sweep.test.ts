@@ -26,9 +26,14 @@ afterEach(async () => {
  * A master that holds version 1 with `root`, reached by pull only (no WebSocket): a replica
  * that holds it is told it is in sync, which lets its start's sweep go.
  */
-async function masterAt(root: string, port = 0): Promise<string> {
+async function masterAt(root: string, up: () => boolean = () => true): Promise<string> {
   const body = JSON.stringify({ version: 1, root, from: 1, full: false, changes: [] });
   const server = createServer((req, res) => {
+    // Down: the connection drops before any answer, as a host whose service is not up.
+    if (!up()) {
+      req.socket.destroy();
+      return;
+    }
     if (!req.url?.startsWith('/_outpost/api/v1/manifest')) {
       res.writeHead(404).end();
       return;
@@ -36,7 +41,7 @@ async function masterAt(root: string, port = 0): Promise<string> {
     res.writeHead(200, { 'content-type': 'application/json' }).end(body);
   });
   master = server;
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 }
 
@@ -95,17 +100,12 @@ describe('the startup sweep after a stop that was not clean', () => {
     const body = Buffer.from('<h1>held</h1>');
     const litter = Buffer.from('a chunk of a download cut short');
     const root = seed(data, body, litter);
-    const port = await new Promise<number>((r) => {
-      const probe = createServer();
-      probe.listen(0, '127.0.0.1', () => {
-        const p = (probe.address() as { port: number }).port;
-        probe.close(() => r(p));
-      });
-    });
+    let up = false;
+    const master = await masterAt(root, () => up);
     replica = buildReplica({
       name: 'uk-london',
       region: 'uk',
-      master: `http://127.0.0.1:${port}`,
+      master,
       data,
       host: '127.0.0.1',
       port: 0,
@@ -120,7 +120,7 @@ describe('the startup sweep after a stop that was not clean', () => {
     expect(r.store.chunks.has(sha256Hex(litter))).toBe(true);
 
     // The master comes up at the version held: now it is litter.
-    await masterAt(root, port);
+    up = true;
     await expect.poll(() => r.store.chunks.has(sha256Hex(litter)), { timeout: 10_000 }).toBe(false);
     expect(r.store.chunks.has(sha256Hex(body))).toBe(true);
   });
