@@ -281,6 +281,8 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
         now,
         replicas: fleet.facts(),
       },
+      // Each name's rotation carries on from the view this one replaces.
+      view,
     );
   // What the DNS server answered and met: the responder's counts and the sockets'.
   const dnsCounters = () => ({ ...responder.counters, ...(dns?.counters ?? {}) });

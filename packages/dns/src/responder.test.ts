@@ -261,6 +261,47 @@ describe('Responder: modes and rotation', () => {
     expect(Object.values(tally(v, 3000))).toEqual([1000, 1000, 1000]);
   });
 
+  it('in mode all answers the pick first, then the others in turn after it', () => {
+    const v = three();
+    const r = new Responder();
+    const order = () => ask(r, v, query('uk.corp.example')).pkt.answers!.map((a: any) => a.data.slice(-1));
+    expect([order(), order(), order(), order()].map((o) => o.join(''))).toEqual(['234', '342', '423', '234']);
+  });
+
+  it('carries the rotation into a rebuilt view: rebuilt before every query, answers stay even', () => {
+    const f = facts(['127.0.0.2', '127.0.0.3', '127.0.0.4'].map((ip, i) => replica(`uk-${i}`, 'uk', ip)));
+    let v = buildZoneView(settings({ mode: 'one' }), f);
+    const r = new Responder();
+    const counts: Record<string, number> = {};
+    for (let i = 0; i < 3000; i++) {
+      // The load a replica reports moves on each rebuild, as pings bring it in.
+      const moved = f.replicas.map((x, j) =>
+        j === i % 3 ? { ...x, load: { requestsPerSecond: i % 2, openConnections: 0 } } : x,
+      );
+      v = buildZoneView(settings({ mode: 'one' }), { ...f, replicas: moved }, v);
+      const first = (ask(r, v, query('uk.corp.example')).pkt.answers![0] as any).data as string;
+      counts[first] = (counts[first] ?? 0) + 1;
+    }
+    for (const c of Object.values(counts)) expect(Math.abs(c - 1000)).toBeLessThanOrEqual(30);
+  });
+
+  it('in mode one at 4,000 replicas answers each of them once in 4,000 queries', () => {
+    const v = buildZoneView(
+      settings({ mode: 'one' }),
+      facts(
+        Array.from({ length: 4000 }, (_, i) => replica(`r-${i}`, `r${i % 40}`, `10.1.${i >> 8}.${i & 255}`)),
+      ),
+    );
+    const r = new Responder();
+    const seen = new Set<string>();
+    for (let i = 0; i < 4000; i++) {
+      const { pkt } = ask(r, v, query('corp.example'));
+      expect(pkt.answers).toHaveLength(1);
+      seen.add((pkt.answers![0] as any).data);
+    }
+    expect(seen.size).toBe(4000);
+  });
+
   it('gives a replica with triple load clearly fewer answers', () => {
     const counts = tally(three({ mode: 'one' }, [60, 20, 20]), 3000);
     expect(counts['127.0.0.2']!).toBeLessThan(0.6 * counts['127.0.0.3']!);

@@ -1,6 +1,7 @@
 import dnsPacket, { type Answer } from 'dns-packet';
-import { Rotation } from './rotation.js';
-import { type NameEntry, NS_LABEL, type Target, type ZoneView } from './zone-view.js';
+import type { Pool } from './pool.js';
+import { addressBody, type Rr, rr } from './records.js';
+import { NS_LABEL, type Target, type ZoneView } from './zone-view.js';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -86,7 +87,6 @@ interface Edns {
  * REFUSED; unknown names NXDOMAIN; known names without records of the type NODATA with the SOA.
  */
 export class Responder {
-  readonly rotation: Rotation;
   readonly counters: ResponderCounters = {
     queries: 0,
     noerror: 0,
@@ -100,10 +100,6 @@ export class Responder {
     truncated: 0,
     dropped: 0,
   };
-
-  constructor(rotation = new Rotation()) {
-    this.rotation = rotation;
-  }
 
   /** The answer to one query (UDP datagram or TCP message), or null to stay silent. */
   respond(query: Buffer, transport: Transport, view: ZoneView): Buffer | null {
@@ -240,9 +236,12 @@ export class Responder {
     switch (q.qtype) {
       case TYPE.A:
       case TYPE.AAAA: {
-        const family = q.qtype === TYPE.A ? 4 : 6;
-        const picked = this.#pick(view, entry, family, `${label}/${family}`);
-        answers = picked.map((t) => records.address(owner, t));
+        const pool = q.qtype === TYPE.A ? entry.a : entry.aaaa;
+        if (!pool) break;
+        const one = view.settings.mode === 'one' && entry.kind !== 'ns';
+        const picked = this.#pick(r, pool, one ? 1 : pool.bodies.length, owner);
+        if (picked === null) return this.#truncated(r, RCODE.NOERROR | AA);
+        answers = picked;
         break;
       }
       case TYPE.SOA:
@@ -268,12 +267,23 @@ export class Responder {
     return this.#finish(r, RCODE.NOERROR | AA, answers, EMPTY, additionals);
   }
 
-  /** The targets of a name for one address family, in this query's order (one in mode `one`). */
-  #pick(view: ZoneView, entry: NameEntry, family: 4 | 6, key: string): Target[] {
-    const of = entry.targets.filter((t) => t.family === family);
-    if (of.length <= 1 || entry.kind === 'ns') return of;
-    const ordered = this.rotation.order(key, of.map(keyed));
-    return view.settings.mode === 'one' ? ordered.slice(0, 1) : ordered;
+  /**
+   * `want` records of a pool, this query's pick first and the rest after it in the pool's order
+   * (wrapping round), or null when they do not fit the answer's limit. Only the records answered
+   * are touched: the pick is O(log n), and nothing is sorted or filtered per query.
+   */
+  #pick(r: Reply, pool: Pool, want: number, owner: string): Rr[] | null {
+    const n = pool.bodies.length;
+    // The owner of each is the question's name, written as a 2-byte pointer to it; a pool is
+    // of one family, so every record has the same size.
+    const each = 2 + pool.bodies[0]!.length;
+    const fixed = 12 + r.question.length + (r.opt ? 1 + r.opt.body.length : 0);
+    if (fixed + want * each > r.limit) return null;
+    const start = n === 1 ? 0 : pool.rotation.next();
+    const out = new Array<Rr>(want);
+    for (let i = 0, at = start; i < want; i++, at = at + 1 === n ? 0 : at + 1)
+      out[i] = { owner, body: pool.bodies[at]! };
+    return out;
   }
 
   /** The full answer when it fits the limit, else TC with the question alone (and OPT). */
@@ -282,6 +292,11 @@ export class Responder {
     // Compressed, the size is known once written.
     const full = assemble(r.id, r.flags | flags, r.question, answers, authorities, extra);
     if (full.length <= r.limit) return full;
+    return this.#truncated(r, flags);
+  }
+
+  /** TC, with the question alone (and OPT): the answer does not fit. */
+  #truncated(r: Reply, flags: number): Buffer {
     this.counters.truncated++;
     return assemble(r.id, r.flags | flags | TC, r.question, EMPTY, EMPTY, r.opt ? [r.opt] : EMPTY);
   }
@@ -314,18 +329,6 @@ interface Reply {
 
 const EMPTY: Rr[] = [];
 
-/**
- * One resource record: its owner name, written (compressed) when the message is assembled, and
- * the rest (type, class, TTL, RDATA) as encoded once by dns-packet.
- */
-interface Rr {
-  /** Lowercase, without the trailing dot; '' for the root (OPT). */
-  owner: string;
-  body: Buffer;
-  /** Written in full, never compressed nor a target (a TSIG's key name). */
-  plain?: true;
-}
-
 /** The records of one zone view, each encoded once by dns-packet and then reused. */
 interface Records {
   address(owner: string, t: Target): Rr;
@@ -334,15 +337,7 @@ interface Records {
   hinfo(owner: string): Rr;
 }
 
-/** dns-packet's single-record encoder (exported by the library, missing from its typings). */
-const recordCodec = (dnsPacket as unknown as { answer: { encode(a: Answer): Buffer } }).answer;
-
 const recordCache = new WeakMap<ZoneView, Records>();
-
-/** A record encoded under the root name (one byte), so its owner can be written compressed. */
-function rr(a: Answer): Rr {
-  return { owner: a.name === '.' ? '' : a.name, body: recordCodec.encode({ ...a, name: '.' }).subarray(1) };
-}
 
 function recordsOf(view: ZoneView): Records {
   let r = recordCache.get(view);
@@ -362,13 +357,7 @@ function recordsOf(view: ZoneView): Records {
     return b;
   };
   r = {
-    address: (owner, t) =>
-      once(`${owner} ${t.address}`, () => ({
-        type: t.family === 4 ? 'A' : 'AAAA',
-        name: owner,
-        ttl,
-        data: t.address,
-      })),
+    address: (owner, t) => ({ owner, body: addressBody(t.address, t.family, ttl) }),
     soa: () =>
       once('SOA', () => ({
         type: 'SOA',
@@ -551,8 +540,6 @@ function writeName(out: Buffer, off: number, name: string, written: Map<string, 
   out[off] = 0;
   return off + 1;
 }
-
-const keyed = (t: Target) => ({ ...t, key: `${t.replica ?? ''}/${t.address}` });
 
 /**
  * Reads the single question from the raw packet. Labels are plain (no compression pointer:

@@ -3,11 +3,21 @@ import { Rotation } from './rotation.js';
 import { weightsFromLoad } from './weights.js';
 
 function shares(weights: number[], n: number): number[] {
-  const rot = new Rotation();
-  const cands = weights.map((weight, i) => ({ key: String(i), weight }));
+  const rot = new Rotation(weights);
   const counts = weights.map(() => 0);
-  for (let i = 0; i < n; i++) counts[Number(rot.order('x', cands)[0]!.key)]!++;
+  for (let i = 0; i < n; i++) counts[rot.next()]!++;
   return counts.map((c) => c / n);
+}
+
+const picks = (rot: Rotation, n: number, names = 'abcdefgh') =>
+  Array.from({ length: n }, () => names[rot.next()]).join('');
+
+/** A rotation rebuilt over `keys` from `before` (over `was`), carrying each key's place. */
+function follow(before: Rotation, was: string[], keys: string[], weights = keys.map(() => 1)) {
+  return new Rotation(
+    weights,
+    keys.map((k) => (was.includes(k) ? before.passOf(was.indexOf(k)) : Number.NaN)),
+  );
 }
 
 describe('weights from load', () => {
@@ -47,42 +57,54 @@ describe('Rotation', () => {
     expect(c).toBeCloseTo(0.2, 3);
   });
 
-  it('interleaves picks rather than bunching them', () => {
-    const rot = new Rotation();
-    const cands = ['a', 'b', 'c'].map((key) => ({ key, weight: 1 }));
-    const picks = Array.from({ length: 9 }, () => rot.order('x', cands)[0]!.key).join('');
-    expect(picks).toBe('abcabcabc');
+  it('goes round in order among equal weights', () => {
+    expect(picks(new Rotation([1, 1, 1]), 9)).toBe('abcabcabc');
   });
 
-  it('puts every candidate in each answer, the pick first', () => {
-    const rot = new Rotation();
-    const cands = ['a', 'b', 'c'].map((key) => ({ key, weight: 1 }));
-    const answer = rot.order('x', cands);
-    expect(answer.map((c) => c.key).sort()).toEqual(['a', 'b', 'c']);
+  it('spreads the picks of a heavier candidate rather than bunching them', () => {
+    // Weight 3 against 1: b once in every four picks, never two a-runs merged into one.
+    const seq = picks(new Rotation([3, 1]), 400);
+    for (let i = 0; i < 400; i += 4) expect(seq.slice(i, i + 4).split('b')).toHaveLength(2);
   });
 
-  it('keeps separate rotations per key and survives candidates coming and going', () => {
-    const rot = new Rotation();
-    const abc = ['a', 'b', 'c'].map((key) => ({ key, weight: 1 }));
-    rot.order('x', abc);
-    expect(rot.order('y', abc)[0]!.key).toBe('a');
-    const counts: Record<string, number> = {};
+  it('carries its place into a rebuilt rotation: rebuilt before every pick, shares stay exact', () => {
+    let rot = new Rotation([1, 1, 1]);
+    const counts = [0, 0, 0];
     for (let i = 0; i < 3000; i++) {
-      const set = i % 100 < 50 ? abc : abc.slice(1);
-      const k = rot.order('x', set)[0]!.key;
-      counts[k] = (counts[k] ?? 0) + 1;
+      rot = follow(rot, ['a', 'b', 'c'], ['a', 'b', 'c']);
+      counts[rot.next()]!++;
     }
-    expect(counts.b).toBeGreaterThan(counts.a!);
-    expect(Math.abs(counts.b! - counts.c!)).toBeLessThanOrEqual(2);
+    expect(counts).toEqual([1000, 1000, 1000]);
+    // Weighted, rebuilt every pick: still by weight.
+    let w = new Rotation([2, 1]);
+    const wc = [0, 0];
+    for (let i = 0; i < 3000; i++) {
+      w = follow(w, ['a', 'b'], ['a', 'b'], [2, 1]);
+      wc[w.next()]!++;
+    }
+    expect(wc).toEqual([2000, 1000]);
   });
 
-  it('treats zero, negative and non-finite weights as zero', () => {
-    const rot = new Rotation();
-    const cands = [
-      { key: 'a', weight: 1 },
-      { key: 'b', weight: Number.NaN },
-      { key: 'c', weight: -3 },
-    ];
-    for (let i = 0; i < 10; i++) expect(rot.order('x', cands)[0]!.key).toBe('a');
+  it('lets candidates come and go: a newcomer takes its turns at once, those that stay keep theirs', () => {
+    const abc = new Rotation([1, 1, 1]);
+    expect(picks(abc, 4)).toBe('abca');
+    // a leaves, d comes: b and c were due before a, d is due now.
+    const bcd = follow(abc, ['a', 'b', 'c'], ['b', 'c', 'd']);
+    expect(picks(bcd, 6, 'bcd')).toBe('bcdbcd');
+  });
+
+  it('never picks a candidate with a zero, negative or non-finite weight while another has one', () => {
+    const rot = new Rotation([1, Number.NaN, -3, 0, Number.POSITIVE_INFINITY]);
+    for (let i = 0; i < 10; i++) expect(rot.next()).toBe(0);
+    expect(rot.size).toBe(1);
+    // None has a weight: all take turns.
+    expect(picks(new Rotation([0, 0, 0]), 6)).toBe('abcabc');
+  });
+
+  it('goes round 50,000 candidates, each once per round', () => {
+    const rot = new Rotation(new Float64Array(50_000).fill(1));
+    const seen = new Uint8Array(50_000);
+    for (let i = 0; i < 50_000; i++) seen[rot.next()]!++;
+    expect(seen.every((s) => s === 1)).toBe(true);
   });
 });

@@ -1,58 +1,87 @@
-/** A candidate for one name: a key that identifies it across queries, and its weight. */
-export interface Weighted {
-  key: string;
-  weight: number;
-}
-
 /**
- * Smooth weighted round robin (as nginx does), one state per rotation key (a name and record
- * type). Over any run of queries each candidate's share follows its weight as closely as
- * integers allow, and picks are spread out (A B A C A B …, not A A A B B C). Candidates that
- * come and go keep the state of those that stay.
+ * Weighted round robin over the records of one name, as stride scheduling: each candidate is
+ * due again `1 / weight` after it was picked, and each query picks the one due first (ties: the
+ * lower index). Over any run of queries each candidate's share follows its weight as closely as
+ * integers allow, picks are spread out (weights 3 and 1: a b a a a b a a …, not 75 a then 25 b),
+ * and equal weights make a plain round robin (a b c a b c). State lives in typed arrays ordered as a binary heap, so a
+ * pick costs O(log n) whatever the number of candidates, with no allocation.
  */
 export class Rotation {
-  readonly #state = new Map<string, Map<string, number>>();
-  readonly #maxKeys: number;
+  /** How many candidates take turns (those with a weight). */
+  readonly size: number;
+  /** Per candidate: how far its next turn moves when it is picked (1 / weight). */
+  readonly #stride: Float64Array;
+  /** Per candidate: the virtual time it is next due. */
+  readonly #pass: Float64Array;
+  /** Candidate indices as a min-heap by (pass, index): the root is the next pick. */
+  readonly #heap: Int32Array;
 
-  constructor(maxKeys = 10_000) {
-    this.#maxKeys = maxKeys;
+  /**
+   * A rotation over candidates with these weights (zero, negative and non-finite weights are
+   * never picked while another can be). `carried`: where each candidate stood in the rotation
+   * this one follows (its pass, relative to the others), or NaN for a newcomer, due at once.
+   */
+  constructor(weights: ArrayLike<number>, carried?: ArrayLike<number>) {
+    const n = weights.length;
+    this.#stride = new Float64Array(n);
+    this.#pass = new Float64Array(n).fill(Number.NaN);
+    this.#heap = new Int32Array(n);
+    const usable = (w: number) => Number.isFinite(w) && w > 0;
+    let any = false;
+    for (let i = 0; i < n; i++) any ||= usable(weights[i]!);
+    // Only candidates with a weight take turns; when none has one, all do, equally.
+    let size = 0;
+    let low = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < n; i++) {
+      const w = weights[i]!;
+      if (any && !usable(w)) continue;
+      this.#stride[i] = any ? 1 / w : 1;
+      this.#heap[size++] = i;
+      const c = carried ? carried[i]! : Number.NaN;
+      if (c < low) low = c;
+    }
+    this.size = size;
+    for (let h = 0; h < size; h++) {
+      const i = this.#heap[h]!;
+      const c = carried ? carried[i]! : Number.NaN;
+      // Relative to the earliest carried one: passes only grow, so keep them near zero.
+      this.#pass[i] = Number.isNaN(c) ? 0 : c - low;
+    }
+    for (let i = (size >> 1) - 1; i >= 0; i--) this.#siftDown(i);
   }
 
-  /** Orders the candidates for one answer: the first is this query's pick, the rest follow. */
-  order<T extends Weighted>(rotationKey: string, candidates: readonly T[]): T[] {
-    if (candidates.length <= 1) return [...candidates];
-    let cur = this.#state.get(rotationKey);
-    if (!cur) {
-      if (this.#state.size >= this.#maxKeys) this.#state.clear();
-      cur = new Map();
-      this.#state.set(rotationKey, cur);
-    }
-    if (cur.size > candidates.length * 2) {
-      const keep = new Set(candidates.map((c) => c.key));
-      for (const k of cur.keys()) if (!keep.has(k)) cur.delete(k);
-    }
-    let total = 0;
-    let best: T | undefined;
-    let bestValue = Number.NEGATIVE_INFINITY;
-    const values = new Map<T, number>();
-    for (const c of candidates) {
-      const w = Number.isFinite(c.weight) && c.weight > 0 ? c.weight : 0;
-      const v = (cur.get(c.key) ?? 0) + w;
-      values.set(c, v);
-      total += w;
-      if (v > bestValue) {
-        bestValue = v;
-        best = c;
-      }
-    }
-    values.set(best!, bestValue - total);
-    for (const [c, v] of values) cur.set(c.key, v);
-    const rest = candidates.filter((c) => c !== best).sort((a, b) => values.get(b)! - values.get(a)!);
-    return [best!, ...rest];
+  /** This query's pick (an index into the candidates), and the rotation moves on past it. */
+  next(): number {
+    if (this.size <= 1) return this.size === 1 ? this.#heap[0]! : 0;
+    const top = this.#heap[0]!;
+    this.#pass[top] = this.#pass[top]! + this.#stride[top]!;
+    this.#siftDown(0);
+    return top;
   }
 
-  /** Forgets every rotation (for tests). */
-  clear(): void {
-    this.#state.clear();
+  /** Where candidate `i` stands (its pass; NaN when it takes no turns), to carry it into a rebuilt view. */
+  passOf(i: number): number {
+    return this.#pass[i]!;
+  }
+
+  #before(a: number, b: number): boolean {
+    const pa = this.#pass[a]!;
+    const pb = this.#pass[b]!;
+    return pa < pb || (pa === pb && a < b);
+  }
+
+  #siftDown(at: number): void {
+    const heap = this.#heap;
+    const n = this.size;
+    const item = heap[at]!;
+    for (;;) {
+      let child = 2 * at + 1;
+      if (child >= n) break;
+      if (child + 1 < n && this.#before(heap[child + 1]!, heap[child]!)) child++;
+      if (!this.#before(heap[child]!, item)) break;
+      heap[at] = heap[child]!;
+      at = child;
+    }
+    heap[at] = item;
   }
 }

@@ -26,6 +26,36 @@ describe('buildZoneView', () => {
     expect(addresses(v, 'ns')).toEqual(['127.0.0.1']);
   });
 
+  it('splits each name into its IPv4 and IPv6 pools, encoded once', () => {
+    const v = standardView();
+    const pool = (label: string, family: 'a' | 'aaaa') =>
+      v.names.get(label)![family]?.targets.map((t) => t.address);
+    expect(pool('', 'a')).toEqual(['10.0.2.1', '10.0.1.2', '10.0.1.1']);
+    expect(pool('', 'aaaa')).toEqual(['2001:db8::1']);
+    expect(pool('uk', 'aaaa')).toBeUndefined();
+    expect(v.names.get('uk')!.a!.bodies).toHaveLength(2);
+  });
+
+  it('keeps the pools of names that did not change when rebuilt from the view before', () => {
+    const v = standardView();
+    const again = buildZoneView(settings(), { ...facts([]), replicas: [] }, v);
+    expect(again.names.get('')!.a).toBeNull();
+    const f = facts([
+      replica('a', 'uk', '10.0.0.1'),
+      replica('b', 'uk', '10.0.0.2'),
+      replica('c', 'eu', '10.0.0.3'),
+    ]);
+    const one = buildZoneView(settings(), f);
+    const two = buildZoneView(settings(), { ...f, now: f.now + 10 }, one);
+    expect(two.names.get('uk')!.a).toBe(one.names.get('uk')!.a);
+    const busier = f.replicas.map((r) =>
+      r.name === 'c' ? { ...r, load: { requestsPerSecond: 50, openConnections: 0 } } : r,
+    );
+    const three = buildZoneView(settings(), { ...f, replicas: busier }, two);
+    expect(three.names.get('uk')!.a).toBe(two.names.get('uk')!.a);
+    expect(three.names.get('')!.a).not.toBe(two.names.get('')!.a);
+  });
+
   it('falls back along the configured order when a region has nobody left', () => {
     const down = { connected: false, link: 'offline' as const };
     const f = facts([

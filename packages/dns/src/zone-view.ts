@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { type EligibilityRules, type FleetFacts, type Judged, judge } from './eligibility.js';
+import { buildPool, type Pool } from './pool.js';
 import { loadScore, weightsFromLoad } from './weights.js';
 
 export type DnsMode = 'all' | 'one';
@@ -31,7 +32,12 @@ export interface NameEntry {
   kind: NameKind;
   /** Who answers and why: the region itself, a fallback, or nobody. */
   via: string;
+  /** Both families, for the REST description. */
   targets: Target[];
+  /** The IPv4 targets as answered (null: none). */
+  a: Pool | null;
+  /** The IPv6 targets as answered (null: none). */
+  aaaa: Pool | null;
 }
 
 /** The label of the name server under the zone; a region or replica of that name is shadowed. */
@@ -68,8 +74,14 @@ function targetsOf(judged: Judged[]): Target[] {
   return [...byAddress.values()];
 }
 
-/** Builds the zone's answers from what the master knows of its fleet, at `facts.now`. */
-export function buildZoneView(settings: ZoneSettings, facts: FleetFacts): ZoneView {
+/** A name's entry before its pools are made. */
+type Draft = Omit<NameEntry, 'a' | 'aaaa'>;
+
+/**
+ * Builds the zone's answers from what the master knows of its fleet, at `facts.now`. With
+ * `previous` (the view this one replaces) each name's rotation carries on where it stood.
+ */
+export function buildZoneView(settings: ZoneSettings, facts: FleetFacts, previous?: ZoneView): ZoneView {
   const judged = judge(facts, settings).sort(
     (a, b) => a.region.localeCompare(b.region) || a.name.localeCompare(b.name),
   );
@@ -83,7 +95,7 @@ export function buildZoneView(settings: ZoneSettings, facts: FleetFacts): ZoneVi
   const regions = new Set<string>([...judged.map((j) => j.region), ...Object.keys(settings.fallback)]);
   regions.delete('*');
 
-  const names = new Map<string, NameEntry>();
+  const names = new Map<string, Draft>();
   const all = targetsOf(eligible);
   names.set('', {
     kind: 'apex',
@@ -91,7 +103,7 @@ export function buildZoneView(settings: ZoneSettings, facts: FleetFacts): ZoneVi
     targets: all,
   });
 
-  const regionEntry = (region: string): NameEntry => {
+  const regionEntry = (region: string): Draft => {
     const own = byRegion.get(region);
     if (own) return { kind: 'region', via: `region ${region}`, targets: targetsOf(own) };
     const chain = settings.fallback[region] ?? settings.fallback['*'] ?? [];
@@ -137,10 +149,32 @@ export function buildZoneView(settings: ZoneSettings, facts: FleetFacts): ZoneVi
     targets: nsFamily ? [{ replica: null, address: ns!, family: nsFamily, weight: 1 }] : [],
   });
 
+  // Each name's pools: a target list shared by names (a fallback, a replica that is out) is
+  // split by family once.
+  const split = new Map<Target[], [Target[], Target[]]>();
+  const entries = new Map<string, NameEntry>();
+  const pool = (targets: Target[], was: Pool | null | undefined) =>
+    targets.length === 0 ? null : buildPool(targets, settings.ttl, was);
+  for (const [label, d] of names) {
+    let families = split.get(d.targets);
+    if (!families) {
+      families = [d.targets.filter((t) => t.family === 4), d.targets.filter((t) => t.family === 6)];
+      split.set(d.targets, families);
+    }
+    const before = previous?.names.get(label);
+    entries.set(label, {
+      kind: d.kind,
+      via: d.via,
+      targets: d.targets,
+      a: pool(families[0], before?.a),
+      aaaa: pool(families[1], before?.aaaa),
+    });
+  }
+
   return {
     settings,
     zoneLabels: settings.zone.split('.'),
-    names,
+    names: entries,
     judged,
     // Per replica, not per record: replicas sharing an address each keep their own weight.
     weights: new Map(
