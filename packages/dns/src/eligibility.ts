@@ -56,7 +56,6 @@ export function judge(facts: FleetFacts, rules: EligibilityRules): Judged[] {
 }
 
 function judgeOne(r: ReplicaFacts, f: FleetFacts, rules: EligibilityRules): Judged {
-  const base = { name: r.name, region: r.region, load: r.load };
   let address: string | null = null;
   let family: 0 | 4 | 6 = 0;
   const out: string[] = [];
@@ -95,9 +94,27 @@ function judgeOne(r: ReplicaFacts, f: FleetFacts, rules: EligibilityRules): Judg
     else out.push(`behind: ${what}`);
   }
 
-  if (out.length > 0) return { ...base, address, family, in: false, reason: out.join('; ') };
+  // Written out rather than spread from a shared base: this runs per replica on every rebuild.
+  if (out.length > 0)
+    return {
+      name: r.name,
+      region: r.region,
+      address,
+      family,
+      in: false,
+      reason: out.join('; '),
+      load: r.load,
+    };
   const heard = silentFor === null ? '' : `, heard ${secs(silentFor)} ago`;
   const held =
     lag === 0 ? `holds the latest version ${r.version}` : `holds version ${r.version} (lag ${lag})`;
-  return { ...base, address, family, in: true, reason: `${held}${heard}${catchingUp}` };
+  return {
+    name: r.name,
+    region: r.region,
+    address,
+    family,
+    in: true,
+    reason: `${held}${heard}${catchingUp}`,
+    load: r.load,
+  };
 }

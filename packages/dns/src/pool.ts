@@ -23,13 +23,18 @@ export interface Pool {
 export function buildPool(targets: Target[], ttl: number, previous: Pool | null | undefined): Pool {
   if (previous && previous.ttl === ttl && sameTargets(previous.targets, targets)) return previous;
   const bodies = targets.map((t) => addressBody(t.address, t.family, ttl));
+  // A lone target (each replica's own name) always answers itself: no state of its own.
+  if (targets.length === 1) return { targets, bodies, ttl, rotation: ALONE };
   const weights = targets.map((t) => t.weight);
-  if (!previous || targets.length <= 1) return { targets, bodies, ttl, rotation: new Rotation(weights) };
+  if (!previous) return { targets, bodies, ttl, rotation: new Rotation(weights) };
   const stood = new Map<string, number>();
   for (const [i, t] of previous.targets.entries()) stood.set(t.address, previous.rotation.passOf(i));
   const carried = Float64Array.from(targets, (t) => stood.get(t.address) ?? Number.NaN);
   return { targets, bodies, ttl, rotation: new Rotation(weights, carried) };
 }
+
+/** The rotation of one: its pick is always that one, so every lone target shares it. */
+const ALONE = new Rotation([1]);
 
 function sameTargets(a: Target[], b: Target[]): boolean {
   if (a === b) return true;

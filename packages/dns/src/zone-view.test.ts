@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeNames, describeReplicas } from './describe.js';
 import { facts, replica, settings, standardView } from './fixtures.js';
-import { buildZoneView } from './zone-view.js';
+import { buildZoneView, MAX_VIEW_REPLICAS } from './zone-view.js';
 
 const addresses = (v: ReturnType<typeof standardView>, label: string) =>
   v.names.get(label)?.targets.map((t) => t.address);
@@ -106,6 +106,14 @@ describe('buildZoneView', () => {
     const reps = describeReplicas(v);
     expect(reps.map((r) => r.in)).toEqual([true, true, true]);
     expect(reps.find((r) => r.name === 'c')!.weight).toBeLessThan(reps.find((r) => r.name === 'a')!.weight);
+  });
+
+  it('refuses a fleet past MAX_VIEW_REPLICAS with an error that says so', () => {
+    const fleet = (n: number) => facts(Array.from({ length: n }, (_, i) => replica(`r-${i}`, 'uk', null)));
+    expect(() => buildZoneView(settings(), fleet(MAX_VIEW_REPLICAS + 1))).toThrow(
+      /takes at most 50000 replicas; the master knows 50001/,
+    );
+    expect(buildZoneView(settings(), fleet(MAX_VIEW_REPLICAS)).judged).toHaveLength(MAX_VIEW_REPLICAS);
   });
 
   it('answers an address shared by two replicas once', () => {

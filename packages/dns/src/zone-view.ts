@@ -40,6 +40,9 @@ export interface NameEntry {
   aaaa: Pool | null;
 }
 
+/** The most replicas a zone view takes: past it the view is not built, and the error says why. */
+export const MAX_VIEW_REPLICAS = 50_000;
+
 /** The label of the name server under the zone; a region or replica of that name is shadowed. */
 export const NS_LABEL = 'ns';
 
@@ -57,6 +60,11 @@ export interface ZoneView {
 }
 
 function targetsOf(judged: Judged[]): Target[] {
+  // One replica (each replica's own name): its weight among itself is 1, no Map needed.
+  if (judged.length === 1) {
+    const j = judged[0]!;
+    return [{ replica: j.name, address: j.address!, family: j.family as 4 | 6, weight: 1 }];
+  }
   const weights = weightsFromLoad(judged.map((j) => loadScore(j.load)));
   // Replicas sharing an address (behind one NAT, say) are one record: an RRset has no duplicates.
   const byAddress = new Map<string, Target>();
@@ -74,6 +82,24 @@ function targetsOf(judged: Judged[]): Target[] {
   return [...byAddress.values()];
 }
 
+const NONE: Target[] = [];
+
+/** The IPv4 and the IPv6 targets; a list of one family is returned as it is, not copied. */
+function byFamily(targets: Target[]): [Target[], Target[]] {
+  let v4 = 0;
+  for (const t of targets) if (t.family === 4) v4++;
+  if (v4 === targets.length) return [targets, NONE];
+  if (v4 === 0) return [NONE, targets];
+  return [targets.filter((t) => t.family === 4), targets.filter((t) => t.family === 6)];
+}
+
+/**
+ * Code-unit order. Names and regions are labels (`[a-z0-9-]`, checked where they come in),
+ * which it sorts as localeCompare does, at a fraction of the cost: the sort was a fifth of a
+ * rebuild at 4,000 replicas.
+ */
+const collate = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 /** A name's entry before its pools are made. */
 type Draft = Omit<NameEntry, 'a' | 'aaaa'>;
 
@@ -82,8 +108,14 @@ type Draft = Omit<NameEntry, 'a' | 'aaaa'>;
  * `previous` (the view this one replaces) each name's rotation carries on where it stood.
  */
 export function buildZoneView(settings: ZoneSettings, facts: FleetFacts, previous?: ZoneView): ZoneView {
+  // A bound on the work of one rebuild and the memory of one view (a pool and a rotation per
+  // name): a fleet past it is a misconfiguration (or replicas never forgotten), said as such.
+  if (facts.replicas.length > MAX_VIEW_REPLICAS)
+    throw new Error(
+      `the DNS zone view takes at most ${MAX_VIEW_REPLICAS} replicas; the master knows ${facts.replicas.length} (outpost forget removes those gone for good)`,
+    );
   const judged = judge(facts, settings).sort(
-    (a, b) => a.region.localeCompare(b.region) || a.name.localeCompare(b.name),
+    (a, b) => collate(a.region, b.region) || collate(a.name, b.name),
   );
   const eligible = judged.filter((j) => j.in);
   const byRegion = new Map<string, Judged[]>();
@@ -158,7 +190,7 @@ export function buildZoneView(settings: ZoneSettings, facts: FleetFacts, previou
   for (const [label, d] of names) {
     let families = split.get(d.targets);
     if (!families) {
-      families = [d.targets.filter((t) => t.family === 4), d.targets.filter((t) => t.family === 6)];
+      families = byFamily(d.targets);
       split.set(d.targets, families);
     }
     const before = previous?.names.get(label);
