@@ -405,6 +405,40 @@ describe('Responder: EDNS, truncation, amplification', () => {
     expect(flag(ask(new Responder(), many(17), query('corp.example'), 'tcp').buf, TC)).toBe(false);
   });
 
+  it('answers over TCP as many records as 64 KiB holds, past ~4,090 replicas, rotating the window', () => {
+    const v = many(4200);
+    const r = new Responder();
+    for (const [name, fit] of [
+      // 65,535 bytes: the header and question (30 or 33 bytes), then 16 bytes a record.
+      ['corp.example', 4094],
+      ['uk.corp.example', 4093],
+    ] as const) {
+      const first = ask(r, v, query(name), 'tcp');
+      expect(flag(first.buf, TC)).toBe(false);
+      expect(first.pkt.answers).toHaveLength(fit);
+      expect(first.buf.length).toBeLessThanOrEqual(65_535);
+      const second = ask(r, v, query(name), 'tcp');
+      expect((second.pkt.answers![0] as any).data).not.toBe((first.pkt.answers![0] as any).data);
+    }
+    // Over UDP the answer is still TC, with no records: the client asks again over TCP.
+    const udp = ask(r, v, query('corp.example', 'A', { edns: 1232 }));
+    expect(flag(udp.buf, TC)).toBe(true);
+    expect(udp.pkt.answers).toEqual([]);
+  });
+
+  it('answers over TCP as many AAAA records as 64 KiB holds', () => {
+    const v = buildZoneView(
+      settings(),
+      facts(
+        Array.from({ length: 2400 }, (_, i) => replica(`uk-${i}`, 'uk', `[2001:db8::${i.toString(16)}]`)),
+      ),
+    );
+    const { buf, pkt } = ask(new Responder(), v, query('uk.corp.example', 'AAAA'), 'tcp');
+    expect(flag(buf, TC)).toBe(false);
+    // 28 bytes an AAAA record.
+    expect(pkt.answers).toHaveLength(Math.floor((65_535 - 33) / 28));
+  });
+
   it('in mode one never truncates, however many replicas', () => {
     const { buf, pkt } = ask(new Responder(), many(200, 'one'), query('uk.corp.example'));
     expect(flag(buf, TC)).toBe(false);

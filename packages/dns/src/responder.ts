@@ -239,7 +239,7 @@ export class Responder {
         const pool = q.qtype === TYPE.A ? entry.a : entry.aaaa;
         if (!pool) break;
         const one = view.settings.mode === 'one' && entry.kind !== 'ns';
-        const picked = this.#pick(r, pool, one ? 1 : pool.bodies.length, owner);
+        const picked = this.#pick(r, pool, one ? 1 : pool.bodies.length, owner, transport);
         if (picked === null) return this.#truncated(r, RCODE.NOERROR | AA);
         answers = picked;
         break;
@@ -269,16 +269,22 @@ export class Responder {
 
   /**
    * `want` records of a pool, this query's pick first and the rest after it in the pool's order
-   * (wrapping round), or null when they do not fit the answer's limit. Only the records answered
-   * are touched: the pick is O(log n), and nothing is sorted or filtered per query.
+   * (wrapping round). When they do not fit the answer's limit: over UDP null (TC: ask again
+   * over TCP), over TCP as many as 64 KiB holds (no larger answer exists to ask for). Only the
+   * records answered are touched: the pick is O(log n), and nothing is sorted or filtered.
    */
-  #pick(r: Reply, pool: Pool, want: number, owner: string): Rr[] | null {
+  #pick(r: Reply, pool: Pool, want: number, owner: string, transport: Transport): Rr[] | null {
     const n = pool.bodies.length;
     // The owner of each is the question's name, written as a 2-byte pointer to it; a pool is
     // of one family, so every record has the same size.
     const each = 2 + pool.bodies[0]!.length;
     const fixed = 12 + r.question.length + (r.opt ? 1 + r.opt.body.length : 0);
-    if (fixed + want * each > r.limit) return null;
+    if (fixed + want * each > r.limit) {
+      // A TC over TCP, with no records, was the answer past ~4,090 IPv4 replicas in mode all:
+      // a resolver has nowhere left to ask. The rotation still moves the window round.
+      if (transport === 'udp') return null;
+      want = Math.floor((r.limit - fixed) / each);
+    }
     const start = n === 1 ? 0 : pool.rotation.next();
     const out = new Array<Rr>(want);
     for (let i = 0, at = start; i < want; i++, at = at + 1 === n ? 0 : at + 1)
