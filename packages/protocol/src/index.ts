@@ -2,6 +2,7 @@ export * from './advertise.js';
 export * from './chunk-frames.js';
 export * from './close-reason.js';
 export * from './config.js';
+export * from './issue-text.js';
 export * from './limits.js';
 export * from './manifest.js';
 export * from './messages.js';

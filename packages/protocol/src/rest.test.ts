@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { issueText } from './issue-text.js';
 import {
   API_PREFIX,
   ChunkParamsSchema,
@@ -106,6 +107,22 @@ describe('REST schemas', () => {
     ['an oversized advertise', { from: '1', advertise: 'a'.repeat(301) }],
   ])('refuses a manifest query with %s', (_name, query) => {
     expect(ManifestQuerySchema.safeParse(query).success).toBe(false);
+  });
+
+  it('takes from, to and part in decimal digits only, naming the parameter it refuses', () => {
+    expect(ManifestQuerySchema.parse({ from: '07', to: '9', part: '0' })).toEqual({
+      from: 7,
+      to: 9,
+      part: 0,
+    });
+    for (const key of ['from', 'to', 'part'])
+      for (const v of ['1e3', '0x10', ' 7', '7 ', '7.0', '-0', '+1', '', '9007199254740993', ['1', '2']]) {
+        const r = ManifestQuerySchema.safeParse({ [key]: v });
+        expect(r.success, `${key}=${String(v)}`).toBe(false);
+        if (!r.success)
+          expect(issueText(r.error, 'query parameter')).toMatch(`query parameter ${key}: expected`);
+      }
+    expect(ManifestQuerySchema.safeParse({ part: '10001' }).success).toBe(false);
   });
 
   it('checks chunk and version path parameters', () => {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
 import { ChunkRefSchema } from './manifest.js';
-import { EpochMs, Label, Sha256, VersionNumber } from './scalars.js';
+import { DecimalInteger, EpochMs, Label, Sha256, VersionNumber } from './scalars.js';
 
 /** The admin and pull API prefix on both services. */
 export const API_PREFIX = '/_outpost/api/v1';
@@ -153,14 +153,16 @@ export const VersionDetailSchema = z.object({
 
 /** Query of the pull API's manifest endpoint; name/region/root tell the master who pulls. */
 export const ManifestQuerySchema = z.object({
-  from: z.coerce.number().pipe(VersionNumber).default(0),
+  from: DecimalInteger.default(0),
   root: Sha256.optional(),
   name: Label.optional(),
   region: Label.optional(),
   /** Asks for the manifest in parts: the part wanted (the answer says how many there are). */
-  part: z.coerce.number().int().min(0).max(LIMITS.maxManifestParts).optional(),
+  part: DecimalInteger.pipe(
+    z.number().max(LIMITS.maxManifestParts, `expected at most ${LIMITS.maxManifestParts}`),
+  ).optional(),
   /** The version the parts lead to, from the answer to part 0: every part of one manifest. */
-  to: z.coerce.number().pipe(VersionNumber).optional(),
+  to: DecimalInteger.optional(),
   /** A fault of the replica's own (damage in its store), as its heartbeats say it over a push link. */
   fault: z.string().min(1).max(LIMITS.maxReasonLength).optional(),
   /** Where readers reach the replica, as its hello says over a push link (status and DNS). */
@@ -201,13 +203,8 @@ export const ContentChunksSchema = z.object({
   size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   chunks: z.array(ChunkRefSchema).max(LIMITS.maxChunksPerFile),
 });
-/**
- * `GET /versions/<n>`: decimal digits only, as `rollback --to` takes them. Coercing with
- * Number() also took `0x1`, `1e0`, `1.0` and ` 1` as version 1.
- */
-export const VersionParamsSchema = z.object({
-  n: z.string().regex(/^\d+$/, 'decimal digits').transform(Number).pipe(VersionNumber),
-});
+/** `GET /versions/<n>`: decimal digits only, as `rollback --to` takes them. */
+export const VersionParamsSchema = z.object({ n: DecimalInteger });
 
 export type Problem = z.infer<typeof ProblemSchema>;
 export type RollbackResponse = z.infer<typeof RollbackResponseSchema>;

@@ -7,6 +7,17 @@ export const Sha256 = z.string().length(64).refine(isSha256Hex, 'not a lowercase
 /** A version number: 0 means "nothing yet". */
 export const VersionNumber = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
+/**
+ * A non-negative whole number as a URL carries it (a query or path parameter): decimal digits
+ * only, within the safe range. Coercing with Number() also took `1e3`, `0x10`, ` 7`, `7.0`,
+ * `-0` and an empty value (as 0), so one number had many spellings and a typo read as another.
+ */
+export const DecimalInteger = z
+  .string({ error: 'expected one value, in decimal digits' })
+  .regex(/^\d+$/, 'expected decimal digits only (no sign, point, exponent, hex or spaces)')
+  .refine((s) => Number.isSafeInteger(Number(s)), `expected at most ${Number.MAX_SAFE_INTEGER}`)
+  .transform(Number);
+
 /** A relative content path that is safe to publish and serve. */
 export const ContentPath = z
   .string()

@@ -5,6 +5,7 @@ import {
   ChunkBatchRequestSchema,
   ChunkParamsSchema,
   type ContentChunks,
+  issueText,
   ManifestQuerySchema,
 } from '@outpost/protocol';
 import { bearerGuard, paced, sendProblem } from '@outpost/service';
@@ -47,7 +48,7 @@ export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
 
   app.get(`${API_PREFIX}/manifest`, { onRequest: replication }, async (req, reply) => {
     const q = ManifestQuerySchema.safeParse(req.query);
-    if (!q.success) return sendProblem(reply, 400, 'Bad Request', q.error.issues[0]?.message ?? 'bad query');
+    if (!q.success) return sendProblem(reply, 400, 'Bad Request', issueText(q.error, 'query parameter'));
     const { from, root, name, region, part, to, fault, advertise } = q.data;
     const credential = d.auth.check(req.headers.authorization) ?? 'open';
     const wrong = name ? wrongReplica(credential, name) : null;
@@ -110,8 +111,7 @@ export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
   // Many chunks in one round trip: a frame per asked hash, compressed where it pays.
   app.post(`${API_PREFIX}/chunks`, { onRequest: replication }, async (req, reply) => {
     const b = ChunkBatchRequestSchema.safeParse(req.body);
-    if (!b.success)
-      return sendProblem(reply, 400, 'Bad Request', b.error.issues[0]?.message ?? 'bad chunk batch request');
+    if (!b.success) return sendProblem(reply, 400, 'Bad Request', issueText(b.error, 'chunk batch body'));
     const { hashes, compress, maxRate, name } = b.data;
     const mend = async (hash: string) => {
       const found = await d.healer.check(hash);
