@@ -17,6 +17,7 @@ import {
   createMetricsRegistry,
   holdLeanHeap,
   holdLeanHeapFor,
+  installJsonBodyParser,
   installProblemHandlers,
   LEAN_FILES,
   type Logger,
@@ -175,6 +176,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     ...(tlsMaterial ? { https: { ...tlsMaterial, handshakeTimeout: 10_000 } } : {}),
   }) as unknown as FastifyInstance;
   installProblemHandlers(app);
+  installJsonBodyParser(app);
   let ready = false;
   // A replica holding a version beyond this master's history gets a version cut past it, once
   // the master has reconciled: before that, its held version may be behind the directory.

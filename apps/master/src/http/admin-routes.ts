@@ -2,6 +2,7 @@ import { comparePaths } from '@outpost/core';
 import {
   API_PREFIX,
   type ForgetReplicaResponse,
+  issueText,
   type MasterStatus,
   PROBLEMS_IN_STATUS,
   type ProblemList,
@@ -10,7 +11,7 @@ import {
   VersionParamsSchema,
   type VersionSummary,
 } from '@outpost/protocol';
-import { type AcceptedTokens, requireBearer, sendProblem } from '@outpost/service';
+import { type AcceptedTokens, jsonBodyOnly, requireBearer, sendProblem } from '@outpost/service';
 import type { Store } from '@outpost/store';
 import type { FastifyInstance } from 'fastify';
 import type { Fleet } from '../fanout/fleet.js';
@@ -45,10 +46,11 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
   app.get(`${API_PREFIX}/versions`, { onRequest: admin }, async () => versionList(d.store));
   app.get(`${API_PREFIX}/problems`, { onRequest: admin }, async () => problemList(d.publisher));
 
-  app.post(`${API_PREFIX}/rollback`, { onRequest: admin }, async (req, reply) => {
+  app.post(`${API_PREFIX}/rollback`, { onRequest: [admin, jsonBodyOnly] }, async (req, reply) => {
     const body = RollbackRequestSchema.safeParse(req.body);
     if (!body.success) {
-      return sendProblem(reply, 400, 'Bad Request', 'want a JSON body {"to": <version number>}');
+      const what = req.body === undefined ? 'no body' : issueText(body.error, 'body');
+      return sendProblem(reply, 400, 'Bad Request', `${what}; want a JSON body {"to": <version number>}`);
     }
     try {
       const published = await d.publisher.rollback(body.data.to);

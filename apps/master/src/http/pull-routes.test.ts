@@ -66,4 +66,15 @@ describe('the pull API refuses numbers not written in plain decimal digits', () 
     expect(res.statusCode).toBe(400);
     expect(res.json().detail).toBe('chunk batch body hashes.1: not a lowercase hex SHA-256');
   });
+
+  it('answers a chunk batch body that is not application/json 415', async () => {
+    const res = await master.app.inject({
+      method: 'POST',
+      url: '/_outpost/api/v1/chunks',
+      headers: { ...auth, 'content-type': 'text/plain' },
+      payload: JSON.stringify({ hashes: ['f'.repeat(64)] }),
+    });
+    expect(res.statusCode).toBe(415);
+    expect(res.headers.accept).toBe('application/json');
+  });
 });

@@ -8,7 +8,7 @@ import {
   issueText,
   ManifestQuerySchema,
 } from '@outpost/protocol';
-import { bearerGuard, paced, sendProblem } from '@outpost/service';
+import { bearerGuard, jsonBodyOnly, paced, sendProblem } from '@outpost/service';
 import type { Store } from '@outpost/store';
 import type { FastifyInstance } from 'fastify';
 import { buildManifest, cutIntoParts } from '../fanout/build-manifest.js';
@@ -109,7 +109,7 @@ export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
   });
 
   // Many chunks in one round trip: a frame per asked hash, compressed where it pays.
-  app.post(`${API_PREFIX}/chunks`, { onRequest: replication }, async (req, reply) => {
+  app.post(`${API_PREFIX}/chunks`, { onRequest: [replication, jsonBodyOnly] }, async (req, reply) => {
     const b = ChunkBatchRequestSchema.safeParse(req.body);
     if (!b.success) return sendProblem(reply, 400, 'Bad Request', issueText(b.error, 'chunk batch body'));
     const { hashes, compress, maxRate, name } = b.data;
