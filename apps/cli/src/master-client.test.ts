@@ -56,6 +56,31 @@ describe('masterUrl and apiUrl', () => {
     );
   });
 
+  it.each([
+    ['http://127.0.0.1:7070/_outpost', 'http://127.0.0.1:7070/'],
+    ['http://127.0.0.1:7070/_outpost/', 'http://127.0.0.1:7070/'],
+    ['http://127.0.0.1:7070/_outpost/api/v1', 'http://127.0.0.1:7070/'],
+    ['http://127.0.0.1:7070/_outpost/api/v1//', 'http://127.0.0.1:7070/'],
+    ['https://hq.example.com/outpost/_outpost', 'https://hq.example.com/outpost'],
+  ])('takes the admin base path off %s, as the user meant %s', (raw, meant) => {
+    expect(masterUrl(raw, 'status').href).toBe(meant);
+    expect(apiUrl(masterUrl(raw, 'status'), '/status').href).toBe(
+      `${meant.replace(/\/$/, '')}/_outpost/api/v1/status`,
+    );
+  });
+
+  it.each([
+    'http://127.0.0.1:7070/_outpost/dashboard',
+    'http://127.0.0.1:7070/_outpost/api/v1/status',
+    'http://127.0.0.1:7070/_outpost/_outpost',
+    'http://127.0.0.1:7070/_outpost/api',
+  ])('refuses %s, naming the form it wants', (raw) => {
+    expect(() => masterUrl(raw, 'status')).toThrow(UsageError);
+    expect(() => masterUrl(raw, 'status')).toThrow(
+      `--master ${raw}: give the master's URL without /_outpost/… (the command adds it), e.g. http://hq.example.com:7070`,
+    );
+  });
+
   it('refuses a missing URL, a non-URL and another scheme, in one line each', () => {
     expect(() => masterUrl(undefined, 'versions')).toThrow('versions needs --master URL (or OUTPOST_MASTER)');
     expect(() => masterUrl('', 'status')).toThrow('status needs --master URL');
@@ -123,6 +148,17 @@ describe('callMaster', () => {
     const res = await callMaster('versions', { master: `${url}/prefix/` }, 'tok', '/versions');
     expect(res).toEqual({ ok: true, body: [] });
     expect(seen).toEqual(['/prefix/_outpost/api/v1/versions']);
+  });
+
+  it('asks for the API once under a URL given with the admin base path, where it was doubled into a 404', async () => {
+    const seen: string[] = [];
+    const url = await serve((req, res) => {
+      seen.push(req.url!);
+      res.end('[]');
+    });
+    for (const master of [`${url}/_outpost`, `${url}/_outpost/api/v1/`])
+      expect(await callMaster('versions', { master }, 'tok', '/versions')).toEqual({ ok: true, body: [] });
+    expect(seen).toEqual(['/_outpost/api/v1/versions', '/_outpost/api/v1/versions']);
   });
 
   it('names itself in a User-Agent, so the warning of a client on the previous admin token can say what it is', async () => {

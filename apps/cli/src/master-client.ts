@@ -34,6 +34,8 @@ export function timeoutOf(flags: Record<string, string>, fallback: number): numb
  * The master's base URL from --master: http or https, with an optional path prefix (a master
  * behind a proxy at `https://hq.example.com/outpost`). A query or fragment is refused: the API
  * path used to be appended to the string, so `http://hq:7070?x=1` asked for `/?x=1/_outpost/…`.
+ * A trailing admin base path (`/_outpost`, `/_outpost/api/v1`) is taken off; other paths
+ * under `/_outpost/` are refused.
  */
 export function masterUrl(raw: string | undefined, command: string): URL {
   if (!raw) throw new UsageError(`${command} needs --master URL (or OUTPOST_MASTER)`);
@@ -49,6 +51,16 @@ export function masterUrl(raw: string | undefined, command: string): URL {
   if (url.search !== '' || url.hash !== '' || /[?#]/.test(raw))
     throw new UsageError(
       `--master ${raw}: a master's URL takes no query (?…) or fragment (#…); give its address and any path prefix, e.g. https://hq.example.com/outpost`,
+    );
+  // The admin base path pasted from a browser or the docs (`…/_outpost`, `…/_outpost/api/v1/`)
+  // is what the CLI adds itself: it is taken off, where it used to be doubled into a 404.
+  // `_outpost` is reserved (the master never publishes it), so no proxy prefix ends so.
+  const base = /^(.*?)\/_outpost(?:\/api\/v1)?\/*$/.exec(url.pathname);
+  if (base) url.pathname = base[1] || '/';
+  // Any other path under it (the dashboard, an API route) is no master's URL: say what is.
+  if (/\/_outpost(?:\/|$)/.test(url.pathname))
+    throw new UsageError(
+      `--master ${raw}: give the master's URL without /_outpost/… (the command adds it), e.g. http://hq.example.com:7070 or, behind a proxy, https://hq.example.com/outpost`,
     );
   return url;
 }
