@@ -1,6 +1,13 @@
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { installJsonBodyParser, JsonBodyError, jsonBodyOnly, parseJsonBody } from './json-body.js';
+import {
+  installJsonBodyParser,
+  JsonBodyError,
+  jsonBodyOnly,
+  jsonDepth,
+  MAX_JSON_DEPTH,
+  parseJsonBody,
+} from './json-body.js';
 import { installProblemHandlers } from './problem.js';
 
 describe('parseJsonBody', () => {
@@ -18,6 +25,24 @@ describe('parseJsonBody', () => {
   ])('refuses a "%s" key at any depth, saying so', (key, text) => {
     expect(() => parseJsonBody(text)).toThrow(JsonBodyError);
     expect(() => parseJsonBody(text)).toThrow(`the JSON body has a "${key}" key`);
+  });
+
+  it('refuses bytes that are not UTF-8, where they became U+FFFD unseen', () => {
+    expect(() => parseJsonBody(Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]))).toThrow(
+      'the body is not valid UTF-8, as JSON must be',
+    );
+    expect(parseJsonBody(Buffer.from('{"n":"é"}'))).toEqual({ n: 'é' });
+  });
+
+  it('refuses nesting past the limit, where the stack overflowed into "not valid JSON"', () => {
+    const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+    expect(() => parseJsonBody(deep(30_000))).toThrow(
+      `the JSON body nests deeper than ${MAX_JSON_DEPTH} levels`,
+    );
+    expect(() => parseJsonBody(deep(MAX_JSON_DEPTH))).not.toThrow();
+    // Brackets inside strings (escaped quotes too) are text, not nesting.
+    expect(parseJsonBody(`{"a":"${'[\\"'.repeat(100)}"}`)).toEqual({ a: '["'.repeat(100) });
+    expect(jsonDepth('{"a":[1,{"b":"]]]"}]}')).toBe(3);
   });
 
   it('says an empty body is empty, and bad JSON is bad JSON', () => {

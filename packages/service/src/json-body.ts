@@ -10,6 +10,12 @@ export const JSON_TYPE = 'application/json';
  */
 const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
+/**
+ * How deep a body may nest. The API's bodies nest two levels; JSON.parse's reviver recurses,
+ * so 30,000 `[` in a 64 KiB body overflowed the stack and was called "not valid JSON".
+ */
+export const MAX_JSON_DEPTH = 32;
+
 /** A body refused before any route sees it: a 400 whose message says what was wrong. */
 export class JsonBodyError extends Error {
   readonly statusCode = 400;
@@ -22,9 +28,41 @@ class PrototypeKey extends Error {
   }
 }
 
-/** Parses a request body as JSON; an empty body, bad JSON or a prototype key is a JsonBodyError. */
-export function parseJsonBody(text: string): unknown {
+/** The deepest nesting of arrays and objects in a JSON text, brackets inside strings aside. */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // a backslash: the next character is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Parses a request body as JSON (RFC 8259: UTF-8); an empty body, bytes that are not UTF-8,
+ * bad JSON, nesting past MAX_JSON_DEPTH or a prototype key is a JsonBodyError.
+ */
+export function parseJsonBody(bytes: Buffer | string): unknown {
+  let text: string;
+  try {
+    text = typeof bytes === 'string' ? bytes : utf8.decode(bytes);
+  } catch {
+    // The only failure of a fatal decoder; the bytes used to become U+FFFD unseen.
+    throw new JsonBodyError('the body is not valid UTF-8, as JSON must be');
+  }
   if (text.trim() === '') throw new JsonBodyError(`the body is empty: send a JSON document as ${JSON_TYPE}`);
+  if (jsonDepth(text) > MAX_JSON_DEPTH)
+    throw new JsonBodyError(`the JSON body nests deeper than ${MAX_JSON_DEPTH} levels`);
   try {
     // JSON.parse makes `__proto__` an own key (harmless here), and the reviver sees every key
     // at every depth: so one is refused wherever it stands, as fastify's secure-json-parse
@@ -45,10 +83,10 @@ export function parseJsonBody(text: string): unknown {
 /** Makes `application/json` bodies parse with parseJsonBody, under the server's body limit. */
 export function installJsonBodyParser(app: FastifyInstance): void {
   app.removeContentTypeParser(JSON_TYPE);
-  app.addContentTypeParser(JSON_TYPE, { parseAs: 'string' }, (_req, body, done) => {
+  app.addContentTypeParser(JSON_TYPE, { parseAs: 'buffer' }, (_req, body, done) => {
     let parsed: unknown;
     try {
-      parsed = parseJsonBody(body as string);
+      parsed = parseJsonBody(body as Buffer);
     } catch (err) {
       // A JsonBodyError (400, its message the problem's detail); nothing else is thrown here.
       done(err as Error, undefined);

@@ -54,7 +54,13 @@ describe('the admin API on versions', () => {
       const res = await master.app.inject({ url: `/_outpost/api/v1/versions/${n}`, headers: auth });
       expect(res.statusCode, n).toBe(400);
       expect(res.headers['content-type']).toContain('application/problem+json');
+      expect(res.json().detail, n).toMatch(/^version: expected decimal digits only/);
     }
+    const huge = await master.app.inject({
+      url: '/_outpost/api/v1/versions/99999999999999999999',
+      headers: auth,
+    });
+    expect(huge.json().detail).toBe('version: expected at most 9007199254740991');
     const padded = await master.app.inject({ url: '/_outpost/api/v1/versions/01', headers: auth });
     expect(padded.statusCode).toBe(200);
     expect(padded.json()).toMatchObject({ version: 1 });
@@ -109,6 +115,7 @@ describe('the admin API on malformed bodies', () => {
       ['{"to":1,"x":2}', 'application/json', 'body: Unrecognized key: "x"'],
       ['{"to":1e400}', 'application/json', 'body to: '],
       ['[1]', 'application/json', 'body: Invalid input: expected object, received array'],
+      [`${'['.repeat(30_000)}${']'.repeat(30_000)}`, 'application/json', 'nests deeper than 32 levels'],
     ];
     for (const [payload, type, detail] of cases) {
       const res = await rollback(payload, type);

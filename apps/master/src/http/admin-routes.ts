@@ -111,7 +111,7 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
   app.get(`${API_PREFIX}/versions/:n`, { onRequest: admin }, async (req, reply) => {
     const params = VersionParamsSchema.safeParse(req.params);
     if (!params.success)
-      return sendProblem(reply, 400, 'Bad Request', 'version must be a non-negative integer');
+      return sendProblem(reply, 400, 'Bad Request', `version: ${params.error.issues[0]?.message}`);
     const v = d.store.versions.get(params.data.n);
     const tree = v && d.store.versions.treeAt(v.version);
     if (!v || !tree) return sendProblem(reply, 404, 'Not Found', `version ${params.data.n} is not kept`);
