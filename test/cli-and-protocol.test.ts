@@ -110,7 +110,9 @@ describe('outpost status and the protocol edges', () => {
     );
     const notUrl = await runCli(['versions', '--master', '127.0.0.1:7070']);
     expect(notUrl.code).toBe(2);
-    expect(notUrl.stderr).toBe('outpost: cannot reach the master at 127.0.0.1:7070: Invalid URL\n');
+    expect(notUrl.stderr).toBe(
+      'outpost: --master 127.0.0.1:7070: not a URL: give it with its scheme, as http://127.0.0.1:7070\n',
+    );
   });
 
   it('refuses a second master or replica on a data directory in use: exit 1, and who holds it', async () => {

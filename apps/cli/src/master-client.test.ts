@@ -85,8 +85,12 @@ describe('masterUrl and apiUrl', () => {
     expect(() => masterUrl(undefined, 'versions')).toThrow('versions needs --master URL (or OUTPOST_MASTER)');
     expect(() => masterUrl('', 'status')).toThrow('status needs --master URL');
     expect(() => masterUrl('127.0.0.1:7070', 'status')).toThrow(
-      'cannot reach the master at 127.0.0.1:7070: Invalid URL',
+      '--master 127.0.0.1:7070: not a URL: give it with its scheme, as http://127.0.0.1:7070',
     );
+    for (const raw of ['http://127.0.0.1:99999', 'http://[::1', 'http://::1:7070'])
+      expect(() => masterUrl(raw, 'status')).toThrow(
+        `--master ${raw}: not a valid URL (a port is 1 to 65535, an IPv6 address goes in [ ])`,
+      );
     expect(() => masterUrl('ftp://hq', 'status')).toThrow(
       '--master ftp://hq: not an http:// or https:// URL',
     );

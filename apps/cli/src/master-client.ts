@@ -43,7 +43,12 @@ export function masterUrl(raw: string | undefined, command: string): URL {
   try {
     url = new URL(raw);
   } catch {
-    throw new UsageError(`cannot reach the master at ${raw}: Invalid URL`);
+    // Said as "cannot reach the master" before: a typo in the URL read as a network fault.
+    throw new UsageError(
+      raw.includes('://')
+        ? `--master ${raw}: not a valid URL (a port is 1 to 65535, an IPv6 address goes in [ ]); e.g. http://hq.example.com:7070`
+        : `--master ${raw}: not a URL: give it with its scheme, as http://${raw}`,
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new UsageError(`--master ${raw}: not an http:// or https:// URL`);
