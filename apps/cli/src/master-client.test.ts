@@ -77,7 +77,7 @@ describe('masterUrl and apiUrl', () => {
   ])('refuses %s, naming the form it wants', (raw) => {
     expect(() => masterUrl(raw, 'status')).toThrow(UsageError);
     expect(() => masterUrl(raw, 'status')).toThrow(
-      `--master ${raw}: give the master's URL without /_outpost/… (the command adds it), e.g. http://hq.example.com:7070`,
+      `--master ${raw}: give the master's URL without /_outpost/… (the API path is added to it), e.g. http://hq.example.com:7070`,
     );
   });
 

@@ -1,4 +1,10 @@
-import { API_PREFIX, TOKEN_PATTERN, TOKEN_PROBLEM } from '@outpost/protocol';
+import {
+  API_PREFIX,
+  MASTER_URL_FORM,
+  TOKEN_PATTERN,
+  TOKEN_PROBLEM,
+  withoutAdminBase,
+} from '@outpost/protocol';
 import type { ZodType } from 'zod';
 import { UnexpectedAnswerError, UsageError } from './errors.js';
 
@@ -57,16 +63,9 @@ export function masterUrl(raw: string | undefined, command: string): URL {
     throw new UsageError(
       `--master ${raw}: a master's URL takes no query (?…) or fragment (#…); give its address and any path prefix, e.g. https://hq.example.com/outpost`,
     );
-  // The admin base path pasted from a browser or the docs (`…/_outpost`, `…/_outpost/api/v1/`)
-  // is what the CLI adds itself: it is taken off, where it used to be doubled into a 404.
-  // `_outpost` is reserved (the master never publishes it), so no proxy prefix ends so.
-  const base = /^(.*?)\/_outpost(?:\/api\/v1)?\/*$/.exec(url.pathname);
-  if (base) url.pathname = base[1] || '/';
-  // Any other path under it (the dashboard, an API route) is no master's URL: say what is.
-  if (/\/_outpost(?:\/|$)/.test(url.pathname))
-    throw new UsageError(
-      `--master ${raw}: give the master's URL without /_outpost/… (the command adds it), e.g. http://hq.example.com:7070 or, behind a proxy, https://hq.example.com/outpost`,
-    );
+  const path = withoutAdminBase(url.pathname);
+  if (path === null) throw new UsageError(`--master ${raw}: ${MASTER_URL_FORM}`);
+  url.pathname = path;
   return url;
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MasterConfigSchema, ReplicaConfigSchema } from './config.js';
+import { MASTER_URL_FORM } from './master-url.js';
 
 const replica = {
   name: 'uk-london',
@@ -320,6 +321,22 @@ describe('ReplicaConfigSchema', () => {
       expect(r.error?.issues[0]?.message).toBe('not an http:// or https:// URL');
     }
   });
+
+  it.each([
+    ['http://hq:7070/_outpost', 'http://hq:7070/'],
+    ['http://hq:7070/_outpost/api/v1/', 'http://hq:7070/'],
+    ['https://hq.example.com/outpost/_outpost/', 'https://hq.example.com/outpost'],
+  ])('takes the admin base path off master URL %s', (master, meant) => {
+    expect(ReplicaConfigSchema.parse({ ...replica, master }).master).toBe(meant);
+  });
+
+  it.each(['http://hq:7070/_outpost/dashboard', 'http://hq:7070/_outpost/api/v1/manifest'])(
+    'refuses master URL %s, saying what it wants',
+    (master) => {
+      const r = ReplicaConfigSchema.safeParse({ ...replica, master });
+      expect(r.error?.issues[0]?.message).toBe(MASTER_URL_FORM);
+    },
+  );
 
   it('refuses a missing master', () => {
     const { master: _master, ...rest } = replica;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseAdvertise } from './advertise.js';
 import { LIMITS } from './limits.js';
+import { MASTER_URL_FORM, withoutAdminBase } from './master-url.js';
 import { ByteSize, Label } from './scalars.js';
 
 /**
@@ -193,7 +194,20 @@ export const ReplicaConfigSchema = z.object({
    */
   master: z
     .url({ protocol: /^https?$/, error: 'not an http:// or https:// URL' })
-    .refine((v) => !/[?#]/.test(v), "a master's URL takes no query (?…) or fragment (#…)"),
+    .refine((v) => !/[?#]/.test(v), "a master's URL takes no query (?…) or fragment (#…)")
+    // A pasted admin base path is taken off, as `outpost status` takes it off; it made a
+    // replica retry for ever against a 404 ("answers, but not as an outpost master").
+    .transform((v, ctx) => {
+      const url = new URL(v);
+      const path = withoutAdminBase(url.pathname);
+      if (path === null) {
+        ctx.addIssue({ code: 'custom', message: MASTER_URL_FORM });
+        return z.NEVER;
+      }
+      if (path === url.pathname) return v;
+      url.pathname = path;
+      return url.href;
+    }),
   data: z.string().min(1),
   host: z.string().min(1).default('127.0.0.1'),
   port: Port.default(7080),

@@ -5,6 +5,7 @@ export * from './config.js';
 export * from './issue-text.js';
 export * from './limits.js';
 export * from './manifest.js';
+export * from './master-url.js';
 export * from './messages.js';
 export * from './rest.js';
 export * from './scalars.js';
