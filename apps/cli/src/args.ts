@@ -38,6 +38,10 @@ export const MASTER_FLAGS: Flag[] = [
   F('quiet-ms', 'publish a burst of edits once quiet this long (default 30)'),
   F('max-delay-ms', 'publish a steady stream of edits at least this often (default 1000)'),
   F('settle-ms', 'publish a file only once unmodified this long (default 50)'),
+  F(
+    'lane-mib',
+    'read files this large (MiB) one at a time beside other edits, each published as its own version (default 64)',
+  ),
   {
     ...F(
       'exclude',

@@ -45,6 +45,7 @@ import { registerMasterMetrics } from './http/master-metrics.js';
 import { answerAsPlainHttp, wantsWebSocket } from './http/plain-upgrade.js';
 import { registerPullRoutes } from './http/pull-routes.js';
 import { ChunkHealer } from './publish/chunk-healer.js';
+import { laneTestHook } from './publish/lane-test-hook.js';
 import { type PublishedVersion, Publisher } from './publish/publisher.js';
 import { createBatcher } from './watch/batcher.js';
 import { ignoreRule } from './watch/ignore-rules.js';
@@ -146,6 +147,8 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     log,
     exclude: config.exclude,
     settleMs: config.settleMs,
+    laneBytes: config.laneMib * 1024 * 1024,
+    ...laneTestHook(),
     retention: {
       versions: config.keepVersions,
       ...(config.keepDays === undefined ? {} : { days: config.keepDays }),

@@ -19,6 +19,7 @@ describe('MasterConfigSchema', () => {
       quietMs: 30,
       maxDelayMs: 1000,
       settleMs: 50,
+      laneMib: 64,
       exclude: [],
       keepVersions: 100,
       heartbeatMs: 5000,

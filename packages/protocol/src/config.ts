@@ -149,6 +149,8 @@ export const MasterConfigSchema = z.object({
   maxDelayMs: Millis.default(1000),
   /** A file is published only once it has not been modified for this long (0: at once). */
   settleMs: Int(0, 60_000).default(50),
+  /** Files at least this many MiB are read one at a time beside other changes, each its own version. */
+  laneMib: Int(1, 1_048_576).default(64),
   /** Versions kept (the newest K); older ones, and what only they need, are collected. */
   keepVersions: Int(1, 1_000_000).default(100),
   /** Also keep every version younger than this many days. */

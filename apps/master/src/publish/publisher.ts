@@ -34,8 +34,9 @@ import { twinRefusal, twinsFreedBy } from './case-twins.js';
 import { editedFileSink } from './edited-file-sink.js';
 import { entryProblem, specialKind, undecodableNames } from './entry-problem.js';
 import { fileDirClashes } from './file-dir-clash.js';
+import { type LaneJob, LargeFileLane } from './large-file-lane.js';
 import { LinkIndex } from './link-index.js';
-import { isNotFound, readFileIntoStore } from './read-file.js';
+import { isNotFound, type ReadResult, readFileIntoStore } from './read-file.js';
 import { realRootOf, resolveLink } from './resolve-link.js';
 import { isRestoreTemp, restoreFiles } from './restore-files.js';
 import { UNREADABLE_DIR, unlistableCode, walkFiles } from './walk-tree.js';
@@ -45,6 +46,8 @@ import { WriteBuffer } from './write-buffer.js';
 const EXAMINE_CONCURRENCY = 16;
 /** How long the publisher works through files before the event loop gets a turn. */
 const EXAMINE_SLICE_MS = 4;
+/** Default size from which a file is read in the large-file lane, beside the batches. */
+export const DEFAULT_LANE_BYTES = 64 * 1024 * 1024;
 
 /** A version the publisher just cut. */
 export interface PublishedVersion {
@@ -81,6 +84,17 @@ export interface PublisherOptions {
   onStoredAhead?: (version: number, chunks: ChunkRef[]) => void;
   /** The admin's --exclude patterns: never published (nor are editor temp files), nor deleted by a rollback. */
   exclude?: readonly string[];
+  /**
+   * Files of at least this many bytes that a batch (after the startup reconcile) finds to read
+   * are read one at a time in the large-file lane, each published as a version of its own,
+   * while the rest of the batch, and later batches, publish at once (default 64 MiB).
+   */
+  laneBytes?: number;
+  /**
+   * Test-only: awaited before each 1 MiB read of a file in the lane, with the lane's stop
+   * signal: holds a lane read open (or paces it) deterministically. Never set in production.
+   */
+  laneReadHook?: (rel: string, stopped: () => boolean) => Promise<void>;
 }
 
 /** Why the last batch was not published, while its retry is pending. */
@@ -150,6 +164,16 @@ export class Publisher {
    * published: only a walk of the whole new directory is (see #processBatch).
    */
   #treeRoot: RootIdentity | null;
+  /** Large files, read one at a time beside the batches (see PublisherOptions.laneBytes). */
+  readonly #lane: LargeFileLane;
+  /** The lane's own buffer of writes: a batch's drain, tracking and failure never mix with its. */
+  readonly #laneWrites: WriteBuffer;
+  /** False until the startup reconcile is done: it reads every file itself, as one version. */
+  #laneOpen = false;
+  /** Chunk collection (pruning, a failed batch's litter) held back while the lane holds unnamed chunks. */
+  #gcDeferred = false;
+  /** The collection running now, if any: a lane read starts only once it is done. */
+  #gcRunning: Promise<void> | null = null;
 
   constructor(opts: PublisherOptions) {
     this.#o = opts;
@@ -170,6 +194,11 @@ export class Publisher {
       }
     };
     this.#writes = new WriteBuffer(opts.store, tell ? { onStoredAhead: tellSafely } : {});
+    this.#laneWrites = new WriteBuffer(opts.store, tell ? { onStoredAhead: tellSafely } : {});
+    this.#lane = new LargeFileLane({
+      run: (job) => this.#readInLane(job),
+      onIdle: () => this.#afterLane(),
+    });
   }
 
   /** The latest published version. */
@@ -183,9 +212,25 @@ export class Publisher {
     return this.#failure && { ...this.#failure };
   }
 
-  /** The batch being published now, if any: files examined so far, of all in it. */
+  /**
+   * What is being published now, if anything: files examined so far, of all in the batch and
+   * the large-file lane (a file in the lane counts as not done until its version is cut).
+   */
   get publishing(): { filesDone: number; filesTotal: number; since: number } | null {
-    return this.#progress && { ...this.#progress };
+    const batch = this.#progress;
+    const lane = this.#lane.progress;
+    if (!lane) return batch && { ...batch };
+    if (!batch) return { filesDone: 0, filesTotal: lane.files, since: lane.since };
+    return {
+      filesDone: batch.filesDone,
+      filesTotal: batch.filesTotal + lane.files,
+      since: Math.min(batch.since, lane.since),
+    };
+  }
+
+  /** The file the large-file lane is reading now, if any. */
+  get laneReading(): string | null {
+    return this.#lane.reading;
   }
 
   /**
@@ -225,23 +270,28 @@ export class Publisher {
   #tidy() {
     const run = this.#chain.then(async () => {
       const store = this.#o.store;
-      if (this.#litter.size > 0) {
+      // The lane's chunks may be among them, stored and not yet named: dropped once it is idle.
+      if (this.#litter.size > 0 && this.#lane.busy) this.#gcDeferred = true;
+      else if (this.#litter.size > 0) {
         const hashes = [...this.#litter];
-        try {
-          const steps = dropUnusedChunkSteps(store, hashes);
-          let s = steps.next();
-          while (!s.done) {
-            await yieldToLoop();
-            s = steps.next();
+        await this.#collecting(async () => {
+          try {
+            const steps = dropUnusedChunkSteps(store, hashes);
+            let s = steps.next();
+            while (!s.done) {
+              await yieldToLoop();
+              s = steps.next();
+            }
+            this.#litter.clear();
+            if (s.value > 0)
+              this.#o.log.info({ chunks: s.value }, 'dropped the chunks a failed batch stored');
+          } catch (err) {
+            this.#o.log.warn(
+              { err: (err as Error).message, chunks: hashes.length },
+              'could not drop the chunks a failed batch stored yet; trying again before the retry',
+            );
           }
-          this.#litter.clear();
-          if (s.value > 0) this.#o.log.info({ chunks: s.value }, 'dropped the chunks a failed batch stored');
-        } catch (err) {
-          this.#o.log.warn(
-            { err: (err as Error).message, chunks: hashes.length },
-            'could not drop the chunks a failed batch stored yet; trying again before the retry',
-          );
-        }
+        });
       }
       if (!this.#walToShrink) return;
       const r = truncateWal(store.db, store.path);
@@ -378,8 +428,20 @@ export class Publisher {
     return run;
   }
 
-  /** Brings the store in line with the directory: changes made while the master was down become a version. */
+  /**
+   * Brings the store in line with the directory: changes made while the master was down become
+   * a version. The large-file lane opens once it is done: until then every file, however large,
+   * is read into that one version (a file a crash left half-read in the lane included).
+   */
   async reconcile(): Promise<void> {
+    try {
+      await this.#reconcileOnce();
+    } finally {
+      this.#laneOpen = true;
+    }
+  }
+
+  async #reconcileOnce(): Promise<void> {
     const started = Date.now();
     const readBefore = this.filesRead;
     await this.#finishRollback();
@@ -660,21 +722,198 @@ export class Publisher {
     return this.#chain;
   }
 
-  /** Waits for queued batches and stops retries. */
+  /**
+   * Waits for queued batches, stops the large-file lane's read (its file is read again at the
+   * next start) and stops retries. No clean-stop mark is left when anything was left unfinished:
+   * the next start then sweeps what it stored.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     for (const t of this.#retryTimers.values()) clearTimeout(t);
     this.#retryTimers.clear();
     clearTimeout(this.#failedTimer);
     for (const resolve of this.#recovered.splice(0)) resolve();
-    await this.#chain;
-    try {
-      await this.#writes.close();
-    } catch (err) {
+    const unread = await this.#lane.close();
+    if (unread > 0) {
       this.#dirty = true;
-      this.#o.log.error({ err }, 'storing the last writes failed');
+      this.#o.log.info({ files: unread }, 'large files left unread at stop; read at the next start');
+    }
+    await this.#chain;
+    for (const writes of [this.#laneWrites, this.#writes]) {
+      try {
+        await writes.close();
+      } catch (err) {
+        this.#dirty = true;
+        this.#o.log.error({ err }, 'storing the last writes failed');
+      }
     }
     if (!this.#dirty) markCleanShutdown(this.#o.store);
+  }
+
+  /** True when a file of this lstat is for the large-file lane rather than the batch. */
+  #forLane(st: Stats | null | undefined): boolean {
+    return (
+      this.#laneOpen &&
+      !this.#closed &&
+      st?.isFile() === true &&
+      st.size >= (this.#o.laneBytes ?? DEFAULT_LANE_BYTES)
+    );
+  }
+
+  /**
+   * Reads one large file in the lane, beside the batches, then cuts a version of it on the
+   * publishing chain, once its size, mtime and inode are found to be those it was read with:
+   * bytes that do not match the file are never published (it is looked at again instead).
+   */
+  async #readInLane(job: LaneJob): Promise<void> {
+    const { rel, source } = job;
+    // A collection begun before the lane got busy may drop a chunk this read stores: let it end.
+    await this.#gcRunning;
+    if (this.#closed) {
+      this.#dirty = true;
+      return;
+    }
+    const abs = source ?? join(this.#o.contentDir, rel);
+    const hook = this.#o.laneReadHook;
+    const stopped = () => this.#closed;
+    let result: ReadResult;
+    const w = this.#laneWrites;
+    // What it stores, to be dropped (once the lane is idle) if no version comes to name it.
+    w.track();
+    try {
+      const held = this.#live.entries.get(rel)?.chunks;
+      const sink = held ? editedFileSink(w, w.ahead, held) : w.ahead;
+      this.#o.log.info({ path: rel }, 'reading a large file in the lane, beside other changes');
+      result = await readFileIntoStore(
+        abs,
+        rel,
+        sink,
+        this.#settleOf(rel),
+        undefined,
+        stopped,
+        hook && (() => hook(rel, stopped)),
+      );
+      await w.drain();
+    } catch (err) {
+      await w
+        .drain()
+        .catch((e) =>
+          this.#o.log.warn({ err: (e as Error).message }, 'could not store the rest of a lane read'),
+        );
+      this.#abandon(w.untrack());
+      if (isFileSystemError(err)) {
+        this.#refuse(rel, `unreadable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        return;
+      }
+      this.#o.log.error({ err, path: rel }, 'reading a large file in the lane failed; trying it again');
+      this.#scheduleRetry(rel, undefined);
+      return;
+    }
+    const stored = w.untrack();
+    this.filesRead++;
+    if (this.#closed) {
+      // Read whole, or stopped part-way: either way not published now; read again at the next
+      // start, whose sweep takes what it stored.
+      this.#dirty = true;
+      return;
+    }
+    if (result.kind !== 'file') {
+      this.#abandon(stored);
+      // Gone or moving: a batch judges it again (a delete, a retry after its backoff).
+      if (result.kind === 'unstable') this.#scheduleRetry(rel, result.retryInMs);
+      else this.#scheduleRetry(rel, 0);
+      return;
+    }
+    await this.#onChain(async () => {
+      if (!(await this.#commitFromLane(rel, abs, source !== undefined, result))) this.#abandon(stored);
+    });
+  }
+
+  /** Chunks a lane read stored that no version will name: dropped once the lane is idle (see #afterLane). */
+  #abandon(stored: readonly string[]) {
+    for (const hash of stored) this.#litter.add(hash);
+    this.#gcDeferred = true;
+  }
+
+  /** Runs `step` on the publishing chain (after the batches queued before it); resolves when it is done. */
+  #onChain(step: () => Promise<void> | void): Promise<void> {
+    const run = this.#chain.then(step);
+    this.#chain = run.catch(() => undefined);
+    return this.#chain;
+  }
+
+  /** Cuts the version of a file the lane has read, when the file still is what was read; false when it did not (its chunks are not named). */
+  #commitFromLane(
+    rel: string,
+    abs: string,
+    viaLink: boolean,
+    result: Extract<ReadResult, { kind: 'file' }>,
+  ): boolean {
+    if (this.#closed) {
+      this.#dirty = true;
+      return true;
+    }
+    let now: Stats | null;
+    try {
+      now = lstatOrNull(abs);
+    } catch (err) {
+      if (!isFileSystemError(err)) throw err;
+      now = null;
+    }
+    const same =
+      now?.isFile() &&
+      now.size === result.entry.size &&
+      now.mtimeMs === result.mtimeMs &&
+      now.ino === result.ino;
+    if (!same) {
+      // Changed (or gone) since it was read, perhaps published by a batch meanwhile: the path
+      // is looked at again.
+      this.#o.log.info({ path: rel }, 'a large file changed after the lane read it; looking at it again');
+      this.#scheduleRetry(rel, 0);
+      return false;
+    }
+    // The content directory is another one now: a walk of it publishes it whole (see #processBatch).
+    if (!this.#sameTree(null)) return false;
+    this.#retryAttempts.delete(rel);
+    if (!viaLink) this.#noteLinks(rel, result.ino, result.nlink);
+    this.#writes.scanned({
+      path: rel,
+      size: result.entry.size,
+      mtimeMs: result.mtimeMs,
+      ino: result.ino,
+      hash: result.entry.hash,
+      scannedAt: result.startedAt,
+    });
+    const old = this.#live.entries.get(rel);
+    const changes = new Map<string, Change>();
+    if (!(old && old.hash === result.entry.hash && old.size === result.entry.size && old.mtime >= 0))
+      changes.set(rel, { op: 'put', entry: result.entry });
+    this.#dropCaseCollisions(changes);
+    this.#holdBackClashes(changes);
+    try {
+      if (changes.size > 0) this.#commit([...changes.values()]);
+      else this.#writes.flush();
+    } catch (err) {
+      // The store refused (a full disk): as a failed batch, tried again with a backoff.
+      if (isOutOfSpace(err)) this.#walToShrink = true;
+      this.#failed([rel], err);
+      return false;
+    }
+    // Collected once the lane is idle: #collect would find it busy (this is its job).
+    this.#gcDeferred = true;
+    this.#succeeded();
+    return true;
+  }
+
+  /** Once the lane is idle: the collection it held back runs (pruning, a failed batch's chunks). */
+  #afterLane() {
+    if (!this.#gcDeferred || this.#closed) return;
+    void this.#onChain(async () => {
+      if (this.#lane.busy || this.#closed) return;
+      this.#gcDeferred = false;
+      await this.#collect();
+      if (this.#litter.size > 0 || this.#walToShrink) this.#tidy();
+    }).catch((err) => this.#o.log.error({ err }, 'collecting after the large-file lane failed'));
   }
 
   async #process(paths: string[], trustIndex: boolean, walked: RootIdentity | null): Promise<void> {
@@ -862,6 +1101,27 @@ export class Publisher {
   async #collect() {
     const r = this.#o.retention;
     if (!r) return;
+    // A lane read's chunks are named by no version yet: pruning could drop one an old version
+    // shared. Collected once the lane is idle (see #afterLane).
+    if (this.#lane.busy) {
+      this.#gcDeferred = true;
+      return;
+    }
+    await this.#collecting(() => this.#prune(r));
+  }
+
+  /** Runs a step that drops chunks, noted so that a lane read waits for it to end before it stores any. */
+  async #collecting(drop: () => Promise<void>): Promise<void> {
+    const run = drop();
+    this.#gcRunning = run.catch(() => undefined);
+    try {
+      await run;
+    } finally {
+      this.#gcRunning = null;
+    }
+  }
+
+  async #prune(r: { versions: number; days?: number }) {
     const since = r.days === undefined ? undefined : Date.now() - r.days * 86_400_000;
     const keepFrom = this.#o.store.versions.retentionFloor(r.versions, since);
     const steps = pruneSteps(this.#o.store, { keepFrom });
@@ -1037,7 +1297,13 @@ export class Publisher {
   ) {
     const abs = source ?? join(this.#o.contentDir, rel);
     if (trustIndex && this.#unchangedByIndex(rel, abs, st)) return;
-    let result: Awaited<ReturnType<typeof readFileIntoStore>>;
+    if (this.#laneOpen && !this.#closed && this.#forLane(st ?? laneStat(abs))) {
+      // Read beside the batch, published as a version of its own: the rest of the batch does not wait.
+      this.#lane.enqueue(source === undefined ? { rel } : { rel, source });
+      changes.delete(rel);
+      return;
+    }
+    let result: ReadResult;
     try {
       // A new file's chunks are told to replicas ahead of the version. An edited file keeps
       // most of its chunks (stored already), and those a patch may carry are not told.
@@ -1244,6 +1510,16 @@ function vouches(rec: ScanRecord, st: Stats, entry: TreeEntry | undefined): bool
 /** An error of a file system call on the content directory (it names its syscall), not of the store. */
 function isFileSystemError(err: unknown): boolean {
   return typeof (err as NodeJS.ErrnoException | undefined)?.syscall === 'string';
+}
+
+/** The path's lstat for judging whether it is for the lane; null when it cannot be had (the read reports why). */
+function laneStat(abs: string): Stats | null {
+  try {
+    return lstatSync(abs);
+  } catch {
+    // Whatever failed (gone, unreadable) is met again by the read, which reports it.
+    return null;
+  }
 }
 
 /** The path's stat, following a symlink; null when nothing is there. */

@@ -47,7 +47,8 @@ export type ReadResult =
  * file: see settleFor) and its size, mtime and inode did not move while
  * it was read: a file caught half-written is reported unstable, to be tried again later,
  * never published. `lstatted` is the path's lstat when the caller has just made one; a large
- * file's read ends early, as unstable, once `stopped` says so.
+ * file's read ends early, as unstable, once `stopped` says so. `paced`, when given, is awaited
+ * before each read of a large file (the large-file lane's test hook, see PublisherOptions).
  */
 export async function readFileIntoStore(
   abs: string,
@@ -56,6 +57,7 @@ export async function readFileIntoStore(
   settleMs = 0,
   lstatted?: Stats,
   stopped?: () => boolean,
+  paced?: () => Promise<void>,
 ): Promise<ReadResult> {
   const startedAt = Date.now();
   const before = lstatted ?? (await lstatOrNull(abs));
@@ -130,6 +132,10 @@ export async function readFileIntoStore(
           // chunks are views of it: only that tail (under the largest chunk) is copied.
           let tail: Buffer = Buffer.alloc(0);
           for (;;) {
+            if (paced) {
+              await paced();
+              if (stopped?.()) return { kind: 'unstable', reason: 'stopped' };
+            }
             const buf = Buffer.allocUnsafe(tail.length + WHOLE_READ_BYTES);
             tail.copy(buf);
             const { bytesRead } = await handle.read(buf, tail.length, WHOLE_READ_BYTES, bytes);
