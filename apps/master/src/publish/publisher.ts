@@ -820,8 +820,13 @@ export class Publisher {
     if (result.kind !== 'file') {
       this.#abandon(stored);
       // Gone or moving: a batch judges it again (a delete, a retry after its backoff).
-      if (result.kind === 'unstable') this.#scheduleRetry(rel, result.retryInMs);
-      else this.#scheduleRetry(rel, 0);
+      if (result.kind === 'unstable') {
+        this.#o.log.info(
+          { path: rel, reason: result.reason },
+          'a large file moved while the lane read it; will read it again',
+        );
+        this.#scheduleRetry(rel, result.retryInMs);
+      } else this.#scheduleRetry(rel, 0);
       return;
     }
     await this.#onChain(async () => {
