@@ -904,6 +904,10 @@ export class Publisher {
       this.#failed([rel], err);
       return false;
     }
+    // Its other names hold the same new bytes: looked at next (as #examineFile does).
+    for (const other of this.#hardLinks.get(result.ino) ?? [])
+      if (other !== rel && this.#live.entries.get(other)?.hash !== result.entry.hash)
+        this.#scheduleRetry(other, 0);
     // Collected once the lane is idle: #collect would find it busy (this is its job).
     this.#gcDeferred = true;
     this.#succeeded();
