@@ -116,20 +116,26 @@ async function main() {
  * included; pnpm passes it on to the demo as well, so it comes twice within milliseconds, and
  * a service sent a second signal exits at once (130) without stopping cleanly. So a repeat
  * within a second is the same Ctrl-C, and a service is sent SIGTERM only when it has not said
- * within half a second that it is stopping (the demo alone was signalled: `kill`, a closed
- * pnpm). A Ctrl-C later than that exits at once.
+ * within 1.5 s that it is stopping (the demo alone was signalled: `kill`, a closed pnpm). Half
+ * a second was too short on a busy machine: a service whose start held its event loop took the
+ * terminal's SIGINT late, after the demo's SIGTERM, and exited 130. A SIGHUP (the terminal
+ * closed) is a reload to the services, so they are sent SIGTERM at once. A Ctrl-C later than a
+ * second exits at once.
  */
 let stoppingSince = 0;
-function stopAll() {
+function stopAll(signal: NodeJS.Signals) {
   if (stoppingSince > 0) {
     if (Date.now() - stoppingSince < 1000) return;
     process.exit(130);
   }
   stoppingSince = Date.now();
   const running = children.filter(({ child }) => child.exitCode === null && child.signalCode === null);
-  setTimeout(() => {
-    for (const { child } of running) if (!stoppingOnTheirOwn.has(child)) child.kill('SIGTERM');
-  }, 500);
+  setTimeout(
+    () => {
+      for (const { child } of running) if (!stoppingOnTheirOwn.has(child)) child.kill('SIGTERM');
+    },
+    signal === 'SIGHUP' ? 0 : 1500,
+  );
   Promise.all(
     running.map(
       ({ label, child }) =>

@@ -88,9 +88,18 @@ describe('ServiceSignals', () => {
       const s = fakeService();
       await signals.run(s.service, { stopDuringStart: true });
       expect(s.calls).toEqual([]);
-      // A second signal while it winds up ends the process at once.
-      expect(() => proc.signal('SIGTERM')).toThrow('exit 130');
+      // A second signal while it winds up ends the process at once, and cleanly: nothing
+      // was ever open.
+      expect(() => proc.signal('SIGTERM')).toThrow('exit 0');
     }
+  });
+
+  it('exits 0 on a second stop signal while the service is still loading', () => {
+    const proc = new FakeProcess();
+    new ServiceSignals(proc);
+    proc.signal('SIGINT');
+    expect(() => proc.signal('SIGTERM')).toThrow('exit 0');
+    expect(proc.exits).toEqual([0]);
   });
 
   it('stops a replica only once its start is over: a SIGTERM mid-start waits for it, then stops', async () => {

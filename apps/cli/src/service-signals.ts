@@ -27,7 +27,10 @@ export interface SignalledService {
  *   after the signal. From then on it reloads.
  * - SIGINT or SIGTERM before the service is built: `stopAsked`, and the command ends with 0
  *   without building it (nothing is open yet). Once built, it stops cleanly (SIGTERM drains).
- * - A second SIGINT or SIGTERM exits at once (130).
+ * - A second SIGINT or SIGTERM exits at once: 130 once the service is built, and 0 before,
+ *   when nothing is open yet. A Ctrl-C under `pnpm start` while the services load reached a
+ *   service twice (the terminal's SIGINT, then the demo's SIGTERM half a second later, with the
+ *   service still loading and no 'stopping' said), and the demo took its 130 for a failed stop.
  */
 export class ServiceSignals {
   #service: SignalledService | null = null;
@@ -43,7 +46,7 @@ export class ServiceSignals {
     });
     this.#hangups += earlyHangups();
     const onSignal = (signal: NodeJS.Signals) => {
-      if (this.#stopSignal !== null) proc.exit(130);
+      if (this.#stopSignal !== null) proc.exit(this.#service ? 130 : 0);
       this.#stopSignal = signal;
       this.#onStop?.(signal);
     };
