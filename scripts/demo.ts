@@ -24,6 +24,16 @@ const children: { label: string; child: ChildProcess }[] = [];
 /** The services that said they are stopping: a Ctrl-C at the terminal reached them too. */
 const stoppingOnTheirOwn = new Set<ChildProcess>();
 
+/** A service that ended before it was ready, and the signal that ended it, if one did. */
+class ServiceEnded extends Error {
+  constructor(
+    message: string,
+    readonly signal: NodeJS.Signals | null,
+  ) {
+    super(message);
+  }
+}
+
 function run(label: string, args: string[]): Promise<string> {
   // Ctrl-C while the demo starts: nothing more is started (it would run on, never told to stop).
   if (stoppingSince > 0) return Promise.reject(new Error('stopping'));
@@ -34,7 +44,9 @@ function run(label: string, args: string[]): Promise<string> {
   });
   children.push({ label, child });
   return new Promise((resolveUrl, reject) => {
-    child.once('exit', (code) => reject(new Error(`${label} exited with ${code} before it was ready`)));
+    child.once('exit', (code, signal) =>
+      reject(new ServiceEnded(`${label} exited with ${code ?? signal} before it was ready`, signal)),
+    );
     createInterface({ input: child.stdout! }).on('line', (line) => {
       let entry: Record<string, unknown>;
       try {
@@ -168,6 +180,17 @@ for (const stream of [process.stdout, process.stderr]) stream.on('error', () => 
 main().catch((err) => {
   // Stopped while it started (a service ended by the Ctrl-C before it was ready): stopAll exits.
   if (stoppingSince > 0) return;
+  // A service just spawned, ended by the terminal's signal before it had a handler: its exit
+  // can reach the demo before the demo's own copy of the signal does (it did in about one run
+  // in four of a Ctrl-C as the replicas were spawned), and it is the same Ctrl-C.
+  if (
+    err instanceof ServiceEnded &&
+    err.signal !== null &&
+    ['SIGINT', 'SIGTERM', 'SIGHUP'].includes(err.signal)
+  ) {
+    stopAll(err.signal);
+    return;
+  }
   console.error(`demo failed: ${(err as Error).message}`);
   for (const { child } of children) child.kill('SIGTERM');
   process.exit(1);
