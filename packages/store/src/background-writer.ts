@@ -41,6 +41,7 @@ db.pragma('synchronous = NORMAL');
 const putChunk = db.prepare(workerData.sql.putChunk);
 const putScan = db.prepare(workerData.sql.putScan);
 const deleteScan = db.prepare(workerData.sql.deleteScan);
+// Immediate: it takes the write lock as it begins (see writeTransaction).
 const write = db.transaction((m) => {
   const bytes = Buffer.from(m.bytes);
   let at = 0;
@@ -60,7 +61,7 @@ parentPort.on('message', (m) => {
   }
   let error;
   try {
-    write(m);
+    write.immediate(m);
   } catch (err) {
     error = String((err && err.message) || err);
   }

@@ -1,4 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
+import { writeTransaction } from './write-transaction.js';
 
 /** Stores a chunk once (parameters: hash, size, data); shared with the background writer. */
 export const PUT_CHUNK_SQL = 'INSERT OR IGNORE INTO chunks (hash, size, data) VALUES (?, ?, ?)';
@@ -27,7 +28,7 @@ export class ChunkStore {
     this.#page = db.prepare(
       'SELECT rowid, hash, size, data FROM chunks WHERE rowid > ? ORDER BY rowid LIMIT ?',
     );
-    this.#putMany = db.transaction((chunks: readonly { hash: string; data: Buffer }[]) => {
+    this.#putMany = writeTransaction(db, (chunks: readonly { hash: string; data: Buffer }[]) => {
       for (const c of chunks) this.#put.run(c.hash, c.data.length, c.data);
     });
     // One read transaction for the whole list: on its own, each lookup is a transaction of its

@@ -16,3 +16,4 @@ export * from './store-lock.js';
 export * from './verify-store.js';
 export * from './version-store.js';
 export * from './wal-checkpointer.js';
+export * from './write-transaction.js';

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Database } from 'better-sqlite3';
+import { writeTransaction } from './write-transaction.js';
 
 const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
 const FILE = /^(\d{3})-[a-z0-9-]+\.sql$/;
@@ -26,7 +27,7 @@ export function migrate(db: Database): number {
     throw new Error(`store schema ${current} is newer than this program knows (${known}); upgrade Outpost`);
   }
   for (const m of pending) {
-    db.transaction(() => {
+    writeTransaction(db, () => {
       db.exec(m.sql);
       db.pragma(`user_version = ${m.number}`);
     })();

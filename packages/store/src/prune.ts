@@ -1,4 +1,5 @@
 import type { Store } from './store.js';
+import { writeTransaction } from './write-transaction.js';
 
 /** What a prune removed. */
 export interface PruneStats {
@@ -50,7 +51,7 @@ export function* pruneSteps(store: Store, o: PruneOptions): Generator<void, Prun
   };
 
   for (;;) {
-    const v = db.transaction(() => q.oldVersions.run(o.keepFrom, n).changes)();
+    const v = writeTransaction(db, () => q.oldVersions.run(o.keepFrom, n).changes)();
     stats.versions += v;
     if (v === 0) break;
     yield;
@@ -62,7 +63,7 @@ export function* pruneSteps(store: Store, o: PruneOptions): Generator<void, Prun
   for (;;) {
     const rows = q.deadEntries.all(o.keepFrom, n) as { rowid: number; hash: string }[];
     if (rows.length === 0) break;
-    db.transaction(() => {
+    writeTransaction(db, () => {
       for (const r of rows) stats.entries += q.deleteEntry.run(r.rowid).changes;
     })();
     for (const r of rows) candidates.add(r.hash);
@@ -74,7 +75,7 @@ export function* pruneSteps(store: Store, o: PruneOptions): Generator<void, Prun
   const contents = [...candidates].filter((h) => !o.protect?.has(h));
   stats.deferred = [...candidates].filter((h) => o.protect?.has(h));
   for (let i = 0; i < contents.length; i += n) {
-    db.transaction(() => {
+    writeTransaction(db, () => {
       for (const h of contents.slice(i, i + n)) {
         if (q.contentUsed.get(h) !== undefined) continue;
         for (const c of q.chunksOf.all(h) as string[]) chunkCandidates.add(c);
@@ -89,7 +90,7 @@ export function* pruneSteps(store: Store, o: PruneOptions): Generator<void, Prun
   // Chunks no content is made of any more.
   const chunks = [...chunkCandidates];
   for (let i = 0; i < chunks.length; i += n) {
-    db.transaction(() => {
+    writeTransaction(db, () => {
       for (const c of chunks.slice(i, i + n)) {
         if (q.chunkUsed.get(c) === undefined) stats.chunks += q.deleteChunk.run(c).changes;
       }
@@ -126,7 +127,7 @@ export function* sweepSteps(store: Store, o: { protect?: ReadonlySet<string>; ba
     const rows = contentPage.all(after, n) as { rowid: number; hash: string }[];
     if (rows.length === 0) break;
     after = rows.at(-1)!.rowid;
-    db.transaction(() => {
+    writeTransaction(db, () => {
       for (const r of rows) {
         if (o.protect?.has(r.hash) || contentUsed.get(r.hash) !== undefined) continue;
         db.prepare('DELETE FROM content_chunks WHERE content_hash = ?').run(r.hash);
@@ -140,7 +141,7 @@ export function* sweepSteps(store: Store, o: { protect?: ReadonlySet<string>; ba
     const rows = chunkPage.all(after, n) as { rowid: number; hash: string }[];
     if (rows.length === 0) break;
     after = rows.at(-1)!.rowid;
-    db.transaction(() => {
+    writeTransaction(db, () => {
       for (const r of rows) {
         if (chunkUsed.get(r.hash) === undefined)
           stats.chunks += db.prepare('DELETE FROM chunks WHERE hash = ?').run(r.hash).changes;
@@ -167,7 +168,7 @@ export function* dropUnusedChunkSteps(
   let dropped = 0;
   for (let i = 0; i < hashes.length; i += batch) {
     const slice = hashes.slice(i, i + batch);
-    dropped += db.transaction(() => {
+    dropped += writeTransaction(db, () => {
       let n = 0;
       for (const h of slice) if (used.get(h) === undefined) n += drop.run(h).changes;
       return n;

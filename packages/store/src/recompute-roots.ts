@@ -1,6 +1,7 @@
 import { LiveTree } from '@outpost/core';
 import type { Database } from 'better-sqlite3';
 import type { VersionStore } from './version-store.js';
+import { writeTransaction } from './write-transaction.js';
 
 /**
  * Rewrites the root of every held version under the current root definition, when a
@@ -16,7 +17,7 @@ export function recomputeRoots(db: Database, versions: VersionStore): number {
     .sort((a, b) => a - b);
   const setRoot = db.prepare('UPDATE versions SET root = ? WHERE version = ?');
   const setMeta = db.prepare("UPDATE meta SET value = ? WHERE key = 'current_root'");
-  db.transaction(() => {
+  writeTransaction(db, () => {
     let live: LiveTree | undefined;
     let prev = 0;
     for (const v of held) {

@@ -1,5 +1,6 @@
 import { type Change, type ChunkRef, EMPTY_ROOT, type TreeEntry, treeEntry } from '@outpost/core';
 import type { Database, Statement } from 'better-sqlite3';
+import { writeTransaction } from './write-transaction.js';
 
 /** A version as the store keeps it. */
 export interface StoredVersion {
@@ -59,7 +60,7 @@ export class VersionStore {
 
   /** Records a new version and makes it current, all or nothing. */
   commit(input: CommitInput): void {
-    this.#db.transaction(() => {
+    writeTransaction(this.#db, () => {
       const cur = this.current();
       if (input.version <= cur.version) {
         throw new CommitRefusedError(`version ${input.version} is not newer than ${cur.version}`);

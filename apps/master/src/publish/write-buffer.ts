@@ -1,5 +1,11 @@
 import type { ChunkRef } from '@outpost/core';
-import { BackgroundWriter, type ScanRecord, type Store, writeRoomProblem } from '@outpost/store';
+import {
+  BackgroundWriter,
+  type ScanRecord,
+  type Store,
+  writeRoomProblem,
+  writeTransaction,
+} from '@outpost/store';
 import type { ChunkSink } from './read-file.js';
 
 /** Most bytes of chunks held before they are written. */
@@ -83,7 +89,7 @@ export class WriteBuffer {
         return buffer.crowded;
       },
     };
-    this.#write = store.db.transaction(() => {
+    this.#write = writeTransaction(store.db, () => {
       this.#store.chunks.putMany(this.#chunks);
       for (const [path, rec] of this.#scans) {
         if (rec) this.#store.scanIndex.put(rec);
