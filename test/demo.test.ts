@@ -73,8 +73,11 @@ async function startDemo(port: number, until = 'Outpost demo is running.') {
     out += d;
   });
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  // All of the output: 'exit' can come while the last lines are still in the pipe (and the
+  // services, which write to the same stderr, may outlive pnpm by a moment).
+  const closed = new Promise<void>((r) => proc.once('close', () => r()));
   await waitFor(() => out.includes(until), { timeoutMs: 45_000, what: 'the demo' });
-  return { proc, out: () => out, exited };
+  return { proc, out: () => out, exited, closed };
 }
 
 /** True once no process of the demo's group is left. */
@@ -143,6 +146,8 @@ describe('pnpm start (the demo)', () => {
     // pnpm, without its ELIFECYCLE error (the shell it ran the demo in died of the SIGINT).
     process.kill(-proc.pid!, 'SIGINT');
     expect(await exited).toBe(0);
+    await waitFor(() => groupGone(proc), { timeoutMs: 20_000, what: "the demo's services to stop" });
+    await demo.closed;
     const stopping = stripVTControlCharacters(demo.out())
       .split('\n')
       .filter((l) => / stopping signal=/.test(l));
@@ -168,8 +173,9 @@ describe('pnpm start (the demo)', () => {
     process.kill(-demo.proc.pid!, 'SIGINT');
     // It said `demo failed: uk-london exited … before it was ready` (exit 1, and pnpm's
     // ELIFECYCLE), or left the replicas it started after the Ctrl-C running.
-    expect(await demo.exited).toBe(0);
-    expect(demo.out()).not.toContain('demo failed');
+    expect(await demo.exited, demo.out()).toBe(0);
     await waitFor(() => groupGone(demo.proc), { timeoutMs: 20_000, what: "the demo's services to stop" });
+    await demo.closed;
+    expect(demo.out()).not.toContain('demo failed');
   });
 });

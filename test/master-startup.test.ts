@@ -61,7 +61,11 @@ describe('master start over a large tree', () => {
     const done = MasterStatusSchema.parse(await getJson(`${master.url}/_outpost/api/v1/status`));
     expect(done).toMatchObject({ ready: true, version: 1, files: FILES, publishing: null });
     expect((await get(`${master.url}/_outpost/readyz`)).status).toBe(200);
-    // The line scripts wait for still means "published": it comes after, with version 1.
+    // The line scripts wait for still means "published": it comes after, with version 1. (It
+    // is logged as the master turns ready, and may reach this pipe after the status answer.)
+    await waitFor(() => master!.logs.some((l) => l.msg === 'outpost master listening'), {
+      what: 'the listening line',
+    });
     const lines = master.logs.map((l) => l.msg);
     expect(lines.indexOf('outpost master listening')).toBeGreaterThan(
       lines.indexOf('outpost master accepting connections; reconciling the content directory'),
@@ -80,7 +84,8 @@ describe('master start over a large tree', () => {
           ?.filesDone ?? 0) > 0,
       { timeoutMs: 60_000, intervalMs: 10, what: 'the publish to be under way' },
     );
-    const exited = new Promise<number | null>((r) => master!.proc.once('exit', (code) => r(code)));
+    // 'close', not 'exit': by then every line it wrote has been read into `logs`.
+    const exited = new Promise<number | null>((r) => master!.proc.once('close', (code) => r(code)));
     master.proc.kill('SIGTERM');
     expect(await exited).toBe(0);
     const msgs = master.logs.map((l) => l.msg);

@@ -61,8 +61,13 @@ describe('a master whose store was lost', () => {
       throw new Error(`${err.message}; the master said: ${JSON.stringify(seen)}`);
     });
     for (const r of s.replicas) expect(r).toMatchObject({ version: 4, state: 'in-sync', error: null });
-    const warned = f.master.logs.find(
-      (l) => l.msg === 'published the latest content again, numbered past a version a replica holds',
+    // Down the master's stdout, which may be read after the status answers on the socket.
+    const warned = await waitFor(
+      () =>
+        f.master.logs.find(
+          (l) => l.msg === 'published the latest content again, numbered past a version a replica holds',
+        ),
+      { what: "the master's warning of the renumbered publish" },
     );
     expect(warned).toMatchObject({ version: 4, past: 3 });
     // And on from there as usual.

@@ -60,7 +60,9 @@ async function startService(args: string[], env: NodeJS.ProcessEnv, ready: strin
   live.add(proc);
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  // 'close', not 'exit': 'exit' can come while the last lines are still in the pipe, and a
+  // test that reads `logs` after stop() or kill() would then miss what the process said last.
+  const exited = new Promise<void>((r) => proc.once('close', () => r()));
   proc.once('exit', () => live.delete(proc));
   createInterface({ input: proc.stdout! }).on('line', (line) => {
     try {
