@@ -9,6 +9,13 @@ import { getJson } from './helpers/http.js';
  * are often deployed (`current -> releases/42`, switched atomically), or replaced by a
  * directory moved into its place. Published, watched where it leads, and followed.
  */
+/**
+ * How long a change may take to reach the replica here: the watcher or the root follower (which
+ * looks every second) sees it, not a rewalk, which comes every 30 s at the soonest. (8 s was
+ * tight for a publish and a replica's sync on a busy CI machine.)
+ */
+const FOLLOWED_MS = 20_000;
+
 describe('the content directory', () => {
   let fleet: Fleet | undefined;
   afterEach(async () => {
@@ -53,18 +60,18 @@ describe('the content directory', () => {
 
     // An edit where the link leads is seen by the watcher, not left for a rewalk minutes later.
     f.write('docs/b.txt', 'new in release 1');
-    const v2 = await f.expectConverged(undefined, [], 8_000);
+    const v2 = await f.expectConverged(undefined, [], FOLLOWED_MS);
     expect(v2.version).toBe(v1.version + 1);
 
     const r2 = release(f, '2', { 'index.html': 'release 2', 'docs/a.txt': 'same in both', 'new.txt': 'n' });
     switchLink(f, r2);
-    const v3 = await f.expectConverged(undefined, ['docs/b.txt'], 8_000);
+    const v3 = await f.expectConverged(undefined, ['docs/b.txt'], FOLLOWED_MS);
     expect(v3.version).toBe(v2.version + 1);
     expect(v3.entries.map((e) => e.path).sort()).toEqual(['docs/a.txt', 'index.html', 'new.txt']);
 
     // And the new release is watched.
     f.write('new.txt', 'edited in release 2');
-    const v4 = await f.expectConverged(undefined, [], 8_000);
+    const v4 = await f.expectConverged(undefined, [], FOLLOWED_MS);
     expect(v4.version).toBe(v3.version + 1);
     const log = f.master.logs.find(
       (l) => l.msg === 'content directory is now another directory; watching it there',
@@ -80,11 +87,11 @@ describe('the content directory', () => {
     const next = release(f, 'next', { 'a.txt': 'a', 'new.txt': 'new' });
     renameSync(f.content, join(f.dir.path, 'previous'));
     renameSync(next, f.content);
-    const v2 = await f.expectConverged(undefined, ['old.txt'], 8_000);
+    const v2 = await f.expectConverged(undefined, ['old.txt'], FOLLOWED_MS);
     expect(v2.version).toBe(v1.version + 1);
     // The watcher moved with it: an edit is published at once, not at the next rewalk.
     f.write('new.txt', 'edited');
-    const v3 = await f.expectConverged(undefined, [], 8_000);
+    const v3 = await f.expectConverged(undefined, [], FOLLOWED_MS);
     expect(v3.version).toBe(v2.version + 1);
   });
 
@@ -104,7 +111,7 @@ describe('the content directory', () => {
     const next = release(f, 'next', { ...files('new'), 'added/n.txt': 'new folder' });
     renameSync(f.content, join(f.dir.path, 'previous'));
     renameSync(next, f.content);
-    const v2 = await f.expectConverged(undefined, [], 8_000);
+    const v2 = await f.expectConverged(undefined, [], FOLLOWED_MS);
     const versions = (await getJson(`${f.master.url}/_outpost/api/v1/versions`)) as { version: number }[];
     expect(versions.map((v) => v.version)).toEqual([v2.version, v1.version]);
     expect(v2.version).toBe(v1.version + 1);

@@ -6,6 +6,11 @@ import { getJson } from './helpers/http.js';
 import { waitFor } from './helpers/wait-for.js';
 
 const SIZE = 24 * 1024 * 1024;
+/**
+ * The most a stop with --drain-ms 500 may take: the drain, then the shutdown, which a busy CI
+ * machine slows. Under the 10 s default --drain-ms, so it still tells that the flag was used.
+ */
+const STOP_MS = 8_000;
 
 function noise(n: number): Buffer {
   const c = createCipheriv('aes-256-ctr', Buffer.alloc(32, 7), Buffer.alloc(16));
@@ -84,7 +89,7 @@ describe('a replica told to stop (SIGTERM)', () => {
     await replica.stop();
     const took = Date.now() - t0;
     expect(took).toBeGreaterThanOrEqual(450);
-    expect(took).toBeLessThan(5_000);
+    expect(took).toBeLessThan(STOP_MS);
     expect(replica.logs.some((l) => l.msg === 'stopping: cutting the responses still in flight')).toBe(true);
     // What the kernel had buffered still arrives; the rest never does.
     stalled.drain();
@@ -112,7 +117,7 @@ describe('a replica told to stop (SIGTERM)', () => {
     await f.master.stop();
     const took = Date.now() - t0;
     expect(took).toBeGreaterThanOrEqual(450);
-    expect(took).toBeLessThan(5_000);
+    expect(took).toBeLessThan(STOP_MS);
     expect(f.master.logs.some((l) => l.msg === 'stopping: cutting the responses still in flight')).toBe(true);
     socket.resume();
     await closed;

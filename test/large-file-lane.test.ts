@@ -78,17 +78,19 @@ describe('a large file in the master’s large-file lane', () => {
     // The startup reconcile reads it itself (the lane, still held, opens only after it).
     await f.startMaster({ env: { OUTPOST_TEST_LANE_HOLD: hold } });
     await f.expectConverged();
-  }, 30_000);
+  });
 
   it('is cut short by SIGTERM, which then leaves no clean-stop mark; the restart publishes it', async () => {
     const { f, store, hold } = await heldMidRead();
     fleet = f;
     const started = Date.now();
     await f.master.stop();
-    expect(Date.now() - started).toBeLessThan(3000);
+    // Held, the read would never end: a stop that waited for it would hang. Prompt, then, and
+    // under the 10 s default --drain-ms, with room for a busy machine's slow shutdown.
+    expect(Date.now() - started).toBeLessThan(8_000);
     expect(f.master.logs.some((l) => l.msg === 'published version' && l.version === 2)).toBe(false);
     expect(cleanMark(store)).toBe(false);
     await f.startMaster({ env: { OUTPOST_TEST_LANE_HOLD: hold } });
     await f.expectConverged();
-  }, 30_000);
+  });
 });
