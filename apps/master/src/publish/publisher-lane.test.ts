@@ -119,7 +119,9 @@ describe('the large-file lane of the publisher', () => {
     const closed = p.close();
     g.poke();
     await closed;
-    expect(Date.now() - started).toBeLessThan(1000);
+    // Held, the read would never end: a close that waited for it would hang. Prompt, then, with
+    // room for a busy machine.
+    expect(Date.now() - started).toBeLessThan(5000);
     expect(published).toEqual([1]);
     expect(takeCleanShutdown(f.store)).toBe(false);
     // The startup reconcile reads it itself, whatever its size: the lane (held shut) is not open yet.
