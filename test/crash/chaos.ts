@@ -461,7 +461,23 @@ export class Chaos {
         this.fail(`${when}: ${n.name} GET /${path}: ${(err as Error).message}`);
         return null;
       }
-      const body = Buffer.from(await res.body.arrayBuffer());
+      let body: Buffer;
+      try {
+        body = Buffer.from(await res.body.arrayBuffer());
+      } catch (err) {
+        // A body cut short by a replica nobody killed: say which, and what it logged.
+        const said = (n.svc?.logs ?? [])
+          .filter((l) => Number(l.level) >= 40)
+          .slice(-5)
+          .map((l) => JSON.stringify(l))
+          .join('\n');
+        this.fail(
+          `${when}: ${n.name} GET /${path}: ${res.statusCode} v${res.headers['x-outpost-version']} ` +
+            `${res.headers['content-length']} bytes: body cut: ${(err as Error).message}; up ${n.up}; ` +
+            `its warnings: ${said || 'none'}`,
+        );
+        return null;
+      }
       if (res.statusCode === 503) continue;
       const v = Number(res.headers['x-outpost-version']);
       if (!Number.isInteger(v)) {
