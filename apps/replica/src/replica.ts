@@ -524,6 +524,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     log,
     exclusive: (job) => engine.exclusive(job),
     busy: () => engine.busy,
+    inUse,
     trouble: (message) => {
       engine.storeTrouble = message;
     },

@@ -115,7 +115,11 @@ export function prune(store: Store, o: PruneOptions): PruneStats {
  * pruneSteps it walks the whole store, by rowid in small batches: run it rarely (at start),
  * and only where nothing is being stored at the same time.
  */
-export function* sweepSteps(store: Store, o: { protect?: ReadonlySet<string>; batch?: number } = {}) {
+export function* sweepSteps(
+  store: Store,
+  // Looked up as each content is reached (a live set: what readers stream changes as it runs).
+  o: { protect?: { has(hash: string): boolean }; batch?: number } = {},
+) {
   const db = store.db;
   const n = o.batch ?? 500;
   const stats = { contents: 0, chunks: 0 };

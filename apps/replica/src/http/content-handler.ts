@@ -421,11 +421,28 @@ export function createContentHandler(o: ContentHandlerOptions) {
     ranges: ByteRange[],
     plan: ReturnType<typeof planMultipart>,
   ) {
-    for (const [i, r] of ranges.entries()) {
-      if (!(await write(res, plan.heads[i]!))) return;
-      if (!(await streamRange(res, entry, r.start, r.end))) return;
+    // Held across the parts: between two, a prune would find the content free.
+    const release = hold(entry);
+    try {
+      for (const [i, r] of ranges.entries()) {
+        if (!(await write(res, plan.heads[i]!))) return;
+        if (!(await streamRange(res, entry, r.start, r.end))) return;
+      }
+    } finally {
+      release();
     }
     res.end(plan.tail);
+  }
+
+  /** Marks the content as being read until the returned function is called. */
+  function hold(entry: TreeEntry): () => void {
+    const inUse = o.inUse;
+    inUse?.set(entry.hash, (inUse.get(entry.hash) ?? 0) + 1);
+    return () => {
+      const left = (inUse?.get(entry.hash) ?? 1) - 1;
+      if (left > 0) inUse?.set(entry.hash, left);
+      else inUse?.delete(entry.hash);
+    };
   }
 
   /** Streams bytes [start, end] a chunk at a time with backpressure; false if it had to stop. */
@@ -436,14 +453,11 @@ export function createContentHandler(o: ContentHandlerOptions) {
     end: number,
   ): Promise<boolean> {
     // The version may be replaced (and collected) mid-stream: hold on to this content's chunks.
-    const inUse = o.inUse;
-    inUse?.set(entry.hash, (inUse.get(entry.hash) ?? 0) + 1);
+    const release = hold(entry);
     try {
       return await streamPieces(res, entry, start, end);
     } finally {
-      const left = (inUse?.get(entry.hash) ?? 1) - 1;
-      if (left > 0) inUse?.set(entry.hash, left);
-      else inUse?.delete(entry.hash);
+      release();
     }
   }
 

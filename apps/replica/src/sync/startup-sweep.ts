@@ -12,6 +12,13 @@ export interface StartupSweepOptions {
   busy?: () => boolean;
   /** Why the sweep cannot be done, for status; null once it is done. */
   trouble: (message: string | null) => void;
+  /**
+   * The contents readers are streaming now. One a prune has just unlinked from every version
+   * (the replica caught up as it started, while a reader had the version before) is still
+   * read from: swept, its chunks went from under the stream and the reader's body was cut.
+   * The prune that spared it lists it for its next run, which collects it once it is free.
+   */
+  inUse?: { has(hash: string): boolean };
   /** Called once the sweep is done (or was not needed): fetching ahead may start. */
   done: () => void;
   /** First delay before a failed sweep is tried again; it doubles up to retryMaxMs (default 1 s to 60 s). */
@@ -89,7 +96,7 @@ export class StartupSweep {
         if (!this.#released) return;
         // A manifest in parts stores its chunks before any version names them: not litter.
         if (this.#o.busy?.()) return this.#retry();
-        const steps = sweepSteps(this.#o.store);
+        const steps = sweepSteps(this.#o.store, this.#o.inUse ? { protect: this.#o.inUse } : {});
         for (let s = steps.next(); ; s = steps.next()) {
           if (s.done) {
             if (s.value.chunks + s.value.contents > 0) this.#o.log.info(s.value, 'swept unreferenced chunks');
