@@ -221,7 +221,8 @@ function lstatSyncOrNull(abs: string) {
   }
 }
 
-async function lstatOrNull(abs: string) {
+/** lstat, or null when the path is not there (any more). */
+export async function lstatOrNull(abs: string) {
   try {
     return await lstat(abs);
   } catch (err) {

@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { type Change, sha256Hex, type TreeEntry } from '@outpost/core';
 import type { Store } from '@outpost/store';
 import type { IgnoreRule } from '../watch/ignore-rules.js';
-import { isNotFound } from './read-file.js';
+import { isNotFound, lstatOrNull } from './read-file.js';
 
 /** A rollback the store cannot serve whole: nothing in the content directory was changed. */
 export class RestoreRefusedError extends Error {
@@ -185,12 +185,3 @@ async function place(root: string, store: Store, s: Staged): Promise<void> {
 }
 
 const depth = (path: string) => path.split('/').length;
-
-async function lstatOrNull(abs: string) {
-  try {
-    return await lstat(abs);
-  } catch (err) {
-    if (isNotFound(err)) return null;
-    throw err;
-  }
-}
