@@ -847,6 +847,20 @@ export class Publisher {
     return this.#chain;
   }
 
+  /** A file read whole: its retries end, its links are noted, and the scan index has it. */
+  #readDone(rel: string, result: Extract<ReadResult, { kind: 'file' }>, noteLinks: boolean): void {
+    this.#retryAttempts.delete(rel);
+    if (noteLinks) this.#noteLinks(rel, result.ino, result.nlink);
+    this.#writes.scanned({
+      path: rel,
+      size: result.entry.size,
+      mtimeMs: result.mtimeMs,
+      ino: result.ino,
+      hash: result.entry.hash,
+      scannedAt: result.startedAt,
+    });
+  }
+
   /** Cuts the version of a file the lane has read, when the file still is what was read; false when it did not (its chunks are not named). */
   #commitFromLane(
     rel: string,
@@ -879,16 +893,7 @@ export class Publisher {
     }
     // The content directory is another one now: a walk of it publishes it whole (see #processBatch).
     if (!this.#sameTree(null)) return false;
-    this.#retryAttempts.delete(rel);
-    if (!viaLink) this.#noteLinks(rel, result.ino, result.nlink);
-    this.#writes.scanned({
-      path: rel,
-      size: result.entry.size,
-      mtimeMs: result.mtimeMs,
-      ino: result.ino,
-      hash: result.entry.hash,
-      scannedAt: result.startedAt,
-    });
+    this.#readDone(rel, result, !viaLink);
     const old = this.#live.entries.get(rel);
     const changes = new Map<string, Change>();
     if (!(old && old.hash === result.entry.hash && old.size === result.entry.size && old.mtime >= 0))
@@ -1338,16 +1343,7 @@ export class Publisher {
       unstable.set(rel, result.retryInMs);
       return;
     }
-    this.#retryAttempts.delete(rel);
-    if (!source) this.#noteLinks(rel, result.ino, result.nlink);
-    this.#writes.scanned({
-      path: rel,
-      size: result.entry.size,
-      mtimeMs: result.mtimeMs,
-      ino: result.ino,
-      hash: result.entry.hash,
-      scannedAt: result.startedAt,
-    });
+    this.#readDone(rel, result, !source);
     const old = this.#live.entries.get(rel);
     // Same bytes under a new mtime is not a new version: what readers get has not changed
     // (unless the old mtime is one replicas refuse: see vouches).
