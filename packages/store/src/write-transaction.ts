@@ -8,8 +8,8 @@ type Fn = (...args: never[]) => unknown;
  * of a batch and of the large-file lane). A transaction begun deferred that reads before it
  * writes (a commit looks at the current version first) gets no wait from busy_timeout when
  * another connection holds the write lock, or has committed since its first read: SQLite fails
- * it at once with SQLITE_BUSY ("database is locked"), and a small edit published beside a
- * large file failed its batch about once in three. Begun immediate, it waits for the lock
+ * it at once with SQLITE_BUSY ("database is locked"), and small edits published beside a
+ * large file failed their batches (write-lock.test.ts shows each such path). Begun immediate, it waits for the lock
  * like any first write, and reads what the last writer committed. Every transaction that
  * writes goes this way; read-only ones (Store.read) stay deferred.
  */
