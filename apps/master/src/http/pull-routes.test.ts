@@ -1,35 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildMaster } from '../master.js';
+import { describe, expect, it } from 'vitest';
+import { oneFileMaster } from './one-file-master.test-helper.js';
 
-let dir: string;
-let master: ReturnType<typeof buildMaster>;
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'outpost-pull-'));
-  mkdirSync(join(dir, 'content'));
-  writeFileSync(join(dir, 'content', 'a.txt'), 'a\n');
-  // Older than the settle window: the start publishes it as version 1 before it resolves.
-  const old = new Date(Date.now() - 60_000);
-  utimesSync(join(dir, 'content', 'a.txt'), old, old);
-  master = buildMaster({
-    content: join(dir, 'content'),
-    data: join(dir, 'data'),
-    port: 0,
-    logLevel: 'silent',
-    token: 'rep',
-  });
-  await master.start();
-});
-afterAll(async () => {
-  await master.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const fixture = oneFileMaster('outpost-pull-', { token: 'rep' }, 'all');
 
 const auth = { authorization: 'Bearer rep' };
 const manifest = (query: string) =>
-  master.app.inject({ url: `/_outpost/api/v1/manifest?${query}`, headers: auth });
+  fixture.master.app.inject({ url: `/_outpost/api/v1/manifest?${query}`, headers: auth });
 
 describe('the pull API refuses numbers not written in plain decimal digits', () => {
   it.each(['1e0', '0x1', '%201', '1%20', '1.0', '-0', '%2B1', '', '9007199254740993'])(
@@ -57,7 +33,7 @@ describe('the pull API refuses numbers not written in plain decimal digits', () 
   });
 
   it('names the field of a chunk batch body it refuses', async () => {
-    const res = await master.app.inject({
+    const res = await fixture.master.app.inject({
       method: 'POST',
       url: '/_outpost/api/v1/chunks',
       headers: { ...auth, 'content-type': 'application/json' },
@@ -68,7 +44,7 @@ describe('the pull API refuses numbers not written in plain decimal digits', () 
   });
 
   it('answers a chunk batch body that is not application/json 415', async () => {
-    const res = await master.app.inject({
+    const res = await fixture.master.app.inject({
       method: 'POST',
       url: '/_outpost/api/v1/chunks',
       headers: { ...auth, 'content-type': 'text/plain' },
