@@ -3,9 +3,10 @@
  * from memory, and fastify + @fastify/static, on the same files (random bytes, so compression
  * plays no part; wrk sends no Accept-Encoding). Each server runs alone, pinned to CPU core 0
  * (the replica's master runs beside it, unpinned and idle once it has published); wrk is
- * pinned to core 1.
+ * pinned to core 1. `replica-node` is the same replica with --no-direct-lane: every request
+ * through node:http, as before the direct lane (apps/replica/src/http/direct-lane.ts).
  *
- *   pnpm bench:serve [--duration 10s] [--quick] [--servers nginx,node,fastify,replica] [--retries 1] [--tls]
+ *   pnpm bench:serve [--duration 10s] [--quick] [--servers nginx,node,fastify,replica,replica-node] [--retries 1] [--tls]
  *
  * With --tls every server answers HTTPS (TLS 1.3, the test CA's P-256 certificate from
  * test/fixtures/tls; nginx with its usual `ssl_session_cache`), and wrk speaks it over its
@@ -43,7 +44,7 @@ const { values: opts } = parseArgs({
   options: {
     duration: { type: 'string' },
     quick: { type: 'boolean', default: false },
-    servers: { type: 'string', default: 'nginx,node,fastify,replica' },
+    servers: { type: 'string', default: 'nginx,node,fastify,replica,replica-node' },
     retries: { type: 'string', default: '1' },
     tls: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -51,9 +52,9 @@ const { values: opts } = parseArgs({
 });
 if (opts.help) {
   console.log(
-    'usage: pnpm bench:serve [--duration 10s] [--quick] [--servers nginx,node,fastify,replica] [--retries 1] [--tls]\n\n' +
+    'usage: pnpm bench:serve [--duration 10s] [--quick] [--servers nginx,node,fastify,replica,replica-node] [--retries 1] [--tls]\n\n' +
       '  --duration  length of each measured wrk run (default 10s; --quick: 3s)\n' +
-      '  --servers   which servers, in this order\n' +
+      '  --servers   which servers, in this order (replica-node: the replica with --no-direct-lane)\n' +
       '  --retries   measure again when other processes took over 10% of a core meanwhile (default 1)\n' +
       '  --tls       every server answers HTTPS (certificates from test/fixtures/tls)',
   );
@@ -75,13 +76,14 @@ if (!Number.isInteger(retries) || retries < 0 || retries > 5) fail('--retries: 0
 /** Other processes using more of a core than this during a run make it noisy. */
 const NOISY = 0.1;
 
-const SERVER_KINDS = ['nginx', 'node', 'fastify', 'replica'] as const;
+const SERVER_KINDS = ['nginx', 'node', 'fastify', 'replica', 'replica-node'] as const;
 type Kind = (typeof SERVER_KINDS)[number];
 const LABEL: Record<Kind, string> = {
   nginx: 'nginx',
   node: 'Node http (memory)',
   fastify: '@fastify/static',
   replica: 'Outpost replica',
+  'replica-node': 'replica, node:http only',
 };
 const kinds = opts.servers.split(',').map((s) => s.trim()) as Kind[];
 for (const k of kinds) {
@@ -597,11 +599,12 @@ http {
 }
 
 /** A master (not pinned: it only has to publish once) and a replica pinned to core 0, via the CLI. */
-async function startOutpost(dir: string, files: string): Promise<Running> {
+/** A replica of the tree; `replica-node` answers every request through node:http (--no-direct-lane). */
+async function startOutpost(dir: string, files: string, kind: 'replica' | 'replica-node'): Promise<Running> {
   // The helper waits for the master's info line 'outpost master listening', so info it is.
   master = await startMaster({
     content: files,
-    data: join(dir, 'master-data'),
+    data: join(dir, `master-data-${kind}`),
     env: { OUTPOST_LOG_LEVEL: 'info' },
     // The helper's 500 ms heartbeat is for tests; the default keeps the replica quieter.
     args: ['--heartbeat-ms', '5000'],
@@ -627,12 +630,13 @@ async function startOutpost(dir: string, files: string): Promise<Running> {
     '--master',
     master.url,
     '--data',
-    join(dir, 'replica-data'),
+    join(dir, `${kind}-data`),
     '--host',
     '127.0.0.1',
     '--port',
     '0',
     ...TLS_ARGS,
+    ...(kind === 'replica-node' ? ['--no-direct-lane'] : []),
   );
   const c = launch('replica', process.execPath, args, {
     core: SERVER_CORE,
@@ -649,7 +653,7 @@ async function startOutpost(dir: string, files: string): Promise<Running> {
     }
   }
   return {
-    kind: 'replica',
+    kind,
     url,
     pid: c.proc.pid!,
     problems,
@@ -945,8 +949,8 @@ async function main() {
     const s =
       kind === 'nginx'
         ? await startNginx(tools.nginx, workDir, files)
-        : kind === 'replica'
-          ? await startOutpost(workDir, files)
+        : kind === 'replica' || kind === 'replica-node'
+          ? await startOutpost(workDir, files, kind)
           : await startNodeServer(kind, files);
     try {
       results.push(await benchServer(s, tools.wrk, digests));

@@ -118,6 +118,11 @@ export const REPLICA_FLAGS: Flag[] = [
     true,
   ),
   F(
+    'no-direct-lane',
+    'answer every request through node:http, not plain GETs of small files straight on the socket (slower; for comparison)',
+    true,
+  ),
+  F(
     'min-free-space',
     "refuse, before fetching anything, a version whose chunks would leave less than this free on the data volume, e.g. 1GiB (default 0: refuse only what cannot fit; 'off': no check, for a compressing file system)",
   ),

@@ -103,7 +103,11 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'replica': {
       const signals = new ServiceSignals();
-      const { noCompress, noWireCompression, noPrefetch, ...flags } = readFlags(rest, REPLICA_FLAGS, env);
+      const { noCompress, noWireCompression, noPrefetch, noDirectLane, ...flags } = readFlags(
+        rest,
+        REPLICA_FLAGS,
+        env,
+      );
       const { buildReplica } = await import('@outpost/replica');
       if (signals.stopAsked) return 0;
       return saysUserErrors('replica', flags, async () => {
@@ -112,6 +116,7 @@ async function main(argv: string[]): Promise<number> {
           ...(noCompress ? { compress: false } : {}),
           ...(noWireCompression ? { wireCompression: false } : {}),
           ...(noPrefetch ? { prefetch: false } : {}),
+          ...(noDirectLane ? { directLane: false } : {}),
           ...secrets,
           previousAdminToken,
         } as never);

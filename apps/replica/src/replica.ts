@@ -46,6 +46,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { AccessLog } from './http/access-log.js';
 import { registerAdminRoutes, replicaStatus } from './http/admin-routes.js';
 import { createContentHandler } from './http/content-handler.js';
+import { type Answered, installDirectLane } from './http/direct-lane.js';
 import { createHttpsRedirectServer } from './http/https-redirect.js';
 import { LoadMeter } from './http/load-meter.js';
 import { answerConnect, answerExpectation, refuse, replicaHeaders } from './http/refusals.js';
@@ -294,6 +295,8 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   });
   let server: Server | undefined;
   let redirect: Server | undefined;
+  // Plain HTTP only: a TLS connection's bytes are node:https' to read.
+  const directLane = !tlsMaterial && config.directLane;
   const limits = {
     ...DEFAULT_LIMITS,
     keepAliveTimeoutMs: config.keepAliveMs,
@@ -336,6 +339,16 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
             serve,
           )
         : createServer(serverOptions(limits), serve);
+      if (directLane) {
+        installDirectLane(server, {
+          // The replica's own endpoints are fastify's.
+          answer: (head) =>
+            head.target === '/_outpost' || head.target.startsWith(ADMIN_PREFIX) ? null : content.quick(head),
+          limits,
+          onRequest: () => meter.request(),
+          ...(accessLog ? { onAnswered: (a: Answered) => accessLog.recordDirect(a) } : {}),
+        });
+      }
       server.on('checkExpectation', expectation);
       server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
         meter.request();
@@ -558,7 +571,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
           'redirecting plain HTTP to HTTPS',
         );
       }
-      log.info({ url, version: current.version, master }, 'outpost replica listening');
+      log.info({ url, version: current.version, master, directLane }, 'outpost replica listening');
       // What a crash may have left unreferenced is swept once the replica holds the master's
       // version (after a clean stop there is none): before, it is the download to take up. On a
       // full disk the sweep fails: the replica serves on, says so in status, and tries again

@@ -221,6 +221,7 @@ describe('ReplicaConfigSchema', () => {
       drainMs: 10_000,
       scrubBytesPerSecond: 8 * 1024 * 1024,
       prefetch: true,
+      directLane: true,
       maxRate: 0,
       wireCompression: 'auto',
       wireRawAbove: 40 * 1024 * 1024,

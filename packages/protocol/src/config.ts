@@ -247,6 +247,11 @@ export const ReplicaConfigSchema = z.object({
    * it stores them), rather than only once its version is cut.
    */
   prefetch: z.union([z.boolean(), z.stringbool()]).default(true),
+  /**
+   * Answer plain GETs and HEADs of small files straight on the socket (plain HTTP only), and
+   * leave every other request to node:http; off: node:http answers every request.
+   */
+  directLane: z.union([z.boolean(), z.stringbool()]).default(true),
   /** Most bytes per second fetched from the master, for offices on thin links (0: no limit). */
   maxRate: ByteSize.pipe(
     z

@@ -4,6 +4,7 @@ import { type IncomingMessage, type OutgoingHttpHeaders, ServerResponse } from '
 import { dirname } from 'node:path';
 import { ConfigError } from '@outpost/protocol';
 import type { Logger } from 'pino';
+import type { Answered } from './direct-lane.js';
 import { LogFile } from './log-file.js';
 
 /** `combined`: the line of nginx's and Apache's default access log; `json`: one object a line. */
@@ -261,6 +262,26 @@ export class AccessLog {
         ms: performance.now() - p.start,
         version: version === undefined ? undefined : String(version),
         aborted,
+      }),
+    );
+  }
+
+  /** Writes the line of an answer of the direct lane (see direct-lane.ts). */
+  recordDirect(a: Answered): void {
+    this.#push(
+      this.#format({
+        time: Date.now(),
+        remote: a.remote,
+        method: a.head.method,
+        url: a.head.target,
+        httpVersion: '1.1',
+        status: a.answer.status,
+        bytes: a.aborted ? 0 : (a.answer.body?.length ?? 0),
+        referer: a.head.referer,
+        userAgent: a.head.userAgent,
+        ms: performance.now() - a.start,
+        version: String(a.answer.version),
+        aborted: a.aborted,
       }),
     );
   }

@@ -1,4 +1,4 @@
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse, STATUS_CODES } from 'node:http';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { sha256Hex, type TreeEntry } from '@outpost/core';
 import type { Store } from '@outpost/store';
@@ -15,6 +15,7 @@ import { evaluatePreconditions } from '../serve/preconditions.js';
 import { type ByteRange, parseRange } from '../serve/range.js';
 import { parseRequestPath } from '../serve/request-path.js';
 import type { Snapshot } from '../serve/snapshot.js';
+import type { WireHead } from '../serve/wire-head.js';
 
 export interface ContentHandlerOptions {
   name: string;
@@ -98,8 +99,47 @@ interface Representation {
   coded?: Buffer;
 }
 
+/**
+ * A whole response the direct lane writes to the socket itself: the status line and the
+ * headers (each line ending CRLF; node:http's Date and Connection lines, and the blank line,
+ * are the lane's to add), and the body.
+ */
+export interface DirectAnswer {
+  status: number;
+  head: Buffer;
+  body: Buffer | undefined;
+  /** The version it came from (X-Outpost-Version), for the access log. */
+  version: number;
+}
+
+/** A response worked out whole before it is written: an error's, for either lane. */
+interface Whole {
+  status: number;
+  headers: OutgoingHttpHeaders;
+  body: string | undefined;
+}
+
+/** The status line and header lines node:http writes for `writeHead(status, headers)`. */
+function headBytes(status: number, headers: OutgoingHttpHeaders): Buffer {
+  let text = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n`;
+  for (const name in headers) text += `${name}: ${headers[name]}\r\n`;
+  return Buffer.from(text, 'latin1');
+}
+
+/** The content handler: a node:http request handler, and `quick` for the direct lane. */
+export type ContentHandler = ((req: IncomingMessage, res: ServerResponse) => void) & {
+  /**
+   * The whole answer to a plain GET or HEAD of a small file of the current version, exactly as
+   * the handler would give it; null for anything else, which is then left to the handler.
+   */
+  quick(h: WireHead): DirectAnswer | null;
+};
+
+/** An entry's own bytes, uncoded. */
+const identityOf = (entry: TreeEntry): Representation => ({ coding: null, etag: `"${entry.hash}"` });
+
 /** Serves the content tree of the current version: GET and HEAD, conditional requests, ranges, codings. */
-export function createContentHandler(o: ContentHandlerOptions) {
+export function createContentHandler(o: ContentHandlerOptions): ContentHandler {
   const rules = o.cacheRules ?? [];
   const cache = new BodyCache(o.cacheBytes ?? 64 * 1024 * 1024, ONE_WRITE_MAX);
   // Chunks of large files, as verified when read: a hot large file is then streamed from
@@ -115,6 +155,26 @@ export function createContentHandler(o: ContentHandlerOptions) {
     'x-content-type-options': 'nosniff',
   });
 
+  const failure = (
+    accept: string | undefined,
+    method: string | undefined,
+    snap: Snapshot,
+    status: number,
+    title: string,
+    detail: string,
+    extra: OutgoingHttpHeaders = {},
+  ): Whole => {
+    const { type, body } = errorBody(accept, status, title, detail);
+    const headers = {
+      ...baseHeaders(snap),
+      ...extra,
+      'content-type': type,
+      'content-length': Buffer.byteLength(body),
+      'cache-control': 'no-store',
+    };
+    return { status, headers, body: method === 'HEAD' ? undefined : body };
+  };
+
   const fail = (
     req: IncomingMessage,
     res: ServerResponse,
@@ -124,16 +184,21 @@ export function createContentHandler(o: ContentHandlerOptions) {
     detail: string,
     extra: OutgoingHttpHeaders = {},
   ) => {
-    const { type, body } = errorBody(req.headers.accept, status, title, detail);
-    res.writeHead(status, {
-      ...baseHeaders(snap),
-      ...extra,
-      'content-type': type,
-      'content-length': Buffer.byteLength(body),
-      'cache-control': 'no-store',
-    });
-    res.end(req.method === 'HEAD' ? undefined : body);
+    const f = failure(req.headers.accept, req.method, snap, status, title, detail, extra);
+    res.writeHead(f.status, f.headers);
+    res.end(f.body);
   };
+
+  /** The 503 of a small file whose bytes could not be read whole (damage being repaired). */
+  const repairing = (
+    accept: string | undefined,
+    method: string | undefined,
+    snap: Snapshot,
+    entry: TreeEntry,
+  ) =>
+    failure(accept, method, snap, 503, 'Service Unavailable', `${entry.path} is being repaired; try again`, {
+      'retry-after': '1',
+    });
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const snap = o.current();
@@ -218,15 +283,15 @@ export function createContentHandler(o: ContentHandlerOptions) {
   }
 
   function choose(
-    req: IncomingMessage,
+    acceptEncoding: string | undefined,
     entry: TreeEntry,
     compressible: boolean,
     ranged: boolean,
   ): Representation {
-    const identity = { coding: null, etag: `"${entry.hash}"` };
+    const identity = identityOf(entry);
     // Ranges are always of the identity bytes: a range of a compressed stream helps no one.
     if (ranged || !compressible || !o.precompressor) return identity;
-    const coding = negotiateCoding(req.headers['accept-encoding'] as string | undefined);
+    const coding = negotiateCoding(acceptEncoding);
     if (!coding) return identity;
     const key = `${entry.hash}:${coding}`;
     let coded = cache.get(key);
@@ -285,7 +350,7 @@ export function createContentHandler(o: ContentHandlerOptions) {
   function serveEntry(req: IncomingMessage, res: ServerResponse, snap: Snapshot, entry: TreeEntry) {
     let meta = metaOf(entry);
     if (meta.future) meta = asOfNow(meta);
-    const { type, lastModified, cacheControl, compressible } = meta;
+    const { type, lastModified, compressible } = meta;
     let range = parseRange(req.headers.range, entry.size);
     const ifRange = req.headers['if-range'];
     // If-Range: the range only if the client's copy is this one (strong ETag or exact date).
@@ -297,20 +362,9 @@ export function createContentHandler(o: ContentHandlerOptions) {
     ) {
       range = { kind: 'none' };
     }
-    const rep = choose(req, entry, compressible, range.kind !== 'none');
-    const headers: OutgoingHttpHeaders = {
-      etag: rep.etag,
-      'last-modified': lastModified,
-      'content-type': type,
-      'accept-ranges': 'bytes',
-      'cache-control': cacheControl,
-      'x-content-type-options': 'nosniff',
-      'x-outpost-version': snap.version,
-      'x-outpost-replica': o.name,
-    };
-    if (compressible) headers.vary = 'Accept-Encoding';
-    if (rep.coding) headers['content-encoding'] = rep.coding;
-    if (meta.date !== undefined) headers.date = meta.date;
+    const acceptEncoding = req.headers['accept-encoding'] as string | undefined;
+    const rep = choose(acceptEncoding, entry, compressible, range.kind !== 'none');
+    const headers = entryHeaders(snap, meta, rep);
 
     const pre = evaluatePreconditions(req.headers, { etag: rep.etag, mtimeMs: meta.mtimeMs });
     if (pre === 'not-modified') {
@@ -358,9 +412,9 @@ export function createContentHandler(o: ContentHandlerOptions) {
       // Read (and check) before the head goes out, so damage can still be answered cleanly.
       const body = head || length === 0 ? null : wholeBody(entry);
       if (!head && length > 0 && !body) {
-        fail(req, res, snap, 503, 'Service Unavailable', `${entry.path} is being repaired; try again`, {
-          'retry-after': '1',
-        });
+        const f = repairing(req.headers.accept, req.method, snap, entry);
+        res.writeHead(f.status, f.headers);
+        res.end(f.body);
         return;
       }
       res.writeHead(status, headers);
@@ -370,6 +424,79 @@ export function createContentHandler(o: ContentHandlerOptions) {
     res.writeHead(status, headers);
     if (head || length === 0) return void res.end();
     void streamRange(res, entry, start, end).then((ok) => ok && res.end());
+  }
+
+  /** The headers of a response with an entry's bytes (or a coded copy of them), in the order sent. */
+  function entryHeaders(snap: Snapshot, meta: EntryMeta, rep: Representation): OutgoingHttpHeaders {
+    const headers: OutgoingHttpHeaders = {
+      etag: rep.etag,
+      'last-modified': meta.lastModified,
+      'content-type': meta.type,
+      'accept-ranges': 'bytes',
+      'cache-control': meta.cacheControl,
+      'x-content-type-options': 'nosniff',
+      'x-outpost-version': snap.version,
+      'x-outpost-replica': o.name,
+    };
+    if (meta.compressible) headers.vary = 'Accept-Encoding';
+    if (rep.coding) headers['content-encoding'] = rep.coding;
+    if (meta.date !== undefined) headers.date = meta.date;
+    return headers;
+  }
+
+  // The head of a small file's whole identity response, by entry, for the version it was made for.
+  const plainHeads = new WeakMap<TreeEntry, { version: number; head: Buffer }>();
+
+  /** `quick` of the returned handler: see ContentHandler. */
+  function quick(h: WireHead): DirectAnswer | null {
+    const snap = o.current();
+    const entry = snap.tree.get(h.target.slice(1));
+    if (!entry || entry.size > ONE_WRITE_MAX) return null;
+    const meta = metaOf(entry);
+    // A Last-Modified in the future is worked out per response (see asOfNow): the careful way.
+    if (meta.future && asOfNow(meta).date !== undefined) return null;
+    // Bytes no coding applies to (most, and all a benchmark asks for) need no choice made.
+    const rep = meta.compressible ? choose(h.acceptEncoding, entry, true, false) : identityOf(entry);
+    if (h.ifNoneMatch !== undefined || h.ifModifiedSince !== undefined) {
+      const pre = evaluatePreconditions(
+        { 'if-none-match': h.ifNoneMatch, 'if-modified-since': h.ifModifiedSince },
+        { etag: rep.etag, mtimeMs: meta.mtimeMs },
+      );
+      if (pre === 'not-modified')
+        return {
+          status: 304,
+          head: headBytes(304, entryHeaders(snap, meta, rep)),
+          body: undefined,
+          version: snap.version,
+        };
+      // Only If-Match and If-Unmodified-Since fail, and heads with those are not the lane's.
+      if (pre === 'failed') return null;
+    }
+    const head = h.method === 'HEAD';
+    if (rep.coded) {
+      const headers = entryHeaders(snap, meta, rep);
+      headers['content-length'] = rep.coded.length;
+      return {
+        status: 200,
+        head: headBytes(200, headers),
+        body: head ? undefined : rep.coded,
+        version: snap.version,
+      };
+    }
+    const body = head || entry.size === 0 ? undefined : (wholeBody(entry) ?? undefined);
+    if (!head && entry.size > 0 && !body) {
+      const f = repairing(h.accept, h.method, snap, entry);
+      const text = f.body === undefined ? undefined : Buffer.from(f.body);
+      return { status: f.status, head: headBytes(f.status, f.headers), body: text, version: snap.version };
+    }
+    let plain = plainHeads.get(entry);
+    if (plain?.version !== snap.version) {
+      const headers = entryHeaders(snap, meta, rep);
+      headers['content-length'] = entry.size;
+      plain = { version: snap.version, head: headBytes(200, headers) };
+      plainHeads.set(entry, plain);
+    }
+    return { status: 200, head: plain.head, body, version: snap.version };
   }
 
   /** A stored chunk, checked against its address; null (and reported) when damaged or missing. */
@@ -480,7 +607,7 @@ export function createContentHandler(o: ContentHandlerOptions) {
     return true;
   }
 
-  return handle;
+  return Object.assign(handle, { quick });
 }
 
 /** Writes one piece, waiting for drain when the socket is full; yields between pieces either way. */

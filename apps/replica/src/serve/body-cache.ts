@@ -7,6 +7,8 @@ export class BodyCache {
   readonly #maxEntry: number;
   readonly #map = new Map<string, Buffer>();
   #bytes = 0;
+  /** The key last marked as used: the newest in the map's order. */
+  #last: string | undefined;
   hits = 0;
   misses = 0;
 
@@ -31,8 +33,12 @@ export class BodyCache {
       return undefined;
     }
     this.hits++;
-    this.#map.delete(key);
-    this.#map.set(key, body);
+    // Marked as just used by moving it to the end, unless it is there already (one hot file).
+    if (key !== this.#last) {
+      this.#map.delete(key);
+      this.#map.set(key, body);
+      this.#last = key;
+    }
     return body;
   }
 
@@ -45,6 +51,7 @@ export class BodyCache {
       this.#map.delete(key);
     }
     this.#map.set(key, body);
+    this.#last = key;
     this.#bytes += body.length;
     for (const [k, v] of this.#map) {
       if (this.#bytes <= this.#max) break;

@@ -1,0 +1,292 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import { type AddressInfo, connect, type Socket } from 'node:net';
+import { sha256Hex, type TreeEntry } from '@outpost/core';
+import type { Store } from '@outpost/store';
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { makeSnapshot } from '../serve/snapshot.js';
+import { createContentHandler } from './content-handler.js';
+import { type Answered, installDirectLane } from './direct-lane.js';
+import { applyServerLimits, DEFAULT_LIMITS, type ServerLimits, serverOptions } from './server-limits.js';
+
+/*
+ * The direct lane over real sockets, beside a server of the same handler without it: what a
+ * reader gets back must be the same bytes (but for the Date line) whichever answers, and the
+ * lane must hand over what it does not answer, keep its limits and close as node:http does.
+ */
+
+const chunks = new Map<string, Buffer>();
+const entry = (path: string, data: Buffer, mtime = Date.UTC(2024, 0, 15, 12)): TreeEntry => {
+  const parts: { hash: string; size: number }[] = [];
+  for (let at = 0; at < data.length || parts.length === 0; at += 64 * 1024) {
+    const piece = data.subarray(at, at + 64 * 1024);
+    const hash = sha256Hex(piece);
+    chunks.set(hash, piece);
+    parts.push({ hash, size: piece.length });
+    if (data.length === 0) break;
+  }
+  return { path, size: data.length, hash: sha256Hex(data), mtime, chunks: parts };
+};
+const SMALL = Buffer.from('small\n');
+const MID = Buffer.alloc(200 * 1024, 'm');
+const FILES = [
+  entry('small.txt', SMALL),
+  entry('empty.txt', Buffer.alloc(0)),
+  entry('docs/index.html', Buffer.from('<h1>docs</h1>\n')),
+  entry('mid.bin', MID),
+  entry('large.bin', Buffer.alloc(600 * 1024, 'L')),
+];
+const store = { chunks: { get: (hash: string) => chunks.get(hash) } } as unknown as Store;
+const LIMITS: ServerLimits = {
+  ...DEFAULT_LIMITS,
+  headersTimeoutMs: 1_000,
+  keepAliveTimeoutMs: 1_000,
+  maxRequestsPerSocket: 5,
+};
+
+interface Served {
+  server: Server;
+  port: number;
+  laneAnswers: number;
+  answered: Answered[];
+}
+
+/** A server of the content handler, with the direct lane in front or not. */
+async function serve(lane: boolean, limits = LIMITS): Promise<Served> {
+  const snap = makeSnapshot(7, FILES);
+  const handler = createContentHandler({
+    name: 'uk-london',
+    store,
+    log: pino({ level: 'silent' }),
+    current: () => snap,
+  });
+  const server = createServer(serverOptions(limits), handler);
+  const s: Served = { server, port: 0, laneAnswers: 0, answered: [] };
+  if (lane) {
+    installDirectLane(server, {
+      answer: (h) => handler.quick(h),
+      limits,
+      onRequest: () => s.laneAnswers++,
+      onAnswered: (a) => s.answered.push(a),
+    });
+  }
+  applyServerLimits(server, limits);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  s.port = (server.address() as AddressInfo).port;
+  return s;
+}
+
+/** Sends `parts` (the next one once the reader has had the one before), reads until the server closes. */
+async function exchange(port: number, ...parts: string[]): Promise<{ bytes: string; ms: number }> {
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  const started = Date.now();
+  const got: Buffer[] = [];
+  socket.on('data', (d: Buffer) => got.push(d));
+  const closed = once(socket, 'close');
+  for (const [i, p] of parts.entries()) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 30));
+    socket.write(Buffer.from(p, 'latin1'));
+  }
+  await closed;
+  return { bytes: Buffer.concat(got).toString('latin1'), ms: Date.now() - started };
+}
+
+/** The bytes with each Date line made alike (the two servers answer a second apart at times). */
+const sansDate = (bytes: string) => bytes.replace(/\r\nDate: [^\r]*\r\n/g, '\r\nDate: -\r\n');
+
+const req = (method: string, target: string, fields = '') =>
+  `${method} ${target} HTTP/1.1\r\nHost: x\r\n${fields}\r\n`;
+const last = (method: string, target: string, fields = '') =>
+  req(method, target, `${fields}Connection: close\r\n`);
+
+describe('the direct lane', () => {
+  let lane: Served;
+  let plain: Served;
+  const extra: Served[] = [];
+
+  beforeAll(async () => {
+    lane = await serve(true);
+    plain = await serve(false);
+  });
+  afterEach(() => {
+    lane.laneAnswers = 0;
+    lane.answered = [];
+  });
+  afterAll(async () => {
+    for (const s of [lane, plain, ...extra]) {
+      s.server.closeAllConnections();
+      await new Promise((r) => s.server.close(r));
+    }
+  });
+
+  const etag = `"${sha256Hex(SMALL)}"`;
+  // [what, the bytes sent, how many requests of them the lane answers itself]
+  const cases: [string, string, number][] = [
+    ['a GET', last('GET', '/small.txt'), 1],
+    ['a HEAD', last('HEAD', '/small.txt'), 1],
+    ['an empty file', last('GET', '/empty.txt'), 1],
+    ['a 200 KiB file, whole in one write', last('GET', '/mid.bin'), 1],
+    ['If-None-Match that matches → 304', last('GET', '/small.txt', `If-None-Match: ${etag}\r\n`), 1],
+    [
+      'If-None-Match in a list, weak → 304',
+      last('GET', '/small.txt', `If-None-Match: "x", W/${etag}\r\n`),
+      1,
+    ],
+    ['If-None-Match: * → 304', last('GET', '/small.txt', 'If-None-Match: *\r\n'), 1],
+    ['If-None-Match that does not match → 200', last('GET', '/small.txt', 'If-None-Match: "nope"\r\n'), 1],
+    [
+      'If-Modified-Since later → 304',
+      last('GET', '/small.txt', 'If-Modified-Since: Tue, 16 Jan 2024 00:00:00 GMT\r\n'),
+      1,
+    ],
+    [
+      'If-Modified-Since earlier → 200',
+      last('GET', '/small.txt', 'If-Modified-Since: Sun, 14 Jan 2024 00:00:00 GMT\r\n'),
+      1,
+    ],
+    ['If-Modified-Since no date → 200', last('GET', '/small.txt', 'If-Modified-Since: yesterday\r\n'), 1],
+    ['Accept-Encoding on a file never coded', last('GET', '/small.txt', 'Accept-Encoding: gzip, br\r\n'), 1],
+    [
+      'a browser-like head',
+      last(
+        'GET',
+        '/docs/index.html',
+        'User-Agent: Mozilla/5.0\r\nAccept: text/html\r\nReferer: http://x/\r\n',
+      ),
+      1,
+    ],
+    ['a miss (404, node:http)', last('GET', '/nope.txt'), 0],
+    ['a miss asked for as a page', last('GET', '/nope.txt', 'Accept: text/html\r\n'), 0],
+    ['a directory redirect', last('GET', '/docs'), 0],
+    ['a directory index', last('GET', '/docs/'), 0],
+    ['a large file, streamed', last('GET', '/large.bin'), 0],
+    ['a range', last('GET', '/small.txt', 'Range: bytes=1-2\r\n'), 0],
+    ['If-Match that fails → 412', last('GET', '/small.txt', 'If-Match: "nope"\r\n'), 0],
+    ['a percent-encoded path', last('GET', '/small%2etxt'), 0],
+    ['a traversal', last('GET', '/../small.txt'), 0],
+    ['a POST', last('POST', '/small.txt', 'Content-Length: 0\r\n'), 0],
+    ['HTTP/1.0', 'GET /small.txt HTTP/1.0\r\nHost: x\r\n\r\n', 0],
+    [
+      'a smuggling shape',
+      last('GET', '/small.txt', 'Content-Length: 5\r\nTransfer-Encoding: chunked\r\n'),
+      0,
+    ],
+    ['a bare LF', 'GET /small.txt HTTP/1.1\nHost: x\n\n', 0],
+    [
+      'a pipeline: the lane, then node:http from the first it declines on',
+      req('GET', '/small.txt') +
+        req('HEAD', '/small.txt') +
+        req('GET', '/nope.txt') +
+        req('GET', '/small.txt') +
+        last('GET', '/mid.bin'),
+      2,
+    ],
+  ];
+  it.each(cases)('answers as node:http does: %s', async (_what, bytes, answered) => {
+    const [a, b] = await Promise.all([exchange(lane.port, bytes), exchange(plain.port, bytes)]);
+    expect(sansDate(a.bytes)).toBe(sansDate(b.bytes));
+    expect(a.bytes.startsWith('HTTP/1.1 ')).toBe(true);
+    expect(lane.laneAnswers).toBe(answered);
+  });
+
+  it('hands over a head cut across reads, with the bytes read so far', async () => {
+    const bytes = last('GET', '/small.txt');
+    const cut = await exchange(lane.port, bytes.slice(0, 20), bytes.slice(20));
+    expect(sansDate(cut.bytes)).toBe(sansDate((await exchange(plain.port, bytes)).bytes));
+    expect(lane.laneAnswers).toBe(0);
+  });
+
+  it('says keep-alive as node:http does, then closes on the request limit (5 here)', async () => {
+    const six = Array.from({ length: 6 }, () => req('GET', '/small.txt')).join('');
+    const { bytes } = await exchange(lane.port, six);
+    const heads = bytes.split('HTTP/1.1 200 OK').slice(1);
+    expect(heads).toHaveLength(5);
+    for (const h of heads.slice(0, 4))
+      expect(h).toContain('\r\nConnection: keep-alive\r\nKeep-Alive: timeout=1, max=5\r\n\r\n');
+    expect(heads[4]).toContain('\r\nConnection: close\r\n\r\n');
+    expect(lane.laneAnswers).toBe(5);
+  });
+
+  it('closes an idle connection after keepAliveTimeout, and a silent one after headersTimeout', async () => {
+    const [idle, silent] = await Promise.all([
+      exchange(lane.port, req('GET', '/small.txt')),
+      exchange(lane.port),
+    ]);
+    expect(idle.bytes).toContain('HTTP/1.1 200 OK');
+    for (const { ms } of [idle, silent]) {
+      expect(ms).toBeGreaterThanOrEqual(900);
+      expect(ms).toBeLessThan(3_000);
+    }
+  });
+
+  it('reads no further while a reader does not take its answers', async () => {
+    const server = await serve(true, { ...LIMITS, maxRequestsPerSocket: 0 });
+    extra.push(server);
+    let peak = 0;
+    let serverSide: Socket | undefined;
+    server.server.on('connection', (s: Socket) => {
+      serverSide = s;
+    });
+    const socket = connect(server.port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.pause();
+    // 400 answers of 200 KiB: 80 MiB if all were written at once.
+    socket.write(Array.from({ length: 400 }, () => req('GET', '/mid.bin')).join(''));
+    const watch = setInterval(() => {
+      peak = Math.max(peak, serverSide?.writableLength ?? 0);
+    }, 5);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(server.laneAnswers).toBeLessThan(40);
+    let received = 0;
+    socket.on('data', (d: Buffer) => {
+      received += d.length;
+    });
+    socket.resume();
+    const deadline = Date.now() + 20_000;
+    while (server.laneAnswers < 400 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    clearInterval(watch);
+    expect(server.laneAnswers).toBe(400);
+    // At most a couple of answers wait in memory at a time, whatever was asked for.
+    expect(peak).toBeLessThan(2 * MID.length + 64 * 1024);
+    while (received < 400 * MID.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(received).toBeGreaterThan(400 * MID.length);
+    socket.destroy();
+  });
+
+  it('tells of each answer once the kernel has it, for the access log', async () => {
+    await exchange(lane.port, req('GET', '/small.txt', 'User-Agent: ua\r\n') + last('HEAD', '/small.txt'));
+    expect(
+      lane.answered.map((a) => [a.head.method, a.answer.status, a.answer.body?.length, a.aborted]),
+    ).toStrictEqual([
+      ['GET', 200, SMALL.length, false],
+      ['HEAD', 200, undefined, false],
+    ]);
+    expect(lane.answered[0]!.head.userAgent).toBe('ua');
+    expect(lane.answered[0]!.answer.version).toBe(7);
+    expect(lane.answered[0]!.remote).toBe('127.0.0.1');
+  });
+
+  it('closes its idle connections when the server closes, as node:http closes its own', async () => {
+    const server = await serve(true, { ...LIMITS, keepAliveTimeoutMs: 60_000 });
+    const socket = connect(server.port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write(req('GET', '/small.txt'));
+    await once(socket, 'data');
+    const closed = once(socket, 'close');
+    const started = Date.now();
+    await new Promise((r) => server.server.close(r));
+    await closed;
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('is put only on a new node:http server', () => {
+    const server = createServer();
+    server.on('connection', () => {});
+    expect(() => installDirectLane(server, { answer: () => null, limits: LIMITS })).toThrow(
+      /new node:http server/,
+    );
+  });
+});
