@@ -110,6 +110,8 @@ export interface DirectAnswer {
   body: Buffer | undefined;
   /** The version it came from (X-Outpost-Version), for the access log. */
   version: number;
+  /** Head and body are buffers the handler keeps and gives again for the same answer. */
+  kept?: boolean;
 }
 
 /** A response worked out whole before it is written: an error's, for either lane. */
@@ -496,7 +498,7 @@ export function createContentHandler(o: ContentHandlerOptions): ContentHandler {
       plain = { version: snap.version, head: headBytes(200, headers) };
       plainHeads.set(entry, plain);
     }
-    return { status: 200, head: plain.head, body, version: snap.version };
+    return { status: 200, head: plain.head, body, version: snap.version, kept: true };
   }
 
   /** A stored chunk, checked against its address; null (and reported) when damaged or missing. */

@@ -4,7 +4,7 @@ import { type AddressInfo, connect, type Socket } from 'node:net';
 import { sha256Hex, type TreeEntry } from '@outpost/core';
 import type { Store } from '@outpost/store';
 import pino from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeSnapshot } from '../serve/snapshot.js';
 import { createContentHandler } from './content-handler.js';
 import { type Answered, installDirectLane } from './direct-lane.js';
@@ -190,6 +190,21 @@ describe('the direct lane', () => {
     expect(sansDate(a.bytes)).toBe(sansDate(b.bytes));
     expect(a.bytes.startsWith('HTTP/1.1 ')).toBe(true);
     expect(lane.laneAnswers).toBe(answered);
+  });
+
+  it('dates each answer to its second, though it made the answer whole in an earlier one', async () => {
+    const at = Date.UTC(2030, 0, 1, 0, 0, 0, 500);
+    const spy = vi.spyOn(Date, 'now').mockReturnValue(at);
+    try {
+      const first = await exchange(lane.port, last('GET', '/small.txt'));
+      spy.mockReturnValue(at + 1000);
+      const second = await exchange(lane.port, last('GET', '/small.txt'));
+      expect(first.bytes).toContain('\r\nDate: Tue, 01 Jan 2030 00:00:00 GMT\r\n');
+      expect(second.bytes).toContain('\r\nDate: Tue, 01 Jan 2030 00:00:01 GMT\r\n');
+      expect(second.bytes.endsWith('\r\n\r\nsmall\n')).toBe(true);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('hands over a head cut across reads, with the bytes read so far', async () => {
