@@ -202,7 +202,7 @@ async function udpCase(what: string, mode: 'all' | 'one', name: string) {
       p.stdout.on('data', (d: Buffer) => out.push(d));
       p.stderr.on('data', (d: Buffer) => out.push(d));
       p.once('error', reject);
-      p.once('exit', (code) =>
+      p.once('close', (code) =>
         code === 0 ? resolve(Buffer.concat(out).toString()) : reject(new Error(`dnsperf exited ${code}`)),
       );
     });

@@ -128,7 +128,7 @@ function runDnsperf(port: number, args: string[]): Promise<string> {
     p.stdout.on('data', (d) => out.push(d));
     p.stderr.on('data', (d) => out.push(d));
     p.once('error', reject);
-    p.once('exit', (code) =>
+    p.once('close', (code) =>
       code === 0 ? resolve(Buffer.concat(out).toString()) : reject(new Error(`dnsperf exited ${code}`)),
     );
   });

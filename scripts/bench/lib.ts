@@ -348,7 +348,7 @@ export function run(
     stderr += d;
   });
   return new Promise((r) =>
-    proc.once('exit', (code) => r({ code, stdout, stderr, ms: performance.now() - t0 })),
+    proc.once('close', (code) => r({ code, stdout, stderr, ms: performance.now() - t0 })),
   );
 }
 

@@ -184,8 +184,10 @@ function launch(
     proc,
     gone: false,
     stderr: '',
+    // 'close', not 'exit': the last lines of its output can come after the exit, and wrk's
+    // summary is its last lines (a loaded machine lost it: "wrk output without Transfer/sec").
     exited: new Promise<void>((r) => {
-      proc.once('exit', () => {
+      proc.once('close', () => {
         child.gone = true;
         children.delete(child);
         r();
