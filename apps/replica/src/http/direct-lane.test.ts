@@ -175,6 +175,8 @@ describe('the direct lane', () => {
       0,
     ],
     ['a bare LF', 'GET /small.txt HTTP/1.1\nHost: x\n\n', 0],
+    ['a request pipelined after a close', last('GET', '/small.txt') + req('GET', '/docs/index.html'), 1],
+    ['a miss pipelined after a close', last('GET', '/small.txt') + req('GET', '/nope.txt'), 1],
     [
       'a pipeline: the lane, then node:http from the first it declines on',
       req('GET', '/small.txt') +
