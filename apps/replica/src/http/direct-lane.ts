@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { scanHead, type WireHead } from '../serve/wire-head.js';
 import type { DirectAnswer } from './content-handler.js';
 import type { ServerLimits } from './server-limits.js';
+import { connectionLines, writeAnswer } from './wire-answer.js';
 
 /*
  * The direct lane: plain GETs and HEADs of small files answered straight on the socket, with
@@ -38,77 +39,7 @@ export interface Answered {
   aborted: boolean;
 }
 
-let dateSecond = -1;
-let dateLine = Buffer.alloc(0);
-
-/** `Date: …\r\n` as node:http writes it, made once a second. */
-function dateHeader(): Buffer {
-  const second = Math.floor(Date.now() / 1000);
-  if (second !== dateSecond) {
-    dateSecond = second;
-    dateLine = Buffer.from(`Date: ${new Date(second * 1000).toUTCString()}\r\n`, 'latin1');
-  }
-  return dateLine;
-}
-
-/** Whole heads (the answer's lines, Date, Connection) made this second, by the answer's lines. */
-const heads = new WeakMap<Buffer, { second: number; connection: Buffer; wire: Buffer }>();
-
-/**
- * The whole head of an answer: its own lines, Date and the connection's lines, made once a
- * second for the heads of small files (which the content handler keeps), as one buffer: one
- * write each for head and body is what node:http's own answers cost.
- */
-/**
- * Whole answers (head, Date, Connection and body in one buffer) of small files, made once a
- * second each, by the answer's head: one buffer is the cheapest write a socket has (about 9%
- * more answers a second at 4 KiB than a head and a body written together). At most 256 of at
- * most 16 KiB each, 4 MiB in all; the oldest made goes first.
- */
-const whole = new Map<Buffer, { second: number; connection: Buffer; body: Buffer; wire: Buffer }>();
-const WHOLE_BODY_MAX = 16 * 1024;
-const WHOLE_COUNT_MAX = 256;
-
-/** The whole answer of a kept head and body, as made this second. */
-function wholeAnswer(lines: Buffer, body: Buffer, connection: Buffer): Buffer {
-  const date = dateHeader();
-  const made = whole.get(lines);
-  if (
-    made !== undefined &&
-    made.second === dateSecond &&
-    made.connection === connection &&
-    made.body === body
-  )
-    return made.wire;
-  const wire = Buffer.concat([lines, date, connection, body]);
-  // A file's answer made again (a new second) takes its old place; a new file's, the oldest's.
-  if (made === undefined && whole.size >= WHOLE_COUNT_MAX) whole.delete(whole.keys().next().value!);
-  whole.set(lines, { second: dateSecond, connection, body, wire });
-  return wire;
-}
-
-function wholeHead(lines: Buffer, connection: Buffer): Buffer {
-  const date = dateHeader();
-  const made = heads.get(lines);
-  if (made !== undefined && made.second === dateSecond && made.connection === connection) return made.wire;
-  const wire = Buffer.concat([lines, date, connection]);
-  heads.set(lines, { second: dateSecond, connection, wire });
-  return wire;
-}
-
 type ConnectionListener = (this: Server, socket: Socket) => void;
-
-/** What the lane writes after an answer's own headers: node:http's lines for the connection. */
-function connectionLines(l: ServerLimits) {
-  const seconds = Math.floor(l.keepAliveTimeoutMs / 1000);
-  const max = l.maxRequestsPerSocket > 0 ? `, max=${l.maxRequestsPerSocket}` : '';
-  return {
-    keepAlive: Buffer.from(
-      `Connection: keep-alive\r\n${l.keepAliveTimeoutMs > 0 ? `Keep-Alive: timeout=${seconds}${max}\r\n` : ''}\r\n`,
-    ),
-    close: Buffer.from('Connection: close\r\n\r\n'),
-  };
-}
 
 /**
  * Puts the direct lane in front of node:http on a plain HTTP server (TLS connections are
@@ -223,7 +154,13 @@ class LaneConnection {
       this.#requests++;
       o.onRequest?.();
       const last = head.close || this.#requests === o.limits.maxRequestsPerSocket;
-      write(this.socket, head, answer, last ? lines.close : lines.keepAlive, o.onAnswered);
+      const connection = last ? lines.close : lines.keepAlive;
+      writeAnswer(
+        this.socket,
+        answer,
+        connection,
+        o.onAnswered && reporter(o.onAnswered, this.socket, head, answer),
+      );
       // What a reader pipelined after its last request is not read, as node:http does.
       if (last) {
         this.#finish();
@@ -270,32 +207,9 @@ class LaneConnection {
   }
 }
 
-/** Writes one answer (one system call), and reports it once the kernel has it. */
-function write(
-  socket: Socket,
-  head: WireHead,
-  answer: DirectAnswer,
-  connection: Buffer,
-  onAnswered: DirectLaneOptions['onAnswered'],
-): void {
-  let done: ((err?: Error | null) => void) | undefined;
-  if (onAnswered) {
-    const start = performance.now();
-    const remote = socket.remoteAddress ?? '-';
-    done = (err) => onAnswered({ head, answer, remote, start, aborted: Boolean(err) });
-  }
-  const { body } = answer;
-  if (body !== undefined && answer.kept && body.length <= WHOLE_BODY_MAX) {
-    socket.write(wholeAnswer(answer.head, body, connection), done);
-    return;
-  }
-  const wire = wholeHead(answer.head, connection);
-  if (body === undefined) {
-    socket.write(wire, done);
-    return;
-  }
-  socket.cork();
-  socket.write(wire);
-  socket.write(body, done);
-  socket.uncork();
+/** The write callback that tells `onAnswered` of an answer once the kernel has it. */
+function reporter(onAnswered: (a: Answered) => void, socket: Socket, head: WireHead, answer: DirectAnswer) {
+  const start = performance.now();
+  const remote = socket.remoteAddress ?? '-';
+  return (err?: Error | null) => onAnswered({ head, answer, remote, start, aborted: Boolean(err) });
 }
