@@ -452,7 +452,7 @@ export function createContentHandler(o: ContentHandlerOptions): ContentHandler {
   /** `quick` of the returned handler: see ContentHandler. */
   function quick(h: WireHead): DirectAnswer | null {
     const snap = o.current();
-    const entry = snap.tree.get(h.target.slice(1));
+    const entry = snap.tree.get(h.path);
     if (!entry || entry.size > ONE_WRITE_MAX) return null;
     const meta = metaOf(entry);
     // A Last-Modified in the future is worked out per response (see asOfNow): the careful way.

@@ -149,6 +149,8 @@ describe('the direct lane', () => {
     ],
     ['If-Modified-Since no date → 200', last('GET', '/small.txt', 'If-Modified-Since: yesterday\r\n'), 1],
     ['Accept-Encoding on a file never coded', last('GET', '/small.txt', 'Accept-Encoding: gzip, br\r\n'), 1],
+    ['a query', last('GET', '/small.txt?v=12&x=%2F'), 1],
+    ['a query on a folder', last('GET', '/docs/?x=1'), 0],
     [
       'a browser-like head',
       last(

@@ -11,6 +11,7 @@ describe('scanHead', () => {
     expect(scan(text)).toStrictEqual({
       method: 'GET',
       target: '/a/b.txt',
+      path: 'a/b.txt',
       length: text.length,
       close: false,
       ifNoneMatch: undefined,
@@ -51,6 +52,12 @@ describe('scanHead', () => {
     expect(scan(get(target))?.target).toBe(target);
   });
 
+  it('takes a query, which names no file: the path is what comes before it', () => {
+    const target = "/a/b.txt?v=1&x=%2F/?AZaz09-._~!$'()*+,;:@";
+    expect(scan(get(target))).toMatchObject({ target, path: 'a/b.txt' });
+    expect(scan(get('/?'))).toMatchObject({ target: '/?', path: '' });
+  });
+
   it('reads Connection: close (and keep-alive, in any case, in a list)', () => {
     expect(scan(get('/x', 'Host: x\r\nConnection: close\r\n'))?.close).toBe(true);
     expect(scan(get('/x', 'Host: x\r\nConnection: Keep-Alive\r\n'))?.close).toBe(false);
@@ -73,8 +80,12 @@ describe('scanHead', () => {
     ['HTTP/0.9 (no version)', 'GET /x\r\nHost: x\r\n\r\n'],
     ['an absolute-form target', get('http://x/a')],
     ['a percent-encoded target', get('/a%2e')],
-    ['a query', get('/a?b')],
     ['a fragment', get('/a#b')],
+    ['a fragment after a query', get('/a?b#c')],
+    ['a double quote in the query', get('/a?b"c')],
+    ['a backslash in the query', get('/a?b\\c')],
+    ['a space in the query', get('/a?b c')],
+    ['a non-ASCII query', get('/a?caf\xe9')],
     ['a backslash', get('/a\\b')],
     ['a double quote in the target', get('/a"b')],
     ['a non-ASCII target', get('/caf\xe9')],

@@ -10,8 +10,10 @@
 /** A request head the direct lane may answer. Header values are as sent, trimmed of spaces. */
 export interface WireHead {
   method: 'GET' | 'HEAD';
-  /** The origin-form target: `/` and then only pchars and `/` (no `%`, `?`, `#`, `\`). */
+  /** The origin-form target as sent: a path of pchars and `/` (no `%`), maybe a query. */
   target: string;
+  /** The path the target names, without its leading `/` (a key of the version's tree as it is). */
+  path: string;
   /** Bytes of the head, its blank line included. */
   length: number;
   /** The reader asked for the connection to close after this response. */
@@ -46,9 +48,12 @@ function byteSet(chars: string): Uint8Array {
   return set;
 }
 
-// The target: `/` and then RFC 3986 pchars and slashes. No `%` (nothing to decode), no `?`
-// (no query), no `\`: such targets take the careful way.
+// The target's path: `/` and then RFC 3986 pchars and slashes. No `%` (nothing to decode), no
+// `\`: such paths take the careful way.
 const TARGET = byteSet("A-Za-z0-9._~!$&'()*+,;=:@/-");
+// A query (RFC 3986 §3.4), which names no file (the careful way ignores it too): pchars,
+// percent-encoded bytes, `/` and `?`.
+const QUERY = byteSet("A-Za-z0-9._~!$&'()*+,;=:@/?%-");
 // A field name is a token (RFC 9110 §5.6.2).
 const TOKEN = byteSet("A-Za-z0-9!#$%&'*+.^_`|~-");
 // A field value: printable ASCII, space and tab. No CR or LF (a line ends only at CRLF), no
@@ -133,6 +138,8 @@ export function scanHead(buf: Buffer, start: number, limits: WireHeadLimits): Wi
   const targetStart = i;
   if (buf[i] !== 0x2f) return null;
   while (i < end && TARGET[buf[i]!] === 1) i++;
+  const pathEnd = i;
+  if (buf[i] === 0x3f /* ? */) while (i < end && QUERY[buf[i]!] === 1) i++;
   const targetEnd = i;
   // The line must end here, before the head's end: a head of a request line alone has no Host.
   if (i + VERSION.length > end || buf.compare(VERSION, 0, VERSION.length, i, i + VERSION.length) !== 0)
@@ -141,6 +148,7 @@ export function scanHead(buf: Buffer, start: number, limits: WireHeadLimits): Wi
   const head: WireHead = {
     method,
     target: buf.toString('latin1', targetStart, targetEnd),
+    path: buf.toString('latin1', targetStart + 1, pathEnd),
     length,
     close: false,
     ifNoneMatch: undefined,
