@@ -82,7 +82,7 @@ describe('the direct lane of a replica', () => {
   const pipelines: [string, string][] = [
     [
       'GETs and HEADs kept alive, then a close',
-      req('GET', '/small.txt') +
+      req('GET', '/small.txt?v=2') +
         req('HEAD', '/data.bin') +
         req('GET', '/data.bin') +
         req('GET', '/small.txt', 'Connection: close\r\n'),
