@@ -145,10 +145,11 @@ export function scanHead(buf: Buffer, start: number, limits: WireHeadLimits): Wi
   if (i + VERSION.length > end || buf.compare(VERSION, 0, VERSION.length, i, i + VERSION.length) !== 0)
     return null;
   i += VERSION.length;
+  const target = buf.toString('latin1', targetStart, targetEnd);
   const head: WireHead = {
     method,
-    target: buf.toString('latin1', targetStart, targetEnd),
-    path: buf.toString('latin1', targetStart + 1, pathEnd),
+    target,
+    path: target.slice(1, pathEnd - targetStart),
     length,
     close: false,
     ifNoneMatch: undefined,
