@@ -274,7 +274,7 @@ export class AccessLog {
         remote: a.remote,
         method: a.head.method,
         url: a.head.target,
-        httpVersion: '1.1',
+        httpVersion: a.head.version,
         status: a.answer.status,
         bytes: a.aborted ? 0 : (a.answer.body?.length ?? 0),
         referer: a.head.referer,

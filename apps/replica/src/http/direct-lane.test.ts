@@ -223,7 +223,16 @@ describe('the direct lane', () => {
     ['a percent-encoded path', last('GET', '/small%2etxt'), 0],
     ['a traversal', last('GET', '/../small.txt'), 0],
     ['a POST', last('POST', '/small.txt', 'Content-Length: 0\r\n'), 0],
-    ['HTTP/1.0', 'GET /small.txt HTTP/1.0\r\nHost: x\r\n\r\n', 0],
+    ['HTTP/1.0', 'GET /small.txt HTTP/1.0\r\nHost: x\r\n\r\n', 1],
+    ['HTTP/1.0 without Host (node:http)', 'GET /small.txt HTTP/1.0\r\n\r\n', 0],
+    [
+      'HTTP/1.0 kept alive (as ab -k asks), up to a 304',
+      'GET /small.txt HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n'.repeat(2) +
+        `HEAD /small.txt HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n` +
+        `GET /small.txt HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\nIf-None-Match: ${etag}\r\n\r\n` +
+        'GET /small.txt HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n',
+      4,
+    ],
     [
       'a smuggling shape',
       last('GET', '/small.txt', 'Content-Length: 5\r\nTransfer-Encoding: chunked\r\n'),
@@ -296,7 +305,16 @@ describe('the direct lane', () => {
       '/small.txt\\',
       '/sm\xe9ll.txt',
     ];
-    const versions = ['HTTP/1.1', 'HTTP/1.1', 'HTTP/1.1', 'HTTP/1.0', 'HTTP/1.2', 'HTTP/2.0', 'http/1.1'];
+    const versions = [
+      'HTTP/1.1',
+      'HTTP/1.1',
+      'HTTP/1.1',
+      'HTTP/1.0',
+      'HTTP/1.0',
+      'HTTP/1.2',
+      'HTTP/2.0',
+      'http/1.1',
+    ];
     const fields = [
       'Host: x',
       'Host: y',
@@ -338,7 +356,10 @@ describe('the direct lane', () => {
       const goodLine = kind < 0.8;
       const eol = !goodLine && rand() < 0.1 ? '\n' : '\r\n';
       const lines = goodLine
-        ? [`${pick(['GET', 'HEAD'])} ${pick(plainTargets)} HTTP/1.1`, 'Host: x']
+        ? [
+            `${pick(['GET', 'HEAD'])} ${pick(plainTargets)} ${rand() < 0.2 ? 'HTTP/1.0' : 'HTTP/1.1'}`,
+            'Host: x',
+          ]
         : [`${pick(methods)} ${pick(targets)} ${pick(versions)}`];
       if (!goodLine && rand() < 0.9) lines.push('Host: x');
       const n = Math.floor(rand() * 3);

@@ -153,7 +153,11 @@ class LaneConnection {
       at += head.length;
       this.#requests++;
       o.onRequest?.();
-      const last = head.close || this.#requests === o.limits.maxRequestsPerSocket;
+      // node:http keeps an HTTP/1.0 connection alive only past an answer with a length: not a 304.
+      const last =
+        head.close ||
+        this.#requests === o.limits.maxRequestsPerSocket ||
+        (head.version === '1.0' && answer.status === 304);
       const connection = last ? lines.close : lines.keepAlive;
       writeAnswer(
         this.socket,

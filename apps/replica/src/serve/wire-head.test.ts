@@ -13,6 +13,7 @@ describe('scanHead', () => {
       target: '/a/b.txt',
       path: 'a/b.txt',
       length: text.length,
+      version: '1.1',
       close: false,
       ifNoneMatch: undefined,
       ifModifiedSince: undefined,
@@ -64,6 +65,13 @@ describe('scanHead', () => {
     expect(scan(get('/x', 'Host: x\r\nConnection: keep-alive, CLOSE\r\n'))?.close).toBe(true);
   });
 
+  it('reads HTTP/1.0: the connection closes after the answer unless it asks for keep-alive', () => {
+    const get10 = (fields: string) => `GET /x HTTP/1.0\r\nHost: x\r\n${fields}\r\n`;
+    expect(scan(get10(''))).toMatchObject({ version: '1.0', close: true });
+    expect(scan(get10('Connection: Keep-Alive\r\n'))).toMatchObject({ version: '1.0', close: false });
+    expect(scan(get10('Connection: keep-alive, close\r\n'))).toMatchObject({ version: '1.0', close: true });
+  });
+
   it('takes an empty value', () => {
     expect(scan(get('/x', 'Host: x\r\nX-Empty:\r\n'))?.target).toBe('/x');
   });
@@ -75,8 +83,8 @@ describe('scanHead', () => {
     ['POST', 'POST /x HTTP/1.1\r\nHost: x\r\n\r\n'],
     ['a lower-case method', 'get /x HTTP/1.1\r\nHost: x\r\n\r\n'],
     ['OPTIONS *', 'OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n'],
-    ['HTTP/1.0', 'GET /x HTTP/1.0\r\nHost: x\r\n\r\n'],
     ['HTTP/2.0', 'GET /x HTTP/2.0\r\nHost: x\r\n\r\n'],
+    ['HTTP/1.0 without Host', 'GET /x HTTP/1.0\r\n\r\n'],
     ['HTTP/0.9 (no version)', 'GET /x\r\nHost: x\r\n\r\n'],
     ['an absolute-form target', get('http://x/a')],
     ['a percent-encoded target', get('/a%2e')],

@@ -16,7 +16,9 @@ export interface WireHead {
   path: string;
   /** Bytes of the head, its blank line included. */
   length: number;
-  /** The reader asked for the connection to close after this response. */
+  /** HTTP/1.1, or 1.0 (whose connections close after each answer unless it asks for keep-alive). */
+  version: '1.1' | '1.0';
+  /** The connection closes after this response: asked for, or HTTP/1.0 without keep-alive. */
   close: boolean;
   ifNoneMatch: string | undefined;
   ifModifiedSince: string | undefined;
@@ -35,6 +37,7 @@ export interface WireHeadLimits {
 
 const END = Buffer.from('\r\n\r\n');
 const VERSION = Buffer.from(' HTTP/1.1\r\n');
+const VERSION_1_0 = Buffer.from(' HTTP/1.0\r\n');
 
 /** A table of the bytes `chars` holds (ranges as `a-z`, the `-` itself last). */
 function byteSet(chars: string): Uint8Array {
@@ -142,8 +145,11 @@ export function scanHead(buf: Buffer, start: number, limits: WireHeadLimits): Wi
   if (buf[i] === 0x3f /* ? */) while (i < end && QUERY[buf[i]!] === 1) i++;
   const targetEnd = i;
   // The line must end here, before the head's end: a head of a request line alone has no Host.
-  if (i + VERSION.length > end || buf.compare(VERSION, 0, VERSION.length, i, i + VERSION.length) !== 0)
-    return null;
+  if (i + VERSION.length > end) return null;
+  let version: '1.1' | '1.0';
+  if (buf.compare(VERSION, 0, VERSION.length, i, i + VERSION.length) === 0) version = '1.1';
+  else if (buf.compare(VERSION_1_0, 0, VERSION.length, i, i + VERSION.length) === 0) version = '1.0';
+  else return null;
   i += VERSION.length;
   const target = buf.toString('latin1', targetStart, targetEnd);
   const head: WireHead = {
@@ -151,7 +157,8 @@ export function scanHead(buf: Buffer, start: number, limits: WireHeadLimits): Wi
     target,
     path: target.slice(1, pathEnd - targetStart),
     length,
-    close: false,
+    version,
+    close: version === '1.0',
     ifNoneMatch: undefined,
     ifModifiedSince: undefined,
     acceptEncoding: undefined,
@@ -189,9 +196,9 @@ export function scanHead(buf: Buffer, start: number, limits: WireHeadLimits): Wi
     if (name === 'connection') {
       if (connection) return null;
       connection = true;
-      const close = connectionCloses(value);
-      if (close === null) return null;
-      head.close = close;
+      const options = connectionOptions(value);
+      if (options === null) return null;
+      head.close = options.close || (version === '1.0' && !options.keepAlive);
     } else if (!setOnce(head, name, value)) return null;
   }
   // Exactly one Host (RFC 9112 §3.2): the request guard answers the others.
@@ -217,13 +224,15 @@ function setOnce(head: WireHead, name: string, value: string): boolean {
   return true;
 }
 
-/** `close` → true, `keep-alive` → false; any other connection option (upgrade, TE…) → null. */
-function connectionCloses(value: string): boolean | null {
+/** Which of `close` and `keep-alive` a Connection header names; null for any other option (upgrade, TE…). */
+function connectionOptions(value: string): { close: boolean; keepAlive: boolean } | null {
   let close = false;
+  let keepAlive = false;
   for (const option of value.split(',')) {
     const o = option.trim().toLowerCase();
     if (o === 'close') close = true;
-    else if (o !== 'keep-alive') return null;
+    else if (o === 'keep-alive') keepAlive = true;
+    else return null;
   }
-  return close;
+  return { close, keepAlive };
 }
