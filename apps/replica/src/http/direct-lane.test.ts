@@ -37,6 +37,10 @@ const FILES = [
   entry('mid.bin', MID),
   entry('large.bin', Buffer.alloc(600 * 1024, 'L')),
 ];
+// A file whose one chunk the store has lost: its answer is the 503 of a file being repaired.
+const DAMAGED = entry('damaged.txt', Buffer.from('lost bytes\n'));
+chunks.delete(DAMAGED.chunks[0]!.hash);
+FILES.push(DAMAGED);
 const store = { chunks: { get: (hash: string) => chunks.get(hash) } } as unknown as Store;
 const LIMITS: ServerLimits = {
   ...DEFAULT_LIMITS,
@@ -211,6 +215,12 @@ describe('the direct lane', () => {
         '/docs/index.html',
         'User-Agent: Mozilla/5.0\r\nAccept: text/html\r\nReferer: http://x/\r\n',
       ),
+      1,
+    ],
+    ['a file whose chunk is lost (503)', last('GET', '/damaged.txt'), 1],
+    [
+      'a file whose chunk is lost, asked for as a page',
+      last('GET', '/damaged.txt', 'Accept: text/html\r\n'),
       1,
     ],
     ['a miss (404, node:http)', last('GET', '/nope.txt'), 0],
