@@ -343,7 +343,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
         installDirectLane(server, {
           // The replica's own endpoints are fastify's.
           answer: (head) =>
-            head.path === '_outpost' || head.path.startsWith('_outpost/') ? null : content.quick(head),
+            head.target.startsWith(ADMIN_PREFIX) || isAdminRoot(head.target) ? null : content.quick(head),
           limits,
           onRequest: () => meter.request(),
           ...(accessLog ? { onAnswered: (a: Answered) => accessLog.recordDirect(a) } : {}),

@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { scanHead, type WireHead } from '../serve/wire-head.js';
@@ -7,9 +8,9 @@ import { connectionLines, writeAnswer } from './wire-answer.js';
 
 /*
  * The direct lane: plain GETs and HEADs of small files answered straight on the socket, with
- * no node:http request or response objects. node:http's own machinery (parsing into objects,
- * validating each header it is handed, stream bookkeeping) costs about twice what the replica
- * itself does per 4 KiB response; written straight, the same response costs a third of that.
+ * no node:http request or response objects. Through node:http's machinery (parsing into
+ * objects, validating each header it is handed, stream bookkeeping) a 4 KiB answer took 31 µs
+ * of CPU in bench:serve; written straight, 13 µs.
  *
  * Each connection starts in the lane. Whatever the lane does not answer itself (a head it
  * declines, one cut across reads, anything after) is handed to node:http with the bytes not
@@ -117,12 +118,19 @@ class LaneConnection {
     lane.connections.add(this);
     socket.setNoDelay(true);
     socket.setTimeout(lane.o.limits.headersTimeoutMs);
-    socket.on('data', this.#onData);
-    socket.on('drain', this.#onDrain);
-    socket.on('timeout', this.#onTimeout);
-    socket.on('error', this.#onError);
-    socket.on('end', this.#onEnd);
-    socket.on('close', this.#onClose);
+    for (const [event, listener] of this.#listeners()) socket.on(event, listener);
+  }
+
+  /** What the lane listens to on its connection: all of it is taken off at a hand-over. */
+  #listeners(): [string, Parameters<EventEmitter['on']>[1]][] {
+    return [
+      ['data', this.#onData],
+      ['drain', this.#onDrain],
+      ['timeout', this.#onTimeout],
+      ['error', this.#onError],
+      ['end', this.#onEnd],
+      ['close', this.#onClose],
+    ];
   }
 
   /** Closes the connection unless answers wait to be written (those close it when done). */
@@ -196,18 +204,16 @@ class LaneConnection {
   /** Gives the connection to node:http, with the bytes not answered put back to be read first. */
   #handOff(rest: Buffer): void {
     const s = this.socket;
-    s.removeListener('data', this.#onData);
-    s.removeListener('drain', this.#onDrain);
-    s.removeListener('timeout', this.#onTimeout);
-    s.removeListener('error', this.#onError);
-    s.removeListener('end', this.#onEnd);
-    s.removeListener('close', this.#onClose);
+    for (const [event, listener] of this.#listeners()) s.removeListener(event, listener);
     s.setTimeout(0);
     this.#lane.connections.delete(this);
+    // Paused, the bytes put back wait in the stream for node:http's reader; flowing, they would
+    // go at once to whatever else listens for data, and node:http would never see them.
+    s.pause();
     if (rest.length > 0) s.unshift(rest);
     this.#lane.handOver(s);
-    // One handed over while paused for a slow reader reads on: node:http has its own back-pressure.
-    if (s.isPaused()) s.resume();
+    // node:http has its own back-pressure (and so reads on one paused for a slow reader).
+    s.resume();
   }
 }
 

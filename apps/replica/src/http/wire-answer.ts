@@ -52,8 +52,8 @@ function wholeAnswer(lines: Buffer, body: Buffer, connection: Buffer): Buffer {
 const heads = new WeakMap<Buffer, { second: number; connection: Buffer; wire: Buffer }>();
 
 /**
- * The whole head of an answer, its own lines, Date and the connection's lines in one buffer,
- * made once a second for the heads the content handler keeps (those of small files).
+ * The whole head of a kept answer, its own lines, Date and the connection's lines in one
+ * buffer, made once a second (a small file too large to be kept whole with its body).
  */
 function wholeHead(lines: Buffer, connection: Buffer): Buffer {
   const date = dateHeader();
@@ -91,7 +91,10 @@ export function writeAnswer(
     socket.write(wholeAnswer(answer.head, body, connection), done);
     return;
   }
-  const wire = wholeHead(answer.head, connection);
+  // A head made for this answer alone (a 304's, a coded copy's) is not worth keeping.
+  const wire = answer.kept
+    ? wholeHead(answer.head, connection)
+    : Buffer.concat([answer.head, dateHeader(), connection]);
   if (body === undefined) {
     socket.write(wire, done);
     return;
