@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -129,6 +129,54 @@ describe('chunks fetched ahead of their version', () => {
     await fleet.expectConverged();
     expect(await ahead()).toBe(before);
     expect(meter.bytes().total).toBeLessThan(64 * 1024);
+  });
+
+  it('edits published while a large file is read in the lane do not make the replica fetch it twice', async () => {
+    // The lane (--lane-mib 1) reads 10 MiB of a 12 MiB file and is held there (test-only):
+    // 8 MiB of its chunks stored and told, for the version that comes next.
+    fleet = new Fleet({ files: { 'seed.txt': 'seed\n' }, masterArgs: ['--lane-mib', '1'] });
+    const hold = join(fleet.dir.path, 'hold-lane');
+    writeFileSync(hold, '10');
+    await fleet.startMaster({ env: { OUTPOST_TEST_LANE_HOLD: hold } });
+    meter = await startByteMeter(fleet.master.url);
+    await fleet.startReplica('uk-london', 'uk', { master: meter.url });
+    await fleet.expectConverged();
+    const replica = fleet.replica('uk-london');
+    const metric = async (name: string) =>
+      sample(
+        await replicaMetrics(replica.url),
+        `${name}{service="replica",replica="uk-london",region="uk"}`,
+      ) ?? 0;
+    meter.reset();
+    const big = noise(12 * MiB, 'lane');
+    const staged = join(fleet.dir.path, 'big.bin');
+    writeFileSync(staged, big);
+    const past = new Date(Date.now() - 60_000);
+    utimesSync(staged, past, past);
+    renameSync(staged, join(fleet.content, 'big.bin'));
+    await waitFor(async () => (await metric('outpost_replica_prefetched_bytes_total')) >= 4 * MiB, {
+      what: 'the lane’s chunks fetched ahead',
+      intervalMs: 10,
+    });
+    // Two edits meanwhile, each a version of its own: the first takes the number the lane's
+    // chunks were told for.
+    for (const name of ['one.txt', 'two.txt']) {
+      fleet.write(name, `${name}\n`);
+      await waitFor(async () => (await get(`${replica.url}/${name}`)).status === 200, {
+        what: `${name} served while big.bin is read`,
+      });
+    }
+    expect((await get(`${replica.url}/big.bin`)).status).toBe(404);
+    unlinkSync(hold);
+    await fleet.expectConverged();
+    const served = await get(`${replica.url}/big.bin`);
+    expect(Buffer.compare(served.body, big)).toBe(0);
+    // What was fetched ahead was kept past both edits: the file crossed the link once.
+    expect(await metric('outpost_replica_prefetch_unused_chunks_total')).toBe(0);
+    const wire = meter.bytes().total;
+    expect(wire).toBeGreaterThan(12 * MiB);
+    expect(wire).toBeLessThan(12 * MiB * 1.05);
+    expect(unnamedChunks(join(fleet.dir.path, 'replica-uk-london', 'replica.sqlite'))).toBe(0);
   });
 
   it('--no-prefetch: nothing is fetched before the version is cut', async () => {

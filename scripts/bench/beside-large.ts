@@ -6,7 +6,8 @@
  * The large file (sparse by default, or random bytes with --random) is written beside the
  * content directory, dated back and renamed in at t = 0; from then on a small file is renamed
  * in every --every-ms, each measured on its own, until the large file is served and at least
- * --edits edits are done.
+ * --edits edits are done. The replica reaches the master through a TCP meter: the bytes its
+ * link carried from the move in to the end are printed, as a ratio to the large file.
  *
  *   pnpm bench:beside-large [--size-mib 1024] [--random] [--every-ms 1000] [--edits 5]
  */
@@ -24,6 +25,7 @@ import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { freePort } from '../../test/helpers/free-port.js';
 import {
+  fmtBytes,
   fmtMs,
   masterArgs,
   onCleanup,
@@ -34,6 +36,7 @@ import {
   tempDir,
   until,
 } from './lib.js';
+import { startTcpMeter } from './tcp-meter.js';
 
 const { values } = parseArgs({
   options: {
@@ -85,7 +88,10 @@ async function main() {
     ready: 'outpost master listening',
   });
   onCleanup(() => master.stop());
-  const replica = await startOutpost(replicaArgs('uk-london', 'uk', master.url, join(root, 'uk-london')), {
+  // The replica's link goes through a meter: the bytes the large file and the edits cost.
+  const meter = await startTcpMeter(Number(new URL(master.url).port));
+  onCleanup(() => meter.close());
+  const replica = await startOutpost(replicaArgs('uk-london', 'uk', meter.url, join(root, 'uk-london')), {
     ready: 'outpost replica listening',
   });
   onCleanup(() => replica.stop());
@@ -102,6 +108,7 @@ async function main() {
   writeLarge(join(staging, 'large.bin'), bytes, values.random);
   for (let i = 0; i < 1000; i++) writeFileSync(join(staging, `edit-${i}.txt`), `edit ${i}\n`);
 
+  meter.reset();
   const t0 = performance.now();
   renameSync(join(staging, 'large.bin'), join(content, 'large.bin'));
   let largeAt = Number.NaN;
@@ -141,6 +148,7 @@ async function main() {
   }
   await Promise.all(running);
   await large;
+  const wire = meter.read();
   process.stdout.write('\n');
   edits.sort((a, b) => a.startedAt - b.startedAt);
   const during = edits.filter((e) => e.startedAt < largeAt).map((e) => e.ms);
@@ -159,6 +167,10 @@ async function main() {
   );
   console.log(line('edits made while the large file was read', during));
   console.log(line('all edits', all));
+  console.log(
+    `bytes on the replica's link from the move in to the end: ${fmtBytes(wire.down)} to the replica, ${fmtBytes(wire.up)} from it ` +
+      `(${(wire.down / bytes).toFixed(3)}× the large file)`,
+  );
 }
 
 runMain(main);

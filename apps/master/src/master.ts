@@ -156,6 +156,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     requeue: (path) => batcher.add(path),
     onWalkedDirs: (dirs) => watchMissedDirs(dirs),
     onStoredAhead: (version, chunks) => fanout.prefetch(version, chunks),
+    onToldLater: (from, to) => fanout.prefetchLater(from, to),
     onPublished: (v) => {
       fanout.broadcast();
       for (const l of listeners) l(v);

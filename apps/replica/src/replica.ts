@@ -12,6 +12,7 @@ import {
   formatAdvertise,
   isConcreteIp,
   PREFETCH_FEATURE,
+  PREFETCH_LATER_FEATURE,
   PROTOCOL_VERSION,
   type ReplicaConfig,
   type ReplicaConfigInput,
@@ -497,7 +498,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       version: current.version,
       root: current.root,
       ...(advertise ? { advertise } : {}),
-      ...(prefetcher ? { features: [PREFETCH_FEATURE] } : {}),
+      ...(prefetcher ? { features: [PREFETCH_FEATURE, PREFETCH_LATER_FEATURE] } : {}),
     }),
     load: () => meter.read(),
     onUp: (welcome) => {
@@ -523,6 +524,8 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
         if (msg.part) return done;
       } else if (msg.type === 'prefetch') {
         prefetcher?.offer(msg.version, msg.chunks);
+      } else if (msg.type === 'prefetch-later') {
+        prefetcher?.later(msg.from, msg.to);
       } else if (msg.type === 'pong') {
         engine.heard(msg.version);
         // A push we never got (or one that failed): catch up by pull once idle.

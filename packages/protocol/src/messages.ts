@@ -73,6 +73,24 @@ export const PrefetchSchema = z.object({
   chunks: z.array(ChunkRefSchema).min(1).max(LIMITS.maxPrefetchChunks),
 });
 
+/** The feature a replica names in its hello to be sent `prefetch-later` messages. */
+export const PREFETCH_LATER_FEATURE = 'prefetch-later';
+
+/**
+ * The chunks told ahead for version `from` or before are now for version `to`: a version was
+ * cut (numbered `from`) while the master was still reading the change they are for (a large
+ * file in the lane), which will be cut later. Sent before that version's manifest, so the
+ * replica keeps what it fetched ahead instead of dropping it at that version and fetching it
+ * again with the later one. Sent only to replicas that name PREFETCH_LATER_FEATURE.
+ */
+export const PrefetchLaterSchema = z
+  .object({
+    type: z.literal('prefetch-later'),
+    from: VersionNumber,
+    to: VersionNumber,
+  })
+  .refine((m) => m.to > m.from, { message: 'to must be past from', path: ['to'] });
+
 export const AckSchema = z.object({ type: z.literal('ack'), version: VersionNumber, root: Sha256 });
 
 export const NackSchema = z.object({
@@ -104,6 +122,7 @@ export const MasterMessageSchema = z.discriminatedUnion('type', [
   PublishSchema,
   PongSchema,
   PrefetchSchema,
+  PrefetchLaterSchema,
 ]);
 
 export type Load = z.infer<typeof LoadSchema>;
@@ -111,6 +130,7 @@ export type Hello = z.infer<typeof HelloSchema>;
 export type Welcome = z.infer<typeof WelcomeSchema>;
 export type Publish = z.infer<typeof PublishSchema>;
 export type Prefetch = z.infer<typeof PrefetchSchema>;
+export type PrefetchLater = z.infer<typeof PrefetchLaterSchema>;
 export type Ack = z.infer<typeof AckSchema>;
 export type Nack = z.infer<typeof NackSchema>;
 export type Ping = z.infer<typeof PingSchema>;

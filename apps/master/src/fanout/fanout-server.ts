@@ -122,6 +122,12 @@ export class FanoutServer {
     }
   }
 
+  /** Tells every replica that takes it (see PREFETCH_LATER_FEATURE) that chunks told for `from` or before are for `to` now. */
+  prefetchLater(from: number, to: number): void {
+    const msg = JSON.stringify({ type: 'prefetch-later', from, to });
+    for (const s of this.#sessions) if (s.takesPrefetchLater) s.sendRaw(msg);
+  }
+
   /** Closes every link and stops the server. */
   async close(): Promise<void> {
     clearInterval(this.#sweep);

@@ -4,6 +4,7 @@ import {
   type Hello,
   LIMITS,
   PREFETCH_FEATURE,
+  PREFETCH_LATER_FEATURE,
   PROTOCOL_VERSION,
   type ReplicaMessage,
   ReplicaMessageSchema,
@@ -86,6 +87,14 @@ export class ReplicaSession {
   get takesPrefetch(): boolean {
     return (
       this.#ws.readyState === this.#ws.OPEN && this.#hello?.features?.includes(PREFETCH_FEATURE) === true
+    );
+  }
+
+  /** True once this replica said hello naming PREFETCH_LATER_FEATURE, while its link is open. */
+  get takesPrefetchLater(): boolean {
+    return (
+      this.#ws.readyState === this.#ws.OPEN &&
+      this.#hello?.features?.includes(PREFETCH_LATER_FEATURE) === true
     );
   }
 

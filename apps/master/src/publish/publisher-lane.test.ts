@@ -69,6 +69,72 @@ describe('the large-file lane of the publisher', () => {
     await p.close();
   });
 
+  it('says, before a version takes the number its chunks were told for, that they are for the next one', async () => {
+    put('seed.txt', 'seed\n');
+    // Lets the first 10 MiB through (8 MiB of it committed and told), then holds the read.
+    let reads = 0;
+    let open = false;
+    const hook = async (_rel: string, stopped: () => boolean) => {
+      if (++reads <= 10) return;
+      while (!open && !stopped()) await new Promise((r) => setTimeout(r, 5));
+    };
+    const events: string[] = [];
+    const { p } = await f.reconciled({
+      laneReadHook: hook,
+      onStoredAhead: (version) => events.push(`told ${version}`),
+      onToldLater: (from, to) => events.push(`later ${from}→${to}`),
+      onPublished: (v) => events.push(`published ${v.version}`),
+    });
+    const big = randomBytes(12 * MiB);
+    put('big.bin', big);
+    await p.submit(['big.bin']);
+    await vi.waitUntil(() => events.includes('told 2'), { timeout: 5000, interval: 5 });
+    put('a.txt', 'a\n');
+    await p.submit(['a.txt']);
+    put('b.txt', 'b\n');
+    await p.submit(['b.txt']);
+    open = true;
+    await vi.waitUntil(() => f.store.versions.liveTree().has('big.bin'), { timeout: 5000, interval: 5 });
+    await p.close();
+    // Told for 2; two edits take 2 and 3, each said first; the rest of the file is told for 4, its version.
+    const toldAt = events.indexOf('told 2');
+    expect(events.slice(toldAt).filter((e) => e !== 'told 2' && e !== 'told 4')).toEqual([
+      'later 2→3',
+      'published 2',
+      'later 3→4',
+      'published 3',
+      'published 4',
+    ]);
+    expect(f.store.versions.liveTree().get('big.bin')?.hash).toBe(sha(big));
+  });
+
+  it('says nothing of the kind once the lane has cut its version, or when it told nothing', async () => {
+    put('seed.txt', 'seed\n');
+    const events: string[] = [];
+    const { p } = await f.reconciled({
+      onStoredAhead: (version) => events.push(`told ${version}`),
+      onToldLater: (from, to) => events.push(`later ${from}→${to}`),
+      onPublished: (v) => events.push(`published ${v.version}`),
+    });
+    // 3 MiB in the lane: under the write buffer's 8 MiB, so nothing is told ahead.
+    put('big.bin', randomBytes(3 * MiB));
+    await p.submit(['big.bin']);
+    await vi.waitUntil(() => f.store.versions.liveTree().has('big.bin'), { timeout: 5000, interval: 5 });
+    put('huge.bin', randomBytes(12 * MiB));
+    await p.submit(['huge.bin']);
+    await vi.waitUntil(() => f.store.versions.liveTree().has('huge.bin'), { timeout: 5000, interval: 5 });
+    put('a.txt', 'a\n');
+    await p.submit(['a.txt']);
+    await p.close();
+    expect(events.filter((e) => !e.startsWith('told'))).toEqual([
+      'published 1',
+      'published 2',
+      'published 3',
+      'published 4',
+    ]);
+    expect(events).toContain('told 3');
+  });
+
   it('never publishes bytes that changed while the lane read them: it reads the file again', async () => {
     put('seed.txt', 'seed\n');
     const g = gate();

@@ -82,6 +82,12 @@ export interface PublisherOptions {
    * are for (most likely: the next one): replicas may fetch them before it is cut.
    */
   onStoredAhead?: (version: number, chunks: ChunkRef[]) => void;
+  /**
+   * Chunks told for version `from` (or before) are now for `to`: a version took that number
+   * while the large-file lane, which told them, was still reading. Called before that
+   * version's onPublished.
+   */
+  onToldLater?: (from: number, to: number) => void;
   /** The admin's --exclude patterns: never published (nor are editor temp files), nor deleted by a rollback. */
   exclude?: readonly string[];
   /**
@@ -172,6 +178,11 @@ export class Publisher {
   #laneOpen = false;
   /** Chunk collection (pruning, a failed batch's litter) held back while the lane holds unnamed chunks. */
   #gcDeferred = false;
+  /**
+   * The version the lane's read told its chunks for (see onStoredAhead), until its own version
+   * names them (or the read ends without one); null when it told none.
+   */
+  #laneToldFor: number | null = null;
   /** The collection running now, if any: a lane read starts only once it is done. */
   #gcRunning: Promise<void> | null = null;
 
@@ -182,10 +193,12 @@ export class Publisher {
     this.#live = new LiveTree(opts.store.versions.liveTree().values());
     this.#treeRoot = resolveRoot(opts.contentDir);
     const tell = opts.onStoredAhead;
-    const tellSafely = (chunks: ChunkRef[]) => {
+    const tellSafely = (chunks: ChunkRef[], lane = false) => {
       // A hint: failing to give it must not fail the publish it is called from.
       try {
-        tell?.(this.#o.store.versions.current().version + 1, chunks);
+        const version = this.#o.store.versions.current().version + 1;
+        if (lane) this.#laneToldFor = version;
+        tell?.(version, chunks);
       } catch (err) {
         this.#o.log.warn(
           { err },
@@ -194,9 +207,16 @@ export class Publisher {
       }
     };
     this.#writes = new WriteBuffer(opts.store, tell ? { onStoredAhead: tellSafely } : {});
-    this.#laneWrites = new WriteBuffer(opts.store, tell ? { onStoredAhead: tellSafely } : {});
+    this.#laneWrites = new WriteBuffer(
+      opts.store,
+      tell ? { onStoredAhead: (chunks) => tellSafely(chunks, true) } : {},
+    );
     this.#lane = new LargeFileLane({
-      run: (job) => this.#readInLane(job),
+      // Whatever the read came to, what it told is named by its version or by none.
+      run: (job) =>
+        this.#readInLane(job).finally(() => {
+          this.#laneToldFor = null;
+        }),
       onIdle: () => this.#afterLane(),
     });
   }
@@ -418,6 +438,7 @@ export class Publisher {
         { ...published, past: held },
         'published the latest content again, numbered past a version a replica holds',
       );
+      this.#toldLater(version);
       this.#o.onPublished(published);
       return published;
     });
@@ -901,7 +922,7 @@ export class Publisher {
     this.#dropCaseCollisions(changes);
     this.#holdBackClashes(changes);
     try {
-      if (changes.size > 0) this.#commit([...changes.values()]);
+      if (changes.size > 0) this.#commit([...changes.values()], true);
       else this.#writes.flush();
     } catch (err) {
       // The store refused (a full disk): as a failed batch, tried again with a backoff.
@@ -1447,8 +1468,8 @@ export class Publisher {
     this.#retryTimers.set(rel, timer);
   }
 
-  /** Cuts a version from the changes, in one transaction; null when they change nothing. */
-  #commit(changes: Change[]): PublishedVersion | null {
+  /** Cuts a version from the changes, in one transaction; null when they change nothing. `fromLane`: the lane's own version. */
+  #commit(changes: Change[], fromLane = false): PublishedVersion | null {
     // A content directory moved away, deleted or unmounted reads as every file deleted: a
     // version of that would empty every replica. The batch fails instead and is tried again.
     // (A symlink to a directory is followed: the content directory may be given as one.)
@@ -1472,8 +1493,28 @@ export class Publisher {
     plan.commit();
     const published = { version, root, files, bytes, changes: plan.effective.length };
     this.#o.log.info(published, 'published version');
+    if (fromLane) this.#laneToldFor = null;
+    else this.#toldLater(version);
     this.#o.onPublished(published);
     return published;
+  }
+
+  /**
+   * A version other than the lane's was cut as `version`: what the lane told for it, or
+   * before, is for a later one now. Said before the version goes out, so a replica does not
+   * drop what it fetched ahead of the lane's version (to fetch it again with that version:
+   * a 512 MiB file read beside an edit a second crossed the link 1.55 times).
+   */
+  #toldLater(version: number): void {
+    const told = this.#laneToldFor;
+    if (told === null || told > version) return;
+    this.#laneToldFor = version + 1;
+    try {
+      this.#o.onToldLater?.(told, version + 1);
+    } catch (err) {
+      // A hint, as the telling itself: the version goes out either way.
+      this.#o.log.warn({ err }, 'could not tell replicas that chunks told ahead are for a later version');
+    }
   }
 }
 

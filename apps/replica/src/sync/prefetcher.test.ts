@@ -149,6 +149,56 @@ describe('Prefetcher', () => {
     expect(p.ahead).toBeNull();
   });
 
+  it('keeps past a version what the master says is for a later one: held, queued and in flight', async () => {
+    // Told for 2 while a large file is read; an edit then takes version 2, and the file comes as 3.
+    const [fetched, inFlight, queued, edit, other] = [chunk(), chunk(), chunk(), chunk(), chunk()];
+    const p = prefetcher({ concurrency: 1 });
+    p.offer(2, [fetched]);
+    await until(() => p.chunks === 1);
+    held = [];
+    p.offer(2, [inFlight]);
+    await until(() => held!.length === 1);
+    p.offer(2, [queued]);
+    // Told for an earlier version and never named: not the master's to move, but moved all the same (dropped at 3).
+    p.later(2, 3);
+    expect(p.ahead).toEqual({ version: 3, chunks: 1, bytes: fetched.size, queued: 1 });
+    const pausing = p.pause();
+    for (const release of held.splice(0)) release();
+    held = null;
+    await pausing;
+    store.chunks.put(edit.hash, edit.data);
+    commitVersion(2, [edit]);
+    await p.applied(2);
+    expect(store.chunks.has(fetched.hash)).toBe(true);
+    expect(store.chunks.has(inFlight.hash)).toBe(true);
+    expect(p.dropped).toBe(0);
+    p.resume();
+    await until(() => store.chunks.has(queued.hash));
+    // The large file's version names them; what it does not name is dropped then.
+    p.offer(3, [other]);
+    await until(() => p.chunks === 4);
+    await p.pause();
+    commitVersion(3, [fetched, inFlight, queued]);
+    await p.applied(3);
+    expect(store.chunks.has(other.hash)).toBe(false);
+    expect(p.dropped).toBe(1);
+    expect(p.held).toBe(0);
+    expect(requests.flat()).toEqual([fetched.hash, inFlight.hash, queued.hash, other.hash]);
+  });
+
+  it('without that word, drops at the version what was told for it (and the later version fetches it again)', async () => {
+    const [a, edit] = [chunk(), chunk()];
+    const p = prefetcher();
+    p.offer(2, [a]);
+    await until(() => p.chunks === 1);
+    await p.pause();
+    store.chunks.put(edit.hash, edit.data);
+    commitVersion(2, [edit]);
+    await p.applied(2);
+    expect(store.chunks.has(a.hash)).toBe(false);
+    expect(p.dropped).toBe(1);
+  });
+
   it('forgets what was told for a version applied before it was fetched', async () => {
     const [a, b] = [chunk(), chunk()];
     const p = prefetcher();

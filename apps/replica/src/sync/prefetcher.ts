@@ -55,6 +55,9 @@ export class Prefetcher {
   #paused = false;
   /** The newest version chunks were told for. */
   #newest = 0;
+  /** Chunks told for this version or before are for `#laterTo` (see later): applies to fetches in flight. */
+  #laterFrom = -1;
+  #laterTo = -1;
   /** Discarded at a stop: nothing more is asked for or stored. */
   #stopped = false;
   #idle: (() => void)[] = [];
@@ -99,6 +102,32 @@ export class Prefetcher {
       this.#queue.push({ hash, size, version });
     }
     this.#pump();
+  }
+
+  /**
+   * The master's word that the chunks told for `from` or before are for `to` now: a version
+   * took the number they were told for while the change they belong to (a large file in the
+   * lane) was still being read. Kept past that version, not dropped there and fetched again.
+   */
+  later(from: number, to: number): void {
+    if (this.#stopped || to <= from) return;
+    this.#laterFrom = Math.max(this.#laterFrom, from);
+    this.#laterTo = Math.max(this.#laterTo, to);
+    this.#newest = Math.max(this.#newest, to);
+    for (const c of this.#queue) if (c.version <= from) c.version = to;
+    for (const [hash, v] of this.#held) if (v <= from) this.#held.set(hash, to);
+    let moved = 0;
+    for (const [v, n] of this.#heldBytes) {
+      if (v > from) continue;
+      moved += n;
+      this.#heldBytes.delete(v);
+    }
+    if (moved > 0) this.#heldBytes.set(to, (this.#heldBytes.get(to) ?? 0) + moved);
+  }
+
+  /** The version a chunk told for `version` is for now (see later). */
+  #forNow(version: number): number {
+    return version <= this.#laterFrom ? Math.max(version, this.#laterTo) : version;
   }
 
   /** Stops taking up requests and resolves once none is in flight: an apply is about to fetch. */
@@ -248,7 +277,8 @@ export class Prefetcher {
         throw err;
       }
       for (const c of kept.kept) {
-        const { version } = told.get(c.hash)!;
+        // Told for a version that has since made way for a later one (see later).
+        const version = this.#forNow(told.get(c.hash)!.version);
         this.#held.set(c.hash, version);
         this.#heldBytes.set(version, (this.#heldBytes.get(version) ?? 0) + c.data.length);
         this.bytes += c.data.length;
