@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -53,6 +53,34 @@ describe('outpost versions and outpost rollback', () => {
     fleet.write('after.txt', 'after\n');
     const v4 = await fleet.expectConverged();
     expect(v4.version).toBe(v3.version + 1);
+  });
+
+  it('readers who revalidate by date get the rolled-back content, not a 304 for what they had', async () => {
+    /** Moves `body` in at `rel` dated `mtime`, as `cp -p` or `tar x` would leave it. */
+    const place = (rel: string, body: string, mtime: number) => {
+      const staged = join(fleet.dir.path, 'staged.tmp');
+      writeFileSync(staged, body);
+      utimesSync(staged, new Date(mtime), new Date(mtime));
+      renameSync(staged, join(fleet.content, rel));
+    };
+    place('pkg.txt', 'release 1\n', Date.UTC(2020, 0, 1));
+    const v1 = await fleet.expectConverged();
+    place('pkg.txt', 'release 2 (bad)\n', Date.UTC(2021, 0, 1));
+    await fleet.expectConverged();
+    const url = `${fleet.replica('uk-london').url}/pkg.txt`;
+    const bad = await get(url);
+    expect(bad.headers['last-modified']).toBe('Fri, 01 Jan 2021 00:00:00 GMT');
+
+    const r = await runCli(['rollback', '--master', fleet.master.url, '--to', String(v1.version)]);
+    expect(r.code, r.stderr).toBe(0);
+    await fleet.expectConverged();
+    // wget -N, apt and mirror scripts ask by the date they were given: the content changed since.
+    const again = await get(url, { 'if-modified-since': 'Fri, 01 Jan 2021 00:00:00 GMT' });
+    expect(again.status).toBe(200);
+    expect(again.body.toString()).toBe('release 1\n');
+    expect(Date.parse(again.headers['last-modified'] as string)).toBeGreaterThan(Date.UTC(2021, 0, 1));
+    // The file on disk keeps the mtime it had in version 1.
+    expect(readFileSync(join(fleet.content, 'pkg.txt'), 'utf8')).toBe('release 1\n');
   });
 
   it('says so when the content already is that version, and refuses versions it does not keep', async () => {

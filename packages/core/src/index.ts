@@ -10,4 +10,5 @@ export * from './hash.js';
 export * from './live-tree.js';
 export * from './merkle.js';
 export * from './paths.js';
+export * from './published-mtime.js';
 export * from './token-bucket.js';

@@ -195,6 +195,11 @@ export class VersionStore {
     return this.#stmts.entryAt.get({ path, v: version }) as Omit<TreeEntry, 'chunks'> | undefined;
   }
 
+  /** The newest entry this store holds for `path`, live or removed since (without chunks), or undefined. */
+  latestEntry(path: string): Omit<TreeEntry, 'chunks'> | undefined {
+    return this.#stmts.latestEntry.get(path) as Omit<TreeEntry, 'chunks'> | undefined;
+  }
+
   /** True when some path holds this content in held version `version`. */
   contentIn(hash: string, version: number): boolean {
     return this.#stmts.contentIn.get({ hash, v: version }) !== undefined;
@@ -276,6 +281,7 @@ function prepare(db: Database) {
          WHERE hash = @hash AND added_in <= @v AND (removed_in IS NULL OR removed_in > @v) LIMIT 1`,
       )
       .pluck(),
+    latestEntry: db.prepare(`SELECT ${entryCols} FROM entries WHERE path = ? ORDER BY added_in DESC LIMIT 1`),
     entryAt: db.prepare(
       `SELECT ${entryCols} FROM entries
        WHERE path = @path AND added_in <= @v AND (removed_in IS NULL OR removed_in > @v)`,

@@ -9,7 +9,9 @@ import {
   diffTrees,
   foldCase,
   LiveTree,
+  publishedMtime,
   type TreeEntry,
+  treeEntry,
 } from '@outpost/core';
 import { holdLeanHeapFor, LoopSlicer } from '@outpost/service';
 import {
@@ -1478,7 +1480,7 @@ export class Publisher {
         `the content directory ${this.#o.contentDir} is gone (moved, deleted or unmounted): nothing published`,
       );
     this.#writes.flush();
-    const plan = this.#live.plan(changes);
+    const plan = this.#live.plan(this.#datedForward(changes));
     if (plan.effective.length === 0) return null;
     const version = this.#o.store.versions.current().version + 1;
     const { root, files, bytes } = plan;
@@ -1497,6 +1499,29 @@ export class Publisher {
     else this.#toldLater(version);
     this.#o.onPublished(published);
     return published;
+  }
+
+  /**
+   * The changes with each put of new content at a path dated past what the path held before
+   * (see publishedMtime): the entry live now, or for a path deleted since, the last one the
+   * store holds. A first publish has no before to look up.
+   */
+  #datedForward(changes: Change[]): Change[] {
+    const now = Date.now();
+    const history = this.#o.store.versions.current().version > 0;
+    let out: Change[] | null = null;
+    for (const [i, c] of changes.entries()) {
+      if (c.op !== 'put') continue;
+      const { entry } = c;
+      const before =
+        this.#live.entries.get(entry.path) ??
+        (history ? this.#o.store.versions.latestEntry(entry.path) : undefined);
+      const mtime = publishedMtime(entry, before, now);
+      if (mtime === entry.mtime) continue;
+      out ??= [...changes];
+      out[i] = { op: 'put', entry: treeEntry(entry.path, entry.size, entry.hash, mtime, entry.chunks) };
+    }
+    return out ?? changes;
   }
 
   /**
