@@ -128,9 +128,26 @@ describe('HTTP conformance of the replica', () => {
     });
   });
 
+  // URLs glued as "$BASE/$FILE" with a base that ends in a slash; a client that sends its fragment.
+  it.each([
+    ['//small.txt', 'small.txt'],
+    ['/docs//index.html', 'docs/index.html'],
+    ['/small.txt#top', 'small.txt'],
+  ])('serves %s as nginx does (merged slashes, no fragment): %s', async (target, file) => {
+    const c = await conn();
+    c.write(`GET ${target} HTTP/1.1\r\nHost: x\r\n\r\nHEAD ${target} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    const got = await c.readResponse();
+    expect(got?.status).toBe(200);
+    expect(got!.body.toString()).toBe(FILES[file]);
+    expect((await c.readResponse({ head: true }))?.status).toBe(200);
+  });
+
   describe('every refusal says which replica and version gave it, with a problem body', () => {
     it.each([
-      ['an unknown method', 'FOO /small.txt HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+      ['an unknown method', 'FOO /small.txt HTTP/1.1\r\nHost: x\r\n\r\n', 405],
+      ["Varnish's BAN", 'BAN /small.txt HTTP/1.1\r\nHost: x\r\n\r\n', 405],
+      ['HTTP/1.2', 'GET /small.txt HTTP/1.2\r\nHost: x\r\n\r\n', 505],
+      ['HTTP/2.0 over HTTP/1', 'GET /small.txt HTTP/2.0\r\nHost: x\r\n\r\n', 505],
       ['raw UTF-8 bytes in the target', 'GET /caf\xc3\xa9.txt HTTP/1.1\r\nHost: x\r\n\r\n', 400],
       ['two Host headers', 'GET /small.txt HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n', 400],
       ['no Host on HTTP/1.1', 'GET /small.txt HTTP/1.1\r\n\r\n', 400],
@@ -140,6 +157,11 @@ describe('HTTP conformance of the replica', () => {
       const { responses } = await all(req);
       expect(responses).toHaveLength(1);
       expectReplicaProblem(responses[0], status);
+      // As every answer: a Date (RFC 9110 §6.6.1), never stored, never sniffed.
+      expect(responses[0]!.headers.date).toMatch(/ GMT$/);
+      expect(responses[0]!.headers['cache-control']).toBe('no-store');
+      expect(responses[0]!.headers['x-content-type-options']).toBe('nosniff');
+      if (status === 405) expect(responses[0]!.headers.allow).toBe('GET, HEAD');
     });
 
     it('an HTTP/1.0 request without Host is still served', async () => {

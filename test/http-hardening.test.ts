@@ -343,11 +343,13 @@ describe('HTTP hardening of the replica content server', () => {
       await expectServing();
     });
 
-    it('an unknown or lower-case method → 400 from the parser, closed', async () => {
+    it('an unknown or lower-case method → 405 with Allow from the parser, closed', async () => {
       for (const m of ['get', 'FOO', 'G\x00ET']) {
         const c = await conn();
         c.write(`${m} /legit.txt HTTP/1.1\r\nHost: x\r\n\r\n`);
-        expect((await c.readResponse())?.status, JSON.stringify(m)).toBe(400);
+        const res = await c.readResponse();
+        expect(res?.status, JSON.stringify(m)).toBe(405);
+        expect(res?.headers.allow, JSON.stringify(m)).toBe('GET, HEAD');
         await c.waitClosed(3000);
       }
       await expectServing();

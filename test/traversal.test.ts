@@ -331,8 +331,11 @@ function buildCorpus(fleetDir: string): { wordlist: string[]; generated: string[
 
 /** What a vector legitimately names: the bytes a 200 must carry, or null when it names nothing. */
 function legitimate(target: string): string | null {
-  const q = target.indexOf('?');
-  const raw = q === -1 ? target : target.slice(0, q);
+  // A raw `#` ends the target (a fragment is the client's), and a run of raw slashes is one,
+  // as nginx's merge_slashes reads it: `/a.txt#x`, `//etc/passwd` name files of the tree.
+  const cut = target.split('#', 1)[0]!;
+  const q = cut.indexOf('?');
+  const raw = (q === -1 ? cut : cut.slice(0, q)).replace(/\/{2,}/g, '/');
   if (!raw.startsWith('/') || /%(?:2f|5c)/i.test(raw)) return null;
   let decoded: string;
   try {
@@ -412,7 +415,7 @@ function verdict(o: Outcome): string | null {
     const full = o.res.headers.location ?? '';
     const q = full.indexOf('?');
     const loc = q === -1 ? full : full.slice(0, q);
-    if (q !== -1 && !o.target.endsWith(full.slice(q)))
+    if (q !== -1 && !o.target.split('#', 1)[0]!.endsWith(full.slice(q)))
       return `301 to ${full}: a query the request did not have`;
     let d: string;
     try {

@@ -50,7 +50,7 @@ import { createContentHandler } from './http/content-handler.js';
 import { type Answered, installDirectLane } from './http/direct-lane.js';
 import { createHttpsRedirectServer } from './http/https-redirect.js';
 import { LoadMeter } from './http/load-meter.js';
-import { answerConnect, answerExpectation, refuse, replicaHeaders } from './http/refusals.js';
+import { answerConnect, answerExpectation, refuse, refuseVersion, replicaHeaders } from './http/refusals.js';
 import { renderReplicaPage } from './http/render-status-page.js';
 import { registerReplicaMetrics } from './http/replica-metrics.js';
 import { requestProblem } from './http/request-guard.js';
@@ -307,7 +307,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   const answerer = { name: config.name, version: () => current.version };
   const app: FastifyInstance = Fastify({
     ...baseFastifyOptions(log),
-    clientErrorHandler: clientErrorAnswerer({ headers: () => replicaHeaders(answerer) }),
+    clientErrorHandler: clientErrorAnswerer({ headers: () => replicaHeaders(answerer), allow: 'GET, HEAD' }),
     // Everything outside /_outpost/ is the content tree and bypasses fastify's routing.
     // Only the protocol of the addresses fastify names: the server below is ours.
     ...(tlsMaterial ? { https: tlsMaterial } : {}),
@@ -315,6 +315,8 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       const serve = (req: IncomingMessage, res: ServerResponse) => {
         meter.request();
         accessLog?.track(req, res);
+        // HTTP/2.0 (or 0.9) spoken to an HTTP/1 server: node:http parses it, nginx answers 505.
+        if (req.httpVersionMajor !== 1) return refuseVersion(res, answerer);
         const problem = requestProblem(req);
         if (problem) return refuse(res, problem, answerer);
         // An absolute-form target (as proxies send it) is routed by its path, admin paths too.

@@ -54,11 +54,37 @@ const bodyOf = (raw: string) => raw.slice(raw.indexOf('\r\n\r\n') + 4);
 describe('answerClientError', () => {
   it('answers a request the parser refuses with a problem body and closes', async () => {
     const port = await serve(undefined);
-    const raw = await exchange(port, 'FOO / HTTP/1.1\r\nHost: x\r\n\r\n');
+    const raw = await exchange(port, 'GET /caf\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n');
     expect(statusLines(raw)).toEqual(['HTTP/1.1 400 Bad Request\r\n']);
     expect(raw).toMatch(/\r\nContent-Type: application\/problem\+json\r\n/);
     expect(raw).toMatch(/\r\nConnection: close\r\n/);
+    // As every other answer: a Date (RFC 9110 §6.6.1), neither stored nor sniffed.
+    expect(raw).toMatch(/\r\nDate: \w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT\r\n/);
+    expect(raw).toContain('\r\nCache-Control: no-store\r\n');
+    expect(raw).toContain('\r\nX-Content-Type-Options: nosniff\r\n');
     expect(JSON.parse(bodyOf(raw))).toMatchObject({ status: 400, title: 'Bad Request' });
+  });
+
+  it('answers a method it does not know 405 with Allow when told the methods, else 501', async () => {
+    const allowed = await serve({ allow: 'GET, HEAD' });
+    for (const method of ['FOO', 'BAN']) {
+      const raw = await exchange(allowed, `${method} /a.txt HTTP/1.1\r\nHost: x\r\n\r\n`);
+      expect(statusLines(raw), method).toEqual(['HTTP/1.1 405 Method Not Allowed\r\n']);
+      expect(raw, method).toContain('\r\nAllow: GET, HEAD\r\n');
+      expect(JSON.parse(bodyOf(raw))).toMatchObject({ status: 405 });
+    }
+    await new Promise((resolve) => server!.close(resolve));
+    const plain = await serve(undefined);
+    const raw = await exchange(plain, 'FOO / HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(statusLines(raw)).toEqual(['HTTP/1.1 501 Not Implemented\r\n']);
+    expect(raw).not.toContain('Allow:');
+  });
+
+  it('answers a version it does not speak 505', async () => {
+    const port = await serve(undefined);
+    const raw = await exchange(port, 'GET / HTTP/1.2\r\nHost: x\r\n\r\n');
+    expect(statusLines(raw)).toEqual(['HTTP/1.1 505 HTTP Version Not Supported\r\n']);
+    expect(JSON.parse(bodyOf(raw)).detail).toMatch(/version/);
   });
 
   it('carries the headers it is given, read at the time of the answer', async () => {
@@ -68,7 +94,7 @@ describe('answerClientError', () => {
     });
     version = 4;
     for (const req of [
-      'FOO /x HTTP/1.1\r\nHost: x\r\n\r\n',
+      'GET /x HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n',
       'GET /caf\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n',
     ]) {
       const raw = await exchange(port, req);

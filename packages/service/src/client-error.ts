@@ -6,12 +6,25 @@ const STATUS: Record<string, [number, string]> = {
   ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout'],
 };
 
+/** A request line whose version is well formed (`HTTP/d.d` and CRLF), whatever the version. */
+const VERSIONED_LINE = /^[^ \r\n]+ [^ \r\n]+ HTTP\/\d\.\d\r\n/;
+
+/**
+ * 505 for a well-formed version node:http does not speak (HTTP/1.2, HTTP/3.0: RFC 9110
+ * §15.6.6); llhttp says HPE_INVALID_VERSION for a line that does not end as it should after
+ * the version too (a bare LF, smuggling-shaped), and that is a 400.
+ */
+function unspokenVersion(err: Error & { rawPacket?: unknown }): boolean {
+  const raw = err.rawPacket;
+  return Buffer.isBuffer(raw) && VERSIONED_LINE.test(raw.toString('latin1', 0, Math.min(raw.length, 8192)));
+}
+
 /** What went wrong, where the parser's code says it plainly. */
 const DETAIL: Record<string, string> = {
   HPE_INVALID_METHOD: 'the request method is not one this server knows',
   HPE_INVALID_URL:
     'the request target is malformed (raw spaces, control or non-ASCII bytes must be percent-encoded)',
-  HPE_INVALID_VERSION: 'the HTTP version is malformed',
+  HPE_INVALID_VERSION: 'the request line is malformed (it must end in HTTP/1.1 or HTTP/1.0, then CRLF)',
   HPE_HEADER_OVERFLOW: 'the request head is too large',
   ERR_HTTP_REQUEST_TIMEOUT: 'the request did not arrive in time',
 };
@@ -23,6 +36,12 @@ export interface ClientErrorOptions {
    * as they are (CR, LF, …) are left out rather than sent.
    */
   headers?: () => Record<string, string | number>;
+  /**
+   * The methods the service serves, for a request whose method the parser does not know at all
+   * (`FOO`, Varnish's `BAN`): answered 405 with this `Allow`, as a method it knows but does
+   * not serve is. Without it, 501 Not Implemented (RFC 9110 §9.1).
+   */
+  allow?: string;
 }
 
 /** A field name (RFC 9110 §5.1), and a value node:http would also let through (§5.5). */
@@ -56,20 +75,34 @@ export function answerClientError(
     else socket.destroy();
     return;
   }
-  const [status, title] = STATUS[err.code ?? ''] ?? [400, 'Bad Request'];
+  const unknownMethod = err.code === 'HPE_INVALID_METHOD';
+  const version = err.code === 'HPE_INVALID_VERSION' && unspokenVersion(err);
+  const [status, title]: [number, string] = unknownMethod
+    ? o.allow
+      ? [405, 'Method Not Allowed']
+      : [501, 'Not Implemented']
+    : version
+      ? [505, 'HTTP Version Not Supported']
+      : (STATUS[err.code ?? ''] ?? [400, 'Bad Request']);
   const body = JSON.stringify({
     type: 'about:blank',
     title,
     status,
-    detail: DETAIL[err.code ?? ''] ?? 'the request could not be read',
+    detail: version
+      ? 'the HTTP version is not one this server speaks (HTTP/1.1 and HTTP/1.0 are)'
+      : (DETAIL[err.code ?? ''] ?? 'the request could not be read'),
   });
-  let extra = '';
+  // What every other answer of the service carries: a Date (RFC 9110 §6.6.1: a server with a
+  // clock MUST send one), and a problem body that is neither stored nor sniffed.
+  let extra = `Date: ${new Date().toUTCString()}\r\n`;
+  if (unknownMethod && o.allow) extra += `Allow: ${o.allow}\r\n`;
   for (const [name, value] of Object.entries(o.headers?.() ?? {})) {
     if (TOKEN.test(name) && FIELD_VALUE.test(String(value))) extra += `${name}: ${value}\r\n`;
   }
   socket.end(
     `HTTP/1.1 ${status} ${title}\r\n${extra}Content-Type: application/problem+json\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\n` +
+      `X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
   );
 }
 

@@ -41,8 +41,8 @@ export interface ContentHandlerOptions {
   inUse?: Map<string, number>;
 }
 
-/** Request targets that must be decoded and checked before a lookup. */
-const NEEDS_DECODING = /[%?\\]/;
+/** Request targets that must be decoded and checked before a lookup (a `#` ends the path). */
+const NEEDS_DECODING = /[%?#\\]/;
 
 /** Bytes of rendered directory listings kept. */
 const LISTING_CACHE_BYTES = 16 * 1024 * 1024;
@@ -245,8 +245,9 @@ export function createContentHandler(o: ContentHandlerOptions): ContentHandler {
     if (dir !== undefined) {
       // The query goes along (`/docs?x=1` → `/docs/?x=1`), as nginx keeps it: it is part of
       // what was asked for. (The parser lets no byte through that a header may not carry.)
-      const q = url.indexOf('?');
-      const query = q === -1 || q === url.length - 1 ? '' : url.slice(q);
+      const asked = url.split('#', 1)[0]!;
+      const q = asked.indexOf('?');
+      const query = q === -1 || q === asked.length - 1 ? '' : asked.slice(q);
       const location = `/${dir.split('/').map(encodeURIComponent).join('/')}/${query}`;
       res.writeHead(301, {
         ...baseHeaders(snap),

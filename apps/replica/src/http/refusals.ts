@@ -37,6 +37,7 @@ function answer(
     'content-type': 'application/problem+json',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
   });
   res.end(res.req?.method === 'HEAD' ? undefined : body);
 }
@@ -45,6 +46,19 @@ function answer(
 export function refuse(res: ServerResponse, detail: string, a: Answerer): void {
   res.shouldKeepAlive = false;
   answer(res, a, 400, 'Bad Request', detail, { connection: 'close' });
+}
+
+/** Answers 505 and closes the connection: a request in a major version other than HTTP/1 (RFC 9110 §15.6.6). */
+export function refuseVersion(res: ServerResponse, a: Answerer): void {
+  res.shouldKeepAlive = false;
+  answer(
+    res,
+    a,
+    505,
+    'HTTP Version Not Supported',
+    `HTTP/${res.req?.httpVersion ?? '?'} is not spoken here; HTTP/1.1 and HTTP/1.0 are`,
+    { connection: 'close' },
+  );
 }
 
 /**
@@ -72,7 +86,8 @@ export function answerConnect(socket: Duplex, a: Answerer): void {
   for (const [name, value] of Object.entries(replicaHeaders(a))) head += `${name}: ${value}\r\n`;
   head +=
     `Date: ${new Date().toUTCString()}\r\nContent-Type: application/problem+json\r\n` +
-    `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n`;
+    `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\n` +
+    `X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n`;
   socket.on('error', () => socket.destroy());
   // A client that does not close its end is not waited for once the answer is out.
   socket.end(head + body, () => socket.destroy());

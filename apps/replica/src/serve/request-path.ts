@@ -7,6 +7,8 @@ export type RequestPath =
   | { kind: 'bad'; reason: string };
 
 const ENCODED_SEPARATOR = /%(?:2f|5c)/i;
+/** Runs of slashes, each read as one (as nginx's merge_slashes does): `/docs//a` is `/docs/a`. */
+const SLASH_RUN = /\/{2,}/g;
 /** The scheme and authority of an absolute-form target (RFC 9112 §3.2.2); the scheme is case-insensitive. */
 const ABSOLUTE_FORM = /^https?:\/\/([^/?]*)/i;
 
@@ -20,8 +22,13 @@ export function parseRequestPath(target: string): RequestPath {
     if (typeof origin !== 'string') return origin;
     target = origin;
   }
+  // A fragment is the client's, never a server's (RFC 9110 §4.2.5): a raw `#` ends the target.
+  const fragment = target.indexOf('#');
+  if (fragment !== -1) target = target.slice(0, fragment);
   const q = target.indexOf('?');
-  const raw = q === -1 ? target : target.slice(0, q);
+  // URLs glued as "$BASE/$FILE" with a base that ends in a slash are common; only raw slashes
+  // are merged, an encoded one is still refused below.
+  const raw = (q === -1 ? target : target.slice(0, q)).replace(SLASH_RUN, '/');
   if (ENCODED_SEPARATOR.test(raw)) return { kind: 'bad', reason: 'encoded path separator' };
   let decoded: string;
   try {
