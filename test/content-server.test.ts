@@ -43,6 +43,7 @@ describe('the replica content server', () => {
         'files/sub/b.txt': 'b\n',
         'data.bin': BIG,
         'héllo wörld.txt': 'unicode\n',
+        'empty.txt': '',
       },
       replicas: [
         {
@@ -151,6 +152,8 @@ describe('the replica content server', () => {
     expect(br.body.length).toBeLessThan(TEXT.length / 5);
     expect(br.headers.etag).toBe(`"${sha(Buffer.from(TEXT))}-br"`);
     expect(br.headers.vary).toBe('Accept-Encoding');
+    // Ranges are of the file's own bytes: a coded copy does not offer them (nginx neither).
+    expect(br.headers['accept-ranges']).toBeUndefined();
     expect(
       (await get(url, { 'accept-encoding': 'br', 'if-none-match': String(br.headers.etag) })).status,
     ).toBe(304);
@@ -165,6 +168,7 @@ describe('the replica content server', () => {
     const plain = await get(url, { 'accept-encoding': 'identity' });
     expect(plain.headers['content-encoding']).toBeUndefined();
     expect(plain.headers.etag).toBe(identity);
+    expect(plain.headers['accept-ranges']).toBe('bytes');
     const ranged = await get(url, { 'accept-encoding': 'br', range: 'bytes=0-99' });
     expect(ranged.status).toBe(206);
     expect(ranged.headers['content-encoding']).toBeUndefined();
@@ -175,6 +179,26 @@ describe('the replica content server', () => {
     // curl --compressed decodes it back to the same bytes.
     const { stdout } = await run('curl', ['-s', '--compressed', url], { maxBuffer: 1 << 24 });
     expect(stdout).toBe(TEXT);
+  });
+
+  it('answers a range of an empty file with the empty file, as nginx does', async () => {
+    for (const range of ['bytes=0-', 'bytes=0-0', 'bytes=-1']) {
+      const r = await get(`${base}/empty.txt`, { range });
+      expect(r.status, range).toBe(200);
+      expect(r.headers['content-length'], range).toBe('0');
+      expect(r.headers['content-range'], range).toBeUndefined();
+    }
+    const { stdout } = await run('curl', [
+      '-s',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      '-r',
+      '0-',
+      `${base}/empty.txt`,
+    ]);
+    expect(stdout).toBe('200');
   });
 
   it('redirects a directory to its slash form, serves its index.html, 404s without one', async () => {

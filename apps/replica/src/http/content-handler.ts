@@ -442,7 +442,12 @@ export function createContentHandler(o: ContentHandlerOptions): ContentHandler {
       'x-outpost-replica': o.name,
     };
     if (meta.compressible) headers.vary = 'Accept-Encoding';
-    if (rep.coding) headers['content-encoding'] = rep.coding;
+    // Ranges are of the file's own bytes, never of a coded copy: a client that resumed a br or
+    // gzip download by its offset would splice the two (nginx leaves it out of those too).
+    if (rep.coding) {
+      delete headers['accept-ranges'];
+      headers['content-encoding'] = rep.coding;
+    }
     if (meta.date !== undefined) headers.date = meta.date;
     return headers;
   }

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
 import { sha256Hex, type TreeEntry } from '@outpost/core';
+import { clientErrorAnswerer } from '@outpost/service';
 import type { Store } from '@outpost/store';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -423,15 +424,36 @@ describe('the direct lane', () => {
   });
 
   it('closes an idle connection after keepAliveTimeout, and a silent one after headersTimeout', async () => {
-    const [idle, silent] = await Promise.all([
+    const [idle, silent, nodeSilent] = await Promise.all([
       exchange(lane.port, req('GET', '/small.txt')),
       exchange(lane.port),
+      exchange(plain.port),
     ]);
     expect(idle.bytes).toContain('HTTP/1.1 200 OK');
+    expect(idle.bytes).not.toContain('408');
     for (const { ms } of [idle, silent]) {
       expect(ms).toBeGreaterThanOrEqual(900);
       expect(ms).toBeLessThan(3_000);
     }
+    // A connection that sent nothing is answered 408, as node:http answers it.
+    expect(silent.bytes).toBe('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
+    expect(silent.bytes).toBe(nodeSilent.bytes);
+  });
+
+  it("tells a silent connection's timeout to the server's clientError listener, as node:http does", async () => {
+    const withAnswerer = async (useLane: boolean) => {
+      const s = await serve(useLane);
+      extra.push(s);
+      s.server.on(
+        'clientError',
+        clientErrorAnswerer({ headers: () => ({ 'X-Outpost-Replica': 'uk-london' }) }),
+      );
+      return (await exchange(s.port)).bytes.replace(/\r\nDate: [^\r]+/, '');
+    };
+    const [viaLane, viaNode] = await Promise.all([withAnswerer(true), withAnswerer(false)]);
+    expect(viaLane).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+    expect(viaLane).toContain('\r\nX-Outpost-Replica: uk-london\r\n');
+    expect(viaLane).toBe(viaNode);
   });
 
   it('reads no further while a reader does not take its answers', async () => {

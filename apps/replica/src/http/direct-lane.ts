@@ -60,6 +60,7 @@ export function installDirectLane(server: Server, o: DirectLaneOptions): void {
     connections: new Set(),
     stopping: false,
     handOver: (socket) => node.call(server, socket),
+    timedOut: (socket) => requestTimedOut(server, socket),
   };
   server.on('connection', (socket: Socket) => {
     if (lane.stopping) lane.handOver(socket);
@@ -91,6 +92,23 @@ interface Lane {
   stopping: boolean;
   /** Gives a connection to node:http. */
   handOver: (socket: Socket) => void;
+  /** A new connection sent nothing in time: answered as node:http answers it. */
+  timedOut: (socket: Socket) => void;
+}
+
+/** What node:http writes for a request timeout when the server has no 'clientError' listener. */
+const REQUEST_TIMEOUT = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n';
+
+/**
+ * A connection that sent nothing within headersTimeout, answered as node:http answers one
+ * (socketOnError in lib/_http_server.js): told to the server's 'clientError' listeners (the
+ * replica's answers 408 with a problem body), or node:http's own bare 408 without one.
+ */
+function requestTimedOut(server: Server, socket: Socket): void {
+  const err = Object.assign(new Error('Request timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' });
+  if (server.emit('clientError', err, socket)) return;
+  if (socket.writable) socket.write(REQUEST_TIMEOUT);
+  socket.destroy();
 }
 
 /** A connection while the lane reads it; it leaves the lane when handed to node:http or closed. */
@@ -103,9 +121,12 @@ class LaneConnection {
   #pending: Buffer | null = null;
   readonly #onData = (chunk: Buffer) => this.#answerFrom(chunk);
   readonly #onDrain = () => this.#drained();
-  // Idle: no head in time on a new connection (headersTimeout), or none after the last answer
-  // (keepAliveTimeout). node:http destroys such a connection too.
-  readonly #onTimeout = () => this.socket.destroy();
+  // Idle: none after the last answer (keepAliveTimeout), which node:http closes without a word
+  // too; or nothing at all on a new connection (headersTimeout), which node:http answers 408.
+  readonly #onTimeout = () => {
+    if (this.#requests === 0 && this.#pending === null) this.#lane.timedOut(this.socket);
+    else this.socket.destroy();
+  };
   // A reader gone (a reset): nothing to answer, nothing to report.
   readonly #onError = () => this.socket.destroy();
   // The reader is done asking (it shut its side): the answers written go out, then we close ours.

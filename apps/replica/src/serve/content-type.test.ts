@@ -15,6 +15,9 @@ describe('contentTypeFor', () => {
     ['feed.atom', 'application/atom+xml; charset=utf-8'],
     ['data.jsonld', 'application/ld+json; charset=utf-8'],
     ['INDEX.HTML', 'text/html; charset=utf-8'],
+    // Where the database's type breaks the file in a browser (see OVERRIDES).
+    ['lib/index.cjs', 'text/javascript; charset=utf-8'],
+    ['src/MAIN.RS', 'text/plain; charset=utf-8'],
   ])('gives %s a textual type with charset', (path, type) => {
     expect(contentTypeFor(path)).toBe(type);
   });
@@ -30,7 +33,7 @@ describe('contentTypeFor', () => {
     expect(contentTypeFor(path)).toBe(type);
   });
 
-  it.each(['Makefile', 'dir.d/LICENSE', 'file.unknownext', '.htaccess'])(
+  it.each(['Makefile', 'dir.d/LICENSE', 'file.unknownext', '.htaccess', 'a.rs/Makefile'])(
     'falls back to application/octet-stream for %s',
     (path) => {
       expect(contentTypeFor(path)).toBe('application/octet-stream');

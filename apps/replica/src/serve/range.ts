@@ -50,7 +50,9 @@ export function parseRange(header: string | undefined, size: number): RangeResul
     if (start >= size) continue;
     ranges.push({ start, end: b === '' ? size - 1 : Math.min(Number(b), size - 1) });
   }
-  if (ranges.length === 0) return { kind: 'unsatisfiable' };
+  // An empty body has no range to give (§14.1.1), and §14.2 lets a server ignore Range: the
+  // empty file (200), as nginx gives it, rather than an error for a client that always asks `bytes=0-`.
+  if (ranges.length === 0) return size === 0 ? { kind: 'none' } : { kind: 'unsatisfiable' };
   const merged = mergeRanges(ranges);
   if (merged.length === 1) return { kind: 'range', ...merged[0]! };
   if (merged.length > MAX_MULTIPART_RANGES) return { kind: 'none' };
