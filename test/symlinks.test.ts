@@ -1,4 +1,4 @@
-import { renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fleet } from './helpers/fleet.js';
@@ -43,6 +43,39 @@ describe('symlinks in the content tree', () => {
       path: 'escape.txt',
       problem: 'symbolic link leads out of the content directory',
     });
+  });
+
+  it('a folder replaced by a link out of the tree: its files leave, the outside is never read', async () => {
+    // A folder there when the master started, as in production.
+    const own = new Fleet({ files: { 'cfg/settings.ini': 'public settings\n', 'a.txt': 'a\n' } });
+    try {
+      const outside = join(own.dir.path, 'outside');
+      mkdirSync(outside);
+      writeFileSync(join(outside, 'settings.ini'), 'HOST SECRET\n');
+      await own.startMaster();
+      await own.startReplica('uk-london', 'uk');
+      await own.expectConverged();
+      const at = async (path: string) => {
+        const r = await get(`${own.replica('uk-london').url}/${path}`);
+        return r.status === 200 ? r.body.toString() : r.status;
+      };
+      expect(await at('cfg/settings.ini')).toBe('public settings\n');
+      rmSync(join(own.content, 'cfg'), { recursive: true });
+      symlinkSync(outside, join(own.content, 'cfg'));
+      await waitFor(async () => (await at('cfg/settings.ini')) === 404, { what: 'cfg/settings.ini gone' });
+      await own.expectConverged();
+      // And after a restart of the master, which looks at every path the tree held.
+      await own.master.stop();
+      await own.startMaster();
+      await own.expectConverged();
+      expect(await at('cfg/settings.ini')).toBe(404);
+      expect((await own.masterStatus()).problems).toContainEqual({
+        path: 'cfg',
+        problem: 'symbolic link leads out of the content directory',
+      });
+    } finally {
+      await own.stop();
+    }
   });
 
   it('follows an edit of the target, and a link switched to a new release', async () => {

@@ -36,6 +36,7 @@ import { twinRefusal, twinsFreedBy } from './case-twins.js';
 import { editedFileSink } from './edited-file-sink.js';
 import { entryProblem, specialKind, undecodableNames } from './entry-problem.js';
 import { fileDirClashes } from './file-dir-clash.js';
+import { FoldersOnTheWay } from './folders-on-the-way.js';
 import { type LaneJob, LargeFileLane } from './large-file-lane.js';
 import { LinkIndex } from './link-index.js';
 import { isNotFound, type ReadResult, readFileIntoStore } from './read-file.js';
@@ -1075,6 +1076,7 @@ export class Publisher {
     // Small files are stat'ed and read with blocking calls (microseconds each when cached):
     // the loop gets its turn once a slice, not once a file.
     const slicer = new LoopSlicer(EXAMINE_SLICE_MS);
+    const folders = new FoldersOnTheWay(this.#o.contentDir);
     const worker = async () => {
       // Closing stops a batch between files: a stop during a long first publish is prompt.
       while (next < paths.length && !failed && !this.#closed) {
@@ -1089,7 +1091,7 @@ export class Publisher {
         const rel = paths[next++];
         if (rel === undefined) break;
         try {
-          await this.#examine(rel, trustIndex, changes, unstable);
+          await this.#examine(rel, trustIndex, changes, unstable, folders);
         } catch (err) {
           failed ??= { err };
         }
@@ -1215,10 +1217,20 @@ export class Publisher {
     trustIndex: boolean,
     changes: Map<string, Change>,
     unstable: Map<string, number | undefined>,
+    folders: FoldersOnTheWay,
   ) {
     if (this.#ignored(rel)) {
       // Published before an --exclude that leaves it out now (a restart with other patterns).
       this.problems.delete(rel);
+      this.#markDeleted(rel, changes);
+      return;
+    }
+    // Under a folder that is a symlink now (or a file, or gone), the path names no file of the
+    // tree, whatever a stat through the link finds: what the tree holds here leaves it, and
+    // the thing in the folder's place is judged at its own path.
+    if (folders.blocked(rel) !== null) {
+      this.problems.delete(rel);
+      if (this.#live.hasDir(rel)) this.#leftFolder(rel, changes);
       this.#markDeleted(rel, changes);
       return;
     }

@@ -1,4 +1,13 @@
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { markPendingRollback, openStore, pendingRollback, type Store } from '@outpost/store';
@@ -211,5 +220,57 @@ describe('a rollback cut short by a crash', () => {
     await (await publisher()).close();
     expect(disk()).toEqual({ 'a.txt': 'two\n' });
     expect(store.versions.current()).toEqual(v2);
+  });
+});
+
+describe('what stands in the way of a rollback', () => {
+  it('refuses, changing nothing, where a symlink now stands for a folder of the version', async () => {
+    mkdirSync(join(content, 'cfg'));
+    writeFileSync(join(content, 'cfg', 'settings.ini'), 'from version 1\n');
+    writeFileSync(join(content, 'a.txt'), 'a\n');
+    const p = await publisher();
+    // Outside the content directory: a host's own file of that name.
+    const outside = join(dir, 'outside');
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'settings.ini'), 'the host file\n');
+    rmSync(join(content, 'cfg'), { recursive: true });
+    symlinkSync(outside, join(content, 'cfg'));
+    await p.submit(['cfg', 'cfg/settings.ini']);
+    expect(Object.keys(live())).toEqual(['a.txt']);
+    const version = store.versions.current().version;
+
+    await expect(p.rollback(1)).rejects.toThrow(
+      /cfg is a symbolic link now, where the version has a folder .*Nothing was changed/,
+    );
+    expect(readFileSync(join(outside, 'settings.ini'), 'utf8')).toBe('the host file\n');
+    expect(readdirSync(outside)).toEqual(['settings.ini']);
+    expect(lstatSync(join(content, 'cfg')).isSymbolicLink()).toBe(true);
+    expect(store.versions.current().version).toBe(version);
+    await p.close();
+  });
+
+  it('refuses a file over a folder that holds what was never published, and keeps it', async () => {
+    writeFileSync(join(content, 'foo'), 'file foo\n');
+    const p = await publisher();
+    rmSync(join(content, 'foo'));
+    mkdirSync(join(content, 'foo'));
+    writeFileSync(join(content, 'foo', 'published.txt'), 'published\n');
+    // Refused (a backslash) and ignored (an editor's temp file): in no version.
+    writeFileSync(join(content, 'foo', 'bad\\name'), 'p1\n');
+    writeFileSync(join(content, 'foo', 'notes.tmp'), 'p2\n');
+    await p.submit(['foo']);
+    expect(Object.keys(live())).toEqual(['foo/published.txt']);
+    const before = disk();
+
+    await expect(p.rollback(1)).rejects.toThrow(
+      /foo is a folder now, holding foo\/(bad\\name|notes\.tmp), which was never published; .*Nothing was changed/,
+    );
+    expect(disk()).toEqual(before);
+    // Once they are moved away, the published file goes with the folder.
+    rmSync(join(content, 'foo', 'bad\\name'));
+    rmSync(join(content, 'foo', 'notes.tmp'));
+    expect(await p.rollback(1)).toMatchObject({ version: 3 });
+    expect(disk()).toEqual({ foo: 'file foo\n' });
+    await p.close();
   });
 });

@@ -40,33 +40,57 @@ function checkChunks(store: Store, changes: readonly Change[]): void {
 }
 
 /**
- * A put over a folder removes the folder, with what is left in it once the version's deletes
- * are done: files never published. What --exclude leaves out must not go so (a `.git` in a
- * folder that the version held as a file): the rollback is refused before anything is touched.
+ * Refuses, before anything is touched, a rollback the content directory stands in the way of:
+ * - a symlink where the version has a folder on the way to one of its paths: a rollback writes
+ *   and deletes by path, and through a link it would write or delete in the link's target,
+ *   outside the content directory for one that leads out;
+ * - a put over a folder that holds anything the rollback's deletes do not take: the folder goes
+ *   with what is in it, and what is left there was never published (a refused name, an
+ *   editor's temp file, what --exclude leaves out), so exists nowhere else.
  */
-async function checkExcludedInTheWay(root: string, changes: readonly Change[], excluded: IgnoreRule) {
+async function checkInTheWay(root: string, changes: readonly Change[], excluded?: IgnoreRule) {
+  const deleted = new Set<string>();
+  for (const change of changes) if (change.op === 'delete') deleted.add(change.path);
   for (const change of changes) {
+    const path = change.op === 'put' ? change.entry.path : change.path;
+    const link = await linkOnTheWay(root, path);
+    if (link !== null)
+      throw new RestoreConflictError(
+        `${link} is a symbolic link now, where the version has a folder (it holds ${path}); a rollback never writes through a link: remove it first. Nothing was changed`,
+      );
     if (change.op !== 'put') continue;
-    const { path } = change.entry;
     if (!(await lstatOrNull(join(root, path)))?.isDirectory()) continue;
-    const held = await firstExcluded(root, path, excluded);
+    const held = await firstUnpublished(root, path, deleted);
     if (held !== null)
       throw new RestoreConflictError(
-        `${path} is a folder now, holding ${held}, which --exclude leaves out; the version has a file there: move the folder away first. Nothing was changed`,
+        `${path} is a folder now, holding ${held}, which ${excluded?.(held) ? '--exclude leaves out' : 'was never published'}; the version has a file there: move the folder away first. Nothing was changed`,
       );
   }
 }
 
-/** The first path under the folder `rel` that `excluded` matches, or null. */
-async function firstExcluded(root: string, rel: string, excluded: IgnoreRule): Promise<string | null> {
-  if (excluded(rel)) return rel;
+/** The first folder on the way to `path` that is a symbolic link now, or null. */
+async function linkOnTheWay(root: string, path: string): Promise<string | null> {
+  for (let at = path.indexOf('/'); at !== -1; at = path.indexOf('/', at + 1)) {
+    const dir = path.slice(0, at);
+    const st = await lstatOrNull(join(root, dir));
+    if (st === null) return null;
+    if (st.isSymbolicLink()) return dir;
+  }
+  return null;
+}
+
+/** The first path under the folder `rel` that is not among `deleted` (a folder itself is no file to lose), or null. */
+async function firstUnpublished(
+  root: string,
+  rel: string,
+  deleted: ReadonlySet<string>,
+): Promise<string | null> {
   for (const item of await readdir(join(root, rel), { withFileTypes: true })) {
     const path = `${rel}/${item.name}`;
-    if (excluded(path)) return path;
     if (item.isDirectory()) {
-      const found = await firstExcluded(root, path, excluded);
+      const found = await firstUnpublished(root, path, deleted);
       if (found !== null) return found;
-    }
+    } else if (!deleted.has(path)) return path;
   }
   return null;
 }
@@ -106,7 +130,7 @@ export async function restoreFiles(
 ): Promise<void> {
   checkChunks(store, changes);
   const root = resolve(contentDir);
-  if (excluded) await checkExcludedInTheWay(root, changes, excluded);
+  await checkInTheWay(root, changes, excluded);
   const staged: Staged[] = [];
   try {
     for (const change of changes)
@@ -176,7 +200,8 @@ async function place(root: string, store: Store, s: Staged): Promise<void> {
   const { path, size, hash } = s.entry;
   const abs = join(root, path);
   await mkdir(dirname(abs), { recursive: true });
-  // Its files that the tree held are deleted already; what is left (refused or ignored files) goes with it.
+  // Its files that the tree held are deleted already, and nothing else was in it (checkInTheWay):
+  // what is left is empty folders.
   if ((await lstatOrNull(abs))?.isDirectory()) await rm(abs, { recursive: true, force: true });
   await rename(s.temp, abs);
   s.placed = true;
