@@ -176,6 +176,7 @@ describe('master --exclude', () => {
       ['!keep.html', /negation \(!\) is not supported/],
       ['../outside', /no \. or \.\. folders/],
       ['/', /the whole content directory/],
+      ['*', /the whole content directory/],
     ] as const) {
       const r = await runCli([
         'master',

@@ -107,6 +107,12 @@ describe('MasterConfigSchema', () => {
 
 describe('exclude patterns', () => {
   const parse = (exclude: unknown) => MasterConfigSchema.safeParse({ content: '/c', data: '/d', exclude });
+  it.each(['*.*', '??*', '?', '*.log', '*/**', '**/x', 'build/*', '.*'])(
+    'takes %s, which leaves out some names, not every one',
+    (pattern) => {
+      expect(parse(pattern).success).toBe(true);
+    },
+  );
   it('splits a value at ; and drops blanks', () => {
     expect(parse(' .git ; *.log;;/drafts/ ').data?.exclude).toEqual(['.git', '*.log', '/drafts/']);
     expect(parse(['.git', 'build/**/*.map']).data?.exclude).toEqual(['.git', 'build/**/*.map']);
@@ -117,6 +123,14 @@ describe('exclude patterns', () => {
     ['a/../b', /no \. or \.\. folders/],
     ['./a', /no \. or \.\. folders/],
     ['/', /whole content directory/],
+    // Every name matches them: nothing would be published, and every replica would serve nothing.
+    ['*', /whole content directory/],
+    ['**', /whole content directory/],
+    ['/*', /whole content directory/],
+    ['/**/', /whole content directory/],
+    ['*/', /whole content directory/],
+    ['?*', /whole content directory/],
+    ['*?', /whole content directory/],
     ['a//b', /empty folder name/],
   ])('refuses %s', (pattern, reason) => {
     const r = parse(pattern);

@@ -83,11 +83,21 @@ export const DnsFallback = z
     return out;
   });
 
+/**
+ * True for a one-segment pattern that every name matches (`*`, `**`, `?*`, `*?`): wildcards
+ * only, at least one `*`, at most one `?` (every name has one character). At the top it leaves
+ * out every file and folder, and a replica then serves nothing.
+ */
+function matchesEveryName(segment: string): boolean {
+  if (!/^[*?]+$/.test(segment)) return false;
+  return segment.includes('*') && segment.split('?').length <= 2;
+}
+
 /** Why an `--exclude` pattern cannot be used, or null. */
 function excludeProblem(p: string): string | null {
   if (p.startsWith('!')) return 'negation (!) is not supported: list what to leave out';
   const body = p.replace(/^\/+/, '').replace(/\/+$/, '');
-  if (body === '') return 'it would leave out the whole content directory';
+  if (body === '' || matchesEveryName(body)) return 'it would leave out the whole content directory';
   if (body.split('/').some((s) => s === '.' || s === '..'))
     return 'no . or .. folders: a pattern matches paths inside the content directory';
   if (body.split('/').some((s) => s === '')) return 'an empty folder name (//)';
