@@ -19,7 +19,7 @@ import {
   STATUS_FLAGS,
   VERIFY_FLAGS,
 } from './args.js';
-import { releaseEarlyHangups } from './early-hangups.js';
+import { releaseEarlyHangups, releaseEarlyStop } from './early-hangups.js';
 import { UsageError } from './errors.js';
 import { ListenError, type ListenFlags, listenProblem } from './listen-problem.js';
 import {
@@ -71,7 +71,7 @@ secrets come only from the environment:
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   // Only a service survives SIGHUP; any other command ends by it, as by default.
-  if (command !== 'master' && command !== 'replica') keepHangupDefault();
+  if (command !== 'master' && command !== 'replica') keepSignalDefaults();
   // `outpost status --help` is how most people ask a command what it takes: the usage, exit 0
   // (it was refused as an unknown option, exit 2).
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -159,16 +159,21 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** Gives SIGHUP back its default action: one that came while the entry held it ends the command now. */
-function keepHangupDefault(): void {
-  // Set before the entry's handler goes: a signal taken by that handler but not yet dispatched
-  // (Node 22+ takes it once the import ends) reaches this one, not nothing.
-  const asByDefault = () => {
-    process.off('SIGHUP', asByDefault);
-    process.kill(process.pid, 'SIGHUP');
+/**
+ * Gives SIGHUP, SIGTERM and SIGINT back their default action: one that came while the entry
+ * held it ends the command now, as it would have then.
+ */
+function keepSignalDefaults(): void {
+  // Set before the entry's handlers go: a signal taken by those but not yet dispatched (Node
+  // 22+ takes it once the import ends) reaches these, not nothing.
+  const asByDefault = (signal: NodeJS.Signals) => {
+    process.off(signal, asByDefault);
+    process.kill(process.pid, signal);
   };
-  process.on('SIGHUP', asByDefault);
-  if (releaseEarlyHangups() > 0) asByDefault();
+  for (const signal of ['SIGHUP', 'SIGTERM', 'SIGINT'] as const) process.on(signal, asByDefault);
+  if (releaseEarlyHangups() > 0) asByDefault('SIGHUP');
+  const stop = releaseEarlyStop();
+  if (stop) asByDefault(stop);
 }
 
 /**

@@ -94,6 +94,20 @@ describe('ServiceSignals', () => {
     }
   });
 
+  it('takes over a SIGTERM the entry held before its handlers were set: the service is never built', async () => {
+    const proc = new FakeProcess();
+    const signals = new ServiceSignals(
+      proc,
+      () => 0,
+      () => 'SIGTERM',
+    );
+    expect(signals.stopAsked).toBe(true);
+    const s = fakeService();
+    await signals.run(s.service, { stopDuringStart: true });
+    expect(s.calls).toEqual([]);
+    expect(() => proc.signal('SIGINT')).toThrow('exit 0');
+  });
+
   it('exits 0 on a second stop signal while the service is still loading', () => {
     const proc = new FakeProcess();
     new ServiceSignals(proc);

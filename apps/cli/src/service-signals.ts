@@ -1,4 +1,4 @@
-import { releaseEarlyHangups } from './early-hangups.js';
+import { releaseEarlyHangups, releaseEarlyStop } from './early-hangups.js';
 
 /** What of `process` the signal handling uses (a stand-in in tests). */
 export interface SignalProcess {
@@ -25,8 +25,8 @@ export interface SignalledService {
  * - SIGHUP before the service is built is noted, and said once it is: there is nothing to
  *   reload yet, for the service reads its certificate and opens its access log as it is built,
  *   after the signal. From then on it reloads.
- * - SIGINT or SIGTERM before the service is built: `stopAsked`, and the command ends with 0
- *   without building it (nothing is open yet). Once built, it stops cleanly (SIGTERM drains).
+ * - SIGINT or SIGTERM before the service is built (the entry's first line on, in the built
+ *   CLI): `stopAsked`, and the command ends with 0 without building it (nothing is open yet). Once built, it stops cleanly (SIGTERM drains).
  * - A second SIGINT or SIGTERM exits at once: 130 once the service is built, and 0 before,
  *   when nothing is open yet. A Ctrl-C under `pnpm start` while the services load reached a
  *   service twice (the terminal's SIGINT, then the demo's SIGTERM half a second later, with the
@@ -38,8 +38,15 @@ export class ServiceSignals {
   #stopSignal: NodeJS.Signals | null = null;
   #onStop: ((signal: NodeJS.Signals) => void) | null = null;
 
-  /** `earlyHangups` hands over the SIGHUPs the entry held before this handler was set. */
-  constructor(proc: SignalProcess = process, earlyHangups: () => number = releaseEarlyHangups) {
+  /**
+   * `earlyHangups` hands over the SIGHUPs the entry held before this handler was set, and
+   * `earlyStop` the SIGTERM or SIGINT it held: a stop asked before the service is built.
+   */
+  constructor(
+    proc: SignalProcess = process,
+    earlyHangups: () => number = releaseEarlyHangups,
+    earlyStop: () => NodeJS.Signals | null = releaseEarlyStop,
+  ) {
     proc.on('SIGHUP', () => {
       if (this.#service) this.#service.reload();
       else this.#hangups++;
@@ -52,6 +59,7 @@ export class ServiceSignals {
     };
     proc.on('SIGINT', onSignal);
     proc.on('SIGTERM', onSignal);
+    this.#stopSignal = earlyStop();
   }
 
   /** True once SIGINT or SIGTERM has come: a service not built yet should not be. */
