@@ -94,6 +94,17 @@ describe('readFlags', () => {
     expect(() => readFlags(['--exclude', '.git', '--exclude', ''], MASTER_FLAGS, {})).toThrow(UsageError);
   });
 
+  it('refuses what a command that changes the master acts on, given twice, naming both values', () => {
+    expect(() => readFlags(['--master', 'http://m', '--to', '5', '--to', '6'], ROLLBACK_FLAGS, {})).toThrow(
+      new UsageError("--to given twice ('5' and '6'): give it once"),
+    );
+    expect(() =>
+      readFlags(['--master', 'http://a', '--name', 'x', '--master=http://b'], FORGET_FLAGS, {}),
+    ).toThrow(/--master given twice/);
+    // A service's flags: the last is taken, as after a wrapper's defaults.
+    expect(readFlags(['--port', '7070', '--port=7071'], MASTER_FLAGS, {}).port).toBe('7071');
+  });
+
   it('throws on an unknown flag', () => {
     expect(() => readFlags(['--nope'], MASTER_FLAGS, {})).toThrow(/nope/);
     expect(() => readFlags(['--tokn', 'x'], MASTER_FLAGS, {})).toThrow(/tokn/);

@@ -10,6 +10,12 @@ interface Flag {
   boolean?: boolean;
   /** May be given more than once: the values are joined with `;` (the variable holds them so). */
   multiple?: boolean;
+  /**
+   * Refused when given twice, where others take the last (a wrapper's default, then the
+   * user's): what a command that changes the master acts on. `rollback --to 5 --to 6` rolled
+   * back to 6 without a word.
+   */
+  once?: boolean;
 }
 
 const F = (name: string, help: string, boolean = false): Flag => ({
@@ -146,16 +152,20 @@ export const VERIFY_FLAGS: Flag[] = [
 ];
 
 export const ROLLBACK_FLAGS: Flag[] = [
-  F('master', 'the master URL'),
-  F('to', 'the kept version to roll back to'),
+  { ...F('master', 'the master URL'), once: true },
+  { ...F('to', 'the kept version to roll back to'), once: true },
   // A rollback answers once published: over a large tree that takes minutes.
   TIMEOUT('600000'),
 ];
 
 export const FORGET_FLAGS: Flag[] = [
-  F('master', 'the master URL'),
+  { ...F('master', 'the master URL'), once: true },
   // Only from the command line: a replica host's OUTPOST_NAME must not choose what is forgotten.
-  { ...F('name', 'the replica to forget, as status names it (from the command line only)'), env: '' },
+  {
+    ...F('name', 'the replica to forget, as status names it (from the command line only)'),
+    env: '',
+    once: true,
+  },
   TIMEOUT('30000'),
 ];
 
@@ -167,7 +177,23 @@ export function readFlags(argv: string[], flags: Flag[], env: NodeJS.ProcessEnv)
       { type: f.boolean ? ('boolean' as const) : ('string' as const), multiple: f.multiple === true },
     ]),
   );
-  const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+  const { values, tokens } = parseArgs({
+    args: argv,
+    options,
+    strict: true,
+    allowPositionals: false,
+    tokens: true,
+  });
+  // parseArgs keeps the last of a flag given twice; a flag that must be given once says so.
+  const once = new Set(flags.filter((f) => f.once).map((f) => f.name));
+  const seen = new Map<string, string>();
+  for (const t of tokens) {
+    if (t.kind !== 'option' || t.value === undefined || !once.has(t.name)) continue;
+    const first = seen.get(t.name);
+    if (first !== undefined)
+      throw new UsageError(`--${t.name} given twice ('${first}' and '${t.value}'): give it once`);
+    seen.set(t.name, t.value);
+  }
   const out: Record<string, string> = {};
   for (const f of flags) {
     // An empty flag is refused rather than read: `--port ''` listened on a random port (an

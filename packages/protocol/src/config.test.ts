@@ -379,3 +379,20 @@ describe('ReplicaConfigSchema', () => {
     });
   });
 });
+
+describe('the DNS port beside the HTTP port', () => {
+  const parse = (o: Record<string, unknown>) =>
+    MasterConfigSchema.safeParse({ content: '/c', data: '/d', zone: 'corp.example', ...o });
+  it('refuses --dns-port equal to --port on the same address, naming the flag', () => {
+    const r = parse({ port: 31095, dnsPort: 31095 });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0]?.path).toEqual(['dnsPort']);
+    expect(r.error?.issues[0]?.message).toMatch(/31095 is --port too/);
+  });
+  it('takes it on another address, or without a zone (no DNS server)', () => {
+    expect(parse({ port: 31095, dnsPort: 31095, dnsHost: '127.0.0.2' }).success).toBe(true);
+    expect(
+      MasterConfigSchema.safeParse({ content: '/c', data: '/d', port: 31095, dnsPort: 31095 }).success,
+    ).toBe(true);
+  });
+});

@@ -134,63 +134,73 @@ export const AdvertiseAddress = z
 /** Bytes of stored chunks a background scrub re-hashes per second (0: no scrub). */
 const ScrubRate = Int(0, 1e10).default(8 * 1024 * 1024);
 
-export const MasterConfigSchema = z.object({
-  content: z.string().min(1),
-  data: z.string().min(1),
-  host: z.string().min(1).default('127.0.0.1'),
-  port: Port.default(7070),
-  /** Serve HTTPS with this certificate chain (PEM) and key; with neither, plain HTTP. */
-  tlsCert: z.string().min(1).optional(),
-  tlsKey: z.string().min(1).optional(),
-  token: Secret,
-  /**
-   * During a rotation of the replication token, the one being retired: accepted beside
-   * `token`, and status names the replicas that still present it.
-   */
-  previousToken: Secret,
-  adminToken: Secret,
-  /** During a rotation of the admin token, the one being retired: accepted beside `adminToken`. */
-  previousAdminToken: Secret,
-  /** A file of `NAME TOKEN` lines: each replica's own replication token (SIGHUP reads it again). */
-  replicaTokens: z.string().min(1).optional(),
-  /** A burst of file events is published once it has been quiet this long. */
-  quietMs: Millis.default(30),
-  /** A steady stream of events still publishes at least this often. */
-  maxDelayMs: Millis.default(1000),
-  /** A file is published only once it has not been modified for this long (0: at once). */
-  settleMs: Int(0, 60_000).default(50),
-  /** Files at least this many MiB are read one at a time beside other changes, each its own version. */
-  laneMib: Int(1, 1_048_576).default(64),
-  /** Versions kept (the newest K); older ones, and what only they need, are collected. */
-  keepVersions: Int(1, 1_000_000).default(100),
-  /** Also keep every version younger than this many days. */
-  keepDays: decimal({ fraction: true }).pipe(z.number().min(0).max(36_500)).optional(),
-  /** Paths never published: glob patterns (see ExcludePatterns). */
-  exclude: ExcludePatterns.default([]),
-  /** How often the whole content directory is looked over for changes the watcher missed (0: never). */
-  rewalkMs: Int(0, 86_400_000).default(600_000),
-  /** How often a replica is expected to say ping; it is offline after missing three. */
-  heartbeatMs: Millis.default(5000),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** The DNS zone the master answers for (no zone: no DNS server). */
-  zone: ZoneName.optional(),
-  /** DNS port (UDP and TCP). */
-  dnsPort: Port.default(5353),
-  /** Address the DNS server listens on (default: --host). */
-  dnsHost: z.string().min(1).optional(),
-  /** TTL of every answer, in seconds: short, so a replica that drops out is soon forgotten. */
-  dnsTtl: Int(0, 86_400).default(5),
-  /** Replicas up to this many versions behind the latest are still answered. */
-  dnsMaxLag: Int(0, 1_000_000).default(0),
-  /** Region fallback order when a region has no replica to answer with. */
-  dnsFallback: DnsFallback.default({}),
-  /** `all`: every eligible replica, rotated by weight; `one`: one record per answer, chosen by weight. */
-  dnsMode: z.enum(['all', 'one']).default('all'),
-  /** On stop, responses in flight (chunk fetches, pulls) may finish for this long; then they are cut. */
-  drainMs: Int(0, 3_600_000).default(10_000),
-  /** Stored chunks re-hashed per second in the background, damaged ones mended from their files (0: off). */
-  scrubBytesPerSecond: ScrubRate,
-});
+export const MasterConfigSchema = z
+  .object({
+    content: z.string().min(1),
+    data: z.string().min(1),
+    host: z.string().min(1).default('127.0.0.1'),
+    port: Port.default(7070),
+    /** Serve HTTPS with this certificate chain (PEM) and key; with neither, plain HTTP. */
+    tlsCert: z.string().min(1).optional(),
+    tlsKey: z.string().min(1).optional(),
+    token: Secret,
+    /**
+     * During a rotation of the replication token, the one being retired: accepted beside
+     * `token`, and status names the replicas that still present it.
+     */
+    previousToken: Secret,
+    adminToken: Secret,
+    /** During a rotation of the admin token, the one being retired: accepted beside `adminToken`. */
+    previousAdminToken: Secret,
+    /** A file of `NAME TOKEN` lines: each replica's own replication token (SIGHUP reads it again). */
+    replicaTokens: z.string().min(1).optional(),
+    /** A burst of file events is published once it has been quiet this long. */
+    quietMs: Millis.default(30),
+    /** A steady stream of events still publishes at least this often. */
+    maxDelayMs: Millis.default(1000),
+    /** A file is published only once it has not been modified for this long (0: at once). */
+    settleMs: Int(0, 60_000).default(50),
+    /** Files at least this many MiB are read one at a time beside other changes, each its own version. */
+    laneMib: Int(1, 1_048_576).default(64),
+    /** Versions kept (the newest K); older ones, and what only they need, are collected. */
+    keepVersions: Int(1, 1_000_000).default(100),
+    /** Also keep every version younger than this many days. */
+    keepDays: decimal({ fraction: true }).pipe(z.number().min(0).max(36_500)).optional(),
+    /** Paths never published: glob patterns (see ExcludePatterns). */
+    exclude: ExcludePatterns.default([]),
+    /** How often the whole content directory is looked over for changes the watcher missed (0: never). */
+    rewalkMs: Int(0, 86_400_000).default(600_000),
+    /** How often a replica is expected to say ping; it is offline after missing three. */
+    heartbeatMs: Millis.default(5000),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** The DNS zone the master answers for (no zone: no DNS server). */
+    zone: ZoneName.optional(),
+    /** DNS port (UDP and TCP). */
+    dnsPort: Port.default(5353),
+    /** Address the DNS server listens on (default: --host). */
+    dnsHost: z.string().min(1).optional(),
+    /** TTL of every answer, in seconds: short, so a replica that drops out is soon forgotten. */
+    dnsTtl: Int(0, 86_400).default(5),
+    /** Replicas up to this many versions behind the latest are still answered. */
+    dnsMaxLag: Int(0, 1_000_000).default(0),
+    /** Region fallback order when a region has no replica to answer with. */
+    dnsFallback: DnsFallback.default({}),
+    /** `all`: every eligible replica, rotated by weight; `one`: one record per answer, chosen by weight. */
+    dnsMode: z.enum(['all', 'one']).default('all'),
+    /** On stop, responses in flight (chunk fetches, pulls) may finish for this long; then they are cut. */
+    drainMs: Int(0, 3_600_000).default(10_000),
+    /** Stored chunks re-hashed per second in the background, damaged ones mended from their files (0: off). */
+    scrubBytesPerSecond: ScrubRate,
+  })
+  .superRefine((v, ctx) => {
+    // DNS listens on TCP too: on the master's own port it fails as if another process held it.
+    if (v.zone !== undefined && v.dnsPort === v.port && v.dnsPort !== 0 && (v.dnsHost ?? v.host) === v.host)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dnsPort'],
+        message: `${v.dnsPort} is --port too: DNS listens on TCP as well as UDP; give it another port`,
+      });
+  });
 
 /** A configuration that parses but cannot be run with (a content directory that is not there). */
 export class ConfigError extends Error {
