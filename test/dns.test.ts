@@ -278,6 +278,17 @@ describe('DNS: health and version awareness', () => {
       const r = (await dnsStatus()).replicas.find((x: any) => x.name === 'uk-b');
       expect(r.in).toBe(false);
       expect(r.reason).toMatch(/silent for|disconnected/);
+      // Dropped as silent three heartbeats on, it was last seen when it last spoke: before the
+      // stop (a heartbeat sent just before it may be taken a little after), not at the drop.
+      const dropped = await waitFor(
+        async () => {
+          const s = await getJson(`${fleet.master.url}/_outpost/api/v1/status`);
+          const me = s.replicas.find((x: any) => x.name === 'uk-b');
+          return me && !me.connected ? me : null;
+        },
+        { what: 'uk-b dropped as silent' },
+      );
+      expect(Date.parse(dropped.lastSeenAt)).toBeLessThan(stoppedAt + HB);
     } finally {
       b.proc.kill('SIGCONT');
     }

@@ -79,11 +79,11 @@ export class FanoutServer {
           }
           this.#byName.set(name, s);
         },
-        release: (name, s, refused) => {
+        release: (name, s, refused, heardAt) => {
           this.#sessions.delete(s);
           if (this.#byName.get(name) === s) {
             this.#byName.delete(name);
-            this.#o.fleet.disconnected(name, refused);
+            this.#o.fleet.disconnected(name, refused, heardAt);
             this.#o.log.info({ replica: name }, 'replica disconnected');
           }
         },

@@ -181,6 +181,21 @@ describe('Fleet', () => {
     expect(one('uk-london', 10)).toMatchObject({ error: null });
   });
 
+  it('says a link dropped as silent was last seen at its last word, not at the drop', () => {
+    fleet.connected(hello('uk-london', 10));
+    fleet.heartbeat('uk-london', undefined);
+    const heard = Date.now();
+    // Frozen (SIGSTOP): the master drops the link three heartbeats later.
+    vi.setSystemTime(heard + 6_500);
+    fleet.disconnected('uk-london', undefined, heard);
+    expect(one('uk-london', 10).lastSeenAt).toBe(new Date(heard).toISOString());
+    // A close the replica sends itself is word from it.
+    fleet.connected(hello('uk-london', 10));
+    vi.setSystemTime(heard + 9_000);
+    fleet.disconnected('uk-london');
+    expect(one('uk-london', 10).lastSeenAt).toBe(new Date(heard + 9_000).toISOString());
+  });
+
   it('shows a name two live processes use as an error, for five minutes after the last time', () => {
     fleet.connected(hello('uk-london', 10, { advertise: '10.0.0.1:7080' }));
     fleet.nameShared('uk-london', ['10.0.0.1:7080', '10.0.0.2:7080']);

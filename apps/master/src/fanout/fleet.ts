@@ -98,8 +98,11 @@ export class Fleet {
     if (m) m.sharedName = { advertises, at: now };
   }
 
-  /** The push link of a replica closed; `refused`: the replica dropped it over a message, and why. */
-  disconnected(name: string, refused?: string): void {
+  /**
+   * The push link of a replica closed; `refused`: the replica dropped it over a message, and
+   * why; `heardAt`: when it was last heard from (a link dropped as silent: its last message).
+   */
+  disconnected(name: string, refused?: string, heardAt: number = Date.now()): void {
     const m = this.#members.get(name);
     if (!m) return;
     if (refused !== undefined) {
@@ -108,7 +111,7 @@ export class Fleet {
     }
     m.connected = false;
     m.record.link = 'offline';
-    m.record.lastSeenAt = Date.now();
+    m.record.lastSeenAt = Math.max(m.record.lastSeenAt ?? 0, heardAt);
     this.#save(m);
   }
 

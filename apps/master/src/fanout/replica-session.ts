@@ -33,8 +33,11 @@ export interface SessionDeps {
   claim(name: string, session: ReplicaSession): void;
   /** Told of a replica that holds a version beyond this master's history (see heldBeyond). */
   beyond?(version: number): void;
-  /** The link closed; `refused` is the replica's reason when it dropped it over a message. */
-  release(name: string, session: ReplicaSession, refused?: string): void;
+  /**
+   * The link closed; `refused` is the replica's reason when it dropped it over a message, and
+   * `heardAt` when the replica was last heard from.
+   */
+  release(name: string, session: ReplicaSession, refused: string | undefined, heardAt: number): void;
 }
 
 /** One replica's push link: hello, then manifests out and ACK/NACK/ping in. */
@@ -46,6 +49,8 @@ export class ReplicaSession {
   #sentVersion = -1;
   #sentRoot: string | undefined;
   lastMessageAt = Date.now();
+  /** The master closed the link (refused, replaced, silent, shutting down), not the replica. */
+  #closedByUs = false;
   /** The token the link was opened with. */
   readonly credential: Credential;
 
@@ -69,7 +74,10 @@ export class ReplicaSession {
     ws.on('close', (code, reason) => {
       // A replica that drops its link over what we sent says why in the close: status shows it.
       const refused = code === CloseCodes.badMessage ? reason.toString() || 'invalid message' : undefined;
-      if (this.#hello) this.#d.release(this.#hello.name, this, refused);
+      // Its own close frame is word from it; a link we dropped (silent) or that broke (1006)
+      // was last heard from at its last message, not now.
+      const heardAt = !this.#closedByUs && code !== 1006 ? Date.now() : this.lastMessageAt;
+      if (this.#hello) this.#d.release(this.#hello.name, this, refused, heardAt);
     });
     ws.on('error', (err) => this.#d.log.warn({ err, replica: this.name }, 'replica socket error'));
   }
@@ -116,6 +124,7 @@ export class ReplicaSession {
 
   /** Closes the link with a code and a reason a human can read. */
   close(code: number, reason: string): void {
+    this.#closedByUs = true;
     this.#ws.close(code, closeReason(reason));
   }
 
