@@ -52,7 +52,7 @@ import { ignoreRule } from './watch/ignore-rules.js';
 import { isWithin } from './watch/path-within.js';
 import { RootFollower, type RootIdentity, resolveRoot } from './watch/root-follower.js';
 import { WatchLimit } from './watch/watch-limit.js';
-import { watchMissed, watchTree } from './watch/watcher.js';
+import { watchMissed, watchPermissionRefused, watchTree } from './watch/watcher.js';
 
 export interface Master {
   readonly config: MasterConfig;
@@ -341,13 +341,27 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   // where it leads, and watched again when it becomes another directory (a link switched to
   // a new release, a directory moved into its place, a file system mounted again).
   let watchedRoot = resolveRoot(contentDir) ?? { real: contentDir, dev: 0, ino: 0 };
+  // Directories the system refused a watch for lack of permission (EACCES): unreadable then.
+  // Once a walk lists one (it became readable, and its files are published), it is watched
+  // again; chokidar keeps it as watched, so the walks' check for missed ones passed it by, and
+  // its later edits waited for the rewalk, ten minutes on.
+  const refusedWatch = new Set<string>();
   const watchContent = (root: string) => {
     watchLimit.clear();
+    refusedWatch.clear();
     return watchTree(
       root,
       (rel) => batcher.add(rel),
       (err) => {
-        if (!watchLimit.take(err)) log.error({ err }, 'watcher error');
+        if (watchLimit.take(err)) return;
+        const refused = watchPermissionRefused(err);
+        if (refused !== null) {
+          refusedWatch.add(refused);
+          log.warn(
+            { path: refused },
+            'not watching an unreadable directory; watching it once it can be read',
+          );
+        } else log.error({ err }, 'watcher error');
       },
       { signal: stopping.signal, ignored },
     );
@@ -383,6 +397,16 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   // after it (a first start's, a restart's second, each rewalk) list it, and it is watched then.
   const watchMissedDirs = (dirs: readonly string[]) => {
     if (!watcher || stopped) return;
+    if (refusedWatch.size > 0) {
+      for (const rel of dirs) {
+        const abs = rel === '' ? watchedRoot.real : join(watchedRoot.real, rel);
+        if (!refusedWatch.delete(abs)) continue;
+        // Listed, so readable now: chokidar forgets the watch it could not make, and makes it.
+        watcher.unwatch(abs);
+        watcher.add(abs);
+        log.info({ path: rel }, 'watching a directory that can be read now');
+      }
+    }
     const added = watchMissed(watcher, watchedRoot.real, dirs, (rel) => batcher.add(rel), {
       cannotWatch: (abs) => watchLimit.refused(abs),
     });

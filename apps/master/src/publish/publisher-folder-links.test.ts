@@ -82,3 +82,17 @@ describe('FoldersOnTheWay', () => {
     expect(folders.blocked('a/b/passwd')).toBe('a/b');
   });
 });
+
+describe('a folder the publisher looks into', () => {
+  it('tells the folders it could list, so that one made readable gets its watch', async () => {
+    mkdirSync(join(f.content, 'locked', 'deep'), { recursive: true });
+    writeFileSync(join(f.content, 'locked', 'deep', 'a.txt'), 'a\n');
+    const walked: string[][] = [];
+    const { p } = await f.reconciled({ onWalkedDirs: (dirs) => walked.push([...dirs]) });
+    walked.length = 0;
+    // As the parent's watch names it when its mode changes (chmod 755).
+    await p.submit(['locked']);
+    expect(walked).toEqual([['locked', 'locked/deep']]);
+    await p.close();
+  });
+});

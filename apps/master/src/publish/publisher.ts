@@ -1266,12 +1266,17 @@ export class Publisher {
         this.#refuse(path, problem);
         if (unreadableDir) unreadable.push(`${path}/`);
       };
-      for await (const file of walkFiles(this.#o.contentDir, rel, onProblem, this.#ignored)) {
+      const listed: string[] = [];
+      const onListed = (dir: string) => listed.push(dir);
+      for await (const file of walkFiles(this.#o.contentDir, rel, onProblem, this.#ignored, onListed)) {
         onDisk.add(file.path);
         if (this.#refused(file.path)) continue;
         if (file.link) await this.#examineLink(file.path, trustIndex, changes, unstable);
         else await this.#examineFile(file.path, trustIndex, changes, unstable);
       }
+      // The folders it could list are watched, as after a whole-tree walk: one made readable
+      // (its watch refused while it was not) is watched now.
+      if (listed.length > 0) this.#o.onWalkedDirs?.(listed);
       for (const path of this.#under(rel)) {
         if (onDisk.has(path) || unreadable.some((dir) => path.startsWith(dir))) continue;
         this.#markDeleted(path, changes);

@@ -33,6 +33,7 @@ export async function* walkFiles(
   relDir = '',
   onProblem: (rel: string, problem: string, unreadable: boolean) => void = () => undefined,
   ignored: IgnoreRule = isIgnoredPath,
+  onListed: (relDir: string) => void = () => undefined,
 ): AsyncGenerator<WalkedPath> {
   const abs = relDir === '' ? root : join(root, relDir);
   let items: Dirent[];
@@ -47,13 +48,14 @@ export async function* walkFiles(
     }
     throw err;
   }
+  onListed(relDir);
   const undecodable = undecodableNames(abs, items);
   for (const item of items) {
     const rel = relDir === '' ? item.name : `${relDir}/${item.name}`;
     if (ignored(rel)) continue;
     const problem = entryProblem(item, undecodable);
     if (problem) onProblem(rel, problem, false);
-    else if (item.isDirectory()) yield* walkFiles(root, rel, onProblem, ignored);
+    else if (item.isDirectory()) yield* walkFiles(root, rel, onProblem, ignored, onListed);
     else if (item.isFile()) yield { path: rel, link: false };
     else if (item.isSymbolicLink()) yield { path: rel, link: true };
   }

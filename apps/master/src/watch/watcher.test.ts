@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { FSWatcher } from 'chokidar';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeDirAfterListing } from './mid-crawl-dir.test-helper.js';
-import { watchMissed, watchTree } from './watcher.js';
+import { watchMissed, watchPermissionRefused, watchTree } from './watcher.js';
 
 /** inotify watches this process holds (Linux: one "inotify wd:" line per watch in fdinfo). */
 function inotifyWatches(): number {
@@ -165,5 +165,21 @@ describe.runIf(process.platform === 'linux')('watchTree', () => {
     await until(() => seen.has('late/seen.txt'), 'a write in the directory now watched');
     // Watched directories are left alone.
     expect(watchMissed(watcher, root, ['', 'late'], () => undefined)).toEqual([]);
+  });
+});
+
+describe('watchPermissionRefused', () => {
+  it('names the directory a watch was refused for lack of permission, and nothing else', () => {
+    const err = (code: string, syscall: string) =>
+      Object.assign(new Error(`${code}: permission denied, watch '/c/locked'`), {
+        code,
+        syscall,
+        path: '/c/locked',
+      });
+    expect(watchPermissionRefused(err('EACCES', 'watch'))).toBe('/c/locked');
+    expect(watchPermissionRefused(err('EPERM', 'watch'))).toBe('/c/locked');
+    expect(watchPermissionRefused(err('ENOSPC', 'watch'))).toBeNull();
+    expect(watchPermissionRefused(err('EACCES', 'scandir'))).toBeNull();
+    expect(watchPermissionRefused(undefined)).toBeNull();
   });
 });

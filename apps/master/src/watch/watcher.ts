@@ -144,3 +144,10 @@ function namedAgainLater(watcher: FSWatcher, fn: () => void, ms: number): void {
     if (!watcher.closed) fn();
   }, ms).unref();
 }
+
+/** The directory (absolute) a watcher error says the system refused a watch for lack of permission, or null. */
+export function watchPermissionRefused(err: unknown): string | null {
+  const e = err as NodeJS.ErrnoException | undefined;
+  if ((e?.code !== 'EACCES' && e?.code !== 'EPERM') || e.syscall !== 'watch') return null;
+  return e.path ?? null;
+}
