@@ -76,9 +76,25 @@ describe('replicas with tokens of their own', () => {
       { what: 'London offline at the master' },
     );
 
+    // The master's status says why, not only that it is offline.
+    const london = (await fleet.masterStatus()).replicas.find(
+      (r: { name: string }) => r.name === 'uk-london',
+    );
+    expect(london.error).toMatch(/replication token was revoked or changed/);
+
     fleet.write('index.html', '<h1>hq, edited</h1>');
     await fleet.expectConverged(['asia-tokyo']);
     expect((await get(`${fleet.replica('uk-london').url}/index.html`)).body.toString()).toBe('<h1>hq</h1>');
+    // Its pulls, every --poll-ms, are refused: logged once, then counted, not a line each.
+    const refusedLines = () =>
+      fleet.master.logs.filter((l) => String(l.msg).startsWith('replication: wrong or missing token')).length;
+    await waitFor(() => refusedLines() >= 1 || null, { what: 'a refused pull logged' });
+    const lines = refusedLines();
+    const replicaRefusals = () =>
+      fleet.replica('uk-london').logs.filter((l) => JSON.stringify(l).includes('401')).length;
+    const before = replicaRefusals();
+    await waitFor(() => replicaRefusals() >= before + 3 || null, { what: 'three more refused pulls' });
+    expect(refusedLines()).toBe(lines);
 
     // A file that cannot be read keeps the tokens read before.
     writeTokens('asia-tokyo short\n');

@@ -2,6 +2,7 @@ import { ConfigError } from '@outpost/protocol';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { bearerIndex } from './bearer.js';
 import { sendProblem } from './problem.js';
+import { RefusalLog } from './refusal-log.js';
 
 /**
  * The tokens a guard accepts: one, none (undefined: no guard), or the current one first and,
@@ -33,6 +34,7 @@ export function requireBearer(token: AcceptedTokens, realm: string) {
  */
 export function bearerGuard(check: (header: string | undefined) => number, realm: string) {
   let warnedAt = 0;
+  const refusals = new RefusalLog();
   return async (req: FastifyRequest, reply: FastifyReply) => {
     const i = check(req.headers.authorization);
     if (i > 0 && Date.now() - warnedAt >= PREVIOUS_TOKEN_WARN_MS) {
@@ -43,10 +45,12 @@ export function bearerGuard(check: (header: string | undefined) => number, realm
       );
     }
     if (i >= 0) return;
-    req.log.warn(
-      { remote: req.ip, url: req.url, userAgent: req.headers['user-agent'] },
-      `${realm}: wrong or missing token`,
-    );
+    const refused = refusals.note(req.ip);
+    if (refused > 0)
+      req.log.warn(
+        { remote: req.ip, url: req.url, userAgent: req.headers['user-agent'], refused },
+        `${realm}: wrong or missing token${refused > 1 ? ` (${refused} refusals of this client since the last line)` : ''}`,
+      );
     reply.header('WWW-Authenticate', `Bearer realm="${realm}"`);
     return sendProblem(reply, 401, 'Unauthorized', `a valid ${realm} token is required`);
   };

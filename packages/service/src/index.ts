@@ -10,6 +10,7 @@ export * from './loop-slicer.js';
 export * from './metrics.js';
 export * from './paced.js';
 export * from './problem.js';
+export * from './refusal-log.js';
 export * from './relative-time.js';
 export * from './release-memory.js';
 export * from './status-page.js';

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ChunkRef } from '@outpost/core';
 import { CloseCodes, explainFrameFaults, LIMITS, WS_PATH } from '@outpost/protocol';
+import { RefusalLog } from '@outpost/service';
 import type { Store } from '@outpost/store';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -29,6 +30,7 @@ export class FanoutServer {
   readonly #sessions = new Set<ReplicaSession>();
   readonly #byName = new Map<string, ReplicaSession>();
   readonly #publishCache = new PublishCache();
+  readonly #refusals = new RefusalLog();
   #sweep: NodeJS.Timeout;
 
   constructor(opts: FanoutOptions) {
@@ -54,10 +56,13 @@ export class FanoutServer {
     }
     const used = this.#o.auth.check(req.headers.authorization);
     if (used === null) {
-      this.#o.log.warn(
-        { remote: req.socket.remoteAddress, userAgent: req.headers['user-agent'] },
-        'replica refused: wrong or missing token',
-      );
+      const remote = req.socket.remoteAddress ?? '-';
+      const refused = this.#refusals.note(remote);
+      if (refused > 0)
+        this.#o.log.warn(
+          { remote, userAgent: req.headers['user-agent'], refused },
+          `replica refused: wrong or missing token${refused > 1 ? ` (${refused} refusals of this client since the last line)` : ''}`,
+        );
       rejectUpgrade(socket, 401, 'Unauthorized', 'a valid replication token is required');
       return;
     }
@@ -99,6 +104,7 @@ export class FanoutServer {
       if (this.#o.auth.holds(s.credential)) continue;
       this.#o.log.warn({ replica: s.name }, 'replica token revoked; closing its link');
       s.close(CloseCodes.unauthorized, 'its replication token was revoked');
+      if (s.name !== undefined) this.#o.fleet.revoked(s.name);
     }
   }
 

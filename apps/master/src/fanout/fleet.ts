@@ -115,6 +115,15 @@ export class Fleet {
     this.#save(m);
   }
 
+  /** The replica's own token was taken away or changed (--replica-tokens read again): status says so, as it is refused from now on. */
+  revoked(name: string): void {
+    const m = this.#members.get(name);
+    if (!m) return;
+    m.record.error =
+      'its replication token was revoked or changed (--replica-tokens): refused until it has one that holds';
+    this.#save(m);
+  }
+
   /** A replica pulled a manifest over HTTP, saying what it holds (and its own fault, if any). */
   pulled(info: {
     name: string;
