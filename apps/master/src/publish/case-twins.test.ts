@@ -61,6 +61,46 @@ describe('a path refused as the twin of another', () => {
     await p.close();
   });
 
+  it('a file and a folder that differ only in case: the later is refused, published once the other goes', async () => {
+    mkdirSync(join(fx.content, 'docs'));
+    writeFileSync(join(fx.content, 'docs', 'a.txt'), 'a\n');
+    const { p } = await fx.reconciled();
+    // A file folding onto the folder.
+    writeFileSync(join(fx.content, 'DOCS'), 'file\n');
+    await p.submit(['DOCS']);
+    expect(live()).toEqual(['docs/a.txt']);
+    expect(p.problems.get('DOCS')).toBe('differs only in case from docs');
+    // The folder's last file goes: the file goes in, in the same version.
+    rmSync(join(fx.content, 'docs'), { recursive: true });
+    await p.submit(['docs']);
+    expect(live()).toEqual(['DOCS']);
+    expect(p.problems.size).toBe(0);
+    // Now a file under a folder folding onto that file.
+    mkdirSync(join(fx.content, 'Docs'));
+    writeFileSync(join(fx.content, 'Docs', 'b.txt'), 'b\n');
+    await p.submit(['Docs']);
+    expect(live()).toEqual(['DOCS']);
+    expect(p.problems.get('Docs/b.txt')).toBe('differs only in case from DOCS (its folder Docs)');
+    rmSync(join(fx.content, 'DOCS'));
+    await p.submit(['DOCS']);
+    expect(live()).toEqual(['Docs/b.txt']);
+    expect(p.problems.size).toBe(0);
+    await p.close();
+  });
+
+  it('a file and a folder new in one batch: one of them is refused', async () => {
+    writeFileSync(join(fx.content, 'seed.txt'), 'seed\n');
+    const { p } = await fx.reconciled();
+    mkdirSync(join(fx.content, 'docs'));
+    writeFileSync(join(fx.content, 'docs', 'a.txt'), 'a\n');
+    writeFileSync(join(fx.content, 'DOCS'), 'file\n');
+    await p.submit(['docs', 'DOCS']);
+    const published = live().filter((x) => x !== 'seed.txt');
+    expect(published.length).toBe(1);
+    expect(p.problems.size).toBe(1);
+    await p.close();
+  });
+
   it('of two twins refused beside one path, one is published when it goes, the other still refused', async () => {
     writeFileSync(join(fx.content, 'b.txt'), 'b\n');
     const { p } = await fx.reconciled();

@@ -23,11 +23,24 @@ export function twinsFreedBy(
   problems: ReadonlyMap<string, string>,
   changes: ReadonlyMap<string, Change>,
 ): string[] {
+  // A deleted path frees its twin, and so do its folders (a file refused beside a folder whose
+  // last file goes) and it as a folder (a file's path under it refused beside the file).
   const deleted = new Set<string>();
-  for (const c of changes.values()) if (c.op === 'delete') deleted.add(foldCase(c.path));
+  for (const c of changes.values()) {
+    if (c.op !== 'delete') continue;
+    const key = foldCase(c.path);
+    deleted.add(key);
+    for (let at = key.indexOf('/'); at !== -1; at = key.indexOf('/', at + 1)) deleted.add(key.slice(0, at));
+  }
   if (deleted.size === 0) return [];
   const freed: string[] = [];
-  for (const [path, problem] of problems)
-    if (problem.startsWith(REFUSAL) && !changes.has(path) && deleted.has(foldCase(path))) freed.push(path);
+  for (const [path, problem] of problems) {
+    if (!problem.startsWith(REFUSAL) || changes.has(path)) continue;
+    const key = foldCase(path);
+    let hit = deleted.has(key);
+    for (let at = key.indexOf('/'); !hit && at !== -1; at = key.indexOf('/', at + 1))
+      hit = deleted.has(key.slice(0, at));
+    if (hit) freed.push(path);
+  }
   return freed;
 }

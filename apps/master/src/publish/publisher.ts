@@ -1196,6 +1196,8 @@ export class Publisher {
    */
   #dropCaseCollisions(changes: Map<string, Change>) {
     const claimed = new Map<string, string>();
+    // Folders the batch's puts make, by their folded form: a file folding onto one of them is a twin too.
+    const claimedDirs = new Map<string, string>();
     for (const change of changes.values()) {
       if (change.op === 'delete') continue;
       const path = change.entry.path;
@@ -1208,8 +1210,55 @@ export class Publisher {
         this.#refuse(path, twinRefusal(path, other));
         continue;
       }
+      const folder = this.#folderTwin(path, changes, claimed, claimedDirs);
+      if (folder !== null) {
+        changes.delete(path);
+        const { mine, theirs } = folder;
+        this.#refuse(path, `${twinRefusal(mine, theirs)}${mine === path ? '' : ` (its folder ${mine})`}`);
+        continue;
+      }
       claimed.set(key, path);
+      for (let at = path.indexOf('/'); at !== -1; at = path.indexOf('/', at + 1)) {
+        const dir = path.slice(0, at);
+        if (!claimedDirs.has(foldCase(dir))) claimedDirs.set(foldCase(dir), dir);
+      }
     }
+  }
+
+  /**
+   * A file and a folder whose names differ only in case (`DOCS` and `docs/a.txt`) would be one
+   * name on Windows and macOS clients, as two files would: the path the put would collide
+   * over, or null. Either the put's path folds onto a folder that stays (the live tree's, or
+   * one this batch makes), or one of its folders folds onto a file that stays.
+   */
+  #folderTwin(
+    path: string,
+    changes: Map<string, Change>,
+    claimed: Map<string, string>,
+    claimedDirs: Map<string, string>,
+  ): { mine: string; theirs: string } | null {
+    const dir = this.#live.foldedDirTwin(path);
+    if (dir !== undefined && dir !== path && this.#folderStays(dir, changes))
+      return { mine: path, theirs: dir };
+    const made = claimedDirs.get(foldCase(path));
+    if (made !== undefined && made !== path) return { mine: path, theirs: made };
+    for (let at = path.indexOf('/'); at !== -1; at = path.indexOf('/', at + 1)) {
+      const ancestor = path.slice(0, at);
+      const live = this.#live.foldedTwin(ancestor);
+      const file =
+        live !== undefined && live !== ancestor && changes.get(live)?.op !== 'delete'
+          ? live
+          : claimed.get(foldCase(ancestor));
+      if (file !== undefined && file !== ancestor) return { mine: ancestor, theirs: file };
+    }
+    return null;
+  }
+
+  /** True when some file of the live tree under `dir` is not deleted by `changes`. */
+  #folderStays(dir: string, changes: Map<string, Change>): boolean {
+    let deleted = 0;
+    for (const c of changes.values()) if (c.op === 'delete' && c.path.startsWith(`${dir}/`)) deleted++;
+    return (this.#live.dirs.get(dir) ?? 0) > deleted;
   }
 
   async #examine(
