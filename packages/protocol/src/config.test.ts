@@ -132,6 +132,8 @@ describe('exclude patterns', () => {
     ['?*', /whole content directory/],
     ['*?', /whole content directory/],
     ['a//b', /empty folder name/],
+    [';', /holds no pattern/],
+    [' ; ;', /holds no pattern/],
   ])('refuses %s', (pattern, reason) => {
     const r = parse(pattern);
     expect(r.success).toBe(false);

@@ -112,6 +112,14 @@ export const ExcludePatterns = z
   .union([z.string().max(16_384), z.array(z.string().max(1024)).max(256)])
   .transform((v, ctx) => {
     const list = (typeof v === 'string' ? v.split(';') : v).map((s) => s.trim()).filter((s) => s !== '');
+    // `--exclude ';'` says something was meant to be left out, and nothing is.
+    if (list.length === 0 && (typeof v === 'string' ? v.trim() !== '' : v.length > 0)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `'${typeof v === 'string' ? v : v.join(';')}' holds no pattern`,
+      });
+      return z.NEVER;
+    }
     for (const p of list) {
       const problem = excludeProblem(p);
       if (problem) {
