@@ -63,7 +63,7 @@ describe('the master dashboard', () => {
     expect(ok.headers.location).toBe('../dashboard');
     const cookie = String(ok.headers['set-cookie']);
     expect(cookie).toMatch(
-      /^outpost_master=[\w-]+; Path=\/_outpost\/; HttpOnly; SameSite=Strict; Max-Age=86400$/,
+      /^outpost_master=[\w.-]+; Path=\/_outpost\/; HttpOnly; SameSite=Strict; Max-Age=86400$/,
     );
     expect(cookie).not.toContain(ADMIN);
     const pass = cookie.split(';')[0]!;
@@ -172,6 +172,10 @@ describe('the master dashboard', () => {
     expect(html).toContain('<header><strong>Outpost</strong> replica uk-london (uk)');
     expect(html).toMatch(/<h1>Version \d+ <span class="state-/);
     expect(html).toContain('<dt>link</dt><dd>push</dd>');
+    // Its pass, sent in the clear by a replica on plain HTTP, opens that replica alone: not the
+    // master, which shares the admin token.
+    const value = String(signed.headers['set-cookie']).split(';')[0]!.split('=')[1]!;
+    expect((await get(`${url}/_outpost/`, { cookie: `outpost_master=${value}` })).status).toBe(401);
   });
 
   it("is where the addresses an admin types first lead: the master's root, and /_outpost without its slash", async () => {

@@ -1,6 +1,7 @@
 import Fastify from 'fastify';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { registerStatusPage } from './status-page.js';
+import { dashboardPass, passHolds, registerStatusPage } from './status-page.js';
 
 const TOKEN = 'status-page-token';
 let app: ReturnType<typeof Fastify> | undefined;
@@ -33,7 +34,7 @@ describe('the status page sign-in', () => {
     expect(res.statusCode).toBe(303);
     expect(res.headers.location).toBe('../dashboard');
     expect(res.headers['set-cookie']).toMatch(
-      /^outpost_master=[\w-]+; Path=\/outpost\/_outpost\/; HttpOnly; SameSite=Strict; Max-Age=86400; Secure$/,
+      /^outpost_master=[\w.-]+; Path=\/outpost\/_outpost\/; HttpOnly; SameSite=Strict; Max-Age=86400; Secure$/,
     );
   });
 
@@ -97,5 +98,83 @@ describe('the status page after a failed sign-in', () => {
       expect(body, url).toContain('<link rel="stylesheet" href="dashboard.css">');
       expect(body, url).toContain('<form method="post" action="dashboard/login">');
     }
+  });
+});
+
+describe('the dashboard pass', () => {
+  const T = Date.UTC(2026, 10, 29, 12);
+  it('holds for the service it was made for, a day from its issue, with the token it was made with', () => {
+    const pass = dashboardPass(TOKEN, 'outpost_replica_uk-london', T);
+    expect(passHolds(pass, TOKEN, 'outpost_replica_uk-london', T + 3_600_000)).toBe(true);
+    expect(passHolds(pass, TOKEN, 'outpost_replica_uk-london', T + 86_400_000)).toBe(true);
+    // Not on another service that shares the token: one seen on a plain-HTTP replica.
+    expect(passHolds(pass, TOKEN, 'outpost_master', T)).toBe(false);
+    // Not past its day, whatever the browser keeps; not from a token rotated away.
+    expect(passHolds(pass, TOKEN, 'outpost_replica_uk-london', T + 86_401_000)).toBe(false);
+    expect(passHolds(pass, 'another-admin-token', 'outpost_replica_uk-london', T)).toBe(false);
+    // Its issue time is covered by the MAC: moved forward, it fails.
+    const [, mac] = pass.split('.');
+    const later = `${Math.floor((T + 80_000_000) / 1000).toString(36)}.${mac}`;
+    expect(passHolds(later, TOKEN, 'outpost_replica_uk-london', T + 90_000_000)).toBe(false);
+    for (const junk of ['', '.', 'x', `${pass}x`, `zzzzzzzzzzzzz.${mac}`])
+      expect(passHolds(junk, TOKEN, 'outpost_replica_uk-london', T), junk).toBe(false);
+  });
+
+  it('differs at each sign-in, and the page takes it until the day is out', async () => {
+    let now = T;
+    app = Fastify();
+    registerStatusPage(app, {
+      adminToken: TOKEN,
+      heading: 'master',
+      render: () => '<main>ok</main>',
+      footer: '',
+      cookie: 'outpost_master',
+      now: () => now,
+    });
+    const signIn = async () => {
+      const res = await app!.inject({
+        method: 'POST',
+        url: '/_outpost/dashboard/login',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ token: TOKEN }).toString(),
+      });
+      return String(res.headers['set-cookie']).split(';')[0]!;
+    };
+    const first = await signIn();
+    now += 5_000;
+    const second = await signIn();
+    expect(second).not.toBe(first);
+    const page = () => app!.inject({ method: 'GET', url: '/_outpost/dashboard', headers: { cookie: first } });
+    expect((await page()).statusCode).toBe(200);
+    now = T + 86_401_000;
+    expect((await page()).statusCode).toBe(401);
+  });
+});
+
+describe('a short admin token', () => {
+  it('is warned of once, at start', async () => {
+    const lines: string[] = [];
+    app = Fastify({ loggerInstance: pino({ level: 'warn' }, { write: (l: string) => lines.push(l) }) });
+    registerStatusPage(app, {
+      adminToken: 'short',
+      heading: 'master',
+      render: () => '',
+      footer: '',
+      cookie: 'c',
+    });
+    expect(lines.map((l) => JSON.parse(l).msg)).toEqual([
+      'the admin token is shorter than 16 characters: easy to guess, and a dashboard cookie seen on the wire lets one guess it offline',
+    ]);
+    await app.close();
+    lines.length = 0;
+    app = Fastify({ loggerInstance: pino({ level: 'warn' }, { write: (l: string) => lines.push(l) }) });
+    registerStatusPage(app, {
+      adminToken: TOKEN,
+      heading: 'master',
+      render: () => '',
+      footer: '',
+      cookie: 'c',
+    });
+    expect(lines).toEqual([]);
   });
 });

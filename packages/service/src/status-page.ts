@@ -25,9 +25,14 @@ export interface StatusPageOptions {
    * replace the other's.
    */
   cookie: string;
+  /** The clock (ms) passes are issued and checked by; tests pass their own. */
+  now?: () => number;
 }
 
 const DAY_S = 86_400;
+
+/** Admin tokens shorter than this are warned of: a sign-in cookie seen on the wire lets one be guessed offline. */
+const SHORT_TOKEN = 16;
 
 /**
  * A service's status page at /_outpost/ (and /_outpost/dashboard), rendered by the service
@@ -37,14 +42,18 @@ const DAY_S = 86_400;
  */
 export function registerStatusPage(app: FastifyInstance, d: StatusPageOptions): void {
   const tokens = acceptedTokens(d.adminToken);
-  // A sign-in gets the current token's pass; a cookie from the token being retired still
-  // admits until it is unset.
-  const passes = tokens.map(dashboardPass);
-  const pass = passes[0] ?? null;
+  if (tokens.some((t) => t.length < SHORT_TOKEN))
+    app.log.warn(
+      `the admin token is shorter than ${SHORT_TOKEN} characters: easy to guess, and a dashboard cookie seen on the wire lets one guess it offline`,
+    );
+  const now = d.now ?? Date.now;
+  // A sign-in gets a pass made with the current token; one made with the token being retired
+  // still admits until it is unset.
+  const guarded = tokens.length > 0;
   const allowed = (req: FastifyRequest) => {
-    if (pass === null) return true;
+    if (!guarded) return true;
     const cookie = readCookie(req.headers.cookie, d.cookie);
-    const byCookie = passes.map((p) => secretMatches(cookie, p)).some(Boolean);
+    const byCookie = cookie !== undefined && tokens.some((t) => passHolds(cookie, t, d.cookie, now()));
     return bearerIndex(req.headers.authorization, tokens) >= 0 || byCookie;
   };
 
@@ -84,7 +93,7 @@ export function registerStatusPage(app: FastifyInstance, d: StatusPageOptions): 
       const form = req.body instanceof URLSearchParams ? req.body : new URLSearchParams();
       const token = form.get('token') ?? '';
       // Relative, as every URL of the pages: '../dashboard' from …/_outpost/dashboard/login.
-      if (pass === null) return reply.redirect('../dashboard', 303);
+      if (!guarded) return reply.redirect('../dashboard', 303);
       if (!tokens.map((t) => secretMatches(token.trim(), t)).some(Boolean)) {
         req.log.warn({ remote: req.ip }, 'dashboard: wrong admin token');
         // Answered at …/_outpost/dashboard/login: its URLs lead one level up, or the style and a
@@ -94,6 +103,7 @@ export function registerStatusPage(app: FastifyInstance, d: StatusPageOptions): 
           .type('text/html; charset=utf-8')
           .send(loginPage(d.heading, true, '../'));
       }
+      const pass = dashboardPass(tokens[0]!, d.cookie, now());
       reply.header(
         'set-cookie',
         `${d.cookie}=${pass}; Path=${proxyPrefix(req)}/_outpost/; HttpOnly; SameSite=Strict; Max-Age=${DAY_S}${isHttps(req) ? '; Secure' : ''}`,
@@ -113,9 +123,32 @@ function hardened(reply: FastifyReply): FastifyReply {
     .header('cache-control', 'no-store');
 }
 
-/** The cookie value that admits to the dashboard: derived from the token, which it never reveals. */
-function dashboardPass(token: string): string {
-  return createHmac('sha256', token).update('outpost dashboard').digest('base64url');
+/**
+ * The cookie value that admits to one service's dashboard for a day: when it was issued, and a
+ * MAC of that and the cookie's name (a replica's names the replica) under the token, which it
+ * never reveals. It had been one fixed value per token, good on every service sharing the
+ * token for as long as the token lasted: one seen on a plain-HTTP replica opened the master's.
+ */
+export function dashboardPass(token: string, cookie: string, at: number): string {
+  const issued = Math.floor(at / 1000).toString(36);
+  return `${issued}.${passMac(token, cookie, issued)}`;
+}
+
+/** True when `value` is a pass `token` made for `cookie`, issued at most a day before `at`. */
+export function passHolds(value: string, token: string, cookie: string, at: number): boolean {
+  const dot = value.indexOf('.');
+  if (dot <= 0) return false;
+  const issued = value.slice(0, dot);
+  const seconds = Number.parseInt(issued, 36);
+  if (!/^[0-9a-z]{1,12}$/.test(issued) || !Number.isSafeInteger(seconds)) return false;
+  const age = at / 1000 - seconds;
+  // A minute ahead is a clock's wobble; past a day the browser should have dropped it.
+  if (age > DAY_S || age < -60) return false;
+  return secretMatches(value.slice(dot + 1), passMac(token, cookie, issued));
+}
+
+function passMac(token: string, cookie: string, issued: string): string {
+  return createHmac('sha256', token).update(`outpost dashboard|${cookie}|${issued}`).digest('base64url');
 }
 
 /** One cookie's value from a Cookie header, or undefined. */
