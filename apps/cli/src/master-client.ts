@@ -1,5 +1,6 @@
 import {
   API_PREFIX,
+  describeTlsTrouble,
   MASTER_URL_FORM,
   TOKEN_PATTERN,
   TOKEN_PROBLEM,
@@ -76,9 +77,6 @@ export function apiUrl(master: URL, path: string): URL {
   return url;
 }
 
-/** TLS errors that mean "this certificate is not trusted here" (as the replica says them). */
-const UNTRUSTED = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
-
 /** OpenSSL's ways of saying that what answered on the port is not TLS (plain HTTP, mostly). */
 const NOT_TLS = new Set([
   'ERR_SSL_WRONG_VERSION_NUMBER',
@@ -108,8 +106,8 @@ export function describeRequestFailure(err: unknown, master: string, timeoutMs: 
     return `cannot reach the master at ${master}: no answer to connect (a firewall dropping packets, or a host that is down?)`;
   if (NOT_TLS.has(code))
     return `cannot reach the master at ${master}: what answers there does not speak TLS (plain HTTP?); use --master ${master.replace(/^https:/i, 'http:')}`;
-  if (UNTRUSTED.test(code))
-    return `cannot reach the master at ${master}: its TLS certificate is not trusted here (${detail}; NODE_EXTRA_CA_CERTS names a CA file to trust)`;
+  const tls = describeTlsTrouble(code, detail, master);
+  if (tls !== null) return tls;
   // An HTTPS server sent plain HTTP closes the connection without a word.
   if (code === 'UND_ERR_SOCKET' && /^http:/i.test(master))
     return `cannot reach the master at ${master}: ${detail} (does it serve HTTPS? then --master ${master.replace(/^http:/i, 'https:')})`;

@@ -22,6 +22,7 @@ import {
   LEAN_FILES,
   type Logger,
   loadTls,
+  noteCertificate,
   registerMetricsRoute,
   registerStatusPage,
   releaseMemorySoon,
@@ -82,6 +83,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   // Certificate files that cannot be used stop the start before the store is opened.
   const tls = tlsPaths(config);
   const tlsMaterial = tls && loadTls(tls);
+  if (tls && tlsMaterial) noteCertificate(tlsMaterial, tls, log, 'serving HTTPS');
   const contentDir = resolve(config.content);
   // A store inside the tree it publishes would publish itself, each version a new store to
   // publish: versions without end, the store's bytes on every replica.

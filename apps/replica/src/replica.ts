@@ -29,6 +29,7 @@ import {
   installProblemHandlers,
   type Logger,
   loadTls,
+  noteCertificate,
   registerMetricsRoute,
   registerStatusPage,
   releaseMemory,
@@ -129,6 +130,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     throw new ConfigError('--http-redirect-port sends readers to HTTPS: it needs --tls-cert and --tls-key');
   }
   const log = opts.log ?? createLogger('replica', config.logLevel).child({ replica: config.name });
+  if (tls && tlsMaterial) noteCertificate(tlsMaterial, tls, log, 'serving HTTPS');
   const accessLog = config.accessLog
     ? new AccessLog(config.accessLog, config.accessLogFormat, log)
     : undefined;

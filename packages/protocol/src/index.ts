@@ -9,3 +9,4 @@ export * from './master-url.js';
 export * from './messages.js';
 export * from './rest.js';
 export * from './scalars.js';
+export * from './tls-trouble.js';

@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Server } from 'node:tls';
 import { ConfigError } from '@outpost/protocol';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { loadTls, reloadTls, tlsPaths } from './tls-files.js';
+import { certificateDates, loadTls, reloadTls, tlsPaths } from './tls-files.js';
 
 let dir: string;
 beforeEach(() => {
@@ -49,6 +49,41 @@ describe('loadTls and reloadTls', () => {
       level: 50,
       msg: 'TLS certificate not reloaded; the one in use stays',
       err: expect.stringContaining('gone.pem: ENOENT'),
+    });
+  });
+});
+
+describe('certificateDates', () => {
+  const cert = readFileSync(join(import.meta.dirname, '../../../test/fixtures/tls/server1.pem'));
+  const { validTo } = certificateDates(cert);
+  const end = Date.parse(validTo);
+
+  it('names the subject and end of the certificate served, and nothing wrong while it is fresh', () => {
+    const d = certificateDates(cert, end - 30 * 86_400_000);
+    expect(d.subject).toMatch(/CN=/);
+    expect(d.problem).toBeNull();
+  });
+
+  it('says when it has expired, is not valid yet, or ends within two weeks', () => {
+    expect(certificateDates(cert, end + 1000).problem).toMatch(/^expired on .*: clients refuse it$/);
+    expect(certificateDates(cert, 0).problem).toMatch(/^not valid before /);
+    expect(certificateDates(cert, end - 3 * 86_400_000).problem).toMatch(
+      /^expires on .*, in 3 days: renew it$/,
+    );
+  });
+
+  it('is said at each reload, as a warning when something is wrong', () => {
+    const lines: { level: number; msg: string; subject?: string }[] = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+    const paths = {
+      cert: join(import.meta.dirname, '../../../test/fixtures/tls/server1.pem'),
+      key: join(import.meta.dirname, '../../../test/fixtures/tls/server1.key'),
+    };
+    const server = { setSecureContext: vi.fn() } as unknown as Server;
+    expect(reloadTls(server, paths, log)).toBe(true);
+    expect(lines.at(-1)).toMatchObject({
+      msg: 'TLS certificate reloaded',
+      subject: expect.stringMatching(/CN=/),
     });
   });
 });

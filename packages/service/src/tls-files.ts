@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Server as TlsServer } from 'node:tls';
 import { createSecureContext } from 'node:tls';
@@ -53,6 +54,37 @@ export function loadTls(paths: TlsPaths): TlsMaterial {
   return material;
 }
 
+/** A certificate this close to its end is warned of at start and at each reload. */
+const EXPIRY_WARNING_MS = 14 * 86_400_000;
+
+/** The served (first) certificate's subject and dates, and what is wrong with them at `now`, if anything. */
+export function certificateDates(
+  cert: Buffer,
+  now: number = Date.now(),
+): { subject: string; validTo: string; problem: string | null } {
+  const c = new X509Certificate(cert);
+  const from = Date.parse(c.validFrom);
+  const to = Date.parse(c.validTo);
+  const subject = c.subject.replace(/\n/g, ', ');
+  const validTo = new Date(to).toISOString();
+  const problem =
+    now > to
+      ? `expired on ${validTo}: clients refuse it`
+      : now < from
+        ? `not valid before ${new Date(from).toISOString()}: clients refuse it`
+        : to - now < EXPIRY_WARNING_MS
+          ? `expires on ${validTo}, in ${Math.ceil((to - now) / 86_400_000)} days: renew it`
+          : null;
+  return { subject, validTo, problem };
+}
+
+/** Logs the certificate in use: a warning when it is out of date or soon will be. */
+export function noteCertificate(material: TlsMaterial, paths: TlsPaths, log: Logger, what: string): void {
+  const { subject, validTo, problem } = certificateDates(material.cert);
+  if (problem) log.warn({ cert: paths.cert, subject, validTo }, `${what}: the TLS certificate ${problem}`);
+  else log.info({ cert: paths.cert, subject, validTo }, what);
+}
+
 /**
  * Reads the files again into a listening server (after a renewal, on SIGHUP): connections made
  * from then on get the new certificate, those open keep theirs. Files that cannot be used are
@@ -62,7 +94,7 @@ export function reloadTls(server: TlsServer, paths: TlsPaths, log: Logger): bool
   try {
     const material = loadTls(paths);
     server.setSecureContext(material);
-    log.info({ cert: paths.cert }, 'TLS certificate reloaded');
+    noteCertificate(material, paths, log, 'TLS certificate reloaded');
     return true;
   } catch (err) {
     log.error({ err: (err as Error).message }, 'TLS certificate not reloaded; the one in use stays');

@@ -1,12 +1,9 @@
-import { API_PREFIX } from '@outpost/protocol';
+import { API_PREFIX, describeTlsTrouble } from '@outpost/protocol';
 import type { Logger } from 'pino';
 import { PullError } from './pull-client.js';
 
 /** How often the same trouble is logged again while it lasts. */
 const RELOG_MS = 60_000;
-
-/** TLS errors that mean "this certificate is not trusted here". */
-const UNTRUSTED = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
 
 /** What keeps a replica from its master, said so an admin knows what to fix. */
 export function describeLinkFailure(err: unknown, master: string): string {
@@ -31,8 +28,8 @@ export function describeLinkFailure(err: unknown, master: string): string {
     code === 'UND_ERR_CONNECT_TIMEOUT'
   )
     return `cannot reach the master at ${master}: ${code === 'UND_ERR_CONNECT_TIMEOUT' ? 'no answer to connect (a firewall dropping packets, or a host that is down?)' : 'it took the connection but did not answer in time (stopped, overloaded, or a proxy in between that hangs?)'}`;
-  if (UNTRUSTED.test(code))
-    return `cannot reach the master at ${master}: its TLS certificate is not trusted here (${detail}; NODE_EXTRA_CA_CERTS names a CA file to trust)`;
+  const tls = describeTlsTrouble(code, detail, master);
+  if (tls !== null) return tls;
   return `cannot reach the master at ${master}: ${detail}`;
 }
 
