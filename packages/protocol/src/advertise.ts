@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
+import { z } from 'zod';
 
 /** Where readers reach a replica, as a replica advertises it. */
 export interface Advertised {
@@ -69,3 +70,16 @@ export function isConcreteIp(host: string): boolean {
   if (isIPv6(host)) return !/^[0:]+$/.test(host) && !host.includes('%');
   return false;
 }
+
+/**
+ * A replica's advertised address, checked: HOST, HOST:PORT, IP or [IPv6]:PORT. The same at
+ * every boundary: its flag, its hello, its pulls (the master took `<script>:80` from a pull,
+ * which the flag refuses, and showed it in status).
+ */
+export const AdvertiseAddress = z
+  .string()
+  .max(300)
+  .superRefine((v, ctx) => {
+    const parsed = parseAdvertise(v);
+    if ('error' in parsed) ctx.addIssue({ code: 'custom', message: `bad address '${v}': ${parsed.error}` });
+  });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseAdvertise } from './advertise.js';
+import { AdvertiseAddress } from './advertise.js';
 import { LIMITS } from './limits.js';
 import { MASTER_URL_FORM, withoutAdminBase } from './master-url.js';
 import { ByteSize, Label } from './scalars.js';
@@ -128,15 +128,6 @@ export const ExcludePatterns = z
       }
     }
     return list;
-  });
-
-/** A replica's advertised address, checked: HOST, HOST:PORT, IP or [IPv6]:PORT. */
-export const AdvertiseAddress = z
-  .string()
-  .max(300)
-  .superRefine((v, ctx) => {
-    const parsed = parseAdvertise(v);
-    if ('error' in parsed) ctx.addIssue({ code: 'custom', message: `bad address '${v}': ${parsed.error}` });
   });
 
 /** Bytes of stored chunks a background scrub re-hashes per second (0: no scrub). */

@@ -69,6 +69,7 @@ describe('hello', () => {
 
   it('drops fields it does not know', () => {
     expect(HelloSchema.parse({ ...hello, admin: true })).not.toHaveProperty('admin');
+    expect(HelloSchema.safeParse({ ...hello, advertise: '<script>:80' }).success).toBe(false);
   });
 
   it.each([

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AdvertiseAddress } from './advertise.js';
 import { LIMITS } from './limits.js';
 import { ChunkRefSchema, ManifestSchema } from './manifest.js';
 import { Label, Sha256, VersionNumber } from './scalars.js';
@@ -41,7 +42,7 @@ export const HelloSchema = z.object({
   region: Label,
   version: VersionNumber,
   root: Sha256,
-  advertise: z.string().max(300).optional(),
+  advertise: AdvertiseAddress.optional(),
   /**
    * What this replica takes beyond its protocol version ('prefetch': chunks told ahead of their
    * version). A master that knows none of them ignores the field, as it ignores any unknown one.

@@ -97,6 +97,11 @@ describe('REST schemas', () => {
     });
   });
 
+  it('refuses an address a replica could not advertise by its flag either', () => {
+    for (const advertise of ['<script>:80', 'a b', '10.0.0.1:99999', ''])
+      expect(ManifestQuerySchema.safeParse({ advertise }).success, advertise).toBe(false);
+  });
+
   it.each([
     ['a non-number from', { from: 'abc' }],
     ['a negative from', { from: '-1' }],

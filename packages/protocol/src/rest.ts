@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AdvertiseAddress } from './advertise.js';
 import { LIMITS } from './limits.js';
 import { ChunkRefSchema } from './manifest.js';
 import { DecimalInteger, EpochMs, Label, Sha256, VersionNumber } from './scalars.js';
@@ -166,7 +167,7 @@ export const ManifestQuerySchema = z.object({
   /** A fault of the replica's own (damage in its store), as its heartbeats say it over a push link. */
   fault: z.string().min(1).max(LIMITS.maxReasonLength).optional(),
   /** Where readers reach the replica, as its hello says over a push link (status and DNS). */
-  advertise: z.string().min(1).max(300).optional(),
+  advertise: AdvertiseAddress.optional(),
 });
 
 /** Body of POST /rollback: the kept version whose content becomes the next version. */
