@@ -26,6 +26,10 @@ describe('httpsLocation', () => {
       '[zz',
       '-bad.example',
       'a..b',
+      // Brackets around what is no IPv6 address.
+      '[::::::::::]',
+      '[1.2.3.4]',
+      '[::1',
     ]) {
       expect(httpsLocation(host, '/', 443), String(host)).toBeNull();
     }
@@ -58,6 +62,24 @@ describe('the redirect server', () => {
       for await (const chunk of socket) head += chunk;
       expect(head).toMatch(/^HTTP\/1\.1 308 /);
       expect(head).toContain('\r\nlocation: https://127.0.0.2:8443/x/y?z\r\n');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('answers two Host headers 400, as the HTTPS port does, never a Location from one of them', async () => {
+    const server = createHttpsRedirectServer(() => 8443, DEFAULT_LIMITS);
+    await once(server.listen(0, '127.0.0.1'), 'listening');
+    try {
+      const { port } = server.address() as { port: number };
+      const socket = connect(port, '127.0.0.1');
+      socket.end(
+        'GET /x HTTP/1.1\r\nHost: evil.example\r\nHost: uk.corp.example\r\nConnection: close\r\n\r\n',
+      );
+      let head = '';
+      for await (const chunk of socket) head += chunk;
+      expect(head).toMatch(/^HTTP\/1\.1 400 /);
+      expect(head).not.toContain('location');
     } finally {
       server.close();
     }

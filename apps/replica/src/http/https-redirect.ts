@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { isIPv6 } from 'node:net';
 import { originFormOf } from '../serve/request-path.js';
 import type { ServerLimits } from './server-limits.js';
 import { applyServerLimits, serverOptions } from './server-limits.js';
@@ -33,7 +34,7 @@ export function httpsLocation(
   }
   const m = /^(\[[^\]]*\]|[^:]*)(?::\d{1,5})?$/.exec(host);
   const name = m?.[1];
-  if (!name || !(HOST_NAME.test(name) || HOST_IPV6.test(name))) return null;
+  if (!name || !(HOST_NAME.test(name) || (HOST_IPV6.test(name) && isIPv6(name.slice(1, -1))))) return null;
   return `https://${name.toLowerCase()}${httpsPort === 443 ? '' : `:${httpsPort}`}${url}`;
 }
 
@@ -51,7 +52,8 @@ export function createHttpsRedirectServer(
   const server = createServer(serverOptions(limits), (req: IncomingMessage, res: ServerResponse) => {
     // The access log's hook: a redirect is a request a reader made, logged as nginx's port 80 logs it.
     onRequest(req, res);
-    const location = httpsLocation(req.headers.host, req.url, httpsPort());
+    // One Host, as the HTTPS port wants it (RFC 9112 §3.2): with two, which one a cache keys on is anyone's guess.
+    const location = hostCount(req) === 1 ? httpsLocation(req.headers.host, req.url, httpsPort()) : null;
     const body = location
       ? ''
       : JSON.stringify({
@@ -69,4 +71,11 @@ export function createHttpsRedirectServer(
   });
   applyServerLimits(server, limits);
   return server;
+}
+
+/** How many Host fields the request carries. */
+function hostCount(req: IncomingMessage): number {
+  let n = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'host') n++;
+  return n;
 }
