@@ -57,8 +57,8 @@ describe('the combined line', () => {
     expect(formatCombined(entry({ url: '/caf\u00c3\u00a9' }))).toContain('"GET /caf\\xC3\\xA9 HTTP/1.1"');
   });
 
-  it('shows a cut response with "-" for its bytes', () => {
-    expect(formatCombined(entry({ aborted: true }))).toContain('" 200 - "-"');
+  it('shows a cut response with the body bytes it had sent, as nginx does', () => {
+    expect(formatCombined(entry({ aborted: true, bytes: 65_536 }))).toContain('" 200 65536 "-"');
   });
 });
 
@@ -176,11 +176,12 @@ describe('AccessLog', () => {
     expect(line).toMatchObject({
       url: '/big',
       status: 200,
-      bytes: 0,
       aborted: true,
       remote: '127.0.0.1',
       version: 3,
     });
+    // The body bytes handed to the connection before the cut: the 64 KiB written, not 0.
+    expect(line.bytes).toBe(64 * 1024);
   });
 
   it('writes the lines of responses cut as the server stops, which close after it did', async () => {

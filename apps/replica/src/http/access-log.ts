@@ -19,7 +19,10 @@ export interface AccessEntry {
   url: string;
   httpVersion: string;
   status: number;
-  /** Body bytes of a response sent whole; 0 for HEAD, 304 and 204. */
+  /**
+   * Body bytes sent: of a response sent whole, what it declared (0 for HEAD, 304 and 204); of
+   * one cut short, what went to its connection before the cut, as nginx's $body_bytes_sent.
+   */
   bytes: number;
   referer: string | undefined;
   userAgent: string | undefined;
@@ -77,7 +80,7 @@ export function clfQuoted(v: string | undefined): string {
 /** nginx's `combined` line: remote - - [time] "request" status bytes "referer" "user agent". */
 export function formatCombined(e: AccessEntry): string {
   const request = clfQuoted(`${e.method} ${e.url} HTTP/${e.httpVersion}`);
-  const bytes = e.aborted ? '-' : String(e.bytes);
+  const bytes = String(e.bytes);
   return `${e.remote} - - [${clfTime(e.time)}] ${request} ${e.status} ${bytes} ${clfQuoted(e.referer)} ${clfQuoted(e.userAgent)}\n`;
 }
 
@@ -122,6 +125,18 @@ export function formatJson(e: AccessEntry): string {
   })}\n`;
 }
 
+/**
+ * Body bytes a response cut short had sent: what its connection was sent since the response
+ * began, less its head (node:http keeps the head it wrote as `_header`, as its own
+ * ServerResponse checks it); 0 when its head never went out.
+ */
+function bodyBytesSent(res: ServerResponse, sentBefore: number): number {
+  const head = (res as ServerResponse & { _header?: string | null })._header;
+  if (!res.headersSent || typeof head !== 'string') return 0;
+  const sent = (res.socket?.bytesWritten ?? sentBefore) - sentBefore - Buffer.byteLength(head, 'latin1');
+  return Math.max(0, sent);
+}
+
 /** Body bytes a response that ended whole sent, from what it declared. */
 function bodyBytes(req: IncomingMessage, res: ServerResponse, length: unknown): number {
   if (req.method === 'HEAD' || res.statusCode === 304 || res.statusCode === 204) return 0;
@@ -140,6 +155,8 @@ interface Pending {
    */
   url: string | undefined;
   start: number;
+  /** What the connection had been sent before this response (responses on one connection come one at a time). */
+  sentBefore: number;
   /** Headers given to `writeHead` itself, which `getHeader` does not see. */
   head: OutgoingHttpHeaders | undefined;
 }
@@ -234,6 +251,7 @@ export class AccessLog {
       remote: req.socket.remoteAddress ?? '-',
       url: req.url,
       start: performance.now(),
+      sentBefore: req.socket.bytesWritten,
       head: undefined,
     };
     tracked.writeHead = writeHeadCatching as typeof tracked.writeHead;
@@ -256,7 +274,7 @@ export class AccessLog {
         url: p.url ?? '-',
         httpVersion: req.httpVersion,
         status: res.statusCode,
-        bytes: aborted ? 0 : bodyBytes(req, res, length),
+        bytes: aborted ? bodyBytesSent(res, p.sentBefore) : bodyBytes(req, res, length),
         referer: firstHeader(req.headers.referer),
         userAgent: firstHeader(req.headers['user-agent']),
         ms: performance.now() - p.start,
