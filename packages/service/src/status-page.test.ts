@@ -178,3 +178,27 @@ describe('a short admin token', () => {
     expect(lines).toEqual([]);
   });
 });
+
+describe('wrong admin tokens at the sign-in', () => {
+  it('are logged once, then counted, per client', async () => {
+    const lines: string[] = [];
+    app = Fastify({ loggerInstance: pino({ level: 'warn' }, { write: (l: string) => lines.push(l) }) });
+    registerStatusPage(app, {
+      adminToken: TOKEN,
+      heading: 'master',
+      render: () => '',
+      footer: '',
+      cookie: 'c',
+    });
+    for (let i = 0; i < 5; i++) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/_outpost/dashboard/login',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ token: `guess-${i}` }).toString(),
+      });
+      expect(res.statusCode).toBe(401);
+    }
+    expect(lines.map((l) => JSON.parse(l).msg)).toEqual(['dashboard: wrong admin token']);
+  });
+});

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type AcceptedTokens, acceptedTokens } from './auth.js';
 import { bearerIndex, secretMatches } from './bearer.js';
+import { RefusalLog } from './refusal-log.js';
 import {
   DASHBOARD_CSP,
   DASHBOARD_CSS,
@@ -50,6 +51,7 @@ export function registerStatusPage(app: FastifyInstance, d: StatusPageOptions): 
   // A sign-in gets a pass made with the current token; one made with the token being retired
   // still admits until it is unset.
   const guarded = tokens.length > 0;
+  const refusals = new RefusalLog();
   const allowed = (req: FastifyRequest) => {
     if (!guarded) return true;
     const cookie = readCookie(req.headers.cookie, d.cookie);
@@ -95,7 +97,12 @@ export function registerStatusPage(app: FastifyInstance, d: StatusPageOptions): 
       // Relative, as every URL of the pages: '../dashboard' from …/_outpost/dashboard/login.
       if (!guarded) return reply.redirect('../dashboard', 303);
       if (!tokens.map((t) => secretMatches(token.trim(), t)).some(Boolean)) {
-        req.log.warn({ remote: req.ip }, 'dashboard: wrong admin token');
+        const refused = refusals.note(req.ip);
+        if (refused > 0)
+          req.log.warn(
+            { remote: req.ip, refused },
+            `dashboard: wrong admin token${refused > 1 ? ` (${refused} refusals of this client since the last line)` : ''}`,
+          );
         // Answered at …/_outpost/dashboard/login: its URLs lead one level up, or the style and a
         // second try would miss (…/dashboard/dashboard/login).
         return reply
