@@ -196,6 +196,19 @@ describe('Fleet', () => {
     expect(one('uk-london', 10).lastSeenAt).toBe(new Date(heard + 9_000).toISOString());
   });
 
+  it('forgets a link dropped over a message once the replica comes back holding the latest version', () => {
+    fleet.connected(hello('uk-london', 10));
+    // One damaged message (a pong): it drops the link, and is back at once, in sync.
+    fleet.disconnected('uk-london', 'invalid message: Unexpected token X in JSON');
+    expect(one('uk-london', 10).error).toMatch(/^dropped the push link over a message/);
+    fleet.connected({ ...hello('uk-london', 10), current: true });
+    expect(one('uk-london', 10)).toMatchObject({ state: 'in-sync', error: null });
+    // Back behind the latest, it is pushed to again: the error stands until that goes well.
+    fleet.disconnected('uk-london', 'invalid message: x');
+    fleet.connected(hello('uk-london', 9));
+    expect(one('uk-london', 10)).toMatchObject({ state: 'error' });
+  });
+
   it('shows a name two live processes use as an error, for five minutes after the last time', () => {
     fleet.connected(hello('uk-london', 10, { advertise: '10.0.0.1:7080' }));
     fleet.nameShared('uk-london', ['10.0.0.1:7080', '10.0.0.2:7080']);

@@ -68,8 +68,14 @@ export class Fleet {
     root: string;
     advertise?: string;
     previousToken?: boolean;
+    /**
+     * It holds the latest version, with its root: nothing is pushed to it, so a message it
+     * dropped a link over before is behind it (a damaged frame, a version since superseded).
+     */
+    current?: boolean;
   }): void {
     const m = this.#member(info.name, info.region);
+    if (info.current) m.linkRefusal = undefined;
     Object.assign(m.record, {
       region: info.region,
       version: info.version,

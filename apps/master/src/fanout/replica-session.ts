@@ -205,8 +205,12 @@ export class ReplicaSession {
     }
     this.#hello = hello;
     this.#d.claim(hello.name, this);
-    this.#d.fleet.connected({ ...hello, previousToken: this.credential === 'previous' });
     const latest = this.#d.latest();
+    this.#d.fleet.connected({
+      ...hello,
+      previousToken: this.credential === 'previous',
+      current: hello.version === latest.version && hello.root === latest.root,
+    });
     const protocol = Math.min(hello.protocol, PROTOCOL_VERSION);
     this.#ws.send(JSON.stringify({ type: 'welcome', protocol, ...latest }));
     this.#d.log.info(

@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { CloseCodes, WS_PATH } from '@outpost/protocol';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -86,5 +89,43 @@ describe('PushLink', () => {
     const g = gaps(master.opened.slice(0, 8));
     // After a message taken the backoff starts again from 20 ms, not from 320 and on.
     expect(Math.max(...g.slice(4)), `gaps ${g}`).toBeLessThan(g[3]! / 2);
+  });
+
+  it('warns of a WebSocket upgrade answered with an HTTP status, once, however often it is tried', async () => {
+    // A proxy in front that does not pass WebSockets: 503 to every upgrade.
+    let upgrades = 0;
+    const proxy = createServer((_req, res) => res.end());
+    proxy.on('upgrade', (_req, socket) => {
+      upgrades++;
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    });
+    proxy.listen(0, '127.0.0.1');
+    await once(proxy, 'listening');
+    const lines: { level: number; msg: string; status?: number }[] = [];
+    try {
+      link = new PushLink({
+        master: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+        token: undefined,
+        log: pino({ level: 'debug' }, { write: (l: string) => lines.push(JSON.parse(l)) }),
+        heartbeatMs: 60_000,
+        reconnectMinMs: 10,
+        reconnectMaxMs: 20,
+        hello: () => ({ protocol: 2, name: 'uk-london', region: 'uk', version: 0, root: ROOT }),
+        load: () => ({ requestsPerSecond: 0, openConnections: 0 }),
+        onMessage: () => undefined,
+        onUp: () => undefined,
+        onDown: () => undefined,
+      });
+      link.start();
+      await vi.waitFor(() => expect(upgrades).toBeGreaterThanOrEqual(4), { timeout: 10_000, interval: 5 });
+      const warnings = lines.filter((l) => l.level === 40);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({ status: 503 });
+      expect(warnings[0]!.msg).toMatch(/answered the push link's WebSocket upgrade with 503, not 101/);
+    } finally {
+      await link?.stop();
+      link = undefined;
+      proxy.close();
+    }
   });
 });

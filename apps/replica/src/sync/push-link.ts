@@ -50,6 +50,8 @@ export class PushLink {
   /** Links in a row dropped for a message this replica refused. */
   #refusals = 0;
   #lastHeard = 0;
+  /** When a refused WebSocket upgrade was last warned of. */
+  #setupWarnedAt = Number.NEGATIVE_INFINITY;
   #heartbeat: NodeJS.Timeout | undefined;
   #reconnect: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -116,10 +118,29 @@ export class PushLink {
       this.#up = false;
       if (this.#ws === ws) this.#ws = null;
       if (wasUp) this.#o.log.warn({ reason: why }, 'push link down');
-      else this.#o.log.debug({ reason: why }, 'push link could not be set up');
+      else this.#setupFailed(why);
       this.#o.onDown(why);
       if (!this.#stopped) this.#scheduleReconnect(code);
     });
+  }
+
+  /**
+   * A link that never came up. A master not reached at all is the pull's to say (LinkTrouble);
+   * one whose address answers the upgrade with an HTTP status (a proxy in front that does not
+   * pass WebSockets) was said at debug alone, while the replica synced by pull and said nothing
+   * of why. That is a warning: at once, then at most once a minute while it lasts.
+   */
+  #setupFailed(why: string): void {
+    const status = /Unexpected server response: (\d{3})/.exec(why)?.[1];
+    if (status === undefined || Date.now() - this.#setupWarnedAt < 60_000) {
+      this.#o.log.debug({ reason: why }, 'push link could not be set up');
+      return;
+    }
+    this.#setupWarnedAt = Date.now();
+    this.#o.log.warn(
+      { reason: why, status: Number(status) },
+      `the master's address answered the push link's WebSocket upgrade with ${status}, not 101 (a proxy in front that does not pass WebSockets?); syncing by pull meanwhile`,
+    );
   }
 
   #onMessage(ws: WebSocket, data: Buffer, isBinary: boolean) {
