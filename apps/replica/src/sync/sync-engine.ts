@@ -79,6 +79,8 @@ export class SyncEngine {
   #releaseLean: (() => void) | null = null;
   /** A version was refused for lack of room and the WAL could not be cut down yet: tried before each apply. */
   #walToShrink = false;
+  /** When a WAL that could not be cut down was last warned of. */
+  #walWarnedAt = Number.NEGATIVE_INFINITY;
   link: ReplicaLink = 'offline';
   masterVersion: number | null = null;
   lastSyncAt: number | null = null;
@@ -375,10 +377,12 @@ export class SyncEngine {
     if (r.truncated) {
       if (r.before > r.after)
         this.#o.log.info({ before: r.before, after: r.after }, 'cut the WAL down to make room');
-    } else {
+    } else if (Date.now() - this.#walWarnedAt >= 60_000) {
+      // Tried before each apply: on a full disk, many times a second (a warning each, before).
+      this.#walWarnedAt = Date.now();
       this.#o.log.warn(
         { err: r.error, wal: r.before },
-        'could not cut the WAL down yet; trying again before the next version',
+        'could not cut the WAL down yet; trying again before each version (said once a minute)',
       );
     }
   }
