@@ -92,17 +92,36 @@ describe('Fleet', () => {
   });
 
   it('is syncing while the next version is young, behind once it is older than behindAfterMs', () => {
+    // Back at T0; version 8 was created three minutes before: it has been waiting since T0.
     fleet.connected(hello('uk-london', 7));
-    // Version 8 was created three minutes before T0.
-    const since8 = createdAt(8)!;
-    expect(one('uk-london', 10, since8 + BEHIND)).toMatchObject({ state: 'syncing', lagVersions: 3 });
-    expect(one('uk-london', 10, since8 + BEHIND + 1)).toMatchObject({ state: 'behind', lagVersions: 3 });
-    expect(one('uk-london', 10)).toMatchObject({ state: 'behind', connected: true, link: 'push' });
+    expect(one('uk-london', 10)).toMatchObject({ state: 'syncing', lagVersions: 3 });
+    expect(one('uk-london', 10, T0 + BEHIND)).toMatchObject({ state: 'syncing', lagVersions: 3 });
+    expect(one('uk-london', 10, T0 + BEHIND + 1)).toMatchObject({
+      state: 'behind',
+      connected: true,
+      link: 'push',
+    });
 
     // One version behind, published just now: syncing.
     fleet.acked('uk-london', 9, ROOT(9), ROOT(9));
     expect(one('uk-london', 10)).toMatchObject({ state: 'syncing', lagVersions: 1, version: 9 });
     expect(one('uk-london', 10, T0 + BEHIND + 1)).toMatchObject({ state: 'behind' });
+  });
+
+  it('counts a lag from when the replica came back, not from versions cut while it was away', () => {
+    fleet.connected(hello('uk-london', 10));
+    fleet.disconnected('uk-london');
+    // Away for a day; back with versions to catch up on, cut while it was away.
+    vi.setSystemTime(T0 + 86_400_000);
+    fleet.connected(hello('uk-london', 7));
+    expect(one('uk-london', 10)).toMatchObject({ state: 'syncing' });
+    expect(one('uk-london', 10, T0 + 86_400_000 + BEHIND + 1)).toMatchObject({ state: 'behind' });
+    // A link that drops and comes straight back does not start the count again.
+    vi.setSystemTime(T0 + 86_400_000 + BEHIND + 1);
+    fleet.disconnected('uk-london');
+    vi.setSystemTime(T0 + 86_400_000 + BEHIND + 500);
+    fleet.connected(hello('uk-london', 7));
+    expect(one('uk-london', 10)).toMatchObject({ state: 'behind' });
   });
 
   it('is syncing when the creation time of the next version is unknown', () => {
@@ -322,7 +341,8 @@ describe('Fleet', () => {
       link: 'pull',
       version: 8,
       lagVersions: 2,
-      state: 'behind',
+      // First heard from just now: catching up, not behind yet.
+      state: 'syncing',
       advertise: null,
     });
     expect(store.replicas.all()[0]).toMatchObject({ name: 'asia-tokyo', link: 'pull', version: 8 });

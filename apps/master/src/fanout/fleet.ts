@@ -17,6 +17,11 @@ interface Member {
   sharedName?: { advertises: [string, string]; at: number };
   /** Why it last dropped its push link over a message we sent; kept across its reconnects until it acknowledges a version. */
   linkRefusal?: string;
+  /**
+   * When it came back after being offline (or was first heard from): its lag counts from then,
+   * not from versions cut while it was away. A new replica was "behind" from its first second.
+   */
+  upSince?: number;
 }
 
 /** What `Fleet.forget` did: forgot the replica (its last record), knew none, or refused a live one. */
@@ -76,6 +81,7 @@ export class Fleet {
   }): void {
     const m = this.#member(info.name, info.region);
     if (info.current) m.linkRefusal = undefined;
+    this.#noteComeBack(m);
     Object.assign(m.record, {
       region: info.region,
       version: info.version,
@@ -142,6 +148,7 @@ export class Fleet {
     previousToken?: boolean;
   }): void {
     const m = this.#member(info.name, info.region);
+    this.#noteComeBack(m);
     m.previousToken = info.previousToken === true;
     m.seenSinceStart = true;
     // A pull says what a heartbeat would: a replica off its push link is heard only this way.
@@ -275,7 +282,9 @@ export class Fleet {
     else if (r.error || shared || m.fault || wrongRoot) state = 'error';
     else if (lag === 0) state = 'in-sync';
     else {
-      const waitingSince = createdAt(r.version + 1);
+      const due = createdAt(r.version + 1);
+      // Waiting since that version was cut, or since it came back, whichever is later.
+      const waitingSince = due === undefined ? undefined : Math.max(due, m.upSince ?? due);
       state = waitingSince !== undefined && now - waitingSince > this.#o.behindAfterMs ? 'behind' : 'syncing';
     }
     return {
@@ -298,6 +307,13 @@ export class Fleet {
   }
 
   /** Alive: on the push link, or pulling and heard from lately. */
+  /** Heard from again: when it had not been for offlineAfterMs (or ever), its lag counts from now. A link that drops and comes straight back counts on. */
+  #noteComeBack(m: Member): void {
+    const now = Date.now();
+    const last = m.record.lastSeenAt;
+    if (m.upSince === undefined || last === null || now - last >= this.#o.offlineAfterMs) m.upSince = now;
+  }
+
   #alive(m: Member, now: number): boolean {
     const r = m.record;
     return (
