@@ -1,3 +1,4 @@
+import { createPrivateKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,5 +86,36 @@ describe('certificateDates', () => {
       msg: 'TLS certificate reloaded',
       subject: expect.stringMatching(/CN=/),
     });
+  });
+});
+
+describe('what loadTls says of the usual mistakes', () => {
+  const fixture = (name: string) =>
+    readFileSync(join(import.meta.dirname, `../../../test/fixtures/tls/${name}`));
+  const attempt = (cert: Buffer, key: Buffer | string) => {
+    writeFileSync(join(dir, 'c.pem'), cert);
+    writeFileSync(join(dir, 'k.pem'), key);
+    return () => loadTls({ cert: join(dir, 'c.pem'), key: join(dir, 'k.pem') });
+  };
+
+  it('a key under a passphrase', () => {
+    const locked = createPrivateKey(fixture('server1.key')).export({
+      format: 'pem',
+      type: 'pkcs8',
+      cipher: 'aes-256-cbc',
+      passphrase: 'secret',
+    });
+    expect(attempt(fixture('server1.pem'), locked)).toThrow(/the key is protected by a passphrase/);
+  });
+
+  it('a chain with the CA first, and a key of another certificate', () => {
+    expect(
+      attempt(Buffer.concat([fixture('ca.pem'), fixture('server1.pem')]), fixture('server1.key')),
+    ).toThrow(
+      /the key is the certificate's at place 2 in the chain file: the server's own certificate must come first/,
+    );
+    expect(attempt(fixture('server1.pem'), fixture('server2.key'))).toThrow(
+      /the key belongs to no certificate of the chain file/,
+    );
   });
 });

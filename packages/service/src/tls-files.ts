@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Server as TlsServer } from 'node:tls';
 import { createSecureContext } from 'node:tls';
@@ -47,11 +47,40 @@ export function loadTls(paths: TlsPaths): TlsMaterial {
   try {
     createSecureContext(material);
   } catch (err) {
-    throw new ConfigError(
-      `--tls-cert ${paths.cert} and --tls-key ${paths.key} cannot be used: ${(err as Error).message}`,
-    );
+    const why = tlsMistake(material) ?? (err as Error).message;
+    throw new ConfigError(`--tls-cert ${paths.cert} and --tls-key ${paths.key} cannot be used: ${why}`);
   }
   return material;
+}
+
+/**
+ * The usual mistakes behind OpenSSL's terse words, or null: a key under a passphrase ("bad
+ * decrypt"), and a chain whose first certificate is not the key's ("key values mismatch",
+ * with the CA first, or the chain without the server's own).
+ */
+function tlsMistake(m: TlsMaterial): string | null {
+  const keyText = m.key.toString('latin1');
+  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(keyText))
+    return 'the key is protected by a passphrase, which a service cannot type: give it the key without one (openssl pkey -in KEY -out PLAIN)';
+  let key: ReturnType<typeof createPrivateKey>;
+  try {
+    key = createPrivateKey(m.key);
+  } catch {
+    return null;
+  }
+  const pems =
+    m.cert.toString('latin1').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  const owner = pems.findIndex((pem) => {
+    try {
+      return new X509Certificate(pem).checkPrivateKey(key);
+    } catch {
+      return false;
+    }
+  });
+  if (owner > 0)
+    return `the key is the certificate's at place ${owner + 1} in the chain file: the server's own certificate must come first, then the CAs`;
+  if (owner === -1 && pems.length > 0) return 'the key belongs to no certificate of the chain file';
+  return null;
 }
 
 /** A certificate this close to its end is warned of at start and at each reload. */
