@@ -79,7 +79,14 @@ describe('pull-only replicas and tokens', () => {
     });
     const s = await fleet.replicaStatus('xx-rogue');
     expect(s).toMatchObject({ version: 0, link: 'offline' });
-    expect((await get(`${rogue.url}/secret.txt`)).status).toBe(404);
+    // It holds no version: nothing to say 404 of (a cache would take the file for gone).
+    const secret = await get(`${rogue.url}/secret.txt`);
+    expect(secret.status).toBe(503);
+    expect(secret.headers['retry-after']).toBe('5');
+    expect(secret.body.toString()).not.toContain('secret');
+    expect(JSON.parse(secret.body.toString()).detail).toBe(
+      'this replica holds no version yet: it is syncing',
+    );
     expect((await get(`${rogue.url}/_outpost/readyz`)).status).toBe(503);
     const st = await fleet.masterStatus();
     expect(st.replicas.map((r: any) => r.name)).toEqual(['uk-london']);

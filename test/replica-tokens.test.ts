@@ -46,7 +46,7 @@ describe('replicas with tokens of their own', () => {
         what: 'the impostor to be refused',
       },
     );
-    expect((await get(`${impostor.url}/index.html`)).status).toBe(404);
+    expect((await get(`${impostor.url}/index.html`)).status).toBe(503);
     expect((await fleet.masterStatus()).replicas.map((r: { name: string }) => r.name).sort()).toEqual([
       'asia-tokyo',
       'uk-london',

@@ -50,7 +50,7 @@ describe('rotating the replication token without a gap', () => {
     await waitFor(async () => (await fleet.replicaStatus('xx-rogue')).error?.includes('401'), {
       what: 'a third token to be refused',
     });
-    expect((await get(`${rogue.url}/policy.md`)).status).toBe(404);
+    expect((await get(`${rogue.url}/policy.md`)).status).toBe(503);
     expect((await fleet.masterStatus()).replicas.map((r: any) => r.name)).not.toContain('xx-rogue');
     await rogue.stop();
     fleet.replicas.delete('xx-rogue');

@@ -210,6 +210,14 @@ export function createContentHandler(o: ContentHandlerOptions): ContentHandler {
       });
       return;
     }
+    // Before its first version a replica holds nothing to say 404 of: a reader (or a cache in
+    // front) told 404 would take the file for gone; /readyz says 503 meanwhile, and so does this.
+    if (snap.version === 0) {
+      fail(req, res, snap, 503, 'Service Unavailable', 'this replica holds no version yet: it is syncing', {
+        'retry-after': '5',
+      });
+      return;
+    }
     const url = req.url ?? '/';
     // The hot path: a plain target that names a file of the version. Every key of the tree is
     // a checked path, so a hit needs no more checks; anything else takes the careful way.
