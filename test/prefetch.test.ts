@@ -25,6 +25,11 @@ async function replicaMetrics(url: string): Promise<string> {
   return res.body.toString();
 }
 
+/** A metric of the uk-london replica (0 while it has none). */
+async function londonMetric(url: string, name: string): Promise<number> {
+  return sample(await replicaMetrics(url), `${name}{service="replica",replica="uk-london",region="uk"}`) ?? 0;
+}
+
 /** Files made beside the content directory and moved in at once: one batch, one version. */
 function dropIn(fleet: Fleet, files: Record<string, Buffer>) {
   const staging = join(fleet.dir.path, 'staging');
@@ -142,11 +147,7 @@ describe('chunks fetched ahead of their version', () => {
     await fleet.startReplica('uk-london', 'uk', { master: meter.url });
     await fleet.expectConverged();
     const replica = fleet.replica('uk-london');
-    const metric = async (name: string) =>
-      sample(
-        await replicaMetrics(replica.url),
-        `${name}{service="replica",replica="uk-london",region="uk"}`,
-      ) ?? 0;
+    const metric = (name: string) => londonMetric(replica.url, name);
     meter.reset();
     const big = noise(12 * MiB, 'lane');
     const staged = join(fleet.dir.path, 'big.bin');
@@ -252,11 +253,7 @@ describe('chunks fetched ahead of their version', () => {
     fleet = await Fleet.start({ files: { 'a.txt': 'a\n' }, replicas: [{ name: 'uk-london', region: 'uk' }] });
     await fleet.expectConverged();
     const replica = fleet.replica('uk-london');
-    const metric = async (name: string) =>
-      sample(
-        await replicaMetrics(replica.url),
-        `${name}{service="replica",replica="uk-london",region="uk"}`,
-      ) ?? 0;
+    const metric = (name: string) => londonMetric(replica.url, name);
     // Large enough that the master is still reading it well after the first chunks are told.
     dropIn(
       fleet,

@@ -1,7 +1,7 @@
 import Fastify from 'fastify';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dashboardPass, passHolds, registerStatusPage } from './status-page.js';
+import { dashboardPass, passHolds, registerStatusPage, type StatusPageOptions } from './status-page.js';
 
 const TOKEN = 'status-page-token';
 let app: ReturnType<typeof Fastify> | undefined;
@@ -11,21 +11,35 @@ afterEach(async () => {
   app = undefined;
 });
 
-async function signIn(headers: Record<string, string> = {}) {
-  app = Fastify();
+/** A status page (the test's `app`) with `o` over its defaults; what it logs at warn goes to `lines`. */
+function pageApp(o: Partial<StatusPageOptions> = {}, lines?: string[]) {
+  app = Fastify(
+    lines ? { loggerInstance: pino({ level: 'warn' }, { write: (l: string) => lines.push(l) }) } : {},
+  );
   registerStatusPage(app, {
     adminToken: TOKEN,
     heading: 'master',
     render: () => '<main><h1>Version 1</h1></main>',
     footer: '',
     cookie: 'outpost_master',
+    ...o,
   });
-  return app.inject({
+  return app;
+}
+
+/** The sign-in form posted with `token` to `url`. */
+function post(token: string, headers: Record<string, string> = {}, url = '/_outpost/dashboard/login') {
+  return app!.inject({
     method: 'POST',
-    url: '/_outpost/dashboard/login',
+    url,
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-    payload: new URLSearchParams({ token: TOKEN }).toString(),
+    payload: new URLSearchParams({ token }).toString(),
   });
+}
+
+async function signIn(headers: Record<string, string> = {}) {
+  pageApp();
+  return post(TOKEN, headers);
 }
 
 describe('the status page sign-in', () => {
@@ -52,23 +66,9 @@ describe('the status page sign-in', () => {
 
 describe('the status page after a failed sign-in', () => {
   it('answers at the form’s URL with a page whose style and form resolve from there', async () => {
-    app = Fastify();
-    registerStatusPage(app, {
-      adminToken: TOKEN,
-      heading: 'master',
-      render: () => '<main><h1>Version 1</h1></main>',
-      footer: '',
-      cookie: 'outpost_master',
-    });
+    const app = pageApp();
     const at = 'http://h/_outpost/dashboard/login';
-    const post = (url: string, token: string) =>
-      app!.inject({
-        method: 'POST',
-        url,
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        payload: new URLSearchParams({ token }).toString(),
-      });
-    const wrong = await post(new URL(at).pathname, 'not it');
+    const wrong = await post('not it', {}, new URL(at).pathname);
     expect(wrong.statusCode).toBe(401);
     expect(wrong.body).toContain('That token is not the admin token.');
     // Every URL of that page, resolved where the browser got it, reaches the service.
@@ -79,20 +79,13 @@ describe('the status page after a failed sign-in', () => {
       expect(res.statusCode, ref).toBe(200);
     }
     const action = /<form method="post" action="([^"]+)">/.exec(wrong.body)![1]!;
-    const again = await post(new URL(action, at).pathname, TOKEN);
+    const again = await post(TOKEN, {}, new URL(action, at).pathname);
     expect(again.statusCode).toBe(303);
     expect(new URL(String(again.headers.location), new URL(action, at)).pathname).toBe('/_outpost/dashboard');
   });
 
   it('keeps the sign-in page’s URLs as they were where it is first shown', async () => {
-    app = Fastify();
-    registerStatusPage(app, {
-      adminToken: TOKEN,
-      heading: 'master',
-      render: () => '',
-      footer: '',
-      cookie: 'outpost_master',
-    });
+    const app = pageApp({ render: () => '' });
     for (const url of ['/_outpost/', '/_outpost/dashboard']) {
       const body = (await app.inject({ method: 'GET', url })).body;
       expect(body, url).toContain('<link rel="stylesheet" href="dashboard.css">');
@@ -122,24 +115,8 @@ describe('the dashboard pass', () => {
 
   it('differs at each sign-in, and the page takes it until the day is out', async () => {
     let now = T;
-    app = Fastify();
-    registerStatusPage(app, {
-      adminToken: TOKEN,
-      heading: 'master',
-      render: () => '<main>ok</main>',
-      footer: '',
-      cookie: 'outpost_master',
-      now: () => now,
-    });
-    const signIn = async () => {
-      const res = await app!.inject({
-        method: 'POST',
-        url: '/_outpost/dashboard/login',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        payload: new URLSearchParams({ token: TOKEN }).toString(),
-      });
-      return String(res.headers['set-cookie']).split(';')[0]!;
-    };
+    pageApp({ render: () => '<main>ok</main>', now: () => now });
+    const signIn = async () => String((await post(TOKEN)).headers['set-cookie']).split(';')[0]!;
     const first = await signIn();
     now += 5_000;
     const second = await signIn();
@@ -154,27 +131,13 @@ describe('the dashboard pass', () => {
 describe('a short admin token', () => {
   it('is warned of once, at start', async () => {
     const lines: string[] = [];
-    app = Fastify({ loggerInstance: pino({ level: 'warn' }, { write: (l: string) => lines.push(l) }) });
-    registerStatusPage(app, {
-      adminToken: 'short',
-      heading: 'master',
-      render: () => '',
-      footer: '',
-      cookie: 'c',
-    });
+    pageApp({ adminToken: 'short' }, lines);
     expect(lines.map((l) => JSON.parse(l).msg)).toEqual([
       'the admin token is shorter than 16 characters: easy to guess, and a dashboard cookie seen on the wire lets one guess it offline',
     ]);
-    await app.close();
+    await app!.close();
     lines.length = 0;
-    app = Fastify({ loggerInstance: pino({ level: 'warn' }, { write: (l: string) => lines.push(l) }) });
-    registerStatusPage(app, {
-      adminToken: TOKEN,
-      heading: 'master',
-      render: () => '',
-      footer: '',
-      cookie: 'c',
-    });
+    pageApp({}, lines);
     expect(lines).toEqual([]);
   });
 });
@@ -182,23 +145,8 @@ describe('a short admin token', () => {
 describe('wrong admin tokens at the sign-in', () => {
   it('are logged once, then counted, per client', async () => {
     const lines: string[] = [];
-    app = Fastify({ loggerInstance: pino({ level: 'warn' }, { write: (l: string) => lines.push(l) }) });
-    registerStatusPage(app, {
-      adminToken: TOKEN,
-      heading: 'master',
-      render: () => '',
-      footer: '',
-      cookie: 'c',
-    });
-    for (let i = 0; i < 5; i++) {
-      const res = await app.inject({
-        method: 'POST',
-        url: '/_outpost/dashboard/login',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        payload: new URLSearchParams({ token: `guess-${i}` }).toString(),
-      });
-      expect(res.statusCode).toBe(401);
-    }
+    pageApp({}, lines);
+    for (let i = 0; i < 5; i++) expect((await post(`guess-${i}`)).statusCode).toBe(401);
     expect(lines.map((l) => JSON.parse(l).msg)).toEqual(['dashboard: wrong admin token']);
   });
 });

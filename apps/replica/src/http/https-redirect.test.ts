@@ -50,38 +50,36 @@ describe('httpsLocation', () => {
   });
 });
 
+/** Sends `request(port)` to a redirect server (HTTPS on 8443) and gives all it answered. */
+async function exchange(request: (port: number) => string): Promise<string> {
+  const server = createHttpsRedirectServer(() => 8443, DEFAULT_LIMITS);
+  await once(server.listen(0, '127.0.0.1'), 'listening');
+  try {
+    const { port } = server.address() as { port: number };
+    const socket = connect(port, '127.0.0.1');
+    socket.end(request(port));
+    let head = '';
+    for await (const chunk of socket) head += chunk;
+    return head;
+  } finally {
+    server.close();
+  }
+}
+
 describe('the redirect server', () => {
   it('answers an absolute-form request line with a 308 to the Host, over HTTPS', async () => {
-    const server = createHttpsRedirectServer(() => 8443, DEFAULT_LIMITS);
-    await once(server.listen(0, '127.0.0.1'), 'listening');
-    try {
-      const { port } = server.address() as { port: number };
-      const socket = connect(port, '127.0.0.1');
-      socket.end(`GET http://other/x/y?z HTTP/1.1\r\nHost: 127.0.0.2:${port}\r\nConnection: close\r\n\r\n`);
-      let head = '';
-      for await (const chunk of socket) head += chunk;
-      expect(head).toMatch(/^HTTP\/1\.1 308 /);
-      expect(head).toContain('\r\nlocation: https://127.0.0.2:8443/x/y?z\r\n');
-    } finally {
-      server.close();
-    }
+    const head = await exchange(
+      (port) => `GET http://other/x/y?z HTTP/1.1\r\nHost: 127.0.0.2:${port}\r\nConnection: close\r\n\r\n`,
+    );
+    expect(head).toMatch(/^HTTP\/1\.1 308 /);
+    expect(head).toContain('\r\nlocation: https://127.0.0.2:8443/x/y?z\r\n');
   });
 
   it('answers two Host headers 400, as the HTTPS port does, never a Location from one of them', async () => {
-    const server = createHttpsRedirectServer(() => 8443, DEFAULT_LIMITS);
-    await once(server.listen(0, '127.0.0.1'), 'listening');
-    try {
-      const { port } = server.address() as { port: number };
-      const socket = connect(port, '127.0.0.1');
-      socket.end(
-        'GET /x HTTP/1.1\r\nHost: evil.example\r\nHost: uk.corp.example\r\nConnection: close\r\n\r\n',
-      );
-      let head = '';
-      for await (const chunk of socket) head += chunk;
-      expect(head).toMatch(/^HTTP\/1\.1 400 /);
-      expect(head).not.toContain('location');
-    } finally {
-      server.close();
-    }
+    const head = await exchange(
+      () => 'GET /x HTTP/1.1\r\nHost: evil.example\r\nHost: uk.corp.example\r\nConnection: close\r\n\r\n',
+    );
+    expect(head).toMatch(/^HTTP\/1\.1 400 /);
+    expect(head).not.toContain('location');
   });
 });

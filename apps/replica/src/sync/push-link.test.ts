@@ -39,7 +39,7 @@ describe('PushLink', () => {
     master?.close();
   });
 
-  const start = (url: string) => {
+  const start = (url: string, o: Partial<ConstructorParameters<typeof PushLink>[0]> = {}) => {
     link = new PushLink({
       master: url,
       token: undefined,
@@ -52,6 +52,7 @@ describe('PushLink', () => {
       onMessage: () => undefined,
       onUp: () => undefined,
       onDown: () => undefined,
+      ...o,
     });
     link.start();
   };
@@ -103,20 +104,11 @@ describe('PushLink', () => {
     await once(proxy, 'listening');
     const lines: { level: number; msg: string; status?: number }[] = [];
     try {
-      link = new PushLink({
-        master: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
-        token: undefined,
+      start(`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, {
         log: pino({ level: 'debug' }, { write: (l: string) => lines.push(JSON.parse(l)) }),
-        heartbeatMs: 60_000,
         reconnectMinMs: 10,
         reconnectMaxMs: 20,
-        hello: () => ({ protocol: 2, name: 'uk-london', region: 'uk', version: 0, root: ROOT }),
-        load: () => ({ requestsPerSecond: 0, openConnections: 0 }),
-        onMessage: () => undefined,
-        onUp: () => undefined,
-        onDown: () => undefined,
       });
-      link.start();
       await vi.waitFor(() => expect(upgrades).toBeGreaterThanOrEqual(4), { timeout: 10_000, interval: 5 });
       const warnings = lines.filter((l) => l.level === 40);
       expect(warnings).toHaveLength(1);
