@@ -3,6 +3,7 @@ import {
   COMMON_FLAGS,
   describeFlags,
   FORGET_FLAGS,
+  fromEnvironment,
   MASTER_FLAGS,
   REPLICA_FLAGS,
   ROLLBACK_FLAGS,
@@ -85,6 +86,28 @@ describe('readFlags', () => {
     expect(() => readFlags(['--json=yes'], STATUS_FLAGS, {})).toThrow();
   });
 
+  it("takes the words for on and off in a switch's variable, and refuses any other value", () => {
+    for (const on of ['1', 'true', 'YES', 'On'])
+      expect(readFlags([], STATUS_FLAGS, { OUTPOST_JSON: on }), on).toEqual({ json: 'true' });
+    for (const off of ['0', 'false', 'No', 'OFF', ''])
+      expect(readFlags([], STATUS_FLAGS, { OUTPOST_JSON: off }), off).toEqual({});
+    // A typo was taken as off without a word: the service ran with the opposite of what was meant.
+    for (const typo of ['ture', 'y', 'bogus', '2'])
+      expect(() => readFlags([], REPLICA_FLAGS, { OUTPOST_NO_COMPRESS: typo }), typo).toThrow(
+        new UsageError(
+          `OUTPOST_NO_COMPRESS='${typo}': --no-compress is a switch: 1, true, yes or on for on; 0, false, no, off or empty for off`,
+        ),
+      );
+    // The flag wins over its variable, whatever that holds.
+    expect(readFlags(['--json'], STATUS_FLAGS, { OUTPOST_JSON: 'ture' })).toEqual({ json: 'true' });
+  });
+
+  it('notes which values came from a variable, so that an error names it', () => {
+    fromEnvironment.clear();
+    readFlags(['--port', '7070'], MASTER_FLAGS, { OUTPOST_QUIET_MS: 'x', OUTPOST_PORT: '1' });
+    expect([...fromEnvironment]).toEqual([['quietMs', 'OUTPOST_QUIET_MS']]);
+  });
+
   it('joins a flag given more than once with ;, as its variable holds them', () => {
     const args = ['--content', '/c', '--exclude', '.git', '--exclude', '*.log;/drafts'];
     expect(readFlags(args, MASTER_FLAGS, {}).exclude).toBe('.git;*.log;/drafts');
@@ -120,7 +143,7 @@ describe('readFlags', () => {
     for (const argv of [['--port', ''], ['--port='], ['--data', '']])
       expect(() => readFlags(argv, MASTER_FLAGS, {}), argv.join(' ')).toThrow(
         new UsageError(
-          `--${argv[0]!.replace(/^--|=$/g, '')} '': an empty value; give one, or leave the flag out for its default`,
+          `--${argv[0]!.replace(/^--|=$/g, '')} '': an empty value; give one (a flag left out takes its default, where it has one)`,
         ),
       );
     expect(readFlags([], MASTER_FLAGS, { OUTPOST_PORT: '', OUTPOST_DATA: '' })).toEqual({});

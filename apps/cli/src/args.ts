@@ -201,14 +201,38 @@ export function readFlags(argv: string[], flags: Flag[], env: NodeJS.ProcessEnv)
     // meant to say something; a script's unset variable (`--port "$PORT"`) should not pass.
     const given = values[f.name];
     if (given === '' || (Array.isArray(given) && given.includes('')))
-      throw new UsageError(`--${f.name} '': an empty value; give one, or leave the flag out for its default`);
+      throw new UsageError(
+        `--${f.name} '': an empty value; give one (a flag left out takes its default, where it has one)`,
+      );
     // An empty variable is unset, as a shell user means by `OUTPOST_PORT=`.
-    const v = (Array.isArray(given) ? given.join(';') : given) ?? ((f.env && env[f.env]) || undefined);
+    const fromEnv = given === undefined && f.env !== '' && env[f.env] ? env[f.env] : undefined;
+    const v = (Array.isArray(given) ? given.join(';') : given) ?? fromEnv;
     if (v === undefined || v === false) continue;
+    if (fromEnv !== undefined) fromEnvironment.set(camel(f.name), f.env);
     if (v === true || !f.boolean) out[camel(f.name)] = String(v);
-    else if (/^(1|true|yes|on)$/i.test(v)) out[camel(f.name)] = 'true';
+    else if (switchValue(f, v)) out[camel(f.name)] = 'true';
   }
   return out;
+}
+
+/**
+ * The config keys whose values came from an OUTPOST_* variable, and its name: an error in
+ * one names the variable, which a user who set it in a systemd environment file never typed
+ * as a flag.
+ */
+export const fromEnvironment = new Map<string, string>();
+
+/**
+ * A switch's value in its variable. Anything but the words for on and off is refused: a typo
+ * (`OUTPOST_NO_COMPRESS=ture`, `OUTPOST_JSON=y`) was taken as off without a word, and the
+ * service ran with the opposite of what was meant.
+ */
+function switchValue(f: Flag, v: string): boolean {
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off)$/i.test(v)) return false;
+  throw new UsageError(
+    `${f.env}='${v}': --${f.name} is a switch: 1, true, yes or on for on; 0, false, no, off or empty for off`,
+  );
 }
 
 /** Help text for a command's flags. */

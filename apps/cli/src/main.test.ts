@@ -285,6 +285,40 @@ describe('flag errors: exit 2 and one line', () => {
     expect(oneLine(crlf.stderr)).toContain("bad cache rule '/=public,\\r\\nmax-age=1'");
   });
 
+  it('names the variable a bad value came from, and says a too large number once', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'content'));
+    const args = ['master', '--content', join(dir, 'content'), '--data', join(dir, 'data')];
+    const [fromEnv, huge, rate] = await Promise.all([
+      cli(args, { OUTPOST_QUIET_MS: 'x' }),
+      cli([...args, '--quiet-ms', '99999999999999999999']),
+      cli([
+        'replica',
+        '--name',
+        'a',
+        '--region',
+        'uk',
+        '--master',
+        'http://127.0.0.1:9',
+        '--data',
+        join(dir, 'r'),
+        '--max-rate',
+        '1e3',
+      ]),
+    ]);
+    for (const r of [fromEnv, huge, rate]) expect(r.code, r.stderr).toBe(2);
+    expect(fromEnv.stderr).toBe(
+      "outpost: invalid options:\n  OUTPOST_QUIET_MS (--quiet-ms): expected a whole number in decimal digits, not 'x'\n",
+    );
+    // zod's own limit on an integer (2^53) said beside the flag's was noise.
+    expect(huge.stderr).toBe(
+      'outpost: invalid options:\n  --quiet-ms: Too big: expected number to be <=3600000\n',
+    );
+    expect(rate.stderr).toBe(
+      'outpost: invalid options:\n  --max-rate: expected a byte size such as 1048576, 512k or 10MiB\n',
+    );
+  });
+
   it('refuses an empty --port and ports not in decimal digits, where they listened on random or other ports', async () => {
     const dir = tempDir();
     mkdirSync(join(dir, 'content'));
@@ -293,7 +327,7 @@ describe('flag errors: exit 2 and one line', () => {
     const [empty, hex, exp] = await Promise.all([master(''), master('0x50'), master('1e4')]);
     for (const r of [empty, hex, exp]) expect(r.code, r.stderr).toBe(2);
     expect(oneLine(empty.stderr)).toBe(
-      "outpost: --port '': an empty value; give one, or leave the flag out for its default",
+      "outpost: --port '': an empty value; give one (a flag left out takes its default, where it has one)",
     );
     expect(hex.stderr).toContain("--port: expected a whole number in decimal digits, not '0x50'");
     expect(exp.stderr).toContain("--port: expected a whole number in decimal digits, not '1e4'");
@@ -391,6 +425,27 @@ describe('commands that call the master', () => {
     const bad = await cli(['status', '--master', url, '--timeout-ms', '1e3']);
     expect(bad.code).toBe(2);
     oneLine(bad.stderr);
+  });
+
+  it('give status one --timeout-ms for all the requests it makes, not one each', async () => {
+    // Each answer takes 700 ms: the status comes in time, and the DNS view it asks next would
+    // too, were it given a full second of its own.
+    const status = { role: 'master', version: 4, root: 'f'.repeat(64), files: 1, bytes: 1, replicas: [] };
+    const asked: string[] = [];
+    const url = await serve((req, res) => {
+      asked.push(req.url ?? '');
+      setTimeout(() => {
+        res.setHeader('content-type', 'application/json');
+        if (req.url !== '/_outpost/api/v1/status') res.statusCode = 404;
+        res.end(req.url === '/_outpost/api/v1/status' ? JSON.stringify(status) : '{}');
+      }, 700);
+    });
+    const r = await cli(['status', '--master', url, '--timeout-ms', '1000']);
+    expect(asked).toEqual(['/_outpost/api/v1/status', '/_outpost/api/v1/dns']);
+    expect(r.code).toBe(2);
+    expect(oneLine(r.stderr)).toBe(
+      `outpost: the master at ${url} did not answer within 1 s (--timeout-ms 1000): is it hung or overloaded, or is a proxy in between holding the request?`,
+    );
   });
 
   it("say that the master answered something unexpected, not that the user's options are invalid", async () => {

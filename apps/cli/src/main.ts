@@ -12,6 +12,7 @@ import { ZodError } from 'zod';
 import {
   describeFlags,
   FORGET_FLAGS,
+  fromEnvironment,
   MASTER_FLAGS,
   REPLICA_FLAGS,
   ROLLBACK_FLAGS,
@@ -204,7 +205,8 @@ async function saysUserErrors(
 
 async function versions(flags: Record<string, string>, adminToken: string | undefined): Promise<number> {
   const timeoutMs = timeoutOf(flags, DEFAULT_TIMEOUT_MS);
-  const res = await callMaster('versions', flags, adminToken, '/versions', { timeoutMs });
+  const deadline = Date.now() + timeoutMs;
+  const res = await callMaster('versions', flags, adminToken, '/versions', { timeoutMs, deadline });
   if (!res.ok) return 2;
   const list = parseAnswer(VersionListSchema, res.body, flags.master!, '/versions');
   process.stdout.write(flags.json ? `${JSON.stringify(list, null, 2)}\n` : `${renderVersions(list)}\n`);
@@ -223,6 +225,7 @@ async function rollback(flags: Record<string, string>, adminToken: string | unde
   const res = await callMaster('rollback', flags, adminToken, '/rollback', {
     body: { to },
     timeoutMs,
+    deadline: Date.now() + timeoutMs,
     afterTimeout: "the rollback may still be published: 'outpost versions' shows whether it was",
   });
   if (!res.ok) return 2;
@@ -239,7 +242,11 @@ async function forget(flags: Record<string, string>, adminToken: string | undefi
   if (!flags.name) throw new UsageError('forget needs --name NAME, a replica the master shows offline');
   const timeoutMs = timeoutOf(flags, DEFAULT_TIMEOUT_MS);
   const path = `/replicas/${encodeURIComponent(flags.name)}`;
-  const res = await callMaster('forget', flags, adminToken, path, { method: 'DELETE', timeoutMs });
+  const res = await callMaster('forget', flags, adminToken, path, {
+    method: 'DELETE',
+    timeoutMs,
+    deadline: Date.now() + timeoutMs,
+  });
   if (!res.ok) return 2;
   const r = parseAnswer(ForgetReplicaResponseSchema, res.body, flags.master!, path);
   process.stdout.write(
@@ -250,7 +257,9 @@ async function forget(flags: Record<string, string>, adminToken: string | undefi
 
 async function status(flags: Record<string, string>, adminToken: string | undefined): Promise<number> {
   const timeoutMs = timeoutOf(flags, DEFAULT_TIMEOUT_MS);
-  const res = await callMaster('status', flags, adminToken, '/status', { timeoutMs });
+  // One --timeout-ms for the two or three requests status makes, not one each.
+  const deadline = Date.now() + timeoutMs;
+  const res = await callMaster('status', flags, adminToken, '/status', { timeoutMs, deadline });
   if (!res.ok) return 2;
   const body = res.body;
   const parsed = MasterStatusSchema.safeParse(body);
@@ -265,13 +274,19 @@ async function status(flags: Record<string, string>, adminToken: string | undefi
   }
   const s = parsed.data;
   // The DNS section, when the master serves a zone (404: it serves none).
-  const dnsRes = await callMaster('status', flags, adminToken, '/dns', { quietStatus: 404, timeoutMs });
+  const dnsRes = await callMaster('status', flags, adminToken, '/dns', {
+    quietStatus: 404,
+    timeoutMs,
+    deadline,
+  });
+  // 404: the master serves no zone. Anything else (no answer in time) was said, and fails status.
+  if (!dnsRes.ok && dnsRes.status !== 404) return 2;
   const dns = dnsRes.ok ? parseAnswer(DnsStatusSchema, dnsRes.body, flags.master!, '/dns') : null;
   if (flags.json) {
     // Status names the first refused paths only; --json lists them all.
     let problems = s.problems;
     if ((s.problemCount ?? 0) > (problems?.length ?? 0)) {
-      const all = await callMaster('status', flags, adminToken, '/problems', { timeoutMs });
+      const all = await callMaster('status', flags, adminToken, '/problems', { timeoutMs, deadline });
       if (!all.ok) return 2;
       problems = parseAnswer(ProblemListSchema, all.body, flags.master!, '/problems').problems;
     }
@@ -310,12 +325,24 @@ function exitWhenWritten(code: number): void {
   }
 }
 
+/**
+ * A whole number past 2^53 fails two checks, zod's own limit on an integer
+ * (`<=9007199254740991`) and the flag's: only the flag's is worth saying.
+ */
+function withoutSafeIntegerNoise(issues: ZodError['issues']): ZodError['issues'] {
+  const noise = (i: ZodError['issues'][number]) => i.message.includes(String(Number.MAX_SAFE_INTEGER));
+  return issues.filter(
+    (i) => !noise(i) || !issues.some((o) => o !== i && !noise(o) && o.path[0] === i.path[0]),
+  );
+}
+
 main(process.argv.slice(2)).then(
   (code) => exitWhenWritten(code),
   (err: unknown) => {
     if (err instanceof ZodError) {
-      const lines = err.issues.map((i) => {
-        const flag = String(i.path[0] ?? '?').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+      const lines = withoutSafeIntegerNoise(err.issues).map((i) => {
+        const key = String(i.path[0] ?? '?');
+        const flag = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
         // Secrets come from the environment only: there is no --token to name.
         if (SECRET_KEYS.has(flag)) return `  OUTPOST_${flag.toUpperCase().replace(/-/g, '_')}: ${i.message}`;
         // A required flag left out read 'Invalid input: expected string, received undefined'.
@@ -323,7 +350,8 @@ main(process.argv.slice(2)).then(
         const said = missing
           ? `missing: give --${flag}, or set OUTPOST_${flag.toUpperCase().replace(/-/g, '_')}`
           : i.message;
-        return `  --${flag}: ${said}`;
+        const variable = fromEnvironment.get(key);
+        return `  ${variable === undefined ? '' : `${variable} (`}--${flag}${variable === undefined ? '' : ')'}: ${said}`;
       });
       process.stderr.write(`outpost: invalid options:\n${lines.join('\n')}\n`);
       return exitWhenWritten(2);

@@ -124,6 +124,12 @@ export interface CallOptions {
   /** A status that is no failure to report (the caller handles it): not printed. */
   quietStatus?: number;
   timeoutMs?: number;
+  /**
+   * When the whole command gives up (Date.now() ms): a command that asks the master several
+   * things (`status` asks for the status, the DNS view and the refused paths) has one
+   * --timeout-ms for all of them, as a monitoring check that fits its own deadline expects.
+   */
+  deadline?: number;
   /** Said after a timeout (what may have happened anyway). */
   afterTimeout?: string;
   /** Where failures are said (stderr). */
@@ -140,7 +146,9 @@ export async function callMaster(
   path: string,
   opts: CallOptions = {},
 ): Promise<CallResult> {
-  const { body, quietStatus, timeoutMs = DEFAULT_TIMEOUT_MS } = opts;
+  const { body, quietStatus, timeoutMs = DEFAULT_TIMEOUT_MS, deadline } = opts;
+  // What is left of the command's time; the message still names the whole --timeout-ms.
+  const waitMs = deadline === undefined ? timeoutMs : Math.max(1, Math.min(timeoutMs, deadline - Date.now()));
   const write = opts.write ?? ((line: string) => void process.stderr.write(line));
   const base = masterUrl(flags.master, command);
   const master = flags.master!;
@@ -161,10 +169,10 @@ export async function callMaster(
       method: opts.method ?? (body === undefined ? 'GET' : 'POST'),
       headers,
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
+      headersTimeout: waitMs,
+      bodyTimeout: waitMs,
       // The two above time out a silence; this, a body that trickles in forever.
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: AbortSignal.timeout(waitMs),
     });
     statusCode = res.statusCode;
     text = await res.body.text();
@@ -189,7 +197,11 @@ export async function callMaster(
     // `versions`, `rollback` or `forget` sent to a replica: say so, as `status` does, rather
     // than `master answered 404: Not Found: no route for GET /_outpost/api/v1/versions`.
     if (noRoute && path !== '/status') {
-      const probe = await callMaster(command, flags, adminToken, '/status', { timeoutMs, write: () => {} });
+      const probe = await callMaster(command, flags, adminToken, '/status', {
+        timeoutMs,
+        deadline: deadline ?? Date.now() + timeoutMs,
+        write: () => {},
+      });
       const who = probe.ok
         ? (probe.body as { role?: unknown; name?: unknown; region?: unknown } | null)
         : null;

@@ -37,17 +37,21 @@ export const Label = z
  * A byte count written for people: `1048576`, `512k`, `10MiB`, `1.5G` (K, M, G are 1024-based,
  * as rsync's --bwlimit; a trailing B or /s is allowed).
  */
-export const ByteSize = z.union([
-  z.number().int().min(0),
-  z
-    .string()
-    .trim()
-    .regex(/^\d+(\.\d+)?\s*([kmg]i?)?b?(\/s)?$/i, 'a byte size such as 1048576, 512k or 10MiB')
-    .transform((s) => {
-      const m = /^(\d+(?:\.\d+)?)\s*([kmg])?/i.exec(s)!;
-      const unit = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? '').toLowerCase() as 'k'] ?? 1;
-      return Math.round(Number(m[1]) * unit);
-    }),
-]);
+export const ByteSize = z.union(
+  [
+    z.number().int().min(0),
+    z
+      .string()
+      .trim()
+      .regex(/^\d+(\.\d+)?\s*([kmg]i?)?b?(\/s)?$/i, 'a byte size such as 1048576, 512k or 10MiB')
+      .transform((s) => {
+        const m = /^(\d+(?:\.\d+)?)\s*([kmg])?/i.exec(s)!;
+        const unit = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? '').toLowerCase() as 'k'] ?? 1;
+        return Math.round(Number(m[1]) * unit);
+      }),
+  ],
+  // Not zod's bare 'Invalid input' for `1e3` or `-1`.
+  { error: 'expected a byte size such as 1048576, 512k or 10MiB' },
+);
 
 export const EpochMs = z.number().int().min(0).max(8.64e15);
