@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { connect, createServer, type Socket } from 'node:net';
+import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAVE_DIG, lookup, tallyFirstAnswers, tcpExchange, udpExchange } from './helpers/dns-client.js';
@@ -8,7 +9,7 @@ import { Fleet } from './helpers/fleet.js';
 import { freePort } from './helpers/free-port.js';
 import { type HoldProxy, startHoldProxy } from './helpers/hold-proxy.js';
 import { getJson } from './helpers/http.js';
-import { runCli } from './helpers/services.js';
+import { runCli, startMaster } from './helpers/services.js';
 import { waitFor } from './helpers/wait-for.js';
 
 // A master serving corp.example, and three replicas on their own loopback addresses, on the
@@ -132,9 +133,14 @@ describe('DNS: names', () => {
     if (!haveV6) return ctx.skip();
     expect((await lookup(dnsPort, `v6-d.${ZONE}`, 'AAAA')).answers).toEqual(['AAAA ::1']);
     expect((await lookup(dnsPort, ZONE, 'AAAA')).answers).toEqual(['AAAA ::1']);
+    // Region v6 has IPv6 replicas only: an A query (an IPv4-only reader's) is answered from
+    // the IPv4 replicas of every region, as a region with nobody is, not with nothing.
     const a = await lookup(dnsPort, `v6.${ZONE}`, 'A');
-    expect(a.status).toBe('NOERROR');
-    expect(a.answers).toEqual([]);
+    expect(a.answers.sort()).toEqual(['A 127.0.0.2', 'A 127.0.0.3', 'A 127.0.0.4']);
+    // A replica's own name keeps to its own address.
+    const own = await lookup(dnsPort, `v6-d.${ZONE}`, 'A');
+    expect(own.status).toBe('NOERROR');
+    expect(own.answers).toEqual([]);
     const d = await dnsStatus();
     expect(d.replicas.find((r: any) => r.name === 'v6-d')).toMatchObject({ in: true, address: '::1' });
   });
@@ -368,5 +374,35 @@ describe('DNS: options', () => {
     expect(master.code).toBe(2);
     expect(master.stderr).toContain("--dns-fallback: 'uk=eu' is not REGION:REGION,REGION");
     expect(master.stderr).toContain('--zone: a DNS name such as corp.example');
+  });
+
+  it('refuses a --dns-fallback that gives a region two lists or itself', async () => {
+    const data = fleet.dir.path;
+    const master = (fallback: string) =>
+      runCli(['master', '--content', data, '--data', data, '--zone', ZONE, '--dns-fallback', fallback]);
+    const [twice, itself] = await Promise.all([master('uk:eu;uk:us'), master('uk:uk')]);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toContain(
+      "--dns-fallback: region uk is given two lists ('uk:us' and an earlier one): give one",
+    );
+    expect(itself.code).toBe(2);
+    expect(itself.stderr).toContain("--dns-fallback: 'uk:uk': region uk falls back to itself");
+  });
+
+  it('warns at start that ns has no address when --dns-host is a wildcard', async () => {
+    const master = await startMaster({
+      content: fleet.content,
+      data: join(fleet.dir.path, 'wildcard-dns'),
+      args: ['--zone', ZONE, '--dns-port', String(await freePort()), '--dns-host', '0.0.0.0'],
+    });
+    try {
+      const warned = master.logs.find((l) => String(l.msg).startsWith(`dns: ns.${ZONE} has no address`));
+      expect(warned?.msg).toBe(
+        `dns: ns.${ZONE} has no address in the zone: --dns-host 0.0.0.0 is no address resolvers reach; give --dns-host the address they reach it at (and the parent zone the same glue)`,
+      );
+      expect(fleet.master.logs.some((l) => String(l.msg).includes('has no address'))).toBe(false);
+    } finally {
+      await master.stop();
+    }
   });
 });

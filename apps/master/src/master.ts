@@ -507,6 +507,13 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       dns = new DnsServer({ host: dnsHost, port: config.dnsPort, responder, view: zoneView, log });
       dnsListen = await dns.start();
       log.info({ zone, ...dnsListen, mode: config.dnsMode, ttl: config.dnsTtl }, 'dns server listening');
+      // The zone names its server ns.<zone>, and answers for it with --dns-host: a wildcard
+      // leaves it no address, and a resolver may take that answer over the parent's glue.
+      if (!isConcreteIp(dnsHost))
+        log.warn(
+          { zone, dnsHost },
+          `dns: ns.${zone} has no address in the zone: --dns-host ${dnsHost} is no address resolvers reach; give --dns-host the address they reach it at (and the parent zone the same glue)`,
+        );
     }
     const url = await app.listen({ host: config.host, port: config.port });
     log.info(

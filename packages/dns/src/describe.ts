@@ -32,10 +32,22 @@ export function describeReplicas(view: ZoneView): DnsReplica[] {
     region: j.region,
     address: j.address,
     in: j.in,
-    reason: j.reason,
+    reason: j.reason + shadowed(view, j.name),
     weight: round(view.weights.get(j.name) ?? 0),
     load: j.load,
   }));
+}
+
+/**
+ * A replica whose name is a region's (or the name server's) has no name of its own: said, as
+ * nothing else shows that `uk.corp.example` answers region uk rather than replica uk.
+ */
+function shadowed(view: ZoneView, name: string): string {
+  const kind = view.names.get(name)?.kind;
+  const fqdn = `${name}.${view.settings.zone}`;
+  if (kind === 'region') return `; no name of its own: ${fqdn} answers region ${name}`;
+  if (kind === 'ns') return `; no name of its own: ${fqdn} is the name server's`;
+  return '';
 }
 
 const order = (k: string) => ['apex', 'region', 'replica', 'ns'].indexOf(k);

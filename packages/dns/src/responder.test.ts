@@ -86,7 +86,7 @@ describe('Responder: names', () => {
     for (const [name, type] of [
       ['uk.corp.example', 'TXT'],
       ['uk.corp.example', 'AAAA'],
-      ['us.corp.example', 'A'],
+      ['us-nyc.corp.example', 'A'],
       ['uk.corp.example', 'SOA'],
       ['uk.corp.example', 'MX'],
     ] as const) {

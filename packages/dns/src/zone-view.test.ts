@@ -36,6 +36,36 @@ describe('buildZoneView', () => {
     expect(v.names.get('uk')!.a!.bodies).toHaveLength(2);
   });
 
+  it("answers A for a region of IPv6 replicas from a fallback's IPv4 ones, and AAAA from its own", () => {
+    // us holds one IPv6 replica: an A query (every IPv4-only client's) had answered nothing.
+    const pool = (v: ReturnType<typeof standardView>, label: string, family: 'a' | 'aaaa') =>
+      v.names.get(label)![family]?.targets.map((t) => t.address);
+    const every = standardView();
+    expect(pool(every, 'us', 'a')).toEqual(['10.0.2.1', '10.0.1.2', '10.0.1.1']);
+    expect(pool(every, 'us', 'aaaa')).toEqual(['2001:db8::1']);
+    expect(every.names.get('us')!.via).toBe(
+      'A: fallback: us has no IPv4 replica to answer with; answering every region; AAAA: region us',
+    );
+    const toEu = standardView({ fallback: { us: ['uk', 'eu'] } });
+    expect(pool(toEu, 'us', 'a')).toEqual(['10.0.1.2', '10.0.1.1']);
+    expect(toEu.names.get('us')!.via).toBe(
+      'A: fallback: region us has no IPv4 replica to answer with; answering uk; AAAA: region us',
+    );
+    // A replica's own name keeps to its own family: us-nyc has no A record.
+    expect(pool(toEu, 'us-nyc', 'a')).toBeUndefined();
+    // AAAA does not fall back: a dual-stack reader of uk keeps to uk's IPv4 replicas.
+    expect(pool(toEu, 'uk', 'aaaa')).toBeUndefined();
+  });
+
+  it('says of a replica named like a region, or ns, that it has no name of its own', () => {
+    const v = standardView({}, [replica('eu', 'us', '10.0.3.1'), replica('ns', 'us', '10.0.3.2')]);
+    const reason = (name: string) => describeReplicas(v).find((r) => r.name === name)!.reason;
+    expect(reason('eu')).toMatch(/; no name of its own: eu\.corp\.example answers region eu$/);
+    expect(reason('ns')).toMatch(/; no name of its own: ns\.corp\.example is the name server's$/);
+    expect(reason('uk-london')).not.toContain('no name of its own');
+    expect(v.names.get('eu')!.kind).toBe('region');
+  });
+
   it('keeps the pools of names that did not change when rebuilt from the view before', () => {
     const v = standardView();
     const again = buildZoneView(settings(), { ...facts([]), replicas: [] }, v);

@@ -100,8 +100,11 @@ function byFamily(targets: Target[]): [Target[], Target[]] {
  */
 const collate = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** A name's entry before its pools are made. */
-type Draft = Omit<NameEntry, 'a' | 'aaaa'>;
+/**
+ * A name's entry before its pools are made; `families`: its IPv4 and IPv6 targets, when they
+ * come from different places (a region's own IPv6 replicas, and a fallback's IPv4 ones).
+ */
+type Draft = Omit<NameEntry, 'a' | 'aaaa'> & { families?: [Target[], Target[]] };
 
 /**
  * Builds the zone's answers from what the master knows of its fleet, at `facts.now`. With
@@ -135,27 +138,52 @@ export function buildZoneView(settings: ZoneSettings, facts: FleetFacts, previou
     targets: all,
   });
 
-  const regionEntry = (region: string): Draft => {
+  // A region's A answers fall back on their own: a region whose only replicas are IPv6
+  // answered an A query (what most clients ask, and all IPv4-only ones) with nothing, while
+  // IPv4 replicas were in elsewhere. AAAA answers do not: a region of IPv4 replicas answers
+  // AAAA with NODATA, as before, so that a dual-stack reader keeps to the region's own replicas
+  // (one given a far IPv6 address would prefer it) and DNS64 can make AAAA from the A records.
+  const present = { 4: eligible.some((j) => j.family === 4), 6: eligible.some((j) => j.family === 6) };
+  /** Where a region's answers of one family come from: its own replicas, a fallback's, or every region's. */
+  const sourceOf = (region: string, family: 4 | 6, chain: string[]): { list: Judged[]; via: string } => {
+    const has = (list: Judged[] | undefined): list is Judged[] =>
+      list !== undefined && (family === 6 || list.some((j) => j.family === 4));
     const own = byRegion.get(region);
-    if (own) return { kind: 'region', via: `region ${region}`, targets: targetsOf(own) };
-    const chain = settings.fallback[region] ?? settings.fallback['*'] ?? [];
+    if (has(own)) return { list: own, via: `region ${region}` };
+    // Replicas of IPv6 only: said, so that the two families' answers read apart.
+    const none = own === undefined ? 'no replica' : 'no IPv4 replica';
     for (const next of chain) {
       const alt = byRegion.get(next);
-      if (alt)
-        return {
-          kind: 'region',
-          via: `fallback: region ${region} has no replica to answer with; answering ${next}`,
-          targets: targetsOf(alt),
-        };
+      if (has(alt))
+        return { list: alt, via: `fallback: region ${region} has ${none} to answer with; answering ${next}` };
     }
     const tried = [region, ...chain].join(', ');
-    if (eligible.length > 0)
-      return {
-        kind: 'region',
-        via: `fallback: ${tried} ha${chain.length ? 've' : 's'} no replica to answer with; answering every region`,
-        targets: all,
-      };
-    return { kind: 'region', via: 'no replica to answer with', targets: [] };
+    const verb = chain.length ? 'have' : 'has';
+    return {
+      list: eligible,
+      via: `fallback: ${tried} ${verb} ${none} to answer with; answering every region`,
+    };
+  };
+  const targetsOfList = (list: Judged[]) => (list === eligible ? all : targetsOf(list));
+  const regionEntry = (region: string): Draft => {
+    const chain = settings.fallback[region] ?? settings.fallback['*'] ?? [];
+    const v4 = present[4] ? sourceOf(region, 4, chain) : null;
+    const v6 = present[6] ? sourceOf(region, 6, chain) : null;
+    if (v4 === null && v6 === null) return { kind: 'region', via: 'no replica to answer with', targets: [] };
+    if (v4 === null || v6 === null || v4.list === v6.list) {
+      const one = (v4 ?? v6)!;
+      return { kind: 'region', via: one.via, targets: targetsOfList(one.list) };
+    }
+    const families: [Target[], Target[]] = [
+      byFamily(targetsOfList(v4.list))[0],
+      byFamily(targetsOfList(v6.list))[1],
+    ];
+    return {
+      kind: 'region',
+      via: `A: ${v4.via}; AAAA: ${v6.via}`,
+      targets: [...families[0], ...families[1]],
+      families,
+    };
   };
   for (const region of regions) names.set(region, regionEntry(region));
 
@@ -169,6 +197,7 @@ export function buildZoneView(settings: ZoneSettings, facts: FleetFacts, previou
         kind: 'replica',
         via: `${j.name} is out; answering its region ${j.region} (${r.via})`,
         targets: r.targets,
+        ...(r.families ? { families: r.families } : {}),
       });
     }
   }
@@ -188,7 +217,7 @@ export function buildZoneView(settings: ZoneSettings, facts: FleetFacts, previou
   const pool = (targets: Target[], was: Pool | null | undefined) =>
     targets.length === 0 ? null : buildPool(targets, settings.ttl, was);
   for (const [label, d] of names) {
-    let families = split.get(d.targets);
+    let families = d.families ?? split.get(d.targets);
     if (!families) {
       families = byFamily(d.targets);
       split.set(d.targets, families);

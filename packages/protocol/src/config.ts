@@ -78,7 +78,22 @@ export const DnsFallback = z
         });
         return z.NEVER;
       }
-      out[m[1]!] = m[2]!.split(',').map((r) => r.trim());
+      const region = m[1]!;
+      const list = m[2]!.split(',').map((r) => r.trim());
+      // Which of two lists would win was the parser's secret; a region is its own first choice.
+      const problem =
+        region in out
+          ? `region ${region} is given two lists ('${part.trim()}' and an earlier one): give one`
+          : list.includes(region)
+            ? `'${part.trim()}': region ${region} falls back to itself`
+            : new Set(list).size !== list.length
+              ? `'${part.trim()}': a region is listed twice`
+              : null;
+      if (problem) {
+        ctx.addIssue({ code: 'custom', message: problem });
+        return z.NEVER;
+      }
+      out[region] = list;
     }
     return out;
   });
