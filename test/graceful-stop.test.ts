@@ -3,6 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Fleet } from './helpers/fleet.js';
 import { getJson } from './helpers/http.js';
+import { startNoWebSocketProxy } from './helpers/no-websocket-proxy.js';
 import { waitFor } from './helpers/wait-for.js';
 
 const SIZE = 24 * 1024 * 1024;
@@ -51,9 +52,12 @@ function bodyOf(raw: Buffer): Buffer | null {
 
 describe('a replica told to stop (SIGTERM)', () => {
   let fleet: Fleet | undefined;
+  let closeProxy: (() => Promise<void>) | undefined;
   afterEach(async () => {
     await fleet?.stop();
     fleet = undefined;
+    await closeProxy?.();
+    closeProxy = undefined;
   });
 
   it('lets a download in flight finish, and cuts one that stalls once --drain-ms is up', async () => {
@@ -95,6 +99,39 @@ describe('a replica told to stop (SIGTERM)', () => {
     stalled.drain();
     expect(bodyOf(await stalled.ended)).toBeNull();
     f.replicas.clear();
+  });
+
+  it('stops at once in the middle of a pull paced by --max-rate, and the next start carries on', async () => {
+    // 1 MiB at 8 KiB/s is two minutes: a stop that waited for the pulled version to be applied
+    // held the process (and its store) that long, past --drain-ms.
+    const slow = noise(1024 * 1024);
+    const f = await Fleet.start({ files: { 'slow.bin': slow } });
+    fleet = f;
+    await f.masterCaughtUp();
+    // Behind a proxy that refuses WebSockets: the replica pulls.
+    const proxy = await startNoWebSocketProxy(f.master.url);
+    closeProxy = proxy.close;
+    const replica = await f.startReplica('uk-london', 'uk', {
+      master: proxy.url,
+      args: ['--max-rate', '8k', '--drain-ms', '500'],
+    });
+    await waitFor(
+      async () => (await getJson(`${replica.url}/_outpost/api/v1/status`)).applying?.bytesDone > 16 * 1024,
+      { what: 'the paced fetch to be under way' },
+    );
+    const t0 = Date.now();
+    await replica.stop();
+    expect(Date.now() - t0).toBeLessThan(STOP_MS);
+    f.replicas.clear();
+    // The store was left whole: started again without the cap, it syncs and serves the file.
+    const again = await f.startReplica('uk-london', 'uk');
+    await f.expectConverged(['uk-london']);
+    const res = await fetch(`${again.url}/slow.bin`);
+    expect(
+      createHash('sha256')
+        .update(Buffer.from(await res.arrayBuffer()))
+        .digest('hex'),
+    ).toBe(createHash('sha256').update(slow).digest('hex'));
   });
 
   it('a master, too: a chunk batch whose reader stalled is cut once --drain-ms is up', async () => {

@@ -169,7 +169,11 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   // The master paces batches too: reads alone let socket buffers fill at full speed first.
   const pace = config.maxRate > 0 ? { maxRate: config.maxRate, name: config.name } : undefined;
   const userAgent = replicaUserAgent(config.name);
-  const fetchOptions = { master, token: config.token, userAgent, limiter };
+  // A stop aborts the master requests in flight: a fetch paced by --max-rate, or from a slow
+  // master, held the stop up until the version was applied (17 s past --drain-ms in a QA run),
+  // and a restart meanwhile found the store in use. What was fetched stays, for the next start.
+  const stopping = new AbortController();
+  const fetchOptions = { master, token: config.token, userAgent, limiter, signal: stopping.signal };
   const compression = new CompressionChoice({
     rawAbove: config.wireRawAbove,
     deflateBelow: config.wireRawAbove / 2,
@@ -591,6 +595,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     },
     async stop() {
       stopped = true;
+      stopping.abort(new Error('the replica is stopping'));
       scrubber?.stop();
       clearTimeout(pullTimer);
       await push.stop();

@@ -43,6 +43,7 @@ export async function fetchVerifiedChunk(hash: string, size: number, o: FetchOpt
         headers: masterHeaders(o),
         headersTimeout: o.timeoutMs ?? 30_000,
         bodyTimeout: o.timeoutMs ?? 30_000,
+        signal: o.signal,
       });
       if (res.statusCode !== 200) {
         await res.body.dump();
@@ -145,6 +146,7 @@ async function fetchBatchOnce(
     body: JSON.stringify({ hashes: wanted.map((w) => w.hash), compress: o.compress, ...o.pace }),
     headersTimeout: o.timeoutMs ?? 30_000,
     bodyTimeout: o.timeoutMs ?? 30_000,
+    signal: o.signal,
   });
   if (res.statusCode !== 200) {
     await res.body.dump();
@@ -230,6 +232,7 @@ export async function fetchChunkList(hash: string, o: FetchOptions): Promise<Chu
     headers: masterHeaders(o),
     headersTimeout: o.timeoutMs ?? 30_000,
     bodyTimeout: o.timeoutMs ?? 30_000,
+    signal: o.signal,
   });
   if (res.statusCode !== 200) {
     await res.body.dump();

@@ -3,6 +3,8 @@ export interface MasterCredentials {
   token: string | undefined;
   /** Names this replica to the master (see replicaUserAgent). */
   userAgent?: string | undefined;
+  /** Aborts every request in flight: the replica is stopping (a fetch under --max-rate takes minutes). */
+  signal?: AbortSignal | undefined;
 }
 
 /**

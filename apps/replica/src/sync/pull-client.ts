@@ -50,6 +50,7 @@ export async function pullManifest(
     headers: masterHeaders(t),
     headersTimeout: 15_000,
     bodyTimeout: 120_000,
+    signal: t.signal,
   });
   if (res.statusCode !== 200) {
     const text = await res.body.text().catch(() => '');
