@@ -18,24 +18,35 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 // for writing is refused.
 let failOpenAt = 0;
 let opened = 0;
-// A master killed while it renames restored files into place: the nth rename never returns, and
-// nothing after it (placing the rest, removing temps, cutting the version) happens.
+// A master killed while it renames restored files into place: after the nth rename nothing more
+// happens (placing the rest, removing temps, cutting the version). The rollback's file
+// operations are blocking calls, so it is held where it next gives the loop a turn.
 let hangRenameAt = 0;
 let renamed = 0;
-vi.mock('node:fs/promises', async (original) => {
-  const real = await original<typeof import('node:fs/promises')>();
+let hung = false;
+vi.mock('node:fs', async (original) => {
+  const real = await original<typeof import('node:fs')>();
   return {
     ...real,
-    open: (async (path: string, flags: string, ...rest: unknown[]) => {
+    openSync: ((path: string, flags: string, ...rest: unknown[]) => {
       if (flags === 'wx' && ++opened === failOpenAt)
         throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC', syscall: 'open' });
-      return (real.open as (...a: unknown[]) => unknown)(path, flags, ...rest);
-    }) as typeof real.open,
-    rename: (async (from: string, to: string) => {
-      if (++renamed === hangRenameAt) return new Promise(() => undefined);
-      return real.rename(from, to);
-    }) as typeof real.rename,
+      return (real.openSync as (...a: unknown[]) => number)(path, flags, ...rest);
+    }) as typeof real.openSync,
+    renameSync: ((from: string, to: string) => {
+      real.renameSync(from, to);
+      if (++renamed === hangRenameAt) hung = true;
+    }) as typeof real.renameSync,
   };
+});
+vi.mock('@outpost/service', async (original) => {
+  const real = await original<typeof import('@outpost/service')>();
+  class LoopSlicer extends real.LoopSlicer {
+    override pause(): Promise<void> | undefined {
+      return hung ? new Promise<void>(() => undefined) : super.pause();
+    }
+  }
+  return { ...real, LoopSlicer };
 });
 
 const { Publisher } = await import('./publisher.js');
@@ -52,6 +63,7 @@ beforeEach(() => {
   opened = 0;
   hangRenameAt = 0;
   renamed = 0;
+  hung = false;
 });
 afterEach(() => {
   store.close();
@@ -166,7 +178,7 @@ describe('a rollback cut short by a crash', () => {
     await p.submit(['f1.txt', 'f2.txt', 'f3.txt', 'f4.txt']);
     const v2 = store.versions.current();
 
-    // Killed at the third rename: two files are back at version 1, two still at version 2.
+    // Killed after the third rename: three files are back at version 1, one still at version 2.
     hangRenameAt = 3;
     void p.rollback(1);
     await vi.waitFor(() => expect(renamed).toBe(3));
@@ -176,6 +188,7 @@ describe('a rollback cut short by a crash', () => {
 
     // The next start finishes the rollback rather than publish that mix.
     hangRenameAt = 0;
+    hung = false;
     const restarted = await publisher();
     expect(store.versions.current()).toMatchObject({ version: v2.version + 1, root: v1.root });
     expect(disk()).toEqual({

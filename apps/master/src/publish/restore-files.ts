@@ -1,7 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, readdir, rename, rm, utimes } from 'node:fs/promises';
+import {
+  closeSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  type Stats,
+  utimesSync,
+  writeSync,
+} from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { type Change, sha256Hex, type TreeEntry } from '@outpost/core';
+import { LoopSlicer } from '@outpost/service';
 import type { Store } from '@outpost/store';
 import type { IgnoreRule } from '../watch/ignore-rules.js';
 import { isNotFound, lstatOrNull } from './read-file.js';
@@ -131,82 +143,111 @@ export async function restoreFiles(
   checkChunks(store, changes);
   const root = resolve(contentDir);
   await checkInTheWay(root, changes, excluded);
+  const slicer = new LoopSlicer(SLICE_MS);
   const staged: Staged[] = [];
   try {
     for (const change of changes)
-      if (change.op === 'put') staged.push(await stage(root, store, change.entry));
+      if (change.op === 'put') staged.push(await stage(root, store, change.entry, slicer));
     onStaged();
-    await removeAll(root, store, changes);
-    for (const s of staged) await place(root, store, s);
+    await removeAll(root, store, changes, slicer);
+    for (const s of staged) {
+      place(root, store, s);
+      await slicer.pause();
+    }
   } finally {
     // A failure leaves no temp behind (on a full disk, they are what filled it).
-    await Promise.all(staged.filter((s) => !s.placed).map((s) => rm(s.temp, { force: true })));
+    for (const s of staged) if (!s.placed) rmSync(s.temp, { force: true });
   }
 }
+
+/**
+ * The file operations of a rollback are blocking calls, a slice of them at a time: each one
+ * awaited on its own gave the watcher (in this process) a turn after every step, and it read
+ * the whole folder again for each file made or renamed in it. A rollback of 1,000 files in one
+ * folder took 24 s of CPU (572,882 stats for 500), of 4,000 in 40 folders 44–49 s.
+ */
+const SLICE_MS = 20;
 
 /**
  * Writes a put's bytes to a temp file in the nearest folder of its path that is a folder now
  * (the same file system as where it goes, so the rename that places it is atomic).
  */
-async function stage(root: string, store: Store, entry: TreeEntry): Promise<Staged> {
-  const dir = await nearestDir(root, entry.path);
+async function stage(root: string, store: Store, entry: TreeEntry, slicer: LoopSlicer): Promise<Staged> {
+  const dir = nearestDir(root, entry.path);
   const temp = join(dir, `.outpost-restore-${randomBytes(6).toString('hex')}.tmp`);
   try {
-    const file = await open(temp, 'wx');
+    const fd = openSync(temp, 'wx');
     try {
       for (const c of entry.chunks) {
         const data = store.chunks.get(c.hash);
         if (!data) throw new Error(`chunk ${c.hash} of ${entry.path} is missing from the store`);
-        await file.write(data);
+        for (let at = 0; at < data.length; ) at += writeSync(fd, data, at);
+        // A large file gives the loop its turns between chunks.
+        await slicer.pause();
       }
     } finally {
-      await file.close();
+      closeSync(fd);
     }
-    await utimes(temp, new Date(entry.mtime), new Date(entry.mtime));
+    utimesSync(temp, new Date(entry.mtime), new Date(entry.mtime));
   } catch (err) {
-    await rm(temp, { force: true });
+    rmSync(temp, { force: true });
     throw err;
   }
   return { entry, temp, placed: false };
 }
 
 /** The deepest ancestor of `path` that is a directory on disk now (the root at worst). */
-async function nearestDir(root: string, path: string): Promise<string> {
+function nearestDir(root: string, path: string): string {
   const parts = path.split('/');
   for (let n = parts.length - 1; n > 0; n--) {
     const dir = join(root, ...parts.slice(0, n));
-    if ((await lstatOrNull(dir))?.isDirectory()) return dir;
+    if (lstatSyncOrNull(dir)?.isDirectory()) return dir;
   }
   return root;
 }
 
 /** Removes the deleted files, deepest first; one already gone (its folder too, or replaced by a file) is done. */
-async function removeAll(root: string, store: Store, changes: readonly Change[]): Promise<void> {
+async function removeAll(
+  root: string,
+  store: Store,
+  changes: readonly Change[],
+  slicer: LoopSlicer,
+): Promise<void> {
   const paths = changes.flatMap((c) => (c.op === 'delete' ? [c.path] : []));
   paths.sort((a, b) => depth(b) - depth(a));
   for (const path of paths) {
     try {
-      await rm(join(root, path), { force: true });
+      rmSync(join(root, path), { force: true });
     } catch (err) {
       // `force` forgives ENOENT only: under a path that is a file now, ENOTDIR says the same.
       if (!isNotFound(err)) throw err;
     }
     store.scanIndex.delete(path);
+    await slicer.pause();
   }
 }
 
 /** Renames a staged file into place, over a folder of that name if the tree has one now. */
-async function place(root: string, store: Store, s: Staged): Promise<void> {
+function place(root: string, store: Store, s: Staged): void {
   const { path, size, hash } = s.entry;
   const abs = join(root, path);
-  await mkdir(dirname(abs), { recursive: true });
+  mkdirSync(dirname(abs), { recursive: true });
   // Its files that the tree held are deleted already, and nothing else was in it (checkInTheWay):
   // what is left is empty folders.
-  if ((await lstatOrNull(abs))?.isDirectory()) await rm(abs, { recursive: true, force: true });
-  await rename(s.temp, abs);
+  if (lstatSyncOrNull(abs)?.isDirectory()) rmSync(abs, { recursive: true, force: true });
+  renameSync(s.temp, abs);
   s.placed = true;
-  const st = await lstat(abs);
+  const st = lstatSync(abs);
   store.scanIndex.put({ path, size, mtimeMs: st.mtimeMs, ino: st.ino, hash, scannedAt: Date.now() });
+}
+
+function lstatSyncOrNull(path: string): Stats | null {
+  try {
+    return lstatSync(path);
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
 }
 
 const depth = (path: string) => path.split('/').length;
