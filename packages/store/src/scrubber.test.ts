@@ -40,15 +40,22 @@ function scrubber(bytesPerSecond: number, tickMs = 20) {
 }
 
 describe('Scrubber', () => {
-  it('hashes no more than its share of the rate in one turn of the event loop, give or take a chunk', () => {
+  it('hashes no more than its share of the rate in one turn, and waits out a chunk larger than it', () => {
     fill(40);
-    // 1 MiB/s in 20 ms turns: 20 KiB a turn, so each turn takes one 64 KiB chunk, not a page.
+    // 1 MiB/s in 20 ms turns: 20 KiB a turn, so a turn takes one 64 KiB chunk, not a page, and
+    // the next comes once the rate has paid for it (63 ms on), not 20 ms on.
     const s = scrubber(1024 * 1024);
     s.start();
     vi.advanceTimersByTime(0);
     expect(s.checked).toBe(1);
     vi.advanceTimersByTime(20);
+    expect(s.checked).toBe(1);
+    vi.advanceTimersByTime(43);
     expect(s.checked).toBe(2);
+    // Over a second, a second's worth (16 chunks of 64 KiB; it had been 50, 3.2 MiB).
+    vi.advanceTimersByTime(1000 - 63);
+    expect(s.checked).toBeGreaterThanOrEqual(16);
+    expect(s.checked).toBeLessThanOrEqual(17);
     // 8 MiB/s: 160 KiB a turn, three chunks.
     const fast = scrubber(8 * 1024 * 1024);
     fast.start();

@@ -87,6 +87,9 @@ export class Scrubber {
         void this.#o.repair.damaged(row.hash, row.size, 'scrub');
       }
     }
-    this.#schedule(tickMs);
+    // What was read is paid for before the next turn: a chunk larger than a turn's share (64 KiB
+    // at 256 KiB/s is 250 ms of it) read every turn made a floor of 50 chunks a second, 3.5 MB/s
+    // asked for as 256 KiB/s.
+    this.#schedule(Math.max(tickMs, Math.ceil((spent * 1000) / this.#o.bytesPerSecond)));
   }
 }
