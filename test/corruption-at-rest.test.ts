@@ -219,6 +219,63 @@ describe('damage at rest in a replica store', () => {
     },
   );
 
+  it.each([
+    // The new contents' rows go in at the end: a leaf in the middle is met as the version is stored…
+    ['as a version is stored', 'middle'],
+    // …and the first, holding rows of the first version's files only, by their collection.
+    ['by the collection of old versions', 'first'],
+  ])('deep in the contents table, met %s: said, and a restart renews the store', async (_when, which) => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 400; i++)
+      files[`d${i % 8}/f${i}.txt`] = `file ${i} of the first version\n`.repeat(20);
+    fleet = await Fleet.start({
+      files,
+      replicas: [{ name: 'uk-london', region: 'uk', args: ['--scrub-bytes-per-second', '0'] }],
+      env: { OUTPOST_HEARTBEAT_MS: '500' },
+    });
+    await fleet.expectConverged();
+    const file = join(fleet.dir.path, 'replica-uk-london', 'replica.sqlite');
+    await fleet.replica('uk-london').stop();
+    const db = new BetterSqlite3(file);
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    const leaves = db
+      .prepare("SELECT pageno FROM dbstat WHERE name = 'contents' AND pagetype = 'leaf' ORDER BY pageno")
+      .pluck()
+      .all() as number[];
+    db.close();
+    expect(leaves.length).toBeGreaterThan(1);
+    // One leaf of the contents table overwritten, as a failing disk leaves it: no start reads it.
+    const bytes = readFileSync(file);
+    const page = leaves[which === 'first' ? 0 : Math.floor(leaves.length / 2)]!;
+    bytes.fill(0xa5, (page - 1) * pageSize, page * pageSize);
+    writeFileSync(file, bytes);
+    await fleet.startReplica('uk-london', 'uk', {
+      args: ['--scrub-bytes-per-second', '0'],
+      env: { OUTPOST_HEARTBEAT_MS: '500' },
+    });
+    const f = fleet;
+    // Two new versions: a replica keeps the one before its current, so the collection of the
+    // first reads the contents table once the third is in.
+    for (let i = 0; i < 400; i += 4) fleet.write(`d${i % 8}/f${i}.txt`, `file ${i} edited\n`);
+    await waitFor(async () => (await f.masterStatus()).version >= 2, { what: 'version 2' });
+    for (let i = 0; i < 400; i += 4) fleet.write(`d${i % 8}/f${i}.txt`, `file ${i} edited again\n`);
+    const says = /^the store is damaged \(.+\): .*restart the replica to move it aside/;
+    await waitFor(async () => says.test((await f.replicaStatus('uk-london')).error ?? ''), {
+      what: 'the replica to say its store is damaged',
+    });
+    await waitFor(async () => (await f.masterStatus()).replicas[0]?.state === 'error', {
+      what: 'the master to show the damaged replica in error',
+    });
+    expect(existsSync(`${file}.damage-found`)).toBe(true);
+
+    // A restart moves it aside and syncs a new store.
+    await fleet.replica('uk-london').stop();
+    await fleet.startReplica('uk-london', 'uk', { env: { OUTPOST_HEARTBEAT_MS: '500' } });
+    await fleet.expectConverged();
+    expect(existsSync(`${file}.damaged`)).toBe(true);
+  });
+
   it('is found and repaired by the background scrub with no reader asking', async () => {
     fleet = await Fleet.start({
       files: { 'small.bin': small, 'big.bin': big },

@@ -219,7 +219,7 @@ export class ManifestAssembly {
         changes,
       });
     } catch (err) {
-      throw new ApplyError(`could not store version ${version}: ${(err as Error).message}`);
+      throw new ApplyError(`could not store version ${version}: ${(err as Error).message}`, { cause: err });
     }
   }
 }
@@ -399,7 +399,7 @@ function checkRoom(
 }
 
 function storeRefused(err: Error): ApplyError {
-  return new ApplyError(`the store refused fetched chunks: ${err.message}`);
+  return new ApplyError(`the store refused fetched chunks: ${err.message}`, { cause: err });
 }
 
 function toBatches(missing: string[], sizes: Map<string, number>): WantedChunk[][] {

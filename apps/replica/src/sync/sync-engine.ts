@@ -60,7 +60,7 @@ export interface SyncEngineOptions {
     resume(): void;
   };
   /** Damage found in the store while running (see StoreFault): an error until a restart renews it. */
-  storeFault?: { readonly message: string | null };
+  storeFault?: { readonly message: string | null; report?(err: unknown, where: string): boolean };
   /** Why the master cannot be reached, while it cannot (see LinkTrouble). */
   linkTrouble?: { readonly message: string | null };
 }
@@ -325,6 +325,13 @@ export class SyncEngine {
   async #failed(version: number, err: unknown, assembly?: ManifestAssembly): Promise<ApplyOutcome> {
     const reason = err instanceof ApplyError ? err.message : `unexpected: ${(err as Error).message}`;
     this.error = `version ${version}: ${reason}`;
+    // A page of the store SQLite finds damaged as a version is stored (the contents table, say)
+    // fails every retry of every version: said as the store's damage, to be renewed by a restart.
+    // It had been NACKed again and again, and status told nothing of a restart.
+    this.#o.storeFault?.report?.(
+      err instanceof ApplyError && err.cause !== undefined ? err.cause : err,
+      'storing a version',
+    );
     this.#o.log.warn({ version, reason }, 'version not applied');
     if (!(err instanceof ApplyError)) this.#o.log.error({ err }, 'apply failed unexpectedly');
     const noRoom = isOutOfSpace(err);
