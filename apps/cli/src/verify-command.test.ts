@@ -75,6 +75,24 @@ describe('verifyCommand', () => {
     });
   });
 
+  it("says a replica's damaged br/gzip copy, which it would make again, and exits 1", () => {
+    const data = tempDir();
+    const store = openStore(join(data, 'replica.sqlite'));
+    store.encodings.put('a'.repeat(64), 'gzip', Buffer.from('a good copy'));
+    store.encodings.put('b'.repeat(64), 'br', Buffer.from('a copy to be damaged'));
+    store.encodings.put('c'.repeat(64), 'br', null);
+    store.db
+      .prepare("UPDATE encodings SET data = ? WHERE coding = 'br' AND data IS NOT NULL")
+      .run(Buffer.from('a copy to be damagee'));
+    store.close();
+    const r = run(data, false);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('  br/gzip   2 copies, 1 damaged\n');
+    expect(r.stdout).toContain(
+      `  damaged br copy of content ${'b'.repeat(64)}: its bytes do not hash to the hash recorded with them (made again when next asked for)\n`,
+    );
+  });
+
   it('says on stderr, not in the report on stdout, that a directory holds no store', () => {
     const data = tempDir();
     const r = run(data, true);

@@ -81,9 +81,15 @@ export function renderReport(file: string, r: VerifyReport): string {
     `  chunks    ${r.chunks} (${r.chunkBytes} bytes), ${r.badChunks.length} damaged`,
     `  contents  ${r.contents}, ${r.badContents.length} damaged`,
     `  versions  ${r.versions}, ${r.badVersions.length} damaged; current ${r.current}${r.currentProblem ? ` (${r.currentProblem})` : ''}`,
+    `  br/gzip   ${r.encodings} copies, ${r.badEncodings.length} damaged`,
   ];
   for (const h of r.badChunks.slice(0, 20)) lines.push(`  damaged chunk ${h}`);
   for (const c of r.badContents.slice(0, 20)) lines.push(`  damaged content ${c.hash}: ${c.problem}`);
   for (const v of r.badVersions.slice(0, 20)) lines.push(`  damaged version ${v.version}: ${v.problem}`);
+  // A replica serves the file itself instead, and makes the copy again when next asked for it.
+  for (const e of r.badEncodings.slice(0, 20))
+    lines.push(
+      `  damaged ${e.coding} copy of content ${e.hash}: ${e.problem} (made again when next asked for)`,
+    );
   return `${lines.join('\n')}\n`;
 }

@@ -13,6 +13,10 @@ export interface VerifyReport {
   versions: number;
   /** Versions whose entries do not give their recorded root. */
   badVersions: { version: number; problem: string }[];
+  /** Compressed copies (br, gzip) kept of contents. */
+  encodings: number;
+  /** Copies whose bytes do not match the length and hash recorded with them. */
+  badEncodings: { hash: string; coding: string; problem: string }[];
   /** The current version, and whether it is held. */
   current: number;
   currentProblem: string | null;
@@ -24,6 +28,7 @@ export function isClean(r: VerifyReport): boolean {
     r.badChunks.length === 0 &&
     r.badContents.length === 0 &&
     r.badVersions.length === 0 &&
+    r.badEncodings.length === 0 &&
     r.currentProblem === null
   );
 }
@@ -42,6 +47,8 @@ export function verifyStore(store: Store, onProgress?: (done: number, what: stri
     badContents: [],
     versions: 0,
     badVersions: [],
+    encodings: 0,
+    badEncodings: [],
     current: 0,
     currentProblem: null,
   };
@@ -88,6 +95,21 @@ export function verifyStore(store: Store, onProgress?: (done: number, what: stri
     if (!problem && size !== c.size) problem = `chunks add up to ${size} bytes, not ${c.size}`;
     if (!problem && hash.digest('hex') !== c.hash) problem = 'chunks do not hash to the content hash';
     if (problem) report.badContents.push({ hash: c.hash, problem });
+  }
+
+  // The replica's br/gzip copies: a damaged one is never served (it is checked as it is read,
+  // and computed again), but the store holds damage all the same, which verify must say.
+  for (const e of db
+    .prepare('SELECT content_hash AS hash, coding, size, sha256, data FROM encodings WHERE data IS NOT NULL')
+    .iterate() as Iterable<{ hash: string; coding: string; size: number; sha256: string; data: Buffer }>) {
+    report.encodings++;
+    const problem =
+      e.data.length !== e.size
+        ? `${e.data.length} bytes, recorded ${e.size}`
+        : sha256Hex(e.data) !== e.sha256
+          ? 'its bytes do not hash to the hash recorded with them'
+          : null;
+    if (problem) report.badEncodings.push({ hash: e.hash, coding: e.coding, problem });
   }
 
   // Versions in order, each tree built from the one before: every root is recomputed.

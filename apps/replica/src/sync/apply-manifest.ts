@@ -322,7 +322,10 @@ async function fetchMissing(puts: readonly TreeEntry[], d: ApplyDeps, progress: 
           failed.push(...short.failed);
           // Not asked for again one by one: a version whose chunks the master no longer has
           // (collected, say) once cost a request per chunk, each answered 404, all in vain.
-          if (short.absent.length > 0) firstError ??= `the master has no chunk ${short.absent[0]}`;
+          // Most often the master's retention (--keep-versions) collected the version while this
+          // replica fetched it, under a stream of edits: said, as it read like damage.
+          if (short.absent.length > 0)
+            firstError ??= `the master has no chunk ${short.absent[0]}: it no longer keeps this version (collected while it was fetched, under --keep-versions: the latest follows) or its store lost the chunk`;
         } catch (err) {
           if (storeFailure) return;
           d.log?.debug(
