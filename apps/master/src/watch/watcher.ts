@@ -1,6 +1,7 @@
 import { lstatSync, type Stats } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
+import { readDirectoriesOnlyForDirectories } from './directory-reads.js';
 import { type IgnoreRule, isIgnoredPath } from './ignore-rules.js';
 
 /** Converts an absolute path under root into the tree's POSIX relative path. */
@@ -42,6 +43,9 @@ export async function watchTree(
       return stats !== undefined && !stats.isDirectory();
     },
   });
+  // A file's event is the publisher's (below): chokidar reads a directory again only when a
+  // subdirectory may have come or gone.
+  readDirectoriesOnlyForDirectories(watcher);
   watcher.on('raw', (_event, name: string | null, details) => {
     const dir = (details as { watchedPath?: string } | undefined)?.watchedPath;
     if (!dir) return;
