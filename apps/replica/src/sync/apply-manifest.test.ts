@@ -428,7 +428,10 @@ describe('applyManifest', () => {
       const failed = keep(had.map(({ hash }) => ({ hash, data: source.get(hash)! })));
       return { failed, absent: wanted.length > had.length ? [gone] : [] };
     };
-    await refused(applyManifest(s1, m, { ...deps(), fetchBatch }), new RegExp(`master has no chunk ${gone}: it no longer keeps this version`));
+    await refused(
+      applyManifest(s1, m, { ...deps(), fetchBatch }),
+      new RegExp(`master has no chunk ${gone}: it no longer keeps this version`),
+    );
     expect(fetched).toEqual([]);
     expect(store.versions.current().version).toBe(1);
     // What the master did send is kept: a later manifest needs only the rest.
