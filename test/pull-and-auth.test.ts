@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { lookup } from './helpers/dns-client.js';
 import { Fleet } from './helpers/fleet.js';
 import { freePort } from './helpers/free-port.js';
-import { get } from './helpers/http.js';
+import { get, getJson } from './helpers/http.js';
 import { startNoWebSocketProxy } from './helpers/no-websocket-proxy.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -63,6 +64,31 @@ describe('pull-only replicas and tokens', () => {
     expect((await lookup(dnsPort, 'eu.corp.example')).answers).toEqual(['A 127.0.0.5']);
     expect(proxy.upgradesRefused()).toBeGreaterThan(0);
     expect(await fleet.replicaStatus('eu-paris')).toMatchObject({ link: 'pull' });
+  });
+
+  it('a replica that only pulls is alive to the master while it takes a large version slowly', async () => {
+    // 1 MiB at 8 KiB/s: two minutes with no pull. It was shown offline (and out of DNS, as
+    // silent) two heartbeats into its fetch.
+    const f = await Fleet.start({
+      files: { 'slow.bin': randomBytes(1024 * 1024) },
+      // The master's stop would wait its drain for the paced batch still streaming.
+      env: { OUTPOST_HEARTBEAT_MS: '500', OUTPOST_DRAIN_MS: '500' },
+    });
+    fleet = f;
+    await f.masterCaughtUp();
+    const proxy = await startNoWebSocketProxy(f.master.url);
+    closeProxy = proxy.close;
+    const replica = await f.startReplica('eu-paris', 'eu', { master: proxy.url, args: ['--max-rate', '8k'] });
+    await waitFor(
+      async () => (await getJson(`${replica.url}/_outpost/api/v1/status`)).applying?.bytesDone > 0,
+      { what: 'the paced fetch to be under way' },
+    );
+    // Six heartbeats on, twice the time after which a replica not heard from is offline.
+    await new Promise((r) => setTimeout(r, 3000));
+    const seen = (await f.masterStatus()).replicas.find((r: { name: string }) => r.name === 'eu-paris');
+    expect(seen).toMatchObject({ link: 'pull' });
+    expect(seen.state).not.toBe('offline');
+    expect(Date.now() - Date.parse(seen.lastSeenAt)).toBeLessThan(1500);
   });
 
   it('refuses a replica with a wrong token: 401 at the upgrade and on the pull API, and it never gets content', async () => {

@@ -252,6 +252,23 @@ describe('Fleet', () => {
     expect(store.replicas.all()[0]!.advertise).toBe('10.0.2.9:8080');
   });
 
+  it('takes a replica that only pulls as alive while it takes chunks, however long its version takes', () => {
+    fleet.pulled({ name: 'eu-paris', region: 'eu', version: 9, root: ROOT(9) });
+    // Minutes into a version fetched under --max-rate: no pull, but chunks flowing.
+    for (let t = 1_000; t <= 5 * OFFLINE; t += 1_000) {
+      vi.setSystemTime(T0 + t);
+      fleet.fetching('eu-paris');
+    }
+    expect(one('eu-paris', 10).link).toBe('pull');
+    expect(one('eu-paris', 10).state).not.toBe('offline');
+    // Not a replica it has not heard of: nothing is made up.
+    fleet.fetching('nobody');
+    expect(fleet.facts()).toHaveLength(1);
+    // Once the chunks stop, it goes offline as before.
+    vi.setSystemTime(T0 + 6 * OFFLINE + 1);
+    expect(one('eu-paris', 10).state).toBe('offline');
+  });
+
   it("shows a fault the replica's heartbeats report as its error, in status and to DNS, while they report it", () => {
     fleet.connected(hello('uk-london', 10));
     const fault = 'the store is damaged (database disk image is malformed, found by a read): restart';

@@ -191,6 +191,16 @@ export class Fleet {
     this.#save(m);
   }
 
+  /**
+   * The replica is taking chunks from us: it is alive. One that only pulls says nothing else
+   * while it fetches a large version (minutes under --max-rate), and was shown silent, and
+   * left out of DNS, while it fetched.
+   */
+  fetching(name: string, now = Date.now()): void {
+    const m = this.#members.get(name);
+    if (m) m.record.lastSeenAt = now;
+  }
+
   /** A heartbeat: the replica is alive, and this is its load (and its own fault, if any). */
   heartbeat(name: string, load: Load | undefined, fault?: string): void {
     const m = this.#members.get(name);

@@ -118,9 +118,26 @@ export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
       return found.kind === 'ok' ? found.data : null;
     };
     const pace = maxRate === undefined ? undefined : paces.get(name, maxRate);
-    return reply
-      .type(CHUNK_BATCH_TYPE)
-      .header('Cache-Control', 'no-store')
-      .send(Readable.from(paced(chunkBatchFrames(d.store.chunks, hashes, compress, packed, mend), pace)));
+    const frames = paced(chunkBatchFrames(d.store.chunks, hashes, compress, packed, mend), pace);
+    // A replica reading what we send is alive, however long the batch takes (only the name its
+    // credential may use: a replica's own token is good for its name alone).
+    const heard =
+      name && !wrongReplica(d.auth.check(req.headers.authorization) ?? 'open', name)
+        ? heardWhileRead(frames, () => d.fleet.fetching(name))
+        : frames;
+    return reply.type(CHUNK_BATCH_TYPE).header('Cache-Control', 'no-store').send(Readable.from(heard));
   });
+}
+
+/** The same pieces, calling `heard` as the first is taken and then at most once a second. */
+async function* heardWhileRead<T>(pieces: AsyncIterable<T>, heard: () => void): AsyncGenerator<T> {
+  let last = 0;
+  for await (const piece of pieces) {
+    const now = Date.now();
+    if (now - last >= 1000) {
+      last = now;
+      heard();
+    }
+    yield piece;
+  }
 }

@@ -41,7 +41,7 @@ async function start(): Promise<{ w: FSWatcher; reads: DirectoryReads; raw: () =
   w.on('raw', () => raw++);
   w.on('addDir', (abs: string) => dirs.push(abs));
   w.on('unlinkDir', (abs: string) => dirs.push(`-${abs}`));
-  await new Promise((r) => w.once('ready', r));
+  await new Promise<void>((r) => w.once('ready', () => r()));
   return { w, reads: reads!, raw: () => raw, dirs };
 }
 
