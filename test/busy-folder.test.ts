@@ -3,13 +3,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Fleet } from './helpers/fleet.js';
 import { getJson } from './helpers/http.js';
+import { cpuSeconds } from './helpers/process-cpu.js';
 import { waitFor } from './helpers/wait-for.js';
-
-/** CPU seconds a process has used (user + system), from /proc. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 describe('a file edited again and again in a folder of many files', () => {
   let fleet: Fleet | undefined;

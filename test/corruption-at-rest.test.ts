@@ -58,6 +58,26 @@ describe('damage at rest in a replica store', () => {
   const small = pattern(3000, 7);
   const big = pattern(1024 * 1024, 11);
 
+  /** uk-london synced on `files` and then stopped, its scrub off: its store, the WAL checkpointed in. */
+  async function storeAtRest(
+    files: Record<string, Buffer | string>,
+  ): Promise<{ f: Fleet; file: string; pageSize: number }> {
+    const f = await Fleet.start({
+      files,
+      replicas: [{ name: 'uk-london', region: 'uk', args: ['--scrub-bytes-per-second', '0'] }],
+      env: { OUTPOST_HEARTBEAT_MS: '500' },
+    });
+    fleet = f;
+    await f.expectConverged();
+    const file = join(f.dir.path, 'replica-uk-london', 'replica.sqlite');
+    await f.replica('uk-london').stop();
+    const db = new BetterSqlite3(file);
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    db.close();
+    return { f, file, pageSize };
+  }
+
   it('is found by outpost verify, never served, and repaired from the master on read', async () => {
     fleet = await Fleet.start({
       files: { 'small.bin': small, 'big.bin': big },
@@ -159,18 +179,7 @@ describe('damage at rest in a replica store', () => {
     async (_link, pullOnly) => {
       const files: Record<string, Buffer> = {};
       for (let i = 0; i < 40; i++) files[`f${i}.bin`] = pattern(100_000, 100 + i);
-      fleet = await Fleet.start({
-        files,
-        replicas: [{ name: 'uk-london', region: 'uk', args: ['--scrub-bytes-per-second', '0'] }],
-        env: { OUTPOST_HEARTBEAT_MS: '500' },
-      });
-      await fleet.expectConverged();
-      const file = join(fleet.dir.path, 'replica-uk-london', 'replica.sqlite');
-      await fleet.replica('uk-london').stop();
-      const db = new BetterSqlite3(file);
-      db.pragma('wal_checkpoint(TRUNCATE)');
-      const pageSize = db.pragma('page_size', { simple: true }) as number;
-      db.close();
+      const { f, file, pageSize } = await storeAtRest(files);
       // Page heads overwritten, as a failing disk leaves them, among the chunks' pages (the tree,
       // written last, lies past them: the start's own reads find nothing wrong).
       const bytes = readFileSync(file);
@@ -178,14 +187,14 @@ describe('damage at rest in a replica store', () => {
       writeFileSync(file, bytes);
 
       // Pull only: the master hears of the damage with the replica's pulls, as heartbeats tell it.
-      const proxy = pullOnly ? await startNoWebSocketProxy(fleet.master.url) : undefined;
+      const proxy = pullOnly ? await startNoWebSocketProxy(f.master.url) : undefined;
       closeProxy = proxy?.close;
-      await fleet.startReplica('uk-london', 'uk', {
+      await f.startReplica('uk-london', 'uk', {
         args: ['--scrub-bytes-per-second', '0', '--poll-ms', '300'],
         env: { OUTPOST_HEARTBEAT_MS: '500' },
         ...(proxy ? { master: proxy.url } : {}),
       });
-      const url = fleet.replica('uk-london').url;
+      const url = f.replica('uk-london').url;
       let refused = 0;
       for (const [path, want] of Object.entries(files)) {
         const r = await body(`${url}/${path}`);
@@ -195,22 +204,21 @@ describe('damage at rest in a replica store', () => {
       expect(refused).toBeGreaterThan(0);
       expect((await body(`${url}/_outpost/healthz`)).status).toBe(200);
       const says = /^the store is damaged \(.+, found by a read\): .*restart the replica to move it aside/;
-      expect((await fleet.replicaStatus('uk-london')).error).toMatch(says);
+      expect((await f.replicaStatus('uk-london')).error).toMatch(says);
       // Told to the master with the heartbeats (or the pulls): status shows it.
-      const f = fleet;
       await waitFor(async () => (await f.masterStatus()).replicas[0]?.state === 'error', {
         what: 'the master to show the damaged replica in error',
       });
-      expect((await fleet.masterStatus()).replicas[0]).toMatchObject({
+      expect((await f.masterStatus()).replicas[0]).toMatchObject({
         link: pullOnly ? 'pull' : 'push',
         error: expect.stringMatching(says),
       });
       expect(existsSync(`${file}.damage-found`)).toBe(true);
 
       // A restart moves it aside and syncs a new store: every file served again.
-      await fleet.replica('uk-london').stop();
-      await fleet.startReplica('uk-london', 'uk', { env: { OUTPOST_HEARTBEAT_MS: '500' } });
-      await fleet.expectConverged();
+      await f.replica('uk-london').stop();
+      await f.startReplica('uk-london', 'uk', { env: { OUTPOST_HEARTBEAT_MS: '500' } });
+      await f.expectConverged();
       expect(existsSync(`${file}.damaged`)).toBe(true);
       expect(existsSync(`${file}.damage-found`)).toBe(false);
       await waitFor(async () => (await f.masterStatus()).replicas[0]?.state === 'in-sync', {
@@ -228,17 +236,8 @@ describe('damage at rest in a replica store', () => {
     const files: Record<string, string> = {};
     for (let i = 0; i < 400; i++)
       files[`d${i % 8}/f${i}.txt`] = `file ${i} of the first version\n`.repeat(20);
-    fleet = await Fleet.start({
-      files,
-      replicas: [{ name: 'uk-london', region: 'uk', args: ['--scrub-bytes-per-second', '0'] }],
-      env: { OUTPOST_HEARTBEAT_MS: '500' },
-    });
-    await fleet.expectConverged();
-    const file = join(fleet.dir.path, 'replica-uk-london', 'replica.sqlite');
-    await fleet.replica('uk-london').stop();
-    const db = new BetterSqlite3(file);
-    db.pragma('wal_checkpoint(TRUNCATE)');
-    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    const { f, file, pageSize } = await storeAtRest(files);
+    const db = new BetterSqlite3(file, { readonly: true });
     const leaves = db
       .prepare("SELECT pageno FROM dbstat WHERE name = 'contents' AND pagetype = 'leaf' ORDER BY pageno")
       .pluck()
@@ -250,16 +249,15 @@ describe('damage at rest in a replica store', () => {
     const page = leaves[which === 'first' ? 0 : Math.floor(leaves.length / 2)]!;
     bytes.fill(0xa5, (page - 1) * pageSize, page * pageSize);
     writeFileSync(file, bytes);
-    await fleet.startReplica('uk-london', 'uk', {
+    await f.startReplica('uk-london', 'uk', {
       args: ['--scrub-bytes-per-second', '0'],
       env: { OUTPOST_HEARTBEAT_MS: '500' },
     });
-    const f = fleet;
     // Two new versions: a replica keeps the one before its current, so the collection of the
     // first reads the contents table once the third is in.
-    for (let i = 0; i < 400; i += 4) fleet.write(`d${i % 8}/f${i}.txt`, `file ${i} edited\n`);
+    for (let i = 0; i < 400; i += 4) f.write(`d${i % 8}/f${i}.txt`, `file ${i} edited\n`);
     await waitFor(async () => (await f.masterStatus()).version >= 2, { what: 'version 2' });
-    for (let i = 0; i < 400; i += 4) fleet.write(`d${i % 8}/f${i}.txt`, `file ${i} edited again\n`);
+    for (let i = 0; i < 400; i += 4) f.write(`d${i % 8}/f${i}.txt`, `file ${i} edited again\n`);
     const says = /^the store is damaged \(.+\): .*restart the replica to move it aside/;
     await waitFor(async () => says.test((await f.replicaStatus('uk-london')).error ?? ''), {
       what: 'the replica to say its store is damaged',
@@ -270,9 +268,9 @@ describe('damage at rest in a replica store', () => {
     expect(existsSync(`${file}.damage-found`)).toBe(true);
 
     // A restart moves it aside and syncs a new store.
-    await fleet.replica('uk-london').stop();
-    await fleet.startReplica('uk-london', 'uk', { env: { OUTPOST_HEARTBEAT_MS: '500' } });
-    await fleet.expectConverged();
+    await f.replica('uk-london').stop();
+    await f.startReplica('uk-london', 'uk', { env: { OUTPOST_HEARTBEAT_MS: '500' } });
+    await f.expectConverged();
     expect(existsSync(`${file}.damaged`)).toBe(true);
   });
 

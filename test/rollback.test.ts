@@ -5,6 +5,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fleet } from './helpers/fleet.js';
 import { get } from './helpers/http.js';
+import { cpuSeconds } from './helpers/process-cpu.js';
 import { runCli } from './helpers/services.js';
 
 describe('outpost versions and outpost rollback', () => {
@@ -130,12 +131,6 @@ describe('outpost versions and outpost rollback', () => {
     expect((await fleet.masterStatus()).version).toBe(without.version);
   });
 });
-
-/** CPU seconds a process has used (user + system), from /proc. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 describe('a rollback of many files in one folder', () => {
   it('costs the files it writes, not the folder read again for each of them', async () => {

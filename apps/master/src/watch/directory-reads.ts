@@ -16,7 +16,7 @@ import type { FSWatcher } from 'chokidar';
  * It reaches into chokidar 5's NodeFsHandler (`_handleRead`, called with `initialAdd` false
  * and no throttler for an event; with a throttler for the read again of a directory whose
  * events came during a read) and FSWatcher (`_getWatchedDir`). If those are not there (another
- * chokidar), nothing is changed, and `directory-reads.test.ts` fails.
+ * chokidar), nothing is changed, and its test in watcher.test.ts fails.
  */
 
 type Read = (this: unknown, directory: string, initialAdd: boolean, ...rest: unknown[]) => unknown;
