@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import {
   appendFileSync,
   mkdirSync,
@@ -47,6 +48,13 @@ afterEach(async () => {
   watcher = undefined;
   rmSync(root, { recursive: true, force: true });
 });
+
+/** Python that swaps two paths in one step: renameat2(RENAME_EXCHANGE). */
+const EXCHANGE = [
+  'import ctypes, sys',
+  'libc = ctypes.CDLL(None, use_errno=True)',
+  'sys.exit(libc.renameat2(-100, sys.argv[1].encode(), -100, sys.argv[2].encode(), 2) != 0)',
+].join('\n');
 
 describe.runIf(process.platform === 'linux')('watchTree', () => {
   it('stops waiting for its crawl once aborted, and a close then leaves no watch behind', async () => {
@@ -116,6 +124,50 @@ describe.runIf(process.platform === 'linux')('watchTree', () => {
     writeFileSync(join(root, 'after.txt'), 'after');
     await until(() => seen.has('after.txt'), 'the last write');
     expect([...seen].some((p) => p.endsWith('.swp'))).toBe(false);
+  });
+
+  it('watches a folder moved in over an empty one, and two folders swapped, at their new inodes', async () => {
+    // The watch of a path is the watch of an inode: a folder renamed over it (`mv -T new site`)
+    // or swapped with another (renameat2 RENAME_EXCHANGE) kept the old inode's, or none, and
+    // chokidar, which saw the same names in the parent, never watched the new one: edits in it
+    // went unseen until the rewalk, minutes on.
+    mkdirSync(join(root, 'site'));
+    mkdirSync(join(root, 'a', 'deep'), { recursive: true });
+    mkdirSync(join(root, 'b'));
+    const outside = mkdtempSync(join(tmpdir(), 'outpost-watch-outside-'));
+    mkdirSync(join(outside, 'new', 'sub'), { recursive: true });
+    const seen = new Set<string>();
+    watcher = await watchTree(
+      root,
+      (rel) => seen.add(rel),
+      (err) => {
+        throw err;
+      },
+      { recheckNewDirMs: 50 },
+    );
+    try {
+      renameSync(join(outside, 'new'), join(root, 'site'));
+      await until(() => seen.has('site'), 'the folder moved in');
+      await new Promise((r) => setTimeout(r, 300));
+      writeFileSync(join(root, 'site', 'index.html'), 'edited');
+      writeFileSync(join(root, 'site', 'sub', 'c'), 'in a subfolder');
+      await until(
+        () => seen.has('site/index.html') && seen.has('site/sub/c'),
+        'edits in the folder moved in',
+      );
+
+      // a and b swapped in one step (renameat2 RENAME_EXCHANGE, as `mv --exchange` does; Node
+      // has no call for it): a/deep is now b/deep. Left out where python3 is not installed.
+      const swapped = spawnSync('python3', ['-c', EXCHANGE, join(root, 'a'), join(root, 'b')]);
+      if (swapped.error || swapped.status !== 0) return;
+      await until(() => seen.has('a') && seen.has('b'), 'the swap');
+      await new Promise((r) => setTimeout(r, 300));
+      writeFileSync(join(root, 'a', 'x'), 'in the folder now at a');
+      writeFileSync(join(root, 'b', 'deep', 'y'), 'in the folder now at b');
+      await until(() => seen.has('a/x') && seen.has('b/deep/y'), 'edits in the swapped folders');
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 
   it('names a new directory again once it is watched, for files that came between the walk and the watch', async () => {

@@ -1,7 +1,7 @@
 import { lstatSync, type Stats } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
-import { readDirectoriesOnlyForDirectories } from './directory-reads.js';
+import { forgetReplacedDirectory, readDirectoriesOnlyForDirectories } from './directory-reads.js';
 import { type IgnoreRule, isIgnoredPath } from './ignore-rules.js';
 
 /** Converts an absolute path under root into the tree's POSIX relative path. */
@@ -46,11 +46,14 @@ export async function watchTree(
   // A file's event is the publisher's (below): chokidar reads a directory again only when a
   // subdirectory may have come or gone.
   readDirectoriesOnlyForDirectories(watcher);
-  watcher.on('raw', (_event, name: string | null, details) => {
+  watcher.on('raw', (event, name: string | null, details) => {
     const dir = (details as { watchedPath?: string } | undefined)?.watchedPath;
     if (!dir) return;
     const named = rawEventPath(dir, name);
     if (named !== null) report(named);
+    // A folder renamed in over one of the same name: watched afresh (as new, so named again
+    // once its watch is in place).
+    if (event === 'rename' && name) forgetReplacedDirectory(watcher, dir, name);
   });
   // A directory made or moved in: the publisher walks it for files that arrived before its watch.
   // chokidar says addDir first, then reads the directory, and only then watches it: a file
