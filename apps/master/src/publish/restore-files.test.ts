@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   lstatSync,
   mkdirSync,
@@ -24,11 +25,15 @@ let opened = 0;
 let hangRenameAt = 0;
 let renamed = 0;
 let hung = false;
+// Turns the rollback offered the event loop, and how many before it opened its first file.
+let pauses = 0;
+let pausesBeforeFirstOpen: number | null = null;
 vi.mock('node:fs', async (original) => {
   const real = await original<typeof import('node:fs')>();
   return {
     ...real,
     openSync: ((path: string, flags: string, ...rest: unknown[]) => {
+      if (flags === 'wx') pausesBeforeFirstOpen ??= pauses;
       if (flags === 'wx' && ++opened === failOpenAt)
         throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC', syscall: 'open' });
       return (real.openSync as (...a: unknown[]) => number)(path, flags, ...rest);
@@ -43,6 +48,7 @@ vi.mock('@outpost/service', async (original) => {
   const real = await original<typeof import('@outpost/service')>();
   class LoopSlicer extends real.LoopSlicer {
     override pause(): Promise<void> | undefined {
+      pauses++;
       return hung ? new Promise<void>(() => undefined) : super.pause();
     }
   }
@@ -64,6 +70,8 @@ beforeEach(() => {
   hangRenameAt = 0;
   renamed = 0;
   hung = false;
+  pauses = 0;
+  pausesBeforeFirstOpen = null;
 });
 afterEach(() => {
   store.close();
@@ -165,6 +173,23 @@ describe('rollback across a path that is a file in one version and a folder in t
     expect(await p.rollback(1)).toMatchObject({ version: version + 1 });
     expect(disk()).toEqual({ 'a.txt': 'a one\n', d: 'file d\n', 'e/': '', 'e/x': 'e/x\n' });
     expect(lstatSync(join(content, 'd')).isFile()).toBe(true);
+    await p.close();
+  });
+});
+
+describe('a rollback of a large file', () => {
+  it('offers the event loop a turn at each chunk it checks, before it writes anything', async () => {
+    // Checked without a turn, a 500 MiB file held the master (heartbeats, DNS) up for a second.
+    writeFileSync(join(content, 'big.bin'), randomBytes(2 * 1024 * 1024));
+    const p = await publisher();
+    const v1 = store.versions.current().version;
+    writeFileSync(join(content, 'big.bin'), 'replaced\n');
+    await p.submit(['big.bin']);
+    pauses = 0;
+    await p.rollback(v1);
+    const entry = store.versions.treeAt(store.versions.current().version)!.get('big.bin')!;
+    expect(entry.chunks.length).toBeGreaterThan(8);
+    expect(pausesBeforeFirstOpen).toBeGreaterThanOrEqual(entry.chunks.length);
     await p.close();
   });
 });
