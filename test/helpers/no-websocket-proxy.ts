@@ -24,6 +24,8 @@ export async function startNoWebSocketProxy(
   });
   server.on('upgrade', (_req, socket) => {
     refused++;
+    // A client that resets first: an upgrade's socket has no error listener of node:http's.
+    socket.on('error', () => undefined);
     socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));

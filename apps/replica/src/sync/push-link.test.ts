@@ -98,6 +98,9 @@ describe('PushLink', () => {
     const proxy = createServer((_req, res) => res.end());
     proxy.on('upgrade', (_req, socket) => {
       upgrades++;
+      // The refused replica may reset the connection first: an upgrade's socket is ours to
+      // watch (node:http leaves it no error listener), and an unwatched reset ended the run.
+      socket.on('error', () => undefined);
       socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
     });
     proxy.listen(0, '127.0.0.1');
