@@ -170,7 +170,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
   const pace = config.maxRate > 0 ? { maxRate: config.maxRate, name: config.name } : undefined;
   const userAgent = replicaUserAgent(config.name);
   // A stop aborts the master requests in flight: a fetch paced by --max-rate, or from a slow
-  // master, held the stop up until the version was applied (17 s past --drain-ms in a QA run),
+  // master, held the stop up until the version was applied (17 s in a QA run, --drain-ms 10 s),
   // and a restart meanwhile found the store in use. What was fetched stays, for the next start.
   const stopping = new AbortController();
   const fetchOptions = { master, token: config.token, userAgent, limiter, signal: stopping.signal };

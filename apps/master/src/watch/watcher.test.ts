@@ -49,6 +49,33 @@ afterEach(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
+/** Watches `root` (the test's `watcher`, closed after it); every path it names goes into the set. */
+async function watchNaming(opts: Parameters<typeof watchTree>[3] = {}): Promise<Set<string>> {
+  const seen = new Set<string>();
+  watcher = await watchTree(
+    root,
+    (rel) => seen.add(rel),
+    (err) => {
+      throw err;
+    },
+    opts,
+  );
+  return seen;
+}
+
+/**
+ * Writes `rel` (under root) again at each poll until the watcher names it: a folder's watch is
+ * in place a moment after chokidar says it watches it, and nothing tells when.
+ */
+async function writeUntilNamed(seen: Set<string>, rel: string): Promise<void> {
+  seen.delete(rel);
+  await until(() => {
+    if (seen.has(rel)) return true;
+    writeFileSync(join(root, rel), `written at ${Date.now()}`);
+    return false;
+  }, `${rel} to be named`);
+}
+
 /** Python that swaps two paths in one step: renameat2(RENAME_EXCHANGE). */
 const EXCHANGE = [
   'import ctypes, sys',
@@ -96,14 +123,7 @@ describe.runIf(process.platform === 'linux')('watchTree', () => {
     mkdirSync(join(root, 'docs'));
     writeFileSync(join(root, 'docs', 'a.txt'), 'a');
     writeFileSync(join(root, 'gone.txt'), 'x');
-    const seen = new Set<string>();
-    watcher = await watchTree(
-      root,
-      (rel) => seen.add(rel),
-      (err) => {
-        throw err;
-      },
-    );
+    const seen = await watchNaming();
     writeFileSync(join(root, 'docs', 'a.txt'), 'changed');
     await until(() => seen.has('docs/a.txt'), 'a write');
     writeFileSync(join(root, 'new.txt'), 'new');
@@ -136,35 +156,21 @@ describe.runIf(process.platform === 'linux')('watchTree', () => {
     mkdirSync(join(root, 'b'));
     const outside = mkdtempSync(join(tmpdir(), 'outpost-watch-outside-'));
     mkdirSync(join(outside, 'new', 'sub'), { recursive: true });
-    const seen = new Set<string>();
-    watcher = await watchTree(
-      root,
-      (rel) => seen.add(rel),
-      (err) => {
-        throw err;
-      },
-      { recheckNewDirMs: 50 },
-    );
+    const seen = await watchNaming({ recheckNewDirMs: 50 });
     try {
       renameSync(join(outside, 'new'), join(root, 'site'));
       await until(() => seen.has('site'), 'the folder moved in');
-      await new Promise((r) => setTimeout(r, 300));
-      writeFileSync(join(root, 'site', 'index.html'), 'edited');
-      writeFileSync(join(root, 'site', 'sub', 'c'), 'in a subfolder');
-      await until(
-        () => seen.has('site/index.html') && seen.has('site/sub/c'),
-        'edits in the folder moved in',
-      );
+      // Edits in it, and in its subfolder, are named (once its watches are in place).
+      await writeUntilNamed(seen, 'site/index.html');
+      await writeUntilNamed(seen, 'site/sub/c');
 
       // a and b swapped in one step (renameat2 RENAME_EXCHANGE, as `mv --exchange` does; Node
       // has no call for it): a/deep is now b/deep. Left out where python3 is not installed.
       const swapped = spawnSync('python3', ['-c', EXCHANGE, join(root, 'a'), join(root, 'b')]);
       if (swapped.error || swapped.status !== 0) return;
       await until(() => seen.has('a') && seen.has('b'), 'the swap');
-      await new Promise((r) => setTimeout(r, 300));
-      writeFileSync(join(root, 'a', 'x'), 'in the folder now at a');
-      writeFileSync(join(root, 'b', 'deep', 'y'), 'in the folder now at b');
-      await until(() => seen.has('a/x') && seen.has('b/deep/y'), 'edits in the swapped folders');
+      await writeUntilNamed(seen, 'a/x');
+      await writeUntilNamed(seen, 'b/deep/y');
     } finally {
       rmSync(outside, { recursive: true, force: true });
     }
