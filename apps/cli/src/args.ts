@@ -151,6 +151,11 @@ export const VERIFY_FLAGS: Flag[] = [
   F('json', 'print the raw JSON', true),
 ];
 
+export const COMPACT_FLAGS: Flag[] = [
+  F('data', 'the data directory of a stopped master or replica'),
+  F('json', 'print the raw JSON', true),
+];
+
 export const ROLLBACK_FLAGS: Flag[] = [
   { ...F('master', 'the master URL'), once: true },
   { ...F('to', 'the kept version to roll back to'), once: true },

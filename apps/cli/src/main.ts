@@ -10,6 +10,7 @@ import {
 } from '@outpost/protocol';
 import { ZodError } from 'zod';
 import {
+  COMPACT_FLAGS,
   describeFlags,
   FORGET_FLAGS,
   fromEnvironment,
@@ -59,6 +60,10 @@ ${describeFlags(FORGET_FLAGS)}
   outpost verify  --data DIR [--json]       re-hash every chunk, content and version root of the stores in DIR;
                                             exits 1 when something is damaged
 ${describeFlags(VERIFY_FLAGS)}
+
+  outpost compact --data DIR [--json]       give the free pages of the stores in DIR back to the volume (what
+                                            collected versions left); the service must be stopped
+${describeFlags(COMPACT_FLAGS)}
 
   outpost help (or COMMAND --help)          this text
 
@@ -143,6 +148,11 @@ async function main(argv: string[]): Promise<number> {
       return rollback(readFlags(rest, ROLLBACK_FLAGS, env), secrets.adminToken);
     case 'forget':
       return forget(readFlags(rest, FORGET_FLAGS, env), secrets.adminToken);
+    case 'compact': {
+      const flags = readFlags(rest, COMPACT_FLAGS, env);
+      const { compactCommand } = await import('./compact-command.js');
+      return compactCommand(flags.data, flags.json === 'true', process.stdout, process.stderr);
+    }
     case 'verify': {
       const flags = readFlags(rest, VERIFY_FLAGS, env);
       const { verifyCommand } = await import('./verify-command.js');

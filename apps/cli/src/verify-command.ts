@@ -1,9 +1,6 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { isClean, isStoreDamage, openStore, type VerifyReport, verifyStore } from '@outpost/store';
 import { UsageError } from './errors.js';
-
-const STORE_FILES = ['master.sqlite', 'replica.sqlite'];
+import { noStoreIn, storesIn } from './store-files.js';
 
 /** A store SQLite could not open or read through: what --json says of it in place of a report. */
 export interface UnreadableStore {
@@ -25,10 +22,9 @@ export function verifyCommand(
   err: NodeJS.WritableStream,
 ): number {
   if (!data) throw new UsageError('verify needs --data DIR (or OUTPOST_DATA)');
-  const files = STORE_FILES.map((f) => join(data, f)).filter((f) => existsSync(f));
+  const files = storesIn(data);
   if (files.length === 0) {
-    // On stderr: stdout is the report (JSON with --json), and there is none.
-    err.write(`outpost: no store in ${data} (looked for ${STORE_FILES.join(', ')})\n`);
+    err.write(noStoreIn(data));
     return 2;
   }
   let clean = true;
@@ -61,7 +57,7 @@ export function verifyCommand(
  * What an error opening or reading a store says of the store: SQLite's errors (the file is no
  * database, damaged pages, no permission) and the system's. Null for anything else, a bug.
  */
-function unreadableStore(e: unknown): UnreadableStore | null {
+export function unreadableStore(e: unknown): UnreadableStore | null {
   const code = (e as { code?: unknown } | null)?.code;
   if (typeof code !== 'string') return null;
   if (!isStoreDamage(e) && !code.startsWith('SQLITE_') && !/^E[A-Z]+$/.test(code)) return null;

@@ -2,6 +2,8 @@ export * from './background-writer.js';
 export * from './bulk-checkpoints.js';
 export * from './chunk-store.js';
 export * from './clean-shutdown.js';
+export * from './compact-copy-path.js';
+export * from './compact-store.js';
 export * from './encoding-store.js';
 export * from './free-space.js';
 export * from './migrate.js';

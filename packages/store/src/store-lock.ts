@@ -1,6 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
+import { compactCopyPath } from './compact-copy-path.js';
 import { openStore, type Store } from './store.js';
 
 /** Another process holds the store: two services writing one store would corrupt each other's view. */
@@ -48,6 +49,9 @@ export function lockStore(file: string, role: string): StoreLock {
 export function openLockedStore(file: string, role: string): Store & { lock: StoreLock } {
   const lock = lockStore(file, role);
   try {
+    // A compaction cut short (`outpost compact` killed) left its copy, as large as the store:
+    // only ever made under this lock, so what is found here is no one's.
+    rmSync(compactCopyPath(file), { force: true });
     return Object.assign(openStore(file), { lock });
   } catch (err) {
     lock.release();
