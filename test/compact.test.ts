@@ -2,6 +2,8 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fleet } from './helpers/fleet.js';
+import { get } from './helpers/http.js';
+import { sample } from './helpers/metric-sample.js';
 import { noise } from './helpers/noise.js';
 import { runCli } from './helpers/services.js';
 
@@ -14,6 +16,17 @@ function storeBytes(file: string): number {
     // No WAL: a store closed cleanly.
   }
   return statSync(file).size + wal;
+}
+
+/** A service's store gauges, as Prometheus scrapes them. */
+async function storeGauges(url: string, service: 'master' | 'replica') {
+  const text = (await get(`${url}/_outpost/metrics`)).body.toString();
+  const label =
+    service === 'master' ? '{service="master"}' : '{service="replica",replica="uk-london",region="uk"}';
+  return {
+    bytes: sample(text, `outpost_${service}_store_bytes${label}`) ?? -1,
+    free: sample(text, `outpost_${service}_store_free_bytes${label}`) ?? -1,
+  };
 }
 
 describe('outpost compact', () => {
@@ -46,6 +59,17 @@ describe('outpost compact', () => {
     expect(held.stdout).toContain('NOT COMPACTED');
     expect(held.stdout).toContain('held by a running outpost service: stop it first');
 
+    // The metrics tell what a compaction would give back.
+    const MiB = 1024 * 1024;
+    for (const [url, service] of [
+      [fleet.master.url, 'master'],
+      [fleet.replica('uk-london').url, 'replica'],
+    ] as const) {
+      const g = await storeGauges(url, service);
+      expect(g.free, service).toBeGreaterThan(15 * MiB);
+      expect(g.bytes, service).toBeGreaterThan(g.free);
+    }
+
     await fleet.replica('uk-london').stop();
     await fleet.master.stop();
     const before = {
@@ -67,6 +91,14 @@ describe('outpost compact', () => {
     await fleet.startMaster();
     await fleet.startReplica('uk-london', 'uk');
     await fleet.expectConverged(undefined, ['big.bin']);
+    for (const [url, service] of [
+      [fleet.master.url, 'master'],
+      [fleet.replica('uk-london').url, 'replica'],
+    ] as const) {
+      const g = await storeGauges(url, service);
+      expect(g.free, service).toBeLessThan(MiB);
+      expect(g.bytes, service).toBeLessThan(8 * MiB);
+    }
     fleet.write('after.txt', 'published after the compaction\n');
     await fleet.expectConverged();
     for (const dir of [masterDir, replicaDir]) {

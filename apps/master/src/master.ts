@@ -30,7 +30,7 @@ import {
   rotatingTokens,
   tlsPaths,
 } from '@outpost/service';
-import { openLockedStore, Scrubber, type Store } from '@outpost/store';
+import { openLockedStore, Scrubber, type Store, storeFootprint } from '@outpost/store';
 import type { FSWatcher } from 'chokidar';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { renderDashboard } from './dashboard/render-dashboard.js';
@@ -309,6 +309,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     status: () => masterStatus(statusDeps),
     dnsCounters: zone ? dnsCounters : null,
     storeCounters: () => ({ scrubbed: scrubber?.checked ?? 0, mended: healer.mended }),
+    storeFootprint: () => storeFootprint(store.db, store.path),
   });
   registerMetricsRoute(app, metrics, adminTokens);
   // The master serves no content: its root is where an admin looks for the dashboard.

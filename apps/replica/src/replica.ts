@@ -43,6 +43,7 @@ import {
   pruneSteps,
   Scrubber,
   type Store,
+  storeFootprint,
 } from '@outpost/store';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { AccessLog } from './http/access-log.js';
@@ -395,6 +396,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
     engine,
     counters,
     storeDamaged: () => fault.message !== null,
+    storeFootprint: () => storeFootprint(store.db, store.path),
     ...(prefetcher ? { prefetch: prefetcher } : {}),
   });
   registerMetricsRoute(app, metrics, adminTokens);

@@ -144,3 +144,24 @@ export function writeRoomProblem(db: Database, file: string, bytes: number): str
   const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
   return `not enough disk space: storing ${mib(bytes)} of chunks needs ${mib(need)} on the data volume (with SQLite's WAL and ${mib(WRITE_MARGIN_BYTES)} kept spare), and it has ${mib(free)} free`;
 }
+
+/** A store's size on disk. */
+export interface StoreFootprint {
+  /** The database file and its WAL. */
+  bytes: number;
+  /** Its free pages: reused by later versions, given back to the volume by `outpost compact`. */
+  freeBytes: number;
+}
+
+/** The store's size on disk and what of it is free pages (two stats and two pragmas: for a scrape). */
+export function storeFootprint(db: Database, file: string): StoreFootprint {
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  const freePages = db.pragma('freelist_count', { simple: true }) as number;
+  let fileBytes = 0;
+  try {
+    fileBytes = statSync(file).size;
+  } catch {
+    // Not written yet: a store just created.
+  }
+  return { bytes: fileBytes + walFileBytes(file), freeBytes: freePages * pageSize };
+}

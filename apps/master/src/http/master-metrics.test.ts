@@ -29,7 +29,12 @@ describe('master metrics', () => {
     const unused = () => {
       throw new Error('not scraped');
     };
-    registerMasterMetrics(registry, { status: unused, dnsCounters: unused, storeCounters: unused });
+    registerMasterMetrics(registry, {
+      status: unused,
+      dnsCounters: unused,
+      storeCounters: unused,
+      storeFootprint: unused,
+    });
     const names = registry
       .getMetricsAsArray()
       .map((m) => m.name)

@@ -1,5 +1,6 @@
 import { type MasterStatus, ReplicaStateSchema } from '@outpost/protocol';
 import { oneHot, type Registry, scrapedCounter, scrapedGauge } from '@outpost/service';
+import type { StoreFootprint } from '@outpost/store';
 
 export interface MasterMetricsDeps {
   status: () => MasterStatus;
@@ -7,6 +8,8 @@ export interface MasterMetricsDeps {
   dnsCounters: (() => Record<string, number>) | null;
   /** Chunks of the store re-hashed by the scrub, and damaged ones mended from their files. */
   storeCounters: () => { scrubbed: number; mended: number };
+  /** The store's size on disk, and its free pages. */
+  storeFootprint: () => StoreFootprint;
 }
 
 /** How long one status serves the scrape of every metric (a scrape reads them one by one). */
@@ -44,6 +47,16 @@ export function registerMasterMetrics(registry: Registry, d: MasterMetricsDeps):
     'outpost_master_warnings',
     'How many warnings status has now (directories not watched, damaged chunks, a token rotation under way).',
     () => (status().warnings ?? []).length,
+  );
+  gauge(
+    'outpost_master_store_bytes',
+    "The store's size on disk (database and WAL).",
+    () => d.storeFootprint().bytes,
+  );
+  gauge(
+    'outpost_master_store_free_bytes',
+    'Free pages in the store, left by collected versions: reused, or given back by outpost compact.',
+    () => d.storeFootprint().freeBytes,
   );
   gauge(
     'outpost_master_unpublished_paths',

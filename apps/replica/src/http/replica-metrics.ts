@@ -1,5 +1,6 @@
 import { ReplicaLinkSchema, ReplicaStateSchema } from '@outpost/protocol';
 import { oneHot, type Registry, scrapedCounter, scrapedGauge } from '@outpost/service';
+import type { StoreFootprint } from '@outpost/store';
 import type { SyncEngine } from '../sync/sync-engine.js';
 import type { ReplicaCounters } from './render-status-page.js';
 
@@ -9,6 +10,8 @@ export interface ReplicaMetricsDeps {
   counters: () => ReplicaCounters;
   /** True once damage was found in the store (see StoreFault). */
   storeDamaged: () => boolean;
+  /** The store's size on disk, and its free pages. */
+  storeFootprint: () => StoreFootprint;
   /** What was fetched ahead of versions (see Prefetcher), when it runs. */
   prefetch?: { readonly bytes: number; readonly chunks: number; readonly dropped: number };
 }
@@ -57,6 +60,16 @@ export function registerReplicaMetrics(registry: Registry, d: ReplicaMetricsDeps
     'outpost_replica_applying_bytes_remaining',
     'Bytes still to fetch for the version being applied.',
     () => (engine.applying ? Math.max(0, engine.applying.bytesTotal - engine.applying.bytesDone) : 0),
+  );
+  gauge(
+    'outpost_replica_store_bytes',
+    "The store's size on disk (database and WAL).",
+    () => d.storeFootprint().bytes,
+  );
+  gauge(
+    'outpost_replica_store_free_bytes',
+    'Free pages in the store, left by collected versions: reused, or given back by outpost compact.',
+    () => d.storeFootprint().freeBytes,
   );
   gauge('outpost_replica_store_damaged', '1 once damage was found in the store (restart to renew it).', () =>
     d.storeDamaged() ? 1 : 0,
