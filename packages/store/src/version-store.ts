@@ -190,6 +190,14 @@ export class VersionStore {
     return this.#stmts.getVersion.get(version) as StoredVersion | undefined;
   }
 
+  /**
+   * When version `version` was cut, or, collected, when the first version kept after it was
+   * (it was cut before that): undefined only when no kept version is as new.
+   */
+  cutAtOrAfter(version: number): number | undefined {
+    return this.#stmts.cutAtOrAfter.get(version) as number | undefined;
+  }
+
   /** The entry at `path` in held version `version` (without chunks), or undefined. */
   entryAt(path: string, version: number): Omit<TreeEntry, 'chunks'> | undefined {
     return this.#stmts.entryAt.get({ path, v: version }) as Omit<TreeEntry, 'chunks'> | undefined;
@@ -307,5 +315,8 @@ function prepare(db: Database) {
     getVersion: db.prepare(
       'SELECT version, root, created_at AS createdAt, files, bytes FROM versions WHERE version = ?',
     ) as Statement<[number]>,
+    cutAtOrAfter: db
+      .prepare('SELECT created_at FROM versions WHERE version >= ? ORDER BY version LIMIT 1')
+      .pluck() as Statement<[number]>,
   };
 }

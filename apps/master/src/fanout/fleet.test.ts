@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EMPTY_ROOT, sha256Hex } from '@outpost/core';
 import { type FleetReplica, FleetReplicaSchema } from '@outpost/protocol';
-import { openStore, type Store } from '@outpost/store';
+import { openStore, prune, type Store } from '@outpost/store';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Fleet } from './fleet.js';
 
@@ -122,6 +122,27 @@ describe('Fleet', () => {
     vi.setSystemTime(T0 + 86_400_000 + BEHIND + 500);
     fleet.connected(hello('uk-london', 7));
     expect(one('uk-london', 10)).toMatchObject({ state: 'behind' });
+  });
+
+  it('counts the lag of a replica whose next version was collected from the first one kept', () => {
+    // Versions 1..5 cut a minute apart, 5 at T0; 1..3 collected (--keep-versions 2).
+    for (let v = 1; v <= 5; v++)
+      store.versions.commit({
+        version: v,
+        root: ROOT(v),
+        createdAt: T0 - (5 - v) * 60_000,
+        files: 0,
+        bytes: 0,
+        changes: [],
+      });
+    prune(store, { keepFrom: 4 });
+    const cutAt = (v: number) => store.versions.cutAtOrAfter(v);
+    expect(cutAt(1)).toBe(T0 - 60_000);
+    // A new replica, as a slow office joins: syncing at first, behind once it has lagged long.
+    fleet.connected(hello('uk-leeds', 0));
+    const at = (now: number) => status(5, now, fleet, cutAt).find((r) => r.name === 'uk-leeds');
+    expect(at(T0 + BEHIND)).toMatchObject({ state: 'syncing', lagVersions: 5 });
+    expect(at(T0 + BEHIND + 1)).toMatchObject({ state: 'behind', lagVersions: 5 });
   });
 
   it('is syncing when the creation time of the next version is unknown', () => {

@@ -131,7 +131,9 @@ export function masterStatus(d: Omit<AdminDeps, 'adminToken'>): MasterStatus {
     root: cur.root,
     files: cur.files,
     bytes: cur.bytes,
-    replicas: d.fleet.status(cur, (v) => d.store.versions.get(v)?.createdAt),
+    // A replica whose next version was collected (one new to a master past --keep-versions) had
+    // no time to count its lag from, and stayed "syncing" for ever: the first kept one is later.
+    replicas: d.fleet.status(cur, (v) => d.store.versions.cutAtOrAfter(v)),
     ready: d.ready(),
     watching: d.watching(),
     publishing: publishingNow(d.publisher),
