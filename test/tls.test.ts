@@ -1,4 +1,5 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect as connectTcp, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { sha256Hex } from '@outpost/core';
@@ -187,6 +188,50 @@ describe('HTTPS on the master and the replicas (--tls-cert, --tls-key)', () => {
     expect(await servedName(replica.url)).toBe('outpost test server 2');
     expect((await getTls(`${replica.url}/policy.md`)).status).toBe(200);
     expect(replica.proc.exitCode).toBeNull();
+  });
+
+  it('drops a connection whose TLS handshake never comes, and a stop does not wait for one', async () => {
+    const r = await startReplica({
+      name: 'uk-leeds',
+      region: 'uk',
+      master: master.url,
+      data: join(dir.path, 'r-silent'),
+      // The fixtures themselves: the reload test leaves the pair in tlsDir unusable.
+      args: [
+        ...['--tls-cert', join(FIXTURES, 'server1.pem'), '--tls-key', join(FIXTURES, 'server1.key')],
+        ...['--headers-timeout-ms', '5000'],
+      ],
+      env: withCa,
+    });
+    const { port } = new URL(r.url);
+    /** A client that connects and says nothing (a TCP probe), or plain HTTP to the HTTPS port; when the server closed it. */
+    const client = (say?: string) => {
+      const socket: Socket = connectTcp(Number(port), '127.0.0.1');
+      const t0 = Date.now();
+      socket.on('error', () => {});
+      if (say) socket.write(say);
+      const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now() - t0)));
+      return { socket, closed };
+    };
+    try {
+      // Closed once the handshake timeout (--headers-timeout-ms) is over: it had been kept for
+      // good, an answer written into a TLS socket that never came up.
+      const silent = client();
+      const plain = client('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      expect(await plain.closed).toBeLessThan(5_000);
+      expect(await silent.closed).toBeGreaterThanOrEqual(4_900);
+      expect(await silent.closed).toBeLessThan(10_000);
+      // A stop cuts a connection still silent at once, not when its handshake times out (5 s).
+      const held = client();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const t0 = Date.now();
+      await r.stop();
+      expect(Date.now() - t0).toBeLessThan(3_000);
+      expect(r.proc.exitCode).toBe(0);
+      await held.closed;
+    } finally {
+      await r.stop();
+    }
   });
 
   it('refuses to start on a key that is not the certificate’s, or on half of the pair', async () => {

@@ -29,6 +29,7 @@ import {
   reloadTls,
   rotatingTokens,
   tlsPaths,
+  trackHandshakes,
 } from '@outpost/service';
 import { openLockedStore, Scrubber, type Store, storeFootprint } from '@outpost/store';
 import type { FSWatcher } from 'chokidar';
@@ -181,6 +182,7 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
     // A TLS handshake that never ends holds a connection as a slow request head would.
     ...(tlsMaterial ? { https: { ...tlsMaterial, handshakeTimeout: 10_000 } } : {}),
   }) as unknown as FastifyInstance;
+  if (tlsMaterial) trackHandshakes(app.server as unknown as TlsServer);
   installProblemHandlers(app);
   installJsonBodyParser(app);
   let ready = false;

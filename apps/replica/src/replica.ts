@@ -35,6 +35,7 @@ import {
   releaseMemory,
   reloadTls,
   tlsPaths,
+  trackHandshakes,
 } from '@outpost/service';
 import {
   BulkCheckpoints,
@@ -357,6 +358,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
             serve,
           )
         : createServer(serverOptions(limits), serve);
+      if (tlsMaterial) trackHandshakes(server as unknown as TlsServer);
       if (directLane) {
         installDirectLane(server, {
           // The replica's own endpoints are fastify's.

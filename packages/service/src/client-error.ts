@@ -62,7 +62,10 @@ export function answerClientError(
   socket: Socket,
   o: ClientErrorOptions = {},
 ): void {
-  if (err.code === 'ECONNRESET' || !socket.writable) {
+  // A TLS handshake that failed or never ended (a silent client, plain HTTP to the HTTPS port)
+  // has no channel to answer on: an answer written into it stayed there, the socket was never
+  // closed, and it held the service's stop until the client left (then sat in CLOSE-WAIT).
+  if (err.code === 'ECONNRESET' || !socket.writable || isTlsFailure(err)) {
     socket.destroy();
     return;
   }
@@ -104,6 +107,12 @@ export function answerClientError(
       `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\n` +
       `X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
   );
+}
+
+/** An error of a TLS handshake: node's (ERR_TLS_HANDSHAKE_TIMEOUT) or OpenSSL's (ERR_SSL_…). */
+function isTlsFailure(err: Error & { code?: string; library?: string }): boolean {
+  const code = err.code ?? '';
+  return code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_') || err.library !== undefined;
 }
 
 /** answerClientError with these options, as fastify's `clientErrorHandler` takes it. */

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { cutHandshakes } from './handshake-tracker.js';
 
 /**
  * Closes a service's HTTP side: no new connection is taken, and responses in flight may
@@ -7,6 +8,8 @@ import type { Logger } from 'pino';
  * cannot hold a stop up until the process is killed.
  */
 export async function closeDraining(app: FastifyInstance, drainMs: number, log: Logger): Promise<void> {
+  // No request can be in flight on a connection still in its TLS handshake.
+  cutHandshakes(app.server);
   const cut = setTimeout(() => {
     log.warn({ drainMs }, 'stopping: cutting the responses still in flight');
     app.server.closeAllConnections();

@@ -3,6 +3,7 @@ export * from './bearer.js';
 export * from './client-error.js';
 export * from './close-draining.js';
 export * from './fastify-options.js';
+export * from './handshake-tracker.js';
 export * from './json-body.js';
 export * from './lean-heap.js';
 export * from './logger.js';
