@@ -149,6 +149,9 @@ export class Publisher {
   #progress: { filesDone: number; filesTotal: number; since: number } | null = null;
   /** The last batch's failure, until a batch is published again. */
   #failure: PublishFailure | null = null;
+  /** Walks that found the content directory empty in a row, each held back (see #holdEmpty). */
+  #emptyRound = 0;
+  #emptyTimer: NodeJS.Timeout | undefined;
   /** Paths of failed batches, to be submitted again together once the retry timer fires. */
   readonly #failedPaths = new Set<string>();
   #failedRound = 0;
@@ -335,11 +338,54 @@ export class Publisher {
   }
 
   #succeeded() {
-    if (this.#closed || this.#failure === null || this.#failedPaths.size > 0) return;
+    if (this.#closed || this.#failure === null || this.#failedPaths.size > 0 || this.#emptyRound > 0) return;
     this.#o.log.info({ version: this.current.version }, 'publishing works again');
     this.#failure = null;
     this.#failedRound = 0;
     for (const resolve of this.#recovered.splice(0)) resolve();
+  }
+
+  /**
+   * True when the changes leave no file of a tree that has some: every path deleted, none put.
+   * Read off a walk of the whole directory, that is what an unmounted file system looks like
+   * (its mount point left behind, empty), or one that failed to mount at boot.
+   */
+  #wouldEmpty(changes: Map<string, Change>): boolean {
+    if (this.#live.files === 0) return false;
+    let deletes = 0;
+    for (const c of changes.values()) {
+      if (c.op === 'put') return false;
+      deletes++;
+    }
+    return deletes >= this.#live.files;
+  }
+
+  /**
+   * Publishes nothing of a walk that found the content directory empty where the latest
+   * version has files: it is said as a publish failure (status, `outpost status` exit 1, the
+   * metric) and the directory walked again, with a backoff to a minute, until it holds files
+   * again. Published, it had emptied every replica (a QA pass unmounted the content). Files
+   * deleted while the master runs still publish an empty tree: their events are no walk.
+   */
+  #holdEmpty() {
+    const now = Date.now();
+    const delay = Math.min(60_000, (this.#o.failedBatchRetryMs ?? 1000) * 2 ** this.#emptyRound++);
+    const { version } = this.current;
+    const message = `the content directory ${this.#o.contentDir} holds no file now, where version ${version} has ${this.#live.files}: nothing published, as an unmounted or missing file system reads so (put the content back; to publish an empty tree, delete the files while the master runs)`;
+    if (this.#emptyRound === 1) this.#o.log.warn({ version, files: this.#live.files }, message);
+    this.#failure = { message, at: now, retryAt: now + delay };
+    clearTimeout(this.#emptyTimer);
+    this.#emptyTimer = setTimeout(() => {
+      if (!this.#closed)
+        void this.rewalk().catch((err) => this.#o.log.error({ err }, 'walking the content directory failed'));
+    }, delay);
+    this.#emptyTimer.unref();
+  }
+
+  #endEmptyHold() {
+    this.#emptyRound = 0;
+    clearTimeout(this.#emptyTimer);
+    this.#o.log.info('the content directory holds files again: publishing it');
   }
 
   /**
@@ -756,6 +802,7 @@ export class Publisher {
     for (const t of this.#retryTimers.values()) clearTimeout(t);
     this.#retryTimers.clear();
     clearTimeout(this.#failedTimer);
+    clearTimeout(this.#emptyTimer);
     for (const resolve of this.#recovered.splice(0)) resolve();
     const unread = await this.#lane.close();
     if (unread > 0) {
@@ -1054,6 +1101,11 @@ export class Publisher {
     for (const [rel, delay] of unstable) this.#scheduleRetry(rel, delay);
     this.#dropCaseCollisions(changes);
     this.#holdBackClashes(changes);
+    if (walked !== null && this.#wouldEmpty(changes)) {
+      this.#holdEmpty();
+      return;
+    }
+    if (this.#emptyRound > 0 && (walked !== null || changes.size > 0)) this.#endEmptyHold();
     if (changes.size > 0) {
       this.#commit([...changes.values()]);
       await this.#collect();
