@@ -67,3 +67,32 @@ describe('Publisher on a full disk', () => {
     await p.close();
   });
 });
+
+describe('the large-file lane on a full disk', () => {
+  it('says the file it cannot store as a publish failure, which a later edit does not clear, until it is stored', async () => {
+    writeFileSync(join(fx.content, 'small.txt'), 'small\n');
+    const { p, published } = fx.publisher({ laneBytes: 256 * 1024 });
+    await p.reconcile();
+    expect(published).toEqual([1]);
+    capAt(4);
+    writeFileSync(join(fx.content, 'big.bin'), randomBytes(2 * 1024 * 1024));
+    void p.submit(['big.bin']);
+    await vi.waitFor(() => expect(p.failure?.message).toMatch(/^big\.bin: .*full/), {
+      timeout: 5_000,
+      interval: 10,
+    });
+    // Another edit publishes, and the failure stands: the large file is still not published.
+    fx.store.db.pragma('max_page_count = 1073741823');
+    writeFileSync(join(fx.content, 'small.txt'), 'small, edited\n');
+    capAt(4);
+    await p.submit(['small.txt']);
+    expect(published).toEqual([1, 2]);
+    expect(p.failure?.message).toMatch(/^big\.bin: /);
+    // Room again: the retry stores it, and the failure goes.
+    fx.store.db.pragma('max_page_count = 1073741823');
+    await vi.waitFor(() => expect(published).toEqual([1, 2, 3]), { timeout: 10_000, interval: 10 });
+    expect(fx.store.versions.liveTree().get('big.bin')?.size).toBe(2 * 1024 * 1024);
+    expect(p.failure).toBeNull();
+    await p.close();
+  });
+});

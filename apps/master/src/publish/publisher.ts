@@ -149,6 +149,12 @@ export class Publisher {
   #progress: { filesDone: number; filesTotal: number; since: number } | null = null;
   /** The last batch's failure, until a batch is published again. */
   #failure: PublishFailure | null = null;
+  /**
+   * Large files the lane could not store (a full disk), by path, until one is read whole, gone
+   * or refused: a publish failure as a failed batch is, which a later batch's success does not
+   * clear. A 70 MiB file refused for lack of room had shown nowhere but the log.
+   */
+  readonly #laneFailures = new Map<string, PublishFailure & { attempt: number }>();
   /** Walks that found the content directory empty in a row, each held back (see #holdEmpty). */
   #emptyRound = 0;
   #emptyTimer: NodeJS.Timeout | undefined;
@@ -235,7 +241,8 @@ export class Publisher {
 
   /** Why publishing fails, while it does (a retry pending); null once a batch went through. */
   get failure(): PublishFailure | null {
-    return this.#failure && { ...this.#failure };
+    const f = this.#failure ?? this.#laneFailures.values().next().value;
+    return f ? { message: f.message, at: f.at, retryAt: f.retryAt } : null;
   }
 
   /**
@@ -876,8 +883,12 @@ export class Publisher {
         this.#refuse(rel, `unreadable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
         return;
       }
-      this.#o.log.error({ err, path: rel }, 'reading a large file in the lane failed; trying it again');
-      this.#scheduleRetry(rel, undefined);
+      const delay = this.#laneFailed(rel, err);
+      this.#o.log.error(
+        { err, path: rel, retryInMs: delay },
+        'reading a large file in the lane failed; trying it again',
+      );
+      this.#scheduleRetry(rel, delay);
       return;
     }
     const stored = w.untrack();
@@ -905,6 +916,38 @@ export class Publisher {
     });
   }
 
+  /**
+   * Records a lane read the store refused, as status says it; its retry's delay, which grows as
+   * a failed batch's does (to a minute): the file is read whole again each time. After a
+   * failure for lack of room the WAL is cut down once the lane is idle (see #afterLane), as
+   * after a failed batch: it had held the volume full until some other edit came.
+   */
+  #laneFailed(rel: string, err: unknown): number {
+    const attempt = (this.#laneFailures.get(rel)?.attempt ?? 0) + 1;
+    const delay = Math.min(60_000, (this.#o.failedBatchRetryMs ?? 1000) * 2 ** (attempt - 1));
+    const now = Date.now();
+    const message = `${rel}: ${(err as Error).message ?? String(err)}`;
+    this.#laneFailures.set(rel, { message, at: now, retryAt: now + delay, attempt });
+    if (isOutOfSpace(err)) this.#walToShrink = true;
+    return delay;
+  }
+
+  /** True when nothing is at `rel` now; false when something is, or it cannot be told (its failure stays). */
+  #goneNow(rel: string): boolean {
+    try {
+      return lstatOrNull(join(this.#o.contentDir, rel)) === null;
+    } catch (err) {
+      if (!isFileSystemError(err)) throw err;
+      return false;
+    }
+  }
+
+  /** A path the lane failed on is settled (read whole, gone, refused): its failure goes. */
+  #laneSettled(rel: string) {
+    if (!this.#laneFailures.delete(rel)) return;
+    this.#o.log.info({ path: rel }, 'publishing works again: a large file that failed is settled');
+  }
+
   /** Chunks a lane read stored that no version will name: dropped once the lane is idle (see #afterLane). */
   #abandon(stored: readonly string[]) {
     for (const hash of stored) this.#litter.add(hash);
@@ -921,6 +964,7 @@ export class Publisher {
   /** A file read whole: its retries end, its links are noted, and the scan index has it. */
   #readDone(rel: string, result: Extract<ReadResult, { kind: 'file' }>, noteLinks: boolean): void {
     this.#retryAttempts.delete(rel);
+    this.#laneSettled(rel);
     if (noteLinks) this.#noteLinks(rel, result.ino, result.nlink);
     this.#writes.scanned({
       path: rel,
@@ -1099,6 +1143,8 @@ export class Publisher {
       return;
     }
     for (const [rel, delay] of unstable) this.#scheduleRetry(rel, delay);
+    // A large file that failed, gone with its folder (no event names the file itself).
+    for (const rel of this.#laneFailures.keys()) if (this.#goneNow(rel)) this.#laneSettled(rel);
     this.#dropCaseCollisions(changes);
     this.#holdBackClashes(changes);
     if (walked !== null && this.#wouldEmpty(changes)) {
@@ -1236,6 +1282,7 @@ export class Publisher {
 
   /** Records why a path is not published, logging it once. */
   #refuse(rel: string, problem: string) {
+    this.#laneSettled(rel);
     if (this.problems.get(rel) !== problem)
       this.#o.log.warn({ path: rel, problem }, 'refusing to publish path');
     this.problems.set(rel, problem);
@@ -1476,6 +1523,7 @@ export class Publisher {
     this.filesRead++;
     if (result.kind === 'gone') {
       this.#retryAttempts.delete(rel);
+      this.#laneSettled(rel);
       this.#markDeleted(rel, changes);
       return;
     }
