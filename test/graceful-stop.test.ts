@@ -1,5 +1,6 @@
 import { createCipheriv, createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Fleet } from './helpers/fleet.js';
 import { getJson } from './helpers/http.js';
@@ -98,6 +99,45 @@ describe('a replica told to stop (SIGTERM)', () => {
     // What the kernel had buffered still arrives; the rest never does.
     stalled.drain();
     expect(bodyOf(await stalled.ended)).toBeNull();
+    f.replicas.clear();
+  });
+
+  it('ends keep-alive connections with their response in flight, so readers asking on and on do not hold the stop', async () => {
+    const f = await Fleet.start({
+      // A file the direct lane answers, and one node:http does (over 256 KiB).
+      files: { 'small.txt': 'small\n', 'mid.bin': noise(512 * 1024) },
+      replicas: [{ name: 'uk-london', region: 'uk' }],
+    });
+    fleet = f;
+    await f.expectConverged();
+    const replica = f.replica('uk-london');
+    const agent = new Agent({ keepAliveTimeout: 60_000, connections: 4 });
+    let answers = 0;
+    let done = false;
+    const reader = async (path: string) => {
+      while (!done) {
+        try {
+          const res = await request(`${replica.url}${path}`, { dispatcher: agent });
+          await res.body.arrayBuffer();
+          answers++;
+        } catch {
+          // Refused once the replica no longer listens: what readers of a stopping replica get.
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      }
+    };
+    const readers = [reader('/small.txt'), reader('/mid.bin'), reader('/small.txt'), reader('/mid.bin')];
+    await waitFor(() => answers > 50, { what: 'the readers to be under way' });
+    const stopAt = Date.now();
+    await replica.stop();
+    const took = Date.now() - stopAt;
+    done = true;
+    await Promise.all(readers);
+    await agent.close();
+    // The default --drain-ms is 10 s, and nothing is cut: each connection ended with its answer
+    // (they had been answered on until the drain was up, then cut: 10 s).
+    expect(took).toBeLessThan(5_000);
+    expect(replica.logs.some((l) => l.msg === 'stopping: cutting the responses still in flight')).toBe(false);
     f.replicas.clear();
   });
 
