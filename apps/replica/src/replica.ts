@@ -580,6 +580,13 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       const bound = server?.address();
       if (!advertise && isConcreteIp(config.host) && bound && typeof bound === 'object')
         advertise = formatAdvertise(config.host, bound.port);
+      // Listening on every address (the shipped unit's --host 0.0.0.0) names none: the master's
+      // DNS left such a replica out, and only the master's status said why.
+      if (!advertise)
+        log.warn(
+          { host: config.host },
+          `--host ${config.host} names no address readers can reach: the master's DNS cannot answer with this replica; give --advertise IP:PORT (OUTPOST_ADVERTISE)`,
+        );
       if (config.httpRedirectPort !== undefined) {
         redirect = createHttpsRedirectServer(
           () => (bound && typeof bound === 'object' ? bound.port : 443),
