@@ -525,7 +525,12 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       trouble.reached();
       engine.link = 'push';
       engine.heard(welcome.version);
-      if (welcome.version === current.version && welcome.root === current.root) engine.error = null;
+      if (welcome.version === current.version && welcome.root === current.root) {
+        engine.error = null;
+        // Holding the master's version already (a restart after a crash, in sync): what no
+        // version names is litter now. No manifest comes to say so, and the sweep waited for good.
+        sweep.release();
+      }
     },
     onDown: (reason) => {
       // The rest of a manifest coming in parts over this link will not come.
@@ -635,7 +640,8 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       // An apply cut short may have stored chunks no version names (or the start's sweep is
       // still to be done): then the next start sweeps.
       sweep.stop();
-      if (!engine.busy && engine.error === null && !sweep.pending) markCleanShutdown(store);
+      if (!engine.busy && engine.error === null && !engine.leftovers && !sweep.pending)
+        markCleanShutdown(store);
       await checkpoints.end();
       store.close();
       store.lock.release();

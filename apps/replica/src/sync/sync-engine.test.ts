@@ -222,3 +222,40 @@ describe('SyncEngine, after a restart', () => {
     expect(applied).toBeGreaterThan(0);
   });
 });
+
+describe('SyncEngine, chunks a failed version stored', () => {
+  /** A full manifest of version `version` holding `entries`. */
+  const full = (version: number, entries: TreeEntry[]): Manifest => ({
+    version,
+    root: merkleRoot(entries),
+    from: 0,
+    full: true,
+    changes: entries.map(({ path, size, hash, mtime, chunks }) => ({
+      op: 'put',
+      path,
+      size,
+      hash,
+      mtime,
+      chunks,
+    })),
+  });
+
+  it('are dropped once another version is applied that does not name them, and kept for its retry till then', async () => {
+    // Version 2's chunks come but one, which the master no longer has (collected).
+    const kept = entry('a.txt', 'in versions 2 and 3\n');
+    const lost = entry('b.txt', 'only in version 2: fetched\n');
+    const gone = entry('c.txt', 'only in version 2: collected\n');
+    source.delete(gone.hash);
+    const failed = await engine.offer(full(2, [kept, lost, gone]));
+    expect(failed).toMatchObject({ kind: 'failed', version: 2 });
+    expect(store.chunks.has(lost.hash)).toBe(true);
+    expect(engine.leftovers).toBe(true);
+
+    // Version 3 is applied: what version 2 alone needed goes; what 3 names stays.
+    const applied = await engine.offer(full(3, [kept, entry('d.txt', 'new in version 3\n')]));
+    expect(applied).toMatchObject({ kind: 'applied', version: 3 });
+    expect(store.chunks.has(lost.hash)).toBe(false);
+    expect(store.chunks.has(kept.hash)).toBe(true);
+    expect(engine.leftovers).toBe(false);
+  });
+});
