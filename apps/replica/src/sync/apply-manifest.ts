@@ -37,6 +37,8 @@ import { type FetchedChunk, keepIntact } from './keep-intact.js';
 /** Why a manifest was not applied; the reason goes into the NACK and the status. */
 export class ApplyError extends Error {
   override name = 'ApplyError';
+  /** The master answered that it has no chunk of the version: collected there, most likely. */
+  gone = false;
 }
 
 export interface ApplyDeps {
@@ -290,6 +292,7 @@ async function fetchMissing(puts: readonly TreeEntry[], d: ApplyDeps, progress: 
   for (const hash of missing) asked.push(hash);
   progress.add(puts, missing, sizes);
   let firstError: string | null = null;
+  let gone = false;
   // A write the store refuses (a full disk, say) ends the fetch at once: fetching on, batch
   // after batch and then chunk by chunk, only downloaded again what could not be kept, the
   // whole rest of a first sync at every retry.
@@ -324,8 +327,10 @@ async function fetchMissing(puts: readonly TreeEntry[], d: ApplyDeps, progress: 
           // (collected, say) once cost a request per chunk, each answered 404, all in vain.
           // Most often the master's retention (--keep-versions) collected the version while this
           // replica fetched it, under a stream of edits: said, as it read like damage.
-          if (short.absent.length > 0)
-            firstError ??= `the master has no chunk ${short.absent[0]}: it no longer keeps this version (collected while it was fetched, under --keep-versions: the latest follows) or its store lost the chunk`;
+          if (short.absent.length > 0 && firstError === null) {
+            gone = true;
+            firstError = `the master has no chunk ${short.absent[0]}: it no longer keeps this version (collected while it was fetched, under --keep-versions: the latest follows) or its store lost the chunk`;
+          }
         } catch (err) {
           if (storeFailure) return;
           d.log?.debug(
@@ -358,7 +363,7 @@ async function fetchMissing(puts: readonly TreeEntry[], d: ApplyDeps, progress: 
   };
   await Promise.all(Array.from({ length: Math.min(d.concurrency ?? 4, retry.length) }, worker));
   if (storeFailure) throw storeRefused(storeFailure);
-  if (firstError !== null) throw new ApplyError(firstError);
+  if (firstError !== null) throw Object.assign(new ApplyError(firstError), { gone });
 }
 
 /**

@@ -259,3 +259,91 @@ describe('SyncEngine, chunks a failed version stored', () => {
     expect(engine.leftovers).toBe(false);
   });
 });
+
+describe('SyncEngine, manifests gone stale in its queue', () => {
+  const full = (version: number, entries: TreeEntry[]): Manifest => ({
+    version,
+    root: merkleRoot(entries),
+    from: 0,
+    full: true,
+    changes: entries.map(({ path, size, hash, mtime, chunks }) => ({
+      op: 'put',
+      path,
+      size,
+      hash,
+      mtime,
+      chunks,
+    })),
+  });
+
+  it('skips a version with a newer one queued behind it', async () => {
+    let release = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let fetching = () => {};
+    const started = new Promise<void>((r) => {
+      fetching = r;
+    });
+    const slow = new SyncEngine({
+      store,
+      log: pino({ level: 'silent' }),
+      initial: emptySnapshot(),
+      fetchChunk: async (hash) => {
+        fetching();
+        await held;
+        return source.get(hash)!;
+      },
+      onSwitch: (s) => switched.push(s),
+    });
+    const first = slow.offer(full(1, [entry('a.txt', 'one\n')]));
+    // Version 1 is being fetched (slowly) when 2 and 3 come.
+    await started;
+    const second = slow.offer(full(2, [entry('a.txt', 'two\n')]));
+    const third = slow.offer(full(3, [entry('a.txt', 'three\n')]));
+    release();
+    expect(await first).toMatchObject({ kind: 'applied', version: 1 });
+    expect(await second).toMatchObject({
+      kind: 'ignored',
+      version: 2,
+      reason: 'version 2 skipped: version 3 is queued behind it',
+    });
+    expect(await third).toMatchObject({ kind: 'applied', version: 3 });
+    expect(switched.map((s) => s.version)).toEqual([1, 3]);
+  });
+
+  it('skips a version older than one whose chunks the master no longer had, unless it is the latest', async () => {
+    const absent = new Set<string>();
+    const batching = new SyncEngine({
+      store,
+      log: pino({ level: 'silent' }),
+      initial: emptySnapshot(),
+      fetchChunk: async (hash) => source.get(hash)!,
+      fetchBatch: async (wanted, keep) => {
+        const here = wanted.filter((w) => !absent.has(w.hash));
+        keep(here.map((w) => ({ hash: w.hash, data: source.get(w.hash)! })));
+        return { failed: [], absent: wanted.filter((w) => absent.has(w.hash)).map((w) => w.hash) };
+      },
+      onSwitch: (s) => switched.push(s),
+    });
+    const collected = entry('a.txt', 'version 5, collected at the master\n');
+    absent.add(collected.hash);
+    const five = await batching.offer(full(5, [collected]));
+    expect(five).toMatchObject({
+      kind: 'failed',
+      version: 5,
+      reason: expect.stringContaining('no longer keeps'),
+    });
+    // A pull answered before the failure brings version 4: collected too, and not the latest.
+    batching.heard(7);
+    expect(await batching.offer(full(4, [entry('a.txt', 'version 4\n')]))).toMatchObject({
+      kind: 'ignored',
+      version: 4,
+    });
+    // The master's latest is applied.
+    expect(await batching.offer(full(7, [entry('a.txt', 'version 7\n')]))).toMatchObject({
+      kind: 'applied',
+      version: 7,
+    });
+  });
+});

@@ -82,6 +82,10 @@ export class SyncEngine {
   #releaseLean: (() => void) | null = null;
   /** A version was refused for lack of room and the WAL could not be cut down yet: tried before each apply. */
   #walToShrink = false;
+  /** Versions of whole manifests (or first parts) offered and not yet taken up, with their counts. */
+  readonly #queued = new Map<number, number>();
+  /** The newest version whose chunks the master was found not to have (see #stale). */
+  #goneUpTo = 0;
   /** Chunks stored for versions that failed, to be dropped after the next switch if unnamed. */
   readonly #leftovers = new Set<string>();
   /** More of them than were noted, or a drop that failed: the next start sweeps. */
@@ -144,9 +148,37 @@ export class SyncEngine {
 
   /** Applies a manifest (or takes in one of its parts) after any already queued; never two at once. */
   offer(m: Manifest, source: ManifestSource = 'push'): Promise<ApplyOutcome> {
-    const run = this.#chain.then(() => this.#apply(m, source));
+    const head = !m.part || m.part.index === 0;
+    if (head) this.#queued.set(m.version, (this.#queued.get(m.version) ?? 0) + 1);
+    const run = this.#chain.then(() => {
+      if (head) this.#unqueue(m.version);
+      const stale = head ? this.#stale(m) : null;
+      return stale ? { kind: 'ignored' as const, version: m.version, reason: stale } : this.#apply(m, source);
+    });
     this.#chain = run.catch(() => undefined);
     return run;
+  }
+
+  #unqueue(version: number) {
+    const n = (this.#queued.get(version) ?? 1) - 1;
+    if (n > 0) this.#queued.set(version, n);
+    else this.#queued.delete(version);
+  }
+
+  /**
+   * Why a manifest whose turn has come is not worth applying, or null: a newer one is queued
+   * behind it, or the master no longer has its version's chunks (a version at least as new was
+   * found collected) and it is not the master's latest. A replica on a thin link under a
+   * stream of edits had applied each in turn, spending 37 s and 38 MB of a 1 MiB/s link on a
+   * version collected before it began, and tried an older one right after a newer one failed
+   * so (the latest reached 76 s after the edits stopped, against 3-4 s for the others).
+   */
+  #stale(m: Manifest): string | null {
+    for (const queued of this.#queued.keys())
+      if (queued > m.version) return `version ${m.version} skipped: version ${queued} is queued behind it`;
+    if (m.version <= this.#goneUpTo && m.version < (this.masterVersion ?? 0))
+      return `version ${m.version} skipped: the master no longer had the chunks of version ${this.#goneUpTo}`;
+    return null;
   }
 
   /** The error status reports: damage in the store first, as it outlasts any sync. */
@@ -331,6 +363,7 @@ export class SyncEngine {
   }
 
   async #failed(version: number, err: unknown, assembly?: ManifestAssembly): Promise<ApplyOutcome> {
+    if (err instanceof ApplyError && err.gone) this.#goneUpTo = Math.max(this.#goneUpTo, version);
     const reason = err instanceof ApplyError ? err.message : `unexpected: ${(err as Error).message}`;
     this.error = `version ${version}: ${reason}`;
     // A page of the store SQLite finds damaged as a version is stored (the contents table, say)
