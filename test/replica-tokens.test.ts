@@ -46,6 +46,8 @@ describe('replicas with tokens of their own', () => {
         what: 'the impostor to be refused',
       },
     );
+    // In words: the master's problem body is not pasted in as JSON.
+    expect((await getStatus(impostor.url)).error).not.toContain('"type"');
     expect((await get(`${impostor.url}/index.html`)).status).toBe(503);
     expect((await fleet.masterStatus()).replicas.map((r: { name: string }) => r.name).sort()).toEqual([
       'asia-tokyo',
@@ -53,7 +55,12 @@ describe('replicas with tokens of their own', () => {
     ]);
     await impostor.stop();
 
-    expect((await manifest(LONDON, '&name=us-west&region=us')).status).toBe(403);
+    // Refused again and again (a replica pulling every --poll-ms): said once a minute, not each time.
+    for (let i = 0; i < 5; i++) expect((await manifest(LONDON, '&name=eu-paris&region=eu')).status).toBe(403);
+    const said = fleet.master.logs.filter((l) =>
+      String(l.msg).startsWith("pull refused: this replication token is replica uk-london's, not eu-paris's"),
+    );
+    expect(said).toHaveLength(1);
     expect((await manifest(LONDON)).status).toBe(200);
     expect((await manifest('not-a-token-of-anyone')).status).toBe(401);
     expect((await get(`${fleet.master.url}/_outpost/api/v1/manifest?from=0`)).status).toBe(401);

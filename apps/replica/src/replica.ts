@@ -481,7 +481,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       if (!push.up) engine.link = 'offline';
       if (err instanceof PullError && err.status === 401) engine.error = 'master refused our token (401)';
       else if (err instanceof PullError && err.status === 403)
-        engine.error = `master refused us: ${err.message}`;
+        engine.error = `master refused us (403): ${err.detail ?? err.message}`;
       log.debug({ err: (err as Error).message }, 'pull failed');
     }
   };

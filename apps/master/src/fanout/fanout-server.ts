@@ -31,6 +31,7 @@ export class FanoutServer {
   readonly #byName = new Map<string, ReplicaSession>();
   readonly #publishCache = new PublishCache();
   readonly #refusals = new RefusalLog();
+  readonly #wrongNames = new RefusalLog();
   #sweep: NodeJS.Timeout;
 
   constructor(opts: FanoutOptions) {
@@ -72,6 +73,7 @@ export class FanoutServer {
         credential: used,
         fleet: this.#o.fleet,
         log: this.#o.log,
+        wrongNames: this.#wrongNames,
         latest: () => this.#o.store.versions.current(),
         rootOf: (v) => (v === 0 ? undefined : this.#o.store.versions.get(v)?.root),
         publishFrom: (from, root, parts) => this.#publishFrom(from, root, parts),

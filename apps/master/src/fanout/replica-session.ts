@@ -10,6 +10,7 @@ import {
   ReplicaMessageSchema,
   SUPPORTED_PROTOCOLS,
 } from '@outpost/protocol';
+import type { RefusalLog } from '@outpost/service';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { Fleet } from './fleet.js';
@@ -25,6 +26,8 @@ export interface SessionDeps {
   credential: Credential;
   fleet: Fleet;
   log: Logger;
+  /** Refusals of a replica presenting another's token, by its name: logged once a minute. */
+  wrongNames?: RefusalLog;
   latest(): { version: number; root: string };
   rootOf(version: number): string | undefined;
   /** The serialized publish messages that take (from, root) to the latest version: one, or its parts. */
@@ -199,7 +202,13 @@ export class ReplicaSession {
     }
     const wrong = wrongReplica(this.credential, hello.name);
     if (wrong) {
-      this.#d.log.warn({ replica: hello.name }, `replica refused: ${wrong}`);
+      // Once a minute a name, with the count: the refused replica reconnects every few seconds.
+      const refused = this.#d.wrongNames ? this.#d.wrongNames.note(hello.name) : 1;
+      if (refused > 0)
+        this.#d.log.warn(
+          { replica: hello.name, refused },
+          `replica refused: ${wrong}${refused > 1 ? ` (${refused} refusals since the last line)` : ''}`,
+        );
       this.close(CloseCodes.unauthorized, wrong);
       return;
     }

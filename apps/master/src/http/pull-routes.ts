@@ -8,7 +8,7 @@ import {
   issueText,
   ManifestQuerySchema,
 } from '@outpost/protocol';
-import { bearerGuard, jsonBodyOnly, paced, sendProblem } from '@outpost/service';
+import { bearerGuard, jsonBodyOnly, paced, RefusalLog, sendProblem } from '@outpost/service';
 import type { Store } from '@outpost/store';
 import type { FastifyInstance } from 'fastify';
 import { buildManifest, cutIntoParts } from '../fanout/build-manifest.js';
@@ -42,6 +42,7 @@ export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
     return credential === null ? -1 : credential === 'previous' ? 1 : 0;
   }, 'replication');
   const partsCache = new ManifestPartsCache();
+  const wrongNames = new RefusalLog();
   // Replicas taking one large change ask for the same chunks: each is deflated once, not per replica.
   const packed = new PackedChunks();
   const paces = new ReplicaPaces();
@@ -53,7 +54,13 @@ export function registerPullRoutes(app: FastifyInstance, d: PullDeps): void {
     const credential = d.auth.check(req.headers.authorization) ?? 'open';
     const wrong = name ? wrongReplica(credential, name) : null;
     if (wrong) {
-      req.log.warn({ replica: name, remote: req.ip }, `pull refused: ${wrong}`);
+      // Once a minute a name, with the count: a refused replica pulls every --poll-ms.
+      const refused = wrongNames.note(name ?? '');
+      if (refused > 0)
+        req.log.warn(
+          { replica: name, remote: req.ip, refused },
+          `pull refused: ${wrong}${refused > 1 ? ` (${refused} refusals since the last line)` : ''}`,
+        );
       return sendProblem(reply, 403, 'Forbidden', wrong);
     }
     if (name && region && root) {

@@ -22,6 +22,11 @@ describe('describeLinkFailure', () => {
     expect(describeLinkFailure(new PullError('master answered 404: {}', 404), MASTER)).toBe(
       "http://hq.example:7070 answers, but not as an outpost master (GET /_outpost/api/v1/manifest: 404): is --master another replica's address, or another server's?",
     );
+    // Another office's token: the master's own words, not its JSON.
+    const detail = "this replication token is replica uk-london's, not us-west's";
+    expect(describeLinkFailure(new PullError(`master answered 403: ${detail}`, 403, detail), MASTER)).toBe(
+      `master refused us (403): ${detail}`,
+    );
     expect(describeLinkFailure(new PullError('master answered 401', 401), MASTER)).toBe(
       'master refused our token (401)',
     );

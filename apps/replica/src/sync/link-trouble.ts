@@ -9,6 +9,7 @@ const RELOG_MS = 60_000;
 export function describeLinkFailure(err: unknown, master: string): string {
   if (err instanceof PullError && err.status !== undefined) {
     if (err.status === 401) return 'master refused our token (401)';
+    if (err.status === 403) return `master refused us (403): ${err.detail ?? err.message}`;
     if (err.status === 404)
       return `${master} answers, but not as an outpost master (GET ${API_PREFIX}/manifest: 404): is --master another replica's address, or another server's?`;
     return `the master at ${master} answered ${err.status}`;

@@ -10,8 +10,21 @@ export class PullError extends Error {
   constructor(
     message: string,
     readonly status?: number,
+    /** The `detail` of the master's problem body, when it sent one. */
+    readonly detail?: string,
   ) {
     super(message);
+  }
+}
+
+/** The `detail` of a problem+json body, or undefined for any other body. */
+function problemDetail(text: string): string | undefined {
+  try {
+    const detail = (JSON.parse(text) as { detail?: unknown } | null)?.detail;
+    return typeof detail === 'string' ? detail : undefined;
+  } catch {
+    // Not JSON (a proxy's HTML page): said as it came.
+    return undefined;
   }
 }
 
@@ -54,7 +67,12 @@ export async function pullManifest(
   });
   if (res.statusCode !== 200) {
     const text = await res.body.text().catch(() => '');
-    throw new PullError(`master answered ${res.statusCode}: ${text.slice(0, 200)}`, res.statusCode);
+    const detail = problemDetail(text);
+    throw new PullError(
+      `master answered ${res.statusCode}: ${detail ?? text.slice(0, 200)}`,
+      res.statusCode,
+      detail,
+    );
   }
   const text = (await readPaced(res.body, t.limiter, LIMITS.maxMasterMessageBytes)).toString('utf8');
   let json: unknown;

@@ -92,8 +92,12 @@ describe('PushLink', () => {
     expect(Math.max(...g.slice(4)), `gaps ${g}`).toBeLessThan(g[3]! / 2);
   });
 
-  it('warns of a WebSocket upgrade answered with an HTTP status, once, however often it is tried', async () => {
-    // A proxy in front that does not pass WebSockets: 503 to every upgrade.
+  it.each([
+    [503, /answered the push link's WebSocket upgrade with 503, not 101 \(a proxy in front/],
+    // A refused token is the master's answer, not a proxy's.
+    [401, /^the master refused the push link's replication token \(401\)/],
+  ])('warns of a WebSocket upgrade answered %i, once, however often it is tried', async (code, said) => {
+    // A proxy in front that does not pass WebSockets (503), or a master refusing the token (401).
     let upgrades = 0;
     const proxy = createServer((_req, res) => res.end());
     proxy.on('upgrade', (_req, socket) => {
@@ -101,7 +105,7 @@ describe('PushLink', () => {
       // The refused replica may reset the connection first: an upgrade's socket is ours to
       // watch (node:http leaves it no error listener), and an unwatched reset ended the run.
       socket.on('error', () => undefined);
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      socket.end(`HTTP/1.1 ${code} Refused\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
     });
     proxy.listen(0, '127.0.0.1');
     await once(proxy, 'listening');
@@ -115,8 +119,8 @@ describe('PushLink', () => {
       await vi.waitFor(() => expect(upgrades).toBeGreaterThanOrEqual(4), { timeout: 10_000, interval: 5 });
       const warnings = lines.filter((l) => l.level === 40);
       expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toMatchObject({ status: 503 });
-      expect(warnings[0]!.msg).toMatch(/answered the push link's WebSocket upgrade with 503, not 101/);
+      expect(warnings[0]).toMatchObject({ status: code });
+      expect(warnings[0]!.msg).toMatch(said);
     } finally {
       await link?.stop();
       link = undefined;

@@ -137,9 +137,13 @@ export class PushLink {
       return;
     }
     this.#setupWarnedAt = Date.now();
+    // A refused token is no proxy's doing: the pull says why (its error names the token's owner).
+    const refused = status === '401' || status === '403';
     this.#o.log.warn(
       { reason: why, status: Number(status) },
-      `the master's address answered the push link's WebSocket upgrade with ${status}, not 101 (a proxy in front that does not pass WebSockets?); syncing by pull meanwhile`,
+      refused
+        ? `the master refused the push link's replication token (${status}); see the replica's status for why`
+        : `the master's address answered the push link's WebSocket upgrade with ${status}, not 101 (a proxy in front that does not pass WebSockets?); syncing by pull meanwhile`,
     );
   }
 
