@@ -2,6 +2,7 @@ import { EMPTY_ROOT } from '@outpost/core';
 import type { ReplicaFacts } from '@outpost/dns';
 import type { FleetReplica, Load, ReplicaState } from '@outpost/protocol';
 import type { ReplicaRecord, Store } from '@outpost/store';
+import { MAX_VERSION_JUMP } from './held-beyond.js';
 
 interface Member {
   record: ReplicaRecord;
@@ -282,14 +283,20 @@ export class Fleet {
     const r = m.record;
     const alive = this.#alive(m, now);
     const lag = Math.max(0, latest.version - r.version);
-    const wrongRoot = lag === 0 && r.root !== latest.root;
+    // Ahead of the master (its store lost and rebuilt: it cuts a version past the replica's once
+    // it has read its directory) is no wrong root, but the wait for that version.
+    const wrongRoot = r.version === latest.version && r.root !== latest.root;
+    const ahead = r.version > latest.version;
+    // Past what the master follows (see MAX_VERSION_JUMP): no version will be cut past it.
+    const farAhead = r.version - latest.version > MAX_VERSION_JUMP;
     const shared =
       m.sharedName && now - m.sharedName.at < SHARED_NAME_SHOWN_MS
         ? `two replica processes use this name (at ${m.sharedName.advertises.join(' and ')}): give each its own --name`
         : null;
     let state: ReplicaState;
     if (!alive) state = 'offline';
-    else if (r.error || shared || m.fault || wrongRoot) state = 'error';
+    else if (r.error || shared || m.fault || wrongRoot || farAhead) state = 'error';
+    else if (ahead) state = 'syncing';
     else if (lag === 0) state = 'in-sync';
     else {
       const due = createdAt(r.version + 1);
@@ -311,7 +318,10 @@ export class Fleet {
         shared ??
         m.fault ??
         r.error ??
-        (wrongRoot ? `holds root ${r.root} for version ${r.version}, expected ${latest.root}` : null),
+        (wrongRoot ? `holds root ${r.root} for version ${r.version}, expected ${latest.root}` : null) ??
+        (farAhead
+          ? `holds version ${r.version}, implausibly far beyond this master's latest (${latest.version}): not followed`
+          : null),
       advertise: r.advertise,
     };
   }

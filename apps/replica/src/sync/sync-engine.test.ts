@@ -347,3 +347,28 @@ describe('SyncEngine, manifests gone stale in its queue', () => {
     });
   });
 });
+
+describe('SyncEngine, a master behind the version held', () => {
+  it('passes over its older version without an error (its store rebuilt, it cuts one past ours next)', async () => {
+    const a = entry('a.txt', 'held\n');
+    const full = (version: number, entries: TreeEntry[]): Manifest => ({
+      version,
+      root: merkleRoot(entries),
+      from: 0,
+      full: true,
+      changes: entries.map(({ path, size, hash, mtime, chunks }) => ({
+        op: 'put',
+        path,
+        size,
+        hash,
+        mtime,
+        chunks,
+      })),
+    });
+    expect(await engine.offer(full(5, [a]))).toMatchObject({ kind: 'applied', version: 5 });
+    // A master whose store was lost answers with its version 0, the empty tree, while it reads.
+    expect(await engine.offer(full(0, []), 'pull')).toMatchObject({ kind: 'ignored', version: 0 });
+    expect(engine.error).toBeNull();
+    expect(engine.snapshot.version).toBe(5);
+  });
+});

@@ -227,6 +227,14 @@ export class SyncEngine {
       }
       return { kind: 'current', version: cur.version, root: cur.root };
     }
+    if (m.version < cur.version)
+      // A master behind us (its store lost and rebuilt, still reading its directory; it cuts a
+      // version past ours next), or a manifest that came late: nothing to refuse, no error.
+      return {
+        kind: 'ignored',
+        version: m.version,
+        reason: `version ${m.version} is older than the version held (${cur.version})`,
+      };
     if (!m.full && m.from !== cur.version) return { kind: 'gap', from: m.from, held: cur.version };
     this.#applying = true;
     await this.#o.prefetch?.pause();
