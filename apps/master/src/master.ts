@@ -104,15 +104,6 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       log.warn({ file }, 'the replica tokens file is readable by others than its owner; chmod 600 it');
   };
   if (config.replicaTokens && ownTokens) warnIfReadable(config.replicaTokens, ownTokens.readableByOthers);
-  // Without tokens the master answers anyone who reaches it: fine on a laptop, not on a network.
-  if (!config.token && !config.replicaTokens)
-    log.warn(
-      'no OUTPOST_TOKEN (nor --replica-tokens): replication is open, and anyone who can reach this master can pull the content of every version it keeps',
-    );
-  if (!config.adminToken)
-    log.warn(
-      'no OUTPOST_ADMIN_TOKEN: the admin API is open, and anyone who can reach this master can read its status, roll it back and forget replicas',
-    );
   const store = openLockedStore(join(resolve(config.data), 'master.sqlite'), 'master');
   // A mistyped --content would start a master that publishes nothing and says nothing. One
   // that has published keeps running instead (a mount not back yet, say): it serves what it
@@ -532,6 +523,15 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
       { url, version: publisher.current.version, content: contentDir },
       'outpost master accepting connections; reconciling the content directory',
     );
+    // Without tokens the master answers anyone who reaches it: fine on a laptop, not on a network.
+    if (!config.token && !config.replicaTokens)
+      log.warn(
+        'no OUTPOST_TOKEN (nor --replica-tokens): replication is open, and anyone who can reach this master can pull the content of every version it keeps',
+      );
+    if (!config.adminToken)
+      log.warn(
+        'no OUTPOST_ADMIN_TOKEN: the admin API is open, and anyone who can reach this master can read its status, roll it back and forget replicas',
+      );
     // A restart walks first, then watches, then walks again. The first walk brings the held
     // version in line with the directory, and the master is ready once it has, without
     // waiting for the watcher's crawl. An edit made before every watch is in place is caught
