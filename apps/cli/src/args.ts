@@ -227,6 +227,13 @@ export function readFlags(argv: string[], flags: Flag[], env: NodeJS.ProcessEnv)
  */
 export const fromEnvironment = new Map<string, string>();
 
+/** How an error names a flag (its camelCased key): with the variable its value came from, if one did. */
+export function flagAsGiven(key: string): string {
+  const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  const variable = fromEnvironment.get(key);
+  return variable === undefined ? flag : `${variable} (${flag})`;
+}
+
 /**
  * A switch's value in its variable. Anything but the words for on and off is refused: a typo
  * (`OUTPOST_NO_COMPRESS=ture`, `OUTPOST_JSON=y`) was taken as off without a word, and the

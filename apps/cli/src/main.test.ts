@@ -390,6 +390,21 @@ describe('flag errors: exit 2 and one line', () => {
     }
   });
 
+  it('names the variable of a bad --to or --timeout-ms given as one', async () => {
+    const [to, timeout] = await Promise.all([
+      cli(['rollback', '--master', 'http://127.0.0.1:1'], { OUTPOST_TO: '1e0' }),
+      cli(['versions', '--master', 'http://127.0.0.1:1'], { OUTPOST_TIMEOUT_MS: '1e4' }),
+    ]);
+    expect(to.code, to.stderr).toBe(2);
+    expect(oneLine(to.stderr)).toMatch(
+      /^outpost: rollback needs OUTPOST_TO \(--to\) N, a kept version .*, not '1e0'/,
+    );
+    expect(timeout.code, timeout.stderr).toBe(2);
+    expect(oneLine(timeout.stderr)).toBe(
+      "outpost: OUTPOST_TIMEOUT_MS (--timeout-ms) '1e4': expected a whole number of milliseconds, from 1 to 86400000",
+    );
+  });
+
   it('refuses a --master with a query or fragment, and verify without --data', async () => {
     const [query, fragment, verify] = await Promise.all([
       cli(['status', '--master', 'http://127.0.0.1:7070?x=1']),

@@ -13,6 +13,7 @@ import {
   COMPACT_FLAGS,
   describeFlags,
   FORGET_FLAGS,
+  flagAsGiven,
   fromEnvironment,
   MASTER_FLAGS,
   REPLICA_FLAGS,
@@ -229,7 +230,7 @@ async function rollback(flags: Record<string, string>, adminToken: string | unde
   // 0 goes to the master too, which says it does not keep it (404), as for any other version.
   if (!Number.isSafeInteger(to))
     throw new UsageError(
-      `rollback needs --to N, a kept version (a whole number in decimal digits)${flags.to === undefined ? '' : `, not '${flags.to}'`}`,
+      `rollback needs ${flagAsGiven('to')} N, a kept version (a whole number in decimal digits)${flags.to === undefined ? '' : `, not '${flags.to}'`}`,
     );
   const timeoutMs = timeoutOf(flags, ROLLBACK_TIMEOUT_MS);
   const res = await callMaster('rollback', flags, adminToken, '/rollback', {

@@ -7,6 +7,7 @@ import {
   withoutAdminBase,
 } from '@outpost/protocol';
 import type { ZodType } from 'zod';
+import { flagAsGiven } from './args.js';
 import { UnexpectedAnswerError, UsageError } from './errors.js';
 
 /**
@@ -32,7 +33,7 @@ export function timeoutOf(flags: Record<string, string>, fallback: number): numb
   const ms = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
   if (!(ms >= 1 && ms <= MAX_TIMEOUT_MS))
     throw new UsageError(
-      `--timeout-ms '${raw}': expected a whole number of milliseconds, from 1 to ${MAX_TIMEOUT_MS}`,
+      `${flagAsGiven('timeoutMs')} '${raw}': expected a whole number of milliseconds, from 1 to ${MAX_TIMEOUT_MS}`,
     );
   return ms;
 }

@@ -65,4 +65,15 @@ describe('LinkTrouble', () => {
     expect(t.message).toBeNull();
     expect(lines.at(-1)).toBe('master reached again');
   });
+
+  it('says each of two reasons an outage alternates between once a minute, not at each change', () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l).msg) });
+    const t = new LinkTrouble(log, MASTER);
+    const t0 = 1_000_000;
+    for (let i = 0; i < 12; i++) t.failed(coded(i % 2 === 0 ? 'ECONNRESET' : 'ECONNREFUSED'), t0 + i * 1_000);
+    expect(lines).toHaveLength(2);
+    t.failed(coded('ECONNRESET'), t0 + 61_000);
+    expect(lines).toHaveLength(3);
+  });
 });

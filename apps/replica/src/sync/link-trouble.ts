@@ -46,7 +46,8 @@ export class LinkTrouble {
   #message: string | null = null;
   #since = 0;
   #attempts = 0;
-  #loggedAt = 0;
+  /** When each message was last logged: one outage may alternate between two (a reset, a close). */
+  readonly #loggedAt = new Map<string, number>();
 
   constructor(log: Logger, master: string) {
     this.#log = log;
@@ -63,9 +64,11 @@ export class LinkTrouble {
     const message = describeLinkFailure(err, this.#master);
     if (this.#message === null) this.#since = now;
     this.#attempts++;
-    if (message !== this.#message || now - this.#loggedAt >= RELOG_MS) {
+    // Said once a minute each: a link refused by turns with 'other side closed' and 'read
+    // ECONNRESET' had been logged at almost every attempt, each taken for a change.
+    if (now - (this.#loggedAt.get(message) ?? Number.NEGATIVE_INFINITY) >= RELOG_MS) {
       this.#log.warn({ attempts: this.#attempts, since: new Date(this.#since).toISOString() }, message);
-      this.#loggedAt = now;
+      this.#loggedAt.set(message, now);
     }
     this.#message = message;
   }
@@ -75,5 +78,6 @@ export class LinkTrouble {
     if (this.#message !== null) this.#log.info({ attempts: this.#attempts }, 'master reached again');
     this.#message = null;
     this.#attempts = 0;
+    this.#loggedAt.clear();
   }
 }
