@@ -119,7 +119,15 @@ describe('master start over a large tree', () => {
     const r = await runCli(['master', '--content', missing, '--data', join(dir, 'data'), '--port', '0']);
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe(
-      `outpost: --content ${missing}: no such directory (a master that has never published starts only on one that exists)`,
+      `outpost: --content ${missing}: no such directory (a master that has never published starts only on a directory that exists)`,
+    );
+    // A file where the directory should be is said as such.
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'not a directory\n');
+    const onFile = await runCli(['master', '--content', file, '--data', join(dir, 'data2'), '--port', '0']);
+    expect(onFile.code).toBe(2);
+    expect(onFile.stderr.trim()).toBe(
+      `outpost: --content ${file}: not a directory (a master that has never published starts only on a directory that exists)`,
     );
     // A master that has published starts without it, serves what it holds, and says why it cannot publish.
     const content = join(dir, 'content');

@@ -124,7 +124,7 @@ describe('replicas with tokens of their own', () => {
     expect(dup.stderr).toContain(`${bad}, line 2: us-west has the same token as uk-london`);
     const missing = await runCli([...args, '--replica-tokens', join(fleet.dir.path, 'nowhere')]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/--replica-tokens .*nowhere: ENOENT/);
+    expect(missing.stderr).toMatch(/--replica-tokens .*nowhere: cannot be read \(no such file, ENOENT\)/);
   });
 });
 

@@ -270,7 +270,9 @@ describe('describeRequestFailure', () => {
         'http://127.0.0.1:1',
         1,
       ),
-    ).toBe('cannot reach the master at http://127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1');
+    ).toBe(
+      'cannot reach the master at http://127.0.0.1:1: connection refused (is it running, on that port?)',
+    );
   });
 });
 

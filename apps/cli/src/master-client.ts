@@ -112,6 +112,8 @@ export function describeRequestFailure(err: unknown, master: string, timeoutMs: 
   // An HTTPS server sent plain HTTP closes the connection without a word.
   if (code === 'UND_ERR_SOCKET' && /^http:/i.test(master))
     return `cannot reach the master at ${master}: ${detail} (does it serve HTTPS? then --master ${master.replace(/^http:/i, 'https:')})`;
+  if (code === 'ECONNREFUSED')
+    return `cannot reach the master at ${master}: connection refused (is it running, on that port?)`;
   return `cannot reach the master at ${master}: ${detail}`;
 }
 

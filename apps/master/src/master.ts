@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Server as TlsServer } from 'node:tls';
 import { buildZoneView, describeReplicas, Responder, type ZoneView } from '@outpost/dns';
@@ -111,8 +112,9 @@ export function buildMaster(input: MasterConfigInput, opts: { log?: Logger } = {
   if (store.versions.current().version === 0 && !resolveRoot(contentDir)) {
     store.close();
     store.lock.release();
+    const what = existsSync(contentDir) ? 'not a directory' : 'no such directory';
     throw new ConfigError(
-      `--content ${contentDir}: no such directory (a master that has never published starts only on one that exists)`,
+      `--content ${contentDir}: ${what} (a master that has never published starts only on a directory that exists)`,
     );
   }
   // A large held tree is loaded and reconciled at the start on a lean heap, as a replica loads one.

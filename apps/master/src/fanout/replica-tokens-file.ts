@@ -1,4 +1,11 @@
 import { readFileSync, statSync } from 'node:fs';
+
+/** What the system's codes for a file that cannot be read mean, in words (the code kept beside). */
+const READ_PROBLEM: Record<string, string> = {
+  ENOENT: 'no such file, ENOENT',
+  EACCES: 'permission denied, EACCES',
+  EISDIR: 'a directory, EISDIR',
+};
 import { ConfigError } from '@outpost/protocol';
 import { parseReplicaTokens } from './replica-tokens.js';
 
@@ -20,8 +27,9 @@ export function readReplicaTokensFile(
     text = readFileSync(file, 'utf8');
     mode = statSync(file).mode;
   } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
     throw new ConfigError(
-      `--replica-tokens ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      `--replica-tokens ${file}: ${code === undefined ? (err as Error).message : `cannot be read (${READ_PROBLEM[code] ?? code})`}`,
     );
   }
   return { tokens: parseReplicaTokens(text, file, shared), readableByOthers: (mode & 0o044) !== 0 };

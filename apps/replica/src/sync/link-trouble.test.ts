@@ -27,6 +27,10 @@ describe('describeLinkFailure', () => {
     expect(describeLinkFailure(new PullError(`master answered 403: ${detail}`, 403, detail), MASTER)).toBe(
       `master refused us (403): ${detail}`,
     );
+    // An HTTPS master asked in plain HTTP closes the connection without a word.
+    expect(describeLinkFailure(coded('UND_ERR_SOCKET', 'other side closed'), 'http://hq:7070')).toBe(
+      'cannot reach the master at http://hq:7070: other side closed (does it serve HTTPS? then --master https://hq:7070)',
+    );
     expect(describeLinkFailure(new PullError('master answered 401', 401), MASTER)).toBe(
       'master refused our token (401)',
     );

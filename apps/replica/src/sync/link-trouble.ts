@@ -31,6 +31,9 @@ export function describeLinkFailure(err: unknown, master: string): string {
     return `cannot reach the master at ${master}: ${code === 'UND_ERR_CONNECT_TIMEOUT' ? 'no answer to connect (a firewall dropping packets, or a host that is down?)' : 'it took the connection but did not answer in time (stopped, overloaded, or a proxy in between that hangs?)'}`;
   const tls = describeTlsTrouble(code, detail, master);
   if (tls !== null) return tls;
+  // An HTTPS server sent plain HTTP closes the connection without a word (the CLI says so too).
+  if (code === 'UND_ERR_SOCKET' && /^http:/i.test(master))
+    return `cannot reach the master at ${master}: ${detail} (does it serve HTTPS? then --master ${master.replace(/^http:/i, 'https:')})`;
   return `cannot reach the master at ${master}: ${detail}`;
 }
 
