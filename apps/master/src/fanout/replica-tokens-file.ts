@@ -1,4 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
+import { ConfigError } from '@outpost/protocol';
+import { parseReplicaTokens } from './replica-tokens.js';
 
 /** What the system's codes for a file that cannot be read mean, in words (the code kept beside). */
 const READ_PROBLEM: Record<string, string> = {
@@ -6,8 +8,6 @@ const READ_PROBLEM: Record<string, string> = {
   EACCES: 'permission denied, EACCES',
   EISDIR: 'a directory, EISDIR',
 };
-import { ConfigError } from '@outpost/protocol';
-import { parseReplicaTokens } from './replica-tokens.js';
 
 /** A --replica-tokens file read: token → replica, and whether others than its owner may read it. */
 export interface ReplicaTokensFile {
