@@ -68,6 +68,7 @@ export function compactStore(file: string, opts: CompactOptions = {}): CompactRe
     );
   }
   try {
+    lockToOwner(file);
     return compactLocked(file, started, opts);
   } finally {
     lock.release();
@@ -173,6 +174,16 @@ function keepOwnership(file: string, copy: string) {
   const st = statSync(file);
   chmodSync(copy, st.mode & 0o7777);
   if (process.getuid?.() === 0) chownSync(copy, st.uid, st.gid);
+}
+
+/**
+ * Run as root, the lock file made (for a store older than the lock) goes to the store's owner:
+ * left root's, the service could not write it, and its lock held nothing (see lockStore).
+ */
+function lockToOwner(file: string) {
+  if (process.getuid?.() !== 0) return;
+  const st = statSync(file);
+  chownSync(`${file}.lock`, st.uid, st.gid);
 }
 
 function syncFile(path: string) {

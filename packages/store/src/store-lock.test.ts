@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,4 +59,32 @@ describe('lockStore', () => {
     expect(r.signal).toBe('SIGKILL');
     lockStore(file, 'master').release();
   });
+
+  // Root may write any file: the refusal shows only for another user, which only root can become.
+  it.skipIf(process.getuid?.() !== 0)(
+    'refuses a lock file this user cannot write, whose lock would hold nothing',
+    () => {
+      chmodSync(dir, 0o777);
+      const file = join(dir, 'master.sqlite');
+      // Left by root (a service or a compaction run as root): 0644, root's.
+      lockStore(file, 'master').release();
+      const module = join(import.meta.dirname, 'store-lock.ts');
+      // lockStore in a process of user nobody: it must refuse, not 'take' a lock that holds nothing.
+      const r = spawnSync(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          '-e',
+          `import(${JSON.stringify(module)}).then((m) => {
+             try { m.lockStore(${JSON.stringify(file)}, 'master'); process.exit(0); }
+             catch (err) { console.log(err.message); process.exit(3); }
+           });`,
+        ],
+        { uid: 65534, gid: 65534, cwd: import.meta.dirname, encoding: 'utf8' },
+      );
+      expect(r.status, r.stderr).toBe(3);
+      expect(r.stdout).toContain(`${file}.lock is not writable by this user (EACCES; owned by root?)`);
+    },
+  );
 });

@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { compactCopyPath } from './compact-copy-path.js';
@@ -27,6 +27,17 @@ export function lockStore(file: string, role: string): StoreLock {
   // never ended holds a POSIX lock that no other process (nor connection) can take.
   const db = new BetterSqlite3(`${file}.lock`, { timeout: 0 });
   try {
+    // SQLite opens a file it may not write read-only, without a word, and then a lock taken
+    // on it holds nothing: two services (or a compaction) ran on one store, which was damaged.
+    // A lock file left by root (a service or `outpost compact` run as root) did that.
+    accessSync(`${file}.lock`, constants.W_OK);
+  } catch (err) {
+    db.close();
+    throw new StoreInUseError(
+      `cannot lock the store ${file}: ${file}.lock is not writable by this user (${(err as NodeJS.ErrnoException).code}; owned by root?): give it to the user the service runs as (chown), as the store is`,
+    );
+  }
+  try {
     db.pragma('locking_mode = EXCLUSIVE');
     db.exec('BEGIN EXCLUSIVE');
   } catch (err) {
@@ -52,6 +63,7 @@ export function openLockedStore(file: string, role: string): Store & { lock: Sto
     // A compaction cut short (`outpost compact` killed) left its copy, as large as the store:
     // only ever made under this lock, so what is found here is no one's.
     rmSync(compactCopyPath(file), { force: true });
+    rmSync(`${compactCopyPath(file)}-journal`, { force: true });
     return Object.assign(openStore(file), { lock });
   } catch (err) {
     lock.release();
