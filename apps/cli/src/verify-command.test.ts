@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { merkleRoot, sha256Hex } from '@outpost/core';
 import { openStore } from '@outpost/store';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError } from './errors.js';
@@ -104,5 +105,39 @@ describe('verifyCommand', () => {
   it('is a usage error (exit 2, one line) without --data', () => {
     expect(() => run(undefined, false)).toThrow(UsageError);
     expect(() => run('', false)).toThrow('verify needs --data DIR (or OUTPOST_DATA)');
+  });
+});
+
+describe("verifyCommand and SQLite's own check", () => {
+  it('says damage in an index the hashes cannot see, exit 1', () => {
+    const data = tempDir();
+    const file = join(data, 'replica.sqlite');
+    const store = openStore(file);
+    const body = Buffer.from('a file\n');
+    const hash = sha256Hex(body);
+    store.chunks.put(hash, body);
+    const entry = { path: 'a.txt', size: body.length, hash, mtime: 1, chunks: [{ hash, size: body.length }] };
+    store.versions.commit({
+      version: 1,
+      root: merkleRoot([entry]),
+      createdAt: 1,
+      files: 1,
+      bytes: body.length,
+      changes: [{ op: 'put', entry }],
+    });
+    const page = store.db
+      .prepare("SELECT rootpage FROM sqlite_schema WHERE name = 'content_chunks_chunk'")
+      .pluck()
+      .get() as number;
+    const pageSize = store.db.pragma('page_size', { simple: true }) as number;
+    store.close();
+    // The index's page overwritten past its header: its cells point nowhere.
+    const fd = openSync(file, 'r+');
+    writeSync(fd, Buffer.alloc(pageSize - 100, 0xff), 0, pageSize - 100, (page - 1) * pageSize + 100);
+    closeSync(fd);
+    const r = run(data, false);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`${file}: DAMAGED`);
+    expect(r.stdout).toMatch(/ {2}sqlite {4}\d+ problems in its pages or indexes\n/);
   });
 });

@@ -78,7 +78,9 @@ export function renderReport(file: string, r: VerifyReport): string {
     `  contents  ${r.contents}, ${r.badContents.length} damaged`,
     `  versions  ${r.versions}, ${r.badVersions.length} damaged; current ${r.current}${r.currentProblem ? ` (${r.currentProblem})` : ''}`,
     `  br/gzip   ${r.encodings} copies, ${r.badEncodings.length} damaged`,
+    `  sqlite    ${r.sqliteProblems.length === 0 ? 'pages and indexes sound' : `${r.sqliteProblems.length} problems in its pages or indexes`}`,
   ];
+  for (const p of r.sqliteProblems) lines.push(`  sqlite: ${p}`);
   for (const h of r.badChunks.slice(0, 20)) lines.push(`  damaged chunk ${h}`);
   for (const c of r.badContents.slice(0, 20)) lines.push(`  damaged content ${c.hash}: ${c.problem}`);
   for (const v of r.badVersions.slice(0, 20)) lines.push(`  damaged version ${v.version}: ${v.problem}`);
