@@ -114,14 +114,18 @@ describe('a replica told to stop (SIGTERM)', () => {
     const agent = new Agent({ keepAliveTimeout: 60_000, connections: 4 });
     let answers = 0;
     let done = false;
+    /** Requests that failed otherwise than refused: cut by the stop. */
+    const cut: string[] = [];
     const reader = async (path: string) => {
       while (!done) {
         try {
           const res = await request(`${replica.url}${path}`, { dispatcher: agent });
           await res.body.arrayBuffer();
           answers++;
-        } catch {
+        } catch (err) {
           // Refused once the replica no longer listens: what readers of a stopping replica get.
+          const code = (err as { code?: string }).code ?? String(err);
+          if (code !== 'ECONNREFUSED') cut.push(code);
           await new Promise((r) => setTimeout(r, 5));
         }
       }
@@ -138,6 +142,9 @@ describe('a replica told to stop (SIGTERM)', () => {
     // (they had been answered on until the drain was up, then cut: 10 s).
     expect(took).toBeLessThan(5_000);
     expect(replica.logs.some((l) => l.msg === 'stopping: cutting the responses still in flight')).toBe(false);
+    // Fewer than one a reader: each connection ends with an answer saying close; what a reader
+    // asks on a new connection the kernel took as the listener closed is reset, as by nginx.
+    expect(cut.length).toBeLessThanOrEqual(8);
     f.replicas.clear();
   });
 

@@ -622,9 +622,10 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
       stopping.abort(new Error('the replica is stopping'));
       scrubber?.stop();
       clearTimeout(pullTimer);
+      // Readers first: from now on no answer says keep-alive. Mid-downloads may finish, for a while.
+      const draining = closeDraining(app, config.drainMs, log);
       await push.stop();
       await pulling;
-      // Readers mid-download may finish, for a while.
       if (redirect) {
         const r = redirect;
         await new Promise<void>((done) => {
@@ -632,7 +633,7 @@ export function buildReplica(input: ReplicaConfigInput, opts: { log?: Logger } =
           r.closeAllConnections();
         });
       }
-      await closeDraining(app, config.drainMs, log);
+      await draining;
       await accessLog?.close();
       await precompressor?.close();
       // Chunks fetched ahead of a version not yet had are dropped: no start needs to sweep for them.

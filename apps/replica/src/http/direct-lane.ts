@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { closeQuietConnections, quietSinceLastLook } from '@outpost/service';
 import { scanHead, type WireHead } from '../serve/wire-head.js';
 import type { DirectAnswer } from './content-handler.js';
 import type { ServerLimits } from './server-limits.js';
@@ -69,7 +70,8 @@ export function installDirectLane(server: Server, o: DirectLaneOptions): void {
 
   // node:http closes its idle connections at a stop (server.close, fastify's close) and cuts
   // them all when the drain is over; the lane's connections go the same way.
-  const closeIdle = server.closeIdleConnections.bind(server);
+  // node:http's idle connections are closed gently: not one whose next request is on its way.
+  const closeIdle = () => closeQuietConnections(server);
   const closeAll = server.closeAllConnections.bind(server);
   server.closeIdleConnections = () => {
     lane.stopping = true;
@@ -154,9 +156,12 @@ class LaneConnection {
     ];
   }
 
-  /** Closes the connection unless answers wait to be written (those close it when done). */
+  /**
+   * Closes the connection unless answers wait to be written (those close it when done), or a
+   * request came since the last look (it is answered, with `Connection: close`).
+   */
   closeIfIdle(): void {
-    if (this.#pending === null) this.#finish();
+    if (this.#pending === null && quietSinceLastLook(this.socket)) this.#finish();
   }
 
   #answerFrom(buf: Buffer): void {
@@ -169,10 +174,6 @@ class LaneConnection {
         this.socket.pause();
         return;
       }
-      if (this.#lane.stopping) {
-        this.#finish();
-        return;
-      }
       const head = scanHead(buf, at, o.limits);
       const answer = head && o.answer(head);
       if (!head || !answer) {
@@ -182,8 +183,10 @@ class LaneConnection {
       at += head.length;
       this.#requests++;
       o.onRequest?.();
-      // node:http keeps an HTTP/1.0 connection alive only past an answer with a length: not a 304.
+      // node:http keeps an HTTP/1.0 connection alive only past an answer with a length: not a
+      // 304. A stopping server answers the request that came, and closes after it.
       const last =
+        this.#lane.stopping ||
         head.close ||
         this.#requests === o.limits.maxRequestsPerSocket ||
         (head.version === '1.0' && answer.status === 304);
