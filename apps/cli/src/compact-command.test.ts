@@ -1,40 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { chunkBuffer, merkleRoot, sha256Hex, type TreeEntry } from '@outpost/core';
 import { lockStore, openStore, prune } from '@outpost/store';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compactCommand } from './compact-command.js';
 import { UsageError } from './errors.js';
+import { storeCommandFixture } from './store-command.test-helper.js';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'outpost-compact-'));
-  dirs.push(d);
-  return d;
-}
-
-/** Runs the command, gathering what it writes to stdout and stderr. */
-function run(data: string | undefined, json: boolean) {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (d) => {
-    stdout += d;
-  });
-  err.on('data', (d) => {
-    stderr += d;
-  });
-  const code = compactCommand(data, json, out, err);
-  return { code, stdout, stderr };
-}
+const { tempDir, run } = storeCommandFixture(compactCommand, 'outpost-compact-');
 
 /** A store at `file` whose first version (4 MiB) was collected, its second kept. */
 function collectedStore(file: string) {

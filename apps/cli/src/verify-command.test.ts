@@ -1,39 +1,13 @@
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { merkleRoot, sha256Hex } from '@outpost/core';
 import { openStore } from '@outpost/store';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { UsageError } from './errors.js';
+import { storeCommandFixture } from './store-command.test-helper.js';
 import { verifyCommand } from './verify-command.js';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'outpost-verify-'));
-  dirs.push(d);
-  return d;
-}
-
-/** Runs the command, gathering what it writes to stdout and stderr. */
-function run(data: string | undefined, json: boolean) {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (d) => {
-    stdout += d;
-  });
-  err.on('data', (d) => {
-    stderr += d;
-  });
-  const code = verifyCommand(data, json, out, err);
-  return { code, stdout, stderr };
-}
+const { tempDir, run } = storeCommandFixture(verifyCommand, 'outpost-verify-');
 
 describe('verifyCommand', () => {
   it('reports a store SQLite cannot read as damaged, exit 1, in a line (not a stack trace)', () => {

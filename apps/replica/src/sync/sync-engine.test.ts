@@ -47,6 +47,24 @@ function entry(path: string, text: string): TreeEntry {
   return { path, size: data.length, hash, mtime: 1_700_000_000_000, chunks: [{ hash, size: data.length }] };
 }
 
+/** A full manifest of version `version` holding `entries`. */
+function full(version: number, entries: TreeEntry[]): Manifest {
+  return {
+    version,
+    root: merkleRoot(entries),
+    from: 0,
+    full: true,
+    changes: entries.map(({ path, size, hash, mtime, chunks }) => ({
+      op: 'put',
+      path,
+      size,
+      hash,
+      mtime,
+      chunks,
+    })),
+  };
+}
+
 /** Version `version` holding `n` files, as a full manifest cut into parts of `size` changes. */
 function inParts(version: number, n: number, size: number): Manifest[] {
   const entries = Array.from({ length: n }, (_, i) => entry(`d/f${i}.txt`, `v${version} file ${i}\n`));
@@ -224,22 +242,6 @@ describe('SyncEngine, after a restart', () => {
 });
 
 describe('SyncEngine, chunks a failed version stored', () => {
-  /** A full manifest of version `version` holding `entries`. */
-  const full = (version: number, entries: TreeEntry[]): Manifest => ({
-    version,
-    root: merkleRoot(entries),
-    from: 0,
-    full: true,
-    changes: entries.map(({ path, size, hash, mtime, chunks }) => ({
-      op: 'put',
-      path,
-      size,
-      hash,
-      mtime,
-      chunks,
-    })),
-  });
-
   it('are dropped once another version is applied that does not name them, and kept for its retry till then', async () => {
     // Version 2's chunks come but one, which the master no longer has (collected).
     const kept = entry('a.txt', 'in versions 2 and 3\n');
@@ -261,21 +263,6 @@ describe('SyncEngine, chunks a failed version stored', () => {
 });
 
 describe('SyncEngine, manifests gone stale in its queue', () => {
-  const full = (version: number, entries: TreeEntry[]): Manifest => ({
-    version,
-    root: merkleRoot(entries),
-    from: 0,
-    full: true,
-    changes: entries.map(({ path, size, hash, mtime, chunks }) => ({
-      op: 'put',
-      path,
-      size,
-      hash,
-      mtime,
-      chunks,
-    })),
-  });
-
   it('skips a version with a newer one queued behind it', async () => {
     let release = () => {};
     const held = new Promise<void>((r) => {
@@ -351,20 +338,6 @@ describe('SyncEngine, manifests gone stale in its queue', () => {
 describe('SyncEngine, a master behind the version held', () => {
   it('passes over its older version without an error (its store rebuilt, it cuts one past ours next)', async () => {
     const a = entry('a.txt', 'held\n');
-    const full = (version: number, entries: TreeEntry[]): Manifest => ({
-      version,
-      root: merkleRoot(entries),
-      from: 0,
-      full: true,
-      changes: entries.map(({ path, size, hash, mtime, chunks }) => ({
-        op: 'put',
-        path,
-        size,
-        hash,
-        mtime,
-        chunks,
-      })),
-    });
     expect(await engine.offer(full(5, [a]))).toMatchObject({ kind: 'applied', version: 5 });
     // A master whose store was lost answers with its version 0, the empty tree, while it reads.
     expect(await engine.offer(full(0, []), 'pull')).toMatchObject({ kind: 'ignored', version: 0 });
