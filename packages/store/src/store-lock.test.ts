@@ -73,6 +73,8 @@ describe('lockStore', () => {
       const r = spawnSync(
         process.execPath,
         [
+          // The workspace's packages from their sources, as the tests run them (CI builds no dist first).
+          '--conditions=source',
           '--import',
           'tsx',
           '-e',
