@@ -14,6 +14,7 @@ export * from './problem.js';
 export * from './refusal-log.js';
 export * from './relative-time.js';
 export * from './release-memory.js';
+export * from './run-yielding.js';
 export * from './status-page.js';
 export { escapeHtml } from './status-page-assets.js';
 export * from './tls-files.js';

@@ -13,7 +13,7 @@ import {
   type TreeEntry,
   treeEntry,
 } from '@outpost/core';
-import { holdLeanHeapFor, LoopSlicer } from '@outpost/service';
+import { holdLeanHeapFor, LoopSlicer, runYielding } from '@outpost/service';
 import {
   clearPendingRollback,
   dropUnusedChunkSteps,
@@ -309,15 +309,10 @@ export class Publisher {
         const hashes = [...this.#litter];
         await this.#collecting(async () => {
           try {
-            const steps = dropUnusedChunkSteps(store, hashes);
-            let s = steps.next();
-            while (!s.done) {
-              await yieldToLoop();
-              s = steps.next();
-            }
+            const dropped = await runYielding(dropUnusedChunkSteps(store, hashes));
             this.#litter.clear();
-            if (s.value > 0)
-              this.#o.log.info({ chunks: s.value }, 'dropped the chunks a failed batch stored');
+            if (dropped > 0)
+              this.#o.log.info({ chunks: dropped }, 'dropped the chunks a failed batch stored');
           } catch (err) {
             this.#o.log.warn(
               { err: (err as Error).message, chunks: hashes.length },

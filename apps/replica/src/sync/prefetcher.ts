@@ -1,6 +1,6 @@
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { ChunkRef } from '@outpost/core';
 import { type FetchingAhead, LIMITS } from '@outpost/protocol';
+import { runYielding } from '@outpost/service';
 import { dropUnusedChunkSteps, type Store } from '@outpost/store';
 import type { Logger } from 'pino';
 import { type ApplyDeps, roomNeeded } from './apply-manifest.js';
@@ -182,15 +182,10 @@ export class Prefetcher {
       this.#heldBytes.delete(v);
     }
     if (settled.length === 0) return;
-    const steps = dropUnusedChunkSteps(this.#o.store, settled);
-    let s = steps.next();
-    while (!s.done) {
-      await yieldToLoop();
-      s = steps.next();
-    }
-    this.dropped += s.value;
+    const dropped = await runYielding(dropUnusedChunkSteps(this.#o.store, settled));
+    this.dropped += dropped;
     this.#o.log.info(
-      { version, chunks: settled.length, bytes, unused: s.value },
+      { version, chunks: settled.length, bytes, unused: dropped },
       how === 'applied'
         ? 'chunks fetched ahead of the version settled'
         : 'chunks fetched ahead of a version refused for lack of room dropped',

@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ChunkRef, merkleRoot, sha256Hex, type TreeEntry } from '@outpost/core';
-import type { Manifest } from '@outpost/protocol';
+import { type ChunkRef, sha256Hex, type TreeEntry } from '@outpost/core';
 import { openStore, type Store, walFileBytes } from '@outpost/store';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { emptySnapshot } from '../serve/snapshot.js';
 import type { ApplyDeps } from './apply-manifest.js';
+import { fullManifest as full } from './full-manifest.test-helper.js';
 import { Prefetcher } from './prefetcher.js';
 import { SyncEngine } from './sync-engine.js';
 
@@ -52,24 +52,6 @@ function file(path: string, n: number): TreeEntry {
   }
   const all = Buffer.concat(parts);
   return { path, size: all.length, hash: sha256Hex(all), mtime: 1_700_000_000_000, chunks };
-}
-
-/** Version `version` of exactly `entries`, as a full manifest. */
-function full(version: number, entries: TreeEntry[]): Manifest {
-  return {
-    version,
-    root: merkleRoot(entries),
-    from: 0,
-    full: true,
-    changes: entries.map(({ path, size, hash, mtime, chunks }) => ({
-      op: 'put',
-      path,
-      size,
-      hash,
-      mtime,
-      chunks,
-    })),
-  };
 }
 
 function engine(prefetch?: Prefetcher) {

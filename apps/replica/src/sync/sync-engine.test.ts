@@ -8,6 +8,7 @@ import { openStore, type Store } from '@outpost/store';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { emptySnapshot, type Snapshot } from '../serve/snapshot.js';
+import { fullManifest as full } from './full-manifest.test-helper.js';
 import { SyncEngine } from './sync-engine.js';
 
 let dir: string;
@@ -45,24 +46,6 @@ function entry(path: string, text: string): TreeEntry {
   const hash = sha256Hex(data);
   source.set(hash, data);
   return { path, size: data.length, hash, mtime: 1_700_000_000_000, chunks: [{ hash, size: data.length }] };
-}
-
-/** A full manifest of version `version` holding `entries`. */
-function full(version: number, entries: TreeEntry[]): Manifest {
-  return {
-    version,
-    root: merkleRoot(entries),
-    from: 0,
-    full: true,
-    changes: entries.map(({ path, size, hash, mtime, chunks }) => ({
-      op: 'put',
-      path,
-      size,
-      hash,
-      mtime,
-      chunks,
-    })),
-  };
 }
 
 /** Version `version` holding `n` files, as a full manifest cut into parts of `size` changes. */
@@ -188,16 +171,10 @@ describe('SyncEngine, the heap a large manifest is applied on', () => {
 
 /** Version `version` of the given files, as one whole full manifest. */
 function manifestOf(version: number, files: Record<string, string>): Manifest {
-  const entries = Object.entries(files).map(([path, text]) => entry(path, text));
-  const changes: WireChange[] = entries.map(({ path, size, hash, mtime, chunks }) => ({
-    op: 'put',
-    path,
-    size,
-    hash,
-    mtime,
-    chunks,
-  }));
-  return { version, root: merkleRoot(entries), from: 0, full: true, changes };
+  return full(
+    version,
+    Object.entries(files).map(([path, text]) => entry(path, text)),
+  );
 }
 
 describe('SyncEngine, a manifest that comes late', () => {

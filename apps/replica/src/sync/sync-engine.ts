@@ -1,6 +1,5 @@
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Applying, FetchProgress, Manifest, ReplicaLink, ReplicaState } from '@outpost/protocol';
-import { holdLeanHeap, LEAN_FILES, releaseMemorySoon } from '@outpost/service';
+import { holdLeanHeap, LEAN_FILES, releaseMemorySoon, runYielding } from '@outpost/service';
 import { dropUnusedChunkSteps, isOutOfSpace, type Store, truncateWal } from '@outpost/store';
 import type { Logger } from 'pino';
 import type { Snapshot } from '../serve/snapshot.js';
@@ -418,14 +417,9 @@ export class SyncEngine {
     const hashes = [...this.#leftovers];
     this.#leftovers.clear();
     try {
-      const steps = dropUnusedChunkSteps(this.#o.store, hashes);
-      let s = steps.next();
-      while (!s.done) {
-        await yieldToLoop();
-        s = steps.next();
-      }
-      if (s.value > 0)
-        this.#o.log.info({ chunks: s.value }, 'dropped the chunks fetched for versions not applied');
+      const dropped = await runYielding(dropUnusedChunkSteps(this.#o.store, hashes));
+      if (dropped > 0)
+        this.#o.log.info({ chunks: dropped }, 'dropped the chunks fetched for versions not applied');
     } catch (err) {
       // A full disk refuses even deletes: the next start's sweep takes them (the stop is not clean).
       this.#leftoversOverflow = true;
@@ -456,15 +450,10 @@ export class SyncEngine {
     const stored = assembly?.stored ?? [];
     if (stored.length > 0) {
       try {
-        const steps = dropUnusedChunkSteps(this.#o.store, stored);
-        let s = steps.next();
-        while (!s.done) {
-          await yieldToLoop();
-          s = steps.next();
-        }
-        if (s.value > 0)
+        const dropped = await runYielding(dropUnusedChunkSteps(this.#o.store, stored));
+        if (dropped > 0)
           log.info(
-            { version, chunks: s.value },
+            { version, chunks: dropped },
             'dropped the chunks fetched for a version refused for lack of room',
           );
       } catch (err) {
